@@ -1,0 +1,316 @@
+"""The ``physics-scenes`` command: parse arguments, report errors, show progress.
+
+No logic of its own: it calls the loader, the pipeline and the schema.
+Exit codes: 0 success, 1 bad input or failed output, 2 usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from pydantic import ValidationError
+
+from . import __version__
+from .errors import SceneError
+from .export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
+from .instances import expand
+from .loader import load_scene
+from .pipeline import Progress, RenderJob, run
+from .render import DEFAULT_SIZE, SIZE_PRESETS
+from .scene import Scene, Timing, json_schema
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A command line that cannot work (exit 2)."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}"
+        ) from None
+    if not (16 <= width <= 7680 and 16 <= height <= 7680):
+        raise argparse.ArgumentTypeError("width and height must be between 16 and 7680 pixels")
+    return width, height
+
+
+def _positive(kind: type[int] | type[float]):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="physics-scenes",
+        description="Turn scene files into physically exact videos, frames and ground truth.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser(
+        "render",
+        help="simulate a scene and write video and data",
+        description="Simulate a scene and write a video (or GIF or PNG "
+        "frames) plus <name>.states.jsonl and <name>.metadata.json.",
+    )
+    render.add_argument("scene", type=Path, help="scene file (YAML)")
+    render.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="output path; the extension picks the format (default: out/<scene name>.mp4)",
+    )
+    render.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="; ".join(f"{k}: {v[1]}" for k, v in FORMATS.items()),
+    )
+    size = render.add_mutually_exclusive_group()
+    size.add_argument(
+        "--preset",
+        choices=list(SIZE_PRESETS),
+        help="output size: "
+        + ", ".join(f"{k} ({w}x{h})" for k, (w, h) in SIZE_PRESETS.items())
+        + f"; default {DEFAULT_SIZE}",
+    )
+    size.add_argument(
+        "--size", type=_size, metavar="WxH", help="output size in pixels, e.g. 1280x720"
+    )
+    render.add_argument(
+        "--fps", type=_positive(int), help="frames per second (overrides the scene)"
+    )
+    render.add_argument(
+        "--duration",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="length in seconds (overrides the scene)",
+    )
+    render.add_argument("--seed", type=int, help="random seed (overrides the scene)")
+    render.add_argument(
+        "--quality",
+        choices=list(QUALITY),
+        default=DEFAULT_QUALITY,
+        help="; ".join(f"{k}: {v.description}" for k, v in QUALITY.items()),
+    )
+    render.add_argument(
+        "--no-states",
+        action="store_true",
+        help="do not write <name>.states.jsonl beside the output",
+    )
+    render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+    validate = commands.add_parser("validate", help="check scene files and report every error")
+    validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
+
+    info = commands.add_parser("info", help="summarise what a scene contains")
+    info.add_argument("scene", type=Path)
+
+    schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
+    schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    return parser
+
+
+def _with_overrides(scene: Scene, args: argparse.Namespace) -> Scene:
+    updates: dict[str, object] = {}
+    if args.fps is not None or args.duration is not None:
+        timing = scene.timing
+        duration = args.duration
+        if duration is None:
+            duration = timing.frame_count / timing.fps
+        fps = args.fps if args.fps is not None else timing.fps
+        try:
+            updates["timing"] = Timing(duration=duration, fps=fps, substeps=timing.substeps)
+        except ValidationError as error:
+            raise UsageError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
+    if args.seed is not None:
+        if args.seed < 0:
+            raise UsageError("--seed must be 0 or more")
+        updates["seed"] = args.seed
+    return scene.model_copy(update=updates) if updates else scene
+
+
+def _output_and_format(args: argparse.Namespace) -> tuple[Path, str]:
+    output: Path | None = args.output
+    if output is None:
+        fmt = args.format or "mp4"
+        extension = FORMATS[fmt][0]
+        stem = args.scene.name.removesuffix(args.scene.suffix)
+        return Path("out") / f"{stem}{extension}", fmt
+    implied = format_for_path(output)
+    if args.format and implied and implied != args.format:
+        raise UsageError(f"--format {args.format} does not match the extension of {output}")
+    fmt = args.format or implied
+    if fmt is None:
+        known = ", ".join(ext for ext, _ in FORMATS.values() if ext)
+        raise UsageError(
+            f"cannot tell the format from {output.name!r}: use {known}, a folder "
+            "name for PNG frames, or --format"
+        )
+    return output, fmt
+
+
+@contextmanager
+def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    columns = (BarColumn(), MofNCompleteColumn(), TaskProgressColumn(), TimeRemainingColumn())
+    with Bar(f"[bold]{label}", *columns, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    scene = _with_overrides(load_scene(args.scene), args)
+    output, fmt = _output_and_format(args)
+    width, height = args.size or SIZE_PRESETS[args.preset or DEFAULT_SIZE]
+    job = RenderJob(
+        scene,
+        output,
+        fmt,
+        width,
+        height,
+        args.quality,
+        states=not args.no_states,
+        source=args.scene,
+    )
+    started = time.perf_counter()
+    show_bar = not args.quiet and sys.stderr.isatty()
+    with _progress_bar(show_bar, f"rendering {args.scene.name}") as progress:
+        result = run(job, progress)
+    seconds = time.perf_counter() - started
+    if not args.quiet:
+        files = ", ".join(str(path) for path in result.files)
+        print(f"wrote {files}")
+        print(
+            f"{result.frames} frames ({result.frames / scene.timing.fps:.2f} s at "
+            f"{scene.timing.fps} fps, {width}x{height}), {result.events} contact events, "
+            f"in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.0f} frames/s)"
+        )
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    status = EXIT_OK
+    for path in args.scenes:
+        try:
+            scene = load_scene(path)
+        except SceneError as error:
+            print(error.report(), file=sys.stderr)
+            status = EXIT_INPUT
+            continue
+        print(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+    return status
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    scene = load_scene(args.scene)
+    bodies = expand(scene)
+    world, timing = scene.world, scene.timing
+    types = Counter(body.body_type for body in bodies)
+    kinds = Counter(body.kind for body in bodies)
+    materials = Counter(body.material.name for body in bodies)
+    lines = [
+        f"scene:     {scene.name or args.scene.stem} ({args.scene})",
+        f"world:     {world.size[0]:g} x {world.size[1]:g} m from ({world.origin[0]:g}, "
+        f"{world.origin[1]:g}), gravity ({world.gravity[0]:g}, {world.gravity[1]:g}) m/s², "
+        f"walls: {'yes' if world.walls else 'no'}",
+        f"timing:    {timing.frame_count / timing.fps:g} s = {timing.frame_count} frames at "
+        f"{timing.fps} fps, {timing.substeps} substeps (dt = {timing.dt * 1000:.3g} ms)",
+        f"seed:      {scene.seed}",
+        f"bodies:    {len(bodies)} ("
+        + ", ".join(f"{n} {t}" for t, n in sorted(types.items()))
+        + "): "
+        + ", ".join(f"{n} {k}" for k, n in kinds.most_common()),
+        "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
+        "",
+        f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
+    ]
+    shown = 30
+    for body in bodies[:shown]:
+        x, y = body.position
+        lines.append(
+            f"  {body.name:<24} {body.kind:<8} {body.body_type:<10} "
+            f"{body.material.name:<10} ({x:.3g}, {y:.3g})"
+        )
+    if len(bodies) > shown:
+        lines.append(f"  ... and {len(bodies) - shown} more")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands = {
+        "render": _cmd_render,
+        "validate": _cmd_validate,
+        "info": _cmd_info,
+        "schema": _cmd_schema,
+    }
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return commands[args.command](args)
+    except SceneError as error:
+        print(error.report(), file=sys.stderr)
+        return EXIT_INPUT
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"physics-scenes: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ExportError as error:
+        print(f"physics-scenes: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as error:
+        print(f"physics-scenes: cannot write output: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("physics-scenes: interrupted; no partial output was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

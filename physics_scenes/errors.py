@@ -1,0 +1,47 @@
+"""Errors as values with a location, until the CLI prints them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem in an input file: where it is and what was expected."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class SceneError(Exception):
+    """A scene that cannot be used, with every issue found in it (at least one)."""
+
+    def __init__(self, issues: list[Issue], source: str | None = None) -> None:
+        assert issues, "a SceneError needs at least one issue"
+        self.issues = tuple(sorted(issues, key=lambda i: (i.line, i.column, i.path)))
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(issue) for issue in self.issues)
+
+    def report(self) -> str:
+        """Every issue with the offending source line and a caret under the column."""
+        lines = self.source.splitlines() if self.source is not None else []
+        out = []
+        for issue in self.issues:
+            out.append(str(issue))
+            if 1 <= issue.line <= len(lines):
+                text = lines[issue.line - 1].replace("\t", " ")
+                out.append(f"  {issue.line:>4} | {text}")
+                out.append("       | " + " " * (issue.column - 1) + "^")
+        count = len(self.issues)
+        out.append(f"{count} error{'s' if count != 1 else ''} found")
+        return "\n".join(out)

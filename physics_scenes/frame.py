@@ -1,0 +1,176 @@
+"""The contract between the physics and everything downstream.
+
+``Layout`` is what never changes during a run (row i = body i), ``Frame`` is
+what changes (row-aligned arrays), ``Event`` is a collision that happened
+between two frames. Renderer, exporters, audio and ground truth read only
+these, so they never need pymunk and can run in other processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+RGB = tuple[int, int, int]
+Vec2 = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class CircleGeom:
+    """A circle in body-local coordinates (metres)."""
+
+    radius: float
+    offset: Vec2 = (0.0, 0.0)
+    type: Literal["circle"] = "circle"
+
+
+@dataclass(frozen=True, slots=True)
+class PolyGeom:
+    """A convex polygon in body-local coordinates, counter-clockwise."""
+
+    vertices: tuple[Vec2, ...]
+    type: Literal["poly"] = "poly"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentGeom:
+    """A capsule-ended segment from ``a`` to ``b`` with half-thickness ``radius``."""
+
+    a: Vec2
+    b: Vec2
+    radius: float
+    type: Literal["segment"] = "segment"
+
+
+Geom = CircleGeom | PolyGeom | SegmentGeom
+BodyType = Literal["dynamic", "kinematic", "static"]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyInfo:
+    """Everything about one body that stays fixed for the whole run."""
+
+    name: str
+    kind: str
+    body_type: BodyType
+    material: str
+    color: RGB
+    shapes: tuple[Geom, ...]
+    mass: float
+    moment: float
+    center_of_gravity: Vec2
+    marked: bool = False
+    """Draw a spin mark (balls), so rotation is visible."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The static description of a run: bodies in row order, plus the world box."""
+
+    bodies: tuple[BodyInfo, ...]
+    region_origin: Vec2
+    region_size: Vec2
+    background: RGB
+    gravity: Vec2
+
+    def __post_init__(self) -> None:
+        names = [b.name for b in self.bodies]
+        assert len(set(names)) == len(names), "body names must be unique"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(b.name for b in self.bodies)
+
+    def index(self, name: str) -> int:
+        """Row of the body called ``name`` (KeyError if there is none)."""
+        for i, body in enumerate(self.bodies):
+            if body.name == name:
+                return i
+        raise KeyError(name)
+
+    def masses(self) -> FloatArray:
+        return np.array([b.mass for b in self.bodies], dtype=np.float64)
+
+    def moments(self) -> FloatArray:
+        return np.array([b.moment for b in self.bodies], dtype=np.float64)
+
+    def dynamic_mask(self) -> npt.NDArray[np.bool_]:
+        return np.array([b.body_type == "dynamic" for b in self.bodies], dtype=bool)
+
+
+EventKind = Literal["begin", "separate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Two bodies started (``begin``) or stopped (``separate``) touching.
+
+    ``impulse`` is the total impulse (N·s) applied in the step where contact
+    began, ``point`` a world contact point and ``normal`` points from ``a`` to
+    ``b``; all three are zero for ``separate``.
+    """
+
+    time: float
+    step: int
+    kind: EventKind
+    a: str
+    b: str
+    impulse: float = 0.0
+    point: Vec2 = (0.0, 0.0)
+    normal: Vec2 = (0.0, 0.0)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "time": self.time,
+            "step": self.step,
+            "kind": self.kind,
+            "a": self.a,
+            "b": self.b,
+            "impulse": self.impulse,
+            "point": list(self.point),
+            "normal": list(self.normal),
+        }
+
+
+def _readonly(array: FloatArray) -> FloatArray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The state of every body at one output frame, plus the events since the last.
+
+    Arrays are row-aligned with ``Layout.bodies``; positions are body origins
+    in metres, angles in radians, velocities in m/s and rad/s.
+    """
+
+    index: int
+    time: float
+    position: FloatArray
+    angle: FloatArray
+    velocity: FloatArray
+    angular_velocity: FloatArray
+    events: tuple[Event, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for array in (self.position, self.angle, self.velocity, self.angular_velocity):
+            _readonly(array)
+
+    def state_hash(self) -> str:
+        """SHA-256 over index, time and the four arrays as little-endian float64.
+
+        Equal hashes mean bit-identical state; this is what determinism tests
+        and the states output compare.
+        """
+        digest = hashlib.sha256()
+        digest.update(np.array([self.index], dtype="<i8").tobytes())
+        digest.update(np.array([self.time], dtype="<f8").tobytes())
+        for array in (self.position, self.angle, self.velocity, self.angular_velocity):
+            digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+        return digest.hexdigest()

@@ -1,0 +1,175 @@
+"""Scene → a flat, ordered list of bodies to build, with every default resolved.
+
+This is the one place where grids expand, names and materials resolve and
+walls and floors get their geometry, so the world builder, ``info`` and the
+tests all see the same bodies. Pure: no pymunk, no pygame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import scene as model
+from .colors import RGB
+from .frame import BodyType, CircleGeom, Geom, PolyGeom, SegmentGeom
+from .materials import DEFAULT_DYNAMIC, DEFAULT_STATIC, PRESETS, Material
+
+FLOOR_DEPTH_FACTOR = 1.0
+"""A floor is a box this many view-heights deep, so nothing tunnels through it."""
+FLOOR_REACH = 50.0
+"""A floor extends this many view-widths to each side."""
+
+
+@dataclass(frozen=True, slots=True)
+class BodySpec:
+    """One body ready to build: SI units, radians, resolved material and colour."""
+
+    name: str
+    kind: str
+    body_type: BodyType
+    position: tuple[float, float]
+    angle: float
+    velocity: tuple[float, float]
+    angular_velocity: float
+    material: Material
+    color: RGB
+    shapes: tuple[Geom, ...]
+    mass: float | None = None
+
+
+def resolve_material(ref: model.MaterialRef | None, scene: model.Scene, static: bool) -> Material:
+    """A preset, a scene material or an inline spec, as a ``Material``."""
+    if ref is None:
+        return PRESETS[DEFAULT_STATIC if static else DEFAULT_DYNAMIC]
+    if isinstance(ref, str):
+        if ref in scene.materials:
+            return _custom(ref, scene.materials[ref])
+        return PRESETS[ref]
+    return _custom("custom", ref)
+
+
+def _custom(name: str, spec: model.MaterialSpec) -> Material:
+    color = spec.color or (200, 200, 200)
+    return Material(name, spec.density, spec.friction, spec.elasticity, color)
+
+
+def _geometry(body: model.Body, scene: model.Scene) -> tuple[Geom, ...]:
+    """The body's shapes in body-local coordinates."""
+    if isinstance(body, model.Ball):
+        return (CircleGeom(body.radius),)
+    if isinstance(body, model.Box):
+        w, h = body.size[0] / 2, body.size[1] / 2
+        return (PolyGeom(((-w, -h), (w, -h), (w, h), (-w, h))),)
+    if isinstance(body, model.Polygon):
+        return (PolyGeom(_counter_clockwise(body.vertices)),)
+    if isinstance(body, model.Segment):
+        return (SegmentGeom(body.a, body.b, body.thickness / 2),)
+    if isinstance(body, model.Ramp):
+        (ax, ay), (bx, by) = body.a, body.b
+        low, high = ((ax, ay), (bx, by)) if ay < by else ((bx, by), (ax, ay))
+        corner = (high[0], low[1])
+        return (PolyGeom(_counter_clockwise([low, high, corner])),)
+    if isinstance(body, model.Floor):
+        (ox, oy), (w, h) = scene.world.origin, scene.world.size
+        top = oy if body.y is None else body.y
+        px, py = body.position
+        left, right = ox - FLOOR_REACH * w - px, ox + (FLOOR_REACH + 1) * w - px
+        top -= py
+        bottom = top - FLOOR_DEPTH_FACTOR * h
+        return (PolyGeom(((left, bottom), (right, bottom), (right, top), (left, top))),)
+    raise TypeError(f"no geometry for {type(body).__name__}")
+
+
+def _counter_clockwise(vertices: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    area2 = sum(
+        x0 * y1 - x1 * y0
+        for (x0, y0), (x1, y1) in zip(vertices, [*vertices[1:], vertices[0]], strict=True)
+    )
+    ordered = vertices if area2 > 0 else list(reversed(vertices))
+    return tuple((float(x), float(y)) for x, y in ordered)
+
+
+def _walls(scene: model.Scene) -> BodySpec | None:
+    walls = scene.world.walls
+    if walls is False:
+        return None
+    spec = walls if isinstance(walls, model.Walls) else model.Walls()
+    material = resolve_material(spec.material, scene, static=True)
+    (x0, y0), (w, h) = scene.world.origin, scene.world.size
+    x1, y1, t = x0 + w, y0 + h, spec.thickness
+    # Boxes that sit just inside the view and reach far outside it, so that a
+    # fast body cannot tunnel through and the drawn wall is exactly t wide.
+    reach = max(w, h)
+    boxes = {
+        "bottom": (x0 - reach, y0 - reach, x1 + reach, y0 + t),
+        "top": (x0 - reach, y1 - t, x1 + reach, y1 + reach),
+        "left": (x0 - reach, y0 - reach, x0 + t, y1 + reach),
+        "right": (x1 - t, y0 - reach, x1 + reach, y1 + reach),
+    }
+    shapes = tuple(
+        PolyGeom(((a, b), (c, b), (c, d), (a, d)))
+        for side, (a, b, c, d) in boxes.items()
+        if side in spec.sides
+    )
+    return BodySpec(
+        name=model.WALLS_NAME,
+        kind="walls",
+        body_type="static",
+        position=(0.0, 0.0),
+        angle=0.0,
+        velocity=(0.0, 0.0),
+        angular_velocity=0.0,
+        material=material,
+        color=spec.color or material.color,
+        shapes=shapes,
+    )
+
+
+def expand(scene: model.Scene) -> list[BodySpec]:
+    """Every body of the scene in build order: the walls first, then file order.
+
+    Grid copies get seeded jitter from ``(seed, entry index)``, so editing one
+    entry never moves the copies of another.
+    """
+    result: list[BodySpec] = []
+    walls = _walls(scene)
+    if walls:
+        result.append(walls)
+    for index, (body, names) in enumerate(zip(scene.bodies, model.body_names(scene), strict=True)):
+        static = body.body_type == "static"
+        material = resolve_material(body.material, scene, static)
+        shapes = _geometry(body, scene)
+        grid = getattr(body, "grid", None)
+        offsets = [(0.0, 0.0)]
+        colors = [body.color or material.color]
+        if grid is not None:
+            rng = np.random.default_rng([scene.seed, index])
+            jitter = rng.uniform(-grid.jitter, grid.jitter, size=(grid.count, 2))
+            offsets = [
+                (
+                    (i % grid.columns) * grid.spacing[0] + float(jitter[i, 0]),
+                    (i // grid.columns) * grid.spacing[1] + float(jitter[i, 1]),
+                )
+                for i in range(grid.count)
+            ]
+            colors = list(grid.colors) if grid.colors else colors
+        for i, (name, (dx, dy)) in enumerate(zip(names, offsets, strict=True)):
+            result.append(
+                BodySpec(
+                    name=name,
+                    kind=body.kind,
+                    body_type=body.body_type,
+                    position=(body.position[0] + dx, body.position[1] + dy),
+                    angle=math.radians(body.angle),
+                    velocity=body.velocity,
+                    angular_velocity=math.radians(body.angular_velocity),
+                    material=material,
+                    color=colors[i % len(colors)],
+                    shapes=shapes,
+                    mass=body.mass,
+                )
+            )
+    return result

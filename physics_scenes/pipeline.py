@@ -1,0 +1,135 @@
+"""The render job: simulate → render → every sink, committed together or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import imageio_ffmpeg
+import pymunk
+
+from .export import DEFAULT_QUALITY, MetadataSink, Sink, StatesSink, StreamInfo, sink_for
+from .render import Renderer
+from .scene import Scene
+from .simulate import simulate
+
+Progress = Callable[[int, int], None]
+"""Called as progress(frames_done, frame_count) after each frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """Everything that decides an output's bytes."""
+
+    scene: Scene
+    output: Path
+    fmt: str
+    width: int
+    height: int
+    quality: str = DEFAULT_QUALITY
+    states: bool = True
+    source: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    files: tuple[Path, ...]
+    frames: int
+    events: int
+    run_hash: str
+
+
+def sidecar_paths(output: Path) -> tuple[Path, Path]:
+    """``out/clip.mp4`` → ``out/clip.states.jsonl``, ``out/clip.metadata.json``."""
+    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
+    return output.with_name(f"{stem}.states.jsonl"), output.with_name(f"{stem}.metadata.json")
+
+
+def scene_hash(scene: Scene) -> str:
+    """SHA-256 of the validated scene in canonical JSON: equal for equivalent files."""
+    canonical = json.dumps(scene.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
+    """The metadata.json fields known before the first frame."""
+    scene, timing = job.scene, job.scene.timing
+    source = None
+    if job.source is not None:
+        source = {
+            "file": job.source.name,
+            "sha256": hashlib.sha256(job.source.read_bytes()).hexdigest(),
+        }
+    return {
+        "format": "physics_scenes.metadata",
+        "version": 1,
+        "scene": {"name": scene.name, "source": source, "sha256": scene_hash(scene)},
+        "seed": scene.seed,
+        "timing": {"fps": timing.fps, "substeps": timing.substeps, "dt": timing.dt,
+                   "frame_count": timing.frame_count,
+                   "duration": timing.frame_count / timing.fps},
+        "output": {"format": job.fmt, "width": job.width, "height": job.height,
+                   "quality": job.quality, "files": [path.name for path in files]},
+        "versions": {
+            "physics_scenes": _version("physics-scenes"),
+            "pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version,
+            "pygame-ce": _version("pygame-ce"), "numpy": _version("numpy"),
+            "pydantic": _version("pydantic"), "imageio-ffmpeg": _version("imageio-ffmpeg"),
+            "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),
+            "python": platform.python_version(),
+        },
+        "platform": {"system": platform.system(), "machine": platform.machine()},
+    }  # fmt: skip
+
+
+def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
+    """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
+    timing = job.scene.timing
+    layout, stream = simulate(job.scene)
+    sinks: list[Sink] = [sink_for(job.output, job.fmt)]
+    states_path, metadata_path = sidecar_paths(job.output)
+    if job.states and job.fmt != "states":
+        sinks.append(StatesSink(states_path))
+    files = [sink.path for sink in sinks] + [metadata_path]
+    meta = MetadataSink(metadata_path, describe_run(job, files))
+    sinks.append(meta)
+    info = StreamInfo(
+        layout, job.width, job.height, timing.fps, timing.frame_count, timing.dt, job.quality
+    )
+    opened: list[Sink] = []
+    try:
+        for sink in sinks:
+            sink.open(info)
+            opened.append(sink)
+        renderer = Renderer(layout, job.width, job.height)
+        needs_pixels = any(sink.needs_pixels for sink in sinks)
+        for frame in stream:
+            pixels = renderer.render(frame) if needs_pixels else None
+            for sink in sinks:
+                sink.write(frame, pixels)
+            if progress is not None:
+                progress(frame.index + 1, timing.frame_count)
+        for sink in sinks:
+            sink.finish()
+    except BaseException:
+        for sink in opened:
+            sink.discard()
+        raise
+    for sink in sinks:
+        sink.commit()
+    return RenderResult(
+        tuple(files), meta.digest.frames, meta.digest.events, meta.digest.hexdigest()
+    )

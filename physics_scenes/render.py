@@ -1,0 +1,232 @@
+"""Frame + View → pixels, with pygame on an off-screen Surface.
+
+A pure function of its inputs: the same Layout, Frame, View and size always
+give the same pixels, whether the caller is the headless exporter or the
+preview window. Static bodies are drawn once per view and reused.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import pygame
+
+from .frame import CircleGeom, Frame, Layout, PolyGeom, SegmentGeom
+
+SIZE_PRESETS: dict[str, tuple[int, int]] = {
+    "360p": (640, 360),
+    "480p": (854, 480),
+    "720p": (1280, 720),
+    "1080p": (1920, 1080),
+    "square": (1080, 1080),
+    "vertical": (1080, 1920),
+}
+"""Output sizes by name; 'vertical' is 9:16 for phones."""
+DEFAULT_SIZE = "720p"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Which part of the world the picture shows: centre (m), scale (px/m), size (px)."""
+
+    center: tuple[float, float]
+    scale: float
+    width: int
+    height: int
+
+    @classmethod
+    def fit(
+        cls, origin: tuple[float, float], size: tuple[float, float], width: int, height: int
+    ) -> View:
+        """The whole region ``origin``..``origin+size`` centred, as large as fits."""
+        scale = min(width / size[0], height / size[1])
+        center = (origin[0] + size[0] / 2, origin[1] + size[1] / 2)
+        return cls(center, scale, width, height)
+
+    @classmethod
+    def of_layout(cls, layout: Layout, width: int, height: int) -> View:
+        return cls.fit(layout.region_origin, layout.region_size, width, height)
+
+    def to_pixels(self, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """World metres (…, 2) → pixel coordinates (x right, y down), as floats."""
+        p = np.asarray(points, dtype=np.float64)
+        out = np.empty_like(p)
+        out[..., 0] = (p[..., 0] - self.center[0]) * self.scale + self.width / 2
+        out[..., 1] = self.height / 2 - (p[..., 1] - self.center[1]) * self.scale
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Pixels:
+    """One rendered picture as raw rows of 4-byte pixels in ``pix_fmt`` order (ffmpeg's names)."""
+
+    width: int
+    height: int
+    data: bytes
+    pix_fmt: str = "bgr0"
+
+    def rgb(self) -> npt.NDArray[np.uint8]:
+        """An (height, width, 3) RGB array (a copy)."""
+        raw = np.frombuffer(self.data, dtype=np.uint8).reshape(self.height, self.width, 4)
+        order = {"bgr0": [2, 1, 0], "rgb0": [0, 1, 2]}[self.pix_fmt]
+        return np.ascontiguousarray(raw[..., order])
+
+
+def _shade(color: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
+    return tuple(max(0, min(255, round(c * factor))) for c in color)  # type: ignore[return-value]
+
+
+def _pix_fmt(surface: pygame.Surface) -> str:
+    masks = surface.get_masks()[:3]
+    formats = {(0xFF0000, 0xFF00, 0xFF): "bgr0", (0xFF, 0xFF00, 0xFF0000): "rgb0"}
+    if masks not in formats or surface.get_pitch() != surface.get_width() * 4:
+        raise RuntimeError(f"unexpected surface layout: masks {masks}, pitch {surface.get_pitch()}")
+    return formats[masks]
+
+
+class Renderer:
+    """Draws Frames of one Layout at one output size."""
+
+    def __init__(self, layout: Layout, width: int, height: int) -> None:
+        self.layout = layout
+        self.width, self.height = width, height
+        self.surface = pygame.Surface((width, height), 0, 32)
+        self.pix_fmt = _pix_fmt(self.surface)
+        self._static_layer: tuple[View, pygame.Surface] | None = None
+        self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
+        self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
+
+    def default_view(self) -> View:
+        return View.of_layout(self.layout, self.width, self.height)
+
+    def draw(self, frame: Frame, view: View | None = None) -> pygame.Surface:
+        """Draw ``frame`` into the renderer's surface and return it (reused each call)."""
+        view = view or self.default_view()
+        self.surface.blit(self._static(frame, view), (0, 0))
+        self._draw_rows(self.surface, frame, view, self._moving_rows)
+        return self.surface
+
+    def render(self, frame: Frame, view: View | None = None) -> Pixels:
+        """Draw ``frame`` and return its pixels as raw bytes (no numpy copy)."""
+        surface = self.draw(frame, view)
+        return Pixels(self.width, self.height, surface.get_buffer().raw, self.pix_fmt)
+
+    def _static(self, frame: Frame, view: View) -> pygame.Surface:
+        if self._static_layer is None or self._static_layer[0] != view:
+            layer = pygame.Surface((self.width, self.height), 0, 32)
+            layer.fill(self.layout.background)
+            self._draw_rows(layer, frame, view, self._static_rows)
+            self._static_layer = (view, layer)
+        return self._static_layer[1]
+
+    def _draw_rows(
+        self, surface: pygame.Surface, frame: Frame, view: View, rows: list[int]
+    ) -> None:
+        if not rows:
+            return
+        centers = view.to_pixels(frame.position[rows])
+        for k, row in enumerate(rows):
+            body = self.layout.bodies[row]
+            angle = float(frame.angle[row])
+            cos, sin = math.cos(angle), math.sin(angle)
+            x, y = float(frame.position[row, 0]), float(frame.position[row, 1])
+            fill, edge = body.color, _shade(body.color, 0.55)
+            for geom in body.shapes:
+                if isinstance(geom, CircleGeom):
+                    ox, oy = geom.offset
+                    if ox or oy:
+                        cx, cy = view.to_pixels((x + ox * cos - oy * sin, y + ox * sin + oy * cos))
+                    else:
+                        cx, cy = centers[k]
+                    _circle(
+                        surface,
+                        fill,
+                        edge,
+                        (cx, cy),
+                        geom.radius * view.scale,
+                        angle if body.marked else None,
+                    )
+                elif isinstance(geom, PolyGeom):
+                    local = np.asarray(geom.vertices)
+                    world = np.column_stack(
+                        (
+                            x + local[:, 0] * cos - local[:, 1] * sin,
+                            y + local[:, 0] * sin + local[:, 1] * cos,
+                        )
+                    )
+                    _polygon(surface, fill, edge, view.to_pixels(world).tolist())
+                elif isinstance(geom, SegmentGeom):
+                    ends = np.array([geom.a, geom.b], dtype=np.float64)
+                    world = np.column_stack(
+                        (
+                            x + ends[:, 0] * cos - ends[:, 1] * sin,
+                            y + ends[:, 0] * sin + ends[:, 1] * cos,
+                        )
+                    )
+                    _capsule(surface, fill, edge, view.to_pixels(world), geom.radius * view.scale)
+
+
+def _circle(
+    surface: pygame.Surface,
+    fill: tuple[int, int, int],
+    edge: tuple[int, int, int],
+    center: tuple[float, float],
+    radius: float,
+    mark_angle: float | None,
+) -> None:
+    """A filled anti-aliased disc with a darker rim and, for balls, a spin mark."""
+    radius = max(radius, 1.0)
+    rim = min(2.0, radius * 0.12)
+    if rim >= 0.75:
+        pygame.draw.aacircle(surface, edge, center, radius)
+        pygame.draw.aacircle(surface, fill, center, radius - rim)
+    else:
+        pygame.draw.aacircle(surface, fill, center, radius)
+    if mark_angle is not None and radius >= 4:
+        cos, sin = math.cos(mark_angle), math.sin(mark_angle)
+        inner, outer = radius * 0.35, radius - rim - 0.5
+        start = (center[0] + inner * cos, center[1] - inner * sin)
+        end = (center[0] + outer * cos, center[1] - outer * sin)
+        pygame.draw.line(surface, edge, start, end, max(1, round(radius * 0.14)))
+
+
+def _polygon(
+    surface: pygame.Surface,
+    fill: tuple[int, int, int],
+    edge: tuple[int, int, int],
+    points: list[list[float]],
+) -> None:
+    pygame.draw.polygon(surface, fill, points)
+    pygame.draw.aalines(surface, edge, True, points)
+
+
+def _capsule(
+    surface: pygame.Surface,
+    fill: tuple[int, int, int],
+    edge: tuple[int, int, int],
+    ends: npt.NDArray[np.float64],
+    radius: float,
+) -> None:
+    radius = max(radius, 0.75)
+    (ax, ay), (bx, by) = ends.tolist()
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    nx, ny = -(by - ay) / length * radius, (bx - ax) / length * radius
+    quad = [[ax + nx, ay + ny], [bx + nx, by + ny], [bx - nx, by - ny], [ax - nx, ay - ny]]
+    pygame.draw.polygon(surface, fill, quad)
+    pygame.draw.aacircle(surface, fill, (ax, ay), radius)
+    pygame.draw.aacircle(surface, fill, (bx, by), radius)
+    pygame.draw.aaline(surface, edge, quad[0], quad[1])
+    pygame.draw.aaline(surface, edge, quad[2], quad[3])
+
+
+def render_rgb(
+    layout: Layout, frame: Frame, width: int, height: int, view: View | None = None
+) -> npt.NDArray[np.uint8]:
+    """Convenience: one frame as an (height, width, 3) RGB array."""
+    return Renderer(layout, width, height).render(frame, view).rgb()

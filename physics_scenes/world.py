@@ -1,0 +1,213 @@
+"""Scene → pymunk Space with name → body handles, and a step that records events.
+
+The only module (with future body builders) that imports pymunk. Bodies are
+added in a fixed order (walls, then file order) because pymunk's results
+depend on it. Collision events follow Box2D's discipline: nothing happens
+inside a pymunk callback except appending to a buffer, and begin events are
+read in bulk after each step with the batch API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymunk
+import pymunk.batch as batch
+
+from . import scene as model
+from .frame import BodyInfo, CircleGeom, Event, FloatArray, Geom, Layout, PolyGeom, SegmentGeom
+from .instances import BodySpec, expand
+
+_BODY_TYPES = {
+    "dynamic": pymunk.Body.DYNAMIC,
+    "kinematic": pymunk.Body.KINEMATIC,
+    "static": pymunk.Body.STATIC,
+}
+_BODY_FIELDS = (
+    batch.BodyFields.BODY_ID
+    | batch.BodyFields.POSITION
+    | batch.BodyFields.ANGLE
+    | batch.BodyFields.VELOCITY
+    | batch.BodyFields.ANGULAR_VELOCITY
+)
+_ARBITER_FIELDS = (
+    batch.ArbiterFields.BODY_A_ID
+    | batch.ArbiterFields.BODY_B_ID
+    | batch.ArbiterFields.IS_FIRST_CONTACT
+    | batch.ArbiterFields.CONTACT_COUNT
+    | batch.ArbiterFields.TOTAL_IMPULSE
+    | batch.ArbiterFields.NORMAL
+    | batch.ArbiterFields.POINT_A_1
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyState:
+    """All bodies' state, row-aligned with the Layout (fresh arrays)."""
+
+    position: FloatArray
+    angle: FloatArray
+    velocity: FloatArray
+    angular_velocity: FloatArray
+
+
+def _make_shape(body: pymunk.Body, geom: Geom) -> pymunk.Shape:
+    if isinstance(geom, CircleGeom):
+        return pymunk.Circle(body, geom.radius, geom.offset)
+    if isinstance(geom, PolyGeom):
+        return pymunk.Poly(body, list(geom.vertices))
+    if isinstance(geom, SegmentGeom):
+        return pymunk.Segment(body, geom.a, geom.b, geom.radius)
+    raise TypeError(f"unknown geometry {geom!r}")
+
+
+def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
+    body = pymunk.Body(body_type=_BODY_TYPES[spec.body_type])
+    body.position = spec.position
+    body.angle = spec.angle
+    shapes = [_make_shape(body, geom) for geom in spec.shapes]
+    area = sum(shape.area for shape in shapes)
+    for shape in shapes:
+        shape.friction = spec.material.friction
+        shape.elasticity = spec.material.elasticity
+        if spec.body_type == "dynamic":
+            # A mass override scales density so mass, moment and centre of
+            # gravity all still come from the shapes.
+            shape.density = spec.mass / area if spec.mass else spec.material.density
+    return body, shapes
+
+
+class World:
+    """A running simulation of one scene.
+
+    ``bodies`` maps every name to its pymunk body for callers that need a
+    handle (builders, the preview's mouse joint); everything downstream
+    should read ``Layout`` and ``read_state()`` instead.
+    """
+
+    def __init__(self, scene: model.Scene) -> None:
+        self.scene = scene
+        self.space = pymunk.Space()
+        self.space.gravity = scene.world.gravity
+        self.space.damping = scene.world.damping
+        self.space.iterations = scene.world.iterations
+        self.dt = scene.timing.dt
+        self.step_index = 0
+        specs = expand(scene)
+        self.bodies: dict[str, pymunk.Body] = {}
+        for spec in specs:
+            body, shapes = _build_body(spec)
+            self.space.add(body, *shapes)
+            if spec.body_type != "static":
+                body.velocity = spec.velocity
+                body.angular_velocity = spec.angular_velocity
+            self.bodies[spec.name] = body
+        self._names = [spec.name for spec in specs]
+        self._row_of_id = {body.id: row for row, body in enumerate(self.bodies.values())}
+        self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._body_buffer = batch.Buffer()
+        self._arbiter_buffer = batch.Buffer()
+        self._separations: list[tuple[int, int]] = []
+        self._events: list[Event] = []
+        self.space.on_collision(separate=self._on_separate)
+        self.layout = Layout(
+            bodies=tuple(_body_info(spec, self.bodies[spec.name]) for spec in specs),
+            region_origin=scene.world.origin,
+            region_size=scene.world.size,
+            background=scene.world.background,
+            gravity=scene.world.gravity,
+        )
+
+    @property
+    def time(self) -> float:
+        return self.step_index * self.dt
+
+    def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
+        if arbiter.is_removal:
+            return  # shapes being removed or freed: not a physical separation
+        a, b = arbiter.bodies
+        self._separations.append((a.id, b.id))
+
+    def step(self) -> None:
+        """Advance one fixed step and record the contacts it began and ended."""
+        self.space.step(self.dt)
+        self.step_index += 1
+        self._collect_events()
+
+    def _collect_events(self) -> None:
+        buffer = self._arbiter_buffer
+        buffer.clear()
+        batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
+        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
+        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
+        time, step = self.time, self.step_index
+        new: list[tuple[int, int, int, Event]] = []
+        for k in np.flatnonzero((ints[:, 2] == 1) & (ints[:, 3] > 0)):
+            row_a, row_b = self._row_of_id[int(ints[k, 0])], self._row_of_id[int(ints[k, 1])]
+            ix, iy, nx, ny, px, py = (float(v) for v in floats[k])
+            if row_a > row_b:
+                row_a, row_b, nx, ny = row_b, row_a, -nx, -ny
+            event = Event(
+                time=time,
+                step=step,
+                kind="begin",
+                a=self._names[row_a],
+                b=self._names[row_b],
+                impulse=float(np.hypot(ix, iy)),
+                point=(px, py),
+                normal=(nx, ny),
+            )
+            new.append((0, row_a, row_b, event))
+        for id_a, id_b in self._separations:
+            row_a, row_b = sorted((self._row_of_id[id_a], self._row_of_id[id_b]))
+            event = Event(time, step, "separate", self._names[row_a], self._names[row_b])
+            new.append((1, row_a, row_b, event))
+        self._separations.clear()
+        new.sort(key=lambda item: item[:3])
+        self._events.extend(item[3] for item in new)
+
+    def drain_events(self) -> tuple[Event, ...]:
+        """The events since the last call, in a stable order (step, kind, rows)."""
+        events, self._events = tuple(self._events), []
+        return events
+
+    def read_state(self) -> BodyState:
+        """Every body's pose and velocity in Layout row order, via pymunk's batch API."""
+        buffer = self._body_buffer
+        buffer.clear()
+        batch.get_space_bodies(self.space, _BODY_FIELDS, buffer)
+        ids = np.frombuffer(buffer.int_buf(), dtype=np.uint64)
+        values = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
+        key = ids.tobytes()
+        if self._rows_for_order is None or self._rows_for_order[0] != key:
+            # The batch API lists bodies in the space's internal order, which
+            # changes after removals: map ids back to Layout rows (cached).
+            order = np.empty(len(self._names), dtype=np.intp)
+            for position, body_id in enumerate(ids.tolist()):
+                order[self._row_of_id[body_id]] = position
+            self._rows_for_order = (key, order)
+        ordered = values[self._rows_for_order[1]]
+        return BodyState(
+            position=ordered[:, 0:2].copy(),
+            angle=ordered[:, 2].copy(),
+            velocity=ordered[:, 3:5].copy(),
+            angular_velocity=ordered[:, 5].copy(),
+        )
+
+
+def _body_info(spec: BodySpec, body: pymunk.Body) -> BodyInfo:
+    dynamic = spec.body_type == "dynamic"
+    cog = body.center_of_gravity if dynamic else (0.0, 0.0)
+    return BodyInfo(
+        name=spec.name,
+        kind=spec.kind,
+        body_type=spec.body_type,
+        material=spec.material.name,
+        color=spec.color,
+        shapes=spec.shapes,
+        mass=float(body.mass) if dynamic else float("inf"),
+        moment=float(body.moment) if dynamic else float("inf"),
+        center_of_gravity=(float(cog[0]), float(cog[1])),
+        marked=spec.kind == "ball",
+    )
