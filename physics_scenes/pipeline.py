@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
-import pymunk
 
 from .export import DEFAULT_QUALITY, MetadataSink, Sink, StatesSink, StreamInfo, sink_for
 from .render import Renderer
 from .scene import Scene
 from .simulate import simulate
+from .world import engine_versions
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
@@ -85,7 +85,7 @@ def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
                    "quality": job.quality, "files": [path.name for path in files]},
         "versions": {
             "physics_scenes": _version("physics-scenes"),
-            "pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version,
+            **engine_versions(),
             "pygame-ce": _version("pygame-ce"), "numpy": _version("numpy"),
             "pydantic": _version("pydantic"), "imageio-ffmpeg": _version("imageio-ffmpeg"),
             "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),

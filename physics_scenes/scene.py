@@ -257,6 +257,13 @@ class World(Model):
         1.0, gt=0, le=1, description="Fraction of velocity kept per second (1 = no air drag)."
     )
     iterations: int = Field(10, ge=1, le=100, description="Solver iterations per step.")
+    collision_slop: float = Field(
+        0.002,
+        gt=0,
+        le=1,
+        description="Overlap in metres allowed between touching shapes (pymunk's default of "
+        "0.1 suits pixels, not metres: 10 cm balls would sink 3 cm into each other).",
+    )
 
 
 class Timing(Model):

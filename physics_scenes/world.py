@@ -92,6 +92,7 @@ class World:
         self.space.gravity = scene.world.gravity
         self.space.damping = scene.world.damping
         self.space.iterations = scene.world.iterations
+        self.space.collision_slop = scene.world.collision_slop
         self.dt = scene.timing.dt
         self.step_index = 0
         specs = expand(scene)
@@ -194,6 +195,11 @@ class World:
             velocity=ordered[:, 3:5].copy(),
             angular_velocity=ordered[:, 5].copy(),
         )
+
+
+def engine_versions() -> dict[str, str]:
+    """The physics engine's versions, for metadata (golden hashes depend on them)."""
+    return {"pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version}
 
 
 def _body_info(spec: BodySpec, body: pymunk.Body) -> BodyInfo:
