@@ -75,6 +75,11 @@ class Sink(Protocol):
     def discard(self) -> None: ...
 
 
+def encoder_versions() -> dict[str, str]:
+    """The encoder's version, for metadata: the encoded bytes depend on it."""
+    return {"ffmpeg": imageio_ffmpeg.get_ffmpeg_version()}
+
+
 class _FFmpegSink:
     """Pipes raw frames to the ffmpeg that imageio-ffmpeg ships; no numpy copy per frame."""
 

@@ -226,6 +226,11 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
             message = f"unknown kind {tag!r}{hint}; expected one of: {kinds}"
             loc = (*loc, "kind")
             path = _format_path(loc)
+    elif kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
+        message = (
+            "a name may not contain '/' (reserved for parts: 'crate/3') or start with a space"
+            f" (got {_show(value)})"
+        )
     elif kind.endswith("_type") and loc and loc[-1] in _TYPE_HINTS:
         message = f"{_TYPE_HINTS[str(loc[-1])]} (got {_show(value)})"
     else:

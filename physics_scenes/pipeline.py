@@ -11,9 +11,15 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
-
-from .export import DEFAULT_QUALITY, MetadataSink, Sink, StatesSink, StreamInfo, sink_for
+from .export import (
+    DEFAULT_QUALITY,
+    MetadataSink,
+    Sink,
+    StatesSink,
+    StreamInfo,
+    encoder_versions,
+    sink_for,
+)
 from .render import Renderer
 from .scene import Scene
 from .simulate import simulate
@@ -88,7 +94,7 @@ def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
             **engine_versions(),
             "pygame-ce": _version("pygame-ce"), "numpy": _version("numpy"),
             "pydantic": _version("pydantic"), "imageio-ffmpeg": _version("imageio-ffmpeg"),
-            "ffmpeg": imageio_ffmpeg.get_ffmpeg_version(),
+            **encoder_versions(),
             "python": platform.python_version(),
         },
         "platform": {"system": platform.system(), "machine": platform.machine()},

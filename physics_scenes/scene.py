@@ -81,12 +81,15 @@ class MaterialSpec(Model):
 
 
 def _str_or_mapping(value: object) -> str:
-    """Pick one union member up front, so a wrong value gets one error, not two."""
-    return "spec" if isinstance(value, dict) else "name"
+    """Pick one union member up front, so a wrong value gets one error, not two.
+
+    Also called when serialising, so a model instance must pick its own member.
+    """
+    return "spec" if isinstance(value, dict | MaterialSpec) else "name"
 
 
 def _bool_or_mapping(value: object) -> str:
-    return "spec" if isinstance(value, dict) else "flag"
+    return "spec" if isinstance(value, dict | Walls) else "flag"
 
 
 MaterialRef = Annotated[

@@ -1,0 +1,117 @@
+"""Every scene in scenes/ renders, and does what its comment says."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SCENES, decode_video
+
+from physics_scenes import load_scene
+from physics_scenes.pipeline import RenderJob, run
+
+EXAMPLES = sorted(SCENES.glob("*.yaml"))
+
+
+def read_states(path: Path) -> tuple[dict, list[dict]]:
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["type"] == "header" and lines[-1]["type"] == "footer"
+    return lines[0], lines[1:-1]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict, list[dict]]]:
+    """Each example rendered once, whole, at 360p with its states."""
+    out = tmp_path_factory.mktemp("examples")
+    results = {}
+    for scene_path in EXAMPLES:
+        video = out / f"{scene_path.stem}.mp4"
+        run(RenderJob(load_scene(scene_path), video, "mp4", 640, 360, "draft", source=scene_path))
+        header, frames = read_states(out / f"{scene_path.stem}.states.jsonl")
+        results[scene_path.stem] = (video, header, frames)
+    return results
+
+
+def test_the_four_examples_exist_and_reference_the_schema() -> None:
+    assert {p.stem for p in EXAMPLES} >= {"bouncing_balls", "ramp_tumble", "dominoes", "ball_pile"}
+    for path in EXAMPLES:
+        assert path.read_text(encoding="utf-8").startswith(
+            "# yaml-language-server: $schema=../schema/scene.schema.json\n"
+        ), path.name
+
+
+@pytest.mark.parametrize("name", [p.stem for p in EXAMPLES])
+def test_example_renders_a_playable_video(rendered, name: str) -> None:
+    video, _header, frames = rendered[name]
+    scene = load_scene(SCENES / f"{name}.yaml")
+    assert len(frames) == scene.timing.frame_count
+    decoded = decode_video(video)
+    assert decoded.size == (640, 360) and decoded.fps == scene.timing.fps
+    assert (decoded.codec, decoded.pix_fmt) == ("h264", "yuv420p")
+    assert len(decoded.frames) == scene.timing.frame_count
+    # the picture changes: something moves in every example
+    first, last = frames[0]["position"], frames[-1]["position"]
+    assert first != last
+
+
+def body_rows(header: dict, prefix: str = "") -> dict[str, int]:
+    return {b["name"]: i for i, b in enumerate(header["bodies"]) if b["name"].startswith(prefix)}
+
+
+def test_bouncing_balls_rebound_in_order_of_elasticity(rendered) -> None:
+    _, header, frames = rendered["bouncing_balls"]
+    rows = body_rows(header)
+    elasticity = {"rubber": 0.8, "glass": 0.65, "plastic": 0.6, "metal": 0.55, "wood": 0.4,
+                  "stone": 0.2, "ice": 0.1}  # fmt: skip
+    drop = 8.0 - 0.5 - 0.6  # centre start - radius - floor
+    apexes = {}
+    for name, e in elasticity.items():
+        y = np.array([f["position"][rows[name]][1] for f in frames])
+        vy = np.array([f["velocity"][rows[name]][1] for f in frames])
+        bounce = int(np.argmax(vy > 0))
+        down = bounce + int(np.argmax(vy[bounce:] < 0))
+        apexes[name] = (y[bounce : down + 1].max() - 1.1) / drop
+        assert abs(apexes[name] - e**2) < 0.03, (name, apexes[name], e**2)
+    order = sorted(apexes, key=apexes.get, reverse=True)  # type: ignore[arg-type]
+    assert order == list(elasticity)
+
+
+def test_ramp_objects_all_end_on_the_floor_past_the_ramp(rendered) -> None:
+    _, header, frames = rendered["ramp_tumble"]
+    last = frames[-1]
+    for i, body in enumerate(header["bodies"]):
+        if body["body_type"] == "dynamic":
+            x, y = last["position"][i]
+            assert y < 1.8 and x > 9.0, (body["name"], x, y)
+            assert math.hypot(*last["velocity"][i]) < 0.5, body["name"]
+    kinds = {b["kind"] for b in header["bodies"] if b["body_type"] == "dynamic"}
+    assert kinds == {"ball", "box", "polygon"}
+
+
+def test_every_domino_falls(rendered) -> None:
+    _, header, frames = rendered["dominoes"]
+    rows = body_rows(header, "domino/")
+    assert len(rows) == 24
+    last = frames[-1]
+    fallen = [abs(math.degrees(last["angle"][row])) > 60 for row in rows.values()]
+    assert all(fallen)
+    # they fall in order: each domino starts tipping after the one before it
+    tipped = [next(f["index"] for f in frames if abs(f["angle"][row]) > math.radians(10))
+              for row in rows.values()]  # fmt: skip
+    assert tipped == sorted(tipped)
+
+
+def test_thousand_balls_settle_inside_the_box(rendered) -> None:
+    _, header, frames = rendered["ball_pile"]
+    rows = list(body_rows(header, "ball/").values())
+    assert len(rows) == 1000
+    last = frames[-1]
+    position = np.array(last["position"])[rows]
+    assert np.all((position > [0.1, 0.1]) & (position < [15.9, 8.9]))
+    assert np.abs(np.array(last["velocity"])[rows]).max() < 0.05
+    distances = np.linalg.norm(position[:, None] - position[None], axis=-1)
+    np.fill_diagonal(distances, 1.0)
+    assert distances.min() > 0.2 - 0.005, "balls sink into each other (collision slop)"
