@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pymunk
 import pytest
-from conftest import ROOT, SCENES
 
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.export import RunDigest
 from physics_scenes.pipeline import RenderJob, run
 from physics_scenes.render import Renderer
+
+from conftest import ROOT, SCENES
 
 GOLDEN = Path(__file__).parent / "golden" / "run_hashes.json"
 GOLDEN_FRAMES = 120

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SCENES, decode_video
 
 from physics_scenes import load_scene
 from physics_scenes.pipeline import RenderJob, run
+
+from conftest import SCENES, decode_video
 
 EXAMPLES = sorted(SCENES.glob("*.yaml"))
 
