@@ -9,12 +9,11 @@ from .scene import Scene
 from .world import World
 
 
-def frames(world: World, count: int, substeps: int) -> Iterator[Frame]:
+def frames(world: World, count: int, fps: int, substeps: int) -> Iterator[Frame]:
     """Yield ``count`` Frames; frame 0 is the initial state, frame i is at t = i/fps.
 
-    A frame's events are those of the steps since the previous frame.
+    A frame's events are those of the ``substeps`` steps since the previous frame.
     """
-    fps_dt = world.dt * substeps
     for index in range(count):
         if index:
             for _ in range(substeps):
@@ -22,7 +21,7 @@ def frames(world: World, count: int, substeps: int) -> Iterator[Frame]:
         state = world.read_state()
         yield Frame(
             index=index,
-            time=index * fps_dt,
+            time=index / fps,
             position=state.position,
             angle=state.angle,
             velocity=state.velocity,
@@ -35,4 +34,4 @@ def simulate(scene: Scene, frame_count: int | None = None) -> tuple[Layout, Iter
     """Build a fresh World for ``scene`` and return its Layout and its Frame stream."""
     world = World(scene)
     count = scene.timing.frame_count if frame_count is None else frame_count
-    return world.layout, frames(world, count, scene.timing.substeps)
+    return world.layout, frames(world, count, scene.timing.fps, scene.timing.substeps)
