@@ -204,7 +204,13 @@ def _cmd_render(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
-    with _progress_bar(show_bar, f"rendering {args.scene.name}") as progress:
+    with _progress_bar(show_bar, f"rendering {args.scene.name}") as bar:
+
+        def progress(done: int, total: int) -> None:
+            args.stop.check()
+            if bar is not None:
+                bar(done, total)
+
         result = run(job, progress)
     seconds = time.perf_counter() - started
     if not args.quiet:
@@ -276,8 +282,25 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _StopRequests:
+    """Ctrl-C and SIGTERM set a flag that the render loop checks after every frame.
+
+    Raising straight from the signal handler is not enough: a signal that lands
+    inside one of pymunk's cffi callbacks has its KeyboardInterrupt swallowed
+    by cffi, and the render would run on. A second signal interrupts at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -289,7 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": _cmd_info,
         "schema": _cmd_schema,
     }
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    stop = _StopRequests()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    args.stop = stop
     try:
         return commands[args.command](args)
     except SceneError as error:
@@ -309,7 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("physics-scenes: interrupted; no partial output was left behind", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

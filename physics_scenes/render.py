@@ -101,6 +101,7 @@ class Renderer:
         self._static_layer: tuple[View, pygame.Surface] | None = None
         self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
         self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
+        self._extent = np.array([_extent(b.shapes) for b in layout.bodies], dtype=np.float64)
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
@@ -131,7 +132,17 @@ class Renderer:
         if not rows:
             return
         centers = view.to_pixels(frame.position[rows])
+        reach = self._extent[rows] * view.scale + 2
+        visible = (
+            np.isfinite(centers).all(axis=1)
+            & (centers[:, 0] + reach >= 0)
+            & (centers[:, 0] - reach <= self.width)
+            & (centers[:, 1] + reach >= 0)
+            & (centers[:, 1] - reach <= self.height)
+        )
         for k, row in enumerate(rows):
+            if not visible[k]:
+                continue  # off screen (or blown up to inf/NaN): nothing to draw
             body = self.layout.bodies[row]
             angle = float(frame.angle[row])
             cos, sin = math.cos(angle), math.sin(angle)
@@ -172,6 +183,25 @@ class Renderer:
                     _capsule(surface, fill, edge, view.to_pixels(world), geom.radius * view.scale)
 
 
+def _extent(shapes: tuple[CircleGeom | PolyGeom | SegmentGeom, ...]) -> float:
+    """Largest distance from the body origin to any point of its shapes, in metres."""
+    extent = 0.0
+    for geom in shapes:
+        if isinstance(geom, CircleGeom):
+            extent = max(extent, math.hypot(*geom.offset) + geom.radius)
+        elif isinstance(geom, PolyGeom):
+            extent = max(extent, max(math.hypot(x, y) for x, y in geom.vertices))
+        else:
+            extent = max(
+                extent, math.hypot(*geom.a) + geom.radius, math.hypot(*geom.b) + geom.radius
+            )
+    return extent
+
+
+MAX_DRAW_RADIUS = 100_000.0
+"""Pixels; larger circles are drawn this big (pygame's coordinates are 32-bit)."""
+
+
 def _circle(
     surface: pygame.Surface,
     fill: tuple[int, int, int],
@@ -181,7 +211,7 @@ def _circle(
     mark_angle: float | None,
 ) -> None:
     """A filled anti-aliased disc with a darker rim and, for balls, a spin mark."""
-    radius = max(radius, 1.0)
+    radius = min(max(radius, 1.0), MAX_DRAW_RADIUS)
     rim = min(2.0, radius * 0.12)
     if rim >= 0.75:
         pygame.draw.aacircle(surface, edge, center, radius)

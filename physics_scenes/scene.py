@@ -36,7 +36,15 @@ Vec2 = Annotated[
     tuple[float, float],
     Field(description="A 2D vector [x, y] in SI units (y points up)."),
 ]
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
+Point = Annotated[
+    tuple[Coordinate, Coordinate],
+    Field(description="A point [x, y] in metres (y up), each within ±1,000 km."),
+]
 Positive = Annotated[float, Field(gt=0)]
+MAX_LENGTH = 10_000.0
+Length = Annotated[float, Field(gt=0, le=MAX_LENGTH)]
+"""A size in metres: positive, and at most 10 km (beyond that, float precision and drawing fail)."""
 Color = Annotated[
     RGB,
     BeforeValidator(parse_color),
@@ -107,7 +115,7 @@ class Grid(Model):
 
     columns: int = Field(ge=1, description="Copies along x.")
     rows: int = Field(1, ge=1, description="Copies along y.")
-    spacing: Vec2 = Field(description="Distance between neighbours [dx, dy] in metres.")
+    spacing: Point = Field(description="Distance between neighbours [dx, dy] in metres.")
     jitter: float = Field(
         0.0, ge=0, description="Random offset (metres, uniform ±jitter) from the scene seed."
     )
@@ -129,7 +137,7 @@ class BodyBase(Model):
         description="Unique name used in every output (events, states). Default: '<kind>_<index>'. "
         "'/' is reserved for parts of composite and grid bodies.",
     )
-    position: Vec2 = Field((0.0, 0.0), description="Body origin in metres.")
+    position: Point = Field((0.0, 0.0), description="Body origin in metres.")
     angle: float = Field(0.0, description="Rotation in degrees, counter-clockwise.")
     velocity: Vec2 = Field((0.0, 0.0), description="Initial velocity in m/s.")
     angular_velocity: float = Field(
@@ -157,21 +165,21 @@ class Ball(RepeatableBody):
     """A solid disc. A line from centre to rim makes its spin visible."""
 
     kind: Literal["ball"]
-    radius: Positive = Field(description="Radius in metres.")
+    radius: Length = Field(description="Radius in metres.")
 
 
 class Box(RepeatableBody):
     """A solid rectangle centred on its position."""
 
     kind: Literal["box"]
-    size: tuple[Positive, Positive] = Field(description="[width, height] in metres.")
+    size: tuple[Length, Length] = Field(description="[width, height] in metres.")
 
 
 class Polygon(RepeatableBody):
     """A solid convex polygon; vertices are relative to the position."""
 
     kind: Literal["polygon"]
-    vertices: list[Vec2] = Field(
+    vertices: list[Point] = Field(
         min_length=3, max_length=64, description="Convex outline, metres, relative to position."
     )
 
@@ -186,9 +194,9 @@ class Segment(BodyBase):
     """A line with rounded ends (a thin wall, a rail). Static unless body_type says otherwise."""
 
     kind: Literal["segment"]
-    a: Vec2 = Field(description="First end, metres, relative to position (default [0, 0]).")
-    b: Vec2 = Field(description="Second end, metres, relative to position.")
-    thickness: Positive = Field(0.05, description="Thickness in metres.")
+    a: Point = Field(description="First end, metres, relative to position (default [0, 0]).")
+    b: Point = Field(description="Second end, metres, relative to position.")
+    thickness: Length = Field(0.05, description="Thickness in metres.")
     body_type: Literal["dynamic", "static", "kinematic"] = "static"
 
     @model_validator(mode="after")
@@ -202,8 +210,8 @@ class Ramp(BodyBase):
     """A solid wedge whose sloped top runs from ``a`` to ``b`` (static)."""
 
     kind: Literal["ramp"]
-    a: Vec2 = Field(description="One end of the slope, metres, relative to position.")
-    b: Vec2 = Field(description="Other end of the slope, metres, relative to position.")
+    a: Point = Field(description="One end of the slope, metres, relative to position.")
+    b: Point = Field(description="Other end of the slope, metres, relative to position.")
     body_type: Literal["static"] = "static"
 
     @model_validator(mode="after")
@@ -235,7 +243,7 @@ class Walls(Model):
 
     material: MaterialRef = "ground"
     color: Color | None = None
-    thickness: Positive = Field(0.1, description="Drawn thickness in metres (inside the view).")
+    thickness: Length = Field(0.1, description="Drawn thickness in metres (inside the view).")
     sides: list[Literal["bottom", "left", "right", "top"]] = Field(
         ["bottom", "left", "right", "top"], min_length=1, description="Which sides get a wall."
     )
@@ -245,10 +253,10 @@ class World(Model):
     """The world's physics constants and the region the camera shows."""
 
     gravity: Vec2 = Field((0.0, -9.81), description="Acceleration in m/s².")
-    size: tuple[Positive, Positive] = Field(
+    size: tuple[Length, Length] = Field(
         (16.0, 9.0), description="Width and height of the visible region in metres."
     )
-    origin: Vec2 = Field((0.0, 0.0), description="Bottom-left corner of the visible region.")
+    origin: Point = Field((0.0, 0.0), description="Bottom-left corner of the visible region.")
     background: Color = Field("#15171c", description="Background colour.")  # type: ignore[assignment]
     walls: Annotated[
         Annotated[bool, Tag("flag")] | Annotated[Walls, Tag("spec")],

@@ -30,7 +30,7 @@ def test_a_signal_mid_render_leaves_no_output(tmp_path: Path, signum: int) -> No
         time.sleep(0.02)
     time.sleep(0.3)  # well into the render, with frames already encoded
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, (stdout, stderr)
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
