@@ -9,6 +9,7 @@ read in bulk after each step with the batch API.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,12 +107,14 @@ class World:
             self.bodies[spec.name] = body
         self._names = [spec.name for spec in specs]
         self._row_of_id = {body.id: row for row, body in enumerate(self.bodies.values())}
+        ids = np.array(list(self._row_of_id), dtype=np.uint64)
+        self._id_order = np.argsort(ids)
+        self._sorted_ids = ids[self._id_order]
+        self._touching = np.empty(0, dtype=np.int64)
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
-        self._separations: list[tuple[int, int]] = []
         self._events: list[Event] = []
-        self.space.on_collision(separate=self._on_separate)
         self.layout = Layout(
             bodies=tuple(_body_info(spec, self.bodies[spec.name]) for spec in specs),
             region_origin=scene.world.origin,
@@ -124,11 +127,9 @@ class World:
     def time(self) -> float:
         return self.step_index * self.dt
 
-    def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
-        if arbiter.is_removal:
-            return  # shapes being removed or freed: not a physical separation
-        a, b = arbiter.bodies
-        self._separations.append((a.id, b.id))
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        """Body ids (as the batch API reports them) → Layout rows, vectorised."""
+        return self._id_order[np.searchsorted(self._sorted_ids, ids)]
 
     def step(self) -> None:
         """Advance one fixed step and record the contacts it began and ended."""
@@ -137,36 +138,47 @@ class World:
         self._collect_events()
 
     def _collect_events(self) -> None:
+        """Read every arbiter in bulk and turn changes of contact into Events.
+
+        ``begin``: a shape pair's first step of contact (each new contact counts,
+        e.g. a ball reaching a second side of the walls). ``separate``: two bodies
+        that touched at the end of the previous step touch nowhere now (Chipmunk
+        keeps a separated arbiter cached with zero contacts for a few steps).
+        No Python callback runs inside the solver.
+        """
         buffer = self._arbiter_buffer
         buffer.clear()
         batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
         ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
         floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
+        rows_a, rows_b = self._rows(ints[:, 0]), self._rows(ints[:, 1])
+        low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
+        touching = ints[:, 3] > 0
+        count = len(self._names)
+        now = np.unique(low[touching].astype(np.int64) * count + high[touching])
+        ended = np.setdiff1d(self._touching, now, assume_unique=True)
+        self._touching = now
         time, step = self.time, self.step_index
-        new: list[tuple[int, int, int, Event]] = []
-        for k in np.flatnonzero((ints[:, 2] == 1) & (ints[:, 3] > 0)):
-            row_a, row_b = self._row_of_id[int(ints[k, 0])], self._row_of_id[int(ints[k, 1])]
-            ix, iy, nx, ny, px, py = (float(v) for v in floats[k])
-            if row_a > row_b:
-                row_a, row_b, nx, ny = row_b, row_a, -nx, -ny
-            event = Event(
-                time=time,
-                step=step,
-                kind="begin",
-                a=self._names[row_a],
-                b=self._names[row_b],
-                impulse=float(np.hypot(ix, iy)),
-                point=(px, py),
-                normal=(nx, ny),
+        first = np.flatnonzero((ints[:, 2] == 1) & touching)
+        for k in first[np.lexsort((high[first], low[first]))]:
+            ix, iy, nx, ny, px, py = floats[k].tolist()
+            if rows_a[k] > rows_b[k]:
+                nx, ny = -nx, -ny  # the normal points from a to b, a being the lower row
+            self._events.append(
+                Event(
+                    time=time,
+                    step=step,
+                    kind="begin",
+                    a=self._names[low[k]],
+                    b=self._names[high[k]],
+                    impulse=math.hypot(ix, iy),
+                    point=(px, py),
+                    normal=(nx, ny),
+                )
             )
-            new.append((0, row_a, row_b, event))
-        for id_a, id_b in self._separations:
-            row_a, row_b = sorted((self._row_of_id[id_a], self._row_of_id[id_b]))
-            event = Event(time, step, "separate", self._names[row_a], self._names[row_b])
-            new.append((1, row_a, row_b, event))
-        self._separations.clear()
-        new.sort(key=lambda item: item[:3])
-        self._events.extend(item[3] for item in new)
+        for key in ended.tolist():
+            a, b = divmod(key, count)
+            self._events.append(Event(time, step, "separate", self._names[a], self._names[b]))
 
     def drain_events(self) -> tuple[Event, ...]:
         """The events since the last call, in a stable order (step, kind, rows)."""
