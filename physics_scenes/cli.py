@@ -192,6 +192,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     scene = _with_overrides(load_scene(args.scene), args)
     output, fmt = _output_and_format(args)
     width, height = args.size or SIZE_PRESETS[args.preset or DEFAULT_SIZE]
+    if fmt == "mp4" and (width % 2 or height % 2):
+        raise UsageError(f"MP4 (yuv420p) needs an even width and height, got {width}x{height}")
     job = RenderJob(
         scene,
         output,

@@ -147,9 +147,13 @@ class _FFmpegSink:
         self._close_stderr()
 
     def discard(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
             self._proc.wait()
+            if self._proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()
         if self._out is not None:
             self._out.discard()
         self._close_stderr()
