@@ -1,0 +1,147 @@
+"""physics_scenes against the straightforward reference pipeline, in one run.
+
+Same scene (1000 balls), same size, frame rate, length and x264 settings; prints both
+frame rates and their ratio, then the draft preset's ratio. Also: peak memory of a
+short and a long render (in subprocesses), and the simulation-only rate of a
+10 000-body scene against real time.
+
+Usage: python benchmarks/bench_vs_reference.py [--seconds 10] [--long-seconds 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from physics_scenes import load_scene, parse_scene, simulate
+from physics_scenes.export import QUALITY
+from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.scene import Scene, Timing
+
+sys.path.insert(0, str(Path(__file__).parent))
+from reference_pipeline import render_reference
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDTH, HEIGHT = 1280, 720
+
+
+def with_seconds(scene: Scene, seconds: float) -> Scene:
+    timing = Timing(duration=seconds, fps=scene.timing.fps, substeps=scene.timing.substeps)
+    return scene.model_copy(update={"timing": timing})
+
+
+def timed(label: str, work) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    frames = work()
+    rate = frames / (time.perf_counter() - started)
+    print(f"  {label:<44} {rate:7.1f} frames/s")
+    return rate
+
+
+def compare(scene: Scene, folder: Path) -> None:
+    frames = scene.timing.frame_count
+    print(f"1000 balls, {WIDTH}x{HEIGHT}, {scene.timing.fps} fps, {frames} frames")
+    rates = {}
+    for quality in ("standard", "draft"):
+        preset, crf = QUALITY[quality].preset, QUALITY[quality].crf
+        print(f"x264 preset {preset}, CRF {crf} ({quality}):")
+        target = folder / "ref.mp4"
+        reference = timed(
+            "reference (loop, draw, array3d, imageio)",
+            lambda p=preset, c=crf, t=target: render_reference(scene, t, WIDTH, HEIGHT, p, c),
+        )
+        for states in (False, True):
+            label = "physics_scenes" + (" + states.jsonl" if states else " (video only)")
+            job = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality, states=states)
+            rates[quality, states] = timed(label, lambda j=job: run(j).frames)
+            print(f"  {'':<44} ratio {rates[quality, states] / reference:5.2f}x")
+        if quality == "standard":
+            standard_reference = reference
+    print(
+        f"draft physics_scenes (video only) vs standard reference: "
+        f"{rates['draft', False] / standard_reference:.2f}x"
+    )
+
+
+MEMORY_PROBE = """
+import resource, sys
+from pathlib import Path
+from physics_scenes import load_scene
+from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.scene import Timing
+scene = load_scene(sys.argv[1])
+scene = scene.model_copy(update={"timing": Timing(duration=float(sys.argv[2]), fps=60)})
+run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def memory(folder: Path, short: float, long: float) -> None:
+    print(f"peak memory, dominoes at 640x360 with states ({short:g} s vs {long:g} s of video):")
+    peaks = {}
+    for seconds in (short, long):
+        started = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, str(ROOT / "scenes" / "dominoes.yaml"),
+             str(seconds), str(folder / f"mem{seconds:g}.mp4")],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        peaks[seconds] = int(out.stdout.split()[-1]) / 1024
+        print(
+            f"  {seconds:>6g} s: {peaks[seconds]:6.1f} MiB peak RSS "
+            f"(rendered in {time.perf_counter() - started:.0f} s)"
+        )
+    print(f"  growth: {peaks[long] / peaks[short] - 1:+.1%}")
+
+
+def many_bodies(seconds: float) -> None:
+    scene = parse_scene(f"""
+world: {{size: [64, 36], walls: true}}
+timing: {{duration: {seconds}, fps: 60, substeps: 4}}
+bodies:
+  - kind: ball
+    radius: 0.12
+    position: [2, 2]
+    grid: {{columns: 200, rows: 50, spacing: [0.3, 0.3], jitter: 0.02}}
+""")
+    layout, frames = simulate(scene)
+    started = time.perf_counter()
+    count = sum(1 for _ in frames)
+    elapsed = time.perf_counter() - started
+    simulated = count / 60
+    print(
+        f"{len(layout.bodies) - 1} balls, 60 fps x 4 substeps, simulation only: "
+        f"{count / elapsed:.1f} frames/s = {simulated / elapsed:.2f}x real time"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--long-seconds", type=float, default=600.0)
+    parser.add_argument("--skip", nargs="*", default=[], choices=["compare", "memory", "bodies"])
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if "compare" not in args.skip:
+            compare(with_seconds(load_scene(ROOT / "scenes" / "ball_pile.yaml"), args.seconds),
+                    folder)  # fmt: skip
+        if "memory" not in args.skip:
+            memory(folder, 10.0, args.long_seconds)
+    if "bodies" not in args.skip:
+        many_bodies(2.0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"this process's peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
