@@ -157,6 +157,7 @@ class Frame:
     velocity: FloatArray
     angular_velocity: FloatArray
     events: tuple[Event, ...] = field(default=())
+    _hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for array in (self.position, self.angle, self.velocity, self.angular_velocity):
@@ -168,9 +169,13 @@ class Frame:
         Equal hashes mean bit-identical state; this is what determinism tests
         and the states output compare.
         """
+        if self._hash is not None:
+            return self._hash
         digest = hashlib.sha256()
         digest.update(np.array([self.index], dtype="<i8").tobytes())
         digest.update(np.array([self.time], dtype="<f8").tobytes())
         for array in (self.position, self.angle, self.velocity, self.angular_velocity):
             digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
-        return digest.hexdigest()
+        # Cached: several sinks ask; the arrays are read-only, so it cannot go stale.
+        object.__setattr__(self, "_hash", digest.hexdigest())
+        return self._hash  # type: ignore[return-value]

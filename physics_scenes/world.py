@@ -106,8 +106,7 @@ class World:
                 body.angular_velocity = spec.angular_velocity
             self.bodies[spec.name] = body
         self._names = [spec.name for spec in specs]
-        self._row_of_id = {body.id: row for row, body in enumerate(self.bodies.values())}
-        ids = np.array(list(self._row_of_id), dtype=np.uint64)
+        ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._touching = np.empty(0, dtype=np.int64)
@@ -197,8 +196,7 @@ class World:
             # The batch API lists bodies in the space's internal order, which
             # changes after removals: map ids back to Layout rows (cached).
             order = np.empty(len(self._names), dtype=np.intp)
-            for position, body_id in enumerate(ids.tolist()):
-                order[self._row_of_id[body_id]] = position
+            order[self._rows(ids)] = np.arange(len(ids))
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
         return BodyState(
