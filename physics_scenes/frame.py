@@ -66,6 +66,37 @@ class BodyInfo:
     center_of_gravity: Vec2
     marked: bool = False
     """Draw a spin mark (balls), so rotation is visible."""
+    group: int = 0
+    """Parts of one composite (a walker, a chain) share a non-zero group and never collide."""
+
+
+JointKind = Literal[
+    "pin", "pivot", "slide", "groove", "spring", "rotary_spring", "rotary_limit", "motor", "gear"
+]
+NO_BODY = -1
+"""Row used for a joint's ``b`` when it is attached to the world."""
+
+
+@dataclass(frozen=True, slots=True)
+class JointInfo:
+    """A constraint between two bodies (rows), with anchors in body-local metres.
+
+    ``b == NO_BODY`` attaches to the world, and ``anchor_b`` is then a world point.
+    ``low``/``high`` are the limits of ``rotary_limit`` (radians, relative angle
+    b - a) and the length range of ``slide``; ``rest`` the rest length or angle.
+    """
+
+    name: str
+    kind: JointKind
+    a: int
+    b: int
+    anchor_a: Vec2 = (0.0, 0.0)
+    anchor_b: Vec2 = (0.0, 0.0)
+    low: float = float("nan")
+    high: float = float("nan")
+    rest: float = float("nan")
+    visible: bool = True
+    """Drawn by the renderer (internal joints of ragdolls and chains are not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +108,7 @@ class Layout:
     region_size: Vec2
     background: RGB
     gravity: Vec2
+    joints: tuple[JointInfo, ...] = ()
 
     def __post_init__(self) -> None:
         names = [b.name for b in self.bodies]
@@ -103,12 +135,16 @@ class Layout:
         return np.array([b.body_type == "dynamic" for b in self.bodies], dtype=bool)
 
 
-EventKind = Literal["begin", "separate"]
+EventKind = Literal["begin", "separate", "foot"]
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
     """Two bodies started (``begin``) or stopped (``separate``) touching.
+
+    ``foot`` is a walker's foot (``a``, named '<walker>/foot_left' or '_right')
+    landing on ``b``; it replaces the ``begin`` event of that contact, so sound
+    and ground truth can tell footsteps from impacts.
 
     ``impulse`` is the total impulse (N·s) applied in the step where contact
     began, ``point`` a world contact point and ``normal`` points from ``a`` to

@@ -8,36 +8,21 @@ tests all see the same bodies. Pure: no pymunk, no pygame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from . import joint_model as jm
 from . import scene as model
-from .colors import RGB
-from .frame import BodyType, CircleGeom, Geom, PolyGeom, SegmentGeom
+from .assembly import Assembly, BodySpec, JointSpec, WalkerSpec
+from .builders import BUILDERS, Context
+from .frame import CircleGeom, Geom, PolyGeom, SegmentGeom
+from .joint_model import WORLD
 from .materials import DEFAULT_DYNAMIC, DEFAULT_STATIC, PRESETS, Material
 
 FLOOR_DEPTH_FACTOR = 1.0
 """A floor is a box this many view-heights deep, so nothing tunnels through it."""
 FLOOR_REACH = 50.0
 """A floor extends this many view-widths to each side."""
-
-
-@dataclass(frozen=True, slots=True)
-class BodySpec:
-    """One body ready to build: SI units, radians, resolved material and colour."""
-
-    name: str
-    kind: str
-    body_type: BodyType
-    position: tuple[float, float]
-    angle: float
-    velocity: tuple[float, float]
-    angular_velocity: float
-    material: Material
-    color: RGB
-    shapes: tuple[Geom, ...]
-    mass: float | None = None
 
 
 def resolve_material(ref: model.MaterialRef | None, scene: model.Scene, static: bool) -> Material:
@@ -129,16 +114,39 @@ def _walls(scene: model.Scene) -> BodySpec | None:
 
 
 def expand(scene: model.Scene) -> list[BodySpec]:
-    """Every body of the scene in build order: the walls first, then file order.
+    """Every body of the scene in build order (see ``assemble``)."""
+    return assemble(scene).bodies
+
+
+def assemble(scene: model.Scene) -> Assembly:
+    """Every body, joint and walker of the scene, in build order: walls, then file order.
 
     Grid copies get seeded jitter from ``(seed, entry index)``, so editing one
-    entry never moves the copies of another.
+    entry never moves the copies of another; composites expand through ``BUILDERS``;
+    the ``joints:`` section comes after every body.
     """
     result: list[BodySpec] = []
+    joints: list[JointSpec] = []
+    walkers: list[WalkerSpec] = []
     walls = _walls(scene)
     if walls:
         result.append(walls)
     for index, (body, names) in enumerate(zip(scene.bodies, model.body_names(scene), strict=True)):
+        if isinstance(body, model.COMPOSITES):
+            material = resolve_material(body.material, scene, static=False)
+            ctx = Context(
+                name=body.name or f"{body.kind}_{index}",
+                material=material,
+                color=body.color or material.color,
+                group=index + 1,
+                material_given=body.material is not None,
+                color_given=body.color is not None,
+            )
+            built = BUILDERS[body.kind](body, ctx)
+            result += built.bodies
+            joints += built.joints
+            walkers += built.walkers
+            continue
         static = body.body_type == "static"
         material = resolve_material(body.material, scene, static)
         shapes = _geometry(body, scene)
@@ -172,4 +180,86 @@ def expand(scene: model.Scene) -> list[BodySpec]:
                     mass=body.mass,
                 )
             )
-    return result
+    starts = {spec.name: spec for spec in result}
+    joints += [_joint(joint, index, starts) for index, joint in enumerate(scene.joints)]
+    return Assembly(result, joints, walkers)
+
+
+def _joint(joint: model.Joint, index: int, starts: dict[str, BodySpec]) -> JointSpec:
+    """A ``joints:`` entry as a JointSpec: radians, world → None, kind aliases resolved."""
+    kind = {"rod": "pin", "hinge": "pivot"}.get(joint.kind, joint.kind)
+    b = None if joint.b == WORLD else joint.b
+    common = {
+        "name": joint.name or f"{joint.kind}_{index}",
+        "a": joint.a,
+        "b": b,
+        "collide": joint.collide,
+        "max_force": joint.max_force,
+    }
+    anchors = {
+        "anchor_a": getattr(joint, "anchor_a", (0.0, 0.0)),
+        "anchor_b": getattr(joint, "anchor_b", (0.0, 0.0)),
+    }
+    if isinstance(joint, jm.Pivot) and joint.point is not None:
+        return JointSpec(kind="pivot", **common, **_pivot_anchors(joint, starts))  # type: ignore[arg-type]
+    if isinstance(joint, jm.Pin):
+        return JointSpec(kind="pin", length=joint.length, **common, **anchors)  # type: ignore[arg-type]
+    if isinstance(joint, jm.Slide):
+        return JointSpec(kind="slide", low=joint.min, high=joint.max, **common, **anchors)  # type: ignore[arg-type]
+    if isinstance(joint, jm.Groove):
+        return JointSpec(
+            kind="groove",
+            groove=(joint.groove_a, joint.groove_b),
+            anchor_b=joint.anchor_b,
+            **common,  # type: ignore[arg-type]
+        )
+    if isinstance(joint, jm.Spring):
+        return JointSpec(
+            kind="spring",
+            rest=joint.rest_length,
+            stiffness=joint.stiffness,
+            damping=joint.damping,
+            **common,
+            **anchors,  # type: ignore[arg-type]
+        )
+    if isinstance(joint, jm.RotarySpring):
+        return JointSpec(
+            kind="rotary_spring",
+            rest=math.radians(joint.rest_angle),
+            stiffness=joint.stiffness,
+            damping=joint.damping,
+            **common,  # type: ignore[arg-type]
+        )
+    if isinstance(joint, jm.RotaryLimit):
+        return JointSpec(
+            kind="rotary_limit",
+            low=math.radians(joint.min),
+            high=math.radians(joint.max),
+            **common,  # type: ignore[arg-type]
+        )
+    if isinstance(joint, jm.Motor):
+        return JointSpec(kind="motor", rate=math.radians(joint.rate), **common)  # type: ignore[arg-type]
+    if isinstance(joint, jm.Gear):
+        return JointSpec(
+            kind="gear",
+            ratio=joint.ratio,
+            phase=math.radians(joint.phase),
+            **common,  # type: ignore[arg-type]
+        )
+    return JointSpec(kind=kind, **common, **anchors)  # type: ignore[arg-type]
+
+
+def _pivot_anchors(joint: jm.Pivot, starts: dict[str, BodySpec]) -> dict[str, tuple[float, float]]:
+    """Anchors of a hinge given as a world ``point``, from where the bodies start."""
+    point = joint.point
+    assert point is not None
+
+    def local(name: str | None) -> tuple[float, float]:
+        if name is None or name == WORLD:
+            return (float(point[0]), float(point[1]))
+        spec = starts[name]
+        dx, dy = point[0] - spec.position[0], point[1] - spec.position[1]
+        c, s = math.cos(-spec.angle), math.sin(-spec.angle)
+        return (dx * c - dy * s, dx * s + dy * c)
+
+    return {"anchor_a": local(joint.a), "anchor_b": local(joint.b)}

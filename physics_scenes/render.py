@@ -17,7 +17,7 @@ import numpy.typing as npt
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
-from .frame import CircleGeom, Frame, Layout, PolyGeom, SegmentGeom
+from .frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom
 
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
     "360p": (640, 360),
@@ -104,6 +104,7 @@ class Renderer:
         self._extent = np.array([_extent(b.shapes) for b in layout.bodies], dtype=np.float64)
         self._edges = [_shade(b.color, 0.55) for b in layout.bodies]
         self._discs = _DiscSprites()
+        self._joints = [joint for joint in layout.joints if joint.visible]
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
@@ -113,7 +114,32 @@ class Renderer:
         view = view or self.default_view()
         self.surface.blit(self._static(frame, view), (0, 0))
         self._draw_rows(self.surface, frame, view, self._moving_rows)
+        if self._joints:
+            self._draw_joints(self.surface, frame, view)
         return self.surface
+
+    def _draw_joints(self, surface: pygame.Surface, frame: Frame, view: View) -> None:
+        """Rods and strings as lines, springs as zig-zags, hinges to the world as pins."""
+        for joint in self._joints:
+            ends = []
+            for row, anchor in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
+                if row == NO_BODY:
+                    ends.append(anchor)
+                    continue
+                angle = float(frame.angle[row])
+                c, s = math.cos(angle), math.sin(angle)
+                x, y = frame.position[row]
+                ends.append((x + anchor[0] * c - anchor[1] * s, y + anchor[0] * s + anchor[1] * c))
+            points = view.to_pixels(np.array(ends, dtype=np.float64))
+            if not np.isfinite(points).all():
+                continue
+            (ax, ay), (bx, by) = points.tolist()
+            if joint.kind == "spring":
+                pygame.draw.aalines(surface, JOINT_COLOR, False, _zigzag((ax, ay), (bx, by)))
+            elif joint.kind in ("pin", "slide", "groove"):
+                pygame.draw.aaline(surface, JOINT_COLOR, (ax, ay), (bx, by))
+            if joint.kind in ("pin", "pivot") and joint.b == NO_BODY:
+                pygame.draw.aacircle(surface, JOINT_COLOR, (bx, by), 3.0)
 
     def render(self, frame: Frame, view: View | None = None) -> Pixels:
         """Draw ``frame`` and return its pixels as raw bytes (no numpy copy)."""
@@ -183,6 +209,25 @@ class Renderer:
                         )
                     )
                     _capsule(surface, fill, edge, view.to_pixels(world), geom.radius * view.scale)
+
+
+JOINT_COLOR = (214, 218, 226)
+SPRING_COILS = 10
+
+
+def _zigzag(a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float, float]]:
+    """A spring drawn between a and b: straight ends, zig-zag coils of constant width."""
+    (ax, ay), (bx, by) = a, b
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    width = 6.0
+    points = [a]
+    for i in range(1, 2 * SPRING_COILS):
+        t = 0.1 + 0.8 * i / (2 * SPRING_COILS)
+        side = width if i % 2 else -width
+        points.append((ax + ux * length * t - uy * side, ay + uy * length * t + ux * side))
+    points.append(b)
+    return points
 
 
 def _extent(shapes: tuple[CircleGeom | PolyGeom | SegmentGeom, ...]) -> float:

@@ -12,102 +12,44 @@ import math
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from .colors import RGB, parse_color
+from .composite_model import (
+    COMPOSITE_KINDS,
+    COMPOSITES,
+    Chain,
+    NewtonsCradle,
+    Pendulum,
+    Ragdoll,
+    Walker,
+)
+from .joint_model import WORLD, Joint
 from .materials import PRESETS
+from .scene_types import (
+    MODEL_CONFIG,
+    Color,
+    Length,
+    MaterialRef,
+    MaterialSpec,
+    Model,
+    Point,
+    Positive,
+    Vec2,
+)
 
 SCHEMA_VERSION = 1
 MAX_BODIES = 20_000
 """More bodies than this would take minutes per second of video; a clear error beats a hang."""
 
-_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
-
-Vec2 = Annotated[
-    tuple[float, float],
-    Field(description="A 2D vector [x, y] in SI units (y points up)."),
-]
-Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
-Point = Annotated[
-    tuple[Coordinate, Coordinate],
-    Field(description="A point [x, y] in metres (y up), each within ±1,000 km."),
-]
-Positive = Annotated[float, Field(gt=0)]
-MAX_LENGTH = 10_000.0
-Length = Annotated[float, Field(gt=0, le=MAX_LENGTH)]
-"""A size in metres: positive, and at most 10 km (beyond that, float precision and drawing fail)."""
-Color = Annotated[
-    RGB,
-    BeforeValidator(parse_color),
-    WithJsonSchema(
-        {
-            "description": "A colour: '#rrggbb', '#rgb', a name such as 'red', or [r, g, b] 0-255.",
-            "anyOf": [
-                {"type": "string", "examples": ["#e4572e", "red"]},
-                {
-                    "type": "array",
-                    "items": {"type": "integer", "minimum": 0, "maximum": 255},
-                    "minItems": 3,
-                    "maxItems": 3,
-                },
-            ],
-        }
-    ),
-]
-
-
-class Model(BaseModel):
-    model_config = _CONFIG
-
-
-class MaterialSpec(Model):
-    """Physical properties of a custom material."""
-
-    density: Positive = Field(
-        1000.0, description="Areal density in kg/m² (the world is 2D): mass = density x area."
-    )
-    friction: float = Field(
-        0.5, ge=0, le=10, description="Coulomb friction; pymunk multiplies both shapes' values."
-    )
-    elasticity: float = Field(
-        0.5,
-        ge=0,
-        le=1,
-        description="Coefficient of restitution 0-1; pymunk multiplies both shapes' values "
-        "(static 'ground' is 1, so a ball keeps its own).",
-    )
-    color: Color | None = Field(None, description="Default colour of bodies made of it.")
-
-
-def _str_or_mapping(value: object) -> str:
-    """Pick one union member up front, so a wrong value gets one error, not two.
-
-    Also called when serialising, so a model instance must pick its own member.
-    """
-    return "spec" if isinstance(value, dict | MaterialSpec) else "name"
-
 
 def _bool_or_mapping(value: object) -> str:
     return "spec" if isinstance(value, dict | Walls) else "flag"
-
-
-MaterialRef = Annotated[
-    Annotated[str, Tag("name")] | Annotated[MaterialSpec, Tag("spec")],
-    Discriminator(_str_or_mapping),
-    Field(
-        description="A preset name (rubber, wood, metal, stone, ice, glass, plastic, ground), "
-        "a name from the scene's 'materials', or an inline {density, friction, elasticity}."
-    ),
-]
 
 
 class Grid(Model):
@@ -232,10 +174,20 @@ class Floor(BodyBase):
 
 
 Body = Annotated[
-    Ball | Box | Polygon | Segment | Ramp | Floor,
+    Ball
+    | Box
+    | Polygon
+    | Segment
+    | Ramp
+    | Floor
+    | Chain
+    | Pendulum
+    | NewtonsCradle
+    | Ragdoll
+    | Walker,
     Field(discriminator="kind"),
 ]
-BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor")
+BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS)
 
 
 class Walls(Model):
@@ -311,7 +263,7 @@ class Scene(Model):
     """A physics scene: world, timing, materials and bodies. Unknown keys are errors."""
 
     model_config = ConfigDict(
-        **_CONFIG,
+        **MODEL_CONFIG,
         title="physics_scenes scene",
     )
 
@@ -325,19 +277,26 @@ class Scene(Model):
         default_factory=dict, description="Custom materials by name, usable in 'material'."
     )
     bodies: list[Body] = Field(min_length=1, description="Everything in the scene, in order.")
+    joints: list[Joint] = Field(
+        default_factory=list,
+        description="Constraints between named bodies (parts of composites included).",
+    )
 
 
 def body_names(scene: Scene) -> list[list[str]]:
     """The names each entry of ``scene.bodies`` expands to, in file order.
 
     An unnamed entry is called '<kind>_<index>'; a grid repeats it as
-    '<name>/<i>' with i zero-padded so names sort in creation order.
+    '<name>/<i>' with i zero-padded so names sort in creation order; a
+    composite's parts are '<name>/<part>'.
     """
     result = []
     for index, body in enumerate(scene.bodies):
         base = body.name or f"{body.kind}_{index}"
         grid = getattr(body, "grid", None)
-        if grid is None:
+        if isinstance(body, COMPOSITES):
+            result.append([f"{base}/{part}" for part in body.part_names()])
+        elif grid is None:
             result.append([base])
         else:
             width = len(str(grid.count - 1))
@@ -357,7 +316,10 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     total = 0
     for index, body in enumerate(scene.bodies):
         grid = getattr(body, "grid", None)
-        total += grid.count if grid else 1
+        if isinstance(body, COMPOSITES):
+            total += len(body.part_names())
+        else:
+            total += grid.count if grid else 1
         if total > MAX_BODIES:
             where: tuple[str | int, ...] = ("bodies", index, "grid") if grid else ("bodies", index)
             problems.append(
@@ -377,6 +339,7 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
                 )
                 break
             seen[name] = index
+    problems += _joint_names(scene, seen)
     known = set(PRESETS) | set(scene.materials)
     walls = scene.world.walls
     refs: list[tuple[tuple[str | int, ...], object]] = [
@@ -388,6 +351,27 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
         if isinstance(ref, str) and ref not in known:
             problems.append(
                 (path, f"unknown material {ref!r}; expected one of: {', '.join(sorted(known))}")
+            )
+    return problems
+
+
+def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Joints must name existing, distinct bodies; ``world`` is the fixed world."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, joint in enumerate(scene.joints):
+        for side in ("a", "b"):
+            name = getattr(joint, side)
+            if name == WORLD or name in seen:
+                continue
+            hint = ""
+            if name in {b.name for b in scene.bodies if isinstance(b, COMPOSITES)}:
+                hint = f" ({name!r} is a composite: name one of its parts, e.g. '{name}/...')"
+            problems.append((("joints", index, side), f"no body is called {name!r}{hint}"))
+        if joint.a == WORLD:
+            problems.append((("joints", index, "a"), "'a' must be a body; put 'world' in 'b'"))
+        elif joint.a == joint.b:
+            problems.append(
+                (("joints", index, "b"), f"a joint needs two bodies; both are {joint.a!r}")
             )
     return problems
 

@@ -17,8 +17,22 @@ import pymunk
 import pymunk.batch as batch
 
 from . import scene as model
-from .frame import BodyInfo, CircleGeom, Event, FloatArray, Geom, Layout, PolyGeom, SegmentGeom
-from .instances import BodySpec, expand
+from .assembly import BodySpec, JointSpec
+from .constraints import build_constraint, relative_rate_to_pymunk
+from .frame import (
+    NO_BODY,
+    BodyInfo,
+    CircleGeom,
+    Event,
+    FloatArray,
+    Geom,
+    JointInfo,
+    Layout,
+    PolyGeom,
+    SegmentGeom,
+)
+from .gait import GaitController, LimbState
+from .instances import assemble
 
 _BODY_TYPES = {
     "dynamic": pymunk.Body.DYNAMIC,
@@ -70,6 +84,8 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
     shapes = [_make_shape(body, geom) for geom in spec.shapes]
     area = sum(shape.area for shape in shapes)
     for shape in shapes:
+        if spec.group:
+            shape.filter = pymunk.ShapeFilter(group=spec.group)
         shape.friction = spec.material.friction
         shape.elasticity = spec.material.elasticity
         if spec.body_type == "dynamic":
@@ -96,7 +112,8 @@ class World:
         self.space.collision_slop = scene.world.collision_slop
         self.dt = scene.timing.dt
         self.step_index = 0
-        specs = expand(scene)
+        assembly = assemble(scene)
+        specs = assembly.bodies
         self.bodies: dict[str, pymunk.Body] = {}
         for spec in specs:
             body, shapes = _build_body(spec)
@@ -105,7 +122,28 @@ class World:
                 body.velocity = spec.velocity
                 body.angular_velocity = spec.angular_velocity
             self.bodies[spec.name] = body
+        self.joints: dict[str, pymunk.Constraint] = {}
+        for joint in assembly.joints:
+            other = self.space.static_body if joint.b is None else self.bodies[joint.b]
+            self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other)
+            self.space.add(self.joints[joint.name])
+        self._walkers = [
+            (
+                walker,
+                GaitController(
+                    walker.height, walker.speed, walker.direction, walker.fall_angle, walker.active
+                ),
+            )
+            for walker in assembly.walkers
+        ]
         self._names = [spec.name for spec in specs]
+        rows = {name: row for row, name in enumerate(self._names)}
+        # A walker's foot landing on anything but the walker itself is a "foot" event.
+        self._foot_owner = {
+            rows[walker.parts[foot]]: {rows[name] for name in walker.parts.values()}
+            for walker in assembly.walkers
+            for foot in ("foot_left", "foot_right")
+        }
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
@@ -120,18 +158,42 @@ class World:
             region_size=scene.world.size,
             background=scene.world.background,
             gravity=scene.world.gravity,
+            joints=tuple(_joint_info(joint, rows) for joint in assembly.joints),
         )
 
     @property
     def time(self) -> float:
         return self.step_index * self.dt
 
+    def _known(self, ids: np.ndarray) -> np.ndarray:
+        """Mask of the ids that are bodies of ours."""
+        at = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
+        return self._sorted_ids[at] == ids
+
     def _rows(self, ids: np.ndarray) -> np.ndarray:
         """Body ids (as the batch API reports them) → Layout rows, vectorised."""
         return self._id_order[np.searchsorted(self._sorted_ids, ids)]
 
+    @property
+    def gaits(self) -> dict[str, GaitController]:
+        """Each walker's controller by name (read-only use: phase, fallen)."""
+        return {walker.name: gait for walker, gait in self._walkers}
+
+    def _drive_walkers(self) -> None:
+        for walker, gait in self._walkers:
+            parts = {
+                role: LimbState(self.bodies[name].angle, self.bodies[name].angular_velocity)
+                for role, name in walker.parts.items()
+            }
+            for role, command in gait.update(self.dt, parts).items():
+                motor = self.joints[walker.motors[role]]
+                motor.rate = relative_rate_to_pymunk(command.rate)  # type: ignore[attr-defined]
+                motor.max_force = command.max_torque
+
     def step(self) -> None:
         """Advance one fixed step and record the contacts it began and ended."""
+        if self._walkers:
+            self._drive_walkers()
         self.space.step(self.dt)
         self.step_index += 1
         self._collect_events()
@@ -150,6 +212,10 @@ class World:
         batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
         ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
         floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
+        if len(ints):
+            ours = self._known(ints[:, 0]) & self._known(ints[:, 1])
+            if not ours.all():  # shapes on the space's static body are none of ours
+                ints, floats = ints[ours], floats[ours]
         rows_a, rows_b = self._rows(ints[:, 0]), self._rows(ints[:, 1])
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
         touching = ints[:, 3] > 0
@@ -163,13 +229,21 @@ class World:
             ix, iy, nx, ny, px, py = floats[k].tolist()
             if rows_a[k] > rows_b[k]:
                 nx, ny = -nx, -ny  # the normal points from a to b, a being the lower row
+            first_row, second_row, kind = int(low[k]), int(high[k]), "begin"
+            if self._foot_owner:
+                for foot, other in ((first_row, second_row), (second_row, first_row)):
+                    if foot in self._foot_owner and other not in self._foot_owner[foot]:
+                        if foot != first_row:
+                            nx, ny = -nx, -ny
+                        first_row, second_row, kind = foot, other, "foot"
+                        break
             self._events.append(
                 Event(
                     time=time,
                     step=step,
-                    kind="begin",
-                    a=self._names[low[k]],
-                    b=self._names[high[k]],
+                    kind=kind,  # type: ignore[arg-type]
+                    a=self._names[first_row],
+                    b=self._names[second_row],
                     impulse=math.hypot(ix, iy),
                     point=(px, py),
                     normal=(nx, ny),
@@ -195,8 +269,11 @@ class World:
         if self._rows_for_order is None or self._rows_for_order[0] != key:
             # The batch API lists bodies in the space's internal order, which
             # changes after removals: map ids back to Layout rows (cached).
+            # It may also list the space's own static body (once a joint holds a
+            # body to the world), which is not one of ours: leave it out.
+            ours = self._known(ids)
             order = np.empty(len(self._names), dtype=np.intp)
-            order[self._rows(ids)] = np.arange(len(ids))
+            order[self._rows(ids[ours])] = np.flatnonzero(ours)
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
         return BodyState(
@@ -210,6 +287,24 @@ class World:
 def engine_versions() -> dict[str, str]:
     """The physics engine's versions, for metadata (golden hashes depend on them)."""
     return {"pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version}
+
+
+def _joint_info(joint: JointSpec, rows: dict[str, int]) -> JointInfo:
+    rest = joint.rest if joint.rest is not None else float("nan")
+    if joint.kind == "pin" and joint.length is not None:
+        rest = joint.length
+    return JointInfo(
+        name=joint.name,
+        kind=joint.kind,
+        a=rows[joint.a],
+        b=NO_BODY if joint.b is None else rows[joint.b],
+        anchor_a=joint.anchor_a,
+        anchor_b=joint.anchor_b,
+        low=joint.low if joint.kind in ("rotary_limit", "slide") else float("nan"),
+        high=joint.high if joint.kind in ("rotary_limit", "slide") else float("nan"),
+        rest=rest,
+        visible=joint.visible and joint.kind not in ("rotary_limit", "motor", "gear"),
+    )
 
 
 def _body_info(spec: BodySpec, body: pymunk.Body) -> BodyInfo:
@@ -226,4 +321,5 @@ def _body_info(spec: BodySpec, body: pymunk.Body) -> BodyInfo:
         moment=float(body.moment) if dynamic else float("inf"),
         center_of_gravity=(float(cog[0]), float(cog[1])),
         marked=spec.kind == "ball",
+        group=spec.group,
     )

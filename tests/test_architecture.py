@@ -10,7 +10,7 @@ import physics_scenes
 PACKAGE = Path(physics_scenes.__file__).parent
 
 ONLY_IN = {
-    "pymunk": {"world.py"},
+    "pymunk": {"world.py", "constraints.py"},
     "pygame": {"render.py"},
     "imageio": {"export.py"},
     "imageio_ffmpeg": {"export.py"},
