@@ -9,6 +9,7 @@ these, so they never need pymunk and can run in other processes.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -48,6 +49,21 @@ class SegmentGeom:
 
 
 Geom = CircleGeom | PolyGeom | SegmentGeom
+
+
+def extent(shapes: tuple[Geom, ...]) -> float:
+    """Largest distance from the body origin to any point of its shapes, in metres."""
+    reach = 0.0
+    for geom in shapes:
+        if isinstance(geom, CircleGeom):
+            reach = max(reach, math.hypot(*geom.offset) + geom.radius)
+        elif isinstance(geom, PolyGeom):
+            reach = max(reach, max(math.hypot(x, y) for x, y in geom.vertices))
+        else:
+            reach = max(reach, math.hypot(*geom.a) + geom.radius, math.hypot(*geom.b) + geom.radius)
+    return reach
+
+
 BodyType = Literal["dynamic", "kinematic", "static"]
 
 

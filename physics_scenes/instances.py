@@ -15,7 +15,7 @@ from . import joint_model as jm
 from . import scene as model
 from .assembly import Assembly, BodySpec, JointSpec, WalkerSpec
 from .builders import BUILDERS, Context
-from .frame import CircleGeom, Geom, PolyGeom, SegmentGeom
+from .frame import CircleGeom, Geom, PolyGeom, SegmentGeom, extent
 from .joint_model import WORLD
 from .materials import DEFAULT_DYNAMIC, DEFAULT_STATIC, PRESETS, Material
 
@@ -263,3 +263,42 @@ def _pivot_anchors(joint: jm.Pivot, starts: dict[str, BodySpec]) -> dict[str, tu
         return (dx * c - dy * s, dx * s + dy * c)
 
     return {"anchor_a": local(joint.a), "anchor_b": local(joint.b)}
+
+
+ANCHOR_TOLERANCE = 0.05
+"""Anchors may sit this far (relative, at least 1 cm) outside a body's shapes."""
+
+
+def check_anchors(scene: model.Scene) -> list[tuple[tuple[str | int, ...], str]]:
+    """Anchors of ``joints:`` must lie on their body: a far-off anchor is almost always a
+    world point written where a body point was meant (anchors are body coordinates)."""
+    if not scene.joints:
+        return []
+    bodies = {spec.name: spec for spec in assemble(scene).bodies}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, joint in enumerate(scene.joints):
+        points = [("a", "anchor_a"), ("b", "anchor_b")]
+        if isinstance(joint, jm.Groove):
+            points = [("a", "groove_a"), ("a", "groove_b"), ("b", "anchor_b")]
+        if isinstance(joint, jm.Pivot) and joint.point is not None:
+            continue
+        for side, field in points:
+            name = getattr(joint, side)
+            if name == WORLD or not hasattr(joint, field):
+                continue
+            spec = bodies[name]
+            if spec.body_type == "static" and spec.kind in ("floor", "walls"):
+                continue
+            reach = extent(spec.shapes)
+            x, y = getattr(joint, field)
+            distance = math.hypot(x, y)
+            if distance > reach + max(ANCHOR_TOLERANCE * reach, 0.01):
+                problems.append(
+                    (
+                        ("joints", index, field),
+                        f"[{x:g}, {y:g}] is {distance:.3g} m from the origin of {name!r}, "
+                        f"outside its shape (which reaches {reach:.3g} m); anchors are in the "
+                        "body's own coordinates, relative to its position",
+                    )
+                )
+    return problems

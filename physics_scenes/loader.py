@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import scene as model
 from .errors import Issue, SceneError
+from .instances import check_anchors
 from .scene import Scene
 
 Loc = tuple[str | int, ...]
@@ -64,7 +65,7 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
     except ValidationError as error:
         issues = _merge([_issue(e, raw, positions, file) for e in error.errors()])
         raise SceneError(issues, text) from None
-    problems = model.cross_check(scene)
+    problems = model.cross_check(scene) or check_anchors(scene)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), _format_path(loc), message)

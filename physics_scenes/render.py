@@ -17,7 +17,7 @@ import numpy.typing as npt
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
-from .frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom
+from .frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
 
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
     "360p": (640, 360),
@@ -101,7 +101,7 @@ class Renderer:
         self._static_layer: tuple[View, pygame.Surface] | None = None
         self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
         self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
-        self._extent = np.array([_extent(b.shapes) for b in layout.bodies], dtype=np.float64)
+        self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
         self._edges = [_shade(b.color, 0.55) for b in layout.bodies]
         self._discs = _DiscSprites()
         self._joints = [joint for joint in layout.joints if joint.visible]
@@ -228,21 +228,6 @@ def _zigzag(a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float,
         points.append((ax + ux * length * t - uy * side, ay + uy * length * t + ux * side))
     points.append(b)
     return points
-
-
-def _extent(shapes: tuple[CircleGeom | PolyGeom | SegmentGeom, ...]) -> float:
-    """Largest distance from the body origin to any point of its shapes, in metres."""
-    extent = 0.0
-    for geom in shapes:
-        if isinstance(geom, CircleGeom):
-            extent = max(extent, math.hypot(*geom.offset) + geom.radius)
-        elif isinstance(geom, PolyGeom):
-            extent = max(extent, max(math.hypot(x, y) for x, y in geom.vertices))
-        else:
-            extent = max(
-                extent, math.hypot(*geom.a) + geom.radius, math.hypot(*geom.b) + geom.radius
-            )
-    return extent
 
 
 MAX_DRAW_RADIUS = 100_000.0

@@ -17,7 +17,7 @@ import pymunk
 import pymunk.batch as batch
 
 from . import scene as model
-from .assembly import BodySpec, JointSpec
+from .assembly import BodySpec, JointSpec, WalkerSpec
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .frame import (
     NO_BODY,
@@ -31,7 +31,7 @@ from .frame import (
     PolyGeom,
     SegmentGeom,
 )
-from .gait import GaitController, LimbState
+from .gait import GaitController, PartState
 from .instances import assemble
 
 _BODY_TYPES = {
@@ -137,7 +137,7 @@ class World:
             for walker in assembly.walkers
         ]
         self._names = [spec.name for spec in specs]
-        rows = {name: row for row, name in enumerate(self._names)}
+        rows = self._rows_by_name = {name: row for row, name in enumerate(self._names)}
         # A walker's foot landing on anything but the walker itself is a "foot" event.
         self._foot_owner = {
             rows[walker.parts[foot]]: {rows[name] for name in walker.parts.values()}
@@ -181,14 +181,33 @@ class World:
 
     def _drive_walkers(self) -> None:
         for walker, gait in self._walkers:
-            parts = {
-                role: LimbState(self.bodies[name].angle, self.bodies[name].angular_velocity)
-                for role, name in walker.parts.items()
-            }
-            for role, command in gait.update(self.dt, parts).items():
+            parts = {}
+            for role, name in walker.parts.items():
+                body = self.bodies[name]
+                parts[role] = PartState(
+                    body.angle,
+                    body.angular_velocity,
+                    (body.position.x, body.position.y),
+                    (body.velocity.x, body.velocity.y),
+                    body.mass,
+                )
+            for role, command in gait.update(self.dt, parts, self._feet_down(walker)).items():
                 motor = self.joints[walker.motors[role]]
                 motor.rate = relative_rate_to_pymunk(command.rate)  # type: ignore[attr-defined]
                 motor.max_force = command.max_torque
+
+    def _feet_down(self, walker: WalkerSpec) -> frozenset[str]:
+        """The walker's feet touching something other than the walker (after the last step)."""
+        count = len(self._names)
+        low, high = np.divmod(self._touching, count)
+        down = set()
+        for role in ("foot_left", "foot_right"):
+            row = self._rows_by_name[walker.parts[role]]
+            mine = self._foot_owner[row]
+            others = np.concatenate((high[low == row], low[high == row]))
+            if any(int(other) not in mine for other in others):
+                down.add(role)
+        return frozenset(down)
 
     def step(self) -> None:
         """Advance one fixed step and record the contacts it began and ended."""

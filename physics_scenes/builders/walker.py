@@ -40,7 +40,7 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
         part(ctx, "torso", hip, torso_shapes, mass=p.mass * MASS_SHARES["torso"], kind="torso")
     ]
     joints: list[JointSpec] = []
-    shade = {"left": 1.0, "right": 0.78}  # the far leg a little darker, so legs read apart
+    shade = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) leg darker: legs read apart
     for side in ("left", "right"):
         color = tuple(round(c * shade[side]) for c in ctx.color)
         thigh, shin, sole_name = (

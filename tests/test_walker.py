@@ -1,0 +1,92 @@
+"""The walker against the issue's criteria, measured from the Frame stream only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from physics_scenes import load_scene, parse_scene, simulate
+
+from conftest import SCENES
+
+FLAT = """
+world: {{size: [12, 4], origin: [-2, -0.5]}}
+timing: {{duration: {duration}, fps: 60, substeps: 4}}
+bodies:
+  - {{kind: floor, name: ground, y: 0}}
+  - {{kind: walker, name: w, position: [0, 0], speed: {speed}, direction: {direction}}}
+"""
+
+
+STANDING = 0.91
+"""Hip height of a 1.7 m walker standing straight; a fallen one lies below half of it."""
+
+
+def walk(text: str, name: str = "w"):
+    layout, frames = simulate(parse_scene(text))
+    frames = list(frames)
+    torso = layout.index(f"{name}/torso")
+    x = np.array([f.position[torso, 0] for f in frames])
+    y = np.array([f.position[torso, 1] for f in frames])
+    tilt = np.array([f.angle[torso] for f in frames])
+    return layout, frames, x, y, tilt
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.0, 1.5])
+def test_walks_twenty_seconds_on_flat_ground_at_its_target_speed(speed: float) -> None:
+    _layout, frames, x, y, tilt = walk(FLAT.format(duration=20, speed=speed, direction="right"))
+    assert y.min() > 0.66 * STANDING  # never fell: the hips stayed up all the way
+    average = (x[-1] - x[0]) / frames[-1].time
+    assert abs(average - speed) / speed < 0.2, average
+    assert np.degrees(np.abs(tilt)).max() < 20  # torso upright
+
+
+def test_walks_left_as_well_as_right() -> None:
+    _layout, frames, x, y, _tilt = walk(FLAT.format(duration=8, speed=1.0, direction="left"))
+    assert y.min() > 0.66 * STANDING
+    assert -1.2 < (x[-1] - x[0]) / frames[-1].time < -0.8
+
+
+def test_walks_up_and_down_a_ten_degree_hill() -> None:
+    _layout, _frames, x, y, _tilt = walk((SCENES / "walker_on_hill.yaml").read_text(), "walker")
+    ground_under = np.interp(x, [2, 7, 8, 13], [0, 0.8816, 0.8816, 0])
+    assert (y - ground_under).min() > 0.66 * STANDING  # upright the whole way
+    assert x[-1] > 14.0  # over the top and down the far side
+
+
+def test_foot_contacts_are_events_with_the_foot_first() -> None:
+    _layout, frames, _x, _y, _tilt = walk(FLAT.format(duration=6, speed=1.0, direction="right"))
+    steps = [e for f in frames for e in f.events if e.kind == "foot"]
+    assert len(steps) >= 8
+    assert {e.a for e in steps} == {"w/foot_left", "w/foot_right"}
+    assert {e.b for e in steps} == {"ground"}
+    assert all(e.impulse > 0 for e in steps)
+    # no ordinary 'begin' event is left for a foot landing on the ground
+    assert not [e for f in frames for e in f.events if e.kind == "begin" and "foot" in e.a + e.b]
+
+
+def test_heavy_ball_knocks_the_walker_down_and_it_stays_down() -> None:
+    layout, frames = simulate(load_scene(SCENES / "walker_hit_by_ball.yaml"))
+    frames = list(frames)
+    torso, ball = layout.index("walker/torso"), layout.index("boulder")
+    hit = next(
+        f.time for f in frames for e in f.events if {e.a, e.b} & {"boulder"} and "walker/" in e.a
+    )
+    heights = np.array([f.position[torso, 1] for f in frames])
+    tilts = np.degrees(np.abs([f.angle[torso] for f in frames]))
+    times = np.array([f.time for f in frames])
+    assert heights[times < hit].min() > 0.66 * STANDING  # walking upright until the hit
+    down = times > hit + 1.5
+    assert heights[down].max() < 0.6 * STANDING and tilts[down].min() > 45  # lying down ...
+    assert np.ptp(heights[times > hit + 2.5]) < 0.05  # ... and staying there
+    assert frames[-1].position[ball, 0] < frames[0].position[ball, 0]
+
+
+def test_inactive_walker_is_a_ragdoll() -> None:
+    text = FLAT.format(duration=3, speed=1.0, direction="right").replace(
+        "direction: right}", "direction: right, active: false}"
+    )
+    _layout, _frames, _x, y, tilt = walk(text)
+    assert y[-1] < 0.45 and abs(math.degrees(tilt[-1])) > 45
