@@ -149,7 +149,23 @@ class Walker(CompositeBase):
         return list(WALKER_PARTS)
 
 
-COMPOSITES = (Chain, Pendulum, NewtonsCradle, Ragdoll, Walker)
+class Whegs(CompositeBase):
+    """A walking machine on two hubs of five stiff legs ("whegs"), turned by one motor.
+
+    Not a person: a machine that cannot fall over, so long walks always work.
+    """
+
+    kind: Literal["whegs"]
+    position: Point = Field(description="Point on the ground under the chassis centre.")
+    size: Length = Field(1.0, description="Chassis length in metres.")
+    speed: float = Field(0.5, gt=0, le=3.0, description="Walking speed, m/s.")
+    direction: Literal["right", "left"] = "right"
+
+    def part_names(self) -> list[str]:
+        return ["chassis", "hub_front", "hub_back"]
+
+
+COMPOSITES = (Chain, Pendulum, NewtonsCradle, Ragdoll, Walker, Whegs)
 COMPOSITE_KINDS = (
-    "chain", "rope", "pendulum", "newtons_cradle", "ragdoll", "walker",
+    "chain", "rope", "pendulum", "newtons_cradle", "ragdoll", "walker", "whegs",
 )  # fmt: skip

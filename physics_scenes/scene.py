@@ -28,6 +28,7 @@ from .composite_model import (
     Pendulum,
     Ragdoll,
     Walker,
+    Whegs,
 )
 from .joint_model import WORLD, Joint
 from .materials import PRESETS
@@ -184,7 +185,8 @@ Body = Annotated[
     | Pendulum
     | NewtonsCradle
     | Ragdoll
-    | Walker,
+    | Walker
+    | Whegs,
     Field(discriminator="kind"),
 ]
 BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS)

@@ -90,3 +90,29 @@ def test_inactive_walker_is_a_ragdoll() -> None:
     )
     _layout, _frames, _x, y, tilt = walk(text)
     assert y[-1] < 0.45 and abs(math.degrees(tilt[-1])) > 45
+
+
+@pytest.mark.parametrize("direction", ["right", "left"])
+def test_whegs_walk_a_minute_at_their_speed_and_never_tip(direction: str) -> None:
+    layout, frames = simulate(
+        parse_scene(
+            "timing: {duration: 60, fps: 30, substeps: 8}\n"
+            "bodies:\n"
+            "  - {kind: floor, name: ground, y: 0}\n"
+            f"  - {{kind: whegs, name: m, position: [0, 0], speed: 0.5, direction: {direction}}}\n"
+        )
+    )
+    frames = list(frames)
+    chassis = layout.index("m/chassis")
+    x = np.array([f.position[chassis, 0] for f in frames])
+    tilt = np.degrees(np.abs([f.angle[chassis] for f in frames]))
+    sign = 1 if direction == "right" else -1
+    assert abs(sign * (x[-1] - x[0]) / frames[-1].time - 0.5) < 0.05
+    assert tilt.max() < 15
+
+
+def test_whegs_example_climbs_its_ledge() -> None:
+    layout, frames = simulate(load_scene(SCENES / "whegs_long_walk.yaml"))
+    last = list(frames)[-1]
+    chassis = layout.index("crawler/chassis")
+    assert last.position[chassis, 0] > 7.5 and last.position[chassis, 1] > 0.6

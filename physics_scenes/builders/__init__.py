@@ -14,6 +14,7 @@ from .common import Context
 from .cradle import build_cradle, build_pendulum
 from .ragdoll import build_ragdoll
 from .walker import build_walker
+from .whegs import build_whegs
 
 Builder = Callable[[object, Context], Assembly]
 
@@ -24,6 +25,7 @@ BUILDERS: dict[str, Builder] = {
     "newtons_cradle": build_cradle,  # type: ignore[dict-item]
     "ragdoll": build_ragdoll,  # type: ignore[dict-item]
     "walker": build_walker,  # type: ignore[dict-item]
+    "whegs": build_whegs,  # type: ignore[dict-item]
 }
 
 __all__ = ["BUILDERS", "Context"]
