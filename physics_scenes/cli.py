@@ -126,6 +126,41 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="summarise what a scene contains")
     info.add_argument("scene", type=Path)
 
+    preview = commands.add_parser(
+        "preview",
+        help="open a window to watch, scrub and tweak a scene (reloads when the file is saved)",
+        description="Keys: space play/pause, arrows step, Home restart, [ ] speed, wheel zoom, "
+        "right-drag pan, F fit, left-drag a body to throw it, V C N M I overlays, S screenshot, "
+        "R record, H help, Esc quit.",
+    )
+    preview.add_argument("scene", type=Path)
+    preview.add_argument(
+        "--size",
+        type=_size,
+        default=(1280, 720),
+        metavar="WxH",
+        help="window size (default 1280x720; the window is resizable)",
+    )
+    preview.add_argument("--play", action="store_true", help="start playing at once")
+    preview.add_argument(
+        "--overlays",
+        default="",
+        metavar="LIST",
+        help="overlays to start with: velocity,contacts,names,mass,hud",
+    )
+    preview.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PNG",
+        help="with --quit-after: save the window to this PNG before quitting",
+    )
+    preview.add_argument(
+        "--quit-after",
+        type=int,
+        metavar="N",
+        help="close once frame N is shown (for scripts and tests)",
+    )
+
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     return parser
@@ -275,6 +310,28 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_preview(args: argparse.Namespace) -> int:
+    load_scene(args.scene)  # errors are reported like every other command's
+    # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from .preview import NoDisplayError, preview  # pygame's window only for this command
+
+    overlays = tuple(name for name in args.overlays.split(",") if name)
+    try:
+        code = preview(args.scene, args.size, play=args.play, overlays=overlays,
+                       screenshot=args.screenshot, quit_after=args.quit_after)  # fmt: skip
+    except NoDisplayError as error:
+        print(
+            f"physics-scenes: cannot open a window: {error}. There is no display here; "
+            f"use `physics-scenes render {args.scene}` to make a video instead.",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    if code == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt
+    return code
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
@@ -313,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _cmd_validate,
         "info": _cmd_info,
         "schema": _cmd_schema,
+        "preview": _cmd_preview,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -40,6 +40,8 @@ UPHILL_REACH = 0.6
 """Uphill, land further ahead (leg lengths per radian of slope): the ground rises to the foot."""
 UPHILL_LEAN, DOWNHILL_LEAN = 2.0, 0.5
 """Extra torso lean per radian of slope (forward uphill, back downhill)."""
+STANCE_KNEE = -0.05
+"""Knee bend held through stance, radians."""
 MAX_SWEEP = 0.35
 """Radians behind vertical where the stance drive stops."""
 BALANCE_TORQUE = 500.0
@@ -164,7 +166,7 @@ class GaitController:
                 push * s4 if q(f"thigh_{self.stance}") > -MAX_SWEEP else 0.0,
             ),
             f"knee_{self.stance}": relative(
-                f"thigh_{self.stance}", f"shin_{self.stance}", -0.05, KNEE_TORQUE
+                f"thigh_{self.stance}", f"shin_{self.stance}", STANCE_KNEE, KNEE_TORQUE
             ),
             f"ankle_{self.stance}": relative(
                 f"shin_{self.stance}", f"foot_{self.stance}", 0.0, STANCE_ANKLE_TORQUE

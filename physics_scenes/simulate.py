@@ -18,16 +18,21 @@ def frames(world: World, count: int, fps: int, substeps: int) -> Iterator[Frame]
         if index:
             for _ in range(substeps):
                 world.step()
-        state = world.read_state()
-        yield Frame(
-            index=index,
-            time=index / fps,
-            position=state.position,
-            angle=state.angle,
-            velocity=state.velocity,
-            angular_velocity=state.angular_velocity,
-            events=world.drain_events(),
-        )
+        yield snapshot(world, index, fps)
+
+
+def snapshot(world: World, index: int, fps: int) -> Frame:
+    """The world's current state as Frame ``index``, with the events since the last one."""
+    state = world.read_state()
+    return Frame(
+        index=index,
+        time=index / fps,
+        position=state.position,
+        angle=state.angle,
+        velocity=state.velocity,
+        angular_velocity=state.angular_velocity,
+        events=world.drain_events(),
+    )
 
 
 def simulate(scene: Scene, frame_count: int | None = None) -> tuple[Layout, Iterator[Frame]]:

@@ -9,6 +9,7 @@ read in bulk after each step with the batch API.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -144,11 +145,9 @@ class World:
             for walker in assembly.walkers
             for foot in ("foot_left", "foot_right")
         }
-        ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
-        self._id_order = np.argsort(ids)
-        self._sorted_ids = ids[self._id_order]
+        self._index_ids()
         self._touching = np.empty(0, dtype=np.int64)
-        self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._hand: tuple[pymunk.Body, pymunk.Constraint] | None = None
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -164,6 +163,13 @@ class World:
     @property
     def time(self) -> float:
         return self.step_index * self.dt
+
+    def _index_ids(self) -> None:
+        """Body ids (pymunk's, which change when a world is copied) → rows, for batch reads."""
+        ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
+        self._id_order = np.argsort(ids)
+        self._sorted_ids = ids[self._id_order]
+        self._rows_for_order: tuple[bytes, np.ndarray] | None = None
 
     def _known(self, ids: np.ndarray) -> np.ndarray:
         """Mask of the ids that are bodies of ours."""
@@ -271,6 +277,65 @@ class World:
         for key in ended.tolist():
             a, b = divmod(key, count)
             self._events.append(Event(time, step, "separate", self._names[a], self._names[b]))
+
+    # -- interaction (the preview window's hand) -------------------------------------
+
+    def body_at(self, point: tuple[float, float], reach: float = 0.0) -> str | None:
+        """Name of the dynamic body under a world point (within ``reach`` metres), if any."""
+        hit = self.space.point_query_nearest(point, reach, pymunk.ShapeFilter())
+        if hit is None or hit.shape is None:
+            return None
+        body = hit.shape.body
+        if body.body_type != pymunk.Body.DYNAMIC:
+            return None
+        return next((name for name, b in self.bodies.items() if b is body), None)
+
+    def grab(self, name: str, point: tuple[float, float]) -> None:
+        """Hold ``name`` at world ``point`` with a strong spring-like pivot (a mouse joint)."""
+        self.release()
+        body = self.bodies[name]
+        hand = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
+        hand.position = point
+        joint = pymunk.PivotJoint(hand, body, (0.0, 0.0), body.world_to_local(point))
+        joint.max_force = 60.0 * body.mass * max(9.81, math.hypot(*self.space.gravity))
+        self.space.add(hand, joint)
+        self._hand = (hand, joint)
+
+    def drag(self, point: tuple[float, float], seconds: float) -> None:
+        """Move the hand to ``point`` over the next ``seconds`` (its velocity throws the body)."""
+        if self._hand is None:
+            return
+        hand = self._hand[0]
+        hand.velocity = (
+            (point[0] - hand.position.x) / seconds,
+            (point[1] - hand.position.y) / seconds,
+        )
+
+    def release(self) -> None:
+        if self._hand is not None:
+            self.space.remove(*self._hand)
+            self._hand = None
+
+    @property
+    def holding(self) -> bool:
+        return self._hand is not None
+
+    def fork(self) -> World:
+        """An independent copy of this world, to run a different future from here.
+
+        Deterministic, but not bit-identical to carrying on: pymunk's copy drops its
+        contact cache (measured: a 1000-ball pile 200 steps on differs by up to 1.4 m).
+        So copies are used for forked timelines only, never to replay the original.
+        """
+        buffers = (self._body_buffer, self._arbiter_buffer)
+        self._body_buffer = self._arbiter_buffer = None  # type: ignore[assignment]
+        try:
+            twin = copy.deepcopy(self)
+        finally:
+            self._body_buffer, self._arbiter_buffer = buffers
+        twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
+        twin._index_ids()
+        return twin
 
     def drain_events(self) -> tuple[Event, ...]:
         """The events since the last call, in a stable order (step, kind, rows)."""

@@ -11,7 +11,7 @@ PACKAGE = Path(physics_scenes.__file__).parent
 
 ONLY_IN = {
     "pymunk": {"world.py", "constraints.py"},
-    "pygame": {"render.py"},
+    "pygame": {"render.py", "preview.py"},
     "imageio": {"export.py"},
     "imageio_ffmpeg": {"export.py"},
     "subprocess": {"export.py"},

@@ -1,0 +1,279 @@
+"""The preview window, driven by posted events under SDL's dummy driver (and Xvfb once)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from physics_scenes import load_scene, simulate
+from physics_scenes.export import PngSequenceSink, StreamInfo
+from physics_scenes.preview import BAR, PreviewApp
+from physics_scenes.render import Renderer
+
+from conftest import SCENES, decode_video
+
+SCENE = """\
+world: {size: [8, 4.5], background: "#101010"}
+timing: {duration: 4, fps: 60, substeps: 4}
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: ball, name: red, position: [2, 3], radius: 0.4, color: "#ff0000", material: rubber}
+  - {kind: ball, name: blue, position: [6, 2], radius: 0.3, color: "#0000ff", velocity: [-1, 0]}
+"""
+
+
+class FakeClock:
+    """Time that passes only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=[False, True], ids=["in-process", "worker"])
+def app(tmp_path: Path, request: pytest.FixtureRequest):
+    path = tmp_path / "scene.yaml"
+    path.write_text(SCENE, encoding="utf-8")
+    clock = FakeClock()
+    window = PreviewApp(
+        path, (640, 360 + BAR), clock=clock, out_dir=tmp_path / "out", worker=request.param
+    )
+    window.clock_for_tests = clock
+    yield window
+    window.stop_recording(keep=False)
+    window.close()
+    pygame.display.quit()
+
+
+def key(app: PreviewApp, code: int) -> None:
+    app.handle(pygame.event.Event(pygame.KEYDOWN, key=code, mod=0, unicode="", scancode=0))
+
+
+def mouse(app: PreviewApp, kind: int, pos: tuple[int, int], button: int = 1) -> None:
+    if kind == pygame.MOUSEMOTION:
+        app.handle(pygame.event.Event(kind, pos=pos, rel=(0, 0), buttons=(1, 0, 0)))
+    else:
+        app.handle(pygame.event.Event(kind, pos=pos, button=button))
+
+
+def advance(app: PreviewApp, seconds: float) -> None:
+    """Let ``seconds`` of wall time pass in small ticks."""
+    for _ in range(round(seconds * 60)):
+        app.clock_for_tests.now += 1 / 60
+        app.tick()
+
+
+def reference_hashes(path: Path, count: int) -> list[str]:
+    _layout, frames = simulate(load_scene(path), count)
+    return [frame.state_hash() for frame in frames]
+
+
+def test_space_plays_at_the_scenes_frame_rate_and_brackets_change_speed(app) -> None:
+    key(app, pygame.K_SPACE)
+    advance(app, 0.5)
+    assert app.index == 30
+    key(app, pygame.K_LEFTBRACKET)  # half speed
+    advance(app, 0.5)
+    assert app.index == 45 and app.speed == 0.5
+    for _ in range(10):
+        key(app, pygame.K_RIGHTBRACKET)
+    assert app.speed == 8.0  # capped
+    key(app, pygame.K_SPACE)
+    advance(app, 0.5)
+    assert app.index == 45  # paused
+
+
+def test_stepping_back_shows_exactly_the_frame_seen_before(app) -> None:
+    reference = reference_hashes(app.path, 30)
+    for _ in range(20):
+        key(app, pygame.K_RIGHT)
+    for _ in range(7):
+        key(app, pygame.K_LEFT)
+    assert app.index == 13
+    assert app.timeline.frame(app.index).state_hash() == reference[13]
+    key(app, pygame.K_HOME)
+    assert app.index == 0
+
+
+def test_clicking_and_dragging_the_bar_scrubs(app) -> None:
+    total = app.timeline.frame_count
+    bar_y = 360 + BAR // 2
+    mouse(app, pygame.MOUSEBUTTONDOWN, (320, bar_y))
+    assert abs(app.index - (total - 1) / 2) <= 1
+    mouse(app, pygame.MOUSEMOTION, (160, bar_y))
+    mouse(app, pygame.MOUSEBUTTONUP, (160, bar_y))
+    assert abs(app.index - (total - 1) / 4) <= 1
+    assert (
+        app.timeline.frame(app.index).state_hash() == reference_hashes(app.path, total)[app.index]
+    )
+
+
+def test_wheel_zooms_around_the_cursor_and_right_drag_pans(app) -> None:
+    cursor = (500, 100)
+    before = app.to_world(cursor)
+    scale = app.view().scale
+    app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, pos=cursor))
+    assert app.view().scale == pytest.approx(scale * 1.44)
+    assert app.to_world(cursor) == pytest.approx(before)
+    centre = app.view().center
+    mouse(app, pygame.MOUSEBUTTONDOWN, (300, 200), button=3)
+    mouse(app, pygame.MOUSEMOTION, (350, 200))
+    mouse(app, pygame.MOUSEBUTTONUP, (350, 200), button=3)
+    assert app.view().center[0] == pytest.approx(centre[0] - 50 / app.view().scale)
+    key(app, pygame.K_f)
+    assert app.zoom is None
+
+
+def test_previewed_frame_is_the_exported_frame(app, tmp_path: Path) -> None:
+    for _ in range(25):
+        key(app, pygame.K_RIGHT)
+    shown = app.scene_pixels()
+    layout, frames = simulate(load_scene(app.path), 26)
+    frame = list(frames)[25]
+    sink = PngSequenceSink(tmp_path / "frames")
+    sink.open(StreamInfo(layout, 640, 360, 60, 26, 1 / 240))
+    pixels = Renderer(layout, 640, 360).render(frame)
+    sink.write(frame, pixels)
+    sink.finish()
+    sink.commit()
+    exported = pygame.image.load(str(tmp_path / "frames" / "frame_000025.png"))
+    window_rgb = np.frombuffer(shown, np.uint8).reshape(360, 640, 4)[..., [2, 1, 0]]
+    assert np.array_equal(pygame.surfarray.array3d(exported).swapaxes(0, 1), window_rgb)
+
+
+def test_dragging_a_body_forks_the_timeline_and_scrubbing_back_restores_it(app) -> None:
+    reference = reference_hashes(app.path, 120)
+    for _ in range(10):
+        key(app, pygame.K_RIGHT)
+    red = app.timeline.layout.index("red")
+    x, y = app.view().to_pixels(app.timeline.frame(10).position[red])
+    mouse(app, pygame.MOUSEBUTTONDOWN, (round(x), round(y)))
+    assert app.timeline.fork_at == 10 and app.playing
+    for step in range(12):
+        mouse(app, pygame.MOUSEMOTION, (round(x) + 15 * step, round(y) - 8 * step))
+        advance(app, 1 / 60)
+    mouse(app, pygame.MOUSEBUTTONUP, (round(x) + 180, round(y) - 96))
+    advance(app, 0.5)
+    thrown = app.timeline.frame(app.index)
+    assert thrown.state_hash() != reference[app.index]
+    assert thrown.position[red, 0] > reference_position(app, red, app.index) + 0.5
+    key(app, pygame.K_SPACE)
+    mouse(app, pygame.MOUSEBUTTONDOWN, (2, 360 + BAR // 2))  # scrub to the start ...
+    mouse(app, pygame.MOUSEBUTTONUP, (2, 360 + BAR // 2))
+    assert app.timeline.fork_at is None  # ... the original timeline is back
+    for index in (5, 60, 119):
+        assert app.timeline.frame(index).state_hash() == reference[index]
+
+
+def reference_position(app: PreviewApp, row: int, index: int) -> float:
+    _layout, frames = simulate(load_scene(app.path), index + 1)
+    return float(list(frames)[-1].position[row, 0])
+
+
+def test_saving_the_file_reloads_it_at_the_same_moment(app) -> None:
+    for _ in range(30):
+        key(app, pygame.K_RIGHT)
+    app.path.write_text(SCENE.replace('"#ff0000"', '"#00ff00"'), encoding="utf-8")
+    os.utime(app.path, (time.time() + 5, time.time() + 5))
+    advance(app, 0.3)
+    assert app.error is None and app.index == 30
+    assert app.timeline.layout.bodies[app.timeline.layout.index("red")].color == (0, 255, 0)
+
+
+def test_an_invalid_save_shows_the_error_and_keeps_the_last_good_scene(app) -> None:
+    for _ in range(30):
+        key(app, pygame.K_RIGHT)
+    good = app.timeline
+    app.path.write_text(SCENE.replace("radius: 0.4", "radius: -1"), encoding="utf-8")
+    os.utime(app.path, (time.time() + 5, time.time() + 5))
+    advance(app, 0.3)
+    assert app.timeline is good and app.index == 30
+    assert app.error is not None
+    assert f"{app.path}:5:" in app.error and "bodies[1].radius" in app.error
+    box = pygame.surfarray.array3d(app.window)[30:600, 70:100].astype(int)
+    assert ((box[..., 0] - box[..., 1] > 20) & (box[..., 0] < 90)).mean() > 0.5  # dark red box
+
+
+def test_s_saves_a_screenshot_and_r_records_an_mp4(app, tmp_path: Path) -> None:
+    key(app, pygame.K_s)
+    shot = tmp_path / "out" / "scene-frame00000.png"
+    assert pygame.image.load(str(shot)).get_size() == (640, 360 + BAR)
+    key(app, pygame.K_r)
+    key(app, pygame.K_SPACE)
+    advance(app, 0.5)
+    key(app, pygame.K_r)
+    video = decode_video(tmp_path / "out" / "scene-take1.mp4")
+    assert video.size == (640, 360) and len(video.frames) == 31  # the first frame + 30 played
+    red = video.frames[0][..., 0].astype(int) - video.frames[0][..., 1]
+    assert (red > 150).sum() > 500  # the red ball is in it
+
+
+def test_h_shows_help_and_overlay_keys_toggle(app) -> None:
+    key(app, pygame.K_v)
+    key(app, pygame.K_n)
+    assert {"velocity", "names", "hud"} <= app.overlays
+    key(app, pygame.K_i)
+    assert "hud" not in app.overlays
+    plain = pygame.surfarray.array3d(app.window).copy()
+    key(app, pygame.K_h)
+    app.draw()
+    assert (pygame.surfarray.array3d(app.window) != plain).any()
+
+
+def test_closing_the_window_stops_the_loop(app) -> None:
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert app.run() == 0
+
+
+def test_no_display_is_a_clear_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["SDL_VIDEODRIVER"] = "x11"
+    result = subprocess.run(
+        [sys.executable, "-m", "physics_scenes.cli", "preview", str(SCENES / "dominoes.yaml")],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "cannot open a window" in result.stderr and "physics-scenes render" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def xvfb():
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
+    display = f":{os.getpid() % 500 + 100}"
+    server = subprocess.Popen([exe, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_real_window_under_xvfb_takes_a_screenshot(xvfb: str, tmp_path: Path) -> None:
+    shot = tmp_path / "window.png"
+    env = {**os.environ, "DISPLAY": xvfb, "SDL_VIDEODRIVER": "x11"}
+    scene = SCENES / "bouncing_balls.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "physics_scenes.cli", "preview", str(scene), "--size", "800x480",
+         "--play", "--overlays", "velocity,names", "--quit-after", "20", "--screenshot", str(shot)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    picture = pygame.surfarray.array3d(pygame.image.load(str(shot))).swapaxes(0, 1)
+    assert picture.shape == (480, 800, 3)
+    rubber = load_scene(scene).bodies[1]
+    assert rubber.name == "rubber"
+    orange = (np.abs(picture.astype(int) - (228, 87, 46)).sum(axis=2) < 30).sum()
+    assert orange > 300  # the rubber ball, drawn in the real window
