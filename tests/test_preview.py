@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -277,3 +278,25 @@ def test_real_window_under_xvfb_takes_a_screenshot(xvfb: str, tmp_path: Path) ->
     assert rubber.name == "rubber"
     orange = (np.abs(picture.astype(int) - (228, 87, 46)).sum(axis=2) < 30).sum()
     assert orange > 300  # the rubber ball, drawn in the real window
+
+
+def test_resizing_the_window_redraws_the_scene_at_the_new_size(app) -> None:
+    app.handle(pygame.event.Event(pygame.VIDEORESIZE, size=(800, 500), w=800, h=500))
+    assert app.window.get_size() == (800, 500)
+    assert app.scene_size == (800, 500 - BAR)
+    assert len(app.scene_pixels()) == 800 * (500 - BAR) * 4
+    app.draw()
+
+
+def test_ctrl_c_closes_the_window_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "physics_scenes.cli", "preview", str(SCENES / "ball_pile.yaml"),
+         "--play"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(4)  # started, and playing
+    process.send_signal(signal.SIGINT)
+    _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
