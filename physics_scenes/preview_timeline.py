@@ -30,6 +30,24 @@ MAX_CACHED_BYTES = 1 << 30
 Action = tuple[str, tuple[object, ...]]
 
 
+class SceneClock:
+    """Frame arithmetic shared by the local and the remote timeline (needs ``self.scene``)."""
+
+    scene: Scene
+
+    @property
+    def fps(self) -> int:
+        return self.scene.timing.fps
+
+    @property
+    def frame_count(self) -> int:
+        return self.scene.timing.frame_count
+
+    def clamp(self, index: int) -> int:
+        """The nearest frame that exists."""
+        return max(0, min(self.frame_count - 1, index))
+
+
 @dataclass(slots=True)
 class _Branch:
     world: World
@@ -43,7 +61,7 @@ class _Branch:
 
 
 @dataclass
-class Timeline:
+class Timeline(SceneClock):
     scene: Scene
     steps: int = 0
     """Physics steps taken so far (for the step-rate readout)."""
@@ -60,20 +78,9 @@ class Timeline:
         return self._branch.world.layout
 
     @property
-    def fps(self) -> int:
-        return self.scene.timing.fps
-
-    @property
-    def frame_count(self) -> int:
-        return self.scene.timing.frame_count
-
-    @property
     def frontier(self) -> int:
         """The latest frame simulated on the current branch."""
         return self._branch.frontier
-
-    def clamp(self, index: int) -> int:
-        return max(0, min(self.frame_count - 1, index))
 
     def frame(self, index: int) -> Frame:
         """Frame ``index`` of the current timeline, simulating forward as needed."""

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .frame import Event, Frame, Layout
-from .preview_timeline import Timeline
+from .preview_timeline import SceneClock, Timeline
 from .scene import Scene
 from .world import World
 
@@ -75,7 +75,7 @@ def _serve(scene: Scene, conn: Connection) -> None:
         conn.send(("reply", result, timeline.steps, timeline.fork_at, timeline.frontier))
 
 
-class RemoteTimeline:
+class RemoteTimeline(SceneClock):
     """A ``Timeline`` running in a worker process; the window's view of it."""
 
     def __init__(self, scene: Scene) -> None:
@@ -91,17 +91,6 @@ class RemoteTimeline:
         self.fork_at: int | None = None
         self.frontier = 0
         self.holding = False
-
-    @property
-    def fps(self) -> int:
-        return self.scene.timing.fps
-
-    @property
-    def frame_count(self) -> int:
-        return self.scene.timing.frame_count
-
-    def clamp(self, index: int) -> int:
-        return max(0, min(self.frame_count - 1, index))
 
     def want(self, index: int) -> None:
         """Ask the worker to simulate ahead up to frame ``index``."""
