@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "preview",
         help="open a window to watch, scrub and tweak a scene (reloads when the file is saved)",
         description="Keys: space play/pause, arrows step, Home restart, [ ] speed, wheel zoom, "
-        "right-drag pan, F fit, left-drag a body to throw it, V C N M I overlays, S screenshot, "
+        "right-drag pan, F fit, left-drag a body to throw it, V C N M J I overlays, S screenshot, "
         "R record, H help, Esc quit.",
     )
     preview.add_argument("scene", type=Path)

@@ -37,6 +37,7 @@ OVERLAYS = {
     pygame.K_c: ("contacts", "C", "contact points and impulses"),
     pygame.K_n: ("names", "N", "body names"),
     pygame.K_m: ("mass", "M", "centres of mass"),
+    pygame.K_j: ("joints", "J", "joint anchors (every joint, drawn or not)"),
     pygame.K_i: ("hud", "I", "time, frame, step rate, bodies, energy"),
 }
 HELP = [
@@ -402,6 +403,8 @@ class PreviewApp:
                 if np.isfinite(x) and np.isfinite(y):
                     pygame.draw.line(self.window, ACCENT, (x - 5, y), (x + 5, y))
                     pygame.draw.line(self.window, ACCENT, (x, y - 5), (x, y + 5))
+        if "joints" in self.overlays:
+            self._joint_anchors(frame, view)
         if "contacts" in self.overlays:
             for event in frame.events:
                 if event.kind == "separate":
@@ -438,6 +441,19 @@ class PreviewApp:
         for (ax, ay), (bx, by) in zip(starts, ends, strict=True):
             if np.isfinite([ax, ay, bx, by]).all() and (ax != bx or ay != by):
                 pygame.draw.line(self.window, (120, 220, 255), (ax, ay), (bx, by))
+
+    def _joint_anchors(self, frame, view: View) -> None:  # type: ignore[no-untyped-def]
+        for joint in self.timeline.layout.joints:
+            for row, (ax, ay) in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
+                if row < 0:
+                    point = (ax, ay)
+                else:
+                    c, s = math.cos(frame.angle[row]), math.sin(frame.angle[row])
+                    x, y = frame.position[row]
+                    point = (x + ax * c - ay * s, y + ax * s + ay * c)
+                px, py = view.to_pixels(point)
+                if np.isfinite(px) and np.isfinite(py):
+                    pygame.draw.circle(self.window, (120, 255, 160), (px, py), 3, 1)
 
     def _hud(self, frame) -> None:  # type: ignore[no-untyped-def]
         layout = self.timeline.layout

@@ -219,6 +219,29 @@ def test_s_saves_a_screenshot_and_r_records_an_mp4(app, tmp_path: Path) -> None:
     assert (red > 150).sum() > 500  # the red ball is in it
 
 
+def test_j_marks_joint_anchors(tmp_path: Path) -> None:
+    path = tmp_path / "pendulum.yaml"
+    path.write_text(
+        "world: {size: [4, 4], origin: [-2, -2], background: '#000000', gravity: [0, 0]}\n"
+        "bodies: [{kind: pendulum, name: p, pivot: [0, 1], length: 1.5, angle: 0}]\n",
+        encoding="utf-8",
+    )
+    window = PreviewApp(path, (400, 400 + BAR), clock=FakeClock(), worker=False)
+    try:
+        key(window, pygame.K_i)  # no HUD text in the way
+        window.draw()
+        before = pygame.surfarray.array3d(window.window).copy()
+        key(window, pygame.K_j)
+        window.draw()
+        after = pygame.surfarray.array3d(window.window)
+        changed = np.argwhere((after != before).any(axis=2))
+        # 100 px per metre: the pivot (0, 1) is at pixel (200, 100), the bob's anchor at (200, 250)
+        assert (np.abs(changed - (200, 100)).max(axis=1) <= 4).any()
+        assert (np.abs(changed - (200, 250)).max(axis=1) <= 4).any()
+    finally:
+        window.close()
+
+
 def test_h_shows_help_and_overlay_keys_toggle(app) -> None:
     key(app, pygame.K_v)
     key(app, pygame.K_n)
