@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overlays",
         default="",
         metavar="LIST",
-        help="overlays to start with: velocity,contacts,names,mass,hud",
+        help="overlays to start with: velocity,contacts,names,mass,joints,hud",
     )
     preview.add_argument(
         "--screenshot",
