@@ -10,6 +10,7 @@ with posted events and no real time passes.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,10 @@ HELP = [
 ]
 
 
+HEADLESS_DRIVERS = ("offscreen", "dummy")
+"""SDL video drivers that show nothing: only used when asked for by name (tests, scripts)."""
+
+
 class NoDisplayError(RuntimeError):
     """There is no screen to open a window on."""
 
@@ -87,6 +92,11 @@ class PreviewApp:
         self.out_dir = Path(out_dir)
         try:
             pygame.display.init()
+            driver = pygame.display.get_driver()
+            if driver in HEADLESS_DRIVERS and os.environ.get("SDL_VIDEODRIVER") != driver:
+                # SDL falls back to an invisible window when there is no screen
+                pygame.display.quit()
+                raise NoDisplayError("no display found (DISPLAY and WAYLAND_DISPLAY are not set)")
             self.window = pygame.display.set_mode(size, pygame.RESIZABLE)
         except pygame.error as error:
             raise NoDisplayError(str(error)) from None

@@ -259,9 +259,12 @@ def test_closing_the_window_stops_the_loop(app) -> None:
     assert app.run() == 0
 
 
-def test_no_display_is_a_clear_message(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["SDL_VIDEODRIVER"] = "x11"
+@pytest.mark.parametrize("driver", [None, "x11"], ids=["sdl-picks", "x11"])
+def test_no_display_is_a_clear_message(driver: str | None) -> None:
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    if driver:
+        env["SDL_VIDEODRIVER"] = driver  # without one SDL falls back to an invisible window
     result = subprocess.run(
         [sys.executable, "-m", "physics_scenes.cli", "preview", str(SCENES / "dominoes.yaml")],
         capture_output=True, text=True, env=env, timeout=60,
