@@ -30,6 +30,8 @@ from .render import Renderer, View
 BAR = 36
 """Height of the timeline bar in pixels."""
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+MAX_TICK = 0.1
+"""Seconds of playback one tick may cover at most."""
 RELOAD_POLL = 0.25
 """Seconds between checks of the scene file's modification time."""
 TEXT, DIM, ACCENT, ERROR = (235, 238, 245), (150, 156, 170), (255, 196, 61), (255, 110, 100)
@@ -259,7 +261,8 @@ class PreviewApp:
     def tick(self) -> None:
         """Advance playback by the time since the last tick, reload if saved, draw."""
         now = self.clock()
-        elapsed, self._last_tick = now - self._last_tick, now
+        # a stall (a reload, a slow first frame) must not make playback jump ahead
+        elapsed, self._last_tick = min(now - self._last_tick, MAX_TICK), now
         if self.playing:
             if isinstance(self.timeline, RemoteTimeline):
                 self.timeline.want(self.index + AHEAD)
@@ -454,6 +457,8 @@ class PreviewApp:
 
     def _joint_anchors(self, frame, view: View) -> None:  # type: ignore[no-untyped-def]
         for joint in self.timeline.layout.joints:
+            if joint.kind in ("motor", "gear", "rotary_limit", "rotary_spring"):
+                continue  # angular: no anchor points
             for row, (ax, ay) in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
                 if row < 0:
                     point = (ax, ay)
