@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import camera_model
 from .colors import RGB, parse_color
 from .materials import PRESETS
 
@@ -325,6 +326,10 @@ class Scene(Model):
         default_factory=dict, description="Custom materials by name, usable in 'material'."
     )
     bodies: list[Body] = Field(min_length=1, description="Everything in the scene, in order.")
+    camera: camera_model.Camera | None = None
+    time: camera_model.Time | None = None
+    look: camera_model.Look | None = None
+    style: camera_model.Style = []
 
 
 def body_names(scene: Scene) -> list[list[str]]:
@@ -389,6 +394,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append(
                 (path, f"unknown material {ref!r}; expected one of: {', '.join(sorted(known))}")
             )
+    all_names = [n for names in body_names(scene) for n in names]
+    problems += camera_model.cross_check(scene.camera, scene.look, all_names)
     return problems
 
 
