@@ -141,24 +141,28 @@ class _Follow(_Rig):
         self.center: FloatArray | None = None
         self.velocity = np.zeros(2)
         self.anchor = np.zeros(2)
-        self.lead = np.zeros(2)
 
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec = self.spec
         position = frame.position[self.row]
-        lead_goal = frame.velocity[self.row] * spec.look_ahead
-        if self.center is None:
-            self.lead = lead_goal.copy()
-            self.anchor = position + self.lead
-            self.center = self.anchor.copy()
-        else:  # the lead itself eases, so a bounce does not jerk the camera
-            self.lead += (lead_goal - self.lead) * min(1.0, self.ctx.dt / 0.25)
-        goal = position + self.lead
+        # Aim ahead by look_ahead, plus the smoothing's own lag (a critically damped
+        # follower trails a steady target by velocity x smoothing time).
+        lead_goal = frame.velocity[self.row] * (spec.look_ahead + spec.smoothing)
+        if not np.isfinite(lead_goal).all():
+            lead_goal = np.zeros(2)
+        # No extra easing of the lead: the damped spring below already smooths a
+        # bounce, and easing it too lets a reversing target run off-centre.
+        goal = position + lead_goal
         half = np.array(spec.dead_zone) / 2
-        self.anchor = np.clip(self.anchor, goal - half, goal + half)
-        self.center, self.velocity = smooth_damp(
-            self.center, self.anchor, self.velocity, spec.smoothing, self.ctx.dt
-        )
+        if self.center is None:  # start as if it had been tracking all along
+            self.anchor = goal.copy()
+            self.center = position + np.nan_to_num(frame.velocity[self.row]) * spec.look_ahead
+            self.velocity = np.nan_to_num(frame.velocity[self.row]).copy()
+        else:
+            self.anchor = np.clip(self.anchor, goal - half, goal + half)
+            self.center, self.velocity = smooth_damp(
+                self.center, self.anchor, self.velocity, spec.smoothing, self.ctx.dt
+            )
         return (
             (self.center[0], self.center[1]),
             self.scale_for(spec.zoom, spec.width),
@@ -178,12 +182,16 @@ class _CloseUp(_Rig):
 
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec = self.spec
-        position = np.array(frame.position[self.row])
-        if self.center is None:
-            self.center = position
-        self.center, self.velocity = smooth_damp(
-            self.center, position, self.velocity, spec.smoothing, self.ctx.dt
-        )
+        goal = frame.position[self.row] + frame.velocity[self.row] * spec.smoothing
+        if not np.isfinite(goal).all():
+            goal = np.array(frame.position[self.row])
+        if self.center is None:  # start as if it had been tracking all along
+            self.center = np.array(frame.position[self.row])
+            self.velocity = np.nan_to_num(frame.velocity[self.row]).copy()
+        else:
+            self.center, self.velocity = smooth_damp(
+                self.center, goal, self.velocity, spec.smoothing, self.ctx.dt
+            )
         scale = self.ctx.picture.area_height * spec.fill / self.size
         return (self.center[0], self.center[1]), scale, self.rotation
 

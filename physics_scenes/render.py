@@ -100,7 +100,7 @@ class View:
         cx, cy = self.center
         return [
             [s * cos, s * sin, self.width / 2 - s * (cx * cos + cy * sin)],
-            [s * sin, -s * cos, self.height / 2 + s * (cx * sin - cy * cos)],
+            [s * sin, -s * cos, self.height / 2 + s * (cy * cos - cx * sin)],
         ]
 
 
@@ -191,7 +191,10 @@ class Renderer:
             f = (i + 1) / n
             mix = tuple(round(c) for c in back + (color - back) * f * 0.8)
             w = max(1, round(width * (0.3 + 0.7 * f)))
-            pygame.draw.line(self.surface, mix, points[i].tolist(), points[i + 1].tolist(), w)
+            end = points[i + 1].tolist()
+            pygame.draw.line(self.surface, mix, points[i].tolist(), end, w)
+            if w > 2:  # round joints: no gaps where the path bends
+                pygame.draw.circle(self.surface, mix, end, w / 2)
 
     def _static(self, frame: Frame, view: View) -> pygame.Surface:
         if self._static_layer is None or self._static_layer[0] != view:
