@@ -66,6 +66,8 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
         issues = _merge([_issue(e, raw, positions, file) for e in error.errors()])
         raise SceneError(issues, text) from None
     problems = model.cross_check(scene)
+    if file != "<string>":
+        problems += camera_model.file_checks(scene.look, Path(file).parent)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), _format_path(loc), message)

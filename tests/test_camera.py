@@ -281,3 +281,16 @@ def test_shake_is_seeded_and_starts_on_a_hard_impact() -> None:
     still = next(i for i, (_, hit) in enumerate(first) if hit)
     assert all(c == first[0][0] for c, _ in first[:still])  # no shake before the first impact
     assert math.dist(first[still + 1][0], first[0][0]) > 0.01
+
+
+def test_image_background_is_read_relative_to_the_scene_file(tmp_path: Path) -> None:
+    import imageio.v3 as iio
+
+    picture = np.zeros((20, 40, 3), dtype=np.uint8)
+    picture[:, :20] = (200, 30, 30)
+    picture[:, 20:] = (30, 30, 200)
+    iio.imwrite(tmp_path / "sky.png", picture)
+    text = BLUR + "look: {background: {image: sky.png}}\n"
+    clip = Clip(parse_scene(text), 160, 90, source_dir=tmp_path)
+    rgb = clip.pixels(next(iter(clip.frames()))).rgb()
+    assert tuple(rgb[5, 5]) == (200, 30, 30) and tuple(rgb[5, 150]) == (30, 30, 200)

@@ -81,3 +81,14 @@ def test_style_presets_fill_in_camera_time_and_look() -> None:
 def test_vertical_look_makes_the_default_output_vertical() -> None:
     assert default_size(parse_scene(HEAD + "look: {aspect: '9:16'}\n")) == "vertical"
     assert default_size(parse_scene(HEAD)) == "720p"
+
+
+def test_missing_background_image_is_a_located_error(tmp_path) -> None:
+    from physics_scenes import load_scene
+
+    path = tmp_path / "scene.yaml"
+    path.write_text(HEAD + "look:\n  background: {image: nope.png}\n", encoding="utf-8")
+    with pytest.raises(SceneError) as caught:
+        load_scene(path)
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (6, "look.background.image") and "nope.png" in issue.message
