@@ -211,13 +211,18 @@ class _Fit(_Rig):
         self.state: FloatArray | None = None  # centre x, centre y, log scale
         self.velocity = np.zeros(3)
 
-    def _bounds(self, frame: Frame) -> tuple[FloatArray, FloatArray]:
-        """Bounding box of the bodies in camera-aligned coordinates (lo, hi)."""
+    def _bounds(self, frame: Frame, ahead: float = 0.0) -> tuple[FloatArray, FloatArray]:
+        """Bounding box of the bodies in camera-aligned coordinates (lo, hi).
+
+        ``ahead`` > 0 also includes where they will be that many simulation seconds on.
+        """
         pos = frame.position[self.rows]
+        if ahead:
+            pos = np.concatenate((pos, pos + frame.velocity[self.rows] * ahead))
         cos, sin = math.cos(self.rotation), math.sin(self.rotation)
         local = np.column_stack((pos[:, 0] * cos + pos[:, 1] * sin,
                                  -pos[:, 0] * sin + pos[:, 1] * cos))  # fmt: skip
-        reach = self.ctx.extent[self.rows][:, None]
+        reach = np.tile(self.ctx.extent[self.rows], len(pos) // len(self.rows))[:, None]
         ok = np.isfinite(local).all(axis=1)
         if not ok.any():
             c = np.array(self.ctx.region_center)
@@ -227,11 +232,14 @@ class _Fit(_Rig):
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec, pic = self.spec, self.ctx.picture
         lo, hi = self._bounds(frame)
-        span = np.maximum(hi - lo + 2 * spec.margin, [spec.min_width, spec.min_width / 2])
+        # Aim where the bodies are heading (one smoothing time on, in simulation time)
+        # so the spring's lag rarely needs the hard containment below.
+        a_lo, a_hi = self._bounds(frame, spec.smoothing * self.ctx.rate)
+        span = np.maximum(a_hi - a_lo + 2 * spec.margin, [spec.min_width, spec.min_width / 2])
         scale = min(pic.area_width / span[0], pic.area_height / span[1])
         phase = 2 * math.pi * t / spec.drift_period
         drift = spec.drift * np.array([math.sin(phase), 0.5 * math.sin(2 * phase)])
-        goal = np.array([*((lo + hi) / 2 + drift), math.log(scale)])
+        goal = np.array([*((a_lo + a_hi) / 2 + drift), math.log(scale)])
         if self.state is None:
             self.state = goal
         self.state, self.velocity = smooth_damp(
@@ -319,6 +327,8 @@ class _Context:
     extent: FloatArray
     base_scale: float
     region_center: tuple[float, float]
+    rate: float = 1.0
+    """Simulation seconds per video second at the current frame."""
 
     def rows(self, ref: str) -> list[int]:
         names = list(self.layout.names)
@@ -364,7 +374,9 @@ class CameraRig:
     def shot_at(self, index: int) -> int:
         return max(i for i, cut in enumerate(self.cuts) if cut <= index)
 
-    def view(self, frame: Frame, video_time: float) -> tuple[View, Shot]:
+    def view(self, frame: Frame, video_time: float, rate: float = 1.0) -> tuple[View, Shot]:
+        """The View for ``frame``; ``rate`` is the clock's playback rate there."""
+        self.ctx.rate = rate
         shot = self.shot_at(frame.index)
         if shot != self._shot:
             self._shot = shot

@@ -128,7 +128,7 @@ class Clip:
             video_time = index / self.fps
             sim_time = self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
-            view, shot = self.rig.view(frame, video_time)
+            view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             yield ClipFrame(frame, view, video_time, shot)
 
     def _trail_lines(self, clip_frame: ClipFrame) -> list[Trail]:
