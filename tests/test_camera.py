@@ -294,3 +294,22 @@ def test_image_background_is_read_relative_to_the_scene_file(tmp_path: Path) -> 
     clip = Clip(parse_scene(text), 160, 90, source_dir=tmp_path)
     rgb = clip.pixels(next(iter(clip.frames()))).rgb()
     assert tuple(rgb[5, 5]) == (200, 30, 30) and tuple(rgb[5, 150]) == (30, 30, 200)
+
+
+def test_keyframes_ease_between_keys() -> None:
+    text = SHOTS.split("camera:")[0] + (
+        "camera:\n  mode: keyframes\n  keys:\n"
+        "    - {time: 0, center: [0, 0], width: 8, rotation: 0}\n"
+        "    - {time: 1, center: [4, 2], width: 4, rotation: 90, ease: linear}\n"
+        "    - {time: 1.5, center: [8, 2], ease: ease_in_out}\n"
+    )
+    views = {cf.frame.index: cf.view for cf in Clip(parse_scene(text), 320, 180).frames()}
+    assert views[0].center == (0.0, 0.0) and views[0].scale == 40.0
+    quarter = views[15]  # linear, 1/2 of the way from key 0 to key 1 in time
+    assert quarter.center == pytest.approx((2.0, 1.0))
+    assert quarter.scale == pytest.approx(math.sqrt(40 * 80))  # zoom eases geometrically
+    assert quarter.rotation == pytest.approx(math.pi / 4)
+    eased = views[35]  # ease_in_out at 1/3 of the way: smoothstep(1/3) = 7/27
+    assert eased.center[0] == pytest.approx(4 + 4 * 7 / 27)
+    assert eased.scale == pytest.approx(80.0) and eased.rotation == pytest.approx(math.pi / 2)  # carried over
+    assert views[59].center == (8.0, 2.0)
