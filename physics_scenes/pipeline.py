@@ -69,6 +69,15 @@ def _version(package: str) -> str:
         return "unknown"
 
 
+def picture_area(clip: Clip | None, job: RenderJob) -> list[int]:
+    """[x, y, width, height] of the picture inside any letterbox bars, in pixels."""
+    if clip is None:
+        return [0, 0, job.width, job.height]
+    p = clip.picture
+    return [(p.width - p.area_width) // 2, (p.height - p.area_height) // 2,
+            p.area_width, p.area_height]  # fmt: skip
+
+
 def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) -> dict[str, Any]:
     """The metadata.json fields known before the first frame."""
     scene, timing = job.scene, job.scene.timing
@@ -89,7 +98,8 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
                    "duration": frame_count / timing.fps,
                    "sim_duration": timing.frame_count / timing.fps},
         "output": {"format": job.fmt, "width": job.width, "height": job.height,
-                   "quality": job.quality, "files": [path.name for path in files]},
+                   "quality": job.quality, "files": [path.name for path in files],
+                   "picture_area": picture_area(clip, job)},
         "versions": {
             "physics_scenes": _version("physics-scenes"),
             **engine_versions(),

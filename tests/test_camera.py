@@ -311,5 +311,6 @@ def test_keyframes_ease_between_keys() -> None:
     assert quarter.rotation == pytest.approx(math.pi / 4)
     eased = views[35]  # ease_in_out at 1/3 of the way: smoothstep(1/3) = 7/27
     assert eased.center[0] == pytest.approx(4 + 4 * 7 / 27)
-    assert eased.scale == pytest.approx(80.0) and eased.rotation == pytest.approx(math.pi / 2)  # carried over
+    # zoom and rotation carry over from the key before
+    assert eased.scale == pytest.approx(80.0) and eased.rotation == pytest.approx(math.pi / 2)
     assert views[59].center == (8.0, 2.0)
