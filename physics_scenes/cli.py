@@ -185,6 +185,12 @@ def _with_overrides(scene: Scene, args: argparse.Namespace) -> Scene:
     return scene.model_copy(update=updates) if updates else scene
 
 
+def default_size(scene: Scene) -> str:
+    """The size preset when none is given: vertical for a 9:16 look, else the default."""
+    aspect = scene.look.aspect if scene.look is not None else None
+    return "vertical" if aspect == "9:16" else DEFAULT_SIZE
+
+
 def _output_and_format(args: argparse.Namespace) -> tuple[Path, str]:
     output: Path | None = args.output
     if output is None:
@@ -226,7 +232,7 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
 def _cmd_render(args: argparse.Namespace) -> int:
     scene = _with_overrides(load_scene(args.scene), args)
     output, fmt = _output_and_format(args)
-    width, height = args.size or SIZE_PRESETS[args.preset or DEFAULT_SIZE]
+    width, height = args.size or SIZE_PRESETS[args.preset or default_size(scene)]
     if fmt == "mp4" and (width % 2 or height % 2):
         raise UsageError(f"MP4 (yuv420p) needs an even width and height, got {width}x{height}")
     job = RenderJob(

@@ -14,6 +14,7 @@ import hashlib
 import json
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -281,13 +282,19 @@ class StatesSink:
     "dt", "frame_count", "units", "bodies": [...]}``, then per frame
     ``{"type": "frame", "index", "time", "state_hash", "position": [[x, y], ...],
     "angle": [...], "velocity": [[vx, vy], ...], "angular_velocity": [...],
-    "events": [...]}``, then ``{"type": "footer", "frames", "events", "run_hash"}``.
+    "events": [...]}`` plus, from the pipeline's ``annotate``, ``"video_time"``,
+    ``"sim_time"`` and ``"camera": {"center", "scale", "rotation", "matrix", "shot",
+    "mode"}`` (``matrix`` maps world metres to pixels: ``[px, py] = M @ [x, y, 1]``),
+    then ``{"type": "footer", "frames", "events", "run_hash"}``.
     """
 
     needs_pixels = False
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, annotate: Callable[[Frame], dict[str, Any]] | None = None
+    ) -> None:
         self.path = Path(path)
+        self.annotate = annotate
         self._out: AtomicPath | None = None
         self._file: IO[str] | None = None
         self.digest = RunDigest()
@@ -319,6 +326,7 @@ class StatesSink:
             "velocity": frame.velocity.tolist(),
             "angular_velocity": frame.angular_velocity.tolist(),
             "events": [event.to_dict() for event in frame.events],
+            **(self.annotate(frame) if self.annotate is not None else {}),
         }))  # fmt: skip
 
     def finish(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from . import camera_model
 from . import scene as model
 from .errors import Issue, SceneError
 from .instances import check_anchors
@@ -66,6 +67,8 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
         issues = _merge([_issue(e, raw, positions, file) for e in error.errors()])
         raise SceneError(issues, text) from None
     problems = model.cross_check(scene) or check_anchors(scene)
+    if file != "<string>":
+        problems += camera_model.file_checks(scene.look, Path(file).parent)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), _format_path(loc), message)
@@ -153,7 +156,8 @@ def _index(node: yaml.Node, loc: Loc, positions: _Positions, file: str) -> list[
 
 
 _FIELD = re.compile(r"[a-z_][a-z0-9_]*")
-_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "name", "spec", "flag"}
+_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "name", "spec", "flag",
+         "preset", "gradient", "image", "color"}  # fmt: skip
 _TYPE_HINTS = {
     "material": "expected a material name such as 'rubber', or {density, friction, elasticity}",
     "walls": "expected true, false, or a mapping such as {material: stone, sides: [bottom]}",
@@ -171,7 +175,7 @@ def _data_path(loc: Loc, raw: Any) -> Loc:
         ):
             current = current[part]
             path.append(part)
-        elif (isinstance(current, dict) and current.get("kind") == part) or (
+        elif (isinstance(current, dict) and part in _union_tags(current)) or (
             isinstance(part, str) and (part in _TAGS or not _FIELD.fullmatch(part))
         ):
             continue
@@ -179,6 +183,12 @@ def _data_path(loc: Loc, raw: Any) -> Loc:
             path.append(part)
             current = None
     return tuple(path)
+
+
+def _union_tags(mapping: dict[Any, Any]) -> set[object]:
+    """The tag pydantic puts in an error path for this mapping's union member."""
+    mode = mapping.get("mode")
+    return {mapping.get("kind"), mode, "fit" if mode == "wide" else None} - {None}
 
 
 def _format_path(loc: Loc) -> str:
@@ -195,7 +205,7 @@ def _show(value: Any) -> str:
 
 def _all_field_names() -> set[str]:
     names: set[str] = set()
-    for value in vars(model).values():
+    for value in [*vars(model).values(), *vars(camera_model).values()]:
         if isinstance(value, type) and issubclass(value, BaseModel):
             names |= set(value.model_fields)
     return names
@@ -216,6 +226,16 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
         close = difflib.get_close_matches(unknown, sorted(_all_field_names()), n=1, cutoff=0.7)
         message = f"unknown field {unknown!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
         at_key = True
+    elif kind in ("union_tag_invalid", "union_tag_not_found") and "camera" in loc:
+        modes = ", ".join(camera_model.MODES)
+        if kind == "union_tag_not_found" or not isinstance(value, dict) or "mode" not in value:
+            message = f"missing 'mode'; expected one of: {modes}"
+        else:
+            close = difflib.get_close_matches(str(value["mode"]), camera_model.MODES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            message = f"unknown mode {value['mode']!r}{hint}; expected one of: {modes}"
+            loc = (*loc, "mode")
+            path = _format_path(loc)
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         kinds = ", ".join(model.BODY_KINDS)
         if kind == "union_tag_not_found":

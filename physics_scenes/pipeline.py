@@ -11,6 +11,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from .clip import Clip, ClipFrame
 from .export import (
     DEFAULT_QUALITY,
     MetadataSink,
@@ -20,9 +21,7 @@ from .export import (
     encoder_versions,
     sink_for,
 )
-from .render import Renderer
 from .scene import Scene
-from .simulate import simulate
 from .world import engine_versions
 
 Progress = Callable[[int, int], None]
@@ -70,9 +69,19 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
+def picture_area(clip: Clip | None, job: RenderJob) -> list[int]:
+    """[x, y, width, height] of the picture inside any letterbox bars, in pixels."""
+    if clip is None:
+        return [0, 0, job.width, job.height]
+    p = clip.picture
+    return [(p.width - p.area_width) // 2, (p.height - p.area_height) // 2,
+            p.area_width, p.area_height]  # fmt: skip
+
+
+def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) -> dict[str, Any]:
     """The metadata.json fields known before the first frame."""
     scene, timing = job.scene, job.scene.timing
+    frame_count = clip.frame_count if clip is not None else timing.frame_count
     source = None
     if job.source is not None:
         source = {
@@ -85,10 +94,12 @@ def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
         "scene": {"name": scene.name, "source": source, "sha256": scene_hash(scene)},
         "seed": scene.seed,
         "timing": {"fps": timing.fps, "substeps": timing.substeps, "dt": timing.dt,
-                   "frame_count": timing.frame_count,
-                   "duration": timing.frame_count / timing.fps},
+                   "frame_count": frame_count,
+                   "duration": frame_count / timing.fps,
+                   "sim_duration": timing.frame_count / timing.fps},
         "output": {"format": job.fmt, "width": job.width, "height": job.height,
-                   "quality": job.quality, "files": [path.name for path in files]},
+                   "quality": job.quality, "files": [path.name for path in files],
+                   "picture_area": picture_area(clip, job)},
         "versions": {
             "physics_scenes": _version("physics-scenes"),
             **engine_versions(),
@@ -104,30 +115,39 @@ def describe_run(job: RenderJob, files: list[Path]) -> dict[str, Any]:
 def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
-    layout, stream = simulate(job.scene)
+    source_dir = job.source.parent if job.source is not None else None
+    clip = Clip(job.scene, job.width, job.height, source_dir)
+    current: list[ClipFrame] = []
+
+    def annotate(frame: object) -> dict[str, object]:
+        return current[0].record()
+
     sinks: list[Sink] = [sink_for(job.output, job.fmt)]
     states_path, metadata_path = sidecar_paths(job.output)
+    if isinstance(sinks[0], StatesSink):
+        sinks[0].annotate = annotate
     if job.states and job.fmt != "states":
-        sinks.append(StatesSink(states_path))
+        sinks.append(StatesSink(states_path, annotate))
     files = [sink.path for sink in sinks] + [metadata_path]
-    meta = MetadataSink(metadata_path, describe_run(job, files))
+    meta = MetadataSink(metadata_path, describe_run(job, files, clip))
     sinks.append(meta)
     info = StreamInfo(
-        layout, job.width, job.height, timing.fps, timing.frame_count, timing.dt, job.quality
+        clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
     )
     opened: list[Sink] = []
     try:
         for sink in sinks:
             sink.open(info)
             opened.append(sink)
-        renderer = Renderer(layout, job.width, job.height)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
-        for frame in stream:
-            pixels = renderer.render(frame) if needs_pixels else None
+        for clip_frame in clip.frames():
+            current[:] = [clip_frame]
+            frame = clip_frame.frame
+            pixels = clip.pixels(clip_frame) if needs_pixels else None
             for sink in sinks:
                 sink.write(frame, pixels)
             if progress is not None:
-                progress(frame.index + 1, timing.frame_count)
+                progress(frame.index + 1, clip.frame_count)
         for sink in sinks:
             sink.finish()
     except BaseException:

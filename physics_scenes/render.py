@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,17 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
 from .frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
+
+
+@dataclass(frozen=True, slots=True)
+class Trail:
+    """A motion trail: past positions (k, 2) in metres, oldest first, drawn under the bodies."""
+
+    points: npt.NDArray[np.float64]
+    color: tuple[int, int, int]
+    width: float
+    """Full width in metres at the newest end."""
+
 
 SIZE_PRESETS: dict[str, tuple[int, int]] = {
     "360p": (640, 360),
@@ -33,12 +45,17 @@ DEFAULT_SIZE = "720p"
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """Which part of the world the picture shows: centre (m), scale (px/m), size (px)."""
+    """Which part of the world the picture shows: centre (m), scale (px/m), size (px), roll.
+
+    ``rotation`` (radians, counter-clockwise) turns the camera: the world appears
+    turned by ``-rotation`` on screen.
+    """
 
     center: tuple[float, float]
     scale: float
     width: int
     height: int
+    rotation: float = 0.0
 
     @classmethod
     def fit(
@@ -57,9 +74,34 @@ class View:
         """World metres (…, 2) → pixel coordinates (x right, y down), as floats."""
         p = np.asarray(points, dtype=np.float64)
         out = np.empty_like(p)
-        out[..., 0] = (p[..., 0] - self.center[0]) * self.scale + self.width / 2
-        out[..., 1] = self.height / 2 - (p[..., 1] - self.center[1]) * self.scale
+        dx = p[..., 0] - self.center[0]
+        dy = p[..., 1] - self.center[1]
+        if self.rotation:
+            cos, sin = math.cos(self.rotation), math.sin(self.rotation)
+            dx, dy = dx * cos + dy * sin, -dx * sin + dy * cos
+        out[..., 0] = dx * self.scale + self.width / 2
+        out[..., 1] = self.height / 2 - dy * self.scale
         return out
+
+    def to_world(self, pixels: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Pixel coordinates (…, 2) → world metres (the inverse of ``to_pixels``)."""
+        p = np.asarray(pixels, dtype=np.float64)
+        dx = (p[..., 0] - self.width / 2) / self.scale
+        dy = (self.height / 2 - p[..., 1]) / self.scale
+        cos, sin = math.cos(self.rotation), math.sin(self.rotation)
+        out = np.empty_like(p)
+        out[..., 0] = self.center[0] + dx * cos - dy * sin
+        out[..., 1] = self.center[1] + dx * sin + dy * cos
+        return out
+
+    def matrix(self) -> list[list[float]]:
+        """The 2×3 affine map world → pixel: ``[px, py] = M @ [x, y, 1]``."""
+        cos, sin, s = math.cos(self.rotation), math.sin(self.rotation), self.scale
+        cx, cy = self.center
+        return [
+            [s * cos, s * sin, self.width / 2 - s * (cx * cos + cy * sin)],
+            [s * sin, -s * cos, self.height / 2 + s * (cy * cos - cx * sin)],
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +135,18 @@ def _pix_fmt(surface: pygame.Surface) -> str:
 class Renderer:
     """Draws Frames of one Layout at one output size."""
 
-    def __init__(self, layout: Layout, width: int, height: int) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        width: int,
+        height: int,
+        background: npt.NDArray[np.uint8] | None = None,
+    ) -> None:
+        """``background``: an optional (height, width, 3) RGB picture behind everything."""
         self.layout = layout
+        self._background: pygame.Surface | None = None
+        if background is not None:
+            self._background = _surface_from_rgb(background)
         self.width, self.height = width, height
         self.surface = pygame.Surface((width, height), 0, 32)
         self.pix_fmt = _pix_fmt(self.surface)
@@ -109,10 +161,14 @@ class Renderer:
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
 
-    def draw(self, frame: Frame, view: View | None = None) -> pygame.Surface:
+    def draw(
+        self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
+    ) -> pygame.Surface:
         """Draw ``frame`` into the renderer's surface and return it (reused each call)."""
         view = view or self.default_view()
         self.surface.blit(self._static(frame, view), (0, 0))
+        for trail in trails:
+            self._draw_trail(trail, view)
         self._draw_rows(self.surface, frame, view, self._moving_rows)
         if self._joints:
             self._draw_joints(self.surface, frame, view)
@@ -141,15 +197,38 @@ class Renderer:
             if joint.kind in ("pin", "pivot") and joint.b == NO_BODY:
                 pygame.draw.aacircle(surface, JOINT_COLOR, (bx, by), 3.0)
 
-    def render(self, frame: Frame, view: View | None = None) -> Pixels:
+    def render(
+        self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
+    ) -> Pixels:
         """Draw ``frame`` and return its pixels as raw bytes (no numpy copy)."""
-        surface = self.draw(frame, view)
+        surface = self.draw(frame, view, trails=trails)
         return Pixels(self.width, self.height, surface.get_buffer().raw, self.pix_fmt)
+
+    def _draw_trail(self, trail: Trail, view: View) -> None:
+        """Oldest point first; each piece blends from the background colour to the body's."""
+        points = view.to_pixels(trail.points)
+        n = len(points)
+        if n < 2 or not np.isfinite(points).all():
+            return
+        width = max(1.0, trail.width * view.scale)
+        back = np.array(self.layout.background, dtype=np.float64)
+        color = np.array(trail.color, dtype=np.float64)
+        for i in range(n - 1):
+            f = (i + 1) / n
+            mix = tuple(round(c) for c in back + (color - back) * f * 0.8)
+            w = max(1, round(width * (0.3 + 0.7 * f)))
+            end = points[i + 1].tolist()
+            pygame.draw.line(self.surface, mix, points[i].tolist(), end, w)
+            if w > 2:  # round joints: no gaps where the path bends
+                pygame.draw.circle(self.surface, mix, end, w / 2)
 
     def _static(self, frame: Frame, view: View) -> pygame.Surface:
         if self._static_layer is None or self._static_layer[0] != view:
             layer = pygame.Surface((self.width, self.height), 0, 32)
-            layer.fill(self.layout.background)
+            if self._background is not None:
+                layer.blit(self._background, (0, 0))
+            else:
+                layer.fill(self.layout.background)
             self._draw_rows(layer, frame, view, self._static_rows)
             self._static_layer = (view, layer)
         return self._static_layer[1]
@@ -189,7 +268,7 @@ class Renderer:
                         edge,
                         (cx, cy),
                         geom.radius * view.scale,
-                        angle if body.marked else None,
+                        angle - view.rotation if body.marked else None,
                     )
                 elif isinstance(geom, PolyGeom):
                     local = np.asarray(geom.vertices)
@@ -354,3 +433,27 @@ def render_rgb(
 ) -> npt.NDArray[np.uint8]:
     """Convenience: one frame as an (height, width, 3) RGB array."""
     return Renderer(layout, width, height).render(frame, view).rgb()
+
+
+def _surface_from_rgb(rgb: npt.NDArray[np.uint8]) -> pygame.Surface:
+    height, width = rgb.shape[:2]
+    surface = pygame.image.frombuffer(np.ascontiguousarray(rgb).tobytes(), (width, height), "RGB")
+    out = pygame.Surface((width, height), 0, 32)
+    out.blit(surface, (0, 0))
+    return out
+
+
+def load_image_rgb(path: str, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """A picture file scaled to cover ``width``×``height`` (centre-cropped), as RGB."""
+    image = pygame.image.load(path)
+    scale = max(width / image.get_width(), height / image.get_height())
+    size = (
+        max(width, round(image.get_width() * scale)),
+        max(height, round(image.get_height() * scale)),
+    )
+    image = pygame.transform.smoothscale(image, size)
+    x, y = (size[0] - width) // 2, (size[1] - height) // 2
+    out = pygame.Surface((width, height), 0, 32)
+    out.blit(image, (-x, -y))
+    rgb = pygame.surfarray.array3d(out).swapaxes(0, 1)
+    return np.ascontiguousarray(rgb)

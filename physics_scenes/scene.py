@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import camera_model
 from .composite_model import (
     COMPOSITE_KINDS,
     COMPOSITES,
@@ -283,6 +284,10 @@ class Scene(Model):
         default_factory=list,
         description="Constraints between named bodies (parts of composites included).",
     )
+    camera: camera_model.Camera | None = None
+    time: camera_model.Time | None = None
+    look: camera_model.Look | None = None
+    style: camera_model.Style = Field(default_factory=list)
 
 
 def body_names(scene: Scene) -> list[list[str]]:
@@ -354,6 +359,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append(
                 (path, f"unknown material {ref!r}; expected one of: {', '.join(sorted(known))}")
             )
+    all_names = [n for names in body_names(scene) for n in names]
+    problems += camera_model.cross_check(scene.camera, scene.look, all_names)
     return problems
 
 

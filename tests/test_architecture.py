@@ -17,7 +17,8 @@ ONLY_IN = {
     "subprocess": {"export.py"},
     "yaml": {"loader.py"},
 }
-DOWNSTREAM_OF_FRAMES = {"render.py", "export.py", "measure.py", "frame.py"}
+DOWNSTREAM_OF_FRAMES = {"render.py", "export.py", "measure.py", "frame.py", "camera.py", "looks.py",
+                        "timeline.py"}  # fmt: skip
 
 
 def imports_of(path: Path) -> set[str]:

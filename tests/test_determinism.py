@@ -13,6 +13,7 @@ import pymunk
 import pytest
 
 from physics_scenes import load_scene, parse_scene, simulate
+from physics_scenes.clip import Clip
 from physics_scenes.export import RunDigest
 from physics_scenes.pipeline import RenderJob, run
 from physics_scenes.render import Renderer
@@ -92,14 +93,32 @@ def golden_tag() -> str:
     return f"{platform.system()}-{platform.machine()}-pymunk{pymunk.version}"
 
 
+def clip_hash(scene_path: Path, frames: int = GOLDEN_FRAMES) -> str:
+    """Frames as the clip shows them (remapped clock) plus each frame's camera record."""
+    clip = Clip(load_scene(scene_path), 640, 360)
+    digest = hashlib.sha256()
+    for clip_frame in clip.frames():
+        if clip_frame.frame.index >= frames:
+            break
+        digest.update(clip_frame.frame.state_hash().encode())
+        digest.update(json.dumps(clip_frame.record(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+CAMERA_EXAMPLES = ["slow_motion_impact", "follow_the_ball"]
+
+
 EXAMPLES = sorted(path.stem for path in SCENES.glob("*.yaml"))
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", EXAMPLES + [f"clip:{name}" for name in CAMERA_EXAMPLES])
 def test_golden_run_hashes(name: str, request: pytest.FixtureRequest) -> None:
     """The first 120 frames of each example hash as recorded (refresh: --update-golden)."""
     golden = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
-    actual = run_hash(SCENES / f"{name}.yaml")
+    if name.startswith("clip:"):
+        actual = clip_hash(SCENES / f"{name.removeprefix('clip:')}.yaml")
+    else:
+        actual = run_hash(SCENES / f"{name}.yaml")
     tag = golden_tag()
     if request.config.getoption("--update-golden"):
         golden.setdefault(tag, {})[name] = actual

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene
+from physics_scenes.clip import scene_timeline
 from physics_scenes.pipeline import RenderJob, run
 
 from conftest import SCENES, decode_video
@@ -48,11 +49,12 @@ def test_the_four_examples_exist_and_reference_the_schema() -> None:
 def test_example_renders_a_playable_video(rendered, name: str) -> None:
     video, _header, frames = rendered[name]
     scene = load_scene(SCENES / f"{name}.yaml")
-    assert len(frames) == scene.timing.frame_count
+    frame_count = scene_timeline(scene).frame_count(scene.timing.fps)
+    assert len(frames) == frame_count
     decoded = decode_video(video)
     assert decoded.size == (640, 360) and decoded.fps == scene.timing.fps
     assert (decoded.codec, decoded.pix_fmt) == ("h264", "yuv420p")
-    assert len(decoded.frames) == scene.timing.frame_count
+    assert len(decoded.frames) == frame_count
     # the picture changes: something moves in every example
     first, last = frames[0]["position"], frames[-1]["position"]
     assert first != last
@@ -116,3 +118,32 @@ def test_thousand_balls_settle_inside_the_box(rendered) -> None:
     distances = np.linalg.norm(position[:, None] - position[None], axis=-1)
     np.fill_diagonal(distances, 1.0)
     assert distances.min() > 0.2 - 0.005, "balls sink into each other (collision slop)"
+
+
+def test_slow_motion_impact_slows_around_the_hit_and_cuts_wide(rendered) -> None:
+    _, header, frames = rendered["slow_motion_impact"]
+    names = [b["name"] for b in header["bodies"]]
+    hit = next(
+        f for f in frames
+        if any("wrecking_ball" in (e["a"], e["b"]) and e["a"].startswith("crate")
+               for e in f["events"])
+    )  # fmt: skip
+    assert 0.66 < hit["sim_time"] < 1.5  # the impact happens inside the slow segment
+    step = frames[hit["index"] + 1]["sim_time"] - hit["sim_time"]
+    assert step == pytest.approx(0.25 / 60)  # four video frames per 1/60 s of physics
+    assert frames[1]["sim_time"] == pytest.approx(1 / 60)  # real time before it
+    modes = [f["camera"]["mode"] for f in frames]
+    assert modes.index("fit") == 156 and set(modes[:156]) == {"close_up"}  # cut at 2.6 s
+    ball = names.index("wrecking_ball")
+    assert frames[100]["position"][ball][0] > 9  # the ball reached the stack
+    assert frames[-1]["sim_time"] == pytest.approx(4.0, abs=2 / 60)
+
+
+def test_follow_the_ball_runs_down_several_ramps(rendered) -> None:
+    _, header, frames = rendered["follow_the_ball"]
+    runner = [b["name"] for b in header["bodies"]].index("runner")
+    vx = np.array([f["velocity"][runner][0] for f in frames])
+    y = np.array([f["position"][runner][1] for f in frames])
+    reversals = np.count_nonzero(np.diff(np.sign(vx[np.abs(vx) > 1])) != 0)
+    assert reversals >= 3 and y[0] - y[-1] > 15  # three ramps down, 15 m lower
+    assert {f["camera"]["mode"] for f in frames} == {"follow"}

@@ -1,0 +1,88 @@
+"""Finishing the picture: motion blur, vignette, letterbox bars, gradient backgrounds.
+
+Pure numpy on raw ``Pixels`` (no pygame), so every effect is a deterministic
+function of its inputs. The pipeline decides when to call what.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .camera import Picture
+from .render import Pixels
+
+BAR_COLOR = 0
+
+
+def _raw(pixels: Pixels) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+
+
+def average(frames: list[Pixels]) -> Pixels:
+    """The mean of several renders (a shutter open over their times), rounded."""
+    total = np.zeros((frames[0].height, frames[0].width, 4), dtype=np.uint32)
+    for pixels in frames:
+        total += _raw(pixels)
+    n = len(frames)
+    mean = ((total + n // 2) // n).astype(np.uint8)
+    first = frames[0]
+    return Pixels(first.width, first.height, mean.tobytes(), first.pix_fmt)
+
+
+def shutter_offsets(samples: int) -> list[float]:
+    """Sample times across the open shutter, as fractions of the exposure centred on 0.
+
+    The ends are included (−½ … +½) so a streak spans exactly velocity × exposure.
+    """
+    return [i / (samples - 1) - 0.5 for i in range(samples)]
+
+
+def vignette_mask(width: int, height: int, strength: float) -> npt.NDArray[np.uint16]:
+    """Per-pixel gain ×256: 1 in the middle, falling smoothly to 1−strength in the corners."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    r = np.hypot((x + 0.5) / width - 0.5, (y + 0.5) / height - 0.5) / np.hypot(0.5, 0.5)
+    gain = 1.0 - strength * np.clip((r - 0.45) / 0.55, 0, 1) ** 2
+    return np.round(gain * 256).astype(np.uint16)[..., None]
+
+
+class Finisher:
+    """Applies the per-frame screen-space effects in a fixed order: vignette, then bars."""
+
+    def __init__(self, picture: Picture, vignette: float) -> None:
+        self.picture = picture
+        self.mask = vignette_mask(picture.width, picture.height, vignette) if vignette else None
+        self.bars = (picture.area_width, picture.area_height) != (picture.width, picture.height)
+
+    @property
+    def active(self) -> bool:
+        return self.mask is not None or self.bars
+
+    def apply(self, pixels: Pixels) -> Pixels:
+        if not self.active:
+            return pixels
+        raw = _raw(pixels)
+        if self.mask is not None:
+            out = ((raw.astype(np.uint16) * self.mask) >> 8).astype(np.uint8)
+        else:
+            out = raw.copy()
+        p = self.picture
+        top, left = (p.height - p.area_height) // 2, (p.width - p.area_width) // 2
+        if top:
+            out[:top] = BAR_COLOR
+            out[top + p.area_height :] = BAR_COLOR
+        if left:
+            out[:, :left] = BAR_COLOR
+            out[:, left + p.area_width :] = BAR_COLOR
+        return Pixels(pixels.width, pixels.height, out.tobytes(), pixels.pix_fmt)
+
+
+def gradient(
+    width: int, height: int, top: tuple[int, int, int], bottom: tuple[int, int, int]
+) -> npt.NDArray[np.uint8]:
+    """A vertical gradient as an (height, width, 3) RGB array."""
+    f = (np.arange(height, dtype=np.float64) + 0.5) / height
+    rows = np.array(top, dtype=np.float64) * (1 - f[:, None]) + np.array(bottom) * f[:, None]
+    return np.ascontiguousarray(
+        np.broadcast_to(np.round(rows).astype(np.uint8)[:, None, :], (height, width, 3))
+    )
