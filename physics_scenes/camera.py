@@ -104,6 +104,7 @@ class _Rig:
         self.rotation = math.radians(getattr(spec, "rotation", 0.0) or 0.0)
         shake = getattr(spec, "shake", None)
         self.shake = _Shake(shake, ctx.rng) if shake is not None else None
+        self._last: View | None = None
 
     def scale_for(self, zoom: float | None, width: float | None) -> float:
         ctx = self.ctx
@@ -118,8 +119,14 @@ class _Rig:
             center = (center[0] + offset[0], center[1] + offset[1])
             rotation += roll
         p = self.ctx.picture
-        return View((float(center[0]), float(center[1])), float(scale), p.width, p.height,
+        view = View((float(center[0]), float(center[1])), float(scale), p.width, p.height,
                     float(rotation))  # fmt: skip
+        if not all(map(math.isfinite, (*view.center, view.scale, view.rotation))):
+            # a target that blew up (inf/NaN): hold the last good framing
+            return self._last or View(self.ctx.region_center, self.ctx.base_scale, p.width,
+                                      p.height)  # fmt: skip
+        self._last = view
+        return view
 
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         raise NotImplementedError
@@ -145,6 +152,10 @@ class _Follow(_Rig):
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec = self.spec
         position = frame.position[self.row]
+        scale = self.scale_for(spec.zoom, spec.width)
+        if not np.isfinite(position).all():  # the target blew up: hold still
+            held = self.center if self.center is not None else self.ctx.region_center
+            return (held[0], held[1]), scale, self.rotation
         # Aim ahead by look_ahead, plus the smoothing's own lag (a critically damped
         # follower trails a steady target by velocity x smoothing time).
         lead_goal = frame.velocity[self.row] * (spec.look_ahead + spec.smoothing)
@@ -182,6 +193,10 @@ class _CloseUp(_Rig):
 
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec = self.spec
+        scale = self.ctx.picture.area_height * spec.fill / self.size
+        if not np.isfinite(frame.position[self.row]).all():  # the target blew up: hold still
+            held = self.center if self.center is not None else self.ctx.region_center
+            return (held[0], held[1]), scale, self.rotation
         goal = frame.position[self.row] + frame.velocity[self.row] * spec.smoothing
         if not np.isfinite(goal).all():
             goal = np.array(frame.position[self.row])
@@ -192,7 +207,6 @@ class _CloseUp(_Rig):
             self.center, self.velocity = smooth_damp(
                 self.center, goal, self.velocity, spec.smoothing, self.ctx.dt
             )
-        scale = self.ctx.picture.area_height * spec.fill / self.size
         return (self.center[0], self.center[1]), scale, self.rotation
 
 

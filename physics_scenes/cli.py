@@ -280,6 +280,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _camera_lines(scene: Scene) -> list[str]:
+    """One line on the camera, clock and look, when the scene sets any of them."""
+    if scene.camera is None and scene.time is None and scene.look is None and not scene.style:
+        return []
+    from .clip import scene_timeline
+
+    camera = scene.camera
+    mode = camera if isinstance(camera, str) else getattr(camera, "mode", "default")
+    video = scene_timeline(scene).video_duration
+    styles = f", style: {', '.join(scene.style)}" if scene.style else ""
+    return [f"camera:    {mode}; video {video:.3g} s after time remapping{styles}"]
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)
     bodies = expand(scene)
@@ -295,6 +308,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"timing:    {timing.frame_count / timing.fps:g} s = {timing.frame_count} frames at "
         f"{timing.fps} fps, {timing.substeps} substeps (dt = {timing.dt * 1000:.3g} ms)",
         f"seed:      {scene.seed}",
+        *_camera_lines(scene),
         f"bodies:    {len(bodies)} ("
         + ", ".join(f"{n} {t}" for t, n in sorted(types.items()))
         + "): "

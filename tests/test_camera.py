@@ -314,3 +314,21 @@ def test_keyframes_ease_between_keys() -> None:
     # zoom and rotation carry over from the key before
     assert eased.scale == pytest.approx(80.0) and eased.rotation == pytest.approx(math.pi / 2)
     assert views[59].center == (8.0, 2.0)
+
+
+def test_a_target_that_blows_up_does_not_break_the_camera() -> None:
+    from physics_scenes.camera import CameraRig
+    from physics_scenes.camera_model import FollowCamera
+    from physics_scenes.frame import Frame
+
+    clip = Clip(parse_scene(SHOTS), 320, 180)
+    rig = CameraRig(FollowCamera(mode="follow", target="ball"), clip.layout,
+                    clip.picture, 30, 0)  # fmt: skip
+    frames = [cf.frame for _, cf in zip(range(3), clip.frames(), strict=False)]
+    good = [rig.view(f, f.index / 30)[0] for f in frames]
+    broken = np.array(frames[-1].position)
+    broken[1] = (np.nan, np.inf)
+    bad = Frame(3, 0.1, broken, np.array(frames[-1].angle), np.full((2, 2), np.nan),
+                np.array(frames[-1].angular_velocity))  # fmt: skip
+    view, _ = rig.view(bad, 0.1)
+    assert view == good[-1] and all(math.isfinite(v) for v in view.center)
