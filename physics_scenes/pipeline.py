@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +12,11 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from .audio import RATE, AudioSink
 from .export import (
     DEFAULT_QUALITY,
     MetadataSink,
+    Mp4Sink,
     Sink,
     StatesSink,
     StreamInfo,
@@ -41,6 +44,8 @@ class RenderJob:
     quality: str = DEFAULT_QUALITY
     states: bool = True
     source: Path | None = None
+    audio: str = "auto"
+    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,33 @@ class RenderResult:
     frames: int
     events: int
     run_hash: str
+
+
+AUDIO_MODES = ("auto", "wav", "none")
+
+
+def audio_path(output: Path) -> Path:
+    """``out/clip.mp4`` → ``out/clip.wav``."""
+    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
+    return output.with_name(f"{stem}.wav")
+
+
+def _audio_sink(job: RenderJob) -> AudioSink | None:
+    """The job's audio sink, or None when nothing would use the sound."""
+    spec = job.scene.audio
+    wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
+    if not wanted or job.audio == "none" or not spec.enabled:
+        return None
+    materials = {name: (m.density, m.elasticity) for name, m in job.scene.materials.items()}
+    base_dir = job.source.parent if job.source is not None else Path(".")
+    return AudioSink(
+        audio_path(job.output), spec, job.scene.seed,
+        keep=job.audio == "wav", base_dir=base_dir, materials=materials,
+    )  # fmt: skip
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
@@ -109,7 +141,15 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     states_path, metadata_path = sidecar_paths(job.output)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path))
-    files = [sink.path for sink in sinks] + [metadata_path]
+    files = [sink.path for sink in sinks]
+    audio = _audio_sink(job)
+    if audio is not None:
+        if audio.keep:
+            files.append(audio.path)
+        if isinstance(sinks[0], Mp4Sink):
+            sinks[0].audio = audio
+        sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
+    files.append(metadata_path)
     meta = MetadataSink(metadata_path, describe_run(job, files))
     sinks.append(meta)
     info = StreamInfo(
@@ -130,6 +170,13 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
                 progress(frame.index + 1, timing.frame_count)
         for sink in sinks:
             sink.finish()
+            if sink is audio and audio.levels is not None:
+                meta.fields["audio"] = {
+                    "sample_rate": RATE, "channels": 2,
+                    "loudness_lufs": _rounded(audio.levels.loudness),
+                    "true_peak_dbtp": _rounded(audio.levels.true_peak),
+                    "gain_db": _rounded(audio.levels.gain_db),
+                }  # fmt: skip
     except BaseException:
         for sink in opened:
             sink.discard()

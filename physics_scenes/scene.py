@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from .audio_model import AudioSpec
 from .colors import RGB, parse_color
 from .materials import PRESETS
 
@@ -325,6 +326,7 @@ class Scene(Model):
         default_factory=dict, description="Custom materials by name, usable in 'material'."
     )
     bodies: list[Body] = Field(min_length=1, description="Everything in the scene, in order.")
+    audio: AudioSpec = Field(default_factory=AudioSpec)  # type: ignore[arg-type]
 
 
 def body_names(scene: Scene) -> list[list[str]]:

@@ -1,0 +1,134 @@
+"""Signal helpers: WAV in/out (stdlib ``wave``), shaped noise, BS.1770 loudness, true peak.
+
+Everything is float64 numpy at ``RATE``; nothing here depends on the physics.
+"""
+
+from __future__ import annotations
+
+import math
+import wave
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+RATE = 48_000
+"""Samples per second of every track."""
+
+Audio = npt.NDArray[np.float64]
+
+
+class AudioInputError(ValueError):
+    """A user WAV file that cannot be used (missing, not PCM, empty)."""
+
+
+def read_wav(path: Path) -> Audio:
+    """A PCM WAV file as mono float64 in [-1, 1] at ``RATE`` (channels averaged, resampled)."""
+    try:
+        with wave.open(str(path), "rb") as file:
+            channels, width, rate = file.getnchannels(), file.getsampwidth(), file.getframerate()
+            raw = file.readframes(file.getnframes())
+    except FileNotFoundError:
+        raise AudioInputError(f"{path}: no such file") from None
+    except (wave.Error, EOFError) as error:
+        raise AudioInputError(f"{path}: not a PCM WAV file ({error})") from None
+    if width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    elif width == 3:
+        bytes3 = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+        padded = np.zeros((len(bytes3), 4), dtype=np.uint8)
+        padded[:, 1:] = bytes3
+        data = padded.view("<i4").reshape(-1).astype(np.float64) / 2.0**31
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 2.0**31
+    else:
+        raise AudioInputError(f"{path}: unsupported sample width {width} bytes")
+    if data.size == 0:
+        raise AudioInputError(f"{path}: the file holds no samples")
+    mono = data.reshape(-1, channels).mean(axis=1)
+    if rate != RATE:
+        g = gcd(RATE, rate)
+        mono = signal.resample_poly(mono, RATE // g, rate // g)
+    return np.ascontiguousarray(mono, dtype=np.float64)
+
+
+def write_wav(path: Path, audio: Audio) -> None:
+    """Stereo float in [-1, 1] → 24-bit PCM WAV (no dither: identical bytes every run)."""
+    scaled = np.clip(np.round(audio * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
+    packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(audio.shape[1])
+        file.setsampwidth(3)
+        file.setframerate(RATE)
+        file.writeframes(np.ascontiguousarray(packed).tobytes())
+
+
+def band_noise(
+    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
+) -> Audio:
+    """White noise shaped (in the frequency domain) to a log-Gaussian band, unit RMS."""
+    if length <= 0:
+        return np.zeros(0)
+    white = rng.standard_normal(length)
+    spectrum = np.fft.rfft(white)
+    freqs = np.fft.rfftfreq(length, 1.0 / RATE)
+    with np.errstate(divide="ignore"):
+        distance = np.log2(np.maximum(freqs, 1.0) / centre_hz) / (octaves / 2)
+    spectrum *= np.exp(-0.5 * distance**2)
+    shaped = np.fft.irfft(spectrum, n=length)
+    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
+    return shaped / rms
+
+
+def pink_noise(rng: np.random.Generator, length: int, low_hz: float = 40.0) -> Audio:
+    """1/f noise with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
+    white = rng.standard_normal(length)
+    spectrum = np.fft.rfft(white)
+    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
+    shape = 1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
+    shaped = np.fft.irfft(spectrum * shape, n=length)
+    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
+    return shaped / rms
+
+
+# ITU-R BS.1770-4 K-weighting at 48 kHz: a high shelf, then a high pass.
+_SHELF = ([1.53512485958697, -2.69169618940638, 1.19839281085285],
+          [1.0, -1.69065929318241, 0.73248077421585])  # fmt: skip
+_HIGHPASS = ([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
+
+
+def integrated_loudness(audio: Audio) -> float:
+    """Integrated loudness in LUFS (BS.1770-4: K-weighting, 400 ms blocks, two gates).
+
+    Returns -inf for silence (no block above the -70 LUFS absolute gate).
+    """
+    weighted = signal.lfilter(*_SHELF, audio, axis=0)
+    weighted = signal.lfilter(*_HIGHPASS, weighted, axis=0)
+    block, hop = int(0.4 * RATE), int(0.1 * RATE)
+    if len(weighted) < block:
+        weighted = np.pad(weighted, ((0, block - len(weighted)), (0, 0)))
+    squares = np.cumsum(np.pad(weighted**2, ((1, 0), (0, 0))), axis=0)
+    starts = np.arange(0, len(weighted) - block + 1, hop)
+    power = ((squares[starts + block] - squares[starts]) / block).sum(axis=1)
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10 * np.log10(power)
+    kept = power[loudness > -70.0]
+    if kept.size == 0:
+        return -math.inf
+    relative = -0.691 + 10 * math.log10(float(kept.mean())) - 10.0
+    with np.errstate(divide="ignore"):
+        final = kept[-0.691 + 10 * np.log10(kept) > relative]
+    return -0.691 + 10 * math.log10(float(final.mean()))
+
+
+def true_peak(audio: Audio) -> float:
+    """Peak level in dBTP, estimated by 4x oversampling (BS.1770-4 annex 2)."""
+    if audio.size == 0:
+        return -math.inf
+    over = signal.resample_poly(audio, 4, 1, axis=0)
+    peak = max(float(np.abs(over).max()), float(np.abs(audio).max()))
+    return 20 * math.log10(peak) if peak > 0 else -math.inf

@@ -1,0 +1,155 @@
+"""Mixing: voice budget, panning, a look-ahead limiter and loudness normalisation.
+
+The budget keeps at most N voices sounding; when a new one would exceed it,
+whichever is quietest at that moment (the newcomer included) is dropped, a
+sounding voice with a 5 ms fade. The limiter is offline and zero-latency: its
+gain at each sample is a smoothed minimum of the gain needed around it, so it
+starts to act before a peak and never lets one through. Normalisation brings
+the integrated loudness (BS.1770) to the target, re-measured after limiting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .dsp import RATE, Audio, integrated_loudness, true_peak
+
+FADE = int(0.005 * RATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """One sound placed on the timeline; its waveform is made only if it survives the budget."""
+
+    start: int
+    """First sample."""
+    length: int
+    gain: float
+    pan: float
+    """-1 left … +1 right."""
+    ring: float
+    """Seconds to fall 60 dB: how fast it gets quieter, for the budget."""
+    order: int
+    """Stable tie-breaker, and the key its maker uses to build the waveform."""
+
+
+def allocate(voices: list[Voice], budget: int, floor_db: float = -60.0) -> list[tuple[Voice, int]]:
+    """Apply the voice budget; returns (voice, samples kept) for the voices that play.
+
+    Voices more than ``-floor_db`` below the loudest are dropped first: after
+    normalisation they would be far below hearing, and it saves making them.
+    """
+    if not voices:
+        return []
+    loudest = max(v.gain for v in voices)
+    floor = loudest * 10 ** (floor_db / 20)
+    voices = sorted(
+        (v for v in voices if v.gain >= floor), key=lambda v: (v.start, -v.gain, v.order)
+    )
+    slot_start = np.zeros(budget)
+    slot_gain = np.zeros(budget)
+    slot_rate = np.ones(budget)  # decay in dB-per-sample units, as gain·10^(-rate·age)
+    slot_end = np.full(budget, -1, dtype=np.int64)
+    slot_kept = np.full(budget, -1, dtype=np.int64)
+    kept: list[list] = []  # [voice, end]
+    for voice in voices:
+        t = voice.start
+        free = np.flatnonzero(slot_end <= t)
+        if free.size:
+            slot = int(free[0])
+        else:
+            now = slot_gain * 10 ** (-slot_rate * (t - slot_start))
+            slot = int(np.argmin(now))
+            if now[slot] >= voice.gain:
+                continue
+            victim = kept[slot_kept[slot]]
+            victim[1] = min(victim[1], max(t, victim[0].start) + FADE)
+        slot_start[slot], slot_gain[slot] = t, voice.gain
+        slot_rate[slot] = 3.0 / (max(voice.ring, 1e-3) * RATE)
+        slot_end[slot] = t + voice.length
+        slot_kept[slot] = len(kept)
+        kept.append([voice, t + voice.length])
+    return [(v, end - v.start) for v, end in kept if end > v.start]
+
+
+def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int], Audio]) -> Audio:
+    """Sum the voices into a stereo buffer of ``length`` samples (equal-power pan).
+
+    ``make(voice, n)`` builds the first n samples of a voice's waveform (unit level).
+    """
+    out = np.zeros((length, 2))
+    fade_out = np.linspace(1.0, 0.0, FADE)
+    for voice, keep in voices:
+        n = min(keep, voice.length, length - voice.start)
+        if n <= 0:
+            continue
+        wave = make(voice, n)[:n] * voice.gain
+        if keep < voice.length:
+            fade = min(FADE, n)
+            wave[n - fade :] *= fade_out[FADE - fade :]
+        angle = (min(max(voice.pan, -1.0), 1.0) + 1) * math.pi / 4
+        out[voice.start : voice.start + n, 0] += wave * math.cos(angle)
+        out[voice.start : voice.start + n, 1] += wave * math.sin(angle)
+    return out
+
+
+def limit(audio: Audio, ceiling: float, hold_ms: float = 5.0, release_ms: float = 40.0) -> Audio:
+    """Peak-limit to ``ceiling`` (linear) without delay or overshoot.
+
+    The needed gain is held (running minimum) over ±hold and then averaged
+    over a window no wider than the hold, so the result is never above the
+    need; a second, slower hold-and-average gives a smooth release.
+    """
+    if audio.size == 0:
+        return audio
+    peak = np.abs(audio).max(axis=1)
+    with np.errstate(divide="ignore"):
+        need = np.where(peak > ceiling, ceiling / np.maximum(peak, 1e-30), 1.0)
+    if need.min() >= 1.0:
+        return audio
+    gain = need
+    for ms in (release_ms, hold_ms):
+        half = max(1, int(ms * 1e-3 * RATE))
+        held = ndimage.minimum_filter1d(gain, 2 * half + 1, mode="nearest")
+        gain = np.minimum(ndimage.uniform_filter1d(held, half + 1, mode="nearest"), gain)
+    return audio * gain[:, None]
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """What the master stage measured: loudness, true peak, the gain it applied."""
+
+    loudness: float
+    true_peak: float
+    gain_db: float
+
+
+def master(
+    audio: Audio, target: float | None, peak_db: float, gain_db: float = 0.0
+) -> tuple[Audio, Levels]:
+    """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP."""
+    measured = integrated_loudness(audio)
+    if not math.isfinite(measured):
+        return audio, Levels(measured, true_peak(audio), 0.0)
+    ceiling = 10 ** ((peak_db - 0.3) / 20)
+    gain = 0.0 if target is None else target - measured
+    out = audio
+    for _ in range(6):
+        out = limit(audio * 10 ** (gain / 20), ceiling)
+        tp = true_peak(out)
+        if tp > peak_db:
+            out = out * 10 ** ((peak_db - 0.05 - tp) / 20)
+        if target is None:
+            break
+        error = target - integrated_loudness(out)
+        if abs(error) < 0.05:
+            break
+        gain += error
+    if gain_db:
+        out = out * 10 ** (gain_db / 20)
+    return out, Levels(integrated_loudness(out), true_peak(out), gain + gain_db)

@@ -1,0 +1,239 @@
+"""Score + settings → the finished stereo track: voices, noise layers, bed, master.
+
+Sync: a sound that happens at simulation time t starts at sample
+round(time_map(t)·48000), ``time_map`` being the video's clock (identity unless
+the timeline is remapped), and the track is exactly ``duration`` long.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..audio_model import AudioSpec, SoundSpec
+from ..frame import BodyInfo, Layout
+from .dsp import RATE, Audio, AudioInputError, read_wav
+from .mix import Levels, Voice, allocate, master, mix
+from .score import Hit, Score
+from .synth import FOOTSTEP_LENGTH, ImpactSynth, noise_layer, play_sample, room_tone
+from .timbre import (
+    PRESET_TIMBRES,
+    SURFACE_KINDS,
+    Timbre,
+    body_shape,
+    fundamental,
+    nearest_timbre,
+)
+
+TimeMap = Callable[[float], float]
+REF_SPEED = 4.0
+"""Impact speed (m/s) that gives a unit-level voice for a 10 kg body."""
+SURFACE_GAIN = 0.5
+
+
+def identity(t: float) -> float:
+    return t
+
+
+@dataclass(frozen=True, slots=True)
+class BodySound:
+    """How one body sounds: its timbre and pitch, or a sample; plus its level."""
+
+    timbre: Timbre
+    f0: float
+    gain: float
+    sample: Audio | None = None
+    sample_ratio: float = 1.0
+
+
+def _override(spec: AudioSpec, body: BodyInfo) -> SoundSpec | None:
+    base = body.name.split("/")[0]
+    for key in (body.name, base):
+        if key in spec.bodies:
+            return spec.bodies[key]
+    return spec.materials.get(body.material)
+
+
+def body_sounds(
+    layout: Layout,
+    spec: AudioSpec,
+    base_dir: Path,
+    materials: dict[str, tuple[float, float]] | None = None,
+) -> list[BodySound]:
+    """Resolve every body's sound: preset by material name, else the nearest preset
+    (``materials`` gives custom materials' (density, elasticity)), then the overrides."""
+    samples: dict[str, Audio] = {}
+    sounds = []
+    for body in layout.bodies:
+        timbre = PRESET_TIMBRES.get(body.material)
+        if timbre is None:
+            density, elasticity = (materials or {}).get(body.material, (1000.0, 0.5))
+            timbre = nearest_timbre(density, elasticity)
+        over = _override(spec, body)
+        sample = None
+        ratio = 1.0
+        shape = body_shape(body)
+        gain = SURFACE_GAIN if body.kind in SURFACE_KINDS else 1.0
+        if over is not None:
+            if over.like is not None:
+                timbre = PRESET_TIMBRES[over.like]
+            timbre = timbre.scaled(over.pitch, over.decay)
+            gain *= 10 ** (over.gain_db / 20)
+            if over.sample is not None:
+                if over.sample not in samples:
+                    samples[over.sample] = read_wav(base_dir / over.sample)
+                sample = samples[over.sample]
+                power = 2.0 if shape.beam else 1.0
+                ratio = over.pitch * (over.sample_size / max(shape.size, 1e-3)) ** power
+        sounds.append(BodySound(timbre, fundamental(timbre, shape), gain, sample, ratio))
+    return sounds
+
+
+def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float) -> float:
+    """Perceptual loudness (linear gain) of an impact from its impulse.
+
+    The impulse over the pair's effective mass is the change in their
+    relative speed; the level grows with that speed (about 0.9 dB per dB) and
+    gently with mass, and is zero below ``min_speed`` with a soft knee above,
+    so resting contacts and jitter in a pile make no sound.
+    """
+    inverse = sum(1.0 / m for m in (mass_a, mass_b) if math.isfinite(m) and m > 0)
+    if inverse <= 0 or impulse <= 0:
+        return 0.0
+    speed = impulse * inverse
+    if speed < min_speed:
+        return 0.0
+    knee = min(1.0, (speed - min_speed) / max(min_speed, 1e-9))
+    mass = 1.0 / inverse
+    level_db = 18.0 * math.log10(speed / REF_SPEED) + 5.0 * math.log10(mass / 10.0)
+    return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
+
+
+def _pan(x: float, layout: Layout) -> float:
+    origin, width = layout.region_origin[0], layout.region_size[0]
+    return 0.8 * (2.0 * (x - origin) / width - 1.0)
+
+
+def render_track(
+    score: Score,
+    spec: AudioSpec,
+    seed: int,
+    duration: float,
+    *,
+    time_map: TimeMap = identity,
+    base_dir: Path = Path("."),
+    materials: dict[str, tuple[float, float]] | None = None,
+) -> tuple[Audio, Levels]:
+    """The finished stereo track (``round(duration·48000)`` × 2 floats) and its levels."""
+    layout = score.layout
+    length = round(duration * RATE)
+    sounds = body_sounds(layout, spec, base_dir, materials)
+    masses = layout.masses()
+    synth = ImpactSynth(seed)
+    voices: list[Voice] = []
+    recipes: dict[int, tuple[Hit, int]] = {}
+    impacts = 10 ** (spec.impacts_db / 20)
+    steps = 10 ** (spec.footsteps_db / 20)
+    for hit in score.hits:
+        start = round(time_map(hit.time) * RATE)
+        if start >= length or start < 0:
+            continue
+        mass_a = masses[hit.a] if hit.a >= 0 else 1.0
+        mass_b = masses[hit.b] if hit.b >= 0 else math.inf
+        level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
+        if level <= 0:
+            continue
+        pan = _pan(hit.x, layout)
+        if hit.kind == "foot":
+            order = 2 * hit.order
+            recipes[order] = (hit, -1)
+            voices.append(Voice(start, FOOTSTEP_LENGTH, level * steps, pan, 0.25, order))
+            continue
+        for part, row in enumerate((hit.a, hit.b)):
+            if row < 0:
+                continue
+            sound = sounds[row]
+            if sound.sample is not None:
+                size = max(1, int(len(sound.sample) / sound.sample_ratio))
+                ring = size / RATE
+            else:
+                size, ring = synth.length(sound.timbre), max(sound.timbre.decays)
+            gain = level * sound.gain * sound.timbre.gain * impacts
+            order = 2 * hit.order + part
+            recipes[order] = (hit, row)
+            voices.append(Voice(start, size, gain, pan, ring, order))
+
+    rng = np.random.default_rng([seed, 0x48])  # drawn from in mixing order: deterministic
+
+    def make(voice: Voice, n: int) -> Audio:
+        hit, row = recipes[voice.order]
+        if row < 0:
+            ground = sounds[hit.b].timbre if hit.b >= 0 else PRESET_TIMBRES["ground"]
+            return synth.footstep(ground, min(1.0, voice.gain), rng)[0]
+        sound = sounds[row]
+        if sound.sample is not None:
+            return play_sample(sound.sample, sound.sample_ratio)
+        return synth.impact(sound.timbre, sound.f0, rng, n)[0]
+
+    out = mix(allocate(voices, spec.voices), length, make)
+    out += _contact_noise(score, spec, seed, length, time_map)
+    if spec.ambient is not None:
+        out += _ambient(spec, seed, length, base_dir)
+    return master(out, spec.loudness, spec.true_peak, spec.gain_db)
+
+
+def _contact_noise(
+    score: Score, spec: AudioSpec, seed: int, length: int, time_map: TimeMap
+) -> Audio:
+    """Scraping (bright) and rolling (dark) noise per material pair, following the speeds."""
+    out = np.zeros((length, 2))
+    if not score.layers or not score.frame_times:
+        return out
+    times = np.array([time_map(t) for t in score.frame_times]) * RATE
+    samples = np.arange(length, dtype=np.float64)
+    level = 0.15 * 10 ** (spec.scrapes_db / 20)
+    for key in sorted(score.layers):
+        layer = score.layers[key]
+        centre = math.sqrt(_scrape_hz(key[0], score, spec) * _scrape_hz(key[1], score, spec))
+        pan = np.interp(samples, times, np.array([_pan(x, score.layout) for x in layer.x]))
+        angle = (pan + 1) * math.pi / 4
+        for part, (energy, hz, octaves) in enumerate(
+            ((layer.slide, centre, 1.5), (layer.roll, centre / 4, 1.2))
+        ):
+            values = np.sqrt(np.array(energy))
+            if not values.any():
+                continue
+            env = np.interp(samples, times, values)
+            tag = zlib.crc32(f"{key[0]}|{key[1]}|{part}".encode())
+            wave = noise_layer(np.random.default_rng([seed, 0x53, tag]), env, hz, octaves) * level
+            out[:, 0] += wave * np.cos(angle)
+            out[:, 1] += wave * np.sin(angle)
+    return out
+
+
+def _scrape_hz(material: str, score: Score, spec: AudioSpec) -> float:
+    timbre = PRESET_TIMBRES.get(material)
+    over = spec.materials.get(material)
+    if over is not None and over.like is not None:
+        timbre = PRESET_TIMBRES[over.like]
+    return (timbre or PRESET_TIMBRES["wood"]).scrape_hz
+
+
+def _ambient(spec: AudioSpec, seed: int, length: int, base_dir: Path) -> Audio:
+    assert spec.ambient is not None
+    level = 10 ** (spec.ambient.level_db / 20)
+    if spec.ambient.file is None:
+        rng = np.random.default_rng([seed, 0x414D])
+        left, right = room_tone(rng, length), room_tone(rng, length)
+        return np.stack([left, right], axis=1) * level
+    loop = read_wav(base_dir / spec.ambient.file)
+    rms = math.sqrt(float(np.mean(loop**2)))
+    if rms == 0:
+        raise AudioInputError(f"{base_dir / spec.ambient.file}: the file is silent")
+    bed = np.resize(loop, length) / rms * level
+    return np.stack([bed, bed], axis=1)
