@@ -92,7 +92,9 @@ def golden_tag() -> str:
     return f"{platform.system()}-{platform.machine()}-pymunk{pymunk.version}"
 
 
-@pytest.mark.parametrize("name", ["bouncing_balls", "ramp_tumble", "dominoes", "ball_pile"])
+@pytest.mark.parametrize(
+    "name", ["bouncing_balls", "ramp_tumble", "dominoes", "ball_pile", "xylophone"]
+)
 def test_golden_run_hashes(name: str, request: pytest.FixtureRequest) -> None:
     """The first 120 frames of each example hash as recorded (refresh: --update-golden)."""
     golden = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}

@@ -98,7 +98,7 @@ def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int
     return out
 
 
-def limit(audio: Audio, ceiling: float, hold_ms: float = 5.0, release_ms: float = 40.0) -> Audio:
+def limit(audio: Audio, ceiling: float, hold_ms: float = 1.5, release_ms: float = 12.0) -> Audio:
     """Peak-limit to ``ceiling`` (linear) without delay or overshoot.
 
     The needed gain is held (running minimum) over ±hold and then averaged
@@ -139,17 +139,24 @@ def master(
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
     out = audio
-    for _ in range(6):
+    previous: tuple[float, float] | None = None
+    for _ in range(12):
         out = limit(audio * 10 ** (gain / 20), ceiling)
         tp = true_peak(out)
         if tp > peak_db:
             out = out * 10 ** ((peak_db - 0.05 - tp) / 20)
         if target is None:
             break
-        error = target - integrated_loudness(out)
+        loudness = integrated_loudness(out)
+        error = target - loudness
         if abs(error) < 0.05:
             break
-        gain += error
+        # Under heavy limiting a dB of gain buys less than a dB of loudness: secant step.
+        slope = 1.0
+        if previous is not None and gain != previous[0]:
+            slope = min(max((loudness - previous[1]) / (gain - previous[0]), 0.05), 1.0)
+        previous = (gain, loudness)
+        gain += min(error / slope, 24.0)
     if gain_db:
         out = out * 10 ** (gain_db / 20)
     return out, Levels(integrated_loudness(out), true_peak(out), gain + gain_db)
