@@ -470,3 +470,11 @@ def test_xylophone_bars_play_a_c_major_scale(tmp_path: Path) -> None:
     semitones = 12 * np.log2(np.array(measured) / measured[0])
     assert np.allclose(semitones, [0, 2, 4, 5, 7, 9, 11, 12], atol=0.2), measured
     assert abs(measured[0] - 523.25) < 6, "the longest bar is C5"
+
+
+def test_custom_materials_sound_like_the_preset_they_name_or_resemble() -> None:
+    from physics_scenes.audio.track import custom_timbre
+
+    assert custom_timbre("domino_wood", {"domino_wood": (700, 0.1)}).name == "wood"
+    assert custom_timbre("steel", {"steel": (7900, 0.5)}).name == "metal"
+    assert custom_timbre("bouncy", {"bouncy": (1100, 0.8)}).name == "rubber"

@@ -9,6 +9,7 @@ matching ``separate``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,7 +54,8 @@ class Score:
         self.hits: list[Hit] = []
         self.frame_times: list[float] = []
         self.layers: dict[tuple[str, str], ContactLayer] = {}
-        self._contacts: dict[tuple[int, int], tuple[float, float]] = {}
+        self._contacts: dict[tuple[int, int], tuple[float, ...]] = {}
+        """(row a, row b) → (normal x, y, contact point in a's frame x, y, in b's frame x, y)."""
         self._arrays: tuple[np.ndarray, ...] | None = None
         self._radius = np.array(
             [
@@ -66,6 +68,7 @@ class Score:
         masses = layout.masses()
         self._mass = np.where(np.isfinite(masses), masses, np.inf)
         self._material = [b.material for b in layout.bodies]
+        self._cog = np.array([b.center_of_gravity for b in layout.bodies], dtype=np.float64)
 
     def _row(self, name: str) -> int:
         return self._rows.get(name, -1)
@@ -73,11 +76,11 @@ class Score:
     def add(self, frame: Frame) -> None:
         """Take one Frame's events and contact speeds."""
         for event in frame.events:
-            self._event(event)
+            self._event(event, frame)
         self.frame_times.append(frame.time)
         self._contact_levels(frame)
 
-    def _event(self, event: Event) -> None:
+    def _event(self, event: Event, frame: Frame) -> None:
         a, b = self._row(event.a), self._row(event.b)
         normal = event.normal
         if a > b:  # foot events name the foot first, whatever its row
@@ -92,7 +95,16 @@ class Score:
             Hit(event.time, event.kind, a, b, event.impulse, event.point[0], len(self.hits))
         )
         if a >= 0 and b >= 0:
-            self._contacts[(a, b)] = normal
+            # Where the bodies touch, in each body's own frame (relative to its centre of
+            # gravity): a toppling domino pivots on its corner, which does not scrape.
+            local = []
+            for row in (a, b):
+                angle = float(frame.angle[row])
+                dx = event.point[0] - float(frame.position[row, 0])
+                dy = event.point[1] - float(frame.position[row, 1])
+                c, s = math.cos(angle), math.sin(angle)
+                local += [c * dx + s * dy - self._cog[row, 0], -s * dx + c * dy - self._cog[row, 1]]
+            self._contacts[(a, b)] = (*normal, *local)
             self._arrays = None
 
     def _contact_arrays(self) -> tuple[np.ndarray, ...]:
@@ -100,22 +112,33 @@ class Score:
             keys = list(self._contacts)
             ra = np.array([k[0] for k in keys], dtype=np.intp)
             rb = np.array([k[1] for k in keys], dtype=np.intp)
-            normal = np.array(list(self._contacts.values()), dtype=np.float64).reshape(-1, 2)
+            data = np.array(list(self._contacts.values()), dtype=np.float64).reshape(-1, 6)
+            normal, local_a, local_b = data[:, 0:2], data[:, 2:4], data[:, 4:6]
             groups = [tuple(sorted((self._material[i], self._material[j]))) for i, j in keys]
             names = sorted(set(groups))
             index = np.array([names.index(g) for g in groups], dtype=np.intp)
-            self._arrays = (ra, rb, normal, index, np.array(names, dtype=object).reshape(-1, 2))
+            names_array = np.array(names, dtype=object).reshape(-1, 2)
+            self._arrays = (ra, rb, normal, local_a, local_b, index, names_array)
         return self._arrays
 
     def _contact_levels(self, frame: Frame) -> None:
-        ra, rb, normal, group, names = self._contact_arrays()
+        ra, rb, normal, local_a, local_b, group, names = self._contact_arrays()
         levels: dict[tuple[str, str], tuple[float, float, float]] = {}
         if len(ra):
             v, w, pos = frame.velocity, frame.angular_velocity, frame.position
             tangent = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
-            # surface velocity at the contact: v + ω × r, r = ±radius·n for discs
-            r_a = self._radius[ra, None] * normal
-            r_b = -self._radius[rb, None] * normal
+            # surface velocity at the contact: v + ω × r; r = ±radius·n for discs (the
+            # touching point moves round a rolling disc), else the body-fixed contact point
+            r_a = np.where(
+                self._radius[ra, None] > 0,
+                self._radius[ra, None] * normal,
+                _rotate(local_a, frame.angle[ra]),
+            )
+            r_b = np.where(
+                self._radius[rb, None] > 0,
+                -self._radius[rb, None] * normal,
+                _rotate(local_b, frame.angle[rb]),
+            )
             surf_a = v[ra] + w[ra, None] * np.stack([-r_a[:, 1], r_a[:, 0]], axis=1)
             surf_b = v[rb] + w[rb, None] * np.stack([-r_b[:, 1], r_b[:, 0]], axis=1)
             slip = np.abs(np.einsum("ij,ij->i", surf_a - surf_b, tangent))
@@ -151,3 +174,8 @@ class Score:
             layer.slide.append(slide)
             layer.roll.append(roll)
             layer.x.append(x)
+
+
+def _rotate(points: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    c, s = np.cos(angles), np.sin(angles)
+    return np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], 1)

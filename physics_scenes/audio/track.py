@@ -34,6 +34,9 @@ TimeMap = Callable[[float], float]
 REF_SPEED = 4.0
 """Impact speed (m/s) that gives a unit-level voice for a 10 kg body."""
 SURFACE_GAIN = 0.5
+SCRAPE_LEVEL = 0.02
+"""RMS of the scraping noise of a 10 kg body sliding at 1 m/s, against a unit impact's peak
+(about -30 dB): scraping sits under the impacts, as it does in life."""
 
 
 def identity(t: float) -> float:
@@ -49,6 +52,16 @@ class BodySound:
     gain: float
     sample: Audio | None = None
     sample_ratio: float = 1.0
+
+
+def custom_timbre(name: str, materials: dict[str, tuple[float, float]]) -> Timbre:
+    """A scene material's sound: the preset its name mentions ('domino_wood' → wood),
+    else the preset nearest in density and elasticity."""
+    for preset, timbre in PRESET_TIMBRES.items():
+        if preset != "ground" and preset in name.lower():
+            return timbre
+    density, elasticity = materials.get(name, (1000.0, 0.5))
+    return nearest_timbre(density, elasticity)
 
 
 def _override(spec: AudioSpec, body: BodyInfo) -> SoundSpec | None:
@@ -72,8 +85,7 @@ def body_sounds(
     for body in layout.bodies:
         timbre = PRESET_TIMBRES.get(body.material)
         if timbre is None:
-            density, elasticity = (materials or {}).get(body.material, (1000.0, 0.5))
-            timbre = nearest_timbre(density, elasticity)
+            timbre = custom_timbre(body.material, materials or {})
         over = _override(spec, body)
         sample = None
         ratio = 1.0
@@ -181,14 +193,19 @@ def render_track(
         return synth.impact(sound.timbre, sound.f0, rng, n)[0]
 
     out = mix(allocate(voices, spec.voices), length, make)
-    out += _contact_noise(score, spec, seed, length, time_map)
+    out += _contact_noise(score, spec, seed, length, time_map, materials or {})
     if spec.ambient is not None:
         out += _ambient(spec, seed, length, base_dir)
     return master(out, spec.loudness, spec.true_peak, spec.gain_db)
 
 
 def _contact_noise(
-    score: Score, spec: AudioSpec, seed: int, length: int, time_map: TimeMap
+    score: Score,
+    spec: AudioSpec,
+    seed: int,
+    length: int,
+    time_map: TimeMap,
+    materials: dict[str, tuple[float, float]],
 ) -> Audio:
     """Scraping (bright) and rolling (dark) noise per material pair, following the speeds."""
     out = np.zeros((length, 2))
@@ -196,10 +213,12 @@ def _contact_noise(
         return out
     times = np.array([time_map(t) for t in score.frame_times]) * RATE
     samples = np.arange(length, dtype=np.float64)
-    level = 0.15 * 10 ** (spec.scrapes_db / 20)
+    level = SCRAPE_LEVEL * 10 ** (spec.scrapes_db / 20)
     for key in sorted(score.layers):
         layer = score.layers[key]
-        centre = math.sqrt(_scrape_hz(key[0], score, spec) * _scrape_hz(key[1], score, spec))
+        centre = math.sqrt(
+            _scrape_hz(key[0], spec, materials) * _scrape_hz(key[1], spec, materials)
+        )
         pan = np.interp(samples, times, np.array([_pan(x, score.layout) for x in layer.x]))
         angle = (pan + 1) * math.pi / 4
         for part, (energy, hz, octaves) in enumerate(
@@ -216,12 +235,12 @@ def _contact_noise(
     return out
 
 
-def _scrape_hz(material: str, score: Score, spec: AudioSpec) -> float:
-    timbre = PRESET_TIMBRES.get(material)
+def _scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float, float]]) -> float:
+    timbre = PRESET_TIMBRES.get(material) or custom_timbre(material, materials)
     over = spec.materials.get(material)
     if over is not None and over.like is not None:
         timbre = PRESET_TIMBRES[over.like]
-    return (timbre or PRESET_TIMBRES["wood"]).scrape_hz
+    return timbre.scrape_hz
 
 
 def _ambient(spec: AudioSpec, seed: int, length: int, base_dir: Path) -> Audio:
