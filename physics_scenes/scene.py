@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .audio_model import AudioSpec
+from .audio_model import AmbientSpec, AudioSpec, SoundSpec  # noqa: F401 (field names for typo hints)
 from .colors import RGB, parse_color
 from .materials import PRESETS
 

@@ -478,3 +478,19 @@ def test_custom_materials_sound_like_the_preset_they_name_or_resemble() -> None:
     assert custom_timbre("domino_wood", {"domino_wood": (700, 0.1)}).name == "wood"
     assert custom_timbre("steel", {"steel": (7900, 0.5)}).name == "metal"
     assert custom_timbre("bouncy", {"bouncy": (1100, 0.8)}).name == "rubber"
+
+
+def test_the_aac_track_in_the_mp4_is_in_sync_too(tmp_path: Path) -> None:
+    scene = parse_scene(BOUNCE)
+    _layout, frames = simulate(scene)
+    hits = [e.time for f in frames for e in f.events if e.kind == "begin"]
+    run(RenderJob(scene, tmp_path / "b.mp4", "mp4", 160, 90, "draft", states=False))
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    raw = subprocess.run([exe, "-v", "error", "-i", str(tmp_path / "b.mp4"), "-map", "0:a",
+                          "-f", "f32le", "-"], capture_output=True, check=True).stdout  # fmt: skip
+    aac = np.frombuffer(raw, dtype="<f4").reshape(-1, 2).astype(np.float64)
+    assert len(aac) == 8 * RATE, "the edit list trims the encoder's priming and padding"
+    found = onsets(aac, threshold_db=-40)
+    assert len(found) == len(hits)
+    assert max(abs(s / RATE - t) for s, t in zip(found, hits, strict=True)) <= 0.001
+    assert true_peak(aac) <= -1.0 + 0.1 and abs(integrated_loudness(aac) + 16) < 0.3
