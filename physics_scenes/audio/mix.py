@@ -51,26 +51,27 @@ def allocate(voices: list[Voice], budget: int, floor_db: float = -60.0) -> list[
     voices = sorted(
         (v for v in voices if v.gain >= floor), key=lambda v: (v.start, -v.gain, v.order)
     )
-    slot_start = np.zeros(budget)
-    slot_gain = np.zeros(budget)
-    slot_rate = np.ones(budget)  # decay in dB-per-sample units, as gain·10^(-rate·age)
+    # Each slot's level in dB at sample t is intercept - slope·t (a straight decay in dB).
+    intercept = np.zeros(budget)
+    slope = np.zeros(budget)
     slot_end = np.full(budget, -1, dtype=np.int64)
     slot_kept = np.full(budget, -1, dtype=np.int64)
     kept: list[list] = []  # [voice, end]
     for voice in voices:
         t = voice.start
         free = np.flatnonzero(slot_end <= t)
+        gain_db = 20 * math.log10(voice.gain)
         if free.size:
             slot = int(free[0])
         else:
-            now = slot_gain * 10 ** (-slot_rate * (t - slot_start))
-            slot = int(np.argmin(now))
-            if now[slot] >= voice.gain:
+            now = intercept - slope * t
+            slot = int(now.argmin())
+            if now[slot] >= gain_db:
                 continue
             victim = kept[slot_kept[slot]]
             victim[1] = min(victim[1], max(t, victim[0].start) + FADE)
-        slot_start[slot], slot_gain[slot] = t, voice.gain
-        slot_rate[slot] = 3.0 / (max(voice.ring, 1e-3) * RATE)
+        slope[slot] = 60.0 / (max(voice.ring, 1e-3) * RATE)
+        intercept[slot] = gain_db + slope[slot] * t
         slot_end[slot] = t + voice.length
         slot_kept[slot] = len(kept)
         kept.append([voice, t + voice.length])

@@ -106,6 +106,13 @@ def body_sounds(
     return sounds
 
 
+def _same(a: BodySound, b: BodySound) -> bool:
+    return (
+        a.sample is None and b.sample is None
+        and (a.timbre, a.f0, a.gain) == (b.timbre, b.f0, b.gain)
+    )  # fmt: skip
+
+
 def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float) -> float:
     """Perceptual loudness (linear gain) of an impact from its impulse.
 
@@ -166,7 +173,13 @@ def render_track(
             recipes[order] = (hit, -1)
             voices.append(Voice(start, FOOTSTEP_LENGTH, level * steps, pan, 0.25, order))
             continue
-        for part, row in enumerate((hit.a, hit.b)):
+        rows = [hit.a, hit.b]
+        share = 1.0
+        if hit.a >= 0 and hit.b >= 0 and _same(sounds[hit.a], sounds[hit.b]):
+            # Two identical bodies (two balls of a pile) ring alike: one voice at their
+            # summed power halves the work of an avalanche.
+            rows, share = [hit.a], math.sqrt(2.0)
+        for part, row in enumerate(rows):
             if row < 0:
                 continue
             sound = sounds[row]
@@ -175,7 +188,7 @@ def render_track(
                 ring = size / RATE
             else:
                 size, ring = synth.length(sound.timbre), max(sound.timbre.decays)
-            gain = level * sound.gain * sound.timbre.gain * impacts
+            gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
             recipes[order] = (hit, row)
             voices.append(Voice(start, size, gain, pan, ring, order))
