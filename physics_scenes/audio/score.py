@@ -34,6 +34,8 @@ class Hit:
     x: float
     order: int
     """Position in the event stream, for stable ordering and per-hit seeding."""
+    step_seconds: float = 0.0
+    """Length of the physics step the hit happened in (0 if unknown)."""
 
 
 @dataclass
@@ -92,7 +94,10 @@ class Score:
         if event.kind not in ("begin", "foot"):
             return
         self.hits.append(
-            Hit(event.time, event.kind, a, b, event.impulse, event.point[0], len(self.hits))
+            Hit(
+                event.time, event.kind, a, b, event.impulse, event.point[0], len(self.hits),
+                event.time / event.step if event.step > 0 else 0.0,
+            )  # fmt: skip
         )
         if a >= 0 and b >= 0:
             # Where the bodies touch, in each body's own frame (relative to its centre of
