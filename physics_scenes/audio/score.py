@@ -95,9 +95,15 @@ class Score:
             return
         self.hits.append(
             Hit(
-                event.time, event.kind, a, b, event.impulse, event.point[0], len(self.hits),
+                event.time,
+                event.kind,
+                a,
+                b,
+                event.impulse,
+                event.point[0],
+                len(self.hits),
                 event.time / event.step if event.step > 0 else 0.0,
-            )  # fmt: skip
+            )
         )
         if a >= 0 and b >= 0:
             # Where the bodies touch, in each body's own frame (relative to its centre of
