@@ -494,3 +494,12 @@ def test_the_aac_track_in_the_mp4_is_in_sync_too(tmp_path: Path) -> None:
     assert len(found) == len(hits)
     assert max(abs(s / RATE - t) for s, t in zip(found, hits, strict=True)) <= 0.001
     assert true_peak(aac) <= -1.0 + 0.1 and abs(integrated_loudness(aac) + 16) < 0.3
+
+
+def test_footstep_loudness_follows_the_walkers_momentum_change() -> None:
+    from physics_scenes.audio.track import _composite_masses, footstep_level
+
+    assert _composite_masses(layout_with_walker()) == {"bob": 3.0}
+    assert footstep_level(0.01, 70.0) == 0.0, "a foot resting on the ground is silent"
+    soft, firm = footstep_level(7.0, 70.0), footstep_level(21.0, 70.0)
+    assert 0 < soft < firm and abs(20 * math.log10(firm / soft) - 18 * math.log10(3)) < 1e-9

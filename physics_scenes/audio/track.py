@@ -163,6 +163,29 @@ def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float)
     return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
 
 
+STEP_SPEED = 0.3
+"""A footfall that changes the walker's momentum by its mass x 0.3 m/s is unit level."""
+
+
+def footstep_level(impulse: float, walker_mass: float) -> float:
+    """Loudness of a footstep: the impulse over the whole walker's mass, not the foot's
+    (the foot is light, the body lands on it); silent below 1 cm/s."""
+    speed = impulse / max(walker_mass, 1e-9)
+    if speed < 0.01:
+        return 0.0
+    return 10 ** (min(max(18.0 * math.log10(speed / STEP_SPEED), -40.0), 6.0) / 20)
+
+
+def _composite_masses(layout: Layout) -> dict[str, float]:
+    """Total mass of each composite body ('bob' for 'bob/foot_left', 'bob/torso', ...)."""
+    totals: dict[str, float] = {}
+    for body in layout.bodies:
+        if "/" in body.name and math.isfinite(body.mass):
+            base = body.name.split("/")[0]
+            totals[base] = totals.get(base, 0.0) + body.mass
+    return totals
+
+
 def _pan(x: float, layout: Layout) -> float:
     origin, width = layout.region_origin[0], layout.region_size[0]
     return 0.8 * (2.0 * (x - origin) / width - 1.0)
@@ -188,15 +211,22 @@ def render_track(
     recipes: dict[int, tuple[Hit, int]] = {}
     impacts = 10 ** (spec.impacts_db / 20)
     steps = 10 ** (spec.footsteps_db / 20)
-    spread = _spread(score.hits, seed)
+    walkers = _composite_masses(layout)
+    audible: list[tuple[Hit, float]] = []
     for hit in score.hits:
-        start = round(time_map(hit.time - spread[hit.order]) * RATE)
+        if hit.kind == "foot":
+            whole = walkers.get(layout.bodies[hit.a].name.split("/")[0], 1.0) if hit.a >= 0 else 1.0
+            level = footstep_level(hit.impulse, whole)
+        else:
+            mass_a = masses[hit.a] if hit.a >= 0 else 1.0
+            mass_b = masses[hit.b] if hit.b >= 0 else math.inf
+            level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
+        if level > 0:
+            audible.append((hit, level))
+    spread = _spread([hit for hit, _ in audible], seed)
+    for (hit, level), early in zip(audible, spread, strict=True):
+        start = round(time_map(hit.time - early) * RATE)
         if start >= length or start < 0:
-            continue
-        mass_a = masses[hit.a] if hit.a >= 0 else 1.0
-        mass_b = masses[hit.b] if hit.b >= 0 else math.inf
-        level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
-        if level <= 0:
             continue
         pan = _pan(hit.x, layout)
         if hit.kind == "foot":
