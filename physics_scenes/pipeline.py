@@ -67,6 +67,8 @@ def audio_path(output: Path) -> Path:
 
 def _audio_sink(job: RenderJob) -> AudioSink | None:
     """The job's audio sink, or None when nothing would use the sound."""
+    if job.audio not in AUDIO_MODES:
+        raise ValueError(f"audio must be one of {AUDIO_MODES}, got {job.audio!r}")
     spec = job.scene.audio
     wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
     if not wanted or job.audio == "none" or not spec.enabled:
