@@ -469,7 +469,7 @@ def test_xylophone_bars_play_a_c_major_scale(tmp_path: Path) -> None:
         measured.append(float(freqs[np.argmax(spectrum)]))
     semitones = 12 * np.log2(np.array(measured) / measured[0])
     assert np.allclose(semitones, [0, 2, 4, 5, 7, 9, 11, 12], atol=0.2), measured
-    assert abs(measured[0] - 523.25) < 6, "the longest bar is C5"
+    assert abs(measured[0] - 523.25) < 1.5, "the longest bar is C5"
 
 
 def test_custom_materials_sound_like_the_preset_they_name_or_resemble() -> None:
