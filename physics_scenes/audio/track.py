@@ -281,32 +281,53 @@ def _contact_noise(
     time_map: TimeMap,
     materials: dict[str, tuple[float, float]],
 ) -> Audio:
-    """Scraping (bright) and rolling (dark) noise per material pair, following the speeds."""
+    """Scraping (bright) and rolling (dark) noise per material pair, following the speeds.
+
+    Noise is made only over the stretches where something slides or rolls, so
+    its cost and memory follow the sound, not the length of the video.
+    """
     out = np.zeros((length, 2))
     if not score.layers or not score.frame_times:
         return out
     times = np.array([time_map(t) for t in score.frame_times]) * RATE
-    samples = np.arange(length, dtype=np.float64)
     level = SCRAPE_LEVEL * 10 ** (spec.scrapes_db / 20)
     for key in sorted(score.layers):
         layer = score.layers[key]
         centre = math.sqrt(
             _scrape_hz(key[0], spec, materials) * _scrape_hz(key[1], spec, materials)
         )
-        pan = np.interp(samples, times, np.array([_pan(x, score.layout) for x in layer.x]))
-        angle = (pan + 1) * math.pi / 4
+        pans = np.array([_pan(x, score.layout) for x in layer.x])
         for part, (energy, hz, octaves) in enumerate(
             ((layer.slide, centre, 1.5), (layer.roll, centre / 4, 1.2))
         ):
             values = np.sqrt(np.array(energy))
-            if not values.any():
-                continue
-            env = np.interp(samples, times, values)
-            tag = zlib.crc32(f"{key[0]}|{key[1]}|{part}".encode())
-            wave = noise_layer(np.random.default_rng([seed, 0x53, tag]), env, hz, octaves) * level
-            out[:, 0] += wave * np.cos(angle)
-            out[:, 1] += wave * np.sin(angle)
+            for run, (first, last) in enumerate(_active_runs(values)):
+                s0 = max(0, math.floor(times[first]))
+                s1 = min(length, math.ceil(times[last]) + 1)
+                if s1 <= s0:
+                    continue
+                samples = np.arange(s0, s1, dtype=np.float64)
+                env = np.interp(samples, times, values)
+                angle = (np.interp(samples, times, pans) + 1) * math.pi / 4
+                tag = zlib.crc32(f"{key[0]}|{key[1]}|{part}|{run}".encode())
+                rng = np.random.default_rng([seed, 0x53, tag])
+                wave = noise_layer(rng, env, hz, octaves) * level
+                out[s0:s1, 0] += wave * np.cos(angle)
+                out[s0:s1, 1] += wave * np.sin(angle)
     return out
+
+
+def _active_runs(values: np.ndarray, gap: int = 30) -> list[tuple[int, int]]:
+    """Frame ranges [first, last] (with one silent frame each side) where ``values`` > 0,
+    split where it stays zero for ``gap`` frames or more."""
+    active = np.flatnonzero(values > 0)
+    if active.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(active) > gap)
+    starts = [int(active[0]), *(int(active[i + 1]) for i in breaks)]
+    ends = [*(int(active[i]) for i in breaks), int(active[-1])]
+    top = len(values) - 1
+    return [(max(0, a - 1), min(top, b + 1)) for a, b in zip(starts, ends, strict=True)]
 
 
 def _scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float, float]]) -> float:
