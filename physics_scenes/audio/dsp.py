@@ -18,6 +18,8 @@ RATE = 48_000
 """Samples per second of every track."""
 
 Audio = npt.NDArray[np.float64]
+BLOCK = 1 << 18
+"""Samples processed at once by whole-track passes, so memory stays small."""
 
 
 class AudioInputError(ValueError):
@@ -58,13 +60,15 @@ def read_wav(path: Path) -> Audio:
 
 def write_wav(path: Path, audio: Audio) -> None:
     """Stereo float in [-1, 1] → 24-bit PCM WAV (no dither: identical bytes every run)."""
-    scaled = np.clip(np.round(audio * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
-    packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
     with wave.open(str(path), "wb") as file:
         file.setnchannels(audio.shape[1])
         file.setsampwidth(3)
         file.setframerate(RATE)
-        file.writeframes(np.ascontiguousarray(packed).tobytes())
+        for start in range(0, len(audio), BLOCK):
+            chunk = np.asarray(audio[start : start + BLOCK], dtype=np.float64)
+            scaled = np.clip(np.round(chunk * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
+            packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
+            file.writeframes(np.ascontiguousarray(packed).tobytes())
 
 
 def band_noise(
@@ -105,15 +109,31 @@ def integrated_loudness(audio: Audio) -> float:
     """Integrated loudness in LUFS (BS.1770-4: K-weighting, 400 ms blocks, two gates).
 
     Returns -inf for silence (no block above the -70 LUFS absolute gate).
+    Filters run in blocks with their state carried over, so long tracks need
+    no full-length temporary arrays.
     """
-    weighted = signal.lfilter(*_SHELF, audio, axis=0)
-    weighted = signal.lfilter(*_HIGHPASS, weighted, axis=0)
-    block, hop = int(0.4 * RATE), int(0.1 * RATE)
-    if len(weighted) < block:
-        weighted = np.pad(weighted, ((0, block - len(weighted)), (0, 0)))
-    squares = np.cumsum(np.pad(weighted**2, ((1, 0), (0, 0))), axis=0)
-    starts = np.arange(0, len(weighted) - block + 1, hop)
-    power = ((squares[starts + block] - squares[starts]) / block).sum(axis=1)
+    hop = int(0.1 * RATE)
+    channels = audio.shape[1]
+    shelf_state = np.zeros((2, channels))
+    pass_state = np.zeros((2, channels))
+    hops: list[np.ndarray] = []
+    carry = np.zeros((0, channels))
+    for start in range(0, max(len(audio), 1), BLOCK):
+        chunk = np.asarray(audio[start : start + BLOCK], dtype=np.float64)
+        weighted, shelf_state = signal.lfilter(*_SHELF, chunk, axis=0, zi=shelf_state)
+        weighted, pass_state = signal.lfilter(*_HIGHPASS, weighted, axis=0, zi=pass_state)
+        squares = np.concatenate([carry, weighted**2])
+        whole = len(squares) // hop * hop
+        hops.append(squares[:whole].reshape(-1, hop, channels).sum(axis=1))
+        carry = squares[whole:]
+    if len(carry):
+        hops.append(carry.sum(axis=0, keepdims=True))  # the last, partial hop
+    per_hop = np.concatenate(hops) if hops else np.zeros((0, channels))
+    if len(per_hop) < 4:
+        per_hop = np.pad(per_hop, ((0, 4 - len(per_hop)), (0, 0)))
+    # 400 ms blocks overlapping by 75 %: four consecutive 100 ms hops each
+    block_sums = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
+    power = (block_sums / (4 * hop)).sum(axis=1)
     with np.errstate(divide="ignore"):
         loudness = -0.691 + 10 * np.log10(power)
     kept = power[loudness > -70.0]
@@ -131,7 +151,7 @@ def true_peak(audio: Audio) -> float:
         return -math.inf
     peak = float(np.abs(audio).max())
     # In blocks, so a long track does not need a 4x copy of itself at once.
-    block, margin = 1 << 18, 256
+    block, margin = BLOCK, 256
     for start in range(0, len(audio), block):
         lo, hi = max(0, start - margin), min(len(audio), start + block + margin)
         over = signal.resample_poly(audio[lo:hi], 4, 1, axis=0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .dsp import RATE, Audio, integrated_loudness, true_peak
+from .dsp import BLOCK, RATE, Audio, integrated_loudness, true_peak
 
 FADE = int(0.005 * RATE)
 
@@ -83,7 +83,7 @@ def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int
 
     ``make(voice, n)`` builds the first n samples of a voice's waveform (unit level).
     """
-    out = np.zeros((length, 2))
+    out = np.zeros((length, 2), dtype=np.float32)  # 24-bit output: float32 is plenty
     fade_out = np.linspace(1.0, 0.0, FADE)
     for voice, keep in voices:
         n = min(keep, voice.length, length - voice.start)
@@ -99,26 +99,39 @@ def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int
     return out
 
 
-def limit(audio: Audio, ceiling: float, hold_ms: float = 1.5, release_ms: float = 12.0) -> Audio:
-    """Peak-limit to ``ceiling`` (linear) without delay or overshoot.
+def limit(
+    audio: Audio,
+    ceiling: float,
+    gain: float = 1.0,
+    hold_ms: float = 1.5,
+    release_ms: float = 12.0,
+    out: Audio | None = None,
+) -> Audio:
+    """``audio`` times ``gain``, peak-limited to ``ceiling`` (linear), without delay or overshoot.
 
     The needed gain is held (running minimum) over ±hold and then averaged
     over a window no wider than the hold, so the result is never above the
-    need; a second, slower hold-and-average gives a smooth release.
+    need; a second, slower hold-and-average gives a smooth release. Works in
+    blocks (with margins wider than the windows) into ``out``.
     """
-    if audio.size == 0:
-        return audio
-    peak = np.abs(audio).max(axis=1)
-    with np.errstate(divide="ignore"):
+    if out is None:
+        out = np.empty_like(audio)
+    margin = 4 * int((hold_ms + release_ms) * 1e-3 * RATE) + 8
+    for start in range(0, len(audio), BLOCK):
+        lo, hi = max(0, start - margin), min(len(audio), start + BLOCK + margin)
+        chunk = np.asarray(audio[lo:hi], dtype=np.float64) * gain
+        peak = np.abs(chunk).max(axis=1)
         need = np.where(peak > ceiling, ceiling / np.maximum(peak, 1e-30), 1.0)
-    if need.min() >= 1.0:
-        return audio
-    gain = need
-    for ms in (release_ms, hold_ms):
-        half = max(1, int(ms * 1e-3 * RATE))
-        held = ndimage.minimum_filter1d(gain, 2 * half + 1, mode="nearest")
-        gain = np.minimum(ndimage.uniform_filter1d(held, half + 1, mode="nearest"), gain)
-    return audio * gain[:, None]
+        smooth = need
+        if need.min() < 1.0:
+            for ms in (release_ms, hold_ms):
+                half = max(1, int(ms * 1e-3 * RATE))
+                held = ndimage.minimum_filter1d(smooth, 2 * half + 1, mode="nearest")
+                averaged = ndimage.uniform_filter1d(held, half + 1, mode="nearest")
+                smooth = np.minimum(averaged, smooth)
+        stop = min(start + BLOCK, len(audio))
+        out[start:stop] = chunk[start - lo : stop - lo] * smooth[start - lo : stop - lo, None]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +152,13 @@ def master(
         return audio, Levels(measured, true_peak(audio), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
-    out = audio
+    out = np.empty_like(audio)
     previous: tuple[float, float] | None = None
     for _ in range(12):
-        out = limit(audio * 10 ** (gain / 20), ceiling)
+        limit(audio, ceiling, 10 ** (gain / 20), out=out)
         tp = true_peak(out)
         if tp > peak_db:
-            out = out * 10 ** ((peak_db - 0.05 - tp) / 20)
+            out *= 10 ** ((peak_db - 0.05 - tp) / 20)
         if target is None:
             break
         loudness = integrated_loudness(out)
@@ -159,5 +172,5 @@ def master(
         previous = (gain, loudness)
         gain += min(error / slope, 24.0)
     if gain_db:
-        out = out * 10 ** (gain_db / 20)
+        out *= 10 ** (gain_db / 20)
     return out, Levels(integrated_loudness(out), true_peak(out), gain + gain_db)

@@ -267,28 +267,28 @@ def render_track(
         return synth.impact(sound.timbre, sound.f0, rng, n)[0]
 
     out = mix(allocate(voices, spec.voices), length, make)
-    out += _contact_noise(score, spec, seed, length, time_map, materials or {})
+    _add_contact_noise(out, score, spec, seed, time_map, materials or {})
     if spec.ambient is not None:
         out += _ambient(spec, seed, length, base_dir)
     return master(out, spec.loudness, spec.true_peak, spec.gain_db)
 
 
-def _contact_noise(
+def _add_contact_noise(
+    out: Audio,
     score: Score,
     spec: AudioSpec,
     seed: int,
-    length: int,
     time_map: TimeMap,
     materials: dict[str, tuple[float, float]],
-) -> Audio:
+) -> None:
     """Scraping (bright) and rolling (dark) noise per material pair, following the speeds.
 
     Noise is made only over the stretches where something slides or rolls, so
     its cost and memory follow the sound, not the length of the video.
     """
-    out = np.zeros((length, 2))
+    length = len(out)
     if not score.layers or not score.frame_times:
-        return out
+        return
     times = np.array([time_map(t) for t in score.frame_times]) * RATE
     level = SCRAPE_LEVEL * 10 ** (spec.scrapes_db / 20)
     for key in sorted(score.layers):
@@ -314,7 +314,6 @@ def _contact_noise(
                 wave = noise_layer(rng, env, hz, octaves) * level
                 out[s0:s1, 0] += wave * np.cos(angle)
                 out[s0:s1, 1] += wave * np.sin(angle)
-    return out
 
 
 def _active_runs(values: np.ndarray, gap: int = 30) -> list[tuple[int, int]]:
