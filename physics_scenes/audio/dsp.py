@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import wave
+from collections.abc import Iterator
 from math import gcd
 from pathlib import Path
 
@@ -18,7 +19,7 @@ RATE = 48_000
 """Samples per second of every track."""
 
 Audio = npt.NDArray[np.float64]
-BLOCK = 1 << 18
+BLOCK = 1 << 16
 """Samples processed at once by whole-track passes, so memory stays small."""
 
 
@@ -88,6 +89,33 @@ def band_noise(
     return shaped / rms
 
 
+def band_noise_blocks(
+    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
+) -> Iterator[Audio]:
+    """Long band noise, ``BLOCK`` samples at a time (the last block shorter).
+
+    Pieces of ``BLOCK`` samples overlap by half and cross-fade with sine
+    windows (sin² + cos² = 1 keeps the power of uncorrelated noise steady), so
+    memory stays small however long the noise runs.
+    """
+    if length <= BLOCK:
+        yield band_noise(rng, length, centre_hz, octaves)
+        return
+    half = BLOCK // 2
+    window = np.sin(np.pi * (np.arange(BLOCK) + 0.5) / BLOCK)
+    tail = np.zeros(half)
+    produced = 0
+    while produced < length:
+        piece = band_noise(rng, BLOCK, centre_hz, octaves) * window
+        if produced == 0:
+            piece[:half] = band_noise(rng, BLOCK, centre_hz, octaves)[:half]
+        out = tail + piece[:half]
+        tail = piece[half:]
+        take = min(half, length - produced)
+        yield out[:take]
+        produced += take
+
+
 def pink_noise(rng: np.random.Generator, length: int, low_hz: float = 40.0) -> Audio:
     """1/f noise with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
     white = rng.standard_normal(length)
@@ -105,57 +133,79 @@ _SHELF = ([1.53512485958697, -2.69169618940638, 1.19839281085285],
 _HIGHPASS = ([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
 
 
-def integrated_loudness(audio: Audio) -> float:
-    """Integrated loudness in LUFS (BS.1770-4: K-weighting, 400 ms blocks, two gates).
+class LoudnessMeter:
+    """Integrated loudness (ITU-R BS.1770-4), fed block by block: K-weighting filters
+    keep their state between blocks, 100 ms hops are summed as they complete."""
 
-    Returns -inf for silence (no block above the -70 LUFS absolute gate).
-    Filters run in blocks with their state carried over, so long tracks need
-    no full-length temporary arrays.
-    """
-    hop = int(0.1 * RATE)
-    channels = audio.shape[1]
-    shelf_state = np.zeros((2, channels))
-    pass_state = np.zeros((2, channels))
-    hops: list[np.ndarray] = []
-    carry = np.zeros((0, channels))
-    for start in range(0, max(len(audio), 1), BLOCK):
-        chunk = np.asarray(audio[start : start + BLOCK], dtype=np.float64)
-        weighted, shelf_state = signal.lfilter(*_SHELF, chunk, axis=0, zi=shelf_state)
-        weighted, pass_state = signal.lfilter(*_HIGHPASS, weighted, axis=0, zi=pass_state)
-        squares = np.concatenate([carry, weighted**2])
-        whole = len(squares) // hop * hop
-        hops.append(squares[:whole].reshape(-1, hop, channels).sum(axis=1))
-        carry = squares[whole:]
-    if len(carry):
-        hops.append(carry.sum(axis=0, keepdims=True))  # the last, partial hop
-    per_hop = np.concatenate(hops) if hops else np.zeros((0, channels))
-    if len(per_hop) < 4:
-        per_hop = np.pad(per_hop, ((0, 4 - len(per_hop)), (0, 0)))
-    # 400 ms blocks overlapping by 75 %: four consecutive 100 ms hops each
-    block_sums = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
-    power = (block_sums / (4 * hop)).sum(axis=1)
-    with np.errstate(divide="ignore"):
-        loudness = -0.691 + 10 * np.log10(power)
-    kept = power[loudness > -70.0]
-    if kept.size == 0:
-        return -math.inf
-    relative = -0.691 + 10 * math.log10(float(kept.mean())) - 10.0
-    with np.errstate(divide="ignore"):
-        final = kept[-0.691 + 10 * np.log10(kept) > relative]
-    return -0.691 + 10 * math.log10(float(final.mean()))
+    HOP = int(0.1 * RATE)
+
+    def __init__(self, channels: int = 2) -> None:
+        self._shelf = np.zeros((2, channels))
+        self._highpass = np.zeros((2, channels))
+        self._hops: list[np.ndarray] = []
+        self._carry = np.zeros((0, channels))
+
+    def add(self, block: Audio) -> None:
+        chunk = np.asarray(block, dtype=np.float64)
+        weighted, self._shelf = signal.lfilter(*_SHELF, chunk, axis=0, zi=self._shelf)
+        weighted, self._highpass = signal.lfilter(*_HIGHPASS, weighted, axis=0, zi=self._highpass)
+        squares = np.concatenate([self._carry, weighted**2])
+        whole = len(squares) // self.HOP * self.HOP
+        self._hops.append(squares[:whole].reshape(-1, self.HOP, squares.shape[1]).sum(axis=1))
+        self._carry = squares[whole:]
+
+    def value(self) -> float:
+        """LUFS; -inf for silence (no 400 ms block above the -70 LUFS absolute gate)."""
+        hops = list(self._hops)
+        if len(self._carry):
+            hops.append(self._carry.sum(axis=0, keepdims=True))  # the last, partial hop
+        per_hop = np.concatenate(hops) if hops else np.zeros((0, self._carry.shape[1]))
+        if len(per_hop) < 4:
+            per_hop = np.pad(per_hop, ((0, 4 - len(per_hop)), (0, 0)))
+        # 400 ms blocks overlapping by 75 %: four consecutive 100 ms hops each
+        sums = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
+        power = (sums / (4 * self.HOP)).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            loudness = -0.691 + 10 * np.log10(power)
+        kept = power[loudness > -70.0]
+        if kept.size == 0:
+            return -math.inf
+        relative = -0.691 + 10 * math.log10(float(kept.mean())) - 10.0
+        with np.errstate(divide="ignore"):
+            final = kept[-0.691 + 10 * np.log10(kept) > relative]
+        return -0.691 + 10 * math.log10(float(final.mean()))
+
+
+def integrated_loudness(audio: Audio) -> float:
+    """Integrated loudness of a whole track in LUFS (see ``LoudnessMeter``)."""
+    meter = LoudnessMeter(audio.shape[1])
+    for start in range(0, len(audio), BLOCK):
+        meter.add(audio[start : start + BLOCK])
+    return meter.value()
+
+
+PEAK_MARGIN = 256
+"""Neighbouring samples the 4x oversampling filter needs on each side."""
+
+
+def block_true_peak(context: Audio, inner: slice) -> float:
+    """Linear true peak of ``context[inner]``, oversampled 4x with ``context`` around it."""
+    if context.size == 0:
+        return 0.0
+    over = signal.resample_poly(np.asarray(context, dtype=np.float64), 4, 1, axis=0)
+    part = over[4 * inner.start : 4 * inner.stop]
+    sample_peak = float(np.abs(context[inner]).max()) if inner.stop > inner.start else 0.0
+    return max(float(np.abs(part).max()) if part.size else 0.0, sample_peak)
 
 
 def true_peak(audio: Audio) -> float:
-    """Peak level in dBTP, estimated by 4x oversampling (BS.1770-4 annex 2)."""
+    """Peak level in dBTP, estimated by 4x oversampling (BS.1770-4 annex 2), in blocks."""
     if audio.size == 0:
         return -math.inf
-    peak = float(np.abs(audio).max())
-    # In blocks, so a long track does not need a 4x copy of itself at once.
-    block, margin = BLOCK, 256
-    for start in range(0, len(audio), block):
-        lo, hi = max(0, start - margin), min(len(audio), start + block + margin)
-        over = signal.resample_poly(audio[lo:hi], 4, 1, axis=0)
-        inner = over[4 * (start - lo) : 4 * (min(start + block, len(audio)) - lo)]
-        if inner.size:
-            peak = max(peak, float(np.abs(inner).max()))
+    peak = 0.0
+    for start in range(0, len(audio), BLOCK):
+        lo = max(0, start - PEAK_MARGIN)
+        hi = min(len(audio), start + BLOCK + PEAK_MARGIN)
+        stop = min(start + BLOCK, len(audio))
+        peak = max(peak, block_true_peak(audio[lo:hi], slice(start - lo, stop - lo)))
     return 20 * math.log10(peak) if peak > 0 else -math.inf

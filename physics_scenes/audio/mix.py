@@ -11,13 +11,22 @@ the integrated loudness (BS.1770) to the target, re-measured after limiting.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-from .dsp import BLOCK, RATE, Audio, integrated_loudness, true_peak
+from .dsp import (
+    BLOCK,
+    PEAK_MARGIN,
+    RATE,
+    Audio,
+    LoudnessMeter,
+    block_true_peak,
+    integrated_loudness,
+    true_peak,
+)
 
 FADE = int(0.005 * RATE)
 
@@ -99,39 +108,63 @@ def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int
     return out
 
 
-def limit(
-    audio: Audio,
-    ceiling: float,
-    gain: float = 1.0,
-    hold_ms: float = 1.5,
-    release_ms: float = 12.0,
-    out: Audio | None = None,
-) -> Audio:
-    """``audio`` times ``gain``, peak-limited to ``ceiling`` (linear), without delay or overshoot.
+HOLD_MS, RELEASE_MS = 1.5, 12.0
+LIMIT_MARGIN = 4 * int((HOLD_MS + RELEASE_MS) * 1e-3 * RATE) + PEAK_MARGIN
 
-    The needed gain is held (running minimum) over ±hold and then averaged
-    over a window no wider than the hold, so the result is never above the
-    need; a second, slower hold-and-average gives a smooth release. Works in
-    blocks (with margins wider than the windows) into ``out``.
+
+def limited_blocks(
+    audio: Audio, ceiling: float, gain: float = 1.0
+) -> Iterator[tuple[int, int, int, Audio]]:
+    """``audio`` times ``gain``, peak-limited to ``ceiling`` (linear), block by block.
+
+    Yields (start, stop, context_start, context): ``context`` is the limited
+    signal from ``context_start``, covering [start, stop) plus up to
+    ``PEAK_MARGIN`` samples each side (for true-peak oversampling). The needed
+    gain is held (running minimum) over ±hold and then averaged over a window
+    no wider than the hold, so the result never exceeds the need (no
+    overshoot, no delay); a slower hold-and-average gives a smooth release.
+    The caller may overwrite ``audio[start:stop]`` after each block: the
+    original samples the next block looks back on are kept.
     """
-    if out is None:
-        out = np.empty_like(audio)
-    margin = 4 * int((hold_ms + release_ms) * 1e-3 * RATE) + 8
+    saved: np.ndarray | None = None
     for start in range(0, len(audio), BLOCK):
-        lo, hi = max(0, start - margin), min(len(audio), start + BLOCK + margin)
-        chunk = np.asarray(audio[lo:hi], dtype=np.float64) * gain
+        lo = max(0, start - LIMIT_MARGIN)
+        hi = min(len(audio), start + BLOCK + LIMIT_MARGIN)
+        stop = min(start + BLOCK, len(audio))
+        chunk = np.array(audio[lo:hi], dtype=np.float64)
+        if saved is not None:
+            chunk[: start - lo] = saved[len(saved) - (start - lo) :]
+        saved = chunk[stop - lo - LIMIT_MARGIN : stop - lo].copy() if stop < len(audio) else None
+        chunk *= gain
         peak = np.abs(chunk).max(axis=1)
-        need = np.where(peak > ceiling, ceiling / np.maximum(peak, 1e-30), 1.0)
-        smooth = need
-        if need.min() < 1.0:
-            for ms in (release_ms, hold_ms):
+        smooth = np.where(peak > ceiling, ceiling / np.maximum(peak, 1e-30), 1.0)
+        if smooth.min() < 1.0:
+            for ms in (RELEASE_MS, HOLD_MS):
                 half = max(1, int(ms * 1e-3 * RATE))
                 held = ndimage.minimum_filter1d(smooth, 2 * half + 1, mode="nearest")
                 averaged = ndimage.uniform_filter1d(held, half + 1, mode="nearest")
                 smooth = np.minimum(averaged, smooth)
-        stop = min(start + BLOCK, len(audio))
-        out[start:stop] = chunk[start - lo : stop - lo] * smooth[start - lo : stop - lo, None]
+        c0 = max(lo, start - PEAK_MARGIN)
+        c1 = min(hi, stop + PEAK_MARGIN)
+        yield start, stop, c0, chunk[c0 - lo : c1 - lo] * smooth[c0 - lo : c1 - lo, None]
+
+
+def limit(audio: Audio, ceiling: float, gain: float = 1.0) -> Audio:
+    """The limited signal as a new array (see ``limited_blocks``)."""
+    out = np.empty_like(audio)
+    for start, stop, c0, context in limited_blocks(audio, ceiling, gain):
+        out[start:stop] = context[start - c0 : stop - c0]
     return out
+
+
+def _measure(audio: Audio, ceiling: float, gain: float) -> tuple[float, float]:
+    """(loudness LUFS, linear true peak) of the limited signal, without storing it."""
+    meter = LoudnessMeter(audio.shape[1])
+    peak = 0.0
+    for start, stop, c0, context in limited_blocks(audio, ceiling, gain):
+        meter.add(context[start - c0 : stop - c0])
+        peak = max(peak, block_true_peak(context, slice(start - c0, stop - c0)))
+    return meter.value(), peak
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +179,26 @@ class Levels:
 def master(
     audio: Audio, target: float | None, peak_db: float, gain_db: float = 0.0
 ) -> tuple[Audio, Levels]:
-    """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP."""
+    """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP.
+
+    Works in place on ``audio``: trial gains are measured block by block
+    without keeping the result, and only the final one is written back, so a
+    long track needs one buffer, not several.
+    """
     measured = integrated_loudness(audio)
     if not math.isfinite(measured):
         return audio, Levels(measured, true_peak(audio), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
-    out = np.empty_like(audio)
+    trim = 1.0
     previous: tuple[float, float] | None = None
     for _ in range(12):
-        limit(audio, ceiling, 10 ** (gain / 20), out=out)
-        tp = true_peak(out)
-        if tp > peak_db:
-            out *= 10 ** ((peak_db - 0.05 - tp) / 20)
+        loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20))
+        tp = 20 * math.log10(peak) if peak > 0 else -math.inf
+        trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
+        loudness += 20 * math.log10(trim)
         if target is None:
             break
-        loudness = integrated_loudness(out)
         error = target - loudness
         if abs(error) < 0.05:
             break
@@ -171,6 +208,8 @@ def master(
             slope = min(max((loudness - previous[1]) / (gain - previous[0]), 0.05), 1.0)
         previous = (gain, loudness)
         gain += min(error / slope, 24.0)
-    if gain_db:
-        out *= 10 ** (gain_db / 20)
-    return out, Levels(integrated_loudness(out), true_peak(out), gain + gain_db)
+    final = trim * 10 ** (gain_db / 20)
+    for start, stop, c0, context in limited_blocks(audio, ceiling, 10 ** (gain / 20)):
+        audio[start:stop] = context[start - c0 : stop - c0] * final
+    total = gain + 20 * math.log10(trim) + gain_db
+    return audio, Levels(integrated_loudness(audio), true_peak(audio), total)

@@ -17,10 +17,10 @@ import numpy as np
 
 from ..audio_model import AudioSpec, SoundSpec
 from ..frame import BodyInfo, Layout
-from .dsp import RATE, Audio, AudioInputError, read_wav
+from .dsp import RATE, Audio, AudioInputError, band_noise_blocks, read_wav
 from .mix import Levels, Voice, allocate, master, mix
 from .score import Hit, Score
-from .synth import FOOTSTEP_LENGTH, ImpactSynth, noise_layer, play_sample, room_tone
+from .synth import FOOTSTEP_LENGTH, ImpactSynth, play_sample, room_tone
 from .timbre import (
     PRESET_TIMBRES,
     SURFACE_KINDS,
@@ -306,14 +306,16 @@ def _add_contact_noise(
                 s1 = min(length, math.ceil(times[last]) + 1)
                 if s1 <= s0:
                     continue
-                samples = np.arange(s0, s1, dtype=np.float64)
-                env = np.interp(samples, times, values)
-                angle = (np.interp(samples, times, pans) + 1) * math.pi / 4
                 tag = zlib.crc32(f"{key[0]}|{key[1]}|{part}|{run}".encode())
                 rng = np.random.default_rng([seed, 0x53, tag])
-                wave = noise_layer(rng, env, hz, octaves) * level
-                out[s0:s1, 0] += wave * np.cos(angle)
-                out[s0:s1, 1] += wave * np.sin(angle)
+                at = s0
+                for noise in band_noise_blocks(rng, s1 - s0, hz, octaves):
+                    samples = np.arange(at, at + len(noise), dtype=np.float64)
+                    wave = noise * np.interp(samples, times, values) * level
+                    angle = (np.interp(samples, times, pans) + 1) * math.pi / 4
+                    out[at : at + len(noise), 0] += wave * np.cos(angle)
+                    out[at : at + len(noise), 1] += wave * np.sin(angle)
+                    at += len(noise)
 
 
 def _active_runs(values: np.ndarray, gap: int = 30) -> list[tuple[int, int]]:
