@@ -20,6 +20,7 @@ from types import FrameType
 from pydantic import ValidationError
 
 from . import __version__
+from .audio import AudioInputError
 from .errors import SceneError
 from .export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .instances import expand
@@ -117,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-states",
         action="store_true",
         help="do not write <name>.states.jsonl beside the output",
+    )
+    sound = render.add_mutually_exclusive_group()
+    sound.add_argument(
+        "--audio",
+        choices=["auto", "wav"],
+        default="auto",
+        help="auto: an MP4 gets a sound track made from the simulation (default); "
+        "wav: also write <name>.wav beside the output (any format)",
+    )
+    sound.add_argument(
+        "--no-audio", action="store_true", help="no sound at all (overrides the scene)"
     )
     render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -244,6 +256,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         args.quality,
         states=not args.no_states,
         source=args.scene,
+        audio="none" if args.no_audio else args.audio,
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -404,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"physics-scenes: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except ExportError as error:
+    except (ExportError, AudioInputError) as error:
         print(f"physics-scenes: {error}", file=sys.stderr)
         return EXIT_INPUT
     except OSError as error:

@@ -165,8 +165,53 @@ class _FFmpegSink:
             self._stderr = None
 
 
+class AudioSource(Protocol):
+    """Anything that has a finished WAV file once it has finished (``audio.AudioSink``)."""
+
+    wav: Path | None
+
+
+AAC_BITRATE = "192k"
+
+
+def mux_audio(video: Path, wav: Path) -> None:
+    """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
+
+    The picture is copied, not re-encoded; bit-exact flags keep the bytes the same run
+    after run. The MP4 edit list trims the AAC encoder's priming, so the sound starts
+    with the picture.
+    """
+    muxed = video.with_name(video.name + ".mux")
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-i", str(video), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE, "-flags:a", "+bitexact",
+        "-fflags", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
+        "-f", "mp4", str(muxed),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            lines = result.stderr.decode(errors="replace").strip().splitlines()
+            raise ExportError(f"{video}: adding the sound failed: {lines[-1] if lines else ''}")
+        muxed.replace(video)
+    finally:
+        muxed.unlink(missing_ok=True)
+
+
 class Mp4Sink(_FFmpegSink):
-    """H.264 in MP4, yuv420p: plays in browsers, phones and editors."""
+    """H.264 in MP4, yuv420p: plays in browsers, phones and editors.
+
+    With ``audio`` set (and finished before this sink), the sound goes in as AAC.
+    """
+
+    audio: AudioSource | None = None
+
+    def finish(self) -> None:
+        super().finish()
+        if self.audio is not None and self.audio.wav is not None:
+            assert self._out is not None
+            mux_audio(self._out.temp, self.audio.wav)
 
     def _codec_args(self, info: StreamInfo) -> list[str]:
         quality = QUALITY[info.quality]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,10 +12,12 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from .audio import RATE, AudioSink
 from .clip import Clip, ClipFrame
 from .export import (
     DEFAULT_QUALITY,
     MetadataSink,
+    Mp4Sink,
     Sink,
     StatesSink,
     StreamInfo,
@@ -40,6 +43,8 @@ class RenderJob:
     quality: str = DEFAULT_QUALITY
     states: bool = True
     source: Path | None = None
+    audio: str = "auto"
+    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,40 @@ class RenderResult:
     frames: int
     events: int
     run_hash: str
+
+
+AUDIO_MODES = ("auto", "wav", "none")
+
+
+def audio_path(output: Path) -> Path:
+    """``out/clip.mp4`` → ``out/clip.wav``."""
+    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
+    return output.with_name(f"{stem}.wav")
+
+
+def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
+    """The job's audio sink, or None when nothing would use the sound.
+
+    Sounds follow the video's clock: events carry simulation time, and the clip's
+    timeline says when that moment is shown (slow motion stretches the gaps).
+    """
+    if job.audio not in AUDIO_MODES:
+        raise ValueError(f"audio must be one of {AUDIO_MODES}, got {job.audio!r}")
+    spec = job.scene.audio
+    wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
+    if not wanted or job.audio == "none" or not spec.enabled:
+        return None
+    materials = {name: (m.density, m.elasticity) for name, m in job.scene.materials.items()}
+    base_dir = job.source.parent if job.source is not None else Path(".")
+    return AudioSink(
+        audio_path(job.output), spec, job.scene.seed,
+        keep=job.audio == "wav", base_dir=base_dir, materials=materials,
+        time_map=clip.timeline.video_time,
+    )  # fmt: skip
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
@@ -128,7 +167,15 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
         sinks[0].annotate = annotate
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
-    files = [sink.path for sink in sinks] + [metadata_path]
+    files = [sink.path for sink in sinks]
+    audio = _audio_sink(job, clip)
+    if audio is not None:
+        if audio.keep:
+            files.append(audio.path)
+        if isinstance(sinks[0], Mp4Sink):
+            sinks[0].audio = audio
+        sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
+    files.append(metadata_path)
     meta = MetadataSink(metadata_path, describe_run(job, files, clip))
     sinks.append(meta)
     info = StreamInfo(
@@ -150,6 +197,13 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
                 progress(frame.index + 1, clip.frame_count)
         for sink in sinks:
             sink.finish()
+            if sink is audio and audio.levels is not None:
+                meta.fields["audio"] = {
+                    "sample_rate": RATE, "channels": 2,
+                    "loudness_lufs": _rounded(audio.levels.loudness),
+                    "true_peak_dbtp": _rounded(audio.levels.true_peak),
+                    "gain_db": _rounded(audio.levels.gain_db),
+                }  # fmt: skip
     except BaseException:
         for sink in opened:
             sink.discard()

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from . import camera_model
+from .audio_model import AmbientSpec, AudioSpec, SoundSpec  # noqa: F401 (field names for typo hints)
 from .composite_model import (
     COMPOSITE_KINDS,
     COMPOSITES,
@@ -288,6 +289,7 @@ class Scene(Model):
     time: camera_model.Time | None = None
     look: camera_model.Look | None = None
     style: camera_model.Style = Field(default_factory=list)
+    audio: AudioSpec = Field(default_factory=AudioSpec)  # type: ignore[arg-type]
 
 
 def body_names(scene: Scene) -> list[list[str]]:

@@ -47,6 +47,17 @@ def test_renderer_and_exporters_never_see_the_scene_model_or_the_world() -> None
         assert not imported & {".scene", ".world", ".simulate", ".loader", ".instances"}, name
 
 
+def test_audio_reads_only_frames_and_its_own_settings() -> None:
+    """The audio package is downstream of Frames: no scene model, no pymunk, no pygame,
+    no subprocess (export.py muxes the sound into the MP4)."""
+    forbidden = {".scene", "..scene", "..world", "..simulate", "..loader", "..instances",
+                 "pymunk", "pygame", "subprocess", "imageio", "imageio_ffmpeg"}  # fmt: skip
+    files = sorted((PACKAGE / "audio").glob("*.py"))
+    assert files
+    for path in files:
+        assert not imports_of(path) & forbidden, path.name
+
+
 def test_public_api_is_pinned() -> None:
     assert physics_scenes.__all__ == [
         "BodyInfo", "Event", "Frame", "Issue", "Layout", "Scene", "SceneError",

@@ -1,0 +1,27 @@
+"""Sound from the physics: impacts, footsteps, scraping and rolling, mixed and mastered.
+
+``Score`` collects what should sound from the Frame stream, ``render_track``
+turns it into a 48 kHz stereo track, ``AudioSink`` does both inside a render
+job. Reads only ``Layout``, ``Frame`` and ``Event``: never pymunk or pygame.
+"""
+
+from __future__ import annotations
+
+from .dsp import RATE, AudioInputError, integrated_loudness, read_wav, true_peak, write_wav
+from .mix import Levels
+from .score import Score
+from .sink import AudioSink
+from .track import render_track
+
+__all__ = [
+    "RATE",
+    "AudioInputError",
+    "AudioSink",
+    "Levels",
+    "Score",
+    "integrated_loudness",
+    "read_wav",
+    "render_track",
+    "true_peak",
+    "write_wav",
+]

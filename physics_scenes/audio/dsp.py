@@ -1,0 +1,211 @@
+"""Signal helpers: WAV in/out (stdlib ``wave``), shaped noise, BS.1770 loudness, true peak.
+
+Everything is float64 numpy at ``RATE``; nothing here depends on the physics.
+"""
+
+from __future__ import annotations
+
+import math
+import wave
+from collections.abc import Iterator
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+RATE = 48_000
+"""Samples per second of every track."""
+
+Audio = npt.NDArray[np.float64]
+BLOCK = 1 << 16
+"""Samples processed at once by whole-track passes, so memory stays small."""
+
+
+class AudioInputError(ValueError):
+    """A user WAV file that cannot be used (missing, not PCM, empty)."""
+
+
+def read_wav(path: Path) -> Audio:
+    """A PCM WAV file as mono float64 in [-1, 1] at ``RATE`` (channels averaged, resampled)."""
+    try:
+        with wave.open(str(path), "rb") as file:
+            channels, width, rate = file.getnchannels(), file.getsampwidth(), file.getframerate()
+            raw = file.readframes(file.getnframes())
+    except FileNotFoundError:
+        raise AudioInputError(f"{path}: no such file") from None
+    except (wave.Error, EOFError) as error:
+        raise AudioInputError(f"{path}: not a PCM WAV file ({error})") from None
+    if width == 1:
+        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    elif width == 3:
+        bytes3 = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+        padded = np.zeros((len(bytes3), 4), dtype=np.uint8)
+        padded[:, 1:] = bytes3
+        data = padded.view("<i4").reshape(-1).astype(np.float64) / 2.0**31
+    elif width == 4:
+        data = np.frombuffer(raw, dtype="<i4").astype(np.float64) / 2.0**31
+    else:
+        raise AudioInputError(f"{path}: unsupported sample width {width} bytes")
+    if data.size == 0:
+        raise AudioInputError(f"{path}: the file holds no samples")
+    mono = data.reshape(-1, channels).mean(axis=1)
+    if rate != RATE:
+        g = gcd(RATE, rate)
+        mono = signal.resample_poly(mono, RATE // g, rate // g)
+    return np.ascontiguousarray(mono, dtype=np.float64)
+
+
+def write_wav(path: Path, audio: Audio) -> None:
+    """Stereo float in [-1, 1] → 24-bit PCM WAV (no dither: identical bytes every run)."""
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(audio.shape[1])
+        file.setsampwidth(3)
+        file.setframerate(RATE)
+        for start in range(0, len(audio), BLOCK):
+            chunk = np.asarray(audio[start : start + BLOCK], dtype=np.float64)
+            scaled = np.clip(np.round(chunk * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
+            packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
+            file.writeframes(np.ascontiguousarray(packed).tobytes())
+
+
+def band_noise(
+    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
+) -> Audio:
+    """White noise shaped (in the frequency domain) to a log-Gaussian band, unit RMS."""
+    if length <= 0:
+        return np.zeros(0)
+    white = rng.standard_normal(length)
+    spectrum = np.fft.rfft(white)
+    freqs = np.fft.rfftfreq(length, 1.0 / RATE)
+    with np.errstate(divide="ignore"):
+        distance = np.log2(np.maximum(freqs, 1.0) / centre_hz) / (octaves / 2)
+    spectrum *= np.exp(-0.5 * distance**2)
+    shaped = np.fft.irfft(spectrum, n=length)
+    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
+    return shaped / rms
+
+
+def band_noise_blocks(
+    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
+) -> Iterator[Audio]:
+    """Long band noise, ``BLOCK`` samples at a time (the last block shorter).
+
+    Pieces of ``BLOCK`` samples overlap by half and cross-fade with sine
+    windows (sin² + cos² = 1 keeps the power of uncorrelated noise steady), so
+    memory stays small however long the noise runs.
+    """
+    if length <= BLOCK:
+        yield band_noise(rng, length, centre_hz, octaves)
+        return
+    half = BLOCK // 2
+    window = np.sin(np.pi * (np.arange(BLOCK) + 0.5) / BLOCK)
+    tail = np.zeros(half)
+    produced = 0
+    while produced < length:
+        piece = band_noise(rng, BLOCK, centre_hz, octaves) * window
+        if produced == 0:
+            piece[:half] = band_noise(rng, BLOCK, centre_hz, octaves)[:half]
+        out = tail + piece[:half]
+        tail = piece[half:]
+        take = min(half, length - produced)
+        yield out[:take]
+        produced += take
+
+
+def pink_noise(rng: np.random.Generator, length: int, low_hz: float = 40.0) -> Audio:
+    """1/f noise with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
+    white = rng.standard_normal(length)
+    spectrum = np.fft.rfft(white)
+    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
+    shape = 1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
+    shaped = np.fft.irfft(spectrum * shape, n=length)
+    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
+    return shaped / rms
+
+
+# ITU-R BS.1770-4 K-weighting at 48 kHz: a high shelf, then a high pass.
+_SHELF = ([1.53512485958697, -2.69169618940638, 1.19839281085285],
+          [1.0, -1.69065929318241, 0.73248077421585])  # fmt: skip
+_HIGHPASS = ([1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621])
+
+
+class LoudnessMeter:
+    """Integrated loudness (ITU-R BS.1770-4), fed block by block: K-weighting filters
+    keep their state between blocks, 100 ms hops are summed as they complete."""
+
+    HOP = int(0.1 * RATE)
+
+    def __init__(self, channels: int = 2) -> None:
+        self._shelf = np.zeros((2, channels))
+        self._highpass = np.zeros((2, channels))
+        self._hops: list[np.ndarray] = []
+        self._carry = np.zeros((0, channels))
+
+    def add(self, block: Audio) -> None:
+        chunk = np.asarray(block, dtype=np.float64)
+        weighted, self._shelf = signal.lfilter(*_SHELF, chunk, axis=0, zi=self._shelf)
+        weighted, self._highpass = signal.lfilter(*_HIGHPASS, weighted, axis=0, zi=self._highpass)
+        squares = np.concatenate([self._carry, weighted**2])
+        whole = len(squares) // self.HOP * self.HOP
+        self._hops.append(squares[:whole].reshape(-1, self.HOP, squares.shape[1]).sum(axis=1))
+        self._carry = squares[whole:]
+
+    def value(self) -> float:
+        """LUFS; -inf for silence (no 400 ms block above the -70 LUFS absolute gate)."""
+        hops = list(self._hops)
+        if len(self._carry):
+            hops.append(self._carry.sum(axis=0, keepdims=True))  # the last, partial hop
+        per_hop = np.concatenate(hops) if hops else np.zeros((0, self._carry.shape[1]))
+        if len(per_hop) < 4:
+            per_hop = np.pad(per_hop, ((0, 4 - len(per_hop)), (0, 0)))
+        # 400 ms blocks overlapping by 75 %: four consecutive 100 ms hops each
+        sums = per_hop[:-3] + per_hop[1:-2] + per_hop[2:-1] + per_hop[3:]
+        power = (sums / (4 * self.HOP)).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            loudness = -0.691 + 10 * np.log10(power)
+        kept = power[loudness > -70.0]
+        if kept.size == 0:
+            return -math.inf
+        relative = -0.691 + 10 * math.log10(float(kept.mean())) - 10.0
+        with np.errstate(divide="ignore"):
+            final = kept[-0.691 + 10 * np.log10(kept) > relative]
+        return -0.691 + 10 * math.log10(float(final.mean()))
+
+
+def integrated_loudness(audio: Audio) -> float:
+    """Integrated loudness of a whole track in LUFS (see ``LoudnessMeter``)."""
+    meter = LoudnessMeter(audio.shape[1])
+    for start in range(0, len(audio), BLOCK):
+        meter.add(audio[start : start + BLOCK])
+    return meter.value()
+
+
+PEAK_MARGIN = 256
+"""Neighbouring samples the 4x oversampling filter needs on each side."""
+
+
+def block_true_peak(context: Audio, inner: slice) -> float:
+    """Linear true peak of ``context[inner]``, oversampled 4x with ``context`` around it."""
+    if context.size == 0:
+        return 0.0
+    over = signal.resample_poly(np.asarray(context, dtype=np.float64), 4, 1, axis=0)
+    part = over[4 * inner.start : 4 * inner.stop]
+    sample_peak = float(np.abs(context[inner]).max()) if inner.stop > inner.start else 0.0
+    return max(float(np.abs(part).max()) if part.size else 0.0, sample_peak)
+
+
+def true_peak(audio: Audio) -> float:
+    """Peak level in dBTP, estimated by 4x oversampling (BS.1770-4 annex 2), in blocks."""
+    if audio.size == 0:
+        return -math.inf
+    peak = 0.0
+    for start in range(0, len(audio), BLOCK):
+        lo = max(0, start - PEAK_MARGIN)
+        hi = min(len(audio), start + BLOCK + PEAK_MARGIN)
+        stop = min(start + BLOCK, len(audio))
+        peak = max(peak, block_true_peak(audio[lo:hi], slice(start - lo, stop - lo)))
+    return 20 * math.log10(peak) if peak > 0 else -math.inf

@@ -1,0 +1,192 @@
+"""The score: what should sound and when, collected from the Frame stream as it goes by.
+
+Audio needs the whole run before it can set the loudness, so the render loop
+hands every Frame to a ``Score`` (cheap: events, and for bodies in lasting
+contact their sliding and rolling speeds) and the track is made at the end.
+Lasting contacts are the pairs between a ``begin`` (or ``foot``) event and the
+matching ``separate``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..frame import CircleGeom, Event, Frame, Layout
+
+SCRAPE_FLOOR = 0.03
+"""Contact speeds below this (m/s) make no scraping or rolling sound."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One impact or footstep to synthesize."""
+
+    time: float
+    """Simulation time, seconds."""
+    kind: str
+    """'begin' (impact) or 'foot' (footstep)."""
+    a: int
+    b: int
+    impulse: float
+    x: float
+    order: int
+    """Position in the event stream, for stable ordering and per-hit seeding."""
+    step_seconds: float = 0.0
+    """Length of the physics step the hit happened in (0 if unknown)."""
+
+
+@dataclass
+class ContactLayer:
+    """Per-frame scraping and rolling energy of one material pair, with its mean x."""
+
+    slide: list[float] = field(default_factory=list)
+    roll: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+
+
+class Score:
+    """Collects hits and contact-noise levels from Frames; row-indexed like the Layout."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self._rows = {name: i for i, name in enumerate(layout.names)}
+        self.hits: list[Hit] = []
+        self.frame_times: list[float] = []
+        self.layers: dict[tuple[str, str], ContactLayer] = {}
+        self._contacts: dict[tuple[int, int], tuple[float, ...]] = {}
+        """(row a, row b) → (normal x, y, contact point in a's frame x, y, in b's frame x, y)."""
+        self._arrays: tuple[np.ndarray, ...] | None = None
+        self._radius = np.array(
+            [
+                b.shapes[0].radius
+                if b.shapes and isinstance(b.shapes[0], CircleGeom) and b.shapes[0].offset == (0, 0)
+                else 0.0
+                for b in layout.bodies
+            ]
+        )
+        masses = layout.masses()
+        self._mass = np.where(np.isfinite(masses), masses, np.inf)
+        self._material = [b.material for b in layout.bodies]
+        self._cog = np.array([b.center_of_gravity for b in layout.bodies], dtype=np.float64)
+
+    def _row(self, name: str) -> int:
+        return self._rows.get(name, -1)
+
+    def add(self, frame: Frame) -> None:
+        """Take one Frame's events and contact speeds."""
+        for event in frame.events:
+            self._event(event, frame)
+        self.frame_times.append(frame.time)
+        self._contact_levels(frame)
+
+    def _event(self, event: Event, frame: Frame) -> None:
+        a, b = self._row(event.a), self._row(event.b)
+        normal = event.normal
+        if a > b:  # foot events name the foot first, whatever its row
+            a, b, normal = b, a, (-normal[0], -normal[1])
+        if event.kind == "separate":
+            self._contacts.pop((a, b), None)
+            self._arrays = None
+            return
+        if event.kind not in ("begin", "foot"):
+            return
+        self.hits.append(
+            Hit(
+                event.time,
+                event.kind,
+                a,
+                b,
+                event.impulse,
+                event.point[0],
+                len(self.hits),
+                event.time / event.step if event.step > 0 else 0.0,
+            )
+        )
+        if a >= 0 and b >= 0:
+            # Where the bodies touch, in each body's own frame (relative to its centre of
+            # gravity): a toppling domino pivots on its corner, which does not scrape.
+            local = []
+            for row in (a, b):
+                angle = float(frame.angle[row])
+                dx = event.point[0] - float(frame.position[row, 0])
+                dy = event.point[1] - float(frame.position[row, 1])
+                c, s = math.cos(angle), math.sin(angle)
+                local += [c * dx + s * dy - self._cog[row, 0], -s * dx + c * dy - self._cog[row, 1]]
+            self._contacts[(a, b)] = (*normal, *local)
+            self._arrays = None
+
+    def _contact_arrays(self) -> tuple[np.ndarray, ...]:
+        if self._arrays is None:
+            keys = list(self._contacts)
+            ra = np.array([k[0] for k in keys], dtype=np.intp)
+            rb = np.array([k[1] for k in keys], dtype=np.intp)
+            data = np.array(list(self._contacts.values()), dtype=np.float64).reshape(-1, 6)
+            normal, local_a, local_b = data[:, 0:2], data[:, 2:4], data[:, 4:6]
+            groups = [tuple(sorted((self._material[i], self._material[j]))) for i, j in keys]
+            names = sorted(set(groups))
+            index = np.array([names.index(g) for g in groups], dtype=np.intp)
+            names_array = np.array(names, dtype=object).reshape(-1, 2)
+            self._arrays = (ra, rb, normal, local_a, local_b, index, names_array)
+        return self._arrays
+
+    def _contact_levels(self, frame: Frame) -> None:
+        ra, rb, normal, local_a, local_b, group, names = self._contact_arrays()
+        levels: dict[tuple[str, str], tuple[float, float, float]] = {}
+        if len(ra):
+            v, w, pos = frame.velocity, frame.angular_velocity, frame.position
+            tangent = np.stack([-normal[:, 1], normal[:, 0]], axis=1)
+            # surface velocity at the contact: v + ω × r; r = ±radius·n for discs (the
+            # touching point moves round a rolling disc), else the body-fixed contact point
+            r_a = np.where(
+                self._radius[ra, None] > 0,
+                self._radius[ra, None] * normal,
+                _rotate(local_a, frame.angle[ra]),
+            )
+            r_b = np.where(
+                self._radius[rb, None] > 0,
+                -self._radius[rb, None] * normal,
+                _rotate(local_b, frame.angle[rb]),
+            )
+            surf_a = v[ra] + w[ra, None] * np.stack([-r_a[:, 1], r_a[:, 0]], axis=1)
+            surf_b = v[rb] + w[rb, None] * np.stack([-r_b[:, 1], r_b[:, 0]], axis=1)
+            slip = np.abs(np.einsum("ij,ij->i", surf_a - surf_b, tangent))
+            roll = np.abs(np.einsum("ij,ij->i", v[ra] - v[rb], tangent))
+            round_ = (self._radius[ra] > 0) | (self._radius[rb] > 0)
+            rolling = np.where(round_, np.maximum(roll - slip, 0.0), 0.0)
+            load = np.minimum(self._mass[ra], self._mass[rb])
+            load = np.where(np.isfinite(load), load, 1.0) ** 0.3
+            slide_e = (np.where(slip > SCRAPE_FLOOR, slip, 0.0) ** 1.6) * load**2
+            roll_e = (np.where(rolling > SCRAPE_FLOOR, rolling, 0.0) ** 1.6) * load**2 * 0.25
+            dyn_a = np.isfinite(self._mass[ra])
+            dyn_b = np.isfinite(self._mass[rb])
+            x = np.where(
+                dyn_a & dyn_b,
+                (pos[ra, 0] + pos[rb, 0]) / 2,
+                np.where(dyn_a, pos[ra, 0], pos[rb, 0]),
+            )
+            total = slide_e + roll_e
+            for g in np.unique(group[total > 0]).tolist():
+                mask = group == g
+                e = float(total[mask].sum())
+                levels[(names[g, 0], names[g, 1])] = (
+                    float(slide_e[mask].sum()),
+                    float(roll_e[mask].sum()),
+                    float((x[mask] * total[mask]).sum() / e),
+                )
+        count = len(self.frame_times) - 1
+        for key in levels.keys() | self.layers.keys():
+            layer = self.layers.get(key)
+            if layer is None:
+                layer = self.layers[key] = ContactLayer([0.0] * count, [0.0] * count, [0.0] * count)
+            slide, roll, x = levels.get(key, (0.0, 0.0, layer.x[-1] if layer.x else 0.0))
+            layer.slide.append(slide)
+            layer.roll.append(roll)
+            layer.x.append(x)
+
+
+def _rotate(points: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    c, s = np.cos(angles), np.sin(angles)
+    return np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], 1)

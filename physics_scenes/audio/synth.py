@@ -1,0 +1,142 @@
+"""Voices: the waveforms of single sounds (impacts, footsteps, samples) and the noise layers.
+
+A struck body rings in its modes: a few exponentially damped sinusoids whose
+frequencies and ring times come from its ``Timbre`` and size, plus a short
+noise burst for the contact itself. Each hit varies the mix of modes a little
+(strike position), from the scene's seed, so repeats do not sound machine-made.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dsp import RATE, Audio, band_noise, pink_noise
+from .timbre import MAX_HZ, Timbre
+
+LN1000 = math.log(1000.0)
+FOOTSTEP_LENGTH = int(0.25 * RATE)
+MAX_RING = 4.0
+"""Longest ring kept, seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Modes:
+    """One body's unit-level modal components and contact noise, cached per (timbre, f0)."""
+
+    parts: tuple[Audio, ...]
+    noise: Audio
+    decays: tuple[float, ...]
+
+
+def _ramp(length: int, attack_ms: float) -> Audio | None:
+    n = min(length, int(attack_ms * 1e-3 * RATE))
+    if n <= 1:
+        return None
+    return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+
+
+class ImpactSynth:
+    """Makes impact and footstep waveforms; caches each body's modes, so 1000 balls cost little."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._cache: dict[tuple[Timbre, float], Modes] = {}
+
+    def modes(self, timbre: Timbre, f0: float) -> Modes:
+        key = (timbre, round(f0, 6))
+        if key in self._cache:
+            return self._cache[key]
+        longest = min(max(timbre.decays), MAX_RING)
+        length = int(longest * RATE) + 1
+        n = np.arange(length) / RATE
+        parts = []
+        decays = []
+        for ratio, decay, amp in zip(timbre.ratios, timbre.decays, timbre.amps, strict=True):
+            f = f0 * ratio
+            if f >= min(MAX_HZ * 2, 0.45 * RATE):
+                continue
+            size = min(length, int(min(decay, MAX_RING) * RATE) + 1)
+            t = n[:size]
+            parts.append(amp * np.exp(-LN1000 / decay * t) * np.sin(2 * np.pi * f * t))
+            decays.append(decay)
+        burst = int(timbre.noise_ms * 1e-3 * RATE * 3) + 1
+        rng = np.random.default_rng([self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000)])
+        noise = band_noise(rng, burst, timbre.noise_hz, 2.0)
+        noise *= timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
+        modes = Modes(tuple(parts), noise, tuple(decays))
+        self._cache[key] = modes
+        return modes
+
+    @staticmethod
+    def length(timbre: Timbre) -> int:
+        """Samples in an impact of ``timbre`` (what ``impact`` returns)."""
+        ring = int(min(max(timbre.decays), MAX_RING) * RATE) + 1
+        return max(ring, int(timbre.noise_ms * 1e-3 * RATE * 3) + 1)
+
+    def impact(
+        self, timbre: Timbre, f0: float, rng: np.random.Generator, limit: int | None = None
+    ) -> tuple[Audio, float]:
+        """A unit-level impact of a body (its first ``limit`` samples, if given);
+        returns the waveform and its longest ring time."""
+        modes = self.modes(timbre, f0)
+        length = max([len(p) for p in modes.parts] + [len(modes.noise)])
+        if limit is not None:
+            length = min(length, limit)
+        out = np.zeros(length)
+        weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
+        for weight, part in zip(weights, modes.parts, strict=False):
+            out[: len(part)] += weight * part[:length]
+        out[: len(modes.noise)] += modes.noise[:length] * (0.6 + 0.5 * weights[-1])
+        ramp = _ramp(length, timbre.attack_ms)
+        if ramp is not None:
+            out[: len(ramp)] *= ramp
+        return out, max(modes.decays, default=timbre.noise_ms * 1e-3)
+
+    def footstep(
+        self, ground: Timbre, weight: float, rng: np.random.Generator
+    ) -> tuple[Audio, float]:
+        """A footfall: a low body thump, the scuff of the sole, a little of the ground's ring.
+
+        ``weight`` (0-1, from the impulse) lowers and lengthens the thump for heavier steps.
+        """
+        length = FOOTSTEP_LENGTH
+        t = np.arange(length) / RATE
+        f = 95.0 - 30.0 * weight + rng.uniform(-5, 5)
+        thump = np.exp(-t / (0.025 + 0.02 * weight)) * np.sin(2 * np.pi * f * t)
+        scuff_len = int(0.06 * RATE)
+        scuff = band_noise(rng, scuff_len, ground.scrape_hz * rng.uniform(0.8, 1.25), 2.5)
+        scuff *= 0.35 * np.exp(-np.arange(scuff_len) / (0.012 * RATE))
+        out = thump
+        out[:scuff_len] += scuff
+        click, _ = self.impact(ground.scaled(decay=0.5), ground.f_ref * 0.06, rng)
+        size = min(len(click), length)
+        out[:size] += 0.3 * click[:size]
+        ramp = _ramp(length, 2.0)
+        assert ramp is not None
+        out[: len(ramp)] *= ramp
+        return out, 0.25
+
+
+def play_sample(sample: Audio, ratio: float) -> Audio:
+    """``sample`` played ``ratio`` times faster (higher by that factor), by interpolation."""
+    if abs(ratio - 1.0) < 1e-9:
+        return sample
+    length = max(1, int(len(sample) / ratio))
+    positions = np.arange(length) * ratio
+    return np.interp(positions, np.arange(len(sample)), sample)
+
+
+def noise_layer(
+    rng: np.random.Generator, levels: Audio, centre_hz: float, octaves: float = 1.5
+) -> Audio:
+    """Band noise whose amplitude follows ``levels`` (one value per sample)."""
+    return band_noise(rng, len(levels), centre_hz, octaves) * levels
+
+
+def room_tone(rng: np.random.Generator, length: int) -> Audio:
+    """Synthesized room tone: pink noise with a low cut, unit RMS."""
+    return pink_noise(rng, length)
