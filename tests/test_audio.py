@@ -503,3 +503,38 @@ def test_footstep_loudness_follows_the_walkers_momentum_change() -> None:
     assert footstep_level(0.01, 70.0) == 0.0, "a foot resting on the ground is silent"
     soft, firm = footstep_level(7.0, 70.0), footstep_level(21.0, 70.0)
     assert 0 < soft < firm and abs(20 * math.log10(firm / soft) - 18 * math.log10(3)) < 1e-9
+
+
+def test_a_rendered_slow_motion_clip_plays_its_sounds_on_the_video_clock(tmp_path: Path) -> None:
+    """Through the whole pipeline: a 0.5x segment in the scene's `time:` stretches the sound."""
+    text = BOUNCE + "time:\n  segments:\n    - {start: 1.0, end: 3.0, rate: 0.5}\n"
+    scene = parse_scene(text)
+    out = tmp_path / "slow.mp4"
+    run(RenderJob(scene, out, "mp4", 320, 180, audio="wav"))
+    audio = read_wav(out.with_suffix(".wav"))[:, None]  # mono, as onsets() wants columns
+    _layout, frames = simulate(parse_scene(BOUNCE))
+    hits = [e.time for f in frames for e in f.events if e.kind == "begin"]
+
+    def video(t: float) -> float:  # 1 s at 1x, 2 s of simulation over 4 s, then 1x again
+        return t if t < 1 else 1 + 2 * (t - 1) if t < 3 else t + 2
+
+    assert len(audio) == round((8.0 + 2.0) * RATE)  # the video is 2 s longer
+    found = onsets(audio)
+    assert len(found) == len(hits)
+    errors = [abs(s / RATE - video(t)) for s, t in zip(found, hits, strict=True)]
+    assert max(errors) <= 0.001, errors
+
+
+def test_walker_footsteps_are_heard_at_its_foot_events(tmp_path: Path) -> None:
+    scene = load_scene(SCENES / "walker_hit_by_ball.yaml")
+    out = tmp_path / "walk.mp4"
+    run(RenderJob(scene, out, "mp4", 320, 180, audio="wav"))
+    audio = read_wav(out.with_suffix(".wav"))[:, None]  # mono, as onsets() wants columns
+    _layout, frames = simulate(scene)
+    steps = [e.time for f in frames for e in f.events if e.kind == "foot" and e.time < 2.0]
+    assert len(steps) >= 3
+    level = np.abs(audio).max(axis=1)
+    quiet = np.percentile(level[: int(0.01 * RATE)], 50)
+    for t in steps:  # something sounds within 5 ms of each footstep
+        window = level[round(t * RATE) : round((t + 0.005) * RATE)]
+        assert window.max() > max(10 * quiet, 1e-3), t
