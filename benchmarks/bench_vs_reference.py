@@ -60,7 +60,9 @@ def compare(scene: Scene, folder: Path) -> None:
         )
         for states in (False, True):
             label = "physics_scenes" + (" + states.jsonl" if states else " (video only)")
-            job = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality, states=states)
+            # no sound: the reference has none, and the comparison is of the picture pipeline
+            job = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality, states=states,
+                            audio="none")  # fmt: skip
             rates[quality, states] = timed(label, lambda j=job: run(j).frames)
             print(f"  {'':<44} ratio {rates[quality, states] / reference:5.2f}x")
         if quality == "standard":
@@ -79,7 +81,7 @@ from physics_scenes.pipeline import RenderJob, run
 from physics_scenes.scene import Timing
 scene = load_scene(sys.argv[1])
 scene = scene.model_copy(update={"timing": Timing(duration=float(sys.argv[2]), fps=60)})
-run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft"))
+run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft", audio="none"))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
