@@ -58,6 +58,8 @@ class _Branch:
     """For a fork: its world at ``start``, never stepped (copied to replay)."""
     log: dict[int, list[Action]] = field(default_factory=dict)
     """Hand actions by the frame after which they were applied."""
+    parent: _Branch | None = None
+    """The branch this fork left, which holds the frames before ``start``."""
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Timeline(SceneClock):
         if index in branch.frames:
             return branch.frames[index]
         if index < branch.frontier:  # dropped from the cache: rebuild it
-            return snapshot(self._rebuild(branch, index), index, self.fps)
+            return snapshot(self._rebuild(branch, index, after_hand=False), index, self.fps)
         while branch.frontier < index:
             self._advance(branch)
         return branch.frames[index]
@@ -105,25 +107,35 @@ class Timeline(SceneClock):
         self._trim(branch)
 
     def _trim(self, branch: _Branch) -> None:
-        per_frame = len(self.layout.bodies) * 6 * 8 + 200
+        newest = branch.frames[branch.frontier]
+        arrays = (newest.position, newest.angle, newest.velocity, newest.angular_velocity)
+        # arrays plus Python objects: ~100 bytes per array, ~250 per Event (measured-ish)
+        per_frame = sum(a.nbytes + 100 for a in arrays) + 250 * len(newest.events) + 300
         excess = len(branch.frames) - MAX_CACHED_BYTES // per_frame
         for index in sorted(branch.frames)[: max(0, excess)]:
             if index != 0:
                 del branch.frames[index]
 
-    def _rebuild(self, branch: _Branch, index: int) -> World:
-        """A world exactly at frame ``index`` of ``branch``: its start, replayed with its log."""
+    def _rebuild(self, branch: _Branch, index: int, *, after_hand: bool) -> World:
+        """A world exactly at frame ``index`` of ``branch``: its start, replayed with its log.
+
+        Frames before a fork's start belong to the branch it left, so those are rebuilt
+        there. ``after_hand``: also apply what the hand did at ``index`` itself (a frame
+        shown at ``index`` was taken before that; a world to grab from comes after).
+        """
+        while branch.parent is not None and index < branch.start:
+            branch = branch.parent
         world = World(self.scene) if branch.base is None else branch.base.fork()
         for frame in range(branch.start, index):
             for action, args in branch.log.get(frame, []):
                 getattr(world, action)(*args)
             for _ in range(self.scene.timing.substeps):
                 world.step()
-        for action, args in branch.log.get(index, []):
-            if action != "drag":
-                getattr(world, action)(*args)
+        if after_hand:
+            for action, args in branch.log.get(index, []):
+                if action != "drag":
+                    getattr(world, action)(*args)
         world.drain_events()
-        self.steps += (index - branch.start) * self.scene.timing.substeps
         return world
 
     def _act(self, action: str, *args: object) -> None:
@@ -135,7 +147,9 @@ class Timeline(SceneClock):
 
     def _world_now(self, index: int) -> World:
         branch = self._branch
-        return branch.world if index == branch.frontier else self._rebuild(branch, index)
+        if index == branch.frontier:
+            return branch.world
+        return self._rebuild(branch, index, after_hand=True)
 
     def body_at(self, index: int, point: tuple[float, float], reach: float) -> str | None:
         """The dynamic body under ``point`` as frame ``index`` shows it."""
@@ -151,7 +165,7 @@ class Timeline(SceneClock):
         kept = {i: f for i, f in branch.frames.items() if i <= index}
         if self._original is None:
             self._original = branch
-        self._branch = _Branch(base.fork(), kept, index, start=index, base=base)
+        self._branch = _Branch(base.fork(), kept, index, start=index, base=base, parent=branch)
         self.fork_at = index if self.fork_at is None else min(self.fork_at, index)
         self._act("grab", name, point)
 

@@ -326,3 +326,32 @@ def test_ctrl_c_closes_the_window_cleanly(tmp_path: Path) -> None:
     _out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
+
+
+def interact(timeline) -> list[str]:  # type: ignore[no-untyped-def]
+    """Two grabs (the second inside the first fork), then every frame's hash, in order."""
+    red = timeline.layout.index("red")
+    for index, dx in ((20, 0.04), (45, -0.03)):
+        point = tuple(timeline.frame(index).position[red])
+        timeline.grab(index, "red", point)
+        for k in range(1, 10):
+            timeline.drag((point[0] + dx * k, point[1] + 0.02 * k))
+            timeline.frame(index + k)
+        timeline.release()
+    timeline.frame(90)
+    return [timeline.frame(i).state_hash() for i in range(25, 91)]
+
+
+def test_frames_dropped_from_the_cache_come_back_identical_even_in_a_nested_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from physics_scenes import preview_timeline
+
+    path = tmp_path / "scene.yaml"
+    path.write_text(SCENE, encoding="utf-8")
+    kept = interact(preview_timeline.Timeline(load_scene(path)))
+    monkeypatch.setattr(preview_timeline, "MAX_CACHED_BYTES", 20_000)  # a few frames only
+    small = preview_timeline.Timeline(load_scene(path))
+    assert interact(small) == kept
+    assert len(small._branch.frames) < 40  # of 91 frames shown: most were dropped and rebuilt
+    assert kept != reference_hashes(path, 91)[25:91]  # the hand really changed things
