@@ -18,33 +18,19 @@ from typing import Annotated, Literal
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
-    WithJsonSchema,
     model_validator,
 )
 
-from .colors import RGB, parse_color
-
-_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+from .scene_types import Color, Model
 
 Center = Annotated[
     tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]],
     Field(description="A point [x, y] in metres (y up)."),
 ]
 Seconds = Annotated[float, Field(ge=0, le=1e6)]
-Color = Annotated[
-    RGB,
-    BeforeValidator(parse_color),
-    WithJsonSchema(
-        {
-            "description": "A colour: '#rrggbb', '#rgb', a name such as 'red', or [r, g, b] 0-255.",
-            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer"}}],
-        }
-    ),
-]
 BodyRef = Annotated[
     str,
     Field(
@@ -52,10 +38,6 @@ BodyRef = Annotated[
         description="A body's name; a grid's base name (e.g. 'ball') means all its copies.",
     ),
 ]
-
-
-class Model(BaseModel):
-    model_config = _CONFIG
 
 
 class Shake(Model):
