@@ -20,10 +20,11 @@ from types import FrameType
 from pydantic import ValidationError
 
 from . import __version__
+from .assembly import Assembly
 from .audio import AudioInputError
 from .errors import SceneError
 from .export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
-from .instances import expand
+from .instances import assemble, expand
 from .loader import load_scene
 from .pipeline import Progress, RenderJob, run
 from .render import DEFAULT_SIZE, SIZE_PRESETS
@@ -306,9 +307,21 @@ def _camera_lines(scene: Scene) -> list[str]:
     return [f"camera:    {mode}; video {video:.3g} s after time remapping{styles}"]
 
 
+def _joint_lines(assembly: Assembly) -> list[str]:
+    if not assembly.joints:
+        return []
+    kinds = Counter(joint.kind for joint in assembly.joints)
+    walkers = (
+        f"; walkers: {', '.join(w.name for w in assembly.walkers)}" if assembly.walkers else ""
+    )
+    counts = ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+    return [f"joints:    {len(assembly.joints)} ({counts}){walkers}"]
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)
-    bodies = expand(scene)
+    assembly = assemble(scene)
+    bodies = assembly.bodies
     world, timing = scene.world, scene.timing
     types = Counter(body.body_type for body in bodies)
     kinds = Counter(body.kind for body in bodies)
@@ -327,6 +340,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         + "): "
         + ", ".join(f"{n} {k}" for k, n in kinds.most_common()),
         "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
+        *_joint_lines(assembly),
         "",
         f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
     ]

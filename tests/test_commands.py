@@ -11,7 +11,7 @@ import pytest
 from physics_scenes.cli import main
 from physics_scenes.scene import json_schema
 
-from conftest import ROOT, decode_video
+from conftest import ROOT, SCENES, decode_video
 
 SMALL = """\
 name: small
@@ -128,3 +128,10 @@ def test_info_summarises_the_scene(write_scene, capsys) -> None:
     out = capsys.readouterr().out
     assert "bodies:    2 (1 dynamic, 1 static)" in out
     assert "ground" in out and "ball" in out and "10 frames at 20 fps" in out
+
+
+def test_info_counts_joints_and_walkers(capsys) -> None:
+    assert main(["info", str(SCENES / "walker_hit_by_ball.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "joints:    19 (7 motor, 6 pivot, 6 rotary_limit); walkers: walker" in out
+    assert "walker/foot_left" in out
