@@ -47,6 +47,10 @@ class SceneClock:
         """The nearest frame that exists."""
         return max(0, min(self.frame_count - 1, index))
 
+    def ready(self, index: int) -> bool:
+        """Whether ``frame(index)`` returns without waiting for physics (local: always)."""
+        return True
+
 
 @dataclass(slots=True)
 class _Branch:

@@ -121,6 +121,11 @@ class RemoteTimeline(SceneClock):
                 return self._take(message)
             self._take(message)
 
+    def ready(self, index: int) -> bool:
+        """Already simulated (or a held body: the worker then steps on request only)."""
+        self._drain()
+        return self.holding or self.clamp(index) <= self.frontier
+
     def frame(self, index: int) -> Frame:
         index = self.clamp(index)
         self._drain()

@@ -17,6 +17,7 @@ import pytest
 from physics_scenes import load_scene, simulate
 from physics_scenes.export import PngSequenceSink, StreamInfo
 from physics_scenes.preview import BAR, PreviewApp
+from physics_scenes.preview_worker import RemoteTimeline
 from physics_scenes.render import Renderer
 
 from conftest import SCENES, decode_video
@@ -68,9 +69,16 @@ def mouse(app: PreviewApp, kind: int, pos: tuple[int, int], button: int = 1) -> 
 
 
 def advance(app: PreviewApp, seconds: float) -> None:
-    """Let ``seconds`` of wall time pass in small ticks."""
+    """Let ``seconds`` of wall time pass in small ticks, physics keeping up (a worker
+    that lags makes playback wait instead: see the test of that)."""
     for _ in range(round(seconds * 60)):
         app.clock_for_tests.now += 1 / 60
+        if app.playing and isinstance(app.timeline, RemoteTimeline):
+            wanted = app.index + round(8 * app.speed) + 1
+            app.timeline.want(wanted)
+            deadline = time.monotonic() + 10
+            while not app.timeline.ready(wanted) and time.monotonic() < deadline:
+                time.sleep(0.001)
         app.tick()
 
 
@@ -139,6 +147,9 @@ def test_previewed_frame_is_the_exported_frame(app, tmp_path: Path) -> None:
     for _ in range(25):
         key(app, pygame.K_RIGHT)
     shown = app.scene_pixels()
+    app.overlays = set()
+    app.draw()  # the window itself, overlays off: the same pixels
+    on_screen = pygame.surfarray.array3d(app.window).swapaxes(0, 1)[:360]
     layout, frames = simulate(load_scene(app.path), 26)
     frame = list(frames)[25]
     sink = PngSequenceSink(tmp_path / "frames")
@@ -149,7 +160,9 @@ def test_previewed_frame_is_the_exported_frame(app, tmp_path: Path) -> None:
     sink.commit()
     exported = pygame.image.load(str(tmp_path / "frames" / "frame_000025.png"))
     window_rgb = np.frombuffer(shown, np.uint8).reshape(360, 640, 4)[..., [2, 1, 0]]
-    assert np.array_equal(pygame.surfarray.array3d(exported).swapaxes(0, 1), window_rgb)
+    exported_rgb = pygame.surfarray.array3d(exported).swapaxes(0, 1)
+    assert np.array_equal(exported_rgb, window_rgb)
+    assert np.array_equal(exported_rgb, on_screen)
 
 
 def test_dragging_a_body_forks_the_timeline_and_scrubbing_back_restores_it(app) -> None:
@@ -355,3 +368,20 @@ def test_frames_dropped_from_the_cache_come_back_identical_even_in_a_nested_fork
     assert interact(small) == kept
     assert len(small._branch.frames) < 40  # of 91 frames shown: most were dropped and rebuilt
     assert kept != reference_hashes(path, 91)[25:91]  # the hand really changed things
+
+
+def test_playback_waits_for_physics_that_lags_and_the_window_keeps_drawing(app) -> None:
+    simulated = 10  # pretend physics has got this far
+    app.timeline.ready = lambda index: index <= simulated
+    asked: list[int] = []
+    frame = app.timeline.frame
+    app.timeline.frame = lambda index: asked.append(index) or frame(index)
+    key(app, pygame.K_SPACE)
+    for _ in range(30):  # half a second of ticks
+        app.clock_for_tests.now += 1 / 60
+        app.tick()
+    assert app.index == 10 and app.playing  # held at the last simulated frame, still playing
+    assert max(asked) == 10  # never blocked on a frame that was not there
+    simulated = 40
+    advance(app, 0.25)
+    assert app.index == 25  # caught up frame by frame, no jump
