@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -154,9 +154,11 @@ class Layout:
 EventKind = Literal["begin", "separate", "foot"]
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """Two bodies started (``begin``) or stopped (``separate``) touching.
+
+    A named tuple, not a frozen dataclass: a 1000-ball pile makes ≈ 450 events a
+    frame, and a frozen dataclass took 3.7 µs to build each (0.4 µs as a tuple).
 
     ``foot`` is a walker's foot (``a``, named '<walker>/foot_left' or '_right')
     landing on ``b``; it replaces the ``begin`` event of that contact, so sound
@@ -231,3 +233,21 @@ class Frame:
         # Cached: several sinks ask; the arrays are read-only, so it cannot go stale.
         object.__setattr__(self, "_hash", digest.hexdigest())
         return self._hash  # type: ignore[return-value]
+
+
+Packed = tuple[Any, ...]
+"""A Frame as plain tuples and arrays, to send to another process."""
+
+
+def pack(frame: Frame) -> Packed:
+    """A Frame for a pipe, events as plain tuples (a named tuple pickles by class)."""
+    events = tuple(tuple(e) for e in frame.events)
+    arrays = (frame.position, frame.angle, frame.velocity, frame.angular_velocity)
+    return (frame.index, frame.time, *arrays, events)
+
+
+def unpack(packed: Packed) -> Frame:
+    index, time, position, angle, velocity, spin, events = packed
+    return Frame(
+        index, time, position, angle, velocity, spin, tuple(Event._make(e) for e in events)
+    )

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 
 from .audio import RATE, AudioSink
 from .clip import Clip, ClipFrame
+from .clip_worker import frames_in_worker
 from .export import (
     DEFAULT_QUALITY,
     MetadataSink,
@@ -45,6 +46,9 @@ class RenderJob:
     source: Path | None = None
     audio: str = "auto"
     """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
+    parallel: bool | None = None
+    """Simulate in a second process, overlapping drawing and encoding (same bytes either
+    way). None: whenever it can help (see ``runs_in_parallel``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,21 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
+PARALLEL_MIN_WORK = 100_000
+"""Frames × bodies below which a clip renders in one process: starting the second one
+(≈ 0.5 s, once per program) costs more than it saves."""
+
+
+def runs_in_parallel(job: RenderJob, clip: Clip) -> bool:
+    """Whether ``job`` simulates in a worker. Motion blur samples the simulation between
+    frames while drawing, so a blurred clip always runs in one process."""
+    if clip.blur is not None:
+        return False
+    if job.parallel is not None:
+        return job.parallel
+    return clip.frame_count * len(clip.layout.bodies) >= PARALLEL_MIN_WORK
+
+
 def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
@@ -182,12 +201,17 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
         clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
     )
     opened: list[Sink] = []
+    source: Iterator[ClipFrame] | None = None
     try:
         for sink in sinks:
             sink.open(info)
             opened.append(sink)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
-        for clip_frame in clip.frames():
+        if runs_in_parallel(job, clip):
+            source = frames_in_worker(job.scene, job.width, job.height, source_dir)
+        else:
+            source = clip.frames()
+        for clip_frame in source:
             current[:] = [clip_frame]
             frame = clip_frame.frame
             pixels = clip.pixels(clip_frame) if needs_pixels else None
@@ -205,6 +229,8 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
                     "gain_db": _rounded(audio.levels.gain_db),
                 }  # fmt: skip
     except BaseException:
+        if source is not None:
+            source.close()  # stops a worker process
         for sink in opened:
             sink.discard()
         raise

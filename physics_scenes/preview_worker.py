@@ -18,31 +18,13 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .frame import Event, Frame, Layout
+from .frame import Frame, Layout, pack, unpack
 from .preview_timeline import SceneClock, Timeline
 from .scene import Scene
 from .world import World
 
 AHEAD = 90
 """Frames the worker simulates past the one shown, while playing."""
-
-
-Packed = tuple[Any, ...]
-
-
-def pack(frame: Frame) -> Packed:
-    """A Frame as plain tuples and arrays: pickling 500 slotted Event dataclasses a frame
-    cost 10 ms (measured), tuples cost almost nothing."""
-    events = tuple(
-        (e.time, e.step, e.kind, e.a, e.b, e.impulse, e.point, e.normal) for e in frame.events
-    )
-    arrays = (frame.position, frame.angle, frame.velocity, frame.angular_velocity)
-    return (frame.index, frame.time, *arrays, events)
-
-
-def unpack(packed: Packed) -> Frame:
-    index, time, position, angle, velocity, spin, events = packed
-    return Frame(index, time, position, angle, velocity, spin, tuple(Event(*e) for e in events))
 
 
 def _serve(scene: Scene, conn: Connection) -> None:

@@ -171,14 +171,12 @@ class World:
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
 
-    def _known(self, ids: np.ndarray) -> np.ndarray:
-        """Mask of the ids that are bodies of ours."""
-        at = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
-        return self._sorted_ids[at] == ids
+    def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Body ids (as the batch API reports them) → (Layout rows, mask of ids that are ours).
 
-    def _rows(self, ids: np.ndarray) -> np.ndarray:
-        """Body ids (as the batch API reports them) → Layout rows, vectorised."""
-        return self._id_order[np.searchsorted(self._sorted_ids, ids)]
+        Rows of ids that are not ours are meaningless: filter them with the mask."""
+        at = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
+        return self._id_order[at], self._sorted_ids[at] == ids
 
     @property
     def gaits(self) -> dict[str, GaitController]:
@@ -237,11 +235,11 @@ class World:
         batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
         ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
         floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
-        if len(ints):
-            ours = self._known(ints[:, 0]) & self._known(ints[:, 1])
-            if not ours.all():  # shapes on the space's static body are none of ours
-                ints, floats = ints[ours], floats[ours]
-        rows_a, rows_b = self._rows(ints[:, 0]), self._rows(ints[:, 1])
+        rows_a, known_a = self._lookup(ints[:, 0])
+        rows_b, known_b = self._lookup(ints[:, 1])
+        ours = known_a & known_b
+        if not ours.all():  # shapes on the space's static body are none of ours
+            ints, floats, rows_a, rows_b = ints[ours], floats[ours], rows_a[ours], rows_b[ours]
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
         touching = ints[:, 3] > 0
         count = len(self._names)
@@ -250,29 +248,29 @@ class World:
         self._touching = now
         time, step = self.time, self.step_index
         first = np.flatnonzero((ints[:, 2] == 1) & touching)
-        for k in first[np.lexsort((high[first], low[first]))]:
-            ix, iy, nx, ny, px, py = floats[k].tolist()
-            if rows_a[k] > rows_b[k]:
-                nx, ny = -nx, -ny  # the normal points from a to b, a being the lower row
-            first_row, second_row, kind = int(low[k]), int(high[k]), "begin"
-            if self._foot_owner:
-                for foot, other in ((first_row, second_row), (second_row, first_row)):
-                    if foot in self._foot_owner and other not in self._foot_owner[foot]:
-                        if foot != first_row:
+        # by body rows, then by contact point: one body pair can begin on two shapes in a
+        # step (a ball in a corner of the walls), and Chipmunk lists arbiters in an order
+        # that depends on memory addresses, which differ from process to process
+        first = first[np.lexsort((floats[first, 5], floats[first, 4], high[first], low[first]))]
+        flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)  # normals point from a to b,
+        normals = floats[first, 2:4] * flip[:, None]  # a being the lower row
+        names, feet = self._names, self._foot_owner
+        hypot = math.hypot  # not np.hypot: the same floats as before, to the last bit
+        for a, b, ix, iy, px, py, (nx, ny) in zip(
+            low[first].tolist(), high[first].tolist(), floats[first, 0].tolist(),
+            floats[first, 1].tolist(),
+            floats[first, 4].tolist(), floats[first, 5].tolist(), normals.tolist(), strict=True,
+        ):  # fmt: skip
+            kind = "begin"
+            if feet:
+                for foot, other in ((a, b), (b, a)):
+                    if foot in feet and other not in feet[foot]:
+                        if foot != a:
                             nx, ny = -nx, -ny
-                        first_row, second_row, kind = foot, other, "foot"
+                        a, b, kind = foot, other, "foot"
                         break
             self._events.append(
-                Event(
-                    time=time,
-                    step=step,
-                    kind=kind,  # type: ignore[arg-type]
-                    a=self._names[first_row],
-                    b=self._names[second_row],
-                    impulse=math.hypot(ix, iy),
-                    point=(px, py),
-                    normal=(nx, ny),
-                )
+                Event(time, step, kind, names[a], names[b], hypot(ix, iy), (px, py), (nx, ny))  # type: ignore[arg-type]
             )
         for key in ended.tolist():
             a, b = divmod(key, count)
@@ -355,9 +353,9 @@ class World:
             # changes after removals: map ids back to Layout rows (cached).
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
-            ours = self._known(ids)
+            rows, ours = self._lookup(ids)
             order = np.empty(len(self._names), dtype=np.intp)
-            order[self._rows(ids[ours])] = np.flatnonzero(ours)
+            order[rows[ours]] = np.flatnonzero(ours)
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
         return BodyState(
