@@ -22,8 +22,10 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from physics_scenes import load_scene, parse_scene, simulate
-from physics_scenes.export import QUALITY
+from physics_scenes.export import QUALITY, Mp4Sink, StreamInfo
+from physics_scenes.frame import Layout
 from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.render import Pixels, Renderer
 from physics_scenes.scene import Scene, Timing
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -38,21 +40,62 @@ def with_seconds(scene: Scene, seconds: float) -> Scene:
     return scene.model_copy(update={"timing": timing})
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by its finished children (ffmpeg, worker)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def timed(label: str, work) -> float:  # type: ignore[no-untyped-def]
+    """Run ``work`` (returns frames made); print frames/s and CPU ms per frame by process."""
+    mine, kids = cpu_seconds()
     started = time.perf_counter()
     frames = work()
-    rate = frames / (time.perf_counter() - started)
-    print(f"  {label:<44} {rate:7.1f} frames/s")
+    wall = time.perf_counter() - started
+    mine2, kids2 = cpu_seconds()
+    rate = frames / wall
+    print(f"  {label:<44} {rate:7.1f} frames/s   CPU ms/frame: this process "
+          f"{(mine2 - mine) / frames * 1000:5.1f}, children {(kids2 - kids) / frames * 1000:5.1f}"
+          f" (cores busy {(mine2 - mine + kids2 - kids) / wall:.2f})")  # fmt: skip
     return rate
 
 
-def compare(scene: Scene, folder: Path) -> None:
+def pictures_of(scene: Scene) -> tuple[Layout, list[Pixels]]:
+    """Every 4th frame of the clip drawn once, for the encoder-alone measurement."""
+    layout, stream = simulate(scene)
+    renderer = Renderer(layout, WIDTH, HEIGHT)
+    return layout, [renderer.render(frame) for frame in stream if frame.index % 4 == 0]
+
+
+def encoder_alone(scene: Scene, folder: Path, quality: str, drawn: tuple[Layout, list[Pixels]]
+                  ) -> int:  # fmt: skip
+    """Only x264 at the job's settings, fed pictures drawn beforehand from memory: no
+    pipeline can beat this rate at these settings on this machine."""
+    layout, pictures = drawn
+    count, timing = scene.timing.frame_count, scene.timing
+    sink = Mp4Sink(folder / "encoder.mp4")
+    sink.open(StreamInfo(layout, WIDTH, HEIGHT, timing.fps, count, timing.dt, quality))
+    for index in range(count):
+        sink.write(None, pictures[index // 4])  # type: ignore[arg-type]
+    sink.finish()
+    sink.discard()
+    return count
+
+
+def compare(scene: Scene, folder: Path, title: str) -> None:
     frames = scene.timing.frame_count
-    print(f"1000 balls, {WIDTH}x{HEIGHT}, {scene.timing.fps} fps, {frames} frames")
+    print(f"{title}: 1000 balls, {WIDTH}x{HEIGHT}, {scene.timing.fps} fps, {frames} frames, "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
     rates = {}
+    drawn = pictures_of(scene)
     for quality in ("standard", "draft"):
         preset, crf = QUALITY[quality].preset, QUALITY[quality].crf
         print(f"x264 preset {preset}, CRF {crf} ({quality}):")
+        timed("x264 alone (pictures drawn beforehand)",
+              lambda q=quality: encoder_alone(scene, folder, q, drawn))  # fmt: skip
         target = folder / "ref.mp4"
         reference = timed(
             "reference (loop, draw, array3d, imageio)",
@@ -65,12 +108,34 @@ def compare(scene: Scene, folder: Path) -> None:
                             audio="none")  # fmt: skip
             rates[quality, states] = timed(label, lambda j=job: run(j).frames)
             print(f"  {'':<44} ratio {rates[quality, states] / reference:5.2f}x")
+        for parallel, label in ((False, "in one process"), (True, "physics in a worker")):
+            forced = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality,
+                               states=False, audio="none", parallel=parallel)  # fmt: skip
+            rate = timed(f"  forced {label} (video only)", lambda j=forced: run(j).frames)
+            print(f"  {'':<44} ratio {rate / reference:5.2f}x")
         if quality == "standard":
             standard_reference = reference
     print(
         f"draft physics_scenes (video only) vs standard reference: "
         f"{rates['draft', False] / standard_reference:.2f}x"
     )
+
+
+DRIFT = """
+name: "1000 balls drifting (light physics: draw, copy and encode dominate)"
+seed: 7
+world: {size: [16, 9], walls: true, gravity: [0, 0]}
+timing: {duration: 10, fps: 60, substeps: 4}
+bodies:
+  - kind: ball
+    name: ball
+    position: [0.6, 0.5]
+    radius: 0.06
+    material: rubber
+    velocity: [0.4, 0.3]
+    grid: {columns: 50, rows: 20, spacing: [0.3, 0.4], jitter: 0.05,
+           colors: ["#e4572e", "#f3a712", "#29335c", "#669bbc", "#a8c686", "#f0f3bd"]}
+"""
 
 
 MEMORY_PROBE = """
@@ -81,27 +146,30 @@ from physics_scenes.pipeline import RenderJob, run
 from physics_scenes.scene import Timing
 scene = load_scene(sys.argv[1])
 scene = scene.model_copy(update={"timing": Timing(duration=float(sys.argv[2]), fps=60)})
-run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft", audio="none"))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft", audio=sys.argv[4]))
+print(max(resource.getrusage(who).ru_maxrss  # this process, or the physics worker if larger
+          for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 """
 
 
 def memory(folder: Path, short: float, long: float) -> None:
     print(f"peak memory, dominoes at 640x360 with states ({short:g} s vs {long:g} s of video):")
-    peaks = {}
-    for seconds in (short, long):
-        started = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", MEMORY_PROBE, str(ROOT / "scenes" / "dominoes.yaml"),
-             str(seconds), str(folder / f"mem{seconds:g}.mp4")],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        peaks[seconds] = int(out.stdout.split()[-1]) / 1024
-        print(
-            f"  {seconds:>6g} s: {peaks[seconds]:6.1f} MiB peak RSS "
-            f"(rendered in {time.perf_counter() - started:.0f} s)"
-        )
-    print(f"  growth: {peaks[long] / peaks[short] - 1:+.1%}")
+    for audio in ("none", "auto"):
+        peaks = {}
+        for seconds in (short, long):
+            started = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE, str(ROOT / "scenes" / "dominoes.yaml"),
+                 str(seconds), str(folder / f"mem{seconds:g}.mp4"), audio],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            peaks[seconds] = int(out.stdout.split()[-1]) / 1024
+            print(
+                f"  {'no sound' if audio == 'none' else 'with sound'}, {seconds:>6g} s: "
+                f"{peaks[seconds]:6.1f} MiB peak RSS "
+                f"(rendered in {time.perf_counter() - started:.0f} s)"
+            )
+        print(f"  growth: {peaks[long] / peaks[short] - 1:+.1%}")
 
 
 def many_bodies(seconds: float) -> None:
@@ -129,14 +197,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--long-seconds", type=float, default=600.0)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["compare", "memory", "bodies"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["compare", "drift", "memory", "bodies"]
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if "compare" not in args.skip:
-            compare(with_seconds(load_scene(ROOT / "scenes" / "ball_pile.yaml"), args.seconds),
-                    folder)  # fmt: skip
+            pile = load_scene(ROOT / "scenes" / "ball_pile.yaml")
+            compare(with_seconds(pile, args.seconds), folder,
+                    "ball_pile (heavy physics: ~450 contact events a frame)")  # fmt: skip
+        if "drift" not in args.skip:
+            compare(with_seconds(parse_scene(DRIFT), args.seconds), folder, "drift")
         if "memory" not in args.skip:
             memory(folder, 10.0, args.long_seconds)
     if "bodies" not in args.skip:

@@ -6,17 +6,25 @@ core idle. The worker builds its own ``Clip`` from the same scene (the same code
 so the same frames, bit for bit) and sends each ``ClipFrame`` down a pipe; the
 pipe's buffer is the bounded queue: a worker that gets ahead blocks, and memory
 stays flat however long the video.
+
+The worker is a fresh interpreter (``python -m physics_scenes.clip_worker``), not a
+``multiprocessing`` child: it inherits no open files (a forked child kept ffmpeg's
+stdin open, so ffmpeg never saw the end of its input), does not re-run the caller's
+script (spawn does, which breaks scripts without a ``__main__`` guard), and is safe
+from threaded callers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import signal
+import os
+import pickle
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from .camera import Shot
 from .clip import Clip, ClipFrame
@@ -26,40 +34,31 @@ from .scene import Scene
 
 DONE = "done"
 FAILED = "failed"
-
-
-def _context() -> Any:
-    """A clean process that inherits no open files. A plain fork would also inherit
-    every pipe the caller holds (ffmpeg's stdin among them: ffmpeg then never sees the
-    end of its input) and is unsafe in a threaded caller. The fork server (POSIX) is
-    started once per program, with this module imported, and forks quickly after that."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 PIPE_BYTES = 1 << 20
 """The queue between the processes: ≈ 10 frames of 1000 bodies. Linux's default 64 KiB
 holds less than one, which kept the two processes in lockstep (measured: no overlap)."""
+AVAILABLE = os.name == "posix"
+"""Passing the pipe to the worker needs ``pass_fds`` (POSIX); elsewhere renders are serial."""
 
 
-def _deepen(conn: Connection) -> None:
-    """Grow the pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
+def _deepen(fd: int) -> None:
+    """Grow a pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
     with contextlib.suppress(ImportError, AttributeError, OSError):
         import fcntl
 
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-def _produce(
-    scene: Scene, width: int, height: int, source_dir: Path | None, conn: Connection
+def produce(
+    scene: Scene, width: int, height: int, source_dir: Path | None, start: int, conn: Connection
 ) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C does
+    """The worker's side: every ClipFrame from ``start`` on down ``conn``, then DONE (or
+    FAILED, error). Frames before ``start`` are computed (they lead to the others) but not sent."""
     try:
         clip = Clip(scene, width, height, source_dir)
         for item in clip.frames():
+            if item.frame.index < start:
+                continue
             view = item.view
             conn.send(
                 (pack(item.frame), (view.center, view.scale, view.width, view.height,
@@ -78,21 +77,28 @@ def _produce(
 
 
 def frames_in_worker(
-    scene: Scene, width: int, height: int, source_dir: Path | None = None
+    scene: Scene, width: int, height: int, source_dir: Path | None = None, start: int = 0
 ) -> Iterator[ClipFrame]:
-    """The frames of ``Clip(scene, width, height, source_dir).frames()``, made in a worker."""
-    context = _context()
-    ours, theirs = context.Pipe(duplex=False)
-    _deepen(ours)
-    process = context.Process(
-        target=_produce, args=(scene, width, height, source_dir, theirs), daemon=True
-    )
-    process.start()
-    theirs.close()
+    """The frames of ``Clip(scene, width, height, source_dir).frames()`` from ``start`` on,
+    made in a worker."""
+    read_end, write_end = os.pipe()
+    _deepen(write_end)
     try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "physics_scenes.clip_worker", str(write_end)],
+            stdin=subprocess.PIPE, pass_fds=(write_end,),
+            start_new_session=True,  # Ctrl-C reaches the parent, which decides
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+    conn = Connection(read_end, writable=False)
+    try:
+        assert process.stdin is not None
+        with process.stdin:
+            pickle.dump((scene, width, height, source_dir, start), process.stdin)
         while True:
             try:
-                message = ours.recv()
+                message = conn.recv()
             except EOFError:
                 raise RuntimeError("the simulation process stopped without finishing") from None
             if message == DONE:
@@ -102,8 +108,72 @@ def frames_in_worker(
             frame, view, video_time, shot = message
             yield ClipFrame(unpack(frame), View(*view), video_time, Shot(*shot))
     finally:
-        ours.close()
-        process.join(timeout=0 if process.exitcode is not None else 1)
-        if process.is_alive():
-            process.terminate()
-            process.join()
+        conn.close()  # a worker still writing gets a broken pipe and exits
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+PROBE_FRAMES = 30
+"""Frames made in this process before deciding whether a worker would pay."""
+WORKER_START = 1.0
+"""Seconds a worker takes to start (a fresh interpreter importing the package), measured."""
+HANDOFF = 0.0005
+"""Seconds a frame costs to send, receive and unpack."""
+
+
+def worth_a_worker(simulating: float, rest: float, frames: int, remaining: int) -> bool:
+    """Whether overlapping the physics with the rest saves more than the worker costs.
+
+    ``simulating`` and ``rest``: seconds spent over ``frames`` frames on the physics and
+    on everything else (drawing, encoding, files). Overlap saves the smaller of the two
+    per frame; the worker costs its start plus catching up on the frames already made.
+    """
+    if frames <= 0 or remaining <= 0:
+        return False
+    saved = remaining * (min(simulating, rest) / frames - HANDOFF)
+    return saved > 1.5 * (WORKER_START + simulating)
+
+
+def clip_frames(
+    clip: Clip, scene: Scene, source_dir: Path | None, parallel: bool | None
+) -> Iterator[ClipFrame]:
+    """The clip's frames: in a worker (``parallel=True``), in this process (``False``), or
+    (None) in this process for ``PROBE_FRAMES`` and then in a worker if the physics measured
+    so far is costly enough (the bytes are the same either way; only the speed differs)."""
+    picture = clip.picture
+    if not AVAILABLE or clip.blur is not None:
+        parallel = False  # motion blur samples the physics between frames while drawing
+    if parallel:
+        yield from frames_in_worker(scene, picture.width, picture.height, source_dir)
+        return
+    serial = clip.frames()
+    simulating = rest = 0.0
+    started = time.perf_counter()
+    for item in serial:
+        made = time.perf_counter()
+        simulating += made - started
+        yield item
+        started = time.perf_counter()
+        rest += started - made
+        done = item.frame.index + 1
+        remaining = clip.frame_count - done
+        if (
+            parallel is None
+            and done == PROBE_FRAMES
+            and worth_a_worker(simulating, rest, done, remaining)
+        ):
+            serial.close()
+            yield from frames_in_worker(scene, picture.width, picture.height, source_dir, done)
+            return
+
+
+def _main() -> None:
+    conn = Connection(int(sys.argv[1]), readable=False)
+    produce(*pickle.load(sys.stdin.buffer), conn)
+
+
+if __name__ == "__main__":
+    _main()

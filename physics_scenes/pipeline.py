@@ -14,7 +14,7 @@ from typing import Any
 
 from .audio import RATE, AudioSink
 from .clip import Clip, ClipFrame
-from .clip_worker import frames_in_worker
+from .clip_worker import clip_frames
 from .export import (
     DEFAULT_QUALITY,
     MetadataSink,
@@ -48,7 +48,7 @@ class RenderJob:
     """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
     parallel: bool | None = None
     """Simulate in a second process, overlapping drawing and encoding (same bytes either
-    way). None: whenever it can help (see ``runs_in_parallel``)."""
+    way). None: when measured to help (see ``clip_worker.clip_frames``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,21 +155,6 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
-PARALLEL_MIN_WORK = 100_000
-"""Frames × bodies below which a clip renders in one process: starting the second one
-(≈ 0.5 s, once per program) costs more than it saves."""
-
-
-def runs_in_parallel(job: RenderJob, clip: Clip) -> bool:
-    """Whether ``job`` simulates in a worker. Motion blur samples the simulation between
-    frames while drawing, so a blurred clip always runs in one process."""
-    if clip.blur is not None:
-        return False
-    if job.parallel is not None:
-        return job.parallel
-    return clip.frame_count * len(clip.layout.bodies) >= PARALLEL_MIN_WORK
-
-
 def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
@@ -207,10 +192,7 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
             sink.open(info)
             opened.append(sink)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
-        if runs_in_parallel(job, clip):
-            source = frames_in_worker(job.scene, job.width, job.height, source_dir)
-        else:
-            source = clip.frames()
+        source = clip_frames(clip, job.scene, source_dir, job.parallel)
         for clip_frame in source:
             current[:] = [clip_frame]
             frame = clip_frame.frame

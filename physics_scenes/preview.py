@@ -111,6 +111,10 @@ class PreviewApp:
         self.worker = worker
         self.clock = clock
         self.out_dir = Path(out_dir)
+        # HiDPI: one window pixel per screen pixel on Windows (not a blurred, scaled-up
+        # bitmap), so the scene is drawn sharp and mouse positions are surface pixels.
+        # macOS and Wayland give the window in points, which the events use too.
+        os.environ.setdefault("SDL_WINDOWS_DPI_AWARENESS", "permonitorv2")
         try:
             pygame.display.init()
             driver = pygame.display.get_driver()

@@ -14,7 +14,7 @@ ONLY_IN = {
     "pygame": {"render.py", "preview.py"},
     "imageio": {"export.py"},
     "imageio_ffmpeg": {"export.py"},
-    "subprocess": {"export.py"},
+    "subprocess": {"export.py", "clip_worker.py"},  # the encoder; the physics worker
     "yaml": {"loader.py"},
 }
 DOWNSTREAM_OF_FRAMES = {"render.py", "export.py", "measure.py", "frame.py", "camera.py", "looks.py",

@@ -16,7 +16,7 @@ import pytest
 
 from physics_scenes import load_scene, simulate
 from physics_scenes.export import PngSequenceSink, StreamInfo
-from physics_scenes.preview import BAR, PreviewApp
+from physics_scenes.preview import BAR, Pacer, PreviewApp
 from physics_scenes.preview_worker import RemoteTimeline
 from physics_scenes.render import Renderer
 
@@ -385,3 +385,24 @@ def test_playback_waits_for_physics_that_lags_and_the_window_keeps_drawing(app) 
     simulated = 40
     advance(app, 0.25)
     assert app.index == 25  # caught up frame by frame, no jump
+
+
+def test_the_window_pacer_makes_up_for_a_slow_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 9))
+        clock.now += seconds
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    pacer = Pacer(100.0, clock)  # a pass every 10 ms
+    sleeps = []
+    for work in (0.0, 0.004, 0.015, 0.004, 0.004, 0.050, 0.004, 0.004):
+        clock.now += work
+        slept.clear()
+        pacer.wait()
+        sleeps.append(slept[0] if slept else 0.0)
+    # 4 ms of work: sleep 6 ms. After a 15 ms pass the next sleeps only 1 ms (back on the
+    # beat). After a 50 ms stall one pass comes early, then the beat resumes: no burst.
+    assert sleeps == [0.01, 0.006, 0.0, 0.001, 0.006, 0.0, 0.0, 0.002]
