@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import pymunk
@@ -254,27 +255,44 @@ class World:
         first = first[np.lexsort((floats[first, 5], floats[first, 4], high[first], low[first]))]
         flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)  # normals point from a to b,
         normals = floats[first, 2:4] * flip[:, None]  # a being the lower row
-        names, feet = self._names, self._foot_owner
-        hypot = math.hypot  # not np.hypot: the same floats as before, to the last bit
-        for a, b, ix, iy, px, py, (nx, ny) in zip(
-            low[first].tolist(), high[first].tolist(), floats[first, 0].tolist(),
-            floats[first, 1].tolist(),
-            floats[first, 4].tolist(), floats[first, 5].tolist(), normals.tolist(), strict=True,
-        ):  # fmt: skip
-            kind = "begin"
-            if feet:
-                for foot, other in ((a, b), (b, a)):
-                    if foot in feet and other not in feet[foot]:
-                        if foot != a:
-                            nx, ny = -nx, -ny
-                        a, b, kind = foot, other, "foot"
-                        break
-            self._events.append(
-                Event(time, step, kind, names[a], names[b], hypot(ix, iy), (px, py), (nx, ny))  # type: ignore[arg-type]
+        a_rows, b_rows = low[first].tolist(), high[first].tolist()
+        # math.hypot, not np.hypot: the same floats as before, to the last bit
+        impulses = list(map(math.hypot, floats[first, 0].tolist(), floats[first, 1].tolist()))
+        points = list(map(tuple, floats[first, 4:6].tolist()))
+        directions = list(map(tuple, normals.tolist()))
+        kinds = ["begin"] * len(first)
+        if self._foot_owner:
+            self._mark_feet(a_rows, b_rows, kinds, directions)
+        names = self._names
+        self._events.extend(map(Event._make, zip(
+            repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
+            [names[r] for r in b_rows], impulses, points, directions, strict=False,
+        )))  # fmt: skip
+        if len(ended):
+            a_rows, b_rows = np.divmod(ended, count)
+            self._events.extend(
+                Event(time, step, "separate", names[a], names[b])
+                for a, b in zip(a_rows.tolist(), b_rows.tolist(), strict=True)
             )
-        for key in ended.tolist():
-            a, b = divmod(key, count)
-            self._events.append(Event(time, step, "separate", self._names[a], self._names[b]))
+
+    def _mark_feet(
+        self,
+        a_rows: list[int],
+        b_rows: list[int],
+        kinds: list[str],
+        directions: list[tuple[float, float]],
+    ) -> None:
+        """A walker's foot landing on anything but its own walker: a ``foot`` event with the
+        foot as ``a`` (rows swapped and the normal turned when the foot was ``b``)."""
+        feet = self._foot_owner
+        for k, (a, b) in enumerate(zip(a_rows, b_rows, strict=True)):
+            if a in feet and b not in feet[a]:
+                kinds[k] = "foot"
+            elif b in feet and a not in feet[b]:
+                kinds[k] = "foot"
+                a_rows[k], b_rows[k] = b, a
+                nx, ny = directions[k]
+                directions[k] = (-nx, -ny)
 
     # -- interaction (the preview window's hand) -------------------------------------
 
