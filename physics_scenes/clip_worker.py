@@ -76,6 +76,15 @@ def produce(
         conn.close()
 
 
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with this copy of the package first on the path (it
+    may have been imported from a checkout the worker would not otherwise find)."""
+    env = dict(os.environ)
+    here = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
+    return env
+
+
 def frames_in_worker(
     scene: Scene, width: int, height: int, source_dir: Path | None = None, start: int = 0
 ) -> Iterator[ClipFrame]:
@@ -86,7 +95,7 @@ def frames_in_worker(
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "physics_scenes.clip_worker", str(write_end)],
-            stdin=subprocess.PIPE, pass_fds=(write_end,),
+            stdin=subprocess.PIPE, pass_fds=(write_end,), env=_worker_env(),
             start_new_session=True,  # Ctrl-C reaches the parent, which decides
         )  # fmt: skip
     finally:
