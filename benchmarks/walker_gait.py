@@ -13,14 +13,13 @@ share of the distance walked. A person's stance foot does not slide at all.
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from physics_scenes import parse_scene, simulate
-from physics_scenes.frame import Frame, Layout, PolyGeom
+from physics_scenes.measure import foot_slide
 
 FLAT = """
 world: {{size: [40, 4], origin: [-2, -0.5]}}
@@ -41,11 +40,6 @@ bodies:
   - {{kind: ramp, name: downhill, a: [8, 0.8816], b: [13, 0]}}
   - {{kind: walker, name: w, position: [0, 0], speed: {speed}, direction: right}}
 """
-
-ON_GROUND = 0.01
-"""A sole point this close to the ground (m) ..."""
-STILL = 0.1
-"""... and moving up or down slower than this (m/s) is standing on it."""
 
 
 def flat_ground(x: np.ndarray) -> np.ndarray:
@@ -85,38 +79,6 @@ HEADER = (
 )
 
 
-def sole_points(layout: Layout, row: int) -> np.ndarray:
-    """The two lowest vertices of a foot polygon (heel and toe), body coordinates."""
-    poly = next(g for g in layout.bodies[row].shapes if isinstance(g, PolyGeom))
-    vertices = np.array(poly.vertices)
-    return vertices[np.argsort(vertices[:, 1])[:2]]
-
-
-def world_points(frame: Frame, row: int, local: np.ndarray) -> np.ndarray:
-    c, s = math.cos(frame.angle[row]), math.sin(frame.angle[row])
-    rotation = np.array([[c, -s], [s, c]])
-    return frame.position[row] + local @ rotation.T
-
-
-def foot_slide(
-    frames: list[Frame], layout: Layout, row: int, ground: Callable[[np.ndarray], np.ndarray]
-) -> float:
-    """Horizontal travel of the foot's sole points while they stand on the ground (m).
-
-    Each sole point (heel, toe) is followed as a material point from frame to
-    frame; a foot rolling over its heel or toe moves that point not at all.
-    """
-    local = sole_points(layout, row)
-    points = np.array([world_points(f, row, local) for f in frames])  # (frames, 2, 2)
-    dt = frames[1].time - frames[0].time
-    height = points[..., 1] - ground(points[..., 0])
-    dx, dy = np.diff(points[..., 0], axis=0), np.diff(points[..., 1], axis=0)
-    down = (height[:-1] < ON_GROUND) & (height[1:] < ON_GROUND) & (np.abs(dy) / dt < STILL)
-    # a foot flat on the ground has both points down: count its travel once
-    travel = np.where(down, np.abs(dx), 0.0).max(axis=1)
-    return float(travel.sum())
-
-
 def measure(text: str, ground: Callable[[np.ndarray], np.ndarray] = flat_ground) -> Gait:
     layout, stream = simulate(parse_scene(text))
     frames = list(stream)
@@ -136,7 +98,7 @@ def measure(text: str, ground: Callable[[np.ndarray], np.ndarray] = flat_ground)
     weight = masses.sum() * abs(layout.gravity[1])
     force = (np.diff(momentum) / np.diff([f.time for f in frames]) + weight) / weight
     settled = np.array([f.time for f in frames[1:]]) > 1.0
-    slide = sum(foot_slide(frames, layout, row, ground) for row in feet)
+    slide = sum(foot_slide(layout, frames, row, ground) for row in feet)
     return Gait(
         speed=distance / time,
         distance=distance,

@@ -40,7 +40,7 @@ UPHILL_REACH = 0.6
 """Uphill, land further ahead (leg lengths per radian of slope): the ground rises to the foot."""
 UPHILL_LEAN, DOWNHILL_LEAN = 2.0, 0.5
 """Extra torso lean per radian of slope (forward uphill, back downhill)."""
-STANCE_KNEE = -0.05
+STANCE_KNEE = -0.12
 """Knee bend held through stance, radians."""
 MAX_SWEEP = 0.35
 """Radians behind vertical where the stance drive stops."""
@@ -48,7 +48,7 @@ BALANCE_TORQUE = 500.0
 """N·m at 1.7 m on the torso's tilt only, never its height or speed."""
 PLACEMENT_GAIN = 0.3
 """Raibert's k: extra foot placement (m) per m/s of speed above the target."""
-LEAN = 0.1
+LEAN = 0.05
 """Forward lean of the torso, radians."""
 KNEE_FOLD = 1.2
 """Peak knee bend in swing, radians: enough to clear a 10° slope."""
