@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from physics_scenes import parse_scene, simulate
-from physics_scenes.measure import foot_slide
+from physics_scenes.measure import foot_slide, ground_force
 
 FLAT = """
 world: {{size: [40, 4], origin: [-2, -0.5]}}
@@ -93,10 +93,7 @@ def measure(text: str, ground: Callable[[np.ndarray], np.ndarray] = flat_ground)
     landings = [e.a for f in frames for e in f.events if e.kind == "foot"]
     # a step is a landing of the other foot; a foot landing again (a bounce) is not
     steps = sum(1 for i, foot in enumerate(landings) if i == 0 or foot != landings[i - 1])
-    masses = layout.masses()[rows]
-    momentum = np.array([masses @ f.velocity[rows, 1] for f in frames])
-    weight = masses.sum() * abs(layout.gravity[1])
-    force = (np.diff(momentum) / np.diff([f.time for f in frames]) + weight) / weight
+    force = ground_force(layout, frames, rows)
     settled = np.array([f.time for f in frames[1:]]) > 1.0
     slide = sum(foot_slide(layout, frames, row, ground) for row in feet)
     return Gait(

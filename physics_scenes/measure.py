@@ -70,3 +70,18 @@ def foot_slide(
     down = (height[:-1] < ON_GROUND) & (height[1:] < ON_GROUND) & (np.abs(dy) / dt < STILL)
     # a foot flat on the ground has both points down: count its travel once
     return float(np.where(down, np.abs(dx), 0.0).max(axis=1).sum())
+
+
+def ground_force(layout: Layout, frames: list[Frame], rows: list[int]) -> FloatArray:
+    """Vertical force (in weights) the world exerts on bodies ``rows``, frame to frame.
+
+    From the change of their total vertical momentum plus their weight, so it is
+    the ground's push when nothing else touches them (1 standing, ~1.2 for a
+    person's heel strike; a stiff-legged stamp reads several). One value per
+    pair of consecutive frames.
+    """
+    masses = layout.masses()[rows]
+    momentum = np.array([masses @ f.velocity[rows, 1] for f in frames])
+    weight = masses.sum() * abs(layout.gravity[1])
+    times = np.array([f.time for f in frames])
+    return (np.diff(momentum) / np.diff(times) + weight) / weight
