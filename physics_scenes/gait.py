@@ -223,6 +223,8 @@ class GaitController:
         if f"foot_{swing}" not in contacts:
             self.airborne = True
         landed = f"foot_{swing}" in contacts and self.airborne and self.step_time > 0.25 * period
+        if self.striding:  # a toe scuffing the ground behind the other foot is no step
+            landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
         if landed or self.step_time > 2.0 * period:
             self.stance, swing = swing, self.stance
             self.step_time, self.steps, self.airborne = 0.0, self.steps + 1, False
