@@ -90,7 +90,7 @@ RETRACT = 0.2
 """The swing foot swings this share of a step's travel past its landing point, then back."""
 PUSH_FROM, PUSH_OFF_TORQUE = 0.7, 150.0
 """From this share of the step the stance ankle firms up to this torque (N·m)."""
-START_SPEED, ACCELERATION = 0.5, 1.0
+START_SPEED, ACCELERATION = 0.3, 1.0
 """Setting off: the wanted speed (m/s) starts here and rises by this much per second."""
 
 QUICK_PUSH = 80.0
