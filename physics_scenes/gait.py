@@ -74,7 +74,7 @@ STRIDE_PLACEMENT = 0.15
 """Raibert's k when striding: extra foot placement (m) per m/s above the wanted speed."""
 DRIVE_GAIN = 3.0
 """The striding drive aims this much faster per m/s of speed short of the wanted speed."""
-GRIP = 0.5
+GRIP = 0.3
 """The stance drive's push on the ground stays below this share of the feet's load."""
 MID_BEND, END_BEND = 0.4, 0.1
 """Stance knee bend (radians) at mid-stance and at the step's ends."""
