@@ -87,6 +87,7 @@ SEEK = 0.05
 SWING_REACH = 0.8
 """Share of the step period the swing foot takes to arrive over its (overshot) landing point."""
 RETRACT = 0.2
+ARCH_POW = 0.5
 """The swing foot swings this share of a step's travel past its landing point, then back."""
 PUSH_FROM, PUSH_OFF_TORQUE = 0.7, 150.0
 """From this share of the step the stance ankle firms up to this torque (N·m)."""
@@ -288,7 +289,7 @@ class GaitController:
         if u > SWING_REACH:
             x = peak - velocity * (self.step_time - SWING_REACH * period)
         ground = ankle_y - hip_y + math.tan(slope) * (x - (ankle_x - hip_x))
-        arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u))
+        arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
         y = ground + arch - SEEK * s * min(1.0, max(0.0, u - 0.9) / 0.3)
         if u < 0.5:  # lift straight from where the foot left
             y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
