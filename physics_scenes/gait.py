@@ -2,16 +2,35 @@
 
 Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
 foot placement; every joint is a velocity-servo motor, which pymunk solves
-implicitly, so stiff control stays stable at any time step:
+implicitly, so stiff control stays stable at any time step. Two gaits, chosen by
+the target speed (as people walk differently when they hurry):
 
-- **stance leg**: the hip drives the leg back at the angular speed that carries
-  the hip forward at the target speed, with a small torque (a stiff drive
-  fights the arc the hip must follow and makes the foot hop); the knee stays
-  nearly straight; the ankle is soft so the sole follows the ground;
-- **swing leg**: the thigh swings to a world-frame placement angle from the body's
-  speed (half the distance covered in a step, plus ``PLACEMENT_GAIN`` times the
-  speed error: a faster body steps further ahead and brakes), the knee folds for
-  clearance and straightens to land, the foot is held level;
+**Striding** (up to ``STRIDE_MAX`` m/s), measured foot slide 2–5 %, peak ground
+force ~2–3 body weights, torso within ~4° of upright:
+
+- **swing leg**, in Cartesian terms solved to hip and knee angles: the foot
+  leaves the ground standing still in the world (it moves back under the hip at
+  the body's speed), swings forward over an arch to a Raibert placement ahead of
+  the hip (half a step's travel, ± ``PLACEMENT`` per m/s of speed error), swings
+  a little past it and comes back (swing-leg retraction), so it lands moving
+  neither forwards nor down much: no skid, no slap;
+- **stance leg**: the knee keeps the landing bend while the foot is ahead of the
+  hip (straightening a leading leg pushes the body back and up: a brake and a
+  bounce), then bends just enough that the hip vaults over a knee bent
+  ``MID_BEND`` and never sinks below the height the legs reach at the step's ends
+  (``END_BEND``); the knee moves at most ``KNEE_RATE`` rad/s, so it never kicks;
+  the hip drives the leg back at the speed that carries the body at the target
+  (plus ``DRIVE_GAIN`` times the shortfall), its push on the ground kept inside
+  ``GRIP`` times the load on the feet (weight plus the body's vertical
+  acceleration), so the sole grips; the ankle holds the foot flat;
+- the wanted speed rises from ``START_SPEED`` by ``ACCELERATION``: setting off is
+  a few shorter steps.
+
+**Quick-stepping** (faster targets): short quick steps from thigh angles, a nearly
+straight stance knee and a gentle hip drive (the striding gait slips above ~1.1 m/s).
+
+Common to both:
+
 - **step switch**: when the swing foot, having left the ground, touches down after
   a quarter of a step period (or when the step overruns);
 - **balance assist**: a torque-limited motor holds the torso's tilt (a stand-in for
@@ -34,24 +53,57 @@ from dataclasses import dataclass
 GAIN = 12.0
 """1/s: joint speed commanded per radian of error."""
 HIP_TORQUE, KNEE_TORQUE, ANKLE_TORQUE, STANCE_ANKLE_TORQUE = 400.0, 600.0, 100.0, 60.0
-PUSH_TORQUE = 80.0
-"""Stance hip drive, N·m: gentle, since a stiff drive fights the hip's arc and the foot hops."""
 UPHILL_REACH = 0.6
 """Uphill, land further ahead (leg lengths per radian of slope): the ground rises to the foot."""
-UPHILL_LEAN, DOWNHILL_LEAN = 2.0, 0.5
+UPHILL_LEAN, DOWNHILL_LEAN = 0.5, 0.5
 """Extra torso lean per radian of slope (forward uphill, back downhill)."""
-STANCE_KNEE = -0.05
-"""Knee bend held through stance, radians."""
-MAX_SWEEP = 0.35
-"""Radians behind vertical where the stance drive stops."""
 BALANCE_TORQUE = 500.0
 """N·m at 1.7 m on the torso's tilt only, never its height or speed."""
-PLACEMENT_GAIN = 0.3
-"""Raibert's k: extra foot placement (m) per m/s of speed above the target."""
-LEAN = 0.1
+LEAN = 0.05
 """Forward lean of the torso, radians."""
+STEP_PERIOD = (0.62, 0.12)
+"""Seconds per step: a − b × speed (people step faster when they walk faster)."""
+
+STRIDE_MAX = 1.15
+"""Targets up to this (m/s at 1.7 m) stride; faster ones quick-step."""
+STRIDE_PUSH = 220.0
+"""Stance hip drive when striding, N·m."""
+STRIDE_SWEEP = 0.8
+"""Radians of thigh behind vertical where the striding drive stops."""
+STRIDE_PLACEMENT = 0.15
+"""Raibert's k when striding: extra foot placement (m) per m/s above the wanted speed."""
+DRIVE_GAIN = 3.0
+"""The striding drive aims this much faster per m/s of speed short of the wanted speed."""
+GRIP = 0.3
+"""The stance drive's push on the ground stays below this share of the feet's load."""
+MID_BEND, END_BEND = 0.4, 0.1
+"""Stance knee bend (radians) at mid-stance and at the step's ends."""
+KNEE_RATE = 3.0
+"""Fastest the stance knee straightens or bends, rad/s."""
+CLEARANCE = 0.08
+"""Peak height (m at 1.7 m) the swing foot is lifted over the ground."""
+SEEK = 0.05
+"""How far (m) below the ground the swing foot is aimed once the step is due: it lands."""
+SWING_REACH = 0.8
+"""Share of the step period the swing foot takes to arrive over its (overshot) landing point."""
+RETRACT = 0.2
+ARCH_POW = 0.5
+"""The swing foot swings this share of a step's travel past its landing point, then back."""
+PUSH_FROM, PUSH_OFF_TORQUE = 0.7, 150.0
+"""From this share of the step the stance ankle firms up to this torque (N·m)."""
+START_SPEED, ACCELERATION = 0.3, 1.0
+"""Setting off: the wanted speed (m/s) starts here and rises by this much per second."""
+
+QUICK_PUSH = 80.0
+"""Quick-step hip drive, N·m: gentle, a stiff one fights the hip's arc and the foot hops."""
+QUICK_SWEEP = 0.35
+"""Radians of thigh behind vertical where the quick-step drive stops."""
+QUICK_PLACEMENT = 0.3
+"""Raibert's k when quick-stepping."""
+QUICK_KNEE = -0.12
+"""Knee bend held through a quick-step stance, radians."""
 KNEE_FOLD = 1.2
-"""Peak knee bend in swing, radians: enough to clear a 10° slope."""
+"""Peak knee bend in a quick-step swing, radians: enough to clear a 10° slope."""
 LEG_ROLES = ("hip", "knee", "ankle")
 
 
@@ -74,6 +126,35 @@ class Command:
     max_torque: float
 
 
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """The walker's parts seen in its walking direction, and servo commands for its joints."""
+
+    parts: dict[str, PartState]
+    d: int
+    s4: float
+
+    def q(self, role: str) -> float:
+        """Pitch of a part (positive: a leg swung forward, the torso leaning back)."""
+        return self.d * self.parts[role].angle
+
+    def w(self, role: str) -> float:
+        return self.d * self.parts[role].spin
+
+    def forward(self, role: str) -> float:
+        return self.d * self.parts[role].position[0]
+
+    def child_world(self, parent: str, child: str, target: float, torque: float) -> Command:
+        """Turn ``child`` to a world pitch, pushing against ``parent``."""
+        rate = GAIN * (target - self.q(child)) - self.w(parent)
+        return Command(self.d * rate, torque * self.s4)
+
+    def relative(self, parent: str, child: str, target: float, torque: float) -> Command:
+        """Bend the joint between ``parent`` and ``child`` to a relative pitch."""
+        rate = GAIN * (target - (self.q(child) - self.q(parent)))
+        return Command(self.d * rate, torque * self.s4)
+
+
 @dataclass(slots=True)
 class GaitController:
     height: float
@@ -83,13 +164,22 @@ class GaitController:
     active: bool = True
     stance: str = "left"
     step_time: float = 0.0
-    lift_angle: float = 0.0
     steps: int = 0
     airborne: bool = False
     ground_pitch: float = 0.0
     """The slope underfoot (radians, rising ahead positive), from the last two footholds."""
     foothold: tuple[float, float] | None = None
     fallen: bool = False
+    clock: float = 0.0
+    lift_angle: float = 0.0
+    """Quick-stepping: the swing thigh's pitch when its foot left the ground."""
+    lift: tuple[float, float] | None = None
+    """Striding: where the swing ankle left the ground, from the hip (forward, up)."""
+    land_knee: float = 0.0
+    """Striding: the stance knee's bend when its foot landed."""
+    rise: float | None = None
+    """The body's vertical speed a step ago, and (below) its smoothed vertical acceleration."""
+    lift_rate: float = 0.0
 
     @property
     def scale(self) -> float:
@@ -100,9 +190,16 @@ class GaitController:
         return 0.91 * self.scale
 
     @property
+    def striding(self) -> bool:
+        return self.speed <= STRIDE_MAX * math.sqrt(self.scale)
+
+    @property
     def step_period(self) -> float:
-        """Seconds per step: people step faster when they walk faster."""
-        return (0.62 - 0.12 * self.speed) * math.sqrt(self.scale)
+        """Seconds per step at the target speed."""
+        return self.period_at(self.speed)
+
+    def period_at(self, speed: float) -> float:
+        return (STEP_PERIOD[0] - STEP_PERIOD[1] * speed) * math.sqrt(self.scale)
 
     def update(
         self, dt: float, parts: dict[str, PartState], contacts: frozenset[str]
@@ -115,67 +212,161 @@ class GaitController:
             self.fallen = abs(torso.angle) > self.fall_angle or sunk
         if not self.active or self.fallen:
             return {role: Command(0.0, 0.0) for role in self._roles()}
-        d, s4, period = self.direction, self.scale**4, self.step_period
+        self.clock += dt
+        goal = self.speed
+        if self.striding:  # set off gently: the wanted speed rises from a stroll
+            start = START_SPEED * math.sqrt(self.scale)
+            goal = min(self.speed, start + ACCELERATION * self.clock)
+        body = _Body(parts, self.direction, self.scale**4)
+        period = self.period_at(goal)
         swing = "right" if self.stance == "left" else "left"
         self.step_time += dt
         if f"foot_{swing}" not in contacts:
             self.airborne = True
         landed = f"foot_{swing}" in contacts and self.airborne and self.step_time > 0.25 * period
+        if self.striding:  # a toe scuffing the ground behind the other foot is no step
+            landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
         if landed or self.step_time > 2.0 * period:
             self.stance, swing = swing, self.stance
             self.step_time, self.steps, self.airborne = 0.0, self.steps + 1, False
-            self.lift_angle = d * parts[f"thigh_{swing}"].angle
+            self.lift_angle, self.lift = body.q(f"thigh_{swing}"), None
+            self.land_knee = body.q(f"shin_{self.stance}") - body.q(f"thigh_{self.stance}")
             self._read_slope(parts[f"foot_{self.stance}"].position)
-
-        def q(role: str) -> float:
-            return d * parts[role].angle
-
-        def w(role: str) -> float:
-            return d * parts[role].spin
-
-        slope = self.ground_pitch
-
-        def child_world(parent: str, child: str, target: float, torque: float) -> Command:
-            return Command(d * (GAIN * (target - q(child)) - w(parent)), torque * s4)
-
-        def relative(parent: str, child: str, target: float, torque: float) -> Command:
-            return Command(d * GAIN * (target - (q(child) - q(parent))), torque * s4)
-
         mass = sum(part.mass for part in parts.values()) or 1.0
-        velocity = d * sum(part.mass * part.velocity[0] for part in parts.values()) / mass
-        u = min(1.0, self.step_time / period)
-        reach = (
+        velocity = self.direction * sum(p.mass * p.velocity[0] for p in parts.values()) / mass
+        rise = sum(part.mass * part.velocity[1] for part in parts.values()) / mass
+        if self.rise is not None:  # smoothed over ~20 ms: contacts make it spiky
+            accel = (rise - self.rise) / dt
+            self.lift_rate += (1 - math.exp(-dt / 0.02)) * (accel - self.lift_rate)
+        self.rise = rise
+        slope = self.ground_pitch
+        lean = LEAN + (UPHILL_LEAN if slope > 0 else DOWNHILL_LEAN) * slope
+        # the balance motor joins the torso (a) to the world (b): rate = −ω_torso wanted
+        balance = Command(
+            -self.direction * GAIN * (-lean - body.q("torso")), BALANCE_TORQUE * body.s4
+        )
+        if self.striding:
+            legs = self._stride(body, goal, period, velocity, mass, swing)
+        else:
+            legs = self._quick_step(body, period, velocity, swing)
+        return {"balance": balance, **legs}
+
+    def _reach(self, velocity: float, goal: float, period: float, gain: float) -> float:
+        """Raibert's foot placement ahead of the hip (m), further uphill."""
+        return (
             velocity * period / 2
-            + PLACEMENT_GAIN * (velocity - self.speed) * self.scale
+            + gain * (velocity - goal) * self.scale
             + UPHILL_REACH * max(0.0, self.ground_pitch) * self.leg_length
         )
+
+    def _stride(
+        self, body: _Body, goal: float, period: float, velocity: float, mass: float, swing: str
+    ) -> dict[str, Command]:
+        """Striding: swing foot placed in Cartesian terms, stance knee riding the hip."""
+        stance, slope, s = self.stance, self.ground_pitch, self.scale
+        u = self.step_time / period
+        thigh = 0.42 * s
+        reach = self._reach(velocity, goal, period, STRIDE_PLACEMENT)
+        reach = max(-0.5, min(0.5, reach / self.leg_length)) * self.leg_length
+        hip_x, hip_y = body.forward("torso"), body.parts["torso"].position[1]
+        ankle_x, ankle_y = body.forward(f"foot_{stance}"), body.parts[f"foot_{stance}"].position[1]
+        if self.lift is None:
+            self.lift = (
+                body.forward(f"foot_{swing}") - hip_x,
+                body.parts[f"foot_{swing}"].position[1] - hip_y,
+            )
+        # the hip never sinks below what legs bent END_BEND reach at the step's ends
+        ride = (
+            2 * thigh * math.cos(END_BEND / 2) * math.cos(math.atan2(goal * period / 2, 2 * thigh))
+        )
+        # swing ankle: it leaves the ground and returns to it standing still in the world
+        # (it moves back under the hip at the body's speed), swinging forward over an arch
+        # past its landing point and back; a little below the ground once due, so it lands
+        back = velocity * self.step_time
+        peak = reach + RETRACT * velocity * period
+        blend = 0.5 - 0.5 * math.cos(math.pi * min(1.0, u / SWING_REACH))
+        x = self.lift[0] - back + (peak - self.lift[0] + back) * blend
+        if u > SWING_REACH:
+            x = peak - velocity * (self.step_time - SWING_REACH * period)
+        ground = ankle_y - hip_y + math.tan(slope) * (x - (ankle_x - hip_x))
+        arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
+        y = ground + arch - SEEK * s * min(1.0, max(0.0, u - 0.9) / 0.3)
+        if u < 0.5:  # lift straight from where the foot left
+            y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
+        swing_hip, swing_knee = _leg_angles(x, y, thigh)
+        # stance knee: keeps its landing bend while the foot is ahead of the hip, then
+        # lets the hip vault over a knee bent MID_BEND, never lower than ``ride``
+        ahead = hip_x - ankle_x
+        span = ride / max(0.5, math.cos(math.atan2(ahead, ride)))
+        _, knee = _leg_angles(0.0, -max(span, 2 * thigh * math.cos(MID_BEND / 2)), thigh)
+        over = min(1.0, max(0.0, (ahead / s + 0.02) / 0.08))
+        knee = self.land_knee + (knee - self.land_knee) * over
+        bend = body.q(f"shin_{stance}") - body.q(f"thigh_{stance}")
+        knee_rate = KNEE_RATE / math.sqrt(s)
+        # the stance hip drives the leg back at the speed that carries the body at the
+        # wanted speed, pushing the ground no harder than friction holds the foot
+        sweep = -(goal + DRIVE_GAIN * (goal - velocity)) / ride
+        load = max(0.0, mass * (9.81 + self.lift_rate))
+        drive = min(STRIDE_PUSH * (1 + 6 * abs(slope)) * body.s4, GRIP * load * ride)
+        toe = min(1.0, max(0.0, (u - PUSH_FROM) / (1.0 - PUSH_FROM)))
+        return {
+            f"hip_{stance}": Command(
+                body.d * (sweep - body.w("torso")),
+                drive if body.q(f"thigh_{stance}") > -STRIDE_SWEEP else 0.0,
+            ),
+            f"knee_{stance}": Command(
+                body.d * max(-knee_rate, min(knee_rate, GAIN * (knee - bend))),
+                KNEE_TORQUE * body.s4,
+            ),
+            f"ankle_{stance}": body.child_world(
+                f"shin_{stance}",
+                f"foot_{stance}",
+                slope,
+                STANCE_ANKLE_TORQUE + (PUSH_OFF_TORQUE - STANCE_ANKLE_TORQUE) * toe,
+            ),
+            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
+            f"knee_{swing}": body.relative(
+                f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE
+            ),
+            f"ankle_{swing}": body.child_world(
+                f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE
+            ),
+        }
+
+    def _quick_step(
+        self, body: _Body, period: float, velocity: float, swing: str
+    ) -> dict[str, Command]:
+        """Quick-stepping: thigh angles, a straight stance knee and a gentle hip drive."""
+        stance, slope = self.stance, self.ground_pitch
+        u = min(1.0, self.step_time / period)
+        reach = self._reach(velocity, self.speed, period, QUICK_PLACEMENT)
         place = math.asin(max(-0.7, min(0.7, reach / self.leg_length)))
         blend = 0.5 - 0.5 * math.cos(math.pi * min(1.0, u / 0.7))
         swing_hip = self.lift_angle + (place - self.lift_angle) * blend
         fold = KNEE_FOLD + 2.0 * max(0.0, slope)  # more clearance uphill
         swing_knee = -0.05 - fold * math.sin(math.pi * min(1.0, u / 0.7))
-        lean = LEAN + (UPHILL_LEAN if slope > 0 else DOWNHILL_LEAN) * slope
-        push = PUSH_TORQUE * (1 + 6 * abs(slope))  # carry the weight up (or hold it back down)
-        commands = {
-            # the balance motor joins the torso (a) to the world (b): rate = −ω_torso wanted
-            "balance": Command(-d * GAIN * (-lean - q("torso")), BALANCE_TORQUE * s4),
+        push = QUICK_PUSH * (1 + 6 * abs(slope))  # carry the weight up (or hold it back down)
+        return {
             # the stance leg sweeps back at the speed that carries the hip at the target speed
             # ... but only until the leg is a stride behind: pushing further just trails the foot
-            f"hip_{self.stance}": Command(
-                d * (-self.speed / self.leg_length - w("torso")),
-                push * s4 if q(f"thigh_{self.stance}") > -MAX_SWEEP else 0.0,
+            f"hip_{stance}": Command(
+                body.d * (-self.speed / self.leg_length - body.w("torso")),
+                push * body.s4 if body.q(f"thigh_{stance}") > -QUICK_SWEEP else 0.0,
             ),
-            f"knee_{self.stance}": relative(
-                f"thigh_{self.stance}", f"shin_{self.stance}", STANCE_KNEE, KNEE_TORQUE
+            f"knee_{stance}": body.relative(
+                f"thigh_{stance}", f"shin_{stance}", QUICK_KNEE, KNEE_TORQUE
             ),
-            f"ankle_{self.stance}": relative(
-                f"shin_{self.stance}", f"foot_{self.stance}", 0.0, STANCE_ANKLE_TORQUE
+            f"ankle_{stance}": body.relative(
+                f"shin_{stance}", f"foot_{stance}", 0.0, STANCE_ANKLE_TORQUE
             ),
-            f"hip_{swing}": child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
-            f"knee_{swing}": relative(f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE),
-            f"ankle_{swing}": child_world(f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE),
+            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
+            f"knee_{swing}": body.relative(
+                f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE
+            ),
+            f"ankle_{swing}": body.child_world(
+                f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE
+            ),
         }
-        return commands
 
     def _read_slope(self, landed: tuple[float, float]) -> None:
         """Slope between the previous foothold and this one (a stride is a good ruler)."""
@@ -190,3 +381,13 @@ class GaitController:
     @staticmethod
     def _roles() -> list[str]:
         return ["balance", *(f"{j}_{s}" for s in ("left", "right") for j in LEG_ROLES)]
+
+
+def _leg_angles(x: float, y: float, segment: float) -> tuple[float, float]:
+    """Thigh pitch and knee bend (≤ 0) that put the ankle at (x forward, y up) from the hip.
+
+    Thigh and shin are both ``segment`` long; the knee bends forwards like a person's.
+    """
+    reach = min(math.hypot(x, y), 2 * segment * math.cos(0.03))
+    bend = 2 * math.acos(reach / (2 * segment))
+    return math.atan2(x, -y) + bend / 2, -bend
