@@ -147,9 +147,14 @@ from physics_scenes.scene import Timing
 scene = load_scene(sys.argv[1])
 scene = scene.model_copy(update={"timing": Timing(duration=float(sys.argv[2]), fps=60)})
 run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft", audio=sys.argv[4]))
-# this process; the largest child (ffmpeg, or the physics worker)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# Peak RSS of this program in KiB. Not ru_maxrss: Linux carries it over from the parent
+# through fork and exec, so it reported the benchmark's own 680 MiB.
+status = Path("/proc/self/status")
+if status.exists():
+    print(next(line.split()[1] for line in status.read_text().splitlines()
+               if line.startswith("VmHWM:")))
+else:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -166,14 +171,13 @@ def memory(folder: Path, short: float, long: float) -> None:
                  str(seconds), str(folder / f"mem{seconds:g}.mp4"), audio],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
-            mine, child = (int(v) / 1024 for v in out.stdout.split()[-2:])
-            peaks[seconds] = mine
+            peaks[seconds] = int(out.stdout.split()[-1]) / 1024
             print(
                 f"  {'no sound' if audio == 'none' else 'with sound'}, {seconds:>6g} s: "
-                f"this process {mine:6.1f} MiB, largest child (ffmpeg or worker) {child:6.1f} MiB "
+                f"{peaks[seconds]:6.1f} MiB peak RSS "
                 f"(rendered in {time.perf_counter() - started:.0f} s)"
             )
-        print(f"  growth of this process: {peaks[long] / peaks[short] - 1:+.1%}")
+        print(f"  growth: {peaks[long] / peaks[short] - 1:+.1%}")
 
 
 def many_bodies(seconds: float) -> None:

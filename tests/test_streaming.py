@@ -10,10 +10,16 @@ from conftest import ROOT, SCENES
 
 MEASURE = """
 import resource, sys
+from pathlib import Path
 from physics_scenes.cli import main
 main(["render", sys.argv[1], "-o", sys.argv[2], "--duration", sys.argv[3], "--size", "320x180",
       "--quality", "draft", "-q"])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# not ru_maxrss: Linux carries it over from the parent (pytest) through fork and exec
+status = Path("/proc/self/status")
+if status.exists():
+    print(next(l.split()[1] for l in status.read_text().splitlines() if l.startswith("VmHWM:")))
+else:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
