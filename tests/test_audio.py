@@ -15,9 +15,16 @@ import numpy as np
 import pytest
 
 from physics_scenes import Event, Frame, Layout, load_scene, parse_scene, simulate
-from physics_scenes.audio import RATE, Score, integrated_loudness, read_wav, render_track
-from physics_scenes.audio.dsp import true_peak, write_wav
-from physics_scenes.audio.mix import Voice, allocate
+from physics_scenes.audio import (
+    RATE,
+    Score,
+    integrated_loudness,
+    read_wav,
+    render_track,
+    write_track,
+)
+from physics_scenes.audio.dsp import BLOCK, TruePeakMeter, true_peak, write_wav
+from physics_scenes.audio.mix import Voice, allocate, mix_windows
 from physics_scenes.audio.synth import ImpactSynth
 from physics_scenes.audio.timbre import PRESET_TIMBRES
 from physics_scenes.cli import main
@@ -338,6 +345,57 @@ def test_ambient_bed_synthesized_or_looped_from_a_wav(tmp_path: Path) -> None:
     looped = scene_track(text, base_dir=tmp_path)[0][:, 0]
     period = round(0.3 * RATE)
     assert np.allclose(looped[:period], looped[period : 2 * period], atol=1e-6)
+
+
+def test_streamed_track_is_the_in_memory_track_byte_for_byte(tmp_path: Path) -> None:
+    # impacts, scraping and a room tone, 13 s: longer than a mixing window (1.37 s)
+    text = (SCENES / "ramp_tumble.yaml").read_text() + "\naudio: {ambient: {level_db: -45}}\n"
+    scene = parse_scene(text)
+    layout, frames = simulate(scene.model_copy(update={"timing": scene.timing.model_copy(
+        update={"duration": 13.0})}))  # fmt: skip
+    score = Score(layout)
+    for frame in frames:
+        score.add(frame)
+    assert score.layers, "the scene should scrape or roll somewhere"
+    in_memory, levels = render_track(score, scene.audio, scene.seed, 13.0)
+    write_wav(tmp_path / "memory.wav", in_memory)
+    streamed = write_track(tmp_path / "streamed.wav", score, scene.audio, scene.seed, 13.0)
+    assert streamed == levels
+    assert (tmp_path / "streamed.wav").read_bytes() == (tmp_path / "memory.wav").read_bytes()
+    # the spilled mix had no name and is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.wav", "streamed.wav"]
+
+
+def test_the_mix_is_the_same_whatever_the_window() -> None:
+    rng = np.random.default_rng(3)
+    pieces = [(int(s), rng.standard_normal(n), rng.standard_normal(n))
+              for s, n in zip(np.sort(rng.integers(0, 9000, 40)), rng.integers(1, 3000, 40),
+                              strict=True)]  # fmt: skip
+    noise = [(int(s), rng.standard_normal(500), rng.standard_normal(500)) for s in (100, 4000)]
+    sources = lambda: [(0, iter(pieces)), (100, iter(noise))]  # noqa: E731
+    whole = np.concatenate(list(mix_windows(sources(), 10_000, window=10_000)))
+    assert whole.shape == (10_000, 2) and np.abs(whole).max() > 1
+    for window in (1, 7, 999, 4096):
+        assert np.concatenate(list(mix_windows(sources(), 10_000, window))).tobytes() == (
+            whole.tobytes()
+        )
+    # and each piece is where it belongs: the sum of plain adds, source by source
+    expected = np.zeros((10_000, 2), dtype=np.float32)
+    for start, left, right in pieces + noise:
+        n = min(len(left), 10_000 - start)
+        expected[start : start + n, 0] += left[:n]
+        expected[start : start + n, 1] += right[:n]
+    assert np.array_equal(expected, whole)
+
+
+def test_true_peak_meter_fed_blocks_equals_the_whole_track() -> None:
+    rng = np.random.default_rng(5)
+    audio = rng.standard_normal((3 * BLOCK + 123, 2)).astype(np.float32) * 0.1
+    audio[BLOCK - 2 : BLOCK + 2] = 0.9  # a peak straddling two blocks
+    meter = TruePeakMeter()
+    for start in range(0, len(audio), BLOCK):
+        meter.add(audio[start : start + BLOCK])
+    assert meter.value() == true_peak(audio)
 
 
 def probe(path: Path) -> str:

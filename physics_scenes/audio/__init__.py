@@ -1,8 +1,9 @@
 """Sound from the physics: impacts, footsteps, scraping and rolling, mixed and mastered.
 
 ``Score`` collects what should sound from the Frame stream, ``render_track``
-turns it into a 48 kHz stereo track, ``AudioSink`` does both inside a render
-job. Reads only ``Layout``, ``Frame`` and ``Event``: never pymunk or pygame.
+turns it into a 48 kHz stereo track (``write_track``: straight into a WAV, in
+flat memory), ``AudioSink`` does both inside a render job. Reads only
+``Layout``, ``Frame`` and ``Event``: never pymunk or pygame.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from .dsp import RATE, AudioInputError, integrated_loudness, read_wav, true_peak
 from .mix import Levels
 from .score import Score
 from .sink import AudioSink
-from .track import render_track
+from .track import render_track, write_track
 
 __all__ = [
     "RATE",
@@ -23,5 +24,6 @@ __all__ = [
     "read_wav",
     "render_track",
     "true_peak",
+    "write_track",
     "write_wav",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from math import gcd
 from pathlib import Path
 
@@ -61,54 +61,92 @@ def read_wav(path: Path) -> Audio:
 
 def write_wav(path: Path, audio: Audio) -> None:
     """Stereo float in [-1, 1] → 24-bit PCM WAV (no dither: identical bytes every run)."""
-    with wave.open(str(path), "wb") as file:
-        file.setnchannels(audio.shape[1])
-        file.setsampwidth(3)
-        file.setframerate(RATE)
+    with WavWriter(path, audio.shape[1]) as out:
         for start in range(0, len(audio), BLOCK):
-            chunk = np.asarray(audio[start : start + BLOCK], dtype=np.float64)
-            scaled = np.clip(np.round(chunk * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
-            packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
-            file.writeframes(np.ascontiguousarray(packed).tobytes())
+            out.write(audio[start : start + BLOCK])
+
+
+class WavWriter:
+    """``write_wav`` block by block, so a track of any length needs one block of memory."""
+
+    def __init__(self, path: Path, channels: int = 2) -> None:
+        self._file = wave.open(str(path), "wb")  # noqa: SIM115 - closed by __exit__
+        self._file.setnchannels(channels)
+        self._file.setsampwidth(3)
+        self._file.setframerate(RATE)
+
+    def write(self, block: Audio) -> None:
+        chunk = np.asarray(block, dtype=np.float64)
+        scaled = np.clip(np.round(chunk * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
+        packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
+        self._file.writeframes(np.ascontiguousarray(packed).tobytes())
+
+    def __enter__(self) -> WavWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+
+Shape = Callable[[np.ndarray], np.ndarray]
+"""Amplitude per frequency (Hz, floored at 1) that colours white noise."""
+
+
+def shaped_noise(rng: np.random.Generator, length: int, shape: Shape) -> Audio:
+    """White noise coloured by ``shape`` in the frequency domain, unit RMS."""
+    if length <= 0:
+        return np.zeros(0)
+    white = rng.standard_normal(length)
+    spectrum = np.fft.rfft(white)
+    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
+    shaped = np.fft.irfft(spectrum * shape(freqs), n=length)
+    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
+    return shaped / rms
+
+
+def band_shape(centre_hz: float, octaves: float = 1.5) -> Shape:
+    """A log-Gaussian band around ``centre_hz``, ``octaves`` wide (one sigma each side)."""
+
+    def shape(freqs: np.ndarray) -> np.ndarray:
+        return np.exp(-0.5 * (np.log2(freqs / centre_hz) / (octaves / 2)) ** 2)
+
+    return shape
+
+
+def pink_shape(low_hz: float = 40.0) -> Shape:
+    """1/f with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
+
+    def shape(freqs: np.ndarray) -> np.ndarray:
+        return 1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
+
+    return shape
 
 
 def band_noise(
     rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
 ) -> Audio:
-    """White noise shaped (in the frequency domain) to a log-Gaussian band, unit RMS."""
-    if length <= 0:
-        return np.zeros(0)
-    white = rng.standard_normal(length)
-    spectrum = np.fft.rfft(white)
-    freqs = np.fft.rfftfreq(length, 1.0 / RATE)
-    with np.errstate(divide="ignore"):
-        distance = np.log2(np.maximum(freqs, 1.0) / centre_hz) / (octaves / 2)
-    spectrum *= np.exp(-0.5 * distance**2)
-    shaped = np.fft.irfft(spectrum, n=length)
-    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
-    return shaped / rms
+    """White noise shaped to a log-Gaussian band, unit RMS."""
+    return shaped_noise(rng, length, band_shape(centre_hz, octaves))
 
 
-def band_noise_blocks(
-    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
-) -> Iterator[Audio]:
-    """Long band noise, ``BLOCK`` samples at a time (the last block shorter).
+def noise_blocks(rng: np.random.Generator, length: int, shape: Shape) -> Iterator[Audio]:
+    """Long shaped noise, ``BLOCK // 2`` samples at a time (the last block shorter).
 
     Pieces of ``BLOCK`` samples overlap by half and cross-fade with sine
     windows (sin² + cos² = 1 keeps the power of uncorrelated noise steady), so
     memory stays small however long the noise runs.
     """
     if length <= BLOCK:
-        yield band_noise(rng, length, centre_hz, octaves)
+        yield shaped_noise(rng, length, shape)
         return
     half = BLOCK // 2
     window = np.sin(np.pi * (np.arange(BLOCK) + 0.5) / BLOCK)
     tail = np.zeros(half)
     produced = 0
     while produced < length:
-        piece = band_noise(rng, BLOCK, centre_hz, octaves) * window
+        piece = shaped_noise(rng, BLOCK, shape) * window
         if produced == 0:
-            piece[:half] = band_noise(rng, BLOCK, centre_hz, octaves)[:half]
+            piece[:half] = shaped_noise(rng, BLOCK, shape)[:half]
         out = tail + piece[:half]
         tail = piece[half:]
         take = min(half, length - produced)
@@ -116,15 +154,11 @@ def band_noise_blocks(
         produced += take
 
 
-def pink_noise(rng: np.random.Generator, length: int, low_hz: float = 40.0) -> Audio:
-    """1/f noise with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
-    white = rng.standard_normal(length)
-    spectrum = np.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
-    shape = 1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
-    shaped = np.fft.irfft(spectrum * shape, n=length)
-    rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
-    return shaped / rms
+def band_noise_blocks(
+    rng: np.random.Generator, length: int, centre_hz: float, octaves: float = 1.5
+) -> Iterator[Audio]:
+    """Long band noise in blocks (see ``noise_blocks``)."""
+    return noise_blocks(rng, length, band_shape(centre_hz, octaves))
 
 
 # ITU-R BS.1770-4 K-weighting at 48 kHz: a high shelf, then a high pass.
@@ -209,3 +243,37 @@ def true_peak(audio: Audio) -> float:
         stop = min(start + BLOCK, len(audio))
         peak = max(peak, block_true_peak(audio[lo:hi], slice(start - lo, stop - lo)))
     return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+class TruePeakMeter:
+    """``true_peak`` of a track fed in ``BLOCK``-sample blocks (the last may be shorter).
+
+    Each block is measured once the next one arrives, with ``PEAK_MARGIN``
+    samples of its neighbours around it, exactly as ``true_peak`` reads them.
+    """
+
+    def __init__(self) -> None:
+        self._before: Audio | None = None
+        self._pending: Audio | None = None
+        self._peak = 0.0
+
+    def add(self, block: Audio) -> None:
+        if self._pending is not None:
+            self._measure(block[:PEAK_MARGIN])
+        self._pending = block
+
+    def value(self) -> float:
+        """dBTP; -inf for an empty or silent track."""
+        if self._pending is not None:
+            self._measure(self._pending[:0])
+            self._pending = None
+        return 20 * math.log10(self._peak) if self._peak > 0 else -math.inf
+
+    def _measure(self, after: Audio) -> None:
+        assert self._pending is not None
+        pending = self._pending
+        before = self._before if self._before is not None else pending[:0]
+        context = np.concatenate([before, pending, after])
+        inner = slice(len(before), len(before) + len(pending))
+        self._peak = max(self._peak, block_true_peak(context, inner))
+        self._before = np.concatenate([before, pending])[-PEAK_MARGIN:]

@@ -23,9 +23,9 @@ from .dsp import (
     RATE,
     Audio,
     LoudnessMeter,
+    TruePeakMeter,
     block_true_peak,
     integrated_loudness,
-    true_peak,
 )
 
 FADE = int(0.005 * RATE)
@@ -87,14 +87,20 @@ def allocate(voices: list[Voice], budget: int, floor_db: float = -60.0) -> list[
     return [(v, end - v.start) for v, end in kept if end > v.start]
 
 
-def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int], Audio]) -> Audio:
-    """Sum the voices into a stereo buffer of ``length`` samples (equal-power pan).
+Piece = tuple[int, Audio, Audio]
+"""A stereo sound placed on the track: (first sample, left, right)."""
 
-    ``make(voice, n)`` builds the first n samples of a voice's waveform (unit level).
+
+def voice_pieces(
+    voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int], Audio]
+) -> Iterator[Piece]:
+    """The voices as stereo pieces (equal-power pan), in order of start.
+
+    ``make(voice, n)`` builds the first n samples of a voice's waveform (unit
+    level); it is called in this order, only when the mix reaches the voice.
     """
-    out = np.zeros((length, 2), dtype=np.float32)  # 24-bit output: float32 is plenty
     fade_out = np.linspace(1.0, 0.0, FADE)
-    for voice, keep in voices:
+    for voice, keep in sorted(voices, key=lambda kept: kept[0].start):
         n = min(keep, voice.length, length - voice.start)
         if n <= 0:
             continue
@@ -103,9 +109,59 @@ def mix(voices: list[tuple[Voice, int]], length: int, make: Callable[[Voice, int
             fade = min(FADE, n)
             wave[n - fade :] *= fade_out[FADE - fade :]
         angle = (min(max(voice.pan, -1.0), 1.0) + 1) * math.pi / 4
-        out[voice.start : voice.start + n, 0] += wave * math.cos(angle)
-        out[voice.start : voice.start + n, 1] += wave * math.sin(angle)
-    return out
+        yield voice.start, wave * math.cos(angle), wave * math.sin(angle)
+
+
+Source = tuple[int, Iterator[Piece]]
+"""Pieces in order of start, and the first start: the mix starts the iterator only then."""
+
+
+def mix_windows(sources: list[Source], length: int, window: int = BLOCK) -> Iterator[Audio]:
+    """Sum the sources into a float32 stereo track of ``length`` samples, a window at a time.
+
+    Each source yields pieces in order of start (they may overlap). A piece that
+    runs past a window is carried into the next, and every sample receives its
+    pieces in the order of the sources and, within a source, of the pieces, so
+    the sum is the same, bit for bit, whatever the window. Memory follows the
+    sounds ringing at once, not the length of the track.
+    """
+    ahead: list[Piece | None] = [None] * len(sources)
+    started = [False] * len(sources)
+    ringing: list[list[Piece]] = [[] for _ in sources]
+    for w0 in range(0, length, window):
+        w1 = min(length, w0 + window)
+        out = np.zeros((w1 - w0, 2), dtype=np.float32)  # 24-bit output: float32 is plenty
+        for index, (first, pieces) in enumerate(sources):
+            if not started[index]:
+                if first >= w1:
+                    continue
+                started[index], ahead[index] = True, next(pieces, None)
+            still: list[Piece] = []
+            for piece in ringing[index]:
+                rest = _add_before(out, w0, w1, piece)
+                if rest is not None:
+                    still.append(rest)
+            while (piece := ahead[index]) is not None and piece[0] < w1:
+                rest = _add_before(out, w0, w1, piece)
+                if rest is not None:
+                    still.append(rest)
+                ahead[index] = next(pieces, None)
+            ringing[index] = still
+        yield out
+
+
+def _add_before(out: Audio, w0: int, w1: int, piece: Piece) -> Piece | None:
+    """Add the part of ``piece`` before sample ``w1`` to ``out`` (which starts at ``w0``);
+    return the rest, if any."""
+    start, left, right = piece
+    n = min(len(left), w1 - start)
+    if n > 0:
+        out[start - w0 : start - w0 + n, 0] += left[:n]
+        out[start - w0 : start - w0 + n, 1] += right[:n]
+    if n >= len(left):
+        return None
+    n = max(n, 0)
+    return start + n, left[n:], right[n:]
 
 
 HOLD_MS, RELEASE_MS = 1.5, 12.0
@@ -177,17 +233,38 @@ class Levels:
 
 
 def master(
-    audio: Audio, target: float | None, peak_db: float, gain_db: float = 0.0
-) -> tuple[Audio, Levels]:
+    audio: Audio,
+    target: float | None,
+    peak_db: float,
+    gain_db: float = 0.0,
+    emit: Callable[[int, Audio], None] | None = None,
+) -> Levels:
     """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP.
 
-    Works in place on ``audio``: trial gains are measured block by block
-    without keeping the result, and only the final one is written back, so a
-    long track needs one buffer, not several.
+    ``audio`` is read block by block, several times: trial gains are measured
+    without keeping the result, and only the final one is passed, block by
+    block in order, to ``emit(start, block)`` (float32); without ``emit`` it is
+    written back into ``audio``. So a long track needs one buffer, or none when
+    ``audio`` is read from disk. The levels are measured on the emitted blocks.
     """
+    if emit is None:
+
+        def emit(start: int, block: Audio) -> None:
+            audio[start : start + len(block)] = block
+
+    meter, peak_meter = LoudnessMeter(audio.shape[1]), TruePeakMeter()
+
+    def out(start: int, block: Audio) -> None:
+        block = np.asarray(block, dtype=np.float32)
+        meter.add(block)
+        peak_meter.add(block)
+        emit(start, block)
+
     measured = integrated_loudness(audio)
-    if not math.isfinite(measured):
-        return audio, Levels(measured, true_peak(audio), 0.0)
+    if not math.isfinite(measured):  # silence: nothing to normalise
+        for start in range(0, len(audio), BLOCK):
+            out(start, audio[start : start + BLOCK])
+        return Levels(meter.value(), peak_meter.value(), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
     trim = 1.0
@@ -210,6 +287,6 @@ def master(
         gain += min(error / slope, 24.0)
     final = trim * 10 ** (gain_db / 20)
     for start, stop, c0, context in limited_blocks(audio, ceiling, 10 ** (gain / 20)):
-        audio[start:stop] = context[start - c0 : stop - c0] * final
+        out(start, context[start - c0 : stop - c0] * final)
     total = gain + 20 * math.log10(trim) + gain_db
-    return audio, Levels(integrated_loudness(audio), true_peak(audio), total)
+    return Levels(meter.value(), peak_meter.value(), total)

@@ -1,4 +1,5 @@
-"""The audio sink: collects the score while frames stream by, writes the WAV at the end.
+"""The audio sink: collects the score while frames stream by, writes the WAV at the end
+(mixed and mastered through a temporary file, so memory stays flat however long).
 
 It follows the ``Sink`` protocol of ``export.py`` (open / write / finish /
 commit / discard) and is atomic: the WAV lives at a temporary name until
@@ -14,10 +15,9 @@ from typing import Any
 from ..atomic import AtomicPath
 from ..audio_model import AudioSpec
 from ..frame import Frame
-from .dsp import write_wav
 from .mix import Levels
 from .score import Score
-from .track import TimeMap, identity, render_track
+from .track import TimeMap, identity, write_track
 
 
 class AudioSink:
@@ -55,11 +55,10 @@ class AudioSink:
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
-        audio, self.levels = render_track(
-            self._score, self.spec, self.seed, self._duration,
+        self.levels = write_track(
+            self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
         )  # fmt: skip
-        write_wav(self._out.temp, audio)
         self.wav = self._out.temp
 
     def commit(self) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dsp import RATE, Audio, band_noise, pink_noise
+from .dsp import RATE, Audio, band_noise
 from .timbre import MAX_HZ, Timbre
 
 LN1000 = math.log(1000.0)
@@ -135,8 +135,3 @@ def noise_layer(
 ) -> Audio:
     """Band noise whose amplitude follows ``levels`` (one value per sample)."""
     return band_noise(rng, len(levels), centre_hz, octaves) * levels
-
-
-def room_tone(rng: np.random.Generator, length: int) -> Audio:
-    """Synthesized room tone: pink noise with a low cut, unit RMS."""
-    return pink_noise(rng, length)

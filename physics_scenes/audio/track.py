@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +17,22 @@ import numpy as np
 
 from ..audio_model import AudioSpec, SoundSpec
 from ..frame import BodyInfo, Layout
-from .dsp import RATE, Audio, AudioInputError, band_noise_blocks, read_wav
-from .mix import Levels, Voice, allocate, master, mix
+from .dsp import (
+    BLOCK,
+    RATE,
+    Audio,
+    AudioInputError,
+    Shape,
+    WavWriter,
+    band_shape,
+    noise_blocks,
+    pink_shape,
+    read_wav,
+)
+from .mix import Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
 from .score import Hit, Score
-from .synth import FOOTSTEP_LENGTH, ImpactSynth, play_sample, room_tone
+from .spill import SpilledTrack
+from .synth import FOOTSTEP_LENGTH, ImpactSynth, play_sample
 from .timbre import (
     PRESET_TIMBRES,
     SURFACE_KINDS,
@@ -34,6 +46,9 @@ TimeMap = Callable[[float], float]
 REF_SPEED = 4.0
 """Impact speed (m/s) that gives a unit-level voice for a 10 kg body."""
 SURFACE_GAIN = 0.5
+MIX_WINDOW = 8 * BLOCK
+"""Samples mixed at once (10.9 s, 4 MB): a voice still ringing at a window's end is carried
+over, so longer windows carry fewer (a domino cascade rings 60 voices at once)."""
 SCRAPE_LEVEL = 0.02
 """RMS of the scraping noise of a 10 kg body sliding at 1 m/s, against a unit impact's peak
 (about -30 dB): scraping sits under the impacts, as it does in life."""
@@ -201,7 +216,56 @@ def render_track(
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[Audio, Levels]:
-    """The finished stereo track (``round(duration·48000)`` × 2 floats) and its levels."""
+    """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels."""
+    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
+    out = np.empty((length, 2), dtype=np.float32)
+    at = 0
+    for window in windows:
+        out[at : at + len(window)] = window
+        at += len(window)
+    return out, master(out, spec.loudness, spec.true_peak, spec.gain_db)
+
+
+def write_track(
+    path: Path,
+    score: Score,
+    spec: AudioSpec,
+    seed: int,
+    duration: float,
+    *,
+    time_map: TimeMap = identity,
+    base_dir: Path = Path("."),
+    materials: dict[str, tuple[float, float]] | None = None,
+) -> Levels:
+    """``render_track`` written to a 24-bit WAV at ``path``, the same samples, in flat memory.
+
+    The mix is made a window at a time into a nameless temporary file beside
+    ``path`` and mastered from there, so memory does not grow with the length.
+    """
+    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
+    with SpilledTrack(path.parent) as mixed, WavWriter(path) as wav:
+        for window in windows:
+            mixed.append(window)
+        assert len(mixed) == length
+        return master(
+            mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
+            spec.loudness,
+            spec.true_peak,
+            spec.gain_db,
+            emit=lambda _start, block: wav.write(block),
+        )
+
+
+def mixed_windows(
+    score: Score,
+    spec: AudioSpec,
+    seed: int,
+    duration: float,
+    time_map: TimeMap,
+    base_dir: Path,
+    materials: dict[str, tuple[float, float]] | None,
+) -> tuple[int, Iterator[Audio]]:
+    """The track's length in samples, and its mix before mastering, window by window."""
     layout = score.layout
     length = round(duration * RATE)
     sounds = body_sounds(layout, spec, base_dir, materials)
@@ -266,31 +330,32 @@ def render_track(
             return play_sample(sound.sample, sound.sample_ratio)
         return synth.impact(sound.timbre, sound.f0, rng, n)[0]
 
-    out = mix(allocate(voices, spec.voices), length, make)
-    _add_contact_noise(out, score, spec, seed, time_map, materials or {})
+    sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
+    sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
     if spec.ambient is not None:
-        out += _ambient(spec, seed, length, base_dir)
-    return master(out, spec.loudness, spec.true_peak, spec.gain_db)
+        sources.append((0, _ambient(spec, seed, length, base_dir)))
+    return length, mix_windows(sources, length, MIX_WINDOW)
 
 
-def _add_contact_noise(
-    out: Audio,
+def _contact_noise(
+    length: int,
     score: Score,
     spec: AudioSpec,
     seed: int,
     time_map: TimeMap,
     materials: dict[str, tuple[float, float]],
-) -> None:
+) -> list[Source]:
     """Scraping (bright) and rolling (dark) noise per material pair, following the speeds.
 
     Noise is made only over the stretches where something slides or rolls, so
-    its cost and memory follow the sound, not the length of the video.
+    its cost follows the sound, not the length of the video; each stretch is
+    made a block at a time, when the mix reaches it.
     """
-    length = len(out)
     if not score.layers or not score.frame_times:
-        return
+        return []
     times = np.array([time_map(t) for t in score.frame_times]) * RATE
     level = SCRAPE_LEVEL * 10 ** (spec.scrapes_db / 20)
+    sources: list[Source] = []
     for key in sorted(score.layers):
         layer = score.layers[key]
         centre = math.sqrt(
@@ -307,15 +372,34 @@ def _add_contact_noise(
                 if s1 <= s0:
                     continue
                 tag = zlib.crc32(f"{key[0]}|{key[1]}|{part}|{run}".encode())
-                rng = np.random.default_rng([seed, 0x53, tag])
-                at = s0
-                for noise in band_noise_blocks(rng, s1 - s0, hz, octaves):
-                    samples = np.arange(at, at + len(noise), dtype=np.float64)
-                    wave = noise * np.interp(samples, times, values) * level
-                    angle = (np.interp(samples, times, pans) + 1) * math.pi / 4
-                    out[at : at + len(noise), 0] += wave * np.cos(angle)
-                    out[at : at + len(noise), 1] += wave * np.sin(angle)
-                    at += len(noise)
+                shape = band_shape(hz, octaves)
+                noise = _NoiseRun(s0, s1, [seed, 0x53, tag], shape, times, values, level, pans)
+                sources.append((s0, noise.pieces()))
+    return sources
+
+
+@dataclass(frozen=True, slots=True)
+class _NoiseRun:
+    """One stretch of scraping or rolling noise: level and pan follow the frames."""
+
+    s0: int
+    s1: int
+    seed: list[int]
+    shape: Shape
+    times: np.ndarray
+    values: np.ndarray
+    level: float
+    pans: np.ndarray
+
+    def pieces(self) -> Iterator[Piece]:
+        at = self.s0
+        rng = np.random.default_rng(self.seed)
+        for noise in noise_blocks(rng, self.s1 - self.s0, self.shape):
+            samples = np.arange(at, at + len(noise), dtype=np.float64)
+            wave = noise * np.interp(samples, self.times, self.values) * self.level
+            angle = (np.interp(samples, self.times, self.pans) + 1) * math.pi / 4
+            yield at, wave * np.cos(angle), wave * np.sin(angle)
+            at += len(noise)
 
 
 def _active_runs(values: np.ndarray, gap: int = 30) -> list[tuple[int, int]]:
@@ -339,16 +423,22 @@ def _scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float,
     return timbre.scrape_hz
 
 
-def _ambient(spec: AudioSpec, seed: int, length: int, base_dir: Path) -> Audio:
+def _ambient(spec: AudioSpec, seed: int, length: int, base_dir: Path) -> Iterator[Piece]:
+    """The bed under everything: synthesized room tone, or a WAV file looped."""
     assert spec.ambient is not None
     level = 10 ** (spec.ambient.level_db / 20)
     if spec.ambient.file is None:
-        rng = np.random.default_rng([seed, 0x414D])
-        left, right = room_tone(rng, length), room_tone(rng, length)
-        return np.stack([left, right], axis=1) * level
+        left = noise_blocks(np.random.default_rng([seed, 0x414D, 0]), length, pink_shape())
+        right = noise_blocks(np.random.default_rng([seed, 0x414D, 1]), length, pink_shape())
+        at = 0
+        for a, b in zip(left, right, strict=True):
+            yield at, a * level, b * level
+            at += len(a)
+        return
     loop = read_wav(base_dir / spec.ambient.file)
     rms = math.sqrt(float(np.mean(loop**2)))
     if rms == 0:
         raise AudioInputError(f"{base_dir / spec.ambient.file}: the file is silent")
-    bed = np.resize(loop, length) / rms * level
-    return np.stack([bed, bed], axis=1)
+    for at in range(0, length, BLOCK):
+        bed = loop[np.arange(at, min(length, at + BLOCK)) % len(loop)] / rms * level
+        yield at, bed, bed
