@@ -10,6 +10,7 @@ matching ``separate``.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,11 +41,15 @@ class Hit:
 
 @dataclass
 class ContactLayer:
-    """Per-frame scraping and rolling energy of one material pair, with its mean x."""
+    """Per-frame scraping and rolling energy of one material pair, with its mean x.
 
-    slide: list[float] = field(default_factory=list)
-    roll: list[float] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)
+    Plain C doubles (8 bytes a value, a Python float in a list takes 32): a layer
+    grows by a frame every frame, for the whole video.
+    """
+
+    slide: array[float] = field(default_factory=lambda: array("d"))
+    roll: array[float] = field(default_factory=lambda: array("d"))
+    x: array[float] = field(default_factory=lambda: array("d"))
 
 
 class Score:
@@ -54,7 +59,7 @@ class Score:
         self.layout = layout
         self._rows = {name: i for i, name in enumerate(layout.names)}
         self.hits: list[Hit] = []
-        self.frame_times: list[float] = []
+        self.frame_times: array[float] = array("d")
         self.layers: dict[tuple[str, str], ContactLayer] = {}
         self._contacts: dict[tuple[int, int], tuple[float, ...]] = {}
         """(row a, row b) → (normal x, y, contact point in a's frame x, y, in b's frame x, y)."""
@@ -180,7 +185,10 @@ class Score:
         for key in levels.keys() | self.layers.keys():
             layer = self.layers.get(key)
             if layer is None:
-                layer = self.layers[key] = ContactLayer([0.0] * count, [0.0] * count, [0.0] * count)
+                zeros = bytes(8 * count)
+                layer = self.layers[key] = ContactLayer(
+                    array("d", zeros), array("d", zeros), array("d", zeros)
+                )
             slide, roll, x = levels.get(key, (0.0, 0.0, layer.x[-1] if layer.x else 0.0))
             layer.slide.append(slide)
             layer.roll.append(roll)
