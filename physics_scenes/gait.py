@@ -2,35 +2,41 @@
 
 Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
 foot placement; every joint is a velocity-servo motor, which pymunk solves
-implicitly, so stiff control stays stable at any time step. Two gaits, chosen by
-the target speed (as people walk differently when they hurry):
-
-**Striding** (up to ``STRIDE_MAX`` m/s), measured foot slide 2–5 %, peak ground
-force ~2–3 body weights, torso within ~4° of upright:
+implicitly, so stiff control stays stable at any time step. One gait, striding,
+at every speed; the stance leg is driven one of two ways, chosen by the target
+speed (as people walk differently when they hurry). Measured foot slide 1–3 %
+on flat ground, peak ground force ~2–4 body weights, torso within ~4° of upright.
 
 - **swing leg**, in Cartesian terms solved to hip and knee angles: the foot
   leaves the ground standing still in the world (it moves back under the hip at
   the body's speed), swings forward over an arch to a Raibert placement ahead of
-  the hip (half a step's travel, ± ``PLACEMENT`` per m/s of speed error), swings
+  the hip (half a step's travel, ± ``STRIDE_PLACEMENT`` per m/s of speed error), swings
   a little past it and comes back (swing-leg retraction), so it lands moving
   neither forwards nor down much: no skid, no slap;
-- **stance leg**: the knee keeps the landing bend while the foot is ahead of the
-  hip (straightening a leading leg pushes the body back and up: a brake and a
-  bounce), then bends just enough that the hip vaults over a knee bent
-  ``MID_BEND`` and never sinks below the height the legs reach at the step's ends
-  (``END_BEND``); the knee moves at most ``KNEE_RATE`` rad/s, so it never kicks;
-  the hip drives the leg back at the speed that carries the body at the target
-  (plus ``DRIVE_GAIN`` times the shortfall), its push on the ground kept inside
-  ``GRIP`` times the load on the feet (weight plus the body's vertical
-  acceleration), so the sole grips; the ankle holds the foot flat;
+- **stance leg, strolling** (up to ``SUPPORT_FROM`` m/s): the knee keeps the
+  landing bend while the foot is ahead of the hip (straightening a leading leg
+  pushes the body back and up: a brake and a bounce), then bends just enough that
+  the hip vaults over a knee bent ``MID_BEND`` and never sinks below the height
+  the legs reach at the step's ends (``END_BEND``); the knee moves at most
+  ``KNEE_RATE`` rad/s, so it never kicks; the hip drives the leg back at the speed
+  that carries the body at the target (plus ``DRIVE_GAIN`` times the shortfall),
+  its push on the ground kept inside ``GRIP`` times the load on the feet (weight
+  plus the body's vertical acceleration), so the sole grips; the ankle holds the
+  foot flat;
+- **stance leg, walking briskly** (faster targets): a virtual force on the hip
+  (Pratt's virtual model control) turned into hip and knee torques through the
+  leg's Jacobian (J^T F), the motors used as torque sources. Upwards: a spring and
+  damper (``SUPPORT_HEIGHT``) to a hip height that lets straight legs reach the
+  step's ends (``SUPPORT_REACH``); forwards: ``SUPPORT_SPEED`` per m/s short of the
+  wanted speed plus a slowly learnt push (``SUPPORT_LEARN``) that makes up for
+  what the swing and the landings cost, kept inside ``SUPPORT_GRIP`` times the
+  upward push so the sole grips. A position-servoed stance leg is stiff: above
+  ~1.1 m/s each landing threw the body up and off its feet, and the hip drive
+  that won the speed back made it hop (it quick-stepped instead). The ankle only
+  keeps the foot flat (a stiff one brakes); the swing foot lifts higher
+  (``SUPPORT_CLEARANCE``), as a fast swing lags its path;
 - the wanted speed rises from ``START_SPEED`` by ``ACCELERATION``: setting off is
-  a few shorter steps.
-
-**Quick-stepping** (faster targets): short quick steps from thigh angles, a nearly
-straight stance knee and a gentle hip drive (the striding gait slips above ~1.1 m/s).
-
-Common to both:
-
+  a few shorter steps;
 - **step switch**: when the swing foot, having left the ground, touches down after
   a quarter of a step period (or when the step overruns);
 - **balance assist**: a torque-limited motor holds the torso's tilt (a stand-in for
@@ -64,8 +70,6 @@ LEAN = 0.05
 STEP_PERIOD = (0.62, 0.12)
 """Seconds per step: a − b × speed (people step faster when they walk faster)."""
 
-STRIDE_MAX = 1.15
-"""Targets up to this (m/s at 1.7 m) stride; faster ones quick-step."""
 STRIDE_PUSH = 220.0
 """Stance hip drive when striding, N·m."""
 STRIDE_SWEEP = 0.8
@@ -91,19 +95,29 @@ ARCH_POW = 0.5
 """The swing foot swings this share of a step's travel past its landing point, then back."""
 PUSH_FROM, PUSH_OFF_TORQUE = 0.7, 150.0
 """From this share of the step the stance ankle firms up to this torque (N·m)."""
+PUSH_ANGLE = 0.0
+"""Radians the stance ankle points the toe down by the step's end (push-off)."""
 START_SPEED, ACCELERATION = 0.3, 1.0
 """Setting off: the wanted speed (m/s) starts here and rises by this much per second."""
 
-QUICK_PUSH = 80.0
-"""Quick-step hip drive, N·m: gentle, a stiff one fights the hip's arc and the foot hops."""
-QUICK_SWEEP = 0.35
-"""Radians of thigh behind vertical where the quick-step drive stops."""
-QUICK_PLACEMENT = 0.3
-"""Raibert's k when quick-stepping."""
-QUICK_KNEE = -0.12
-"""Knee bend held through a quick-step stance, radians."""
-KNEE_FOLD = 1.2
-"""Peak knee bend in a quick-step swing, radians: enough to clear a 10° slope."""
+SUPPORT_FROM = 1.15
+"""Targets above this (m/s at 1.7 m) carry the body on a force-controlled stance leg."""
+SUPPORT_REACH, SUPPORT_BOB = 0.98, 0.0
+"""Hip over the ankle at the step's ends (share of the leg) and how much higher mid-step (m)."""
+SUPPORT_HEIGHT = (200.0, 20.0)
+"""Stance leg's vertical stiffness (1/s²) and damping (1/s) per kg."""
+SUPPORT_SPEED = 3.0
+"""1/s: stance leg's horizontal push per m/s short of the wanted speed."""
+SUPPORT_LEARN = 1.0
+"""1/s²: how fast the stance leg learns the push that holds the wanted speed."""
+SUPPORT_CLEARANCE, SUPPORT_SEEK = 0.12, 0.03
+"""Swing foot's lift and aim below the ground (m) in the fast gait: it swings fast, so lags."""
+SUPPORT_GRIP = 0.5
+"""The stance leg's horizontal push stays below this share of its vertical push."""
+SUPPORT_ANKLE = 10.0
+"""N·m: the force-controlled stance ankle only keeps the foot flat (a stiff one brakes)."""
+SLACK = 3.0
+"""rad/s beyond the joint's speed a torque-commanded motor is asked for (a torque source)."""
 LEG_ROLES = ("hip", "knee", "ankle")
 
 
@@ -171,8 +185,6 @@ class GaitController:
     foothold: tuple[float, float] | None = None
     fallen: bool = False
     clock: float = 0.0
-    lift_angle: float = 0.0
-    """Quick-stepping: the swing thigh's pitch when its foot left the ground."""
     lift: tuple[float, float] | None = None
     """Striding: where the swing ankle left the ground, from the hip (forward, up)."""
     land_knee: float = 0.0
@@ -180,6 +192,9 @@ class GaitController:
     rise: float | None = None
     """The body's vertical speed a step ago, and (below) its smoothed vertical acceleration."""
     lift_rate: float = 0.0
+    push: float = 0.0
+    tick: float = 0.0
+    """Force-controlled stance: the learnt extra push (m/s² of the body) that holds the speed."""
 
     @property
     def scale(self) -> float:
@@ -188,10 +203,6 @@ class GaitController:
     @property
     def leg_length(self) -> float:
         return 0.91 * self.scale
-
-    @property
-    def striding(self) -> bool:
-        return self.speed <= STRIDE_MAX * math.sqrt(self.scale)
 
     @property
     def step_period(self) -> float:
@@ -213,10 +224,10 @@ class GaitController:
         if not self.active or self.fallen:
             return {role: Command(0.0, 0.0) for role in self._roles()}
         self.clock += dt
-        goal = self.speed
-        if self.striding:  # set off gently: the wanted speed rises from a stroll
-            start = START_SPEED * math.sqrt(self.scale)
-            goal = min(self.speed, start + ACCELERATION * self.clock)
+        self.tick = dt
+        # set off gently: the wanted speed rises from a stroll
+        start = START_SPEED * math.sqrt(self.scale)
+        goal = min(self.speed, start + ACCELERATION * self.clock)
         body = _Body(parts, self.direction, self.scale**4)
         period = self.period_at(goal)
         swing = "right" if self.stance == "left" else "left"
@@ -224,12 +235,12 @@ class GaitController:
         if f"foot_{swing}" not in contacts:
             self.airborne = True
         landed = f"foot_{swing}" in contacts and self.airborne and self.step_time > 0.25 * period
-        if self.striding:  # a toe scuffing the ground behind the other foot is no step
-            landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
+        # a toe scuffing the ground behind the other foot is no step
+        landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
         if landed or self.step_time > 2.0 * period:
             self.stance, swing = swing, self.stance
             self.step_time, self.steps, self.airborne = 0.0, self.steps + 1, False
-            self.lift_angle, self.lift = body.q(f"thigh_{swing}"), None
+            self.lift = None
             self.land_knee = body.q(f"shin_{self.stance}") - body.q(f"thigh_{self.stance}")
             self._read_slope(parts[f"foot_{self.stance}"].position)
         mass = sum(part.mass for part in parts.values()) or 1.0
@@ -245,10 +256,7 @@ class GaitController:
         balance = Command(
             -self.direction * GAIN * (-lean - body.q("torso")), BALANCE_TORQUE * body.s4
         )
-        if self.striding:
-            legs = self._stride(body, goal, period, velocity, mass, swing)
-        else:
-            legs = self._quick_step(body, period, velocity, swing)
+        legs = self._stride(body, goal, period, velocity, mass, swing)
         return {"balance": balance, **legs}
 
     def _reach(self, velocity: float, goal: float, period: float, gain: float) -> float:
@@ -289,8 +297,10 @@ class GaitController:
         if u > SWING_REACH:
             x = peak - velocity * (self.step_time - SWING_REACH * period)
         ground = ankle_y - hip_y + math.tan(slope) * (x - (ankle_x - hip_x))
-        arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
-        y = ground + arch - SEEK * s * min(1.0, max(0.0, u - 0.9) / 0.3)
+        fast = self.speed > SUPPORT_FROM * math.sqrt(s)
+        clearance, seek = (SUPPORT_CLEARANCE, SUPPORT_SEEK) if fast else (CLEARANCE, SEEK)
+        arch = (clearance + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
+        y = ground + arch - seek * s * min(1.0, max(0.0, u - 0.9) / 0.3)
         if u < 0.5:  # lift straight from where the foot left
             y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
         swing_hip, swing_knee = _leg_angles(x, y, thigh)
@@ -309,20 +319,28 @@ class GaitController:
         load = max(0.0, mass * (9.81 + self.lift_rate))
         drive = min(STRIDE_PUSH * (1 + 6 * abs(slope)) * body.s4, GRIP * load * ride)
         toe = min(1.0, max(0.0, (u - PUSH_FROM) / (1.0 - PUSH_FROM)))
+        ankle = STANCE_ANKLE_TORQUE + (PUSH_OFF_TORQUE - STANCE_ANKLE_TORQUE) * toe
+        if fast:
+            support = self._support(body, goal, period, velocity, mass, stance)
+            ankle = SUPPORT_ANKLE
+        else:
+            support = {
+                f"hip_{stance}": Command(
+                    body.d * (sweep - body.w("torso")),
+                    drive if body.q(f"thigh_{stance}") > -STRIDE_SWEEP else 0.0,
+                ),
+                f"knee_{stance}": Command(
+                    body.d * max(-knee_rate, min(knee_rate, GAIN * (knee - bend))),
+                    KNEE_TORQUE * body.s4,
+                ),
+            }
         return {
-            f"hip_{stance}": Command(
-                body.d * (sweep - body.w("torso")),
-                drive if body.q(f"thigh_{stance}") > -STRIDE_SWEEP else 0.0,
-            ),
-            f"knee_{stance}": Command(
-                body.d * max(-knee_rate, min(knee_rate, GAIN * (knee - bend))),
-                KNEE_TORQUE * body.s4,
-            ),
+            **support,
             f"ankle_{stance}": body.child_world(
                 f"shin_{stance}",
                 f"foot_{stance}",
-                slope,
-                STANCE_ANKLE_TORQUE + (PUSH_OFF_TORQUE - STANCE_ANKLE_TORQUE) * toe,
+                slope - PUSH_ANGLE * toe,
+                ankle,
             ),
             f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
             f"knee_{swing}": body.relative(
@@ -333,38 +351,38 @@ class GaitController:
             ),
         }
 
-    def _quick_step(
-        self, body: _Body, period: float, velocity: float, swing: str
+    def _support(
+        self, body: _Body, goal: float, period: float, velocity: float, mass: float, stance: str
     ) -> dict[str, Command]:
-        """Quick-stepping: thigh angles, a straight stance knee and a gentle hip drive."""
-        stance, slope = self.stance, self.ground_pitch
-        u = min(1.0, self.step_time / period)
-        reach = self._reach(velocity, self.speed, period, QUICK_PLACEMENT)
-        place = math.asin(max(-0.7, min(0.7, reach / self.leg_length)))
-        blend = 0.5 - 0.5 * math.cos(math.pi * min(1.0, u / 0.7))
-        swing_hip = self.lift_angle + (place - self.lift_angle) * blend
-        fold = KNEE_FOLD + 2.0 * max(0.0, slope)  # more clearance uphill
-        swing_knee = -0.05 - fold * math.sin(math.pi * min(1.0, u / 0.7))
-        push = QUICK_PUSH * (1 + 6 * abs(slope))  # carry the weight up (or hold it back down)
+        """Stance hip and knee torques that push the hip with a wanted force (Pratt's VMC)."""
+        s, segment = self.scale, 0.42 * self.scale
+        ahead = body.forward("torso") - body.forward(f"foot_{stance}")
+        height = body.parts["torso"].position[1] - body.parts[f"foot_{stance}"].position[1]
+        half = max(0.05 * s, goal * period / 2)
+        end = math.sqrt(max(0.0, (SUPPORT_REACH * 2 * segment) ** 2 - half**2))
+        mid = min(SUPPORT_REACH * 2 * segment, end + SUPPORT_BOB * s)
+        bow = (mid - end) / half**2
+        target, climb = mid - bow * ahead**2, -2 * bow * ahead * velocity
+        stiff, damp = SUPPORT_HEIGHT
+        rise = self.rise or 0.0
+        fy = mass * (9.81 + stiff * (target - height) + damp * (climb - rise))
+        fy = max(0.0, min(3 * 9.81 * mass, fy))
+        self.push += SUPPORT_LEARN * self.tick * (goal - velocity)
+        self.push = max(-2.0, min(2.0, self.push))
+        fx = mass * (SUPPORT_SPEED * (goal - velocity) + self.push)
+        fx = max(-SUPPORT_GRIP * fy, min(SUPPORT_GRIP * fy, fx))
+        thigh, shin = body.q(f"thigh_{stance}"), body.q(f"shin_{stance}")
+        # joint torques J^T F: the leg pushes the hip with (fx, fy) off a still foot
+        hip = -segment * (
+            (math.cos(thigh) + math.cos(shin)) * fx + (math.sin(thigh) + math.sin(shin)) * fy
+        )
+        knee = -segment * (math.cos(shin) * fx + math.sin(shin) * fy)
         return {
-            # the stance leg sweeps back at the speed that carries the hip at the target speed
-            # ... but only until the leg is a stride behind: pushing further just trails the foot
-            f"hip_{stance}": Command(
-                body.d * (-self.speed / self.leg_length - body.w("torso")),
-                push * body.s4 if body.q(f"thigh_{stance}") > -QUICK_SWEEP else 0.0,
+            f"hip_{stance}": _torque(
+                body, body.w(f"thigh_{stance}") - body.w("torso"), hip, HIP_TORQUE
             ),
-            f"knee_{stance}": body.relative(
-                f"thigh_{stance}", f"shin_{stance}", QUICK_KNEE, KNEE_TORQUE
-            ),
-            f"ankle_{stance}": body.relative(
-                f"shin_{stance}", f"foot_{stance}", 0.0, STANCE_ANKLE_TORQUE
-            ),
-            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
-            f"knee_{swing}": body.relative(
-                f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE
-            ),
-            f"ankle_{swing}": body.child_world(
-                f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE
+            f"knee_{stance}": _torque(
+                body, body.w(f"shin_{stance}") - body.w(f"thigh_{stance}"), knee, KNEE_TORQUE
             ),
         }
 
@@ -381,6 +399,12 @@ class GaitController:
     @staticmethod
     def _roles() -> list[str]:
         return ["balance", *(f"{j}_{s}" for s in ("left", "right") for j in LEG_ROLES)]
+
+
+def _torque(body: _Body, spin: float, torque: float, limit: float) -> Command:
+    """A motor as a torque source: asked to turn faster than it does, it pushes at its limit."""
+    rate = spin + math.copysign(SLACK, torque)
+    return Command(body.d * rate, min(abs(torque), limit * body.s4))
 
 
 def _leg_angles(x: float, y: float, segment: float) -> tuple[float, float]:
