@@ -20,10 +20,11 @@ weights, torso within ~3° of upright.
   legs (``REACH``) meet the step's ends and falls back, level at both ends.
   Forwards: ``SPEED_GAIN`` per m/s short of the wanted speed plus a slowly learnt
   push (``LEARN``) that makes up for what swinging and landing cost, kept inside
-  ``GRIP`` times the upward push, so the sole grips. The ankle only keeps the
-  foot flat. (A position-servoed stance leg is stiff: above ~1.1 m/s each landing
-  threw the body up and off its feet, and the hip drive that won the speed back
-  made it hop; it had to quick-step, with short steps and legs trailing);
+  ``GRIP`` times the upward push, so the sole grips. The knee is damped a little
+  (``KNEE_DAMP``) and the ankle only keeps the foot flat. (A position-servoed
+  stance leg is stiff: above ~1.1 m/s each landing threw the body up and off its
+  feet, and the hip drive that won the speed back made it hop; it had to
+  quick-step, with short steps and legs trailing);
 - the wanted speed rises from ``START_SPEED`` by ``ACCELERATION``: setting off is
   a few shorter steps;
 - **step switch**: when the swing foot, having left the ground, touches down after
@@ -85,6 +86,8 @@ LEARN = 1.0
 """... plus a push learnt at this rate (1/s² per m/s short) that makes up for the rest."""
 GRIP = 0.5
 """The stance leg's forward (or backward) push stays below this share of its upward push."""
+KNEE_DAMP = 5.0
+"""N·m per rad/s the stance knee resists bending or straightening: a landing does not whip it."""
 SLACK = 3.0
 """rad/s beyond the joint's speed a torque-commanded motor is asked for (a torque source)."""
 LEG_ROLES = ("hip", "knee", "ankle")
@@ -294,6 +297,7 @@ class GaitController:
             (math.cos(thigh) + math.cos(shin)) * on + (math.sin(thigh) + math.sin(shin)) * up
         )
         knee = -segment * (math.cos(shin) * on + math.sin(shin) * up)
+        knee -= KNEE_DAMP * body.s4 * (body.w(f"shin_{stance}") - body.w(f"thigh_{stance}"))
         return {
             f"hip_{stance}": _torque(
                 body, body.w(f"thigh_{stance}") - body.w("torso"), hip, HIP_TORQUE
