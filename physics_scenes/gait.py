@@ -17,7 +17,8 @@ weights, torso within ~3° of upright.
   (τ = −Jᵀ F) with the motors as torque sources (asked for ``SLACK`` rad/s more
   than the joint turns, they push at their limit). Upwards: a spring and damper
   (``HEIGHT_GAINS``) to a hip height that rises ``BOB`` from where nearly straight
-  legs (``REACH``) meet the step's ends and falls back, level at both ends.
+  legs (``REACH``) meet the step's ends and falls back, level at both ends (on a
+  slope it runs parallel to the ground, low enough for the lower end).
   Forwards: ``SPEED_GAIN`` per m/s short of the wanted speed plus a slowly learnt
   push (``LEARN``) that makes up for what swinging and landing cost, kept inside
   ``GRIP`` times the upward push, so the sole grips. The knee is damped a little
@@ -286,6 +287,10 @@ class GaitController:
         climb = -(mid - end) * math.pi / (2 * half) * math.sin(2 * phase) * velocity
         if abs(ahead) > half:
             climb = 0.0
+        # on a slope the hip runs parallel to it, as low as the lower end needs
+        rising = math.tan(self.ground_pitch)
+        target += rising * ahead - abs(rising) * half
+        climb += rising * velocity
         stiff, damp = HEIGHT_GAINS
         up = mass * (9.81 + stiff * (target - height) + damp * (climb - rise))
         up = max(0.0, min(3 * 9.81 * mass, up))
