@@ -57,30 +57,40 @@ def slide_share(speed: float) -> float:
 
 @pytest.mark.parametrize("speed", [0.5, 1.0, 1.5])
 def test_stance_feet_do_not_slide(speed: float) -> None:
-    # measured 1.4 %, 0.7 % and 0.6 % (were 16 %, 7 % and, quick-stepping at 1.5, 3.6 %);
+    # measured 1.0 %, 0.4 % and 0.3 % (were 16 %, 7 % and, quick-stepping at 1.5, 3.6 %);
     # a person's is ~0
     assert slide_share(speed) < 0.03
 
 
-def step_lengths(speed: float) -> np.ndarray:
-    """Distance (m) from each foot's landing to the other's next, after setting off."""
+def steps(speed: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each step after setting off: its length (m, from one foot's landing to the
+    other's), its duration (s), and how far ahead of the hip the foot landed (m)."""
     layout, frames, _x, _y, _tilt = walk(FLAT.format(duration=20, speed=speed, direction="right"))
+    torso = layout.index("w/torso")
     landings = [
-        (e.a, f.position[layout.index(e.a), 0])
+        (e.a, f.time, f.position[layout.index(e.a), 0], f.position[torso, 0])
         for f in frames
         if f.time > 3.0
         for e in f.events
         if e.kind == "foot"
     ]
-    return np.array([x1 - x0 for (a, x0), (b, x1) in pairwise(landings) if a != b])
+    pairs = [(a, b) for a, b in pairwise(landings) if a[0] != b[0]]
+    return (
+        np.array([b[2] - a[2] for a, b in pairs]),
+        np.array([b[1] - a[1] for a, b in pairs]),
+        np.array([b[2] - b[3] for _a, b in pairs]),
+    )
 
 
 def test_strides_out_when_walking_briskly() -> None:
-    """At 1.5 m/s a person steps ~0.7 m (it quick-stepped 0.43 m at ~200 steps a minute)."""
-    steps = step_lengths(1.5)
-    assert len(steps) > 30
-    assert np.median(steps) >= 0.6, np.median(steps)
-    assert np.percentile(steps, 10) >= 0.5
+    """At 1.5 m/s a person steps ~0.7 m ~120 times a minute, reaching ahead of the hip
+    (it quick-stepped 0.43 m at ~200 steps a minute, its legs trailing behind)."""
+    lengths, durations, ahead = steps(1.5)
+    assert len(lengths) > 30
+    assert np.median(lengths) >= 0.6, np.median(lengths)  # measured 0.71
+    assert np.percentile(lengths, 10) >= 0.5
+    assert 100 < 60 / np.median(durations) < 140, 60 / np.median(durations)  # measured 129
+    assert np.median(ahead) > 0.2, np.median(ahead)  # measured 0.35
 
 
 @pytest.mark.parametrize("speed", [0.5, 1.0])
