@@ -66,8 +66,9 @@ PLACEMENT = 0.15
 """Raibert's k: extra foot placement (m) per m/s above the wanted speed."""
 CLEARANCE = 0.12
 """Peak height (m at 1.7 m) the swing foot is aimed over the ground (a fast swing lags it)."""
-SEEK = 0.03
-"""How far (m) below the ground the swing foot is aimed once the step is due: it lands."""
+SEEK, SEEK_SLOPE = 0.01, 0.15
+"""How far (m, plus m per radian of slope) below the ground the swing foot is aimed once
+the step is due, so it lands (deeper kicks the body up: the foot bounces)."""
 SWING_REACH = 0.8
 """Share of the step period the swing foot takes to arrive over its (overshot) landing point."""
 RETRACT = 0.2
@@ -258,7 +259,8 @@ class GaitController:
             x = peak - velocity * (self.step_time - SWING_REACH * period)
         ground = ankle_y - hip_y + math.tan(slope) * (x - (ankle_x - hip_x))
         arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
-        y = ground + arch - SEEK * s * min(1.0, max(0.0, u - 0.9) / 0.3)
+        seek = (SEEK + SEEK_SLOPE * abs(slope)) * s
+        y = ground + arch - seek * min(1.0, max(0.0, u - 0.9) / 0.3)
         if u < 0.5:  # lift straight from where the foot left
             y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
         hip, knee = _leg_angles(x, y, 0.42 * s)
