@@ -3,15 +3,17 @@
 Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
 foot placement; every joint is a velocity motor, which pymunk solves implicitly.
 One gait, striding, at every speed: measured on flat ground at 0.5–1.5 m/s, steps
-of 0.3–0.75 m at ~100–130 a minute, foot slide ~1 %, peak ground force ~2–4 body
-weights, torso within ~3° of upright.
+of 0.34–0.74 m at ~87–117 a minute (a person's), foot slide ≤ 1 %, no foot
+bounces, peak ground force ≤ ~3 body weights, torso within ~3° of upright.
 
 - **swing leg**, in Cartesian terms solved to hip and knee angles and held there
   by stiff servos: the foot leaves the ground standing still in the world (it
   moves back under the hip at the body's speed), swings forward over an arch to a
   Raibert placement ahead of the hip (half a step's travel, ± ``PLACEMENT`` per
   m/s of speed error), swings a little past it and comes back (swing-leg
-  retraction), so it lands moving neither forwards nor down much;
+  retraction), so it lands moving neither forwards nor down much; it is aimed
+  only ``SEEK`` below the ground, and reaches down further (``FEEL``) only when
+  the step is well overdue, as over a crest;
 - **stance leg**, force-controlled (Pratt's virtual model control): a wanted force
   on the hip, turned into hip and knee torques through the leg's Jacobian
   (τ = −Jᵀ F) with the motors as torque sources (asked for ``SLACK`` rad/s more
@@ -59,8 +61,10 @@ BALANCE_TORQUE = 500.0
 """N·m at 1.7 m on the torso's tilt only, never its height or speed."""
 LEAN = 0.05
 """Forward lean of the torso, radians."""
-STEP_PERIOD = (0.62, 0.12)
-"""Seconds per step: a − b × speed (people step faster when they walk faster)."""
+STEP_PERIOD = (0.70, 0.14)
+"""Seconds per step: a − b × speed (people step faster when they walk faster) ..."""
+SLOPE_SHORTEN = 1.0
+"""... and, on a slope, this share shorter per radian (shorter steps up and down hill)."""
 
 PLACEMENT = 0.15
 """Raibert's k: extra foot placement (m) per m/s above the wanted speed."""
@@ -69,6 +73,9 @@ CLEARANCE = 0.12
 SEEK, SEEK_SLOPE = 0.01, 0.15
 """How far (m, plus m per radian of slope) below the ground the swing foot is aimed once
 the step is due, so it lands (deeper kicks the body up: the foot bounces)."""
+FEEL, FEEL_FROM = 0.6, 1.2
+"""Once a step is this overdue (share of the period) the ground has fallen away (a crest):
+the swing foot reaches down for it, this much (m) per period more."""
 SWING_REACH = 0.8
 """Share of the step period the swing foot takes to arrive over its (overshot) landing point."""
 RETRACT = 0.2
@@ -196,7 +203,7 @@ class GaitController:
         start = START_SPEED * math.sqrt(self.scale)
         goal = min(self.speed, start + ACCELERATION * self.clock)
         body = _Body(parts, self.direction, self.scale**4)
-        period = self.period_at(goal)
+        period = self.period_at(goal) * (1 - SLOPE_SHORTEN * abs(self.ground_pitch))
         swing = "right" if self.stance == "left" else "left"
         self.step_time += dt
         if f"foot_{swing}" not in contacts:
@@ -261,6 +268,7 @@ class GaitController:
         arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
         seek = (SEEK + SEEK_SLOPE * abs(slope)) * s
         y = ground + arch - seek * min(1.0, max(0.0, u - 0.9) / 0.3)
+        y -= FEEL * s * max(0.0, u - FEEL_FROM)  # overdue: the ground fell away, reach down for it
         if u < 0.5:  # lift straight from where the foot left
             y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
         hip, knee = _leg_angles(x, y, 0.42 * s)
