@@ -8,7 +8,7 @@ share of the distance walked. A person's stance foot does not slide at all.
 
     nice -n 19 python benchmarks/walker_gait.py            # flat ground and hill
     nice -n 19 python benchmarks/walker_gait.py --flat 1.0 # one speed only
-    nice -n 19 python benchmarks/walker_gait.py --sheet 1.5 /tmp/gait.png --flat --hill
+    nice -n 19 python benchmarks/walker_gait.py --sheet 1.5 /tmp/gait.png
         # a contact sheet: one gait cycle at 1.5 m/s after 10 s, 12 pictures and a strobe
 """
 
@@ -228,8 +228,9 @@ def main() -> None:
         help="draw a contact sheet of one gait cycle at SPEED m/s (flat, after 10 s) to PNG",
     )
     args = parser.parse_args()
-    if args.sheet:
+    if args.sheet:  # only the pictures
         contact_sheet(float(args.sheet[0]), args.sheet[1])
+        return
     print(HEADER, flush=True)
     for speed in args.flat:
         text = FLAT.format(duration=args.duration, speed=speed)
