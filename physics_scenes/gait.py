@@ -1,36 +1,35 @@
 """The walker's gait controller: body state in, motor commands out. Pure and deterministic.
 
 Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
-foot placement; every joint is a velocity-servo motor, which pymunk solves
-implicitly, so stiff control stays stable at any time step. Two gaits, chosen by
-the target speed (as people walk differently when they hurry):
+foot placement; every joint is a velocity motor, which pymunk solves implicitly.
+One gait, striding, at every speed: measured on flat ground at 0.5–1.5 m/s, steps
+of 0.34–0.74 m at ~87–117 a minute (a person's), foot slide ≤ 1 %, no foot
+bounces, peak ground force ≤ ~3 body weights, torso within ~3° of upright.
 
-**Striding** (up to ``STRIDE_MAX`` m/s), measured foot slide 2–5 %, peak ground
-force ~2–3 body weights, torso within ~4° of upright:
-
-- **swing leg**, in Cartesian terms solved to hip and knee angles: the foot
-  leaves the ground standing still in the world (it moves back under the hip at
-  the body's speed), swings forward over an arch to a Raibert placement ahead of
-  the hip (half a step's travel, ± ``PLACEMENT`` per m/s of speed error), swings
-  a little past it and comes back (swing-leg retraction), so it lands moving
-  neither forwards nor down much: no skid, no slap;
-- **stance leg**: the knee keeps the landing bend while the foot is ahead of the
-  hip (straightening a leading leg pushes the body back and up: a brake and a
-  bounce), then bends just enough that the hip vaults over a knee bent
-  ``MID_BEND`` and never sinks below the height the legs reach at the step's ends
-  (``END_BEND``); the knee moves at most ``KNEE_RATE`` rad/s, so it never kicks;
-  the hip drives the leg back at the speed that carries the body at the target
-  (plus ``DRIVE_GAIN`` times the shortfall), its push on the ground kept inside
-  ``GRIP`` times the load on the feet (weight plus the body's vertical
-  acceleration), so the sole grips; the ankle holds the foot flat;
+- **swing leg**, in Cartesian terms solved to hip and knee angles and held there
+  by stiff servos: the foot leaves the ground standing still in the world (it
+  moves back under the hip at the body's speed), swings forward over an arch to a
+  Raibert placement ahead of the hip (half a step's travel, ± ``PLACEMENT`` per
+  m/s of speed error), swings a little past it and comes back (swing-leg
+  retraction), so it lands moving neither forwards nor down much; it is aimed
+  only ``SEEK`` below the ground, and reaches down further (``FEEL``) only when
+  the step is well overdue, as over a crest;
+- **stance leg**, force-controlled (Pratt's virtual model control): a wanted force
+  on the hip, turned into hip and knee torques through the leg's Jacobian
+  (τ = −Jᵀ F) with the motors as torque sources (asked for ``SLACK`` rad/s more
+  than the joint turns, they push at their limit). Upwards: a spring and damper
+  (``HEIGHT_GAINS``) to a hip height that rises ``BOB`` from where nearly straight
+  legs (``REACH``) meet the step's ends and falls back, level at both ends (on a
+  slope it runs parallel to the ground, low enough for the lower end).
+  Forwards: ``SPEED_GAIN`` per m/s short of the wanted speed plus a slowly learnt
+  push (``LEARN``) that makes up for what swinging and landing cost, kept inside
+  ``GRIP`` times the upward push, so the sole grips. The knee is damped a little
+  (``KNEE_DAMP``) and the ankle only keeps the foot flat. (A position-servoed
+  stance leg is stiff: above ~1.1 m/s each landing threw the body up and off its
+  feet, and the hip drive that won the speed back made it hop; it had to
+  quick-step, with short steps and legs trailing);
 - the wanted speed rises from ``START_SPEED`` by ``ACCELERATION``: setting off is
-  a few shorter steps.
-
-**Quick-stepping** (faster targets): short quick steps from thigh angles, a nearly
-straight stance knee and a gentle hip drive (the striding gait slips above ~1.1 m/s).
-
-Common to both:
-
+  a few shorter steps;
 - **step switch**: when the swing foot, having left the ground, touches down after
   a quarter of a step period (or when the step overruns);
 - **balance assist**: a torque-limited motor holds the torso's tilt (a stand-in for
@@ -52,7 +51,8 @@ from dataclasses import dataclass
 
 GAIN = 12.0
 """1/s: joint speed commanded per radian of error."""
-HIP_TORQUE, KNEE_TORQUE, ANKLE_TORQUE, STANCE_ANKLE_TORQUE = 400.0, 600.0, 100.0, 60.0
+HIP_TORQUE, KNEE_TORQUE, ANKLE_TORQUE, STANCE_ANKLE_TORQUE = 400.0, 600.0, 100.0, 10.0
+"""N·m at 1.7 m; the stance ankle only keeps the foot flat (a stiff one brakes the body)."""
 UPHILL_REACH = 0.6
 """Uphill, land further ahead (leg lengths per radian of slope): the ground rises to the foot."""
 UPHILL_LEAN, DOWNHILL_LEAN = 0.5, 0.5
@@ -61,49 +61,44 @@ BALANCE_TORQUE = 500.0
 """N·m at 1.7 m on the torso's tilt only, never its height or speed."""
 LEAN = 0.05
 """Forward lean of the torso, radians."""
-STEP_PERIOD = (0.62, 0.12)
-"""Seconds per step: a − b × speed (people step faster when they walk faster)."""
+STEP_PERIOD = (0.70, 0.14)
+"""Seconds per step: a − b × speed (people step faster when they walk faster) ..."""
+SLOPE_SHORTEN = 1.0
+"""... and, on a slope, this share shorter per radian (shorter steps up and down hill)."""
 
-STRIDE_MAX = 1.15
-"""Targets up to this (m/s at 1.7 m) stride; faster ones quick-step."""
-STRIDE_PUSH = 220.0
-"""Stance hip drive when striding, N·m."""
-STRIDE_SWEEP = 0.8
-"""Radians of thigh behind vertical where the striding drive stops."""
-STRIDE_PLACEMENT = 0.15
-"""Raibert's k when striding: extra foot placement (m) per m/s above the wanted speed."""
-DRIVE_GAIN = 3.0
-"""The striding drive aims this much faster per m/s of speed short of the wanted speed."""
-GRIP = 0.3
-"""The stance drive's push on the ground stays below this share of the feet's load."""
-MID_BEND, END_BEND = 0.4, 0.1
-"""Stance knee bend (radians) at mid-stance and at the step's ends."""
-KNEE_RATE = 3.0
-"""Fastest the stance knee straightens or bends, rad/s."""
-CLEARANCE = 0.08
-"""Peak height (m at 1.7 m) the swing foot is lifted over the ground."""
-SEEK = 0.05
-"""How far (m) below the ground the swing foot is aimed once the step is due: it lands."""
+PLACEMENT = 0.15
+"""Raibert's k: extra foot placement (m) per m/s above the wanted speed."""
+CLEARANCE = 0.12
+"""Peak height (m at 1.7 m) the swing foot is aimed over the ground (a fast swing lags it)."""
+SEEK, SEEK_SLOPE = 0.01, 0.15
+"""How far (m, plus m per radian of slope) below the ground the swing foot is aimed once
+the step is due, so it lands (deeper kicks the body up: the foot bounces)."""
+FEEL, FEEL_FROM = 0.6, 1.2
+"""Once a step is this overdue (share of the period) the ground has fallen away (a crest):
+the swing foot reaches down for it, this much (m) per period more."""
 SWING_REACH = 0.8
 """Share of the step period the swing foot takes to arrive over its (overshot) landing point."""
 RETRACT = 0.2
 ARCH_POW = 0.5
 """The swing foot swings this share of a step's travel past its landing point, then back."""
-PUSH_FROM, PUSH_OFF_TORQUE = 0.7, 150.0
-"""From this share of the step the stance ankle firms up to this torque (N·m)."""
 START_SPEED, ACCELERATION = 0.3, 1.0
 """Setting off: the wanted speed (m/s) starts here and rises by this much per second."""
 
-QUICK_PUSH = 80.0
-"""Quick-step hip drive, N·m: gentle, a stiff one fights the hip's arc and the foot hops."""
-QUICK_SWEEP = 0.35
-"""Radians of thigh behind vertical where the quick-step drive stops."""
-QUICK_PLACEMENT = 0.3
-"""Raibert's k when quick-stepping."""
-QUICK_KNEE = -0.12
-"""Knee bend held through a quick-step stance, radians."""
-KNEE_FOLD = 1.2
-"""Peak knee bend in a quick-step swing, radians: enough to clear a 10° slope."""
+REACH, BOB = 0.98, 0.03
+"""Hip over the stance ankle at the step's ends (share of the leg), and how much higher
+(m at 1.7 m) mid-step."""
+HEIGHT_GAINS = (200.0, 20.0)
+"""The stance leg's upward push: stiffness (1/s²) and damping (1/s), per kg of body."""
+SPEED_GAIN = 3.0
+"""1/s: the stance leg's forward push, m/s² per m/s short of the wanted speed ..."""
+LEARN = 1.0
+"""... plus a push learnt at this rate (1/s² per m/s short) that makes up for the rest."""
+GRIP = 0.5
+"""The stance leg's forward (or backward) push stays below this share of its upward push."""
+KNEE_DAMP = 5.0
+"""N·m per rad/s the stance knee resists bending or straightening: a landing does not whip it."""
+SLACK = 3.0
+"""rad/s beyond the joint's speed a torque-commanded motor is asked for (a torque source)."""
 LEG_ROLES = ("hip", "knee", "ankle")
 
 
@@ -171,15 +166,10 @@ class GaitController:
     foothold: tuple[float, float] | None = None
     fallen: bool = False
     clock: float = 0.0
-    lift_angle: float = 0.0
-    """Quick-stepping: the swing thigh's pitch when its foot left the ground."""
     lift: tuple[float, float] | None = None
-    """Striding: where the swing ankle left the ground, from the hip (forward, up)."""
-    land_knee: float = 0.0
-    """Striding: the stance knee's bend when its foot landed."""
-    rise: float | None = None
-    """The body's vertical speed a step ago, and (below) its smoothed vertical acceleration."""
-    lift_rate: float = 0.0
+    """Where the swing ankle left the ground, from the hip (forward, up)."""
+    push: float = 0.0
+    """The learnt extra forward push (m/s² of the body) that holds the wanted speed."""
 
     @property
     def scale(self) -> float:
@@ -188,10 +178,6 @@ class GaitController:
     @property
     def leg_length(self) -> float:
         return 0.91 * self.scale
-
-    @property
-    def striding(self) -> bool:
-        return self.speed <= STRIDE_MAX * math.sqrt(self.scale)
 
     @property
     def step_period(self) -> float:
@@ -213,61 +199,55 @@ class GaitController:
         if not self.active or self.fallen:
             return {role: Command(0.0, 0.0) for role in self._roles()}
         self.clock += dt
-        goal = self.speed
-        if self.striding:  # set off gently: the wanted speed rises from a stroll
-            start = START_SPEED * math.sqrt(self.scale)
-            goal = min(self.speed, start + ACCELERATION * self.clock)
+        # set off gently: the wanted speed rises from a stroll
+        start = START_SPEED * math.sqrt(self.scale)
+        goal = min(self.speed, start + ACCELERATION * self.clock)
         body = _Body(parts, self.direction, self.scale**4)
-        period = self.period_at(goal)
+        period = self.period_at(goal) * (1 - SLOPE_SHORTEN * abs(self.ground_pitch))
         swing = "right" if self.stance == "left" else "left"
         self.step_time += dt
         if f"foot_{swing}" not in contacts:
             self.airborne = True
         landed = f"foot_{swing}" in contacts and self.airborne and self.step_time > 0.25 * period
-        if self.striding:  # a toe scuffing the ground behind the other foot is no step
-            landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
+        # a toe scuffing the ground behind the other foot is no step
+        landed = landed and body.forward(f"foot_{swing}") > body.forward(f"foot_{self.stance}")
         if landed or self.step_time > 2.0 * period:
             self.stance, swing = swing, self.stance
             self.step_time, self.steps, self.airborne = 0.0, self.steps + 1, False
-            self.lift_angle, self.lift = body.q(f"thigh_{swing}"), None
-            self.land_knee = body.q(f"shin_{self.stance}") - body.q(f"thigh_{self.stance}")
+            self.lift = None
             self._read_slope(parts[f"foot_{self.stance}"].position)
         mass = sum(part.mass for part in parts.values()) or 1.0
         velocity = self.direction * sum(p.mass * p.velocity[0] for p in parts.values()) / mass
         rise = sum(part.mass * part.velocity[1] for part in parts.values()) / mass
-        if self.rise is not None:  # smoothed over ~20 ms: contacts make it spiky
-            accel = (rise - self.rise) / dt
-            self.lift_rate += (1 - math.exp(-dt / 0.02)) * (accel - self.lift_rate)
-        self.rise = rise
+        self.push += LEARN * dt * (goal - velocity)
+        self.push = max(-2.0, min(2.0, self.push))
         slope = self.ground_pitch
         lean = LEAN + (UPHILL_LEAN if slope > 0 else DOWNHILL_LEAN) * slope
         # the balance motor joins the torso (a) to the world (b): rate = −ω_torso wanted
         balance = Command(
             -self.direction * GAIN * (-lean - body.q("torso")), BALANCE_TORQUE * body.s4
         )
-        if self.striding:
-            legs = self._stride(body, goal, period, velocity, mass, swing)
-        else:
-            legs = self._quick_step(body, period, velocity, swing)
-        return {"balance": balance, **legs}
+        return {
+            "balance": balance,
+            **self._stance(body, goal, period, velocity, rise, mass),
+            **self._swing(body, period, self._reach(velocity, goal, period), velocity, swing),
+        }
 
-    def _reach(self, velocity: float, goal: float, period: float, gain: float) -> float:
+    def _reach(self, velocity: float, goal: float, period: float) -> float:
         """Raibert's foot placement ahead of the hip (m), further uphill."""
-        return (
+        reach = (
             velocity * period / 2
-            + gain * (velocity - goal) * self.scale
+            + PLACEMENT * (velocity - goal) * self.scale
             + UPHILL_REACH * max(0.0, self.ground_pitch) * self.leg_length
         )
+        return max(-0.5, min(0.5, reach / self.leg_length)) * self.leg_length
 
-    def _stride(
-        self, body: _Body, goal: float, period: float, velocity: float, mass: float, swing: str
+    def _swing(
+        self, body: _Body, period: float, reach: float, velocity: float, swing: str
     ) -> dict[str, Command]:
-        """Striding: swing foot placed in Cartesian terms, stance knee riding the hip."""
+        """The swing leg: its ankle steered along a path in Cartesian terms."""
         stance, slope, s = self.stance, self.ground_pitch, self.scale
         u = self.step_time / period
-        thigh = 0.42 * s
-        reach = self._reach(velocity, goal, period, STRIDE_PLACEMENT)
-        reach = max(-0.5, min(0.5, reach / self.leg_length)) * self.leg_length
         hip_x, hip_y = body.forward("torso"), body.parts["torso"].position[1]
         ankle_x, ankle_y = body.forward(f"foot_{stance}"), body.parts[f"foot_{stance}"].position[1]
         if self.lift is None:
@@ -275,13 +255,9 @@ class GaitController:
                 body.forward(f"foot_{swing}") - hip_x,
                 body.parts[f"foot_{swing}"].position[1] - hip_y,
             )
-        # the hip never sinks below what legs bent END_BEND reach at the step's ends
-        ride = (
-            2 * thigh * math.cos(END_BEND / 2) * math.cos(math.atan2(goal * period / 2, 2 * thigh))
-        )
-        # swing ankle: it leaves the ground and returns to it standing still in the world
-        # (it moves back under the hip at the body's speed), swinging forward over an arch
-        # past its landing point and back; a little below the ground once due, so it lands
+        # it leaves the ground and returns to it standing still in the world (it moves
+        # back under the hip at the body's speed), swinging forward over an arch past its
+        # landing point and back; a little below the ground once due, so it lands
         back = velocity * self.step_time
         peak = reach + RETRACT * velocity * period
         blend = 0.5 - 0.5 * math.cos(math.pi * min(1.0, u / SWING_REACH))
@@ -290,81 +266,62 @@ class GaitController:
             x = peak - velocity * (self.step_time - SWING_REACH * period)
         ground = ankle_y - hip_y + math.tan(slope) * (x - (ankle_x - hip_x))
         arch = (CLEARANCE + 0.3 * max(0.0, slope)) * s * math.sin(math.pi * min(1.0, u)) ** ARCH_POW
-        y = ground + arch - SEEK * s * min(1.0, max(0.0, u - 0.9) / 0.3)
+        seek = (SEEK + SEEK_SLOPE * abs(slope)) * s
+        y = ground + arch - seek * min(1.0, max(0.0, u - 0.9) / 0.3)
+        y -= FEEL * s * max(0.0, u - FEEL_FROM)  # overdue: the ground fell away, reach down for it
         if u < 0.5:  # lift straight from where the foot left
             y = max(y, self.lift[1] + (ground + arch - self.lift[1]) * min(1.0, u / 0.25))
-        swing_hip, swing_knee = _leg_angles(x, y, thigh)
-        # stance knee: keeps its landing bend while the foot is ahead of the hip, then
-        # lets the hip vault over a knee bent MID_BEND, never lower than ``ride``
-        ahead = hip_x - ankle_x
-        span = ride / max(0.5, math.cos(math.atan2(ahead, ride)))
-        _, knee = _leg_angles(0.0, -max(span, 2 * thigh * math.cos(MID_BEND / 2)), thigh)
-        over = min(1.0, max(0.0, (ahead / s + 0.02) / 0.08))
-        knee = self.land_knee + (knee - self.land_knee) * over
-        bend = body.q(f"shin_{stance}") - body.q(f"thigh_{stance}")
-        knee_rate = KNEE_RATE / math.sqrt(s)
-        # the stance hip drives the leg back at the speed that carries the body at the
-        # wanted speed, pushing the ground no harder than friction holds the foot
-        sweep = -(goal + DRIVE_GAIN * (goal - velocity)) / ride
-        load = max(0.0, mass * (9.81 + self.lift_rate))
-        drive = min(STRIDE_PUSH * (1 + 6 * abs(slope)) * body.s4, GRIP * load * ride)
-        toe = min(1.0, max(0.0, (u - PUSH_FROM) / (1.0 - PUSH_FROM)))
+        hip, knee = _leg_angles(x, y, 0.42 * s)
         return {
-            f"hip_{stance}": Command(
-                body.d * (sweep - body.w("torso")),
-                drive if body.q(f"thigh_{stance}") > -STRIDE_SWEEP else 0.0,
-            ),
-            f"knee_{stance}": Command(
-                body.d * max(-knee_rate, min(knee_rate, GAIN * (knee - bend))),
-                KNEE_TORQUE * body.s4,
-            ),
-            f"ankle_{stance}": body.child_world(
-                f"shin_{stance}",
-                f"foot_{stance}",
-                slope,
-                STANCE_ANKLE_TORQUE + (PUSH_OFF_TORQUE - STANCE_ANKLE_TORQUE) * toe,
-            ),
-            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
-            f"knee_{swing}": body.relative(
-                f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE
-            ),
+            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", hip, HIP_TORQUE),
+            f"knee_{swing}": body.relative(f"thigh_{swing}", f"shin_{swing}", knee, KNEE_TORQUE),
             f"ankle_{swing}": body.child_world(
                 f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE
             ),
         }
 
-    def _quick_step(
-        self, body: _Body, period: float, velocity: float, swing: str
+    def _stance(
+        self, body: _Body, goal: float, period: float, velocity: float, rise: float, mass: float
     ) -> dict[str, Command]:
-        """Quick-stepping: thigh angles, a straight stance knee and a gentle hip drive."""
-        stance, slope = self.stance, self.ground_pitch
-        u = min(1.0, self.step_time / period)
-        reach = self._reach(velocity, self.speed, period, QUICK_PLACEMENT)
-        place = math.asin(max(-0.7, min(0.7, reach / self.leg_length)))
-        blend = 0.5 - 0.5 * math.cos(math.pi * min(1.0, u / 0.7))
-        swing_hip = self.lift_angle + (place - self.lift_angle) * blend
-        fold = KNEE_FOLD + 2.0 * max(0.0, slope)  # more clearance uphill
-        swing_knee = -0.05 - fold * math.sin(math.pi * min(1.0, u / 0.7))
-        push = QUICK_PUSH * (1 + 6 * abs(slope))  # carry the weight up (or hold it back down)
+        """The stance leg: hip and knee torques that push the hip with a wanted force."""
+        stance, s, segment = self.stance, self.scale, 0.42 * self.scale
+        ahead = body.forward("torso") - body.forward(f"foot_{stance}")
+        height = body.parts["torso"].position[1] - body.parts[f"foot_{stance}"].position[1]
+        # the hip rises from ``end`` (where nearly straight legs reach the step's ends)
+        # to ``mid`` and back, level at both ends so that landing needs no jolt
+        half = max(0.05 * s, goal * period / 2)
+        end = math.sqrt(max(0.0, (REACH * 2 * segment) ** 2 - half**2))
+        mid = min(REACH * 2 * segment, end + BOB * s)
+        phase = math.pi / 2 * max(-1.0, min(1.0, ahead / half))
+        target = end + (mid - end) * math.cos(phase) ** 2
+        climb = -(mid - end) * math.pi / (2 * half) * math.sin(2 * phase) * velocity
+        if abs(ahead) > half:
+            climb = 0.0
+        # on a slope the hip runs parallel to it, as low as the lower end needs
+        rising = math.tan(self.ground_pitch)
+        target += rising * ahead - abs(rising) * half
+        climb += rising * velocity
+        stiff, damp = HEIGHT_GAINS
+        up = mass * (9.81 + stiff * (target - height) + damp * (climb - rise))
+        up = max(0.0, min(3 * 9.81 * mass, up))
+        on = mass * (SPEED_GAIN * (goal - velocity) + self.push)
+        on = max(-GRIP * up, min(GRIP * up, on))
+        # joint torques J^T F: the leg pushes the hip with (on, up) off a still foot
+        thigh, shin = body.q(f"thigh_{stance}"), body.q(f"shin_{stance}")
+        hip = -segment * (
+            (math.cos(thigh) + math.cos(shin)) * on + (math.sin(thigh) + math.sin(shin)) * up
+        )
+        knee = -segment * (math.cos(shin) * on + math.sin(shin) * up)
+        knee -= KNEE_DAMP * body.s4 * (body.w(f"shin_{stance}") - body.w(f"thigh_{stance}"))
         return {
-            # the stance leg sweeps back at the speed that carries the hip at the target speed
-            # ... but only until the leg is a stride behind: pushing further just trails the foot
-            f"hip_{stance}": Command(
-                body.d * (-self.speed / self.leg_length - body.w("torso")),
-                push * body.s4 if body.q(f"thigh_{stance}") > -QUICK_SWEEP else 0.0,
+            f"hip_{stance}": _torque(
+                body, body.w(f"thigh_{stance}") - body.w("torso"), hip, HIP_TORQUE
             ),
-            f"knee_{stance}": body.relative(
-                f"thigh_{stance}", f"shin_{stance}", QUICK_KNEE, KNEE_TORQUE
+            f"knee_{stance}": _torque(
+                body, body.w(f"shin_{stance}") - body.w(f"thigh_{stance}"), knee, KNEE_TORQUE
             ),
-            f"ankle_{stance}": body.relative(
-                f"shin_{stance}", f"foot_{stance}", 0.0, STANCE_ANKLE_TORQUE
-            ),
-            f"hip_{swing}": body.child_world("torso", f"thigh_{swing}", swing_hip, HIP_TORQUE),
-            f"knee_{swing}": body.relative(
-                f"thigh_{swing}", f"shin_{swing}", swing_knee, KNEE_TORQUE
-            ),
-            f"ankle_{swing}": body.child_world(
-                f"shin_{swing}", f"foot_{swing}", slope, ANKLE_TORQUE
+            f"ankle_{stance}": body.child_world(
+                f"shin_{stance}", f"foot_{stance}", self.ground_pitch, STANCE_ANKLE_TORQUE
             ),
         }
 
@@ -381,6 +338,12 @@ class GaitController:
     @staticmethod
     def _roles() -> list[str]:
         return ["balance", *(f"{j}_{s}" for s in ("left", "right") for j in LEG_ROLES)]
+
+
+def _torque(body: _Body, spin: float, torque: float, limit: float) -> Command:
+    """A motor as a torque source: asked to turn faster than it does, it pushes at its limit."""
+    rate = spin + math.copysign(SLACK, torque)
+    return Command(body.d * rate, min(abs(torque), limit * body.s4))
 
 
 def _leg_angles(x: float, y: float, segment: float) -> tuple[float, float]:
