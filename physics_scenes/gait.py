@@ -30,8 +30,8 @@ bounces, peak ground force ≤ ~3 body weights, torso within ~3° of upright.
   quick-step, with short steps and legs trailing);
 - the wanted speed rises from ``START_SPEED`` by ``ACCELERATION``: setting off is
   a few shorter steps;
-- **step switch**: when the swing foot, having left the ground, touches down after
-  a quarter of a step period (or when the step overruns);
+- **step switch**: when the swing foot, having left the ground, touches down ahead
+  of the stance foot after a quarter of a step period (or when the step overruns);
 - **balance assist**: a torque-limited motor holds the torso's tilt (a stand-in for
   the balance a person keeps with ankles, hips and arms). It acts on the tilt only,
   never on height or speed: the legs carry the weight and make the progress. It is

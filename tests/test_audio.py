@@ -17,6 +17,7 @@ import pytest
 from physics_scenes import Event, Frame, Layout, load_scene, parse_scene, simulate
 from physics_scenes.audio import (
     RATE,
+    AudioInputError,
     Score,
     integrated_loudness,
     read_wav,
@@ -348,7 +349,7 @@ def test_ambient_bed_synthesized_or_looped_from_a_wav(tmp_path: Path) -> None:
 
 
 def test_streamed_track_is_the_in_memory_track_byte_for_byte(tmp_path: Path) -> None:
-    # impacts, scraping and a room tone, 13 s: longer than a mixing window (1.37 s)
+    # impacts, scraping and a room tone, 13 s: more than one mixing window (10.9 s)
     text = (SCENES / "ramp_tumble.yaml").read_text() + "\naudio: {ambient: {level_db: -45}}\n"
     scene = parse_scene(text)
     layout, frames = simulate(scene.model_copy(update={"timing": scene.timing.model_copy(
@@ -364,6 +365,15 @@ def test_streamed_track_is_the_in_memory_track_byte_for_byte(tmp_path: Path) -> 
     assert (tmp_path / "streamed.wav").read_bytes() == (tmp_path / "memory.wav").read_bytes()
     # the spilled mix had no name and is gone
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memory.wav", "streamed.wav"]
+
+
+def test_a_bad_ambient_file_is_reported_before_the_wav_is_written(tmp_path: Path) -> None:
+    scene = parse_scene("timing: {duration: 0.5}\naudio: {ambient: {file: missing.wav}}\n"
+                        "bodies: [{kind: ball, radius: 1}]\n")  # fmt: skip
+    layout, _frames = simulate(scene)
+    with pytest.raises(AudioInputError, match=r"missing\.wav: no such file"):
+        write_track(tmp_path / "x.wav", Score(layout), scene.audio, 1, 0.0, base_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_mix_is_the_same_whatever_the_window() -> None:

@@ -154,6 +154,7 @@ def _add_before(out: Audio, w0: int, w1: int, piece: Piece) -> Piece | None:
     """Add the part of ``piece`` before sample ``w1`` to ``out`` (which starts at ``w0``);
     return the rest, if any."""
     start, left, right = piece
+    assert start >= w0, "a source's pieces come in order of start, from its first start"
     n = min(len(left), w1 - start)
     if n > 0:
         out[start - w0 : start - w0 + n, 0] += left[:n]

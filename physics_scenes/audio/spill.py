@@ -44,7 +44,10 @@ class SpilledTrack:
             raise IndexError("a spilled track reads contiguous slices only")
         frame = 4 * self._channels
         self._file.flush()
-        data = os.pread(self._file.fileno(), max(0, stop - start) * frame, start * frame)
+        size = max(0, stop - start) * frame
+        data = os.pread(self._file.fileno(), size, start * frame)
+        if len(data) != size:
+            raise OSError(f"spilled sound track: read {len(data)} of {size} bytes")
         return np.frombuffer(data, dtype=np.float32).reshape(-1, self._channels)
 
     def close(self) -> None:

@@ -243,17 +243,18 @@ def write_track(
     ``path`` and mastered from there, so memory does not grow with the length.
     """
     length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
-    with SpilledTrack(path.parent) as mixed, WavWriter(path) as wav:
+    with SpilledTrack(path.parent) as mixed:
         for window in windows:
             mixed.append(window)
         assert len(mixed) == length
-        return master(
-            mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
-            spec.loudness,
-            spec.true_peak,
-            spec.gain_db,
-            emit=lambda _start, block: wav.write(block),
-        )
+        with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
+            return master(
+                mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
+                spec.loudness,
+                spec.true_peak,
+                spec.gain_db,
+                emit=lambda _start, block: wav.write(block),
+            )
 
 
 def mixed_windows(
@@ -424,21 +425,32 @@ def _scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float,
 
 
 def _ambient(spec: AudioSpec, seed: int, length: int, base_dir: Path) -> Iterator[Piece]:
-    """The bed under everything: synthesized room tone, or a WAV file looped."""
+    """The bed under everything: synthesized room tone, or a WAV file looped.
+
+    A file is read and checked now, not when the mix reaches it: a bad one is
+    reported before anything is written.
+    """
     assert spec.ambient is not None
     level = 10 ** (spec.ambient.level_db / 20)
     if spec.ambient.file is None:
-        left = noise_blocks(np.random.default_rng([seed, 0x414D, 0]), length, pink_shape())
-        right = noise_blocks(np.random.default_rng([seed, 0x414D, 1]), length, pink_shape())
-        at = 0
-        for a, b in zip(left, right, strict=True):
-            yield at, a * level, b * level
-            at += len(a)
-        return
+        return _room_tone(seed, length, level)
     loop = read_wav(base_dir / spec.ambient.file)
     rms = math.sqrt(float(np.mean(loop**2)))
     if rms == 0:
         raise AudioInputError(f"{base_dir / spec.ambient.file}: the file is silent")
+    return _looped(loop / rms * level, length)
+
+
+def _room_tone(seed: int, length: int, level: float) -> Iterator[Piece]:
+    left = noise_blocks(np.random.default_rng([seed, 0x414D, 0]), length, pink_shape())
+    right = noise_blocks(np.random.default_rng([seed, 0x414D, 1]), length, pink_shape())
+    at = 0
+    for a, b in zip(left, right, strict=True):
+        yield at, a * level, b * level
+        at += len(a)
+
+
+def _looped(bed: Audio, length: int) -> Iterator[Piece]:
     for at in range(0, length, BLOCK):
-        bed = loop[np.arange(at, min(length, at + BLOCK)) % len(loop)] / rms * level
-        yield at, bed, bed
+        block = bed[np.arange(at, min(length, at + BLOCK)) % len(bed)]
+        yield at, block, block
