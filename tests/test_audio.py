@@ -25,7 +25,7 @@ from physics_scenes.audio import (
     write_track,
 )
 from physics_scenes.audio.dsp import BLOCK, TruePeakMeter, true_peak, write_wav
-from physics_scenes.audio.mix import Voice, allocate, mix_windows
+from physics_scenes.audio.mix import MAX_LIMITING_DB, Voice, allocate, master, mix_windows
 from physics_scenes.audio.synth import ImpactSynth
 from physics_scenes.audio.timbre import PRESET_TIMBRES
 from physics_scenes.cli import main
@@ -374,6 +374,14 @@ def test_a_bad_ambient_file_is_reported_before_the_wav_is_written(tmp_path: Path
     with pytest.raises(AudioInputError, match=r"missing\.wav: no such file"):
         write_track(tmp_path / "x.wav", Score(layout), scene.audio, 1, 0.0, base_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_track_shorter_than_a_loudness_block_is_not_pushed_to_absurd_gains() -> None:
+    # 21 ms of noise at -20 dBFS cannot measure -16 LUFS in a 400 ms block, whatever the gain
+    noise = np.random.default_rng(1).standard_normal((1000, 2)).astype(np.float32) * 0.1
+    levels = master(noise, -16.0, -1.0)
+    assert levels.gain_db < 20 + MAX_LIMITING_DB + 1, levels  # was 278 dB
+    assert levels.true_peak <= -1.0 and np.abs(noise).max() < 1.0
 
 
 def test_the_mix_is_the_same_whatever_the_window() -> None:

@@ -165,6 +165,10 @@ def _add_before(out: Audio, w0: int, w1: int, piece: Piece) -> Piece | None:
     return start + n, left[n:], right[n:]
 
 
+MAX_LIMITING_DB = 24.0
+"""Most gain the loudness search adds beyond plain normalisation, for the limiter to take:
+a track shorter than BS.1770's 400 ms block never measures as loud as the target, and
+without a bound the search would push it to absurd gains."""
 HOLD_MS, RELEASE_MS = 1.5, 12.0
 LIMIT_MARGIN = 4 * int((HOLD_MS + RELEASE_MS) * 1e-3 * RATE) + PEAK_MARGIN
 
@@ -268,6 +272,7 @@ def master(
         return Levels(meter.value(), peak_meter.value(), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
+    most = gain + MAX_LIMITING_DB
     trim = 1.0
     previous: tuple[float, float] | None = None
     for _ in range(12):
@@ -285,7 +290,10 @@ def master(
         if previous is not None and gain != previous[0]:
             slope = min(max((loudness - previous[1]) / (gain - previous[0]), 0.05), 1.0)
         previous = (gain, loudness)
-        gain += min(error / slope, 24.0)
+        step = min(gain + min(error / slope, 24.0), most)
+        if step == gain:  # as loud as limiting can make it without crushing it
+            break
+        gain = step
     final = trim * 10 ** (gain_db / 20)
     for start, stop, c0, context in limited_blocks(audio, ceiling, 10 ** (gain / 20)):
         out(start, context[start - c0 : stop - c0] * final)
