@@ -126,32 +126,37 @@ def frames_in_worker(
 
 
 PROBE_FRAMES = 30
-"""Frames made in this process before deciding whether a worker would pay."""
+"""Frames made in this process between decisions whether a worker would pay."""
 WORKER_START = 1.0
 """Seconds a worker takes to start (a fresh interpreter importing the package), measured."""
 HANDOFF = 0.0005
 """Seconds a frame costs to send, receive and unpack."""
 
 
-def worth_a_worker(simulating: float, rest: float, frames: int, remaining: int) -> bool:
+def worth_a_worker(
+    simulating: float, rest: float, frames: int, remaining: int, catch_up: float | None = None
+) -> bool:
     """Whether overlapping the physics with the rest saves more than the worker costs.
 
-    ``simulating`` and ``rest``: seconds spent over ``frames`` frames on the physics and
-    on everything else (drawing, encoding, files). Overlap saves the smaller of the two
-    per frame; the worker costs its start plus catching up on the frames already made.
+    ``simulating`` and ``rest``: seconds spent over the last ``frames`` frames on the
+    physics and on everything else (drawing, encoding, files). Overlap saves the smaller
+    of the two per frame; the worker costs its start plus catching up on the frames
+    already made (``catch_up`` seconds of physics; by default ``simulating``).
     """
     if frames <= 0 or remaining <= 0:
         return False
     saved = remaining * (min(simulating, rest) / frames - HANDOFF)
-    return saved > 1.5 * (WORKER_START + simulating)
+    return saved > 1.5 * (WORKER_START + (simulating if catch_up is None else catch_up))
 
 
 def clip_frames(
     clip: Clip, scene: Scene, source_dir: Path | None, parallel: bool | None
 ) -> Iterator[ClipFrame]:
     """The clip's frames: in a worker (``parallel=True``), in this process (``False``), or
-    (None) in this process for ``PROBE_FRAMES`` and then in a worker if the physics measured
-    so far is costly enough (the bytes are the same either way; only the speed differs)."""
+    (None) in this process, and every ``PROBE_FRAMES`` frames a look at whether the
+    physics of the last ones is costly enough for a worker to pay, and a switch if it is.
+    Physics often grows costly as a scene goes on (balls raining into a pile), so one look
+    at the start is not enough. The bytes are the same either way; only the speed differs."""
     picture = clip.picture
     if not AVAILABLE or clip.blur is not None:
         parallel = False  # motion blur samples the physics between frames while drawing
@@ -159,7 +164,7 @@ def clip_frames(
         yield from frames_in_worker(scene, picture.width, picture.height, source_dir)
         return
     serial = clip.frames()
-    simulating = rest = 0.0
+    total = simulating = rest = 0.0
     started = time.perf_counter()
     for item in serial:
         made = time.perf_counter()
@@ -168,15 +173,14 @@ def clip_frames(
         started = time.perf_counter()
         rest += started - made
         done = item.frame.index + 1
-        remaining = clip.frame_count - done
-        if (
-            parallel is None
-            and done == PROBE_FRAMES
-            and worth_a_worker(simulating, rest, done, remaining)
-        ):
+        if parallel is not None or done % PROBE_FRAMES:
+            continue
+        total += simulating
+        if worth_a_worker(simulating, rest, PROBE_FRAMES, clip.frame_count - done, total):
             serial.close()
             yield from frames_in_worker(scene, picture.width, picture.height, source_dir, done)
             return
+        simulating = rest = 0.0
 
 
 def _main() -> None:

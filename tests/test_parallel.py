@@ -52,6 +52,9 @@ def test_a_worker_is_used_when_the_physics_costs_enough_to_overlap() -> None:
     assert not worth_a_worker(0.45, 0.45, 30, 60)  # a 1.5 s clip: the start costs more
     assert not worth_a_worker(0.03, 0.45, 30, 570)  # 1 ms of physics: little to overlap
     assert not worth_a_worker(0.45, 0.45, 30, 0)
+    # later in a clip the worker must first catch up on all the physics made so far
+    assert worth_a_worker(0.45, 0.45, 30, 600, catch_up=2.0)
+    assert not worth_a_worker(0.45, 0.45, 30, 600, catch_up=6.0)
 
 
 def test_an_automatic_render_that_switches_to_a_worker_midway_gives_the_same_bytes(
@@ -61,5 +64,24 @@ def test_an_automatic_render_that_switches_to_a_worker_midway_gives_the_same_byt
     # force the switch after the probe frames, wherever this machine's timings fall
     monkeypatch.setattr(clip_worker, "worth_a_worker", lambda *args: True)
     switched = render(tmp_path / "switched", parallel=None)
+    for a, b in zip(serial, switched, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_an_automatic_render_looks_again_as_the_physics_grows_and_switches_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the pile grows costly only once the balls land: the first look says no, the third yes
+    looks: list[tuple[int, float]] = []
+
+    def third_time(simulating: float, rest: float, frames: int, remaining: int, total: float):
+        looks.append((remaining, total))
+        return len(looks) == 3
+
+    serial = render(tmp_path / "serial", parallel=False)
+    monkeypatch.setattr(clip_worker, "worth_a_worker", third_time)
+    switched = render(tmp_path / "switched", parallel=None)
+    assert [remaining for remaining, _ in looks] == [90, 60, 30]  # after frames 30, 60, 90
+    assert 0 < looks[0][1] < looks[1][1] < looks[2][1]  # the catch-up counts all physics
     for a, b in zip(serial, switched, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
