@@ -3,8 +3,9 @@
 Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
 foot placement; every joint is a velocity motor, which pymunk solves implicitly.
 One gait, striding, at every speed: measured on flat ground at 0.5–1.5 m/s, steps
-of 0.34–0.74 m at ~87–117 a minute (a person's), foot slide ≤ 1 %, no foot
-bounces, peak ground force ≤ ~3 body weights, torso within ~3° of upright.
+of 0.34–0.75 m at ~87–117 a minute (a person's), foot slide ≤ 1 %, no foot
+bounces, peak ground force ≤ ~2.8 body weights, torso within ~3° of upright, the
+stance knee bent ~15° at mid-stance at 1 m/s and ~30° at 1.5 m/s (was 30° and 46°).
 
 - **swing leg**, in Cartesian terms solved to hip and knee angles and held there
   by stiff servos: the foot leaves the ground standing still in the world (it
@@ -18,9 +19,15 @@ bounces, peak ground force ≤ ~3 body weights, torso within ~3° of upright.
   on the hip, turned into hip and knee torques through the leg's Jacobian
   (τ = −Jᵀ F) with the motors as torque sources (asked for ``SLACK`` rad/s more
   than the joint turns, they push at their limit). Upwards: a spring and damper
-  (``HEIGHT_GAINS``) to a hip height that rises ``BOB`` from where nearly straight
-  legs (``REACH``) meet the step's ends and falls back, level at both ends (on a
-  slope it runs parallel to the ground, low enough for the lower end).
+  (``HEIGHT_GAINS``) to a hip height that rises from where slightly bent legs
+  (``REACH``) meet the step's ends towards a nearly straight knee over the foot
+  (``MID_REACH``, a compass gait's arc) and falls back, level at both ends; how high
+  is bounded by how much weight the fall takes off the foot (``DIP``: long fast
+  steps rise less), and the arc's own acceleration is fed forward so the hip keeps
+  to it (on a slope it runs parallel to the ground, low enough for the lower end,
+  and rises less). The push is capped at ``UP_MAX`` body weights, lower for a moment
+  after landing (``LOAD_CAP``: a person's knee yields as it takes the weight), so a
+  landing is no jolt.
   Forwards: ``SPEED_GAIN`` per m/s short of the wanted speed plus a slowly learnt
   push (``LEARN``) that makes up for what swinging and landing cost, kept inside
   ``GRIP`` times the upward push, so the sole grips. The knee is damped a little
@@ -84,9 +91,19 @@ ARCH_POW = 0.5
 START_SPEED, ACCELERATION = 0.3, 1.0
 """Setting off: the wanted speed (m/s) starts here and rises by this much per second."""
 
-REACH, BOB = 0.98, 0.03
-"""Hip over the stance ankle at the step's ends (share of the leg), and how much higher
-(m at 1.7 m) mid-step."""
+REACH, BOB = 0.97, 0.03
+"""Hip over the stance ankle at the step's ends (share of the leg, the knee a little bent
+to take the landing), and how much higher (m at 1.7 m) mid-step at least ..."""
+MID_REACH, DIP, SLOPE_DIP = 0.99, 0.7, 2.0
+"""... and at most: over the ankle mid-step the hip rises towards a nearly straight knee
+(share of the leg), as far as a rise and fall that takes at most ``DIP`` of the body's
+weight off the foot (less on a slope, ``SLOPE_DIP`` per radian, or the sole slips)."""
+UP_MAX = 2.0
+"""The stance leg's upward push stays below this many body weights (a landing is not a jolt) ..."""
+LOAD_TIME, LOAD_CAP, SLOPE_LOAD = 0.05, 0.8, 10.0
+"""... and just after landing below ``LOAD_CAP``, rising to ``UP_MAX`` over ``LOAD_TIME`` s:
+the leg yields as it takes the weight, as a person's knee does (not on a slope, where it
+would let the sole slip: fading out by ``SLOPE_LOAD`` per radian)."""
 HEIGHT_GAINS = (200.0, 20.0)
 """The stance leg's upward push: stiffness (1/s²) and damping (1/s), per kg of body."""
 SPEED_GAIN = 3.0
@@ -287,23 +304,33 @@ class GaitController:
         stance, s, segment = self.stance, self.scale, 0.42 * self.scale
         ahead = body.forward("torso") - body.forward(f"foot_{stance}")
         height = body.parts["torso"].position[1] - body.parts[f"foot_{stance}"].position[1]
-        # the hip rises from ``end`` (where nearly straight legs reach the step's ends)
+        # the hip rises from ``end`` (where slightly bent legs reach the step's ends)
         # to ``mid`` and back, level at both ends so that landing needs no jolt
         half = max(0.05 * s, goal * period / 2)
         end = math.sqrt(max(0.0, (REACH * 2 * segment) ** 2 - half**2))
-        mid = min(REACH * 2 * segment, end + BOB * s)
+        # mid-step the hip rises towards a nearly straight knee (a compass gait's arc), as
+        # far as a vertical swing that unloads the foot at most ``DIP`` of its weight allows
+        dip = DIP * max(0.0, 1 - SLOPE_DIP * abs(self.ground_pitch))
+        swing_up = dip * 9.81 * 2 * (half / (math.pi * max(goal, 0.1))) ** 2
+        mid = max(end, min(MID_REACH * 2 * segment, end + max(BOB * s, swing_up)))
         phase = math.pi / 2 * max(-1.0, min(1.0, ahead / half))
         target = end + (mid - end) * math.cos(phase) ** 2
         climb = -(mid - end) * math.pi / (2 * half) * math.sin(2 * phase) * velocity
+        # the arc's own up and down acceleration, fed forward so the hip keeps to it
+        arc = -(mid - end) * (math.pi / half) ** 2 / 2 * math.cos(2 * phase) * velocity**2
         if abs(ahead) > half:
-            climb = 0.0
+            climb = arc = 0.0
         # on a slope the hip runs parallel to it, as low as the lower end needs
         rising = math.tan(self.ground_pitch)
         target += rising * ahead - abs(rising) * half
         climb += rising * velocity
         stiff, damp = HEIGHT_GAINS
-        up = mass * (9.81 + stiff * (target - height) + damp * (climb - rise))
-        up = max(0.0, min(3 * 9.81 * mass, up))
+        up = mass * (9.81 + arc + stiff * (target - height) + damp * (climb - rise))
+        # a loading response: it yields for a moment after landing (on flat ground only)
+        soft = max(0.0, 1 - SLOPE_LOAD * abs(self.ground_pitch))
+        soft *= max(0.0, 1 - self.step_time / LOAD_TIME)
+        cap = UP_MAX - (UP_MAX - LOAD_CAP) * soft
+        up = max(0.0, min(cap * 9.81 * mass, up))
         on = mass * (SPEED_GAIN * (goal - velocity) + self.push)
         on = max(-GRIP * up, min(GRIP * up, on))
         # joint torques J^T F: the leg pushes the hip with (on, up) off a still foot
