@@ -4,7 +4,7 @@ Two phases per step in the style of SIMBICON (Yin et al. 2007) with Raibert's
 foot placement; every joint is a velocity motor, which pymunk solves implicitly.
 One gait, striding, at every speed: measured on flat ground at 0.5–1.5 m/s, steps
 of 0.34–0.75 m at ~87–117 a minute (a person's), foot slide ≤ 1 %, no foot
-bounces, peak ground force ≤ ~2.8 body weights, torso within ~3° of upright, the
+bounces, peak ground force ≤ ~2.9 body weights, torso within ~3° of upright, the
 stance knee bent ~15° at mid-stance at 1 m/s and ~30° at 1.5 m/s (was 30° and 46°).
 
 - **swing leg**, in Cartesian terms solved to hip and knee angles and held there
@@ -27,7 +27,8 @@ stance knee bent ~15° at mid-stance at 1 m/s and ~30° at 1.5 m/s (was 30° and
   to it (on a slope it runs parallel to the ground, low enough for the lower end,
   and rises less). The push is capped at ``UP_MAX`` body weights, lower for a moment
   after landing (``LOAD_CAP``: a person's knee yields as it takes the weight), so a
-  landing is no jolt.
+  landing is no jolt. The straight mid-step knee fades in from a stroll, and all of
+  this fades out towards 2 m/s, where the hip runs low as before (``SLOW``, ``FAST``).
   Forwards: ``SPEED_GAIN`` per m/s short of the wanted speed plus a slowly learnt
   push (``LEARN``) that makes up for what swinging and landing cost, kept inside
   ``GRIP`` times the upward push, so the sole grips. The knee is damped a little
@@ -104,6 +105,13 @@ LOAD_TIME, LOAD_CAP, SLOPE_LOAD = 0.05, 0.8, 10.0
 """... and just after landing below ``LOAD_CAP``, rising to ``UP_MAX`` over ``LOAD_TIME`` s:
 the leg yields as it takes the weight, as a person's knee does (not on a slope, where it
 would let the sole slip: fading out by ``SLOPE_LOAD`` per radian)."""
+SLOW, FAST = (0.3, 0.5), (1.6, 1.9)
+"""Speeds (m/s at 1.7 m) over which the nearly straight mid-step knee fades in (at 0.2–0.3
+m/s the sole slipped under a straight leg: the hip tops out at ``REACH`` there), and over
+which all of the above fades out: at 2 m/s the steps are too long for the arc (the soles
+slid and the feet bounced), and the hip runs low as it did before (``FAST_REACH``, no
+feedforward or loading response, the push capped at ``FAST_UP_MAX``)."""
+FAST_REACH, FAST_UP_MAX = 0.98, 3.0
 HEIGHT_GAINS = (200.0, 20.0)
 """The stance leg's upward push: stiffness (1/s²) and damping (1/s), per kg of body."""
 SPEED_GAIN = 3.0
@@ -307,12 +315,16 @@ class GaitController:
         # the hip rises from ``end`` (where slightly bent legs reach the step's ends)
         # to ``mid`` and back, level at both ends so that landing needs no jolt
         half = max(0.05 * s, goal * period / 2)
-        end = math.sqrt(max(0.0, (REACH * 2 * segment) ** 2 - half**2))
+        pace = goal / math.sqrt(s)
+        new, slow = 1 - _ramp(pace, FAST), _ramp(pace, SLOW)
+        reach = _blend(FAST_REACH, REACH, new)
+        end = math.sqrt(max(0.0, (reach * 2 * segment) ** 2 - half**2))
         # mid-step the hip rises towards a nearly straight knee (a compass gait's arc), as
         # far as a vertical swing that unloads the foot at most ``DIP`` of its weight allows
-        dip = DIP * max(0.0, 1 - SLOPE_DIP * abs(self.ground_pitch))
+        dip = DIP * new * max(0.0, 1 - SLOPE_DIP * abs(self.ground_pitch))
         swing_up = dip * 9.81 * 2 * (half / (math.pi * max(goal, 0.1))) ** 2
-        mid = max(end, min(MID_REACH * 2 * segment, end + max(BOB * s, swing_up)))
+        top = _blend(reach, MID_REACH, min(new, slow))
+        mid = max(end, min(top * 2 * segment, end + max(BOB * s, swing_up)))
         phase = math.pi / 2 * max(-1.0, min(1.0, ahead / half))
         target = end + (mid - end) * math.cos(phase) ** 2
         climb = -(mid - end) * math.pi / (2 * half) * math.sin(2 * phase) * velocity
@@ -325,11 +337,12 @@ class GaitController:
         target += rising * ahead - abs(rising) * half
         climb += rising * velocity
         stiff, damp = HEIGHT_GAINS
-        up = mass * (9.81 + arc + stiff * (target - height) + damp * (climb - rise))
+        up = mass * (9.81 + new * arc + stiff * (target - height) + damp * (climb - rise))
         # a loading response: it yields for a moment after landing (on flat ground only)
         soft = max(0.0, 1 - SLOPE_LOAD * abs(self.ground_pitch))
         soft *= max(0.0, 1 - self.step_time / LOAD_TIME)
-        cap = UP_MAX - (UP_MAX - LOAD_CAP) * soft
+        soft *= new
+        cap = _blend(FAST_UP_MAX, UP_MAX, new) - (UP_MAX - LOAD_CAP) * soft
         up = max(0.0, min(cap * 9.81 * mass, up))
         on = mass * (SPEED_GAIN * (goal - velocity) + self.push)
         on = max(-GRIP * up, min(GRIP * up, on))
@@ -371,6 +384,16 @@ def _torque(body: _Body, spin: float, torque: float, limit: float) -> Command:
     """A motor as a torque source: asked to turn faster than it does, it pushes at its limit."""
     rate = spin + math.copysign(SLACK, torque)
     return Command(body.d * rate, min(abs(torque), limit * body.s4))
+
+
+def _ramp(x: float, span: tuple[float, float]) -> float:
+    """0 below ``span``, 1 above it, and straight between."""
+    return min(1.0, max(0.0, (x - span[0]) / (span[1] - span[0])))
+
+
+def _blend(a: float, b: float, share: float) -> float:
+    """``a`` turning into ``b`` as ``share`` goes from 0 to 1 (exactly ``b`` at 1)."""
+    return b if share >= 1.0 else a + (b - a) * share
 
 
 def _leg_angles(x: float, y: float, segment: float) -> tuple[float, float]:
