@@ -25,9 +25,10 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 from physics_scenes import load_scene
 from physics_scenes.export import Mp4Sink, StatesSink, StreamInfo
 from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Pixels, Renderer
+from physics_scenes.render import Renderer
 from physics_scenes.scene import Scene, Timing
 from physics_scenes.simulate import simulate
+from physics_scenes.view import Pixels
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("simulation", "drawing", "pixel transfer", "encoding (wait)", "states file")

@@ -25,8 +25,9 @@ from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.export import QUALITY, Mp4Sink, StreamInfo
 from physics_scenes.frame import Layout
 from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Pixels, Renderer
+from physics_scenes.render import Renderer
 from physics_scenes.scene import Scene, Timing
+from physics_scenes.view import Pixels
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reference_pipeline import render_reference

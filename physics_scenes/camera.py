@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from . import camera_model as cm
 from .frame import CircleGeom, Frame, Layout, PolyGeom
-from .render import View
+from .view import View
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -86,7 +86,7 @@ EASINGS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Shot:
+class ShotRecord:
     """What the states output records per frame besides the View."""
 
     index: int
@@ -388,7 +388,7 @@ class CameraRig:
     def shot_at(self, index: int) -> int:
         return max(i for i, cut in enumerate(self.cuts) if cut <= index)
 
-    def view(self, frame: Frame, video_time: float, rate: float = 1.0) -> tuple[View, Shot]:
+    def view(self, frame: Frame, video_time: float, rate: float = 1.0) -> tuple[View, ShotRecord]:
         """The View for ``frame``; ``rate`` is the clock's playback rate there."""
         self.ctx.rate = rate
         shot = self.shot_at(frame.index)
@@ -399,8 +399,8 @@ class CameraRig:
         if self._rig is None:
             p = self.picture
             view = View(self.ctx.region_center, self.ctx.base_scale, p.width, p.height)
-            return view, Shot(shot, "default")
-        return self._rig.view(frame, video_time), Shot(shot, self._rig.mode)
+            return view, ShotRecord(shot, "default")
+        return self._rig.view(frame, video_time), ShotRecord(shot, self._rig.mode)
 
 
 def cut_frame(start: float, fps: int) -> int:

@@ -27,8 +27,8 @@ from .export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_p
 from .instances import assemble, expand
 from .loader import load_scene
 from .pipeline import Progress, RenderJob, run
-from .render import DEFAULT_SIZE, SIZE_PRESETS
 from .scene import Scene, Timing, json_schema
+from .view import DEFAULT_SIZE, SIZE_PRESETS
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from . import camera_model as cm
-from .camera import CameraRig, Picture, Shot, extents
+from .camera import CameraRig, Picture, ShotRecord, extents
 from .frame import Frame
 from .looks import Finisher, average, gradient, shutter_offsets
-from .render import Pixels, Renderer, Trail, View, load_image_rgb
+from .render import Renderer, load_image_rgb
 from .scene import Scene
 from .simulate import Sampler
 from .timeline import Timeline
+from .view import Pixels, Trail, View
 from .world import World
 
 
@@ -35,7 +36,7 @@ class ClipFrame:
     frame: Frame
     view: View
     video_time: float
-    shot: Shot
+    shot: ShotRecord
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""

@@ -26,11 +26,11 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .camera import Shot
+from .camera import ShotRecord
 from .clip import Clip, ClipFrame
 from .frame import pack, unpack
-from .render import View
 from .scene import Scene
+from .view import View
 
 DONE = "done"
 FAILED = "failed"
@@ -115,7 +115,7 @@ def frames_in_worker(
             if message[0] == FAILED:
                 raise message[1]
             frame, view, video_time, shot = message
-            yield ClipFrame(unpack(frame), View(*view), video_time, Shot(*shot))
+            yield ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot))
     finally:
         conn.close()  # a worker still writing gets a broken pipe and exits
         try:

@@ -25,7 +25,7 @@ import orjson
 
 from .atomic import AtomicPath
 from .frame import Frame, Layout
-from .render import Pixels
+from .view import Pixels
 
 
 class ExportError(Exception):

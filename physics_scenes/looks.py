@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .camera import Picture
-from .render import Pixels
+from .view import Pixels
 
 BAR_COLOR = 0
 

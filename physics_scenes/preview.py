@@ -23,9 +23,10 @@ from .errors import SceneError
 from .export import ExportError, Mp4Sink, StreamInfo
 from .loader import load_scene
 from .measure import centers_of_gravity, kinetic_energy, potential_energy
-from .preview_timeline import Timeline
-from .preview_worker import AHEAD, RemoteTimeline
-from .render import Renderer, View
+from .preview_timeline import History
+from .preview_worker import AHEAD, RemoteHistory
+from .render import Renderer
+from .view import View
 
 BAR = 36
 """Height of the timeline bar in pixels."""
@@ -155,11 +156,11 @@ class PreviewApp:
         self._resize(self.window.get_size())
 
     def _timeline(self, scene):  # type: ignore[no-untyped-def]
-        return RemoteTimeline(scene) if self.worker else Timeline(scene)
+        return RemoteHistory(scene) if self.worker else History(scene)
 
     def close(self) -> None:
         self.stop_recording(keep=True)
-        if isinstance(self.timeline, RemoteTimeline):
+        if isinstance(self.timeline, RemoteHistory):
             self.timeline.close()
 
     # -- geometry --------------------------------------------------------------------
@@ -292,7 +293,7 @@ class PreviewApp:
         # a stall (a reload, a slow first frame) must not make playback jump ahead
         elapsed, self._last_tick = min(now - self._last_tick, MAX_TICK), now
         if self.playing:
-            if isinstance(self.timeline, RemoteTimeline):
+            if isinstance(self.timeline, RemoteHistory):
                 self.timeline.want(self.index + AHEAD)
             self._carry += elapsed * self.speed * self.timeline.fps
             frames = int(self._carry + 1e-6)  # 1/60 s ticks must not lose a frame to rounding
@@ -359,7 +360,7 @@ class PreviewApp:
             return False
         self.error = None
         self.stop_recording(keep=True)
-        if isinstance(self.timeline, RemoteTimeline):
+        if isinstance(self.timeline, RemoteHistory):
             self.timeline.close()
         self.timeline = self._timeline(scene)
         self._resize(self.window.get_size())

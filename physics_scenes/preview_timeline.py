@@ -67,7 +67,7 @@ class _Branch:
 
 
 @dataclass
-class Timeline(SceneClock):
+class History(SceneClock):
     scene: Scene
     steps: int = 0
     """Physics steps taken so far (for the step-rate readout)."""

@@ -3,10 +3,10 @@
 On this 2-core machine a 1000-ball pile costs ≈ 8 ms a frame to simulate and ≈ 14 ms
 to draw and show; in one process that caps the window near 38 frames/s, and Python
 threads do not help (pymunk holds the GIL: measured slower than serial). So a
-``Timeline`` lives in a worker process that simulates ahead of playback and sends
+``History`` lives in a worker process that simulates ahead of playback and sends
 each new Frame back; the window keeps its own copy of the frames it was sent.
 
-``RemoteTimeline`` has the ``Timeline`` interface the window uses. Anything that
+``RemoteHistory`` has the ``History`` interface the window uses. Anything that
 changes which frames are true (a grab, leaving a fork) runs in the worker and
 clears the window's copy, which then refills from the worker's own cache.
 """
@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from .frame import Frame, Layout, pack, unpack
-from .preview_timeline import SceneClock, Timeline
+from .preview_timeline import SceneClock, History
 from .scene import Scene
 from .world import World
 
@@ -28,7 +28,7 @@ AHEAD = 90
 
 
 def _serve(scene: Scene, conn: Connection) -> None:
-    timeline = Timeline(scene)
+    timeline = History(scene)
     want = 0
     while True:
         if not conn.poll(0 if timeline.frontier < want else 0.05):
@@ -57,8 +57,8 @@ def _serve(scene: Scene, conn: Connection) -> None:
         conn.send(("reply", result, timeline.steps, timeline.fork_at, timeline.frontier))
 
 
-class RemoteTimeline(SceneClock):
-    """A ``Timeline`` running in a worker process; the window's view of it."""
+class RemoteHistory(SceneClock):
+    """A ``History`` running in a worker process; the window's view of it."""
 
     def __init__(self, scene: Scene) -> None:
         self.scene = scene

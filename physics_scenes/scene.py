@@ -205,7 +205,7 @@ class Walls(Model):
     )
 
 
-class World(Model):
+class WorldSettings(Model):
     """The world's physics constants and the region the camera shows."""
 
     gravity: Vec2 = Field((0.0, -9.81), description="Acceleration in m/s².")
@@ -275,7 +275,7 @@ class Scene(Model):
     name: str | None = Field(None, description="Title of the scene.")
     description: str | None = Field(None, description="Free text for people.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed for every random choice.")
-    world: World = Field(default_factory=World)  # type: ignore[arg-type]
+    world: WorldSettings = Field(default_factory=WorldSettings)  # type: ignore[arg-type]
     timing: Timing = Field(default_factory=Timing)  # type: ignore[arg-type]
     materials: dict[str, MaterialSpec] = Field(
         default_factory=dict, description="Custom materials by name, usable in 'material'."

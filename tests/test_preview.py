@@ -17,7 +17,7 @@ import pytest
 from physics_scenes import load_scene, simulate
 from physics_scenes.export import PngSequenceSink, StreamInfo
 from physics_scenes.preview import BAR, Pacer, PreviewApp
-from physics_scenes.preview_worker import RemoteTimeline
+from physics_scenes.preview_worker import RemoteHistory
 from physics_scenes.render import Renderer
 
 from conftest import SCENES, decode_video
@@ -73,7 +73,7 @@ def advance(app: PreviewApp, seconds: float) -> None:
     that lags makes playback wait instead: see the test of that)."""
     for _ in range(round(seconds * 60)):
         app.clock_for_tests.now += 1 / 60
-        if app.playing and isinstance(app.timeline, RemoteTimeline):
+        if app.playing and isinstance(app.timeline, RemoteHistory):
             wanted = app.index + round(8 * app.speed) + 1
             app.timeline.want(wanted)
             deadline = time.monotonic() + 10
@@ -362,9 +362,9 @@ def test_frames_dropped_from_the_cache_come_back_identical_even_in_a_nested_fork
 
     path = tmp_path / "scene.yaml"
     path.write_text(SCENE, encoding="utf-8")
-    kept = interact(preview_timeline.Timeline(load_scene(path)))
+    kept = interact(preview_timeline.History(load_scene(path)))
     monkeypatch.setattr(preview_timeline, "MAX_CACHED_BYTES", 20_000)  # a few frames only
-    small = preview_timeline.Timeline(load_scene(path))
+    small = preview_timeline.History(load_scene(path))
     assert interact(small) == kept
     assert len(small._branch.frames) < 40  # of 91 frames shown: most were dropped and rebuilt
     assert kept != reference_hashes(path, 91)[25:91]  # the hand really changed things
