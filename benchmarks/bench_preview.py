@@ -17,7 +17,7 @@ from pathlib import Path
 import pygame
 
 from physics_scenes import load_scene, simulate
-from physics_scenes.preview import WINDOW_FPS, Pacer, PreviewApp
+from physics_scenes.preview.app import WINDOW_FPS, Pacer, PreviewApp
 
 ROOT = Path(__file__).resolve().parent.parent
 

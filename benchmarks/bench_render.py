@@ -23,12 +23,12 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from physics_scenes import load_scene
-from physics_scenes.export import Mp4Sink, StatesSink, StreamInfo
-from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Renderer
-from physics_scenes.scene import Scene, Timing
-from physics_scenes.simulate import simulate
-from physics_scenes.view import Pixels
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.output.export import Mp4Sink, StatesSink, StreamInfo
+from physics_scenes.physics.simulate import simulate
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.picture.view import Pixels
+from physics_scenes.scene.model import Scene, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("simulation", "drawing", "pixel transfer", "encoding (wait)", "states file")

@@ -22,12 +22,12 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from physics_scenes import load_scene, parse_scene, simulate
-from physics_scenes.export import QUALITY, Mp4Sink, StreamInfo
 from physics_scenes.frame import Layout
-from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Renderer
-from physics_scenes.scene import Scene, Timing
-from physics_scenes.view import Pixels
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.output.export import QUALITY, Mp4Sink, StreamInfo
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.picture.view import Pixels
+from physics_scenes.scene.model import Scene, Timing
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reference_pipeline import render_reference
@@ -143,8 +143,8 @@ MEMORY_PROBE = """
 import resource, sys
 from pathlib import Path
 from physics_scenes import load_scene
-from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.scene import Timing
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.scene.model import Timing
 scene = load_scene(sys.argv[1])
 scene = scene.model_copy(update={"timing": Timing(duration=float(sys.argv[2]), fps=60)})
 run(RenderJob(scene, Path(sys.argv[3]), "mp4", 640, 360, "draft", audio=sys.argv[4]))

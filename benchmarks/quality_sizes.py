@@ -24,8 +24,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import imageio_ffmpeg
 
 from physics_scenes import load_scene
-from physics_scenes.export import QUALITY
-from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.output.export import QUALITY
 
 ROOT = Path(__file__).resolve().parent.parent
 

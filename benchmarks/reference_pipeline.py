@@ -20,8 +20,8 @@ import pygame
 import pymunk
 
 from physics_scenes.frame import CircleGeom, PolyGeom, SegmentGeom
-from physics_scenes.instances import expand
-from physics_scenes.scene import Scene
+from physics_scenes.scene.assemble import expand
+from physics_scenes.scene.model import Scene
 
 
 def render_reference(scene: Scene, output: Path, width: int, height: int, preset: str,

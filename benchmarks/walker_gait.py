@@ -23,7 +23,7 @@ import numpy as np
 
 from physics_scenes import parse_scene, simulate
 from physics_scenes.frame import CircleGeom, Frame, PolyGeom, SegmentGeom
-from physics_scenes.measure import foot_slide, ground_force
+from physics_scenes.physics.measure import foot_slide, ground_force
 
 FLAT = """
 world: {{size: [40, 4], origin: [-2, -0.5]}}

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from .errors import Issue, SceneError
 from .frame import BodyInfo, Event, Frame, Layout
-from .loader import load_scene, parse_scene
-from .scene import Scene, json_schema
-from .simulate import simulate
+from .physics.simulate import simulate
+from .scene.loader import load_scene, parse_scene
+from .scene.model import Scene, json_schema
 
 __version__ = "0.1.0"
 

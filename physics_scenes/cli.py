@@ -20,15 +20,15 @@ from types import FrameType
 from pydantic import ValidationError
 
 from . import __version__
-from .assembly import Assembly
 from .audio import AudioInputError
 from .errors import SceneError
-from .export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
-from .instances import assemble, expand
-from .loader import load_scene
-from .pipeline import Progress, RenderJob, run
-from .scene import Scene, Timing, json_schema
-from .view import DEFAULT_SIZE, SIZE_PRESETS
+from .job.pipeline import Progress, RenderJob, run
+from .output.export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
+from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
+from .scene.assemble import assemble, expand
+from .scene.assembly import Assembly
+from .scene.loader import load_scene
+from .scene.model import Scene, Timing, json_schema
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -298,7 +298,7 @@ def _camera_lines(scene: Scene) -> list[str]:
     """One line on the camera, clock and look, when the scene sets any of them."""
     if scene.camera is None and scene.time is None and scene.look is None and not scene.style:
         return []
-    from .clip import scene_timeline
+    from .job.clip import scene_timeline
 
     camera = scene.camera
     mode = camera if isinstance(camera, str) else getattr(camera, "mode", "default")
@@ -361,7 +361,7 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     load_scene(args.scene)  # errors are reported like every other command's
     # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from .preview import NoDisplayError, preview  # pygame's window only for this command
+    from .preview.app import NoDisplayError, preview  # pygame's window only for this command
 
     overlays = tuple(name for name in args.overlays.split(",") if name)
     try:

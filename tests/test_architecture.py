@@ -11,14 +11,14 @@ PACKAGE = Path(physics_scenes.__file__).parent
 
 ONLY_IN = {
     "pymunk": {"world.py", "constraints.py"},
-    "pygame": {"render.py", "preview.py"},
+    "pygame": {"renderer.py", "app.py"},
     "imageio": {"export.py"},
     "imageio_ffmpeg": {"export.py"},
-    "subprocess": {"export.py", "clip_worker.py"},  # the encoder; the physics worker
+    "subprocess": {"export.py", "worker.py"},  # the encoder; the physics worker
     "yaml": {"loader.py"},
 }
-DOWNSTREAM_OF_FRAMES = {"render.py", "export.py", "measure.py", "frame.py", "camera.py", "looks.py",
-                        "timeline.py"}  # fmt: skip
+DOWNSTREAM_OF_FRAMES = {"picture/renderer.py", "output/export.py", "physics/measure.py", "frame.py",
+                        "picture/camera.py", "picture/looks.py", "job/timeline.py"}  # fmt: skip
 
 
 def imports_of(path: Path) -> set[str]:
@@ -44,7 +44,8 @@ def test_each_backend_is_imported_by_its_own_module_only() -> None:
 def test_renderer_and_exporters_never_see_the_scene_model_or_the_world() -> None:
     for name in DOWNSTREAM_OF_FRAMES:
         imported = imports_of(PACKAGE / name)
-        assert not imported & {".scene", ".world", ".simulate", ".loader", ".instances"}, name
+        upstream = {"..scene.model", "..physics.world", "..physics.simulate", "..scene.loader"}
+        assert not imported & (upstream | {"..scene.assemble"}), name
 
 
 def test_audio_reads_only_frames_and_its_own_settings() -> None:

@@ -30,7 +30,7 @@ from physics_scenes.audio.synth import ImpactSynth
 from physics_scenes.audio.timbre import PRESET_TIMBRES
 from physics_scenes.cli import main
 from physics_scenes.frame import BodyInfo, PolyGeom
-from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.job.pipeline import RenderJob, run
 
 from conftest import ROOT, SCENES
 

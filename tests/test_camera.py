@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene, parse_scene
-from physics_scenes.camera import Picture, cut_frame, extents, smooth_damp
-from physics_scenes.clip import Clip
-from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Renderer
-from physics_scenes.simulate import simulate
+from physics_scenes.job.clip import Clip
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.physics.simulate import simulate
+from physics_scenes.picture.camera import Picture, cut_frame, extents, smooth_damp
+from physics_scenes.picture.renderer import Renderer
 
 from conftest import SCENES
 
@@ -317,9 +317,9 @@ def test_keyframes_ease_between_keys() -> None:
 
 
 def test_a_target_that_blows_up_does_not_break_the_camera() -> None:
-    from physics_scenes.camera import CameraRig
-    from physics_scenes.camera_model import FollowCamera
     from physics_scenes.frame import Frame
+    from physics_scenes.picture.camera import CameraRig
+    from physics_scenes.scene.camera import FollowCamera
 
     clip = Clip(parse_scene(SHOTS), 320, 180)
     rig = CameraRig(FollowCamera(mode="follow", target="ball"), clip.layout,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from physics_scenes import SceneError, parse_scene
-from physics_scenes.camera_model import CloseUpCamera, FitCamera, TimeSpec
 from physics_scenes.cli import default_size
-from physics_scenes.clip import Clip
+from physics_scenes.job.clip import Clip
+from physics_scenes.scene.camera import CloseUpCamera, FitCamera, TimeSpec
 
 HEAD = """bodies:
   - {kind: floor}

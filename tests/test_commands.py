@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from physics_scenes.cli import main
-from physics_scenes.scene import json_schema
+from physics_scenes.scene.model import json_schema
 
 from conftest import ROOT, SCENES, decode_video
 

@@ -13,10 +13,10 @@ import pymunk
 import pytest
 
 from physics_scenes import load_scene, parse_scene, simulate
-from physics_scenes.clip import Clip
-from physics_scenes.export import RunDigest
-from physics_scenes.pipeline import RenderJob, run
-from physics_scenes.render import Renderer
+from physics_scenes.job.clip import Clip
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.output.export import RunDigest
+from physics_scenes.picture.renderer import Renderer
 
 from conftest import ROOT, SCENES
 

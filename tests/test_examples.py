@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene
-from physics_scenes.clip import scene_timeline
-from physics_scenes.pipeline import RenderJob, run
+from physics_scenes.job.clip import scene_timeline
+from physics_scenes.job.pipeline import RenderJob, run
 
 from conftest import SCENES, decode_video
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from physics_scenes import Issue, SceneError, load_scene, parse_scene, simulate
-from physics_scenes.render import Renderer
+from physics_scenes.picture.renderer import Renderer
 
 from conftest import SCENES
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from physics_scenes import parse_scene, simulate
-from physics_scenes.pipeline import RenderJob, run, scene_hash
-from physics_scenes.render import Renderer
+from physics_scenes.job.pipeline import RenderJob, run, scene_hash
+from physics_scenes.picture.renderer import Renderer
 
 from conftest import decode_video
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from physics_scenes import clip_worker, load_scene
-from physics_scenes.clip_worker import worth_a_worker
-from physics_scenes.pipeline import RenderJob, run, sidecar_paths
-from physics_scenes.scene import Timing
+from physics_scenes import load_scene
+from physics_scenes.job import worker as clip_worker
+from physics_scenes.job.pipeline import RenderJob, run, sidecar_paths
+from physics_scenes.job.worker import worth_a_worker
+from physics_scenes.scene.model import Timing
 
 from conftest import SCENES, decode_video
 

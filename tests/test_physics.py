@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from physics_scenes import parse_scene, simulate
-from physics_scenes.measure import kinetic_energy, potential_energy
+from physics_scenes.physics.measure import kinetic_energy, potential_energy
 
 G = 9.81
 
@@ -147,7 +147,7 @@ def test_energy_never_increases_in_a_closed_inelastic_box() -> None:
 
 
 def test_batch_read_matches_each_body_read_one_by_one() -> None:
-    from physics_scenes.world import World
+    from physics_scenes.physics.world import World
 
     scene = parse_scene(
         "bodies:\n  - {kind: ball, name: x, radius: 0.2, grid: {columns: 5, rows: 4,"

@@ -15,10 +15,10 @@ import pygame
 import pytest
 
 from physics_scenes import load_scene, simulate
-from physics_scenes.export import PngSequenceSink, StreamInfo
-from physics_scenes.preview import BAR, Pacer, PreviewApp
-from physics_scenes.preview_worker import RemoteHistory
-from physics_scenes.render import Renderer
+from physics_scenes.output.export import PngSequenceSink, StreamInfo
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.preview.app import BAR, Pacer, PreviewApp
+from physics_scenes.preview.worker import RemoteHistory
 
 from conftest import SCENES, decode_video
 
@@ -358,7 +358,7 @@ def interact(timeline) -> list[str]:  # type: ignore[no-untyped-def]
 def test_frames_dropped_from_the_cache_come_back_identical_even_in_a_nested_fork(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from physics_scenes import preview_timeline
+    from physics_scenes.preview import history as preview_timeline
 
     path = tmp_path / "scene.yaml"
     path.write_text(SCENE, encoding="utf-8")

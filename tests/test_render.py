@@ -8,8 +8,8 @@ import numpy as np
 
 from physics_scenes import parse_scene, simulate
 from physics_scenes.frame import Frame
-from physics_scenes.render import Renderer
-from physics_scenes.view import SIZE_PRESETS, View
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.picture.view import SIZE_PRESETS, View
 
 SCENE = """
 world: {size: [8, 4.5], background: "#101010"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from physics_scenes import SceneError, load_scene, parse_scene
-from physics_scenes.scene import MAX_BODIES
+from physics_scenes.scene.model import MAX_BODIES
 
 GOOD_BALL = "{kind: ball, name: a, radius: 0.5, position: [1, 2]}"
 

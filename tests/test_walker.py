@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene, parse_scene, simulate
-from physics_scenes.measure import foot_slide, ground_force
+from physics_scenes.physics.measure import foot_slide, ground_force
 
 from conftest import SCENES
 

@@ -8,10 +8,10 @@ flat memory), ``AudioSink`` does both inside a render job. Reads only
 
 from __future__ import annotations
 
+from ..output.sound import AudioSink
 from .dsp import RATE, AudioInputError, integrated_loudness, read_wav, true_peak, write_wav
 from .mix import Levels
 from .score import Score
-from .sink import AudioSink
 from .track import render_track, write_track
 
 __all__ = [

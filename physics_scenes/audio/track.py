@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio_model import AudioSpec, SoundSpec
 from ..frame import BodyInfo, Layout
+from ..scene.audio import AudioSpec, SoundSpec
 from .dsp import (
     BLOCK,
     RATE,

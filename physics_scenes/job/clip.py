@@ -1,0 +1,162 @@
+"""One clip: the scene's clock, camera and look applied to the simulation, frame by frame.
+
+Ties together ``timeline`` (which simulation time each frame shows), the
+``Sampler`` (states at that time; the World still steps at its fixed dt),
+``camera`` (a View per frame) and the renderer plus ``looks`` (blur, trails,
+vignette, bars). A scene without ``camera``/``time``/``look``/``style`` gives
+exactly the frames and pixels of the plain simulate → render path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..frame import Frame
+from ..physics.simulate import Sampler
+from ..physics.world import World
+from ..picture.camera import CameraRig, Picture, ShotRecord, extents
+from ..picture.looks import Finisher, average, gradient, shutter_offsets
+from ..picture.renderer import Renderer, load_image_rgb
+from ..picture.view import Pixels, Trail, View
+from ..scene import camera as cm
+from ..scene.model import Scene
+from .timeline import Timeline
+
+
+@dataclass(frozen=True, slots=True)
+class ClipFrame:
+    """One output frame: its physics Frame (at ``frame.time``, simulation seconds) and camera."""
+
+    frame: Frame
+    view: View
+    video_time: float
+    shot: ShotRecord
+
+    def record(self) -> dict[str, object]:
+        """The per-frame clock and camera fields of the states output."""
+        view = self.view
+        return {
+            "video_time": self.video_time,
+            "sim_time": self.frame.time,
+            "camera": {
+                "center": list(view.center),
+                "scale": view.scale,
+                "rotation": view.rotation,
+                "matrix": view.matrix(),
+                "shot": self.shot.index,
+                "mode": self.shot.mode,
+            },
+        }
+
+
+def timeline_for(time: cm.TimeSpec | None, sim_end: float) -> Timeline:
+    if time is None:
+        return Timeline.identity(sim_end)
+    segments = [(s.start, min(s.end, 1e6), s.rate, s.ramp) for s in time.segments]
+    return Timeline.from_segments(segments, sim_end)
+
+
+def scene_timeline(scene: Scene) -> Timeline:
+    """The scene's clock (presets resolved): sim ↔ video time, for audio and subtitles."""
+    _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
+    timing = scene.timing
+    return timeline_for(time, timing.frame_count / timing.fps)
+
+
+class Clip:
+    """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
+
+    def __init__(
+        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
+    ) -> None:
+        world = World(scene)
+        layout = self.layout = world.layout
+        first_dynamic = next((b.name for b in layout.bodies if b.body_type == "dynamic"), None)
+        camera, time, look = cm.resolve(
+            scene.camera, scene.time, scene.look, scene.style, first_dynamic
+        )
+        self.look = look
+        timing = scene.timing
+        self.fps = timing.fps
+        self.timeline = timeline_for(time, timing.frame_count / timing.fps)
+        self.frame_count = self.timeline.frame_count(self.fps)
+        self.blur = look.motion_blur if look is not None else None
+        lookback = 0
+        if self.blur is not None:
+            top_rate = max(max(p.r0, p.r1) for p in self.timeline.pieces)
+            exposure = top_rate * self.blur.shutter / 360 / self.fps
+            lookback = math.ceil(exposure / world.dt) + 2
+        self.sampler = Sampler(world, lookback)
+        self.picture = Picture.of(width, height, cm.aspect_ratio(look))
+        self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
+        self.renderer = Renderer(layout, width, height, self._background(look, source_dir))
+        self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
+        self._trails: list[tuple[int, tuple[int, int, int], float]] = []
+        self._history: deque[tuple[float, np.ndarray]] = deque()
+        if look is not None and look.trails is not None:
+            names = list(layout.names)
+            if look.trails.bodies:
+                rows = sorted({names.index(n) for ref in look.trails.bodies
+                               for n in cm.resolve_names(names, ref)})  # fmt: skip
+            else:
+                rows = [i for i, b in enumerate(layout.bodies)
+                        if b.body_type == "dynamic" and b.kind == "ball"]  # fmt: skip
+            reach = extents(layout)
+            self._trails = [(r, layout.bodies[r].color, float(reach[r])) for r in rows]
+
+    def _background(self, look: cm.Look | None, source_dir: Path | None) -> np.ndarray | None:
+        back = look.background if look is not None else None
+        w, h = self.picture.width, self.picture.height
+        if back is None:
+            return None
+        if isinstance(back, cm.Gradient):
+            return gradient(w, h, back.top, back.bottom)
+        if isinstance(back, cm.ImageBackground):
+            path = Path(back.image)
+            if not path.is_absolute() and source_dir is not None:
+                path = source_dir / path
+            return load_image_rgb(str(path), w, h)
+        return gradient(w, h, back, back)
+
+    def frames(self) -> Iterator[ClipFrame]:
+        for index in range(self.frame_count):
+            video_time = index / self.fps
+            sim_time = self.timeline.sim_time(video_time)
+            frame = self.sampler.frame_at(index, sim_time)
+            view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
+            yield ClipFrame(frame, view, video_time, shot)
+
+    def _trail_lines(self, clip_frame: ClipFrame) -> list[Trail]:
+        if not self._trails or self.look is None or self.look.trails is None:
+            return []
+        rows = [r for r, _, _ in self._trails]
+        now = clip_frame.video_time
+        self._history.append((now, np.array(clip_frame.frame.position[rows])))
+        while self._history and now - self._history[0][0] > self.look.trails.length:
+            self._history.popleft()
+        points = np.stack([p for _, p in self._history], axis=1)  # (bodies, k, 2)
+        return [Trail(points[i], color, reach) for i, (_, color, reach) in enumerate(self._trails)]
+
+    def pixels(self, clip_frame: ClipFrame) -> Pixels:
+        trails = self._trail_lines(clip_frame)
+        frame, view = clip_frame.frame, clip_frame.view
+        if self.blur is None:
+            pixels = self.renderer.render(frame, view, trails=trails)
+        else:
+            rate = self.timeline.rate(frame.time)
+            exposure = rate * self.blur.shutter / 360 / self.fps
+            shots = []
+            for offset in shutter_offsets(self.blur.samples):
+                t = max(0.0, frame.time + offset * exposure)
+                state = self.sampler.state_at(t)
+                sub = Frame(frame.index, t, state.position, state.angle, state.velocity,
+                            state.angular_velocity)  # fmt: skip
+                shots.append(self.renderer.render(sub, view, trails=trails))
+            pixels = average(shots)
+        return self.finisher.apply(pixels)

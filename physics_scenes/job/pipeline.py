@@ -1,0 +1,223 @@
+"""The render job: simulate → render → every sink, committed together or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from ..audio import RATE, AudioSink
+from ..output.export import (
+    DEFAULT_QUALITY,
+    MetadataSink,
+    Mp4Sink,
+    Sink,
+    StatesSink,
+    StreamInfo,
+    encoder_versions,
+    sink_for,
+)
+from ..physics.world import engine_versions
+from ..scene.model import Scene
+from .clip import Clip, ClipFrame
+from .worker import clip_frames
+
+Progress = Callable[[int, int], None]
+"""Called as progress(frames_done, frame_count) after each frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    """Everything that decides an output's bytes."""
+
+    scene: Scene
+    output: Path
+    fmt: str
+    width: int
+    height: int
+    quality: str = DEFAULT_QUALITY
+    states: bool = True
+    source: Path | None = None
+    audio: str = "auto"
+    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
+    parallel: bool | None = None
+    """Simulate in a second process, overlapping drawing and encoding (same bytes either
+    way). None: when measured to help (see ``clip_worker.clip_frames``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RenderResult:
+    files: tuple[Path, ...]
+    frames: int
+    events: int
+    run_hash: str
+
+
+AUDIO_MODES = ("auto", "wav", "none")
+
+
+def audio_path(output: Path) -> Path:
+    """``out/clip.mp4`` → ``out/clip.wav``."""
+    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
+    return output.with_name(f"{stem}.wav")
+
+
+def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
+    """The job's audio sink, or None when nothing would use the sound.
+
+    Sounds follow the video's clock: events carry simulation time, and the clip's
+    timeline says when that moment is shown (slow motion stretches the gaps).
+    """
+    if job.audio not in AUDIO_MODES:
+        raise ValueError(f"audio must be one of {AUDIO_MODES}, got {job.audio!r}")
+    spec = job.scene.audio
+    wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
+    if not wanted or job.audio == "none" or not spec.enabled:
+        return None
+    materials = {name: (m.density, m.elasticity) for name, m in job.scene.materials.items()}
+    base_dir = job.source.parent if job.source is not None else Path(".")
+    return AudioSink(
+        audio_path(job.output), spec, job.scene.seed,
+        keep=job.audio == "wav", base_dir=base_dir, materials=materials,
+        time_map=clip.timeline.video_time,
+    )  # fmt: skip
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None
+
+
+def sidecar_paths(output: Path) -> tuple[Path, Path]:
+    """``out/clip.mp4`` → ``out/clip.states.jsonl``, ``out/clip.metadata.json``."""
+    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
+    return output.with_name(f"{stem}.states.jsonl"), output.with_name(f"{stem}.metadata.json")
+
+
+def scene_hash(scene: Scene) -> str:
+    """SHA-256 of the validated scene in canonical JSON: equal for equivalent files."""
+    canonical = json.dumps(scene.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def picture_area(clip: Clip | None, job: RenderJob) -> list[int]:
+    """[x, y, width, height] of the picture inside any letterbox bars, in pixels."""
+    if clip is None:
+        return [0, 0, job.width, job.height]
+    p = clip.picture
+    return [(p.width - p.area_width) // 2, (p.height - p.area_height) // 2,
+            p.area_width, p.area_height]  # fmt: skip
+
+
+def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) -> dict[str, Any]:
+    """The metadata.json fields known before the first frame."""
+    scene, timing = job.scene, job.scene.timing
+    frame_count = clip.frame_count if clip is not None else timing.frame_count
+    source = None
+    if job.source is not None:
+        source = {
+            "file": job.source.name,
+            "sha256": hashlib.sha256(job.source.read_bytes()).hexdigest(),
+        }
+    return {
+        "format": "physics_scenes.metadata",
+        "version": 1,
+        "scene": {"name": scene.name, "source": source, "sha256": scene_hash(scene)},
+        "seed": scene.seed,
+        "timing": {"fps": timing.fps, "substeps": timing.substeps, "dt": timing.dt,
+                   "frame_count": frame_count,
+                   "duration": frame_count / timing.fps,
+                   "sim_duration": timing.frame_count / timing.fps},
+        "output": {"format": job.fmt, "width": job.width, "height": job.height,
+                   "quality": job.quality, "files": [path.name for path in files],
+                   "picture_area": picture_area(clip, job)},
+        "versions": {
+            "physics_scenes": _version("physics-scenes"),
+            **engine_versions(),
+            "pygame-ce": _version("pygame-ce"), "numpy": _version("numpy"),
+            "pydantic": _version("pydantic"), "imageio-ffmpeg": _version("imageio-ffmpeg"),
+            **encoder_versions(),
+            "python": platform.python_version(),
+        },
+        "platform": {"system": platform.system(), "machine": platform.machine()},
+    }  # fmt: skip
+
+
+def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
+    """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
+    timing = job.scene.timing
+    source_dir = job.source.parent if job.source is not None else None
+    clip = Clip(job.scene, job.width, job.height, source_dir)
+    current: list[ClipFrame] = []
+
+    def annotate(frame: object) -> dict[str, object]:
+        return current[0].record()
+
+    sinks: list[Sink] = [sink_for(job.output, job.fmt)]
+    states_path, metadata_path = sidecar_paths(job.output)
+    if isinstance(sinks[0], StatesSink):
+        sinks[0].annotate = annotate
+    if job.states and job.fmt != "states":
+        sinks.append(StatesSink(states_path, annotate))
+    files = [sink.path for sink in sinks]
+    audio = _audio_sink(job, clip)
+    if audio is not None:
+        if audio.keep:
+            files.append(audio.path)
+        if isinstance(sinks[0], Mp4Sink):
+            sinks[0].audio = audio
+        sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
+    files.append(metadata_path)
+    meta = MetadataSink(metadata_path, describe_run(job, files, clip))
+    sinks.append(meta)
+    info = StreamInfo(
+        clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
+    )
+    opened: list[Sink] = []
+    source: Iterator[ClipFrame] | None = None
+    try:
+        for sink in sinks:
+            sink.open(info)
+            opened.append(sink)
+        needs_pixels = any(sink.needs_pixels for sink in sinks)
+        source = clip_frames(clip, job.scene, source_dir, job.parallel)
+        for clip_frame in source:
+            current[:] = [clip_frame]
+            frame = clip_frame.frame
+            pixels = clip.pixels(clip_frame) if needs_pixels else None
+            for sink in sinks:
+                sink.write(frame, pixels)
+            if progress is not None:
+                progress(frame.index + 1, clip.frame_count)
+        for sink in sinks:
+            sink.finish()
+            if sink is audio and audio.levels is not None:
+                meta.fields["audio"] = {
+                    "sample_rate": RATE, "channels": 2,
+                    "loudness_lufs": _rounded(audio.levels.loudness),
+                    "true_peak_dbtp": _rounded(audio.levels.true_peak),
+                    "gain_db": _rounded(audio.levels.gain_db),
+                }  # fmt: skip
+    except BaseException:
+        if source is not None:
+            source.close()  # stops a worker process
+        for sink in opened:
+            sink.discard()
+        raise
+    for sink in sinks:
+        sink.commit()
+    return RenderResult(
+        tuple(files), meta.digest.frames, meta.digest.events, meta.digest.hexdigest()
+    )

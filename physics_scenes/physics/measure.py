@@ -1,0 +1,87 @@
+"""Physical quantities computed from Frames alone (for tests, HUDs and ground truth)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..frame import FloatArray, Frame, Layout, PolyGeom
+
+
+def centers_of_gravity(layout: Layout, frame: Frame) -> FloatArray:
+    """World position of every body's centre of gravity, (N, 2)."""
+    cog = np.array([body.center_of_gravity for body in layout.bodies], dtype=np.float64)
+    cos, sin = np.cos(frame.angle), np.sin(frame.angle)
+    return frame.position + np.column_stack(
+        (cog[:, 0] * cos - cog[:, 1] * sin, cog[:, 0] * sin + cog[:, 1] * cos)
+    )
+
+
+def kinetic_energy(layout: Layout, frame: Frame) -> float:
+    """Σ ½mv² + ½Iω² over dynamic bodies, in joules (pymunk's velocity is the COG's)."""
+    mask = layout.dynamic_mask()
+    mass, moment = layout.masses()[mask], layout.moments()[mask]
+    speed2 = np.sum(frame.velocity[mask] ** 2, axis=1)
+    return float(
+        0.5 * np.sum(mass * speed2) + 0.5 * np.sum(moment * frame.angular_velocity[mask] ** 2)
+    )
+
+
+def potential_energy(layout: Layout, frame: Frame) -> float:
+    """Gravitational energy −Σ m g·r of dynamic bodies, in joules (zero at the origin)."""
+    mask = layout.dynamic_mask()
+    gravity = np.asarray(layout.gravity, dtype=np.float64)
+    heights = centers_of_gravity(layout, frame)[mask] @ gravity
+    return float(-np.sum(layout.masses()[mask] * heights))
+
+
+ON_GROUND = 0.01
+"""A sole point this close to the ground (m) ..."""
+STILL = 0.1
+"""... and moving up or down slower than this (m/s) stands on it (for ``foot_slide``)."""
+
+
+def foot_slide(
+    layout: Layout,
+    frames: list[Frame],
+    row: int,
+    ground: Callable[[FloatArray], FloatArray] = np.zeros_like,
+) -> float:
+    """How far (m) a foot's sole travels horizontally while it stands on the ground.
+
+    The two lowest vertices of the foot's polygon (heel and toe) are followed as
+    material points from frame to frame, so a foot rolling over its heel or toe
+    moves nothing; a point counts while it is within ``ON_GROUND`` of
+    ``ground(x)`` (the ground's height) at both frames and moves vertically
+    slower than ``STILL``. A person's stance foot does not slide: this is ~0.
+    """
+    poly = next(g for g in layout.bodies[row].shapes if isinstance(g, PolyGeom))
+    vertices = np.array(poly.vertices, dtype=np.float64)
+    sole = vertices[np.argsort(vertices[:, 1])[:2]]
+    angle = np.array([f.angle[row] for f in frames])[:, None]
+    origin = np.array([f.position[row] for f in frames])[:, None, :]
+    cos, sin = np.cos(angle), np.sin(angle)
+    x = origin[..., 0] + sole[:, 0] * cos - sole[:, 1] * sin  # (frames, 2)
+    y = origin[..., 1] + sole[:, 0] * sin + sole[:, 1] * cos
+    dt = np.diff([f.time for f in frames])[:, None]
+    height = y - ground(x)
+    dx, dy = np.diff(x, axis=0), np.diff(y, axis=0)
+    down = (height[:-1] < ON_GROUND) & (height[1:] < ON_GROUND) & (np.abs(dy) / dt < STILL)
+    # a foot flat on the ground has both points down: count its travel once
+    return float(np.where(down, np.abs(dx), 0.0).max(axis=1).sum())
+
+
+def ground_force(layout: Layout, frames: list[Frame], rows: list[int]) -> FloatArray:
+    """Vertical force (in weights) the world exerts on bodies ``rows``, frame to frame.
+
+    From the change of their total vertical momentum plus their weight, so it is
+    the ground's push when nothing else touches them (1 standing, ~1.2 for a
+    person's heel strike; a stiff-legged stamp reads several). One value per
+    pair of consecutive frames.
+    """
+    masses = layout.masses()[rows]
+    momentum = np.array([masses @ f.velocity[rows, 1] for f in frames])
+    weight = masses.sum() * abs(layout.gravity[1])
+    times = np.array([f.time for f in frames])
+    return (np.diff(momentum) / np.diff(times) + weight) / weight
