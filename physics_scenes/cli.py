@@ -16,19 +16,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from . import __version__
-from .audio import AudioInputError
-from .errors import SceneError
-from .job.pipeline import Progress, RenderJob, run
-from .output.export import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
+from .errors import AudioInputError, SceneError
+from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
 from .scene.loader import load_scene
 from .scene.model import Scene, Timing, json_schema
+
+if TYPE_CHECKING:
+    from .job.pipeline import Progress
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -243,6 +245,8 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    from .job.pipeline import RenderJob, run  # the renderer, encoder and sound: only here
+
     scene = _with_overrides(load_scene(args.scene), args)
     output, fmt = _output_and_format(args)
     width, height = args.size or SIZE_PRESETS[args.preset or default_size(scene)]

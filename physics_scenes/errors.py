@@ -45,3 +45,7 @@ class SceneError(Exception):
         count = len(self.issues)
         out.append(f"{count} error{'s' if count != 1 else ''} found")
         return "\n".join(out)
+
+
+class AudioInputError(ValueError):
+    """A user WAV file that cannot be used (missing, not PCM, empty)."""

@@ -15,16 +15,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
+from ..errors import AudioInputError
+
 RATE = 48_000
 """Samples per second of every track."""
 
 Audio = npt.NDArray[np.float64]
 BLOCK = 1 << 16
 """Samples processed at once by whole-track passes, so memory stays small."""
-
-
-class AudioInputError(ValueError):
-    """A user WAV file that cannot be used (missing, not PCM, empty)."""
 
 
 def read_wav(path: Path) -> Audio:

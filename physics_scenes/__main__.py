@@ -1,0 +1,25 @@
+"""``python -m physics_scenes`` and the ``physics-scenes`` command's entry point.
+
+Kept tiny so that Ctrl-C at any moment, while the command's modules are still being
+imported included, ends with exit code 130 and one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+INTERRUPTED = 130
+
+
+def main() -> int:
+    try:
+        from .cli import main as run
+
+        return run()
+    except KeyboardInterrupt:
+        print("physics-scenes: interrupted; no partial output was left behind", file=sys.stderr)
+        return INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
