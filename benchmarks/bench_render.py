@@ -24,7 +24,9 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 from physics_scenes import load_scene
 from physics_scenes.job.pipeline import RenderJob, run
-from physics_scenes.output.export import Mp4Sink, StatesSink, StreamInfo
+from physics_scenes.output.sink import StreamInfo
+from physics_scenes.output.states import StatesSink
+from physics_scenes.output.video import Mp4Sink
 from physics_scenes.physics.simulate import simulate
 from physics_scenes.picture.renderer import Renderer
 from physics_scenes.picture.view import Pixels

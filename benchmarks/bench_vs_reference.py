@@ -24,7 +24,8 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.frame import Layout
 from physics_scenes.job.pipeline import RenderJob, run
-from physics_scenes.output.export import QUALITY, Mp4Sink, StreamInfo
+from physics_scenes.output.sink import QUALITY, StreamInfo
+from physics_scenes.output.video import Mp4Sink
 from physics_scenes.picture.renderer import Renderer
 from physics_scenes.picture.view import Pixels
 from physics_scenes.scene.model import Scene, Timing

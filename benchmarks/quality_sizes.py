@@ -25,7 +25,7 @@ import imageio_ffmpeg
 
 from physics_scenes import load_scene
 from physics_scenes.job.pipeline import RenderJob, run
-from physics_scenes.output.export import QUALITY
+from physics_scenes.output.sink import QUALITY
 
 ROOT = Path(__file__).resolve().parent.parent
 

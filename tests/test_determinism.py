@@ -15,7 +15,7 @@ import pytest
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.job.clip import Clip
 from physics_scenes.job.pipeline import RenderJob, run
-from physics_scenes.output.export import RunDigest
+from physics_scenes.output.states import RunDigest
 from physics_scenes.picture.renderer import Renderer
 
 from conftest import ROOT, SCENES

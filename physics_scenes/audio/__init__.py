@@ -2,13 +2,12 @@
 
 ``Score`` collects what should sound from the Frame stream, ``render_track``
 turns it into a 48 kHz stereo track (``write_track``: straight into a WAV, in
-flat memory), ``AudioSink`` does both inside a render job. Reads only
+flat memory), ``output.sound.AudioSink`` does both inside a render job. Reads only
 ``Layout``, ``Frame`` and ``Event``: never pymunk or pygame.
 """
 
 from __future__ import annotations
 
-from ..output.sound import AudioSink
 from .dsp import RATE, AudioInputError, integrated_loudness, read_wav, true_peak, write_wav
 from .mix import Levels
 from .score import Score
@@ -17,7 +16,6 @@ from .track import render_track, write_track
 __all__ = [
     "RATE",
     "AudioInputError",
-    "AudioSink",
     "Levels",
     "Score",
     "integrated_loudness",

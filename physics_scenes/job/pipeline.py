@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,17 +11,14 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from ..audio import RATE, AudioSink
-from ..output.export import (
-    DEFAULT_QUALITY,
-    MetadataSink,
-    Mp4Sink,
-    Sink,
-    StatesSink,
-    StreamInfo,
-    encoder_versions,
-    sink_for,
-)
+from ..frame import Frame
+from ..output.ffmpeg import encoder_versions
+from ..output.metadata import MetadataSink
+from ..output.png import PngSequenceSink
+from ..output.sink import DEFAULT_QUALITY, Sink, StreamInfo
+from ..output.sound import AudioSink
+from ..output.states import StatesSink
+from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame
@@ -89,10 +85,6 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     )  # fmt: skip
 
 
-def _rounded(value: float) -> float | None:
-    return round(value, 3) if math.isfinite(value) else None
-
-
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
     """``out/clip.mp4`` → ``out/clip.states.jsonl``, ``out/clip.metadata.json``."""
     stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
@@ -155,6 +147,25 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
+def sink_for(
+    path: Path,
+    fmt: str,
+    *,
+    annotate: Callable[[Frame], dict[str, Any]] | None = None,
+    audio: AudioSource | None = None,
+) -> Sink:
+    """The main output's sink for a format name (see ``output.sink.FORMATS``)."""
+    if fmt == "mp4":
+        return Mp4Sink(path, audio)
+    if fmt == "gif":
+        return GifSink(path)
+    if fmt == "png":
+        return PngSequenceSink(path)
+    if fmt == "states":
+        return StatesSink(path, annotate)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
 def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
@@ -162,25 +173,22 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
     clip = Clip(job.scene, job.width, job.height, source_dir)
     current: list[ClipFrame] = []
 
-    def annotate(frame: object) -> dict[str, object]:
+    def annotate(frame: Frame) -> dict[str, Any]:
         return current[0].record()
 
-    sinks: list[Sink] = [sink_for(job.output, job.fmt)]
     states_path, metadata_path = sidecar_paths(job.output)
-    if isinstance(sinks[0], StatesSink):
-        sinks[0].annotate = annotate
+    audio = _audio_sink(job, clip)
+    sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
     files = [sink.path for sink in sinks]
-    audio = _audio_sink(job, clip)
     if audio is not None:
         if audio.keep:
             files.append(audio.path)
-        if isinstance(sinks[0], Mp4Sink):
-            sinks[0].audio = audio
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
     files.append(metadata_path)
-    meta = MetadataSink(metadata_path, describe_run(job, files, clip))
+    late = {"audio": audio.metadata} if audio is not None else {}
+    meta = MetadataSink(metadata_path, describe_run(job, files, clip), late)
     sinks.append(meta)
     info = StreamInfo(
         clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
@@ -203,13 +211,6 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
                 progress(frame.index + 1, clip.frame_count)
         for sink in sinks:
             sink.finish()
-            if sink is audio and audio.levels is not None:
-                meta.fields["audio"] = {
-                    "sample_rate": RATE, "channels": 2,
-                    "loudness_lufs": _rounded(audio.levels.loudness),
-                    "true_peak_dbtp": _rounded(audio.levels.true_peak),
-                    "gain_db": _rounded(audio.levels.gain_db),
-                }  # fmt: skip
     except BaseException:
         if source is not None:
             source.close()  # stops a worker process

@@ -1,7 +1,7 @@
 """The audio sink: collects the score while frames stream by, writes the WAV at the end
 (mixed and mastered through a temporary file, so memory stays flat however long).
 
-It follows the ``Sink`` protocol of ``export.py`` (open / write / finish /
+It follows the ``Sink`` protocol of ``sink.py`` (open / write / finish /
 commit / discard) and is atomic: the WAV lives at a temporary name until
 commit. When only the MP4 wants the sound (no ``--audio wav``), commit
 deletes the temporary WAV after the MP4 has taken it.
@@ -9,9 +9,11 @@ deletes the temporary WAV after the MP4 has taken it.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+from ..audio.dsp import RATE
 from ..audio.mix import Levels
 from ..audio.score import Score
 from ..audio.track import TimeMap, identity, write_track
@@ -61,6 +63,17 @@ class AudioSink:
         )  # fmt: skip
         self.wav = self._out.temp
 
+    def metadata(self) -> dict[str, Any] | None:
+        """The measured levels for ``metadata.json`` (None before ``finish()``)."""
+        if self.levels is None:
+            return None
+        return {
+            "sample_rate": RATE, "channels": 2,
+            "loudness_lufs": _rounded(self.levels.loudness),
+            "true_peak_dbtp": _rounded(self.levels.true_peak),
+            "gain_db": _rounded(self.levels.gain_db),
+        }  # fmt: skip
+
     def commit(self) -> None:
         assert self._out is not None
         if self.keep:
@@ -71,3 +84,7 @@ class AudioSink:
     def discard(self) -> None:
         if self._out is not None:
             self._out.discard()
+
+
+def _rounded(value: float) -> float | None:
+    return round(value, 3) if math.isfinite(value) else None

@@ -1,0 +1,136 @@
+"""The one caller of the encoder: raw frames piped to the ffmpeg that imageio-ffmpeg ships.
+
+No numpy copy per frame: the renderer's raw rows go straight into ffmpeg's stdin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO
+
+import imageio_ffmpeg
+
+from ..frame import Frame
+from ..picture.view import Pixels
+from .atomic import AtomicPath
+from .sink import ExportError, StreamInfo
+
+
+def encoder_versions() -> dict[str, str]:
+    """The encoder's version, for metadata: the encoded bytes depend on it."""
+    return {"ffmpeg": imageio_ffmpeg.get_ffmpeg_version()}
+
+
+class FFmpegSink:
+    """Pipes raw frames to the ffmpeg that imageio-ffmpeg ships; no numpy copy per frame."""
+
+    needs_pixels = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._out: AtomicPath | None = None
+
+    def _codec_args(self, info: StreamInfo) -> list[str]:
+        raise NotImplementedError
+
+    def open(self, info: StreamInfo) -> None:
+        if info.width % 2 or info.height % 2:
+            raise ExportError(
+                f"{self.path}: width and height must be even, got {info.width}x{info.height}"
+            )
+        self._out = AtomicPath(self.path)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in commit/discard)
+        self._info = info
+
+    def _start(self, pix_fmt: str) -> subprocess.Popen[bytes]:
+        info, out = self._info, self._out
+        assert out is not None
+        command = [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{info.width}x{info.height}",
+            "-framerate", str(info.fps), "-i", "-",
+            *self._codec_args(info),
+            "-fflags", "+bitexact", "-map_metadata", "-1", str(out.temp),
+        ]  # fmt: skip
+        return subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr)
+
+    def write(self, frame: Frame, pixels: Pixels | None) -> None:
+        assert pixels is not None
+        if self._proc is None:
+            self._proc = self._start(pixels.pix_fmt)
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(pixels.data)
+        except BrokenPipeError:
+            self._proc.wait()
+            raise ExportError(f"{self.path}: the encoder stopped: {self._error_text()}") from None
+
+    def _error_text(self) -> str:
+        assert self._stderr is not None
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else "no message"
+
+    def finish(self) -> None:
+        if self._proc is None:
+            raise ExportError(f"{self.path}: no frames to encode")
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.close()
+        if self._proc.wait() != 0:
+            raise ExportError(f"{self.path}: the encoder failed: {self._error_text()}")
+
+    def commit(self) -> None:
+        assert self._out is not None
+        self._out.commit()
+        self._close_stderr()
+
+    def discard(self) -> None:
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            if self._proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self._proc.stdin.close()
+        if self._out is not None:
+            self._out.discard()
+        self._close_stderr()
+
+    def _close_stderr(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+
+AAC_BITRATE = "192k"
+
+
+def mux_audio(video: Path, wav: Path) -> None:
+    """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
+
+    The picture is copied, not re-encoded; bit-exact flags keep the bytes the same run
+    after run. The MP4 edit list trims the AAC encoder's priming, so the sound starts
+    with the picture.
+    """
+    muxed = video.with_name(video.name + ".mux")
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-i", str(video), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+        "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE, "-flags:a", "+bitexact",
+        "-fflags", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
+        "-f", "mp4", str(muxed),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            lines = result.stderr.decode(errors="replace").strip().splitlines()
+            raise ExportError(f"{video}: adding the sound failed: {lines[-1] if lines else ''}")
+        muxed.replace(video)
+    finally:
+        muxed.unlink(missing_ok=True)

@@ -1,0 +1,42 @@
+"""A folder of lossless PNG frames, for datasets and compositing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+
+from ..frame import Frame
+from ..picture.view import Pixels
+from .atomic import AtomicPath
+from .sink import StreamInfo
+
+
+class PngSequenceSink:
+    """A folder of frame_000000.png … (lossless, for datasets and compositing)."""
+
+    needs_pixels = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._out: AtomicPath | None = None
+
+    def open(self, info: StreamInfo) -> None:
+        self._out = AtomicPath(self.path, directory=True)
+        self._digits = max(6, len(str(info.frame_count - 1)))
+
+    def write(self, frame: Frame, pixels: Pixels | None) -> None:
+        assert pixels is not None and self._out is not None
+        target = self._out.temp / f"frame_{frame.index:0{self._digits}d}.png"
+        iio.imwrite(target, pixels.rgb(), extension=".png")
+
+    def finish(self) -> None:
+        pass
+
+    def commit(self) -> None:
+        assert self._out is not None
+        self._out.commit()
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.discard()
