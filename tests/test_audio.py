@@ -549,7 +549,7 @@ def test_xylophone_bars_play_a_c_major_scale(tmp_path: Path) -> None:
 
 
 def test_custom_materials_sound_like_the_preset_they_name_or_resemble() -> None:
-    from physics_scenes.audio.track import custom_timbre
+    from physics_scenes.audio.sounds import custom_timbre
 
     assert custom_timbre("domino_wood", {"domino_wood": (700, 0.1)}).name == "wood"
     assert custom_timbre("steel", {"steel": (7900, 0.5)}).name == "metal"
@@ -573,9 +573,9 @@ def test_the_aac_track_in_the_mp4_is_in_sync_too(tmp_path: Path) -> None:
 
 
 def test_footstep_loudness_follows_the_walkers_momentum_change() -> None:
-    from physics_scenes.audio.track import _composite_masses, footstep_level
+    from physics_scenes.audio.sounds import composite_masses, footstep_level
 
-    assert _composite_masses(layout_with_walker()) == {"bob": 3.0}
+    assert composite_masses(layout_with_walker()) == {"bob": 3.0}
     assert footstep_level(0.01, 70.0) == 0.0, "a foot resting on the ground is silent"
     soft, firm = footstep_level(7.0, 70.0), footstep_level(21.0, 70.0)
     assert 0 < soft < firm and abs(20 * math.log10(firm / soft) - 18 * math.log10(3)) < 1e-9

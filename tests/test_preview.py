@@ -15,7 +15,8 @@ import pygame
 import pytest
 
 from physics_scenes import load_scene, simulate
-from physics_scenes.output.export import PngSequenceSink, StreamInfo
+from physics_scenes.output.png import PngSequenceSink
+from physics_scenes.output.sink import StreamInfo
 from physics_scenes.picture.renderer import Renderer
 from physics_scenes.preview.app import BAR, Pacer, PreviewApp
 from physics_scenes.preview.worker import RemoteHistory

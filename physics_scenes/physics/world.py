@@ -13,6 +13,7 @@ import copy
 import math
 from dataclasses import dataclass
 from itertools import repeat
+from typing import TypeVar
 
 import numpy as np
 import pymunk
@@ -96,12 +97,14 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
             shape.density = spec.mass / area if spec.mass else spec.material.density
     return body, shapes
 
+T = TypeVar("T")
+
 
 class World:
     """A running simulation of one scene.
 
     ``bodies`` maps every name to its pymunk body for callers that need a
-    handle (builders, the preview's mouse joint); everything downstream
+    handle (``hand.Hand``, the preview's mouse joint); everything downstream
     should read ``Layout`` and ``read_state()`` instead.
     """
 
@@ -148,7 +151,6 @@ class World:
         }
         self._index_ids()
         self._touching = np.empty(0, dtype=np.int64)
-        self._hand: tuple[pymunk.Body, pymunk.Constraint] | None = None
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -294,48 +296,6 @@ class World:
                 nx, ny = directions[k]
                 directions[k] = (-nx, -ny)
 
-    # -- interaction (the preview window's hand) -------------------------------------
-
-    def body_at(self, point: tuple[float, float], reach: float = 0.0) -> str | None:
-        """Name of the dynamic body under a world point (within ``reach`` metres), if any."""
-        hit = self.space.point_query_nearest(point, reach, pymunk.ShapeFilter())
-        if hit is None or hit.shape is None:
-            return None
-        body = hit.shape.body
-        if body.body_type != pymunk.Body.DYNAMIC:
-            return None
-        return next((name for name, b in self.bodies.items() if b is body), None)
-
-    def grab(self, name: str, point: tuple[float, float]) -> None:
-        """Hold ``name`` at world ``point`` with a strong spring-like pivot (a mouse joint)."""
-        self.release()
-        body = self.bodies[name]
-        hand = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
-        hand.position = point
-        joint = pymunk.PivotJoint(hand, body, (0.0, 0.0), body.world_to_local(point))
-        joint.max_force = 60.0 * body.mass * max(9.81, math.hypot(*self.space.gravity))
-        self.space.add(hand, joint)
-        self._hand = (hand, joint)
-
-    def drag(self, point: tuple[float, float], seconds: float) -> None:
-        """Move the hand to ``point`` over the next ``seconds`` (its velocity throws the body)."""
-        if self._hand is None:
-            return
-        hand = self._hand[0]
-        hand.velocity = (
-            (point[0] - hand.position.x) / seconds,
-            (point[1] - hand.position.y) / seconds,
-        )
-
-    def release(self) -> None:
-        if self._hand is not None:
-            self.space.remove(*self._hand)
-            self._hand = None
-
-    @property
-    def holding(self) -> bool:
-        return self._hand is not None
-
     def fork(self) -> World:
         """An independent copy of this world, to run a different future from here.
 
@@ -343,15 +303,20 @@ class World:
         contact cache (measured: a 1000-ball pile 200 steps on differs by up to 1.4 m).
         So copies are used for forked timelines only, never to replay the original.
         """
+        return self.fork_with(None)[0]
+
+    def fork_with(self, along: T) -> tuple[World, T]:
+        """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
+        world, such as a hand's joint) so that the copy's handles point into the copy."""
         buffers = (self._body_buffer, self._arbiter_buffer)
         self._body_buffer = self._arbiter_buffer = None  # type: ignore[assignment]
         try:
-            twin = copy.deepcopy(self)
+            twin, twin_along = copy.deepcopy((self, along))
         finally:
             self._body_buffer, self._arbiter_buffer = buffers
         twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
         twin._index_ids()
-        return twin
+        return twin, twin_along
 
     def drain_events(self) -> tuple[Event, ...]:
         """The events since the last call, in a stable order (step, kind, rows)."""

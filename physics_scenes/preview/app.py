@@ -9,22 +9,24 @@ with posted events and no real time passes.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
-import numpy as np
 import pygame
 
 from ..errors import SceneError
-from ..output.export import ExportError, Mp4Sink, StreamInfo
-from ..physics.measure import centers_of_gravity, kinetic_energy, potential_energy
+from ..frame import Frame
+from ..output.sink import ExportError, StreamInfo
+from ..output.video import Mp4Sink
+from ..physics.measure import kinetic_energy, potential_energy
 from ..picture.renderer import Renderer
 from ..picture.view import View
 from ..scene.loader import load_scene
+from . import overlays
 from .history import History
 from .worker import AHEAD, RemoteHistory
 
@@ -39,16 +41,18 @@ WINDOW_FPS = 120
 display shows. Not 60: holding the loop to 60 cost 20 frames/s on a busy machine (a
 sleeping window wakes late), measured."""
 """Seconds between checks of the scene file's modification time."""
-TEXT, DIM, ACCENT, ERROR = (235, 238, 245), (150, 156, 170), (255, 196, 61), (255, 110, 100)
-OVERLAYS = {
+TEXT, DIM, ACCENT, ERROR = overlays.TEXT, overlays.DIM, overlays.ACCENT, overlays.ERROR
+OVERLAYS = MappingProxyType({
     pygame.K_v: ("velocity", "V", "velocity vectors"),
     pygame.K_c: ("contacts", "C", "contact points and impulses"),
     pygame.K_n: ("names", "N", "body names"),
     pygame.K_m: ("mass", "M", "centres of mass"),
     pygame.K_j: ("joints", "J", "joint anchors (every joint, drawn or not)"),
     pygame.K_i: ("hud", "I", "time, frame, step rate, bodies, energy"),
-}
-HELP = [
+})
+OVERLAY_ORDER = ("velocity", "mass", "joints", "contacts", "names")
+"""Drawn in this order (under the HUD, the bar and any message)."""
+HELP = (
     ("space", "play / pause"),
     ("→ / ←", "step one frame forward / back"),
     ("Home", "back to the start"),
@@ -63,7 +67,7 @@ HELP = [
     ("R", "start / stop recording an MP4"),
     ("H", "this help"),
     ("Esc / Q", "quit"),
-]
+)
 
 
 HEADLESS_DRIVERS = ("offscreen", "dummy")
@@ -445,31 +449,9 @@ class PreviewApp:
         else:
             scene.blit(self.renderer.draw(frame, view), (0, 0))
         layout = self.timeline.layout
-        if "velocity" in self.overlays:
-            self._velocities(frame, view)
-        if "mass" in self.overlays:
-            for x, y in view.to_pixels(centers_of_gravity(layout, frame))[layout.dynamic_mask()]:
-                if np.isfinite(x) and np.isfinite(y):
-                    pygame.draw.line(self.window, ACCENT, (x - 5, y), (x + 5, y))
-                    pygame.draw.line(self.window, ACCENT, (x, y - 5), (x, y + 5))
-        if "joints" in self.overlays:
-            self._joint_anchors(frame, view)
-        if "contacts" in self.overlays:
-            for event in frame.events:
-                if event.kind == "separate":
-                    continue
-                px, py = view.to_pixels(event.point)
-                length = min(60.0, 8.0 * math.log1p(event.impulse * 10))
-                nx, ny = event.normal
-                pygame.draw.circle(self.window, ERROR, (px, py), 4, 1)
-                pygame.draw.line(self.window, ERROR, (px, py), (px + nx * length, py - ny * length))
-        if "names" in self.overlays:
-            for body, (x, y) in list(
-                zip(layout.bodies, view.to_pixels(frame.position), strict=True)
-            )[:300]:
-                if 0 <= x < view.width and 0 <= y < view.height:
-                    label = self.font.render(body.name, True, TEXT)
-                    self.window.blit(label, (x + 6, y - 8))
+        for name in OVERLAY_ORDER:
+            if name in self.overlays:
+                overlays.DRAW[name](self.window, self.font, layout, frame, view)
         if "hud" in self.overlays:
             self._hud(frame)
         self._bar()
@@ -483,30 +465,7 @@ class PreviewApp:
         if self.recording is not None:
             pygame.draw.circle(self.window, ERROR, (self.window.get_width() - 20, 20), 8)
 
-    def _velocities(self, frame, view: View) -> None:  # type: ignore[no-untyped-def]
-        mask = self.timeline.layout.dynamic_mask()
-        starts = view.to_pixels(frame.position[mask])
-        ends = view.to_pixels(frame.position[mask] + frame.velocity[mask] * 0.25)
-        for (ax, ay), (bx, by) in zip(starts, ends, strict=True):
-            if np.isfinite([ax, ay, bx, by]).all() and (ax != bx or ay != by):
-                pygame.draw.line(self.window, (120, 220, 255), (ax, ay), (bx, by))
-
-    def _joint_anchors(self, frame, view: View) -> None:  # type: ignore[no-untyped-def]
-        for joint in self.timeline.layout.joints:
-            if joint.kind in ("motor", "gear", "rotary_limit", "rotary_spring"):
-                continue  # angular: no anchor points
-            for row, (ax, ay) in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
-                if row < 0:
-                    point = (ax, ay)
-                else:
-                    c, s = math.cos(frame.angle[row]), math.sin(frame.angle[row])
-                    x, y = frame.position[row]
-                    point = (x + ax * c - ay * s, y + ax * s + ay * c)
-                px, py = view.to_pixels(point)
-                if np.isfinite(px) and np.isfinite(py):
-                    pygame.draw.circle(self.window, (120, 255, 160), (px, py), 3, 1)
-
-    def _hud(self, frame) -> None:  # type: ignore[no-untyped-def]
+    def _hud(self, frame: Frame) -> None:
         layout = self.timeline.layout
         now = self.clock()
         since, steps, rate = self._step_rate
@@ -522,10 +481,7 @@ class PreviewApp:
             f"energy {energy:12.2f} J (kinetic + potential)",
             "H: help",
         ]
-        for row, line in enumerate(lines):
-            self.window.blit(
-                self.font.render(line, True, TEXT if row < 4 else DIM), (10, 8 + 18 * row)
-            )
+        overlays.draw_text_block(self.window, self.font, lines, dim_after=4)
 
     def _bar(self) -> None:
         width, top = self.window.get_width(), self.scene_size[1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..frame import Frame, Layout
+from ..physics.hand import Hand
 from ..physics.simulate import snapshot
 from ..physics.world import World
 from ..scene.model import Scene
@@ -54,11 +55,12 @@ class SceneClock:
 
 @dataclass(slots=True)
 class _Branch:
-    world: World
+    hand: Hand
+    """The branch's live world, with the preview's hand in it."""
     frames: dict[int, Frame]
     frontier: int
     start: int = 0
-    base: World | None = None
+    base: Hand | None = None
     """For a fork: its world at ``start``, never stepped (copied to replay)."""
     log: dict[int, list[Action]] = field(default_factory=dict)
     """Hand actions by the frame after which they were applied."""
@@ -77,11 +79,11 @@ class History(SceneClock):
 
     def __post_init__(self) -> None:
         world = World(self.scene)
-        self._branch = _Branch(world, {0: snapshot(world, 0, self.fps)}, 0)
+        self._branch = _Branch(Hand(world), {0: snapshot(world, 0, self.fps)}, 0)
 
     @property
     def layout(self) -> Layout:
-        return self._branch.world.layout
+        return self._branch.hand.world.layout
 
     @property
     def frontier(self) -> int:
@@ -97,17 +99,17 @@ class History(SceneClock):
         if index in branch.frames:
             return branch.frames[index]
         if index < branch.frontier:  # dropped from the cache: rebuild it
-            return snapshot(self._rebuild(branch, index, after_hand=False), index, self.fps)
+            return snapshot(self._rebuild(branch, index, after_hand=False).world, index, self.fps)
         while branch.frontier < index:
             self._advance(branch)
         return branch.frames[index]
 
     def _advance(self, branch: _Branch) -> None:
         for _ in range(self.scene.timing.substeps):
-            branch.world.step()
+            branch.hand.world.step()
         self.steps += self.scene.timing.substeps
         branch.frontier += 1
-        branch.frames[branch.frontier] = snapshot(branch.world, branch.frontier, self.fps)
+        branch.frames[branch.frontier] = snapshot(branch.hand.world, branch.frontier, self.fps)
         self._trim(branch)
 
     def _trim(self, branch: _Branch) -> None:
@@ -120,7 +122,7 @@ class History(SceneClock):
             if index != 0:
                 del branch.frames[index]
 
-    def _rebuild(self, branch: _Branch, index: int, *, after_hand: bool) -> World:
+    def _rebuild(self, branch: _Branch, index: int, *, after_hand: bool) -> Hand:
         """A world exactly at frame ``index`` of ``branch``: its start, replayed with its log.
 
         Frames before a fork's start belong to the branch it left, so those are rebuilt
@@ -129,43 +131,43 @@ class History(SceneClock):
         """
         while branch.parent is not None and index < branch.start:
             branch = branch.parent
-        world = World(self.scene) if branch.base is None else branch.base.fork()
+        hand = Hand(World(self.scene)) if branch.base is None else branch.base.fork()
         for frame in range(branch.start, index):
             for action, args in branch.log.get(frame, []):
-                getattr(world, action)(*args)
+                getattr(hand, action)(*args)
             for _ in range(self.scene.timing.substeps):
-                world.step()
+                hand.world.step()
         if after_hand:
             for action, args in branch.log.get(index, []):
                 if action != "drag":
-                    getattr(world, action)(*args)
-        world.drain_events()
-        return world
+                    getattr(hand, action)(*args)
+        hand.world.drain_events()
+        return hand
 
     def _act(self, action: str, *args: object) -> None:
         branch = self._branch
         branch.log.setdefault(branch.frontier, []).append((action, args))
-        getattr(branch.world, action)(*args)
+        getattr(branch.hand, action)(*args)
 
     # -- the hand -------------------------------------------------------------------
 
-    def _world_now(self, index: int) -> World:
+    def _hand_at(self, index: int) -> Hand:
         branch = self._branch
         if index == branch.frontier:
-            return branch.world
+            return branch.hand
         return self._rebuild(branch, index, after_hand=True)
 
     def body_at(self, index: int, point: tuple[float, float], reach: float) -> str | None:
         """The dynamic body under ``point`` as frame ``index`` shows it."""
         self.frame(index)
-        return self._world_now(index).body_at(point, reach)
+        return self._hand_at(index).body_at(point, reach)
 
     def grab(self, index: int, name: str, point: tuple[float, float]) -> None:
         """Fork the timeline at frame ``index`` and take hold of ``name`` at ``point``."""
         index = self.clamp(index)
         self.frame(index)  # first leaves a fork that started after index
         branch = self._branch
-        base = self._world_now(index).fork()
+        base = self._hand_at(index).fork()
         kept = {i: f for i, f in branch.frames.items() if i <= index}
         if self._original is None:
             self._original = branch
@@ -182,4 +184,4 @@ class History(SceneClock):
 
     @property
     def holding(self) -> bool:
-        return self._branch.world.holding
+        return self._branch.hand.holding

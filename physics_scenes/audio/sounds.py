@@ -1,0 +1,155 @@
+"""What each body sounds like, and how loud a hit or a footstep is.
+
+The material's timbre and the body's size give a pitch, the scene's ``audio:``
+overrides change timbre, pitch, decay, level or swap in a recorded sample; the
+impulse of a contact gives its loudness. ``track.py`` then places the sounds in time.
+
+A 10 kg body hitting the ground with a 4 m/s change of speed is unit level; one that
+changes by less than ``min_speed`` is silent:
+
+>>> impact_level(impulse=40.0, mass_a=10.0, mass_b=float("inf"), min_speed=0.15)
+1.0
+>>> impact_level(impulse=0.5, mass_a=10.0, mass_b=float("inf"), min_speed=0.15)
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..frame import BodyInfo, Layout
+from ..scene.audio import AudioSpec, SoundSpec
+from .dsp import Audio, read_wav
+from .timbre import (
+    PRESET_TIMBRES,
+    SURFACE_KINDS,
+    Timbre,
+    body_shape,
+    fundamental,
+    nearest_timbre,
+)
+
+REF_SPEED = 4.0
+"""Impact speed (m/s) that gives a unit-level voice for a 10 kg body."""
+SURFACE_GAIN = 0.5
+@dataclass(frozen=True, slots=True)
+class BodySound:
+    """How one body sounds: its timbre and pitch, or a sample; plus its level."""
+
+    timbre: Timbre
+    f0: float
+    gain: float
+    sample: Audio | None = None
+    sample_ratio: float = 1.0
+
+
+def custom_timbre(name: str, materials: dict[str, tuple[float, float]]) -> Timbre:
+    """A scene material's sound: the preset its name mentions ('domino_wood' → wood),
+    else the preset nearest in density and elasticity."""
+    for preset, timbre in PRESET_TIMBRES.items():
+        if preset != "ground" and preset in name.lower():
+            return timbre
+    density, elasticity = materials.get(name, (1000.0, 0.5))
+    return nearest_timbre(density, elasticity)
+
+
+def _override(spec: AudioSpec, body: BodyInfo) -> SoundSpec | None:
+    base = body.name.split("/")[0]
+    for key in (body.name, base):
+        if key in spec.bodies:
+            return spec.bodies[key]
+    return spec.materials.get(body.material)
+
+
+def body_sounds(
+    layout: Layout,
+    spec: AudioSpec,
+    base_dir: Path,
+    materials: dict[str, tuple[float, float]] | None = None,
+) -> list[BodySound]:
+    """Resolve every body's sound: preset by material name, else the nearest preset
+    (``materials`` gives custom materials' (density, elasticity)), then the overrides."""
+    samples: dict[str, Audio] = {}
+    sounds = []
+    for body in layout.bodies:
+        timbre = PRESET_TIMBRES.get(body.material)
+        if timbre is None:
+            timbre = custom_timbre(body.material, materials or {})
+        over = _override(spec, body)
+        sample = None
+        ratio = 1.0
+        shape = body_shape(body)
+        gain = SURFACE_GAIN if body.kind in SURFACE_KINDS else 1.0
+        if over is not None:
+            if over.like is not None:
+                timbre = PRESET_TIMBRES[over.like]
+            timbre = timbre.scaled(over.pitch, over.decay)
+            gain *= 10 ** (over.gain_db / 20)
+            if over.sample is not None:
+                if over.sample not in samples:
+                    samples[over.sample] = read_wav(base_dir / over.sample)
+                sample = samples[over.sample]
+                power = 2.0 if shape.beam else 1.0
+                ratio = over.pitch * (over.sample_size / max(shape.size, 1e-3)) ** power
+        sounds.append(BodySound(timbre, fundamental(timbre, shape), gain, sample, ratio))
+    return sounds
+
+
+def same_sound(a: BodySound, b: BodySound) -> bool:
+    return (
+        a.sample is None and b.sample is None
+        and (a.timbre, a.f0, a.gain) == (b.timbre, b.f0, b.gain)
+    )  # fmt: skip
+
+
+def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float) -> float:
+    """Perceptual loudness (linear gain) of an impact from its impulse.
+
+    The impulse over the pair's effective mass is the change in their
+    relative speed; the level grows with that speed (about 0.9 dB per dB) and
+    gently with mass, and is zero below ``min_speed`` with a soft knee above,
+    so resting contacts and jitter in a pile make no sound.
+    """
+    inverse = sum(1.0 / m for m in (mass_a, mass_b) if math.isfinite(m) and m > 0)
+    if inverse <= 0 or impulse <= 0:
+        return 0.0
+    speed = impulse * inverse
+    if speed < min_speed:
+        return 0.0
+    knee = min(1.0, (speed - min_speed) / max(min_speed, 1e-9))
+    mass = 1.0 / inverse
+    level_db = 18.0 * math.log10(speed / REF_SPEED) + 5.0 * math.log10(mass / 10.0)
+    return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
+
+
+STEP_SPEED = 0.3
+"""A footfall that changes the walker's momentum by its mass x 0.3 m/s is unit level."""
+
+
+def footstep_level(impulse: float, walker_mass: float) -> float:
+    """Loudness of a footstep: the impulse over the whole walker's mass, not the foot's
+    (the foot is light, the body lands on it); silent below 1 cm/s."""
+    speed = impulse / max(walker_mass, 1e-9)
+    if speed < 0.01:
+        return 0.0
+    return 10 ** (min(max(18.0 * math.log10(speed / STEP_SPEED), -40.0), 6.0) / 20)
+
+
+def composite_masses(layout: Layout) -> dict[str, float]:
+    """Total mass of each composite body ('bob' for 'bob/foot_left', 'bob/torso', ...)."""
+    totals: dict[str, float] = {}
+    for body in layout.bodies:
+        if "/" in body.name and math.isfinite(body.mass):
+            base = body.name.split("/")[0]
+            totals[base] = totals.get(base, 0.0) + body.mass
+    return totals
+
+
+def scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float, float]]) -> float:
+    timbre = PRESET_TIMBRES.get(material) or custom_timbre(material, materials)
+    over = spec.materials.get(material)
+    if over is not None and over.like is not None:
+        timbre = PRESET_TIMBRES[over.like]
+    return timbre.scrape_hz
