@@ -21,6 +21,10 @@ RATE = 48_000
 """Samples per second of every track."""
 
 Audio = npt.NDArray[np.float64]
+Audio32 = npt.NDArray[np.float32]
+"""The mix and the master stage: float32 is plenty for 24-bit output."""
+Samples = Audio | Audio32
+"""Either precision, where a function reads samples as float64 whichever it gets."""
 BLOCK = 1 << 16
 """Samples processed at once by whole-track passes, so memory stays small."""
 
@@ -57,7 +61,7 @@ def read_wav(path: Path) -> Audio:
     return np.ascontiguousarray(mono, dtype=np.float64)
 
 
-def write_wav(path: Path, audio: Audio) -> None:
+def write_wav(path: Path, audio: Samples) -> None:
     """Stereo float in [-1, 1] → 24-bit PCM WAV (no dither: identical bytes every run)."""
     with WavWriter(path, audio.shape[1]) as out:
         for start in range(0, len(audio), BLOCK):
@@ -73,7 +77,7 @@ class WavWriter:
         self._file.setsampwidth(3)
         self._file.setframerate(RATE)
 
-    def write(self, block: Audio) -> None:
+    def write(self, block: Samples) -> None:
         chunk = np.asarray(block, dtype=np.float64)
         scaled = np.clip(np.round(chunk * (2**23 - 1)), -(2**23), 2**23 - 1).astype("<i4")
         packed = scaled.reshape(-1, 1).view(np.uint8).reshape(-1, 4)[:, :3]
@@ -115,7 +119,10 @@ def pink_shape(low_hz: float = 40.0) -> Shape:
     """1/f with a gentle low cut and a roll-off above 6 kHz: a plausible room tone."""
 
     def shape(freqs: np.ndarray) -> np.ndarray:
-        return 1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
+        gain: np.ndarray = (
+            1.0 / np.sqrt(freqs) / (1.0 + (low_hz / freqs) ** 2) / (1.0 + (freqs / 6000.0) ** 2)
+        )
+        return gain
 
     return shape
 
@@ -177,7 +184,7 @@ class LoudnessMeter:
         self._hops: list[np.ndarray] = []
         self._carry = np.zeros((0, channels))
 
-    def add(self, block: Audio) -> None:
+    def add(self, block: Samples) -> None:
         chunk = np.asarray(block, dtype=np.float64)
         weighted, self._shelf = signal.lfilter(*_SHELF, chunk, axis=0, zi=self._shelf)
         weighted, self._highpass = signal.lfilter(*_HIGHPASS, weighted, axis=0, zi=self._highpass)
@@ -208,7 +215,7 @@ class LoudnessMeter:
         return -0.691 + 10 * math.log10(float(final.mean()))
 
 
-def integrated_loudness(audio: Audio) -> float:
+def integrated_loudness(audio: Samples) -> float:
     """Integrated loudness of a whole track in LUFS (see ``LoudnessMeter``)."""
     meter = LoudnessMeter(audio.shape[1])
     for start in range(0, len(audio), BLOCK):
@@ -220,7 +227,7 @@ PEAK_MARGIN = 256
 """Neighbouring samples the 4x oversampling filter needs on each side."""
 
 
-def block_true_peak(context: Audio, inner: slice) -> float:
+def block_true_peak(context: Samples, inner: slice) -> float:
     """Linear true peak of ``context[inner]``, oversampled 4x with ``context`` around it."""
     if context.size == 0:
         return 0.0
@@ -230,7 +237,7 @@ def block_true_peak(context: Audio, inner: slice) -> float:
     return max(float(np.abs(part).max()) if part.size else 0.0, sample_peak)
 
 
-def true_peak(audio: Audio) -> float:
+def true_peak(audio: Samples) -> float:
     """Peak level in dBTP, estimated by 4x oversampling (BS.1770-4 annex 2), in blocks."""
     if audio.size == 0:
         return -math.inf
@@ -251,11 +258,11 @@ class TruePeakMeter:
     """
 
     def __init__(self) -> None:
-        self._before: Audio | None = None
-        self._pending: Audio | None = None
+        self._before: Samples | None = None
+        self._pending: Samples | None = None
         self._peak = 0.0
 
-    def add(self, block: Audio) -> None:
+    def add(self, block: Samples) -> None:
         if self._pending is not None:
             self._measure(block[:PEAK_MARGIN])
         self._pending = block
@@ -267,7 +274,7 @@ class TruePeakMeter:
             self._pending = None
         return 20 * math.log10(self._peak) if self._peak > 0 else -math.inf
 
-    def _measure(self, after: Audio) -> None:
+    def _measure(self, after: Samples) -> None:
         assert self._pending is not None
         pending = self._pending
         before = self._before if self._before is not None else pending[:0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -22,7 +23,9 @@ from .dsp import (
     PEAK_MARGIN,
     RATE,
     Audio,
+    Audio32,
     LoudnessMeter,
+    Samples,
     TruePeakMeter,
     block_true_peak,
     integrated_loudness,
@@ -65,7 +68,7 @@ def allocate(voices: list[Voice], budget: int, floor_db: float = -60.0) -> list[
     slope = np.zeros(budget)
     slot_end = np.full(budget, -1, dtype=np.int64)
     slot_kept = np.full(budget, -1, dtype=np.int64)
-    kept: list[list] = []  # [voice, end]
+    kept: list[list[Any]] = []  # [voice, end]: a list, as the end may be cut short later
     for voice in voices:
         t = voice.start
         free = np.flatnonzero(slot_end <= t)
@@ -116,7 +119,7 @@ Source = tuple[int, Iterator[Piece]]
 """Pieces in order of start, and the first start: the mix starts the iterator only then."""
 
 
-def mix_windows(sources: list[Source], length: int, window: int = BLOCK) -> Iterator[Audio]:
+def mix_windows(sources: list[Source], length: int, window: int = BLOCK) -> Iterator[Audio32]:
     """Sum the sources into a float32 stereo track of ``length`` samples, a window at a time.
 
     Each source yields pieces in order of start (they may overlap). A piece that
@@ -137,8 +140,8 @@ def mix_windows(sources: list[Source], length: int, window: int = BLOCK) -> Iter
                     continue
                 started[index], ahead[index] = True, next(pieces, None)
             still: list[Piece] = []
-            for piece in ringing[index]:
-                rest = _add_before(out, w0, w1, piece)
+            for carried in ringing[index]:
+                rest = _add_before(out, w0, w1, carried)
                 if rest is not None:
                     still.append(rest)
             while (piece := ahead[index]) is not None and piece[0] < w1:
@@ -150,7 +153,7 @@ def mix_windows(sources: list[Source], length: int, window: int = BLOCK) -> Iter
         yield out
 
 
-def _add_before(out: Audio, w0: int, w1: int, piece: Piece) -> Piece | None:
+def _add_before(out: Audio32, w0: int, w1: int, piece: Piece) -> Piece | None:
     """Add the part of ``piece`` before sample ``w1`` to ``out`` (which starts at ``w0``);
     return the rest, if any."""
     start, left, right = piece
@@ -174,7 +177,7 @@ LIMIT_MARGIN = 4 * int((HOLD_MS + RELEASE_MS) * 1e-3 * RATE) + PEAK_MARGIN
 
 
 def limited_blocks(
-    audio: Audio, ceiling: float, gain: float = 1.0
+    audio: Samples, ceiling: float, gain: float = 1.0
 ) -> Iterator[tuple[int, int, int, Audio]]:
     """``audio`` times ``gain``, peak-limited to ``ceiling`` (linear), block by block.
 
@@ -218,7 +221,7 @@ def limit(audio: Audio, ceiling: float, gain: float = 1.0) -> Audio:
     return out
 
 
-def _measure(audio: Audio, ceiling: float, gain: float) -> tuple[float, float]:
+def _measure(audio: Samples, ceiling: float, gain: float) -> tuple[float, float]:
     """(loudness LUFS, linear true peak) of the limited signal, without storing it."""
     meter = LoudnessMeter(audio.shape[1])
     peak = 0.0
@@ -238,11 +241,11 @@ class Levels:
 
 
 def master(
-    audio: Audio,
+    audio: Samples,
     target: float | None,
     peak_db: float,
     gain_db: float = 0.0,
-    emit: Callable[[int, Audio], None] | None = None,
+    emit: Callable[[int, Audio32], None] | None = None,
 ) -> Levels:
     """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP.
 
@@ -254,12 +257,12 @@ def master(
     """
     if emit is None:
 
-        def emit(start: int, block: Audio) -> None:
+        def emit(start: int, block: Audio32) -> None:
             audio[start : start + len(block)] = block
 
     meter, peak_meter = LoudnessMeter(audio.shape[1]), TruePeakMeter()
 
-    def out(start: int, block: Audio) -> None:
+    def out(start: int, block: Samples) -> None:
         block = np.asarray(block, dtype=np.float32)
         meter.add(block)
         peak_meter.add(block)

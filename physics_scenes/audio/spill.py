@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dsp import Audio
+from .dsp import Audio32, Samples
 
 
 class SpilledTrack:
@@ -25,7 +25,7 @@ class SpilledTrack:
         self._channels = channels
         self._length = 0
 
-    def append(self, block: Audio) -> None:
+    def append(self, block: Samples) -> None:
         data = np.ascontiguousarray(block, dtype=np.float32)
         assert data.shape[1:] == (self._channels,)
         self._file.write(data.tobytes())
@@ -38,7 +38,7 @@ class SpilledTrack:
     def __len__(self) -> int:
         return self._length
 
-    def __getitem__(self, key: slice) -> Audio:
+    def __getitem__(self, key: slice) -> Audio32:
         start, stop, step = key.indices(self._length)
         if step != 1:
             raise IndexError("a spilled track reads contiguous slices only")

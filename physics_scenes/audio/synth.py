@@ -127,7 +127,8 @@ def play_sample(sample: Audio, ratio: float) -> Audio:
         return sample
     length = max(1, int(len(sample) / ratio))
     positions = np.arange(length) * ratio
-    return np.interp(positions, np.arange(len(sample)), sample)
+    played: Audio = np.interp(positions, np.arange(len(sample)), sample)
+    return played
 
 
 def noise_layer(

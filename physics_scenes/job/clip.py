@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +124,7 @@ class Clip:
             return load_image_rgb(str(path), w, h)
         return gradient(w, h, back, back)
 
-    def frames(self) -> Iterator[ClipFrame]:
+    def frames(self) -> Generator[ClipFrame, None, None]:
         for index in range(self.frame_count):
             video_time = index / self.fps
             sim_time = self.timeline.sim_time(video_time)

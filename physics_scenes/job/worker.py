@@ -22,7 +22,7 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -87,7 +87,7 @@ def _worker_env() -> dict[str, str]:
 
 def frames_in_worker(
     scene: Scene, width: int, height: int, source_dir: Path | None = None, start: int = 0
-) -> Iterator[ClipFrame]:
+) -> Generator[ClipFrame, None, None]:
     """The frames of ``Clip(scene, width, height, source_dir).frames()`` from ``start`` on,
     made in a worker."""
     read_end, write_end = os.pipe()
@@ -151,7 +151,7 @@ def worth_a_worker(
 
 def clip_frames(
     clip: Clip, scene: Scene, source_dir: Path | None, parallel: bool | None
-) -> Iterator[ClipFrame]:
+) -> Generator[ClipFrame, None, None]:
     """The clip's frames: in a worker (``parallel=True``), in this process (``False``), or
     (None) in this process, and every ``PROBE_FRAMES`` frames a look at whether the
     physics of the last ones is costly enough for a worker to pay, and a switch if it is.
@@ -185,7 +185,9 @@ def clip_frames(
 
 def _main() -> None:
     conn = Connection(int(sys.argv[1]), readable=False)
-    produce(*pickle.load(sys.stdin.buffer), conn)
+    # what frames_in_worker sends: produce's arguments before conn
+    args: tuple[Scene, int, int, Path | None, int] = pickle.load(sys.stdin.buffer)
+    produce(*args, conn)
 
 
 if __name__ == "__main__":

@@ -84,4 +84,5 @@ def ground_force(layout: Layout, frames: list[Frame], rows: list[int]) -> FloatA
     momentum = np.array([masses @ f.velocity[rows, 1] for f in frames])
     weight = masses.sum() * abs(layout.gravity[1])
     times = np.array([f.time for f in frames])
-    return (np.diff(momentum) / np.diff(times) + weight) / weight
+    force: FloatArray = (np.diff(momentum) / np.diff(times) + weight) / weight
+    return force

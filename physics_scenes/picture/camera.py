@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -76,7 +78,7 @@ def smooth_damp(
     return target + (change + temp) * decay, new_velocity
 
 
-EASINGS = {
+EASINGS: dict[str, Callable[[float], float]] = {
     "linear": lambda f: f,
     "ease_in": lambda f: f * f * f,
     "ease_out": lambda f: 1 - (1 - f) ** 3,
@@ -93,12 +95,16 @@ class ShotRecord:
     mode: str
 
 
-class _Rig:
+_SpecT = TypeVar("_SpecT")
+"""The camera settings model a rig runs on."""
+
+
+class _Rig(Generic[_SpecT]):
     """Base: turns framing settings into scales, and adds shake."""
 
     mode = "fixed"
 
-    def __init__(self, spec: object, ctx: _Context) -> None:
+    def __init__(self, spec: _SpecT, ctx: _Context) -> None:
         self.spec = spec
         self.ctx = ctx
         self.rotation = math.radians(getattr(spec, "rotation", 0.0) or 0.0)
@@ -132,14 +138,14 @@ class _Rig:
         raise NotImplementedError
 
 
-class _Fixed(_Rig):
+class _Fixed(_Rig[cm.FixedCamera]):
     def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
         spec = self.spec
         center = spec.center if spec.center is not None else self.ctx.region_center
         return center, self.scale_for(spec.zoom, spec.width), self.rotation
 
 
-class _Follow(_Rig):
+class _Follow(_Rig[cm.FollowCamera]):
     mode = "follow"
 
     def __init__(self, spec: cm.FollowCamera, ctx: _Context) -> None:
@@ -181,7 +187,7 @@ class _Follow(_Rig):
         )
 
 
-class _CloseUp(_Rig):
+class _CloseUp(_Rig[cm.CloseUpCamera]):
     mode = "close_up"
 
     def __init__(self, spec: cm.CloseUpCamera, ctx: _Context) -> None:
@@ -210,7 +216,7 @@ class _CloseUp(_Rig):
         return (self.center[0], self.center[1]), scale, self.rotation
 
 
-class _Fit(_Rig):
+class _Fit(_Rig[cm.FitCamera]):
     """Drone view: smooth framing of a set of bodies; containment is enforced every frame."""
 
     mode = "fit"
@@ -275,7 +281,7 @@ class _Fit(_Rig):
         return world, scale, self.rotation
 
 
-class _Keyframes(_Rig):
+class _Keyframes(_Rig[cm.KeyframeCamera]):
     mode = "keyframes"
 
     def __init__(self, spec: cm.KeyframeCamera, ctx: _Context) -> None:
@@ -349,7 +355,8 @@ class _Context:
         return [names.index(n) for n in cm.resolve_names(names, ref)]
 
 
-_RIGS: dict[str, type[_Rig]] = {
+# Any: which settings model a rig takes follows from the mode string, which mypy cannot see.
+_RIGS: dict[str, type[_Rig[Any]]] = {
     "fixed": _Fixed,
     "follow": _Follow,
     "fit": _Fit,
@@ -367,7 +374,9 @@ class CameraRig:
     start: a hard cut, and each shot's smoothing starts fresh.
     """
 
-    def __init__(self, spec: object, layout: Layout, picture: Picture, fps: int, seed: int) -> None:
+    def __init__(
+        self, spec: cm.ResolvedCamera | None, layout: Layout, picture: Picture, fps: int, seed: int
+    ) -> None:
         self.picture = picture
         self.fps = fps
         origin, size = layout.region_origin, layout.region_size
@@ -379,10 +388,10 @@ class CameraRig:
         self.ctx = ctx
         if isinstance(spec, cm.ShotsCamera):
             self.cuts = [cut_frame(shot.start, fps) for shot in spec.shots]
-            self.specs = [shot.camera for shot in spec.shots]
+            self.specs: list[cm.ShotCamera | None] = [shot.camera for shot in spec.shots]
         else:
             self.cuts, self.specs = [0], [spec]
-        self._rig: _Rig | None = None
+        self._rig: _Rig[Any] | None = None
         self._shot = -1
 
     def shot_at(self, index: int) -> int:
@@ -395,7 +404,7 @@ class CameraRig:
         if shot != self._shot:
             self._shot = shot
             spec, _, _ = cm.resolve(self.specs[shot], None, None, [], None)
-            self._rig = None if spec is None else _RIGS[spec.mode](spec, self.ctx)  # type: ignore[attr-defined]
+            self._rig = None if spec is None else _RIGS[spec.mode](spec, self.ctx)
         if self._rig is None:
             p = self.picture
             view = View(self.ctx.region_center, self.ctx.base_scale, p.width, p.height)

@@ -43,7 +43,8 @@ def vignette_mask(width: int, height: int, strength: float) -> npt.NDArray[np.ui
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
     r = np.hypot((x + 0.5) / width - 0.5, (y + 0.5) / height - 0.5) / np.hypot(0.5, 0.5)
     gain = 1.0 - strength * np.clip((r - 0.45) / 0.55, 0, 1) ** 2
-    return np.round(gain * 256).astype(np.uint16)[..., None]
+    mask: npt.NDArray[np.uint16] = np.round(gain * 256).astype(np.uint16)[..., None]
+    return mask
 
 
 class Finisher:

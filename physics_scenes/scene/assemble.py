@@ -8,14 +8,17 @@ tests all see the same bodies. Pure: no pymunk, no pygame.
 from __future__ import annotations
 
 import math
+from typing import TypedDict, cast
 
 import numpy as np
 
-from ..frame import CircleGeom, Geom, PolyGeom, SegmentGeom, extent
+from ..frame import CircleGeom, Geom, JointKind, PolyGeom, SegmentGeom, Vec2, extent
 from . import joints as jm
 from . import model
 from .assembly import Assembly, BodySpec, JointSpec, WalkerSpec
 from .builders import BUILDERS, Context
+from .composites import COMPOSITES
+from .fields import MaterialRef, MaterialSpec
 from .joints import WORLD
 from .materials import DEFAULT_DYNAMIC, DEFAULT_STATIC, PRESETS, Material
 
@@ -25,7 +28,7 @@ FLOOR_REACH = 50.0
 """A floor extends this many view-widths to each side."""
 
 
-def resolve_material(ref: model.MaterialRef | None, scene: model.Scene, static: bool) -> Material:
+def resolve_material(ref: MaterialRef | None, scene: model.Scene, static: bool) -> Material:
     """A preset, a scene material or an inline spec, as a ``Material``."""
     if ref is None:
         return PRESETS[DEFAULT_STATIC if static else DEFAULT_DYNAMIC]
@@ -36,7 +39,7 @@ def resolve_material(ref: model.MaterialRef | None, scene: model.Scene, static: 
     return _custom("custom", ref)
 
 
-def _custom(name: str, spec: model.MaterialSpec) -> Material:
+def _custom(name: str, spec: MaterialSpec) -> Material:
     color = spec.color or (200, 200, 200)
     return Material(name, spec.density, spec.friction, spec.elasticity, color)
 
@@ -132,7 +135,7 @@ def assemble(scene: model.Scene) -> Assembly:
     if walls:
         result.append(walls)
     for index, (body, names) in enumerate(zip(scene.bodies, model.body_names(scene), strict=True)):
-        if isinstance(body, model.COMPOSITES):
+        if isinstance(body, COMPOSITES):
             material = resolve_material(body.material, scene, static=False)
             ctx = Context(
                 name=body.name or f"{body.kind}_{index}",
@@ -185,33 +188,48 @@ def assemble(scene: model.Scene) -> Assembly:
     return Assembly(result, joints, walkers)
 
 
-def _joint(joint: model.Joint, index: int, starts: dict[str, BodySpec]) -> JointSpec:
+class _CommonArgs(TypedDict):
+    """The ``JointSpec`` arguments every kind of joint takes."""
+
+    name: str
+    a: str
+    b: str | None
+    collide: bool
+    max_force: float | None
+
+
+class _AnchorArgs(TypedDict):
+    anchor_a: Vec2
+    anchor_b: Vec2
+
+
+def _joint(joint: jm.Joint, index: int, starts: dict[str, BodySpec]) -> JointSpec:
     """A ``joints:`` entry as a JointSpec: radians, world → None, kind aliases resolved."""
     kind = {"rod": "pin", "hinge": "pivot"}.get(joint.kind, joint.kind)
     b = None if joint.b == WORLD else joint.b
-    common = {
+    common: _CommonArgs = {
         "name": joint.name or f"{joint.kind}_{index}",
         "a": joint.a,
         "b": b,
         "collide": joint.collide,
         "max_force": joint.max_force,
     }
-    anchors = {
+    anchors: _AnchorArgs = {
         "anchor_a": getattr(joint, "anchor_a", (0.0, 0.0)),
         "anchor_b": getattr(joint, "anchor_b", (0.0, 0.0)),
     }
     if isinstance(joint, jm.Pivot) and joint.point is not None:
-        return JointSpec(kind="pivot", **common, **_pivot_anchors(joint, starts))  # type: ignore[arg-type]
+        return JointSpec(kind="pivot", **common, **_pivot_anchors(joint, starts))
     if isinstance(joint, jm.Pin):
-        return JointSpec(kind="pin", length=joint.length, **common, **anchors)  # type: ignore[arg-type]
+        return JointSpec(kind="pin", length=joint.length, **common, **anchors)
     if isinstance(joint, jm.Slide):
-        return JointSpec(kind="slide", low=joint.min, high=joint.max, **common, **anchors)  # type: ignore[arg-type]
+        return JointSpec(kind="slide", low=joint.min, high=joint.max, **common, **anchors)
     if isinstance(joint, jm.Groove):
         return JointSpec(
             kind="groove",
             groove=(joint.groove_a, joint.groove_b),
             anchor_b=joint.anchor_b,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     if isinstance(joint, jm.Spring):
         return JointSpec(
@@ -220,7 +238,7 @@ def _joint(joint: model.Joint, index: int, starts: dict[str, BodySpec]) -> Joint
             stiffness=joint.stiffness,
             damping=joint.damping,
             **common,
-            **anchors,  # type: ignore[arg-type]
+            **anchors,
         )
     if isinstance(joint, jm.RotarySpring):
         return JointSpec(
@@ -228,28 +246,29 @@ def _joint(joint: model.Joint, index: int, starts: dict[str, BodySpec]) -> Joint
             rest=math.radians(joint.rest_angle),
             stiffness=joint.stiffness,
             damping=joint.damping,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     if isinstance(joint, jm.RotaryLimit):
         return JointSpec(
             kind="rotary_limit",
             low=math.radians(joint.min),
             high=math.radians(joint.max),
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     if isinstance(joint, jm.Motor):
-        return JointSpec(kind="motor", rate=math.radians(joint.rate), **common)  # type: ignore[arg-type]
+        return JointSpec(kind="motor", rate=math.radians(joint.rate), **common)
     if isinstance(joint, jm.Gear):
         return JointSpec(
             kind="gear",
             ratio=joint.ratio,
             phase=math.radians(joint.phase),
-            **common,  # type: ignore[arg-type]
+            **common,
         )
-    return JointSpec(kind=kind, **common, **anchors)  # type: ignore[arg-type]
+    # Only a pivot/hinge without ``point`` is left, and the alias map above made it "pivot".
+    return JointSpec(kind=cast(JointKind, kind), **common, **anchors)
 
 
-def _pivot_anchors(joint: jm.Pivot, starts: dict[str, BodySpec]) -> dict[str, tuple[float, float]]:
+def _pivot_anchors(joint: jm.Pivot, starts: dict[str, BodySpec]) -> _AnchorArgs:
     """Anchors of a hinge given as a world ``point``, from where the bodies start."""
     point = joint.point
     assert point is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -222,6 +223,11 @@ Camera = Annotated[
     ),
 ]
 
+ResolvedCamera = (
+    FixedCamera | FollowCamera | FitCamera | CloseUpCamera | KeyframeCamera | ShotsCamera
+)
+"""A ``Camera`` with its preset name (if any) replaced by settings: what ``resolve`` gives."""
+
 
 class TimeSegment(Model):
     """Play simulation time ``start``..``end`` at ``rate`` (0.25 = 4x slow motion)."""
@@ -347,8 +353,12 @@ def cinematic_look() -> Look:
 
 
 def resolve(
-    camera: object, time: object, look: Look | None, style: list[str], first_dynamic: str | None
-) -> tuple[object, TimeSpec | None, Look | None]:
+    camera: Camera | None,
+    time: Time | None,
+    look: Look | None,
+    style: Sequence[str],
+    first_dynamic: str | None,
+) -> tuple[ResolvedCamera | None, TimeSpec | None, Look | None]:
     """Presets → concrete settings. Explicit fields win over what a style implies."""
     if "cinematic" in style or "close-up cinematic" in style:
         look = look or cinematic_look()
@@ -363,7 +373,7 @@ def resolve(
     if isinstance(time, str):
         rate = TIME_PRESETS[time]
         time = TimeSpec(segments=[TimeSegment(start=0.0, end=1e6, rate=rate)])
-    return camera, time, look  # type: ignore[return-value]
+    return camera, time, look
 
 
 def _refs(camera: object, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -173,7 +173,8 @@ def _data_path(loc: Loc, raw: Any) -> Loc:
         if (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)) or (
             isinstance(current, dict) and part in current
         ):
-            current = current[part]
+            # part is an int whenever current is a list (tested above); mypy cannot pair them
+            current = current[part]  # type: ignore[index]
             path.append(part)
         elif (isinstance(current, dict) and part in _union_tags(current)) or (
             isinstance(part, str) and (part in _TAGS or not _FIELD.fullmatch(part))

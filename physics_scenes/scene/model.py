@@ -275,8 +275,8 @@ class Scene(Model):
     name: str | None = Field(None, description="Title of the scene.")
     description: str | None = Field(None, description="Free text for people.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed for every random choice.")
-    world: WorldSettings = Field(default_factory=WorldSettings)  # type: ignore[arg-type]
-    timing: Timing = Field(default_factory=Timing)  # type: ignore[arg-type]
+    world: WorldSettings = Field(default_factory=WorldSettings)
+    timing: Timing = Field(default_factory=Timing)
     materials: dict[str, MaterialSpec] = Field(
         default_factory=dict, description="Custom materials by name, usable in 'material'."
     )
@@ -289,7 +289,7 @@ class Scene(Model):
     time: camera_model.Time | None = None
     look: camera_model.Look | None = None
     style: camera_model.Style = Field(default_factory=list)
-    audio: AudioSpec = Field(default_factory=AudioSpec)  # type: ignore[arg-type]
+    audio: AudioSpec = Field(default_factory=AudioSpec)
 
 
 def body_names(scene: Scene) -> list[list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from ...frame import CircleGeom, SegmentGeom, Vec2
+from ...frame import CircleGeom, Geom, SegmentGeom, Vec2
 from ..assembly import Assembly, BodySpec, JointSpec
 from ..composites import Ragdoll
 from .common import Context, hinge, limit, part, rotate
@@ -35,7 +35,7 @@ def build_ragdoll(entry: Ragdoll, ctx: Context) -> Assembly:
     shoulder = (neck[0], neck[1] - 0.05 * s)
     arm = 0.3 * s
     capsule = SegmentGeom
-    layout: list[tuple[str, Vec2, tuple, float]] = [
+    layout: list[tuple[str, Vec2, tuple[Geom, ...], float]] = [
         ("torso", hip, (capsule((0.0, 0.06 * s), (0.0, p.torso - 0.06 * s), 0.12 * s),), 0.50),
         ("head", neck, (CircleGeom(p.head_radius, (0.0, p.head_radius + 0.04 * s)),), 0.08),
     ]

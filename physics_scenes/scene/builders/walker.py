@@ -12,7 +12,7 @@ from ...frame import CircleGeom, PolyGeom, SegmentGeom
 from ..assembly import Assembly, JointSpec, WalkerSpec
 from ..composites import Walker
 from ..materials import Material
-from .common import Context, hinge, limit, part
+from .common import Context, hinge, limit, part, scaled_color
 from .human import Proportions, default_mass
 
 SOLE = Material("sole", density=1000.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
@@ -42,7 +42,7 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
     joints: list[JointSpec] = []
     shade = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) leg darker: legs read apart
     for side in ("left", "right"):
-        color = tuple(round(c * shade[side]) for c in ctx.color)
+        color = scaled_color(ctx.color, shade[side])
         thigh, shin, sole_name = (
             names[f"thigh_{side}"],
             names[f"shin_{side}"],
@@ -58,7 +58,7 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
                 mass=p.mass * MASS_SHARES["thigh"],
                 color=color,
                 kind="limb",
-            ),  # type: ignore[arg-type]
+            ),
             part(
                 ctx,
                 f"shin_{side}",
@@ -67,7 +67,7 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
                 mass=p.mass * MASS_SHARES["shin"],
                 color=color,
                 kind="limb",
-            ),  # type: ignore[arg-type]
+            ),
             part(
                 ctx,
                 f"foot_{side}",
@@ -77,7 +77,7 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
                 material=SOLE,
                 color=color,
                 kind="foot",
-            ),  # type: ignore[arg-type]
+            ),
         ]
         joints += [
             hinge(ctx, f"hip_{side}", names["torso"], thigh, hip, at),

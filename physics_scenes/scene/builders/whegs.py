@@ -14,7 +14,7 @@ from ...frame import CircleGeom, PolyGeom, SegmentGeom
 from ..assembly import Assembly, JointSpec
 from ..composites import Whegs
 from ..materials import Material
-from .common import Context, part
+from .common import Context, part, scaled_color
 
 LEGS = 5
 GRIP = Material("grip", density=400.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
@@ -41,7 +41,7 @@ def build_whegs(entry: Whegs, ctx: Context) -> Assembly:
         (PolyGeom(((-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h))),),
         mass=20.0 * size**2, kind="chassis",
     )  # fmt: skip
-    limb = tuple(round(c * 0.8) for c in ctx.color)
+    limb = scaled_color(ctx.color, 0.8)
     bodies, joints = [chassis], []
     for label, dx, phase in (("front", 0.38 * size, math.pi / LEGS), ("back", -0.38 * size, 0.0)):
         shapes: list[SegmentGeom | CircleGeom] = []
@@ -59,7 +59,7 @@ def build_whegs(entry: Whegs, ctx: Context) -> Assembly:
             color=limb,
             material=GRIP,
             kind="hub",
-        )  # type: ignore[arg-type]
+        )
         bodies.append(hub)
         joints.append(JointSpec(f"{hub.name}:axle", "pivot", chassis.name, hub.name,
                                 anchor_a=(dx, -0.12 * size), visible=False))  # fmt: skip
