@@ -18,7 +18,7 @@ from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.output.export import RunDigest
 from physics_scenes.picture.renderer import Renderer
 
-from conftest import ROOT, SCENES
+from helpers import ROOT, SCENES
 
 GOLDEN = Path(__file__).parent / "golden" / "run_hashes.json"
 GOLDEN_FRAMES = 120
