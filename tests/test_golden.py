@@ -223,3 +223,22 @@ def test_golden_pictures(name: str, request: pytest.FixtureRequest) -> None:
         "if intended, run pytest --update-golden",
         pytrace=False,
     )
+
+
+# --- the comparison helpers themselves ----------------------------------------------------
+
+
+def test_first_difference_names_the_first_changed_frame() -> None:
+    recorded = ["a", "b", "c", "d"]
+    assert first_difference(recorded, ["a", "b", "c", "d"]) is None
+    assert first_difference(recorded, ["a", "b", "x", "y"]) == 2
+    assert first_difference(recorded, ["a", "b"]) == 2  # a shorter run differs where it ends
+
+
+def test_the_diff_picture_shows_a_difference_of_one_and_nothing_else() -> None:
+    expected = np.zeros((4, 5, 3), np.uint8)
+    actual = expected.copy()
+    actual[1, 2] = (1, 0, 255)
+    diff = diff_picture(expected, actual)
+    assert tuple(diff[1, 2]) == (64, 0, 255)
+    assert np.count_nonzero(diff) == 2
