@@ -28,5 +28,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
         action="store_true",
-        help="record the current run hashes as the golden ones for this platform",
+        help="record the current run hashes, frame hashes and pictures as this platform's goldens",
     )
