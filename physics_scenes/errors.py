@@ -33,7 +33,16 @@ class SceneError(Exception):
         return "\n".join(str(issue) for issue in self.issues)
 
     def report(self) -> str:
-        """Every issue with the offending source line and a caret under the column."""
+        """Every issue with the offending source line and a caret under the column.
+
+        >>> source = "bodies:\\n  - {kind: ball, radius: -1}\\n"
+        >>> issue = Issue("scene.yaml", 2, 26, "bodies[0].radius", "must be greater than 0")
+        >>> print(SceneError([issue], source).report())
+        scene.yaml:2:26: bodies[0].radius: must be greater than 0
+             2 |   - {kind: ball, radius: -1}
+               |                          ^
+        1 error found
+        """
         lines = self.source.splitlines() if self.source is not None else []
         out = []
         for issue in self.issues:

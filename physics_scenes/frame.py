@@ -222,6 +222,17 @@ class Frame:
 
         Equal hashes mean bit-identical state; this is what determinism tests
         and the states output compare.
+
+        >>> def at_rest(x: float) -> Frame:
+        ...     still = np.zeros(1), np.zeros((1, 2)), np.zeros(1)
+        ...     return Frame(0, 0.0, np.array([[x, 0.0]]), *still)
+        >>> digest = at_rest(0.0).state_hash()
+        >>> len(digest), digest[:16]
+        (64, 'f5a5fd42d16a2030')
+        >>> at_rest(0.0).state_hash() == digest  # same bits, same hash, in any process
+        True
+        >>> at_rest(5e-324).state_hash() == digest  # the smallest float apart is a change
+        False
         """
         if self._hash is not None:
             return self._hash

@@ -32,7 +32,7 @@ from physics_scenes.cli import main
 from physics_scenes.frame import BodyInfo, PolyGeom
 from physics_scenes.job.pipeline import RenderJob, run
 
-from conftest import ROOT, SCENES
+from helpers import ROOT, SCENES
 
 SILENCE_RMS = 1e-4
 """-80 dBFS: what 'silent' means below (the track itself is normalised to -16 LUFS)."""

@@ -16,7 +16,7 @@ from physics_scenes.physics.simulate import simulate
 from physics_scenes.picture.camera import Picture, cut_frame, extents, smooth_damp
 from physics_scenes.picture.renderer import Renderer
 
-from conftest import SCENES
+from helpers import SCENES
 
 
 def states(path: Path) -> tuple[dict, list[dict]]:

@@ -11,7 +11,7 @@ import pytest
 from physics_scenes.cli import main
 from physics_scenes.scene.model import json_schema
 
-from conftest import ROOT, SCENES, decode_video
+from helpers import ROOT, SCENES, decode_video
 
 SMALL = """\
 name: small

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
-import pymunk
-import pytest
-
 from physics_scenes import load_scene, parse_scene, simulate
-from physics_scenes.job.clip import Clip
 from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.output.states import RunDigest
 from physics_scenes.picture.renderer import Renderer
 
-from conftest import ROOT, SCENES
+from helpers import ROOT, SCENES
 
-GOLDEN = Path(__file__).parent / "golden" / "run_hashes.json"
 GOLDEN_FRAMES = 120
 
 
@@ -86,44 +79,3 @@ def test_rendered_files_are_byte_identical_across_processes(tmp_path: Path) -> N
     )  # fmt: skip
     for name in ("clip.mp4", "clip.states.jsonl", "clip.metadata.json"):
         assert (here.parent / name).read_bytes() == (there.parent / name).read_bytes(), name
-
-
-def golden_tag() -> str:
-    """pymunk does not promise equal bits across CPU architectures or versions."""
-    return f"{platform.system()}-{platform.machine()}-pymunk{pymunk.version}"
-
-
-def clip_hash(scene_path: Path, frames: int = GOLDEN_FRAMES) -> str:
-    """Frames as the clip shows them (remapped clock) plus each frame's camera record."""
-    clip = Clip(load_scene(scene_path), 640, 360)
-    digest = hashlib.sha256()
-    for clip_frame in clip.frames():
-        if clip_frame.frame.index >= frames:
-            break
-        digest.update(clip_frame.frame.state_hash().encode())
-        digest.update(json.dumps(clip_frame.record(), sort_keys=True).encode())
-    return digest.hexdigest()
-
-
-CAMERA_EXAMPLES = ["slow_motion_impact", "follow_the_ball"]
-
-
-EXAMPLES = sorted(path.stem for path in SCENES.glob("*.yaml"))
-
-
-@pytest.mark.parametrize("name", EXAMPLES + [f"clip:{name}" for name in CAMERA_EXAMPLES])
-def test_golden_run_hashes(name: str, request: pytest.FixtureRequest) -> None:
-    """The first 120 frames of each example hash as recorded (refresh: --update-golden)."""
-    golden = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
-    if name.startswith("clip:"):
-        actual = clip_hash(SCENES / f"{name.removeprefix('clip:')}.yaml")
-    else:
-        actual = run_hash(SCENES / f"{name}.yaml")
-    tag = golden_tag()
-    if request.config.getoption("--update-golden"):
-        golden.setdefault(tag, {})[name] = actual
-        GOLDEN.write_text(json.dumps(golden, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        return
-    if name not in golden.get(tag, {}):
-        pytest.skip(f"no golden hash for {tag}; record with pytest --update-golden")
-    assert actual == golden[tag][name], "simulation changed: if intended, run --update-golden"

@@ -13,7 +13,7 @@ from physics_scenes import load_scene
 from physics_scenes.job.clip import scene_timeline
 from physics_scenes.job.pipeline import RenderJob, run
 
-from conftest import SCENES, decode_video
+from helpers import SCENES, decode_video
 
 EXAMPLES = sorted(SCENES.glob("*.yaml"))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SCENES
+from helpers import ROOT, SCENES
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

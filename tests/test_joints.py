@@ -10,7 +10,7 @@ import pytest
 from physics_scenes import Issue, SceneError, load_scene, parse_scene, simulate
 from physics_scenes.picture.renderer import Renderer
 
-from conftest import SCENES
+from helpers import SCENES
 
 G = 9.81
 

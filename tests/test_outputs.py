@@ -13,7 +13,7 @@ from physics_scenes import parse_scene, simulate
 from physics_scenes.job.pipeline import RenderJob, run, scene_hash
 from physics_scenes.picture.renderer import Renderer
 
-from conftest import decode_video
+from helpers import decode_video
 
 SCENE = parse_scene("""
 seed: 5

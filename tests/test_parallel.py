@@ -12,7 +12,7 @@ from physics_scenes.job.pipeline import RenderJob, run, sidecar_paths
 from physics_scenes.job.worker import worth_a_worker
 from physics_scenes.scene.model import Timing
 
-from conftest import SCENES, decode_video
+from helpers import SCENES, decode_video
 
 
 def render(folder: Path, parallel: bool, seconds: float = 2.0) -> list[Path]:

@@ -21,7 +21,7 @@ from physics_scenes.picture.renderer import Renderer
 from physics_scenes.preview.app import BAR, Pacer, PreviewApp
 from physics_scenes.preview.worker import RemoteHistory
 
-from conftest import SCENES, decode_video
+from helpers import SCENES, decode_video
 
 SCENE = """\
 world: {size: [8, 4.5], background: "#101010"}

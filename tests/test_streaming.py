@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SCENES
+from helpers import ROOT, SCENES
 
 MEASURE = """
 import resource, sys

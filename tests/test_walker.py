@@ -12,7 +12,7 @@ import pytest
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.physics.measure import foot_slide, ground_force
 
-from conftest import SCENES
+from helpers import SCENES
 
 FLAT = """
 world: {{size: [12, 4], origin: [-2, -0.5]}}

@@ -58,7 +58,16 @@ class Piece:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """Maps simulation time ↔ video time; rate 1 (identity) outside any segment."""
+    """Maps simulation time ↔ video time; rate 1 (identity) outside any segment.
+
+    Half speed (2x slow motion) from 1 s to 2 s of simulation, over a 3 s run:
+
+    >>> t = Timeline.from_segments([(1.0, 2.0, 0.5, 0.0)], end=3.0)
+    >>> t.video_time(2.0), t.sim_time(2.0), t.rate(1.5)
+    (3.0, 1.5, 0.5)
+    >>> t.video_duration, t.frame_count(60)
+    (4.0, 240)
+    """
 
     pieces: tuple[Piece, ...]
     sim_end: float

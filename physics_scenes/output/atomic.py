@@ -12,7 +12,18 @@ from pathlib import Path
 
 
 class AtomicPath:
-    """A temporary sibling of ``target``; ``commit()`` renames it, ``discard()`` deletes it."""
+    """A temporary sibling of ``target``; ``commit()`` renames it, ``discard()`` deletes it.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     target = Path(folder) / "notes.txt"
+    ...     out = AtomicPath(target)
+    ...     _ = out.temp.write_text("all or nothing")
+    ...     print(target.exists(), end=" ")
+    ...     out.commit()
+    ...     print(target.read_text(), sorted(p.name for p in Path(folder).iterdir()))
+    False all or nothing ['notes.txt']
+    """
 
     def __init__(self, target: str | Path, *, directory: bool = False) -> None:
         self.target = Path(target)

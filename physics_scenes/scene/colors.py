@@ -27,6 +27,12 @@ def parse_color(value: object) -> RGB:
     """Turn ``"#rgb"``, ``"#rrggbb"``, a name from ``NAMED`` or ``[r, g, b]`` into RGB.
 
     Raises ValueError with a message meant for the scene author.
+
+    >>> parse_color("#e44"), parse_color("Teal"), parse_color([228, 87, 46])
+    ((238, 68, 68), (42, 157, 143), (228, 87, 46))
+    >>> parse_color([300, 0, 0])
+    Traceback (most recent call last):
+    ValueError: expected three integers from 0 to 255, like [228, 87, 46]
     """
     if isinstance(value, str):
         text = value.strip().lower()
