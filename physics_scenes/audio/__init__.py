@@ -8,7 +8,8 @@ flat memory), ``output.sound.AudioSink`` does both inside a render job. Reads on
 
 from __future__ import annotations
 
-from .dsp import RATE, AudioInputError, integrated_loudness, read_wav, true_peak, write_wav
+from ..errors import AudioInputError
+from .dsp import RATE, integrated_loudness, read_wav, true_peak, write_wav
 from .mix import Levels
 from .score import Score
 from .track import render_track, write_track

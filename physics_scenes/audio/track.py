@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import AudioInputError
 from ..frame import Layout
 from ..scene.audio import AudioSpec
 from .dsp import (
     BLOCK,
     RATE,
     Audio,
-    AudioInputError,
+    Audio32,
     Shape,
     WavWriter,
     band_shape,
@@ -100,7 +101,7 @@ def render_track(
     time_map: TimeMap = identity,
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
-) -> tuple[Audio, Levels]:
+) -> tuple[Audio32, Levels]:
     """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels."""
     length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
     out = np.empty((length, 2), dtype=np.float32)
@@ -150,7 +151,7 @@ def mixed_windows(
     time_map: TimeMap,
     base_dir: Path,
     materials: dict[str, tuple[float, float]] | None,
-) -> tuple[int, Iterator[Audio]]:
+) -> tuple[int, Iterator[Audio32]]:
     """The track's length in samples, and its mix before mastering, window by window."""
     layout = score.layout
     length = round(duration * RATE)

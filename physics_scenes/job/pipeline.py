@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -194,7 +194,7 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
         clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
     )
     opened: list[Sink] = []
-    source: Iterator[ClipFrame] | None = None
+    source: Generator[ClipFrame, None, None] | None = None
     try:
         for sink in sinks:
             sink.open(info)

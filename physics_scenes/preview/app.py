@@ -26,6 +26,7 @@ from ..physics.measure import kinetic_energy, potential_energy
 from ..picture.renderer import Renderer
 from ..picture.view import View
 from ..scene.loader import load_scene
+from ..scene.model import Scene
 from . import overlays
 from .history import History
 from .worker import AHEAD, RemoteHistory
@@ -159,7 +160,7 @@ class PreviewApp:
         self._step_rate = (now, self.timeline.steps, 0.0)
         self._resize(self.window.get_size())
 
-    def _timeline(self, scene):  # type: ignore[no-untyped-def]
+    def _timeline(self, scene: Scene) -> History | RemoteHistory:
         return RemoteHistory(scene) if self.worker else History(scene)
 
     def close(self) -> None:

@@ -102,6 +102,9 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is None:  # only document markers, such as "---"
+            message = "the file holds no document; a scene needs at least a 'bodies' list"
+            raise SceneError([Issue(file, 1, 1, "", message)], text)
         positions = _Positions()
         duplicates = _index(node, (), positions, file)
         if duplicates:
