@@ -44,7 +44,7 @@ def test_unknown_names_inside_shots_and_trails() -> None:
 
 def test_a_grid_base_name_means_all_its_copies() -> None:
     scene = parse_scene(HEAD + "camera: {mode: fit, bodies: [pin]}\n")
-    assert isinstance(scene.camera, FitCamera) and scene.camera.bodies == ["pin"]
+    assert isinstance(scene.camera, FitCamera) and scene.camera.bodies == ("pin",)
 
 
 def test_bad_mode_rates_and_overlaps() -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from physics_scenes import load_scene, simulate
 from physics_scenes.job.clip import Clip
-from physics_scenes.output.export import RunDigest
+from physics_scenes.output.states import RunDigest
 
 from helpers import SCENES
 

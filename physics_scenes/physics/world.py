@@ -13,6 +13,7 @@ import copy
 import math
 from dataclasses import dataclass
 from itertools import repeat
+from types import MappingProxyType
 from typing import TypeVar
 
 import numpy as np
@@ -37,11 +38,11 @@ from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .gait import GaitController, PartState
 
-_BODY_TYPES = {
+_BODY_TYPES = MappingProxyType({
     "dynamic": pymunk.Body.DYNAMIC,
     "kinematic": pymunk.Body.KINEMATIC,
     "static": pymunk.Body.STATIC,
-}
+})
 _BODY_FIELDS = (
     batch.BodyFields.BODY_ID
     | batch.BodyFields.POSITION
@@ -200,7 +201,7 @@ class World:
                 )
             for role, command in gait.update(self.dt, parts, self._feet_down(walker)).items():
                 motor = self.joints[walker.motors[role]]
-                motor.rate = relative_rate_to_pymunk(command.rate)  # type: ignore[attr-defined]
+                motor.rate = relative_rate_to_pymunk(command.rate)
                 motor.max_force = command.max_torque
 
     def _feet_down(self, walker: WalkerSpec) -> frozenset[str]:

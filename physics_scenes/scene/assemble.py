@@ -8,6 +8,7 @@ tests all see the same bodies. Pure: no pymunk, no pygame.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TypedDict, cast
 
 import numpy as np
@@ -71,12 +72,14 @@ def _geometry(body: model.Body, scene: model.Scene) -> tuple[Geom, ...]:
     raise TypeError(f"no geometry for {type(body).__name__}")
 
 
-def _counter_clockwise(vertices: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+def _counter_clockwise(
+    vertices: Sequence[tuple[float, float]],
+) -> tuple[tuple[float, float], ...]:
     area2 = sum(
         x0 * y1 - x1 * y0
         for (x0, y0), (x1, y1) in zip(vertices, [*vertices[1:], vertices[0]], strict=True)
     )
-    ordered = vertices if area2 > 0 else list(reversed(vertices))
+    ordered: Sequence[tuple[float, float]] = vertices if area2 > 0 else vertices[::-1]
     return tuple((float(x), float(y)) for x, y in ordered)
 
 

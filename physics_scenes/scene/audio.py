@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .fields import ReadOnlyMap
+
 _CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
 Preset = Literal["rubber", "wood", "metal", "stone", "ice", "glass", "plastic", "ground"]
@@ -88,10 +90,10 @@ class AudioSpec(BaseModel):
         description="Impacts slower than this (m/s) are silent, so resting contacts make no buzz.",
     )
     ambient: AmbientSpec | None = Field(None, description="Optional bed of room tone or a WAV.")
-    materials: dict[str, SoundSpec] = Field(
+    materials: ReadOnlyMap[SoundSpec] = Field(
         default_factory=dict, description="Sound per material name (preset or scene material)."
     )
-    bodies: dict[str, SoundSpec] = Field(
+    bodies: ReadOnlyMap[SoundSpec] = Field(
         default_factory=dict,
         description="Sound per body name; a grid's base name applies "
         "to all its copies. Wins over 'materials'.",

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from .fields import Color, Model
+from .fields import Color, Model, ReadOnlyList
 
 Center = Annotated[
     tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]],
@@ -106,7 +107,7 @@ class FitCamera(_Camera):
     """Drone view: keeps bodies in frame with a margin, smoothly, drifting slowly."""
 
     mode: Literal["fit", "wide"]
-    bodies: list[BodyRef] | None = Field(
+    bodies: ReadOnlyList[BodyRef] | None = Field(
         None, min_length=1, description="Bodies to keep in frame (default: all dynamic ones)."
     )
     margin: float = Field(0.6, ge=0, le=1e4, description="Space around them in metres.")
@@ -149,7 +150,7 @@ class KeyframeCamera(Model):
     """A scripted move: centre, zoom and roll between keyframes with easing."""
 
     mode: Literal["keyframes"]
-    keys: list[Keyframe] = Field(min_length=1)
+    keys: ReadOnlyList[Keyframe] = Field(min_length=1)
     shake: Shake | None = None
 
     @model_validator(mode="after")
@@ -196,7 +197,7 @@ class ShotsCamera(Model):
     """An edit: a list of shots, each with its own camera; hard cuts between them."""
 
     mode: Literal["shots"]
-    shots: list[Shot] = Field(min_length=1)
+    shots: ReadOnlyList[Shot] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _sorted(self) -> ShotsCamera:
@@ -249,7 +250,7 @@ class TimeSegment(Model):
 class TimeSpec(Model):
     """Remap the clock; physics is unchanged (fixed dt), only the frames' sample times move."""
 
-    segments: list[TimeSegment] = Field(min_length=1)
+    segments: ReadOnlyList[TimeSegment] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _apart(self) -> TimeSpec:
@@ -264,7 +265,7 @@ class TimeSpec(Model):
 
 
 TimePreset = Literal["slow motion", "fast"]
-TIME_PRESETS = {"slow motion": 0.25, "fast": 2.0}
+TIME_PRESETS = MappingProxyType({"slow motion": 0.25, "fast": 2.0})
 Time = Annotated[
     Annotated[TimeSpec, Tag("spec")] | Annotated[TimePreset, Tag("preset")],
     Discriminator(lambda v: "preset" if isinstance(v, str) else "spec"),
@@ -313,13 +314,16 @@ class MotionBlur(Model):
 class Trails(Model):
     """Fading lines behind moving bodies."""
 
-    bodies: list[BodyRef] | None = Field(None, min_length=1, description="Default: all balls.")
+    bodies: ReadOnlyList[BodyRef] | None = Field(
+        None, min_length=1, description="Default: all balls."
+    )
     length: float = Field(0.6, gt=0, le=60, description="Seconds (video) of trail.")
 
 
 Aspect = Literal["16:9", "9:16", "1:1", "4:3", "2.39:1"]
-ASPECTS: dict[str, float] = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:3": 4 / 3,
-                             "2.39:1": 2.39}  # fmt: skip
+ASPECTS: Mapping[str, float] = MappingProxyType(
+    {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:3": 4 / 3, "2.39:1": 2.39}
+)
 
 
 class Look(Model):
@@ -338,7 +342,7 @@ class Look(Model):
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")
 Style = Annotated[
-    list[Literal["cinematic", "close-up cinematic", "drone view", "slow motion"]],
+    ReadOnlyList[Literal["cinematic", "close-up cinematic", "drone view", "slow motion"]],
     BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
     Field(
         description="Named presets, one or a list: 'cinematic' (letterbox, motion blur, "
@@ -372,7 +376,7 @@ def resolve(
         time = "slow motion"
     if isinstance(time, str):
         rate = TIME_PRESETS[time]
-        time = TimeSpec(segments=[TimeSegment(start=0.0, end=1e6, rate=rate)])
+        time = TimeSpec(segments=(TimeSegment(start=0.0, end=1e6, rate=rate),))
     return camera, time, look
 
 

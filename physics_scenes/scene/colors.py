@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 RGB = tuple[int, int, int]
 
-NAMED: dict[str, RGB] = {
+NAMED: Mapping[str, RGB] = MappingProxyType({
     "black": (0, 0, 0),
     "white": (255, 255, 255),
     "red": (230, 57, 70),
@@ -20,7 +23,7 @@ NAMED: dict[str, RGB] = {
     "grey": (128, 128, 128),
     "navy": (20, 33, 61),
     "teal": (42, 157, 143),
-}
+})
 
 
 def parse_color(value: object) -> RGB:

@@ -2,19 +2,88 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    SerializerFunctionWrapHandler,
     Tag,
     WithJsonSchema,
+    WrapSerializer,
 )
 
 from .colors import RGB, parse_color
+
+T = TypeVar("T")
+V = TypeVar("V")
+
+
+class ReadOnlyDict(Mapping[str, V]):
+    """A name → value table that cannot change: the frozen Scene's dicts.
+
+    Not ``MappingProxyType``: a Scene travels to worker processes by pickle, and a
+    mapping proxy cannot be pickled.
+
+    >>> table = ReadOnlyDict({"bouncy": 0.9})
+    >>> table["bouncy"], len(table), table == {"bouncy": 0.9}
+    (0.9, 1, True)
+    >>> table["bouncy"] = 0.1
+    Traceback (most recent call last):
+    TypeError: 'ReadOnlyDict' object does not support item assignment
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, V] | None = None) -> None:
+        self._items: dict[str, V] = dict(items or {})
+
+    def __getitem__(self, key: str) -> V:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyDict({self._items!r})"
+
+
+def _as_dict(value: Mapping[str, Any], handler: SerializerFunctionWrapHandler) -> Any:
+    return handler(dict(value))
+
+
+def _as_list(value: Sequence[Any], handler: SerializerFunctionWrapHandler) -> Any:
+    return handler(list(value))
+
+
+if TYPE_CHECKING:
+    ReadOnlyList: TypeAlias = tuple[T, ...]
+    ReadOnlyMap: TypeAlias = Mapping[str, V]
+else:
+
+    class ReadOnlyList:
+        """``ReadOnlyList[X]``: validated exactly like ``list[X]`` (same messages and
+        locations), stored as a tuple, written out as a list."""
+
+        def __class_getitem__(cls, item: object) -> object:
+            return Annotated[list[item], AfterValidator(tuple), WrapSerializer(_as_list)]
+
+    class ReadOnlyMap:
+        """``ReadOnlyMap[X]``: validated like ``dict[str, X]``, stored as a
+        ``ReadOnlyDict``, written out as a plain object."""
+
+        def __class_getitem__(cls, item: object) -> object:
+            as_dict = WrapSerializer(_as_dict)
+            return Annotated[dict[str, item], AfterValidator(ReadOnlyDict), as_dict]
+
 
 MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 

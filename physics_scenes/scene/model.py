@@ -9,6 +9,7 @@ located errors lives in ``loader.py``; this module is pure data.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -41,6 +42,8 @@ from .fields import (
     Model,
     Point,
     Positive,
+    ReadOnlyList,
+    ReadOnlyMap,
     Vec2,
 )
 from .joints import WORLD, Joint
@@ -64,7 +67,7 @@ class Grid(Model):
     jitter: float = Field(
         0.0, ge=0, description="Random offset (metres, uniform ±jitter) from the scene seed."
     )
-    colors: list[Color] | None = Field(
+    colors: ReadOnlyList[Color] | None = Field(
         None, min_length=1, description="Colours cycled over the copies."
     )
 
@@ -124,13 +127,13 @@ class Polygon(RepeatableBody):
     """A solid convex polygon; vertices are relative to the position."""
 
     kind: Literal["polygon"]
-    vertices: list[Point] = Field(
+    vertices: ReadOnlyList[Point] = Field(
         min_length=3, max_length=64, description="Convex outline, metres, relative to position."
     )
 
     @field_validator("vertices")
     @classmethod
-    def _convex(cls, vertices: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    def _convex(cls, vertices: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
         check_convex(vertices)
         return vertices
 
@@ -200,8 +203,8 @@ class Walls(Model):
     material: MaterialRef = "ground"
     color: Color | None = None
     thickness: Length = Field(0.1, description="Drawn thickness in metres (inside the view).")
-    sides: list[Literal["bottom", "left", "right", "top"]] = Field(
-        ["bottom", "left", "right", "top"], min_length=1, description="Which sides get a wall."
+    sides: ReadOnlyList[Literal["bottom", "left", "right", "top"]] = Field(
+        ("bottom", "left", "right", "top"), min_length=1, description="Which sides get a wall."
     )
 
 
@@ -277,18 +280,20 @@ class Scene(Model):
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed for every random choice.")
     world: WorldSettings = Field(default_factory=WorldSettings)
     timing: Timing = Field(default_factory=Timing)
-    materials: dict[str, MaterialSpec] = Field(
+    materials: ReadOnlyMap[MaterialSpec] = Field(
         default_factory=dict, description="Custom materials by name, usable in 'material'."
     )
-    bodies: list[Body] = Field(min_length=1, description="Everything in the scene, in order.")
-    joints: list[Joint] = Field(
-        default_factory=list,
+    bodies: ReadOnlyList[Body] = Field(
+        min_length=1, description="Everything in the scene, in order."
+    )
+    joints: ReadOnlyList[Joint] = Field(
+        default_factory=tuple,
         description="Constraints between named bodies (parts of composites included).",
     )
     camera: camera_model.Camera | None = None
     time: camera_model.Time | None = None
     look: camera_model.Look | None = None
-    style: camera_model.Style = Field(default_factory=list)
+    style: camera_model.Style = Field(default_factory=tuple)
     audio: AudioSpec = Field(default_factory=AudioSpec)
 
 
@@ -387,7 +392,7 @@ def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | i
     return problems
 
 
-def check_convex(vertices: list[tuple[float, float]]) -> None:
+def check_convex(vertices: Sequence[tuple[float, float]]) -> None:
     """Raise ValueError unless the polygon is convex with non-zero area."""
     n = len(vertices)
     signs = set()

@@ -6,7 +6,8 @@ explicit table that ``instances.assemble`` dispatches on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from ..assembly import Assembly
 from .chain import build_chain
@@ -18,7 +19,7 @@ from .whegs import build_whegs
 
 Builder = Callable[[object, Context], Assembly]
 
-BUILDERS: dict[str, Builder] = {
+BUILDERS: Mapping[str, Builder] = MappingProxyType({
     "chain": build_chain,  # type: ignore[dict-item]
     "rope": build_chain,  # type: ignore[dict-item]
     "pendulum": build_pendulum,  # type: ignore[dict-item]
@@ -26,6 +27,6 @@ BUILDERS: dict[str, Builder] = {
     "ragdoll": build_ragdoll,  # type: ignore[dict-item]
     "walker": build_walker,  # type: ignore[dict-item]
     "whegs": build_whegs,  # type: ignore[dict-item]
-}
+})
 
 __all__ = ["BUILDERS", "Context"]

@@ -7,6 +7,7 @@ this module only lays out the parts, standing upright with feet on the ground.
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 
 from ...frame import CircleGeom, PolyGeom, SegmentGeom
 from ..assembly import Assembly, JointSpec, WalkerSpec
@@ -17,7 +18,7 @@ from .human import Proportions, default_mass
 
 SOLE = Material("sole", density=1000.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
 """Rubber soles that grip: feet must not slide on ground."""
-MASS_SHARES = {"torso": 0.64, "thigh": 0.115, "shin": 0.055, "foot": 0.015}
+MASS_SHARES = MappingProxyType({"torso": 0.64, "thigh": 0.115, "shin": 0.055, "foot": 0.015})
 
 
 def build_walker(entry: Walker, ctx: Context) -> Assembly:
