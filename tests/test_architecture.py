@@ -192,3 +192,19 @@ def test_package_version_matches_pyproject() -> None:
 
     pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["version"] == physics_scenes.__version__
+
+
+def test_the_architecture_page_lists_every_module() -> None:
+    """docs/architecture.md names each package's modules; it must match the files."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("Every module, by package")[1].split("```")[1]
+    listed = {}
+    for line in block.strip().splitlines():
+        folder, *names = line.split()
+        listed[folder.removeprefix("physics_scenes/").rstrip("/")] = set(names)
+    actual: dict[str, set[str]] = {}
+    for path in sources():
+        folder = path.parent.relative_to(PACKAGE).as_posix()
+        if path.name != "__init__.py" or folder == ".":
+            actual.setdefault("" if folder == "." else folder, set()).add(path.stem)
+    assert listed == actual
