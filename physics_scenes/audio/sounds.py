@@ -34,6 +34,8 @@ from .timbre import (
 REF_SPEED = 4.0
 """Impact speed (m/s) that gives a unit-level voice for a 10 kg body."""
 SURFACE_GAIN = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class BodySound:
     """How one body sounds: its timbre and pitch, or a sample; plus its level."""

@@ -245,9 +245,7 @@ def _contact_noise(
     sources: list[Source] = []
     for key in sorted(score.layers):
         layer = score.layers[key]
-        centre = math.sqrt(
-            scrape_hz(key[0], spec, materials) * scrape_hz(key[1], spec, materials)
-        )
+        centre = math.sqrt(scrape_hz(key[0], spec, materials) * scrape_hz(key[1], spec, materials))
         pans = np.array([_pan(x, score.layout) for x in layer.x])
         for part, (energy, hz, octaves) in enumerate(
             ((layer.slide, centre, 1.5), (layer.roll, centre / 4, 1.2))

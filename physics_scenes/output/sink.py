@@ -36,11 +36,13 @@ class Quality:
     description: str
 
 
-QUALITY: Mapping[str, Quality] = MappingProxyType({
-    "draft": Quality("ultrafast", 26, "fastest, larger files, visible artefacts on gradients"),
-    "standard": Quality("veryfast", 18, "clean picture, quick to encode (default)"),
-    "high": Quality("slow", 14, "near-lossless, slow to encode"),
-})
+QUALITY: Mapping[str, Quality] = MappingProxyType(
+    {
+        "draft": Quality("ultrafast", 26, "fastest, larger files, visible artefacts on gradients"),
+        "standard": Quality("veryfast", 18, "clean picture, quick to encode (default)"),
+        "high": Quality("slow", 14, "near-lossless, slow to encode"),
+    }
+)
 DEFAULT_QUALITY = "standard"
 X264_THREADS = 4
 """Fixed so the encoded bytes do not depend on the machine's core count."""
@@ -76,12 +78,14 @@ GIF_MAX_FPS = 30
 """Browsers slow down GIFs with frame delays under 2/100 s, so faster GIFs drop frames."""
 
 
-FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType({
-    "mp4": (".mp4", "H.264 video (yuv420p) that plays everywhere"),
-    "gif": (".gif", f"animated GIF (at most {GIF_MAX_FPS} fps)"),
-    "png": ("", "a folder of PNG frames"),
-    "states": (".jsonl", "only the states (JSON Lines), no pictures"),
-})
+FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "mp4": (".mp4", "H.264 video (yuv420p) that plays everywhere"),
+        "gif": (".gif", f"animated GIF (at most {GIF_MAX_FPS} fps)"),
+        "png": ("", "a folder of PNG frames"),
+        "states": (".jsonl", "only the states (JSON Lines), no pictures"),
+    }
+)
 """Output formats: name → (file extension, help). Feeds the CLI's choices and help."""
 
 

@@ -38,11 +38,13 @@ from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .gait import GaitController, PartState
 
-_BODY_TYPES = MappingProxyType({
-    "dynamic": pymunk.Body.DYNAMIC,
-    "kinematic": pymunk.Body.KINEMATIC,
-    "static": pymunk.Body.STATIC,
-})
+_BODY_TYPES = MappingProxyType(
+    {
+        "dynamic": pymunk.Body.DYNAMIC,
+        "kinematic": pymunk.Body.KINEMATIC,
+        "static": pymunk.Body.STATIC,
+    }
+)
 _BODY_FIELDS = (
     batch.BodyFields.BODY_ID
     | batch.BodyFields.POSITION
@@ -97,6 +99,7 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
             # gravity all still come from the shapes.
             shape.density = spec.mass / area if spec.mass else spec.material.density
     return body, shapes
+
 
 T = TypeVar("T")
 

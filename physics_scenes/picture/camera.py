@@ -79,13 +79,15 @@ def smooth_damp(
     return target + (change + temp) * decay, new_velocity
 
 
-EASINGS: Mapping[str, Callable[[float], float]] = MappingProxyType({
-    "linear": lambda f: f,
-    "ease_in": lambda f: f * f * f,
-    "ease_out": lambda f: 1 - (1 - f) ** 3,
-    "ease_in_out": lambda f: f * f * (3 - 2 * f),
-    "hold": lambda f: 0.0 if f < 1 else 1.0,
-})
+EASINGS: Mapping[str, Callable[[float], float]] = MappingProxyType(
+    {
+        "linear": lambda f: f,
+        "ease_in": lambda f: f * f * f,
+        "ease_out": lambda f: 1 - (1 - f) ** 3,
+        "ease_in_out": lambda f: f * f * (3 - 2 * f),
+        "hold": lambda f: 0.0 if f < 1 else 1.0,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,14 +359,16 @@ class _Context:
 
 
 # Any: which settings model a rig takes follows from the mode string, which mypy cannot see.
-_RIGS: Mapping[str, type[_Rig[Any]]] = MappingProxyType({
-    "fixed": _Fixed,
-    "follow": _Follow,
-    "fit": _Fit,
-    "wide": _Fit,
-    "close_up": _CloseUp,
-    "keyframes": _Keyframes,
-})
+_RIGS: Mapping[str, type[_Rig[Any]]] = MappingProxyType(
+    {
+        "fixed": _Fixed,
+        "follow": _Follow,
+        "fit": _Fit,
+        "wide": _Fit,
+        "close_up": _CloseUp,
+        "keyframes": _Keyframes,
+    }
+)
 
 
 class CameraRig:

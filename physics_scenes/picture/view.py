@@ -33,14 +33,16 @@ class Trail:
     """Full width in metres at the newest end."""
 
 
-SIZE_PRESETS: Mapping[str, tuple[int, int]] = MappingProxyType({
-    "360p": (640, 360),
-    "480p": (854, 480),
-    "720p": (1280, 720),
-    "1080p": (1920, 1080),
-    "square": (1080, 1080),
-    "vertical": (1080, 1920),
-})
+SIZE_PRESETS: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "360p": (640, 360),
+        "480p": (854, 480),
+        "720p": (1280, 720),
+        "1080p": (1920, 1080),
+        "square": (1080, 1080),
+        "vertical": (1080, 1920),
+    }
+)
 """Output sizes by name; 'vertical' is 9:16 for phones."""
 DEFAULT_SIZE = "720p"
 

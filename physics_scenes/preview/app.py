@@ -43,14 +43,16 @@ display shows. Not 60: holding the loop to 60 cost 20 frames/s on a busy machine
 sleeping window wakes late), measured."""
 """Seconds between checks of the scene file's modification time."""
 TEXT, DIM, ACCENT, ERROR = overlays.TEXT, overlays.DIM, overlays.ACCENT, overlays.ERROR
-OVERLAYS = MappingProxyType({
-    pygame.K_v: ("velocity", "V", "velocity vectors"),
-    pygame.K_c: ("contacts", "C", "contact points and impulses"),
-    pygame.K_n: ("names", "N", "body names"),
-    pygame.K_m: ("mass", "M", "centres of mass"),
-    pygame.K_j: ("joints", "J", "joint anchors (every joint, drawn or not)"),
-    pygame.K_i: ("hud", "I", "time, frame, step rate, bodies, energy"),
-})
+OVERLAYS = MappingProxyType(
+    {
+        pygame.K_v: ("velocity", "V", "velocity vectors"),
+        pygame.K_c: ("contacts", "C", "contact points and impulses"),
+        pygame.K_n: ("names", "N", "body names"),
+        pygame.K_m: ("mass", "M", "centres of mass"),
+        pygame.K_j: ("joints", "J", "joint anchors (every joint, drawn or not)"),
+        pygame.K_i: ("hud", "I", "time, frame, step rate, bodies, energy"),
+    }
+)
 OVERLAY_ORDER = ("velocity", "mass", "joints", "contacts", "names")
 """Drawn in this order (under the HUD, the bar and any message)."""
 HELP = (

@@ -99,11 +99,13 @@ def draw_text_block(
         surface.blit(font.render(line, True, colour), (10, 8 + 18 * row))
 
 
-DRAW: MappingProxyType[str, Overlay] = MappingProxyType({
-    "velocity": velocities,
-    "mass": centres_of_mass,
-    "joints": joint_anchors,
-    "contacts": contacts,
-    "names": names,
-})
+DRAW: MappingProxyType[str, Overlay] = MappingProxyType(
+    {
+        "velocity": velocities,
+        "mass": centres_of_mass,
+        "joints": joint_anchors,
+        "contacts": contacts,
+        "names": names,
+    }
+)
 """Overlay name (as in ``--overlays``) → its drawing function."""

@@ -7,23 +7,25 @@ from types import MappingProxyType
 
 RGB = tuple[int, int, int]
 
-NAMED: Mapping[str, RGB] = MappingProxyType({
-    "black": (0, 0, 0),
-    "white": (255, 255, 255),
-    "red": (230, 57, 70),
-    "green": (82, 183, 136),
-    "blue": (69, 123, 230),
-    "yellow": (244, 211, 94),
-    "orange": (247, 127, 0),
-    "purple": (142, 84, 233),
-    "pink": (255, 133, 161),
-    "cyan": (76, 201, 240),
-    "brown": (140, 90, 60),
-    "gray": (128, 128, 128),
-    "grey": (128, 128, 128),
-    "navy": (20, 33, 61),
-    "teal": (42, 157, 143),
-})
+NAMED: Mapping[str, RGB] = MappingProxyType(
+    {
+        "black": (0, 0, 0),
+        "white": (255, 255, 255),
+        "red": (230, 57, 70),
+        "green": (82, 183, 136),
+        "blue": (69, 123, 230),
+        "yellow": (244, 211, 94),
+        "orange": (247, 127, 0),
+        "purple": (142, 84, 233),
+        "pink": (255, 133, 161),
+        "cyan": (76, 201, 240),
+        "brown": (140, 90, 60),
+        "gray": (128, 128, 128),
+        "grey": (128, 128, 128),
+        "navy": (20, 33, 61),
+        "teal": (42, 157, 143),
+    }
+)
 
 
 def parse_color(value: object) -> RGB:

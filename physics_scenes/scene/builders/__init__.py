@@ -19,14 +19,16 @@ from .whegs import build_whegs
 
 Builder = Callable[[object, Context], Assembly]
 
-BUILDERS: Mapping[str, Builder] = MappingProxyType({
-    "chain": build_chain,  # type: ignore[dict-item]
-    "rope": build_chain,  # type: ignore[dict-item]
-    "pendulum": build_pendulum,  # type: ignore[dict-item]
-    "newtons_cradle": build_cradle,  # type: ignore[dict-item]
-    "ragdoll": build_ragdoll,  # type: ignore[dict-item]
-    "walker": build_walker,  # type: ignore[dict-item]
-    "whegs": build_whegs,  # type: ignore[dict-item]
-})
+BUILDERS: Mapping[str, Builder] = MappingProxyType(
+    {
+        "chain": build_chain,  # type: ignore[dict-item]
+        "rope": build_chain,  # type: ignore[dict-item]
+        "pendulum": build_pendulum,  # type: ignore[dict-item]
+        "newtons_cradle": build_cradle,  # type: ignore[dict-item]
+        "ragdoll": build_ragdoll,  # type: ignore[dict-item]
+        "walker": build_walker,  # type: ignore[dict-item]
+        "whegs": build_whegs,  # type: ignore[dict-item]
+    }
+)
 
 __all__ = ["BUILDERS", "Context"]
