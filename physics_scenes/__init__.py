@@ -40,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "load_scene": "scene.loader",
     "parse_scene": "scene.loader",
     "run": "job.pipeline",
-    "scene_timeline": "job.clip",
+    "scene_timeline": "job.timeline",
     "simulate": "physics.simulate",
 }
 """Public name → the module (below this package) that defines it."""
@@ -56,10 +56,10 @@ if TYPE_CHECKING:
     from .frame import Frame as Frame
     from .frame import Layout as Layout
     from .job.clip import Clip as Clip
-    from .job.clip import scene_timeline as scene_timeline
     from .job.pipeline import RenderJob as RenderJob
     from .job.pipeline import RenderResult as RenderResult
     from .job.pipeline import run as run
+    from .job.timeline import scene_timeline as scene_timeline
     from .physics.simulate import simulate as simulate
     from .picture.renderer import Renderer as Renderer
     from .picture.view import Pixels as Pixels

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sys
 
-INTERRUPTED = 130
-
 
 def main() -> int:
     try:
@@ -17,8 +15,10 @@ def main() -> int:
 
         return run()
     except KeyboardInterrupt:
-        print("physics-scenes: interrupted; no partial output was left behind", file=sys.stderr)
-        return INTERRUPTED
+        from .errors import EXIT_INTERRUPTED, INTERRUPTED
+
+        print(INTERRUPTED, file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

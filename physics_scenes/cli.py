@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from . import __version__
-from .errors import AudioInputError, SceneError
+from .errors import EXIT_INTERRUPTED, INTERRUPTED, AudioInputError, SceneError
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
 from .scene.assemble import assemble, expand
@@ -32,7 +32,7 @@ from .scene.model import Scene, Timing, json_schema
 if TYPE_CHECKING:
     from .job.pipeline import Progress
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -302,7 +302,7 @@ def _camera_lines(scene: Scene) -> list[str]:
     """One line on the camera, clock and look, when the scene sets any of them."""
     if scene.camera is None and scene.time is None and scene.look is None and not scene.style:
         return []
-    from .job.clip import scene_timeline
+    from .job.timeline import scene_timeline
 
     camera = scene.camera
     mode = camera if isinstance(camera, str) else getattr(camera, "mode", "default")
@@ -442,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"physics-scenes: cannot write output: {error}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("physics-scenes: interrupted; no partial output was left behind", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         for sig, handler in previous.items():

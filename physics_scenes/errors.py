@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+EXIT_INTERRUPTED = 130
+"""The exit code after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
+INTERRUPTED = "physics-scenes: interrupted; no partial output was left behind"
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene
-from physics_scenes.job.clip import scene_timeline
 from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.job.timeline import scene_timeline
 
 from helpers import SCENES, decode_video
 

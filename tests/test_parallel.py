@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from physics_scenes import load_scene
-from physics_scenes.job import worker as clip_worker
+from physics_scenes.job import worker
 from physics_scenes.job.pipeline import RenderJob, run, sidecar_paths
 from physics_scenes.job.worker import worth_a_worker
 from physics_scenes.scene.model import Timing
@@ -63,7 +63,7 @@ def test_an_automatic_render_that_switches_to_a_worker_midway_gives_the_same_byt
 ) -> None:
     serial = render(tmp_path / "serial", parallel=False)
     # force the switch after the probe frames, wherever this machine's timings fall
-    monkeypatch.setattr(clip_worker, "worth_a_worker", lambda *args: True)
+    monkeypatch.setattr(worker, "worth_a_worker", lambda *args: True)
     switched = render(tmp_path / "switched", parallel=None)
     for a, b in zip(serial, switched, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
@@ -80,7 +80,7 @@ def test_an_automatic_render_looks_again_as_the_physics_grows_and_switches_late(
         return len(looks) == 3
 
     serial = render(tmp_path / "serial", parallel=False)
-    monkeypatch.setattr(clip_worker, "worth_a_worker", third_time)
+    monkeypatch.setattr(worker, "worth_a_worker", third_time)
     switched = render(tmp_path / "switched", parallel=None)
     assert [remaining for remaining, _ in looks] == [90, 60, 30]  # after frames 30, 60, 90
     assert 0 < looks[0][1] < looks[1][1] < looks[2][1]  # the catch-up counts all physics

@@ -359,13 +359,13 @@ def interact(timeline) -> list[str]:  # type: ignore[no-untyped-def]
 def test_frames_dropped_from_the_cache_come_back_identical_even_in_a_nested_fork(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from physics_scenes.preview import history as preview_timeline
+    from physics_scenes.preview import history
 
     path = tmp_path / "scene.yaml"
     path.write_text(SCENE, encoding="utf-8")
-    kept = interact(preview_timeline.History(load_scene(path)))
-    monkeypatch.setattr(preview_timeline, "MAX_CACHED_BYTES", 20_000)  # a few frames only
-    small = preview_timeline.History(load_scene(path))
+    kept = interact(history.History(load_scene(path)))
+    monkeypatch.setattr(history, "MAX_CACHED_BYTES", 20_000)  # a few frames only
+    small = history.History(load_scene(path))
     assert interact(small) == kept
     assert len(small._branch.frames) < 40  # of 91 frames shown: most were dropped and rebuilt
     assert kept != reference_hashes(path, 91)[25:91]  # the hand really changed things

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from physics_scenes import parse_scene
-from physics_scenes.job.clip import Clip, scene_timeline
-from physics_scenes.job.timeline import Timeline, sim_to_video
+from physics_scenes.job.clip import Clip
+from physics_scenes.job.timeline import Timeline, scene_timeline, sim_to_video
 from physics_scenes.physics.world import World
 
 BALL = """

@@ -26,7 +26,7 @@ from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene.model import Scene
-from .timeline import Timeline
+from .timeline import timeline_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +53,6 @@ class ClipFrame:
                 "mode": self.shot.mode,
             },
         }
-
-
-def timeline_for(time: cm.TimeSpec | None, sim_end: float) -> Timeline:
-    if time is None:
-        return Timeline.identity(sim_end)
-    segments = [(s.start, min(s.end, 1e6), s.rate, s.ramp) for s in time.segments]
-    return Timeline.from_segments(segments, sim_end)
-
-
-def scene_timeline(scene: Scene) -> Timeline:
-    """The scene's clock (presets resolved): sim ↔ video time, for audio and subtitles."""
-    _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
-    timing = scene.timing
-    return timeline_for(time, timing.frame_count / timing.fps)
 
 
 class Clip:

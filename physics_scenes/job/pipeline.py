@@ -44,7 +44,7 @@ class RenderJob:
     """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
     parallel: bool | None = None
     """Simulate in a second process, overlapping drawing and encoding (same bytes either
-    way). None: when measured to help (see ``clip_worker.clip_frames``)."""
+    way). None: when measured to help (see ``job.worker.clip_frames``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +58,15 @@ class RenderResult:
 AUDIO_MODES = ("auto", "wav", "none")
 
 
+def sibling(output: Path, ending: str) -> Path:
+    """A file beside ``output`` with its stem: ``sibling(Path("out/clip.mp4"), ".wav")``
+    is ``out/clip.wav``."""
+    return output.with_name(output.stem + ending)
+
+
 def audio_path(output: Path) -> Path:
     """``out/clip.mp4`` → ``out/clip.wav``."""
-    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
-    return output.with_name(f"{stem}.wav")
+    return sibling(output, ".wav")
 
 
 def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
@@ -87,8 +92,7 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
 
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
     """``out/clip.mp4`` → ``out/clip.states.jsonl``, ``out/clip.metadata.json``."""
-    stem = output.name.removesuffix(output.suffix) if output.suffix else output.name
-    return output.with_name(f"{stem}.states.jsonl"), output.with_name(f"{stem}.metadata.json")
+    return sibling(output, ".states.jsonl"), sibling(output, ".metadata.json")
 
 
 def scene_hash(scene: Scene) -> str:

@@ -6,7 +6,8 @@ says which simulation time each output frame shows. The playback rate
 simulation time ``s``; video time is ``v(s) = ∫ ds / r(s)``, exact and
 invertible piece by piece (a ramp integrates to a logarithm).
 
-Pure and numpy-free, so audio, camera and tests can all use it:
+Pure and numpy-free (it reads only the scene model), so audio, camera, ``info`` and
+tests can all use it:
 
 >>> t = Timeline.from_segments([(1.0, 2.0, 0.25, 0.0)], end=3.0)
 >>> t.video_time(1.0), t.video_time(2.0), t.video_time(3.0)
@@ -21,6 +22,9 @@ import bisect
 import itertools
 import math
 from dataclasses import dataclass
+
+from ..scene import camera as cm
+from ..scene.model import Scene
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +143,17 @@ class Timeline:
 def sim_to_video(timeline: Timeline, sim_time: float) -> float:
     """Video time (s) of an event at simulation time ``sim_time``: for audio and subtitles."""
     return timeline.video_time(sim_time)
+
+
+def timeline_for(time: cm.TimeSpec | None, sim_end: float) -> Timeline:
+    if time is None:
+        return Timeline.identity(sim_end)
+    segments = [(s.start, min(s.end, 1e6), s.rate, s.ramp) for s in time.segments]
+    return Timeline.from_segments(segments, sim_end)
+
+
+def scene_timeline(scene: Scene) -> Timeline:
+    """The scene's clock (presets resolved): sim ↔ video time, for audio and subtitles."""
+    _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
+    timing = scene.timing
+    return timeline_for(time, timing.frame_count / timing.fps)

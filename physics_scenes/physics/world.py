@@ -1,6 +1,7 @@
 """Scene → pymunk Space with name → body handles, and a step that records events.
 
-The only module (with future body builders) that imports pymunk. Bodies are
+With ``constraints.py`` and the preview's ``hand.py``, the only place that imports
+pymunk (the ``physics/`` package). Bodies are
 added in a fixed order (walls, then file order) because pymunk's results
 depend on it. Collision events follow Box2D's discipline: nothing happens
 inside a pymunk callback except appending to a buffer, and begin events are
@@ -302,6 +303,9 @@ class World:
 
     def fork(self) -> World:
         """An independent copy of this world, to run a different future from here.
+
+        Objects holding pymunk handles into this world (the preview's ``Hand``) must be
+        copied along with it: use ``fork_with`` (``Hand.fork`` does).
 
         Deterministic, but not bit-identical to carrying on: pymunk's copy drops its
         contact cache (measured: a 1000-ball pile 200 steps on differs by up to 1.4 m).

@@ -19,11 +19,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
 from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
+from ..scene.colors import shade
 from .view import Pixels, Trail, View
-
-
-def _shade(color: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
-    return tuple(max(0, min(255, round(c * factor))) for c in color)  # type: ignore[return-value]
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -56,7 +53,7 @@ class Renderer:
         self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
         self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
         self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
-        self._edges = [_shade(b.color, 0.55) for b in layout.bodies]
+        self._edges = [shade(b.color, 0.55) for b in layout.bodies]
         self._discs = _DiscSprites()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""

@@ -1,6 +1,7 @@
 """What the world builder needs, fully resolved: bodies, joints and walker controllers.
 
-Pure data made by ``instances.assemble`` (and the builders it calls); ``world.py``
+Pure data made by ``scene.assemble.assemble`` (and the builders it calls);
+``physics/world.py``
 turns it into pymunk objects without making any decision of its own.
 """
 
@@ -62,7 +63,7 @@ class JointSpec:
 
 @dataclass(frozen=True, slots=True)
 class WalkerSpec:
-    """A biped's parts and gait settings; ``world.py`` runs its controller every step."""
+    """A biped's parts and gait settings; ``physics/world.py`` runs its controller every step."""
 
     name: str
     height: float

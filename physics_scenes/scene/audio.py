@@ -1,6 +1,6 @@
 """The scene file's ``audio:`` section: master level, ambient bed, per-material and per-body sounds.
 
-Pure data (pydantic), like ``scene.py``; ``audio/`` turns it into sound.
+Pure data (pydantic), like ``model.py``; ``audio/`` turns it into sound.
 """
 
 from __future__ import annotations

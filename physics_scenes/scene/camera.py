@@ -2,8 +2,8 @@
 
 The fields ``camera:``, ``time:``, ``look:`` and ``style:`` of a scene.
 
-Pure data, like scene.py, and self-contained (scene.py imports this module, not
-the other way round). Everything is in world units (metres) and seconds: camera
+Pure data, like ``model.py``, and self-contained (``model.py`` imports this module,
+not the other way round). Everything is in world units (metres) and seconds: camera
 times (keyframes, shots, shake) are *video* seconds, what the viewer sees;
 ``time:`` segments are *simulation* seconds, where the action happens.
 """

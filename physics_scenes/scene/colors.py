@@ -63,3 +63,13 @@ def parse_color(value: object) -> RGB:
 
 def to_hex(rgb: RGB) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def shade(color: RGB, factor: float) -> RGB:
+    """``color`` with every channel times ``factor``, rounded and kept within 0-255.
+
+    >>> shade((200, 100, 10), 0.5), shade((200, 100, 10), 2.0)
+    ((100, 50, 5), (255, 200, 20))
+    """
+    r, g, b = (max(0, min(255, round(c * factor))) for c in color)
+    return (r, g, b)

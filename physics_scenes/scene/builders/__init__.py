@@ -1,7 +1,7 @@
 """Composite builders: one scene entry → parts (named '<name>/<part>'), joints, controllers.
 
 Pure functions of the entry and its resolved material; ``BUILDERS`` is the one
-explicit table that ``instances.assemble`` dispatches on.
+explicit table that ``scene.assemble.assemble`` dispatches on.
 """
 
 from __future__ import annotations

@@ -28,12 +28,6 @@ def rotate(point: Vec2, angle: float) -> Vec2:
     return (point[0] * c - point[1] * s, point[0] * s + point[1] * c)
 
 
-def scaled_color(color: RGB, factor: float) -> RGB:
-    """``color`` with every channel times ``factor``, rounded (a darker or lighter shade)."""
-    r, g, b = color
-    return (round(r * factor), round(g * factor), round(b * factor))
-
-
 def part(
     ctx: Context,
     role: str,

@@ -11,9 +11,10 @@ from types import MappingProxyType
 
 from ...frame import CircleGeom, PolyGeom, SegmentGeom
 from ..assembly import Assembly, JointSpec, WalkerSpec
+from ..colors import shade
 from ..composites import Walker
 from ..materials import Material
-from .common import Context, hinge, limit, part, scaled_color
+from .common import Context, hinge, limit, part
 from .human import Proportions, default_mass
 
 SOLE = Material("sole", density=1000.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
@@ -41,9 +42,9 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
         part(ctx, "torso", hip, torso_shapes, mass=p.mass * MASS_SHARES["torso"], kind="torso")
     ]
     joints: list[JointSpec] = []
-    shade = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) leg darker: legs read apart
+    tone = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) leg darker: legs read apart
     for side in ("left", "right"):
-        color = scaled_color(ctx.color, shade[side])
+        color = shade(ctx.color, tone[side])
         thigh, shin, sole_name = (
             names[f"thigh_{side}"],
             names[f"shin_{side}"],

@@ -12,9 +12,10 @@ import math
 
 from ...frame import CircleGeom, PolyGeom, SegmentGeom
 from ..assembly import Assembly, JointSpec
+from ..colors import shade
 from ..composites import Whegs
 from ..materials import Material
-from .common import Context, part, scaled_color
+from .common import Context, part
 
 LEGS = 5
 GRIP = Material("grip", density=400.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
@@ -41,7 +42,7 @@ def build_whegs(entry: Whegs, ctx: Context) -> Assembly:
         (PolyGeom(((-half_w, -half_h), (half_w, -half_h), (half_w, half_h), (-half_w, half_h))),),
         mass=20.0 * size**2, kind="chassis",
     )  # fmt: skip
-    limb = scaled_color(ctx.color, 0.8)
+    limb = shade(ctx.color, 0.8)
     bodies, joints = [chassis], []
     for label, dx, phase in (("front", 0.38 * size, math.pi / LEGS), ("back", -0.38 * size, 0.0)):
         shapes: list[SegmentGeom | CircleGeom] = []
