@@ -26,12 +26,16 @@ class DecodedVideo:
         return self.frames.shape[2], self.frames.shape[1]
 
 
-def decode_video(path: Path) -> DecodedVideo:
-    """Decode a video with the ffmpeg that imageio-ffmpeg ships, and read its stream header.
+@dataclass(frozen=True)
+class VideoHeader:
+    codec: str
+    pix_fmt: str
+    size: tuple[int, int]
+    fps: float
+    frame_count: int
 
-    (imageio_ffmpeg.read_frames leaves its pipes open, which the warnings-as-errors
-    setting turns into failures; this runs ffmpeg to completion instead.)
-    """
+
+def _stream(path: Path) -> tuple[str, str, int, int, float]:
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     probe = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True, text=True)
     stream = re.search(
@@ -39,10 +43,35 @@ def decode_video(path: Path) -> DecodedVideo:
     )
     assert stream, probe.stderr
     codec, pix_fmt, width, height, fps = stream.groups()
+    return codec, pix_fmt, int(width), int(height), float(fps)
+
+
+def probe_video(path: Path) -> VideoHeader:
+    """The stream header of a video and how many frames it really holds (every frame is
+    decoded by ffmpeg, but none is sent back: cheaper than ``decode_video`` for counting)."""
+    codec, pix_fmt, width, height, fps = _stream(path)
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    done = subprocess.run(
+        [exe, "-hide_banner", "-nostats", "-i", str(path), "-map", "0:v:0", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    counts = re.findall(r"frame=\s*(\d+)", done.stderr)
+    assert counts, done.stderr
+    return VideoHeader(codec, pix_fmt, (width, height), fps, int(counts[-1]))
+
+
+def decode_video(path: Path) -> DecodedVideo:
+    """Decode a video with the ffmpeg that imageio-ffmpeg ships, and read its stream header.
+
+    (imageio_ffmpeg.read_frames leaves its pipes open, which the warnings-as-errors
+    setting turns into failures; this runs ffmpeg to completion instead.)
+    """
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    codec, pix_fmt, width, height, fps = _stream(path)
     raw = subprocess.run(
         [exe, "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         capture_output=True,
         check=True,
     ).stdout
-    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, int(height), int(width), 3)
-    return DecodedVideo(frames, float(fps), codec, pix_fmt)
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
+    return DecodedVideo(frames, fps, codec, pix_fmt)
