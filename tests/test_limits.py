@@ -120,6 +120,23 @@ def test_overlap_count_stops_early_and_ignores_touching_grids() -> None:
     assert limits.deep_overlaps(centres[:50], radii[:50], groups[:50] + 1, 10**9)[0] == 0
 
 
+def test_a_lone_surrogate_in_any_name_is_refused_before_the_states_writer_chokes() -> None:
+    text = (
+        'materials:\n  "m\\ud800": {density: 100}\nbodies:\n'
+        '  - {kind: ball, name: b, radius: 0.2, material: "m\\ud800"}\n'
+        "  - {kind: ball, name: c, radius: 0.2, position: [1, 0]}\n"
+        'joints:\n  - {kind: spring, name: "j\\udc00", a: b, b: c, stiffness: 100}\n'
+    )
+    issues = issues_of(text)
+    assert [(line, path) for line, path, _ in issues] == [
+        (2, "materials"),
+        (4, "bodies[0].material"),
+        (7, "joints[0].name"),
+    ]
+    assert all("lone surrogate" in message for _, _, message in issues)
+    assert "U+DC00" in issues[2][2] and "'j\\udc00'" in issues[2][2]
+
+
 def test_every_example_scene_is_within_the_limits() -> None:
     for path in sorted(Path(__file__).parent.parent.glob("scenes/*.yaml")):
         load_scene(path)

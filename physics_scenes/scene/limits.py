@@ -55,6 +55,7 @@ def check_limits(scene: model.Scene, assembly: Assembly | None = None) -> Proble
     assembly = assemble(scene) if assembly is None else assembly
     problems = _frames(scene)
     problems += _seed(scene)
+    problems += _text(scene)
     problems += _joints(scene, assembly)
     problems += _bodies(scene, assembly)
     problems += _overlaps(scene, assembly)
@@ -101,6 +102,39 @@ def _seed(scene: model.Scene) -> Problems:
     if low <= scene.seed <= high:
         return []
     return [(("seed",), f"the seed must be between {low} and {high:,} (got {scene.seed})")]
+
+
+def _strings(value: object, path: Loc) -> Iterator[tuple[Loc, str, bool]]:
+    """(path, text, is a mapping key) for every string in a dumped scene."""
+    if isinstance(value, str):
+        yield path, value, False
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield path, key, True
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
+
+
+def _text(scene: model.Scene) -> Problems:
+    """Every name and text must be writable as UTF-8: a lone surrogate (YAML's "\\ud800")
+    validates as a Python string but no output file can hold it."""
+    problems: Problems = []
+    for loc, text, key in _strings(scene.model_dump(), ()):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            what = f"the key {text!a}" if key else ascii(text)
+            problems.append(
+                (
+                    loc,
+                    f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X}), which no "
+                    "output file can hold: write the character itself",
+                )
+            )
+    return problems
 
 
 def _entries(scene: model.Scene) -> dict[str, int]:
