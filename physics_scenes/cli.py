@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, INTERRUPTED, AudioInputError, SceneError
+from .errors import EXIT_INTERRUPTED, INTERRUPTED, RenderError, SceneError
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
 from .scene.assemble import assemble, expand
@@ -435,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"physics-scenes: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (ExportError, AudioInputError) as error:
+    except (ExportError, RenderError) as error:
         print(f"physics-scenes: {error}", file=sys.stderr)
         return EXIT_INPUT
     except OSError as error:

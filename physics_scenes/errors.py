@@ -60,5 +60,34 @@ class SceneError(Exception):
         return "\n".join(out)
 
 
-class AudioInputError(ValueError):
+class RenderError(ValueError):
+    """A scene that validated but cannot be rendered as asked (a file it names changed,
+    a limit that depends on the command line, a simulation that blew up). The message is
+    one line, ready for the CLI (exit 1)."""
+
+
+class AudioInputError(RenderError):
     """A user WAV file that cannot be used (missing, not PCM, empty)."""
+
+
+class InputFileError(RenderError):
+    """A file the scene names (an image, a sample) that cannot be used at render time."""
+
+
+class SimulationError(RenderError):
+    """The simulation blew up: a body's state became non-finite, impossibly fast, or left
+    the world far behind. Names the body, the simulation time and what happened.
+
+    >>> print(SimulationError("ball", 1.25, 300, "has a non-finite position"))
+    the simulation blew up at t = 1.25 s (step 300): body 'ball' has a non-finite position
+    """
+
+    def __init__(self, body: str, time: float, step: int, what: str) -> None:
+        self.body, self.time, self.step, self.what = body, time, step, what
+        super().__init__(
+            f"the simulation blew up at t = {time:.6g} s (step {step}): body {body!r} {what}"
+        )
+
+    def __reduce__(self) -> tuple[type[SimulationError], tuple[str, float, int, str]]:
+        # sent from the worker process by pickle, which would call __init__(message)
+        return (SimulationError, (self.body, self.time, self.step, self.what))

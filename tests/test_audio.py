@@ -495,7 +495,9 @@ def test_the_cli_switches_sound_off_and_reports_a_missing_sample(write_scene, tm
     )
     assert main(["render", str(bad), "-o", str(tmp_path / "out" / "x.mp4"), "-q"]) == 1
     err = capsys.readouterr().err
-    assert "nope.wav: no such file" in err and "Traceback" not in err
+    # found when the scene is loaded, located, before anything is rendered
+    assert "bad.yaml:1:38: audio.materials.rubber.sample: no file 'nope.wav'" in err
+    assert "Traceback" not in err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

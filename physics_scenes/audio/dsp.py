@@ -16,6 +16,7 @@ import numpy.typing as npt
 from scipy import signal
 
 from ..errors import AudioInputError
+from ..scene.files import FileRefError, wav_header
 
 RATE = 48_000
 """Samples per second of every track."""
@@ -30,15 +31,23 @@ BLOCK = 1 << 16
 
 
 def read_wav(path: Path) -> Audio:
-    """A PCM WAV file as mono float64 in [-1, 1] at ``RATE`` (channels averaged, resampled)."""
+    """A PCM WAV file as mono float64 in [-1, 1] at ``RATE`` (channels averaged, resampled).
+
+    Its header is checked first (``scene.files.wav_header``: a regular file, a WAV, not
+    truncated, a real sample rate, not too long), so nothing blocks or explodes in decoding.
+    """
     try:
+        header = wav_header(path)
         with wave.open(str(path), "rb") as file:
             channels, width, rate = file.getnchannels(), file.getsampwidth(), file.getframerate()
-            raw = file.readframes(file.getnframes())
+            raw = file.readframes(header.frames)
+    except FileRefError as error:
+        raise AudioInputError(str(error)) from None
     except FileNotFoundError:
         raise AudioInputError(f"{path}: no such file") from None
     except (wave.Error, EOFError) as error:
         raise AudioInputError(f"{path}: not a PCM WAV file ({error})") from None
+    raw = raw[: len(raw) - len(raw) % (width * channels)]  # whole frames only
     if width == 1:
         data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
     elif width == 2:

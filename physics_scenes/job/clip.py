@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputFileError, RenderError
 from ..frame import Frame
 from ..physics.simulate import Sampler
 from ..physics.world import World
@@ -25,6 +26,7 @@ from ..picture.looks import Finisher, average, gradient, shutter_offsets
 from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
+from ..scene import files, limits
 from ..scene.model import Scene
 from .timeline import timeline_for
 
@@ -55,12 +57,36 @@ class ClipFrame:
         }
 
 
+MAX_BLUR_PIXELS = 7680 * 4320 * 16
+"""Pixels drawn per frame with motion blur (width × height × samples): 8K UHD with 16
+samples. Each sample is a full render: 64 samples at 7680x7680 drew 3.8 G pixels a frame."""
+
+
+def _location(loc: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def check_inputs(scene: Scene, root: Path) -> None:
+    """Before anything is rendered: the limits the command line can break (seed, frames
+    after slow motion) and every file the scene names, again (files change after
+    ``validate``; a missing sample must not surface after the video is made)."""
+    problems = limits.check_overrides(scene)
+    if problems:
+        raise RenderError("; ".join(f"{_location(loc)}: {m}" for loc, m in problems))
+    for loc, ref, kind in files.references(scene.audio, scene.look):
+        try:
+            files.check(root, ref, kind)
+        except files.FileRefError as error:
+            raise InputFileError(f"{_location(loc)}: {error}") from None
+
+
 class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
     def __init__(
         self, scene: Scene, width: int, height: int, source_dir: Path | None = None
     ) -> None:
+        check_inputs(scene, source_dir if source_dir is not None else Path("."))
         world = World(scene)
         layout = self.layout = world.layout
         first_dynamic = next((b.name for b in layout.bodies if b.body_type == "dynamic"), None)
@@ -73,6 +99,12 @@ class Clip:
         self.timeline = timeline_for(time, timing.frame_count / timing.fps)
         self.frame_count = self.timeline.frame_count(self.fps)
         self.blur = look.motion_blur if look is not None else None
+        if self.blur is not None and width * height * self.blur.samples > MAX_BLUR_PIXELS:
+            raise RenderError(
+                f"motion blur with {self.blur.samples} samples at {width}x{height} draws "
+                f"{width * height * self.blur.samples / 1e9:.2g} G pixels a frame; the limit "
+                f"is {MAX_BLUR_PIXELS / 1e9:.2g} G: use fewer samples or a smaller size"
+            )
         lookback = 0
         if self.blur is not None:
             top_rate = max(max(p.r0, p.r1) for p in self.timeline.pieces)
@@ -104,9 +136,11 @@ class Clip:
         if isinstance(back, cm.Gradient):
             return gradient(w, h, back.top, back.bottom)
         if isinstance(back, cm.ImageBackground):
-            path = Path(back.image)
-            if not path.is_absolute() and source_dir is not None:
-                path = source_dir / path
+            root = source_dir if source_dir is not None else Path(".")
+            try:
+                path = files.check(root, back.image, "image")
+            except files.FileRefError as error:
+                raise InputFileError(f"look.background.image: {error}") from None
             return load_image_rgb(str(path), w, h)
         return gradient(w, h, back, back)
 
@@ -135,14 +169,17 @@ class Clip:
         if self.blur is None:
             pixels = self.renderer.render(frame, view, trails=trails)
         else:
-            rate = self.timeline.rate(frame.time)
-            exposure = rate * self.blur.shutter / 360 / self.fps
-            shots = []
-            for offset in shutter_offsets(self.blur.samples):
-                t = max(0.0, frame.time + offset * exposure)
-                state = self.sampler.state_at(t)
-                sub = Frame(frame.index, t, state.position, state.angle, state.velocity,
-                            state.angular_velocity)  # fmt: skip
-                shots.append(self.renderer.render(sub, view, trails=trails))
-            pixels = average(shots)
+            pixels = average(self._shots(frame, view, trails), self.blur.samples)
         return self.finisher.apply(pixels)
+
+    def _shots(self, frame: Frame, view: View, trails: list[Trail]) -> Iterator[Pixels]:
+        """The motion blur's renders across the open shutter, one at a time."""
+        assert self.blur is not None
+        rate = self.timeline.rate(frame.time)
+        exposure = rate * self.blur.shutter / 360 / self.fps
+        for offset in shutter_offsets(self.blur.samples):
+            t = max(0.0, frame.time + offset * exposure)
+            state = self.sampler.state_at(t)
+            sub = Frame(frame.index, t, state.position, state.angle, state.velocity,
+                        state.angular_velocity)  # fmt: skip
+            yield self.renderer.render(sub, view, trails=trails)

@@ -6,6 +6,9 @@ function of its inputs. The pipeline decides when to call what.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -19,14 +22,27 @@ def _raw(pixels: Pixels) -> npt.NDArray[np.uint8]:
     return np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
 
 
-def average(frames: list[Pixels]) -> Pixels:
-    """The mean of several renders (a shutter open over their times), rounded."""
-    total = np.zeros((frames[0].height, frames[0].width, 4), dtype=np.uint32)
-    for pixels in frames:
+def average(frames: Iterable[Pixels], count: int | None = None) -> Pixels:
+    """The mean of several renders (a shutter open over their times), rounded.
+
+    Taken one at a time, so a generator of ``count`` renders keeps one render and one sum
+    in memory, not all of them (64 samples at 7680x7680 would be 15 GB); with ``count``
+    known and small enough, the sum is 16-bit (the same integers, half the memory).
+    """
+    items = iter(frames)
+    first = next(items)
+    small = count is not None and count * 255 + count // 2 <= 0xFFFF
+    total: npt.NDArray[np.unsignedinteger[Any]] = _raw(first).astype(
+        np.uint16 if small else np.uint32
+    )
+    n = 1
+    for pixels in items:
         total += _raw(pixels)
-    n = len(frames)
-    mean = ((total + n // 2) // n).astype(np.uint8)
-    first = frames[0]
+        n += 1
+    assert count is None or n == count, f"expected {count} renders, got {n}"
+    total += n // 2
+    total //= n
+    mean = total.astype(np.uint8)
     return Pixels(first.width, first.height, mean.tobytes(), first.pix_fmt)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ import numpy.typing as npt
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
+from ..errors import InputFileError
 from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
 from ..scene.colors import shade
+from ..scene.files import FileRefError, image_size
 from .view import Pixels, Trail, View
 
 
@@ -451,8 +454,18 @@ def _surface_from_rgb(rgb: npt.NDArray[np.uint8]) -> pygame.Surface:
 
 
 def load_image_rgb(path: str, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """A picture file scaled to cover ``width``×``height`` (centre-cropped), as RGB."""
-    image = pygame.image.load(path)
+    """A picture file scaled to cover ``width``×``height`` (centre-cropped), as RGB.
+
+    The header is read first (``scene.files.image_size``): a PNG or JPEG of at most
+    ``MAX_IMAGE_PIXELS``, so an image bomb is refused before it is decoded.
+    """
+    try:
+        image_size(Path(path))
+        image = pygame.image.load(path)
+    except FileRefError as error:
+        raise InputFileError(str(error)) from None
+    except pygame.error as error:
+        raise InputFileError(f"{path}: cannot decode the image ({error})") from None
     scale = max(width / image.get_width(), height / image.get_height())
     size = (
         max(width, round(image.get_width() * scale)),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Literal
 
@@ -413,16 +412,6 @@ def cross_check(
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append((path, f"unknown body {ref!r}{hint}"))
     return problems
-
-
-def file_checks(look: Look | None, folder: Path) -> list[tuple[tuple[str | int, ...], str]]:
-    """A background image must exist (relative paths are relative to the scene file)."""
-    if look is None or not isinstance(look.background, ImageBackground):
-        return []
-    path = folder / look.background.image
-    if path.is_file():
-        return []
-    return [(("look", "background", "image"), f"no such image file: {path}")]
 
 
 def aspect_ratio(look: Look | None) -> float | None:

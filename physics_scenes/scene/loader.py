@@ -20,6 +20,8 @@ from ..errors import Issue, SceneError
 from . import camera as camera_model
 from . import model
 from .assemble import check_anchors
+from .files import file_checks
+from .limits import check_limits
 from .model import Scene
 
 Loc = tuple[str | int, ...]
@@ -66,9 +68,9 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
     except ValidationError as error:
         issues = _merge([_issue(e, raw, positions, file) for e in error.errors()])
         raise SceneError(issues, text) from None
-    problems = model.cross_check(scene) or check_anchors(scene)
+    problems = model.cross_check(scene) or check_anchors(scene) or check_limits(scene)
     if file != "<string>":
-        problems += camera_model.file_checks(scene.look, Path(file).parent)
+        problems += file_checks(scene.audio, scene.look, Path(file).parent)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), _format_path(loc), message)

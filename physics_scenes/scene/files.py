@@ -1,0 +1,243 @@
+"""The files a scene names (audio samples, the ambient WAV, a background image): where
+they may be and what they must be, checked before anything decodes them.
+
+Every path is relative to the scene's folder (the *root*) and must stay inside it:
+absolute paths and ``..`` are refused without looking at the disk, and a name that
+does not lead to a file inside the root, through links or not, gets the same message
+as a missing one, so ``validate`` tells nothing about files outside the root. A file
+must be a regular file (a FIFO would block for ever, a device never end), no larger
+than its limit, and its header must say what it is (a WAV's format, rate and length; a
+PNG's or JPEG's dimensions, so that an image bomb is refused before it is decoded).
+
+Pure: the standard library only (no pygame, no scipy), so ``validate`` can use it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import BinaryIO, Literal
+
+from .audio import AudioSpec
+from .camera import ImageBackground, Look
+
+Kind = Literal["wav", "image"]
+Loc = tuple[str | int, ...]
+
+MAX_WAV_BYTES = 256 * 1024 * 1024
+"""A WAV file's size limit (about 23 minutes of 48 kHz stereo 16-bit)."""
+MAX_WAV_SECONDS = 600.0
+"""A sample or ambient loop longer than this is not a sample: decoding it (as float64 at
+48 kHz) would take far more memory than its file."""
+WAV_RATES = (8_000, 384_000)
+"""Sample rates accepted, Hz: below, resampling to 48 kHz multiplies the samples (a 1 Hz
+WAV of 1 MB would become 48 GB); above, no recording exists."""
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+MAX_IMAGE_PIXELS = 50_000_000
+"""Width × height of a background image (an 8K picture is 33 MP); decoded, each pixel
+takes 4 bytes, and scaling takes as much again."""
+HEADER_BYTES = 1 << 16
+"""How much of a JPEG is read looking for its size (the SOF marker comes before the data)."""
+
+
+class FileRefError(ValueError):
+    """A named file that cannot be used; the message needs no location to be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class WavInfo:
+    channels: int
+    rate: int
+    width: int
+    """Bytes per sample."""
+    frames: int
+
+
+def references(audio: AudioSpec, look: Look | None) -> list[tuple[Loc, str, Kind]]:
+    """Every file the scene names: (field path, the path as written, kind), in file order."""
+    refs: list[tuple[Loc, str, Kind]] = []
+    for section in ("materials", "bodies"):
+        table = getattr(audio, section)
+        for name, sound in table.items():
+            if sound.sample is not None:
+                refs.append((("audio", section, name, "sample"), sound.sample, "wav"))
+    if audio.ambient is not None and audio.ambient.file is not None:
+        refs.append((("audio", "ambient", "file"), audio.ambient.file, "wav"))
+    if look is not None and isinstance(look.background, ImageBackground):
+        refs.append((("look", "background", "image"), look.background.image, "image"))
+    return refs
+
+
+def file_checks(audio: AudioSpec, look: Look | None, root: Path) -> list[tuple[Loc, str]]:
+    """(field path, message) for every named file that cannot be used."""
+    problems: list[tuple[Loc, str]] = []
+    for loc, ref, kind in references(audio, look):
+        try:
+            check(root, ref, kind)
+        except FileRefError as error:
+            problems.append((loc, str(error)))
+    return problems
+
+
+def resolve(root: Path, ref: str) -> Path:
+    """The file ``ref`` names inside ``root``, links followed; ``FileRefError`` if it is not
+    a path inside ``root`` or leads to nothing there (one message for both)."""
+    written = PurePath(ref)
+    if written.is_absolute() or written.drive or written.anchor:
+        raise FileRefError(
+            f"{ref!r} is an absolute path; name files relative to the scene's folder"
+        )
+    if ".." in written.parts:
+        raise FileRefError(f"{ref!r} leads out of its folder ('..'); files must be inside it")
+    if "\x00" in ref:
+        raise FileRefError(f"{ref!r} contains a NUL character")
+    base = root.resolve()
+    try:
+        path = (base / written).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a loop of links, a component not a folder
+        path = None
+    if path is None or not path.is_relative_to(base):
+        raise FileRefError(f"no file {ref!r} in the scene's folder")
+    return path
+
+
+def check(root: Path, ref: str, kind: Kind) -> Path:
+    """``resolve``, then the file must be a regular file of its kind within its limits."""
+    path = resolve(root, ref)
+    if kind == "wav":
+        wav_header(path, ref)
+    else:
+        image_size(path, ref)
+    return path
+
+
+def _open_regular(path: Path, shown: str, limit: int) -> BinaryIO:
+    """Open for reading without blocking on a FIFO, then insist on a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileRefError(f"{shown}: no such file") from None
+    except OSError as error:
+        raise FileRefError(f"{shown!r}: cannot read: {error.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise FileRefError(f"{shown!r} is not a regular file (a folder, FIFO or device?)")
+    if info.st_size > limit:
+        os.close(fd)
+        raise FileRefError(
+            f"{shown!r} is {info.st_size / 2**20:.0f} MiB; the limit is {limit / 2**20:.0f} MiB"
+        )
+    return os.fdopen(fd, "rb")
+
+
+def wav_header(path: Path, shown: str | None = None) -> WavInfo:
+    """A PCM WAV file's format from its header, checked against the limits; the samples
+    are not read. ``FileRefError`` says what is wrong (not a WAV, truncated, 1 Hz...)."""
+    shown = str(path) if shown is None else shown
+    with _open_regular(path, shown, MAX_WAV_BYTES) as file:
+        size = os.fstat(file.fileno()).st_size
+        head = file.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            raise FileRefError(f"{shown!r} is not a WAV file (no RIFF/WAVE header)")
+        fmt: tuple[int, int, int, int] | None = None
+        offset = 12
+        while offset + 8 <= size:
+            file.seek(offset)
+            chunk, length = struct.unpack("<4sI", file.read(8))
+            if chunk == b"fmt ":
+                body = file.read(16)
+                if len(body) < 16:
+                    break
+                tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body)
+                fmt = (tag, channels, rate, bits)
+            elif chunk == b"data":
+                return _wav_info(fmt, length, size - offset - 8, shown)
+            offset += 8 + length + (length & 1)
+        raise FileRefError(f"{shown!r} is not a complete WAV file (no format or no data)")
+
+
+def _wav_info(
+    fmt: tuple[int, int, int, int] | None, length: int, available: int, shown: str
+) -> WavInfo:
+    if fmt is None:
+        raise FileRefError(f"{shown!r}: the WAV's format chunk is missing")
+    tag, channels, rate, bits = fmt
+    if tag != 1:
+        raise FileRefError(
+            f"{shown!r} is not a PCM WAV (format tag {tag}); save it as 16- or 24-bit PCM"
+        )
+    if bits not in (8, 16, 24, 32) or not 1 <= channels <= 16:
+        raise FileRefError(f"{shown!r}: unsupported WAV: {channels} channels of {bits} bits")
+    low, high = WAV_RATES
+    if not low <= rate <= high:
+        raise FileRefError(f"{shown!r} is sampled at {rate:,} Hz; expected {low:,} to {high:,} Hz")
+    if length > available:
+        raise FileRefError(
+            f"{shown!r} is truncated: its header promises {length:,} bytes of samples, "
+            f"the file holds {available:,}"
+        )
+    width = bits // 8
+    frames = length // (width * channels)
+    if frames == 0:
+        raise FileRefError(f"{shown!r}: the file holds no samples")
+    if frames / rate > MAX_WAV_SECONDS:
+        raise FileRefError(
+            f"{shown!r} lasts {frames / rate:.0f} s; the limit is {MAX_WAV_SECONDS:.0f} s"
+        )
+    return WavInfo(channels, rate, width, frames)
+
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+_SOF = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)})
+
+
+def image_size(path: Path, shown: str | None = None) -> tuple[int, int]:
+    """(width, height) of a PNG or JPEG from its header, within ``MAX_IMAGE_PIXELS``."""
+    shown = str(path) if shown is None else shown
+    with _open_regular(path, shown, MAX_IMAGE_BYTES) as file:
+        head = file.read(HEADER_BYTES)
+    if head.startswith(_PNG):
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            raise FileRefError(f"{shown!r} is not a complete PNG (no IHDR header)")
+        width, height = struct.unpack(">II", head[16:24])
+    elif head.startswith(b"\xff\xd8"):
+        width, height = _jpeg_size(head, shown)
+    else:
+        raise FileRefError(f"{shown!r} is not a PNG or JPEG image")
+    if width < 1 or height < 1:
+        raise FileRefError(f"{shown!r} has no pixels ({width}x{height})")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise FileRefError(
+            f"{shown!r} is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+            f"the limit is {MAX_IMAGE_PIXELS / 1e6:.0f} MP"
+        )
+    return width, height
+
+
+def _jpeg_size(head: bytes, shown: str) -> tuple[int, int]:
+    """Walk the JPEG's marker segments to its start-of-frame, which holds the size."""
+    at = 2
+    while at + 4 <= len(head):
+        if head[at] != 0xFF:
+            break
+        marker = head[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", head[at + 2 : at + 4])
+        if marker in _SOF:
+            if at + 9 > len(head):
+                break
+            height, width = struct.unpack(">HH", head[at + 5 : at + 9])
+            return width, height
+        if marker == 0xDA or length < 2:  # image data before any size: broken
+            break
+        at += 2 + length
+    raise FileRefError(f"{shown!r}: no JPEG frame header in its first {HEADER_BYTES // 1024} KiB")
