@@ -1,19 +1,23 @@
 """The ``physics-scenes`` command: parse arguments, report errors, show progress.
 
 No logic of its own: it calls the loader, the pipeline and the schema.
-Exit codes: 0 success, 1 bad input or failed output, 2 usage, 130 interrupted.
+Exit codes: 0 success, 1 bad input or failed output, 2 usage, 128 + the signal's number
+when stopped by a signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP). Everything printed has
+its control characters escaped: names from files and the command line cannot reach the
+terminal as escape sequences.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, INTERRUPTED, RenderError, SceneError
+from .errors import EXIT_INTERRUPTED, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
 from .scene.assemble import assemble, expand
@@ -33,6 +37,27 @@ if TYPE_CHECKING:
     from .job.pipeline import Progress
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+
+_UNSAFE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+"""Control characters but the newline, bidirectional overrides, undecodable bytes."""
+
+
+def printable(text: str) -> str:
+    r"""``text`` with its control characters escaped, so that a name holding a terminal
+    escape sequence prints as text instead of acting on the terminal.
+
+    >>> print(printable("red\x1b[31m \u202eb\nnext"))
+    red\x1b[31m \u202eb
+    next
+    """
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class UsageError(Exception):
@@ -133,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     sound.add_argument(
         "--no-audio", action="store_true", help="no sound at all (overrides the scene)"
     )
+    render.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing files at the output paths (the outputs of an earlier render "
+        "are replaced without it; a folder holding other files never is)",
+    )
     render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
@@ -213,6 +244,8 @@ def _output_and_format(args: argparse.Namespace) -> tuple[Path, str]:
         extension = FORMATS[fmt][0]
         stem = args.scene.name.removesuffix(args.scene.suffix)
         return Path("out") / f"{stem}{extension}", fmt
+    if output.name in ("", ".", "..") or output.is_mount():
+        raise UsageError(f"-o {output}: give a file or folder name, not {output}")
     implied = format_for_path(output)
     if args.format and implied and implied != args.format:
         raise UsageError(f"--format {args.format} does not match the extension of {output}")
@@ -244,6 +277,12 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
         yield update
 
 
+def _markup_escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from .job.pipeline import RenderJob, run  # the renderer, encoder and sound: only here
 
@@ -262,22 +301,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
         states=not args.no_states,
         source=args.scene,
         audio="none" if args.no_audio else args.audio,
+        overwrite=args.overwrite,
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
-    with _progress_bar(show_bar, f"rendering {args.scene.name}") as bar:
+    label = "rendering " + _markup_escape(printable(args.scene.name)) if show_bar else ""
+    with _progress_bar(show_bar, label) as bar:
 
         def progress(done: int, total: int) -> None:
-            args.stop.check()
             if bar is not None:
                 bar(done, total)
 
-        result = run(job, progress)
+        result = run(job, progress, args.stop)
     seconds = time.perf_counter() - started
     if not args.quiet:
         files = ", ".join(str(path) for path in result.files)
-        print(f"wrote {files}")
-        print(
+        _say(f"wrote {files}")
+        _say(
             f"{result.frames} frames ({result.frames / scene.timing.fps:.2f} s at "
             f"{scene.timing.fps} fps, {width}x{height}), {result.events} contact events, "
             f"in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.0f} frames/s)"
@@ -291,10 +331,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             scene = load_scene(path)
         except SceneError as error:
-            print(error.report(), file=sys.stderr)
+            _say(error.report(), error=True)
             status = EXIT_INPUT
             continue
-        print(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+        _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
     return status
 
 
@@ -357,7 +397,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         )
     if len(bodies) > shown:
         lines.append(f"  ... and {len(bodies) - shown} more")
-    print("\n".join(lines))
+    _say("\n".join(lines))
     return EXIT_OK
 
 
@@ -372,10 +412,10 @@ def _cmd_preview(args: argparse.Namespace) -> int:
         code = preview(args.scene, args.size, play=args.play, overlays=overlays,
                        screenshot=args.screenshot, quit_after=args.quit_after)  # fmt: skip
     except NoDisplayError as error:
-        print(
+        _say(
             f"physics-scenes: cannot open a window: {error}. There is no display here; "
             f"use `physics-scenes render {args.scene}` to make a video instead.",
-            file=sys.stderr,
+            error=True,
         )
         return EXIT_INPUT
     if code == EXIT_INTERRUPTED:
@@ -393,24 +433,55 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 class _StopRequests:
-    """Ctrl-C and SIGTERM set a flag that the render loop checks after every frame.
+    """SIGINT, SIGTERM and SIGHUP stop the command at any moment, without a traceback.
 
-    Raising straight from the signal handler is not enough: a signal that lands
-    inside one of pymunk's cffi callbacks has its KeyboardInterrupt swallowed
-    by cffi, and the render would run on. A second signal interrupts at once.
+    Outside the render's frame loop the handler raises KeyboardInterrupt at once (also
+    while the sound is mastered, the video muxed or the outputs committed). Inside it
+    (``deferred``), a signal only sets a flag that the loop checks after every frame: a
+    KeyboardInterrupt raised inside one of pymunk's cffi callbacks is swallowed by cffi,
+    and the render would run on. A second signal there interrupts at once. Once the
+    interrupt is raised, further signals are ignored, so that the clean-up that deletes
+    the partial outputs cannot itself be interrupted.
     """
 
     def __init__(self) -> None:
-        self.requested = False
+        self.signum: int | None = None
+        self._deferred = False
+        self._raised = False
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        if self._raised or (self._deferred and first):
+            return
+        self._raised = True
+        raise KeyboardInterrupt
 
     def check(self) -> None:
-        if self.requested:
+        if self.signum is not None:
+            self._raised = True
             raise KeyboardInterrupt
+
+    def deferred(self) -> AbstractContextManager[None]:
+        @contextmanager
+        def scope() -> Iterator[None]:
+            self._deferred = True
+            try:
+                yield
+            finally:
+                self._deferred = False
+
+        return scope()
+
+
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _say(text: str, *, error: bool = False) -> None:
+    print(printable(text), file=sys.stderr if error else sys.stdout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -424,26 +495,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         "preview": _cmd_preview,
     }
     stop = _StopRequests()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     args.stop = stop
     try:
         return commands[args.command](args)
     except SceneError as error:
-        print(error.report(), file=sys.stderr)
+        _say(error.report(), error=True)
         return EXIT_INPUT
     except UsageError as error:
         parser.print_usage(sys.stderr)
-        print(f"physics-scenes: error: {error}", file=sys.stderr)
+        _say(f"physics-scenes: error: {error}", error=True)
         return EXIT_USAGE
     except (ExportError, RenderError) as error:
-        print(f"physics-scenes: {error}", file=sys.stderr)
+        _say(f"physics-scenes: {error}", error=True)
         return EXIT_INPUT
     except OSError as error:
-        print(f"physics-scenes: cannot write output: {error}", file=sys.stderr)
+        _say(f"physics-scenes: cannot write output: {error}", error=True)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code, message = interrupted(stop.signum)
+        _say(message, error=True)
+        return code
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -5,8 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EXIT_INTERRUPTED = 130
-"""The exit code after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
+"""The exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
 INTERRUPTED = "physics-scenes: interrupted; no partial output was left behind"
+
+
+def interrupted(signum: int | None) -> tuple[int, str]:
+    """The exit code (128 + the signal's number) and the message after a stop signal.
+
+    >>> interrupted(None)[0], interrupted(2)[0], interrupted(15)
+    (130, 130, (143, 'physics-scenes: stopped by SIGTERM; no partial output was left behind'))
+    """
+    import signal
+
+    if signum is None or signum == signal.SIGINT:
+        return EXIT_INTERRUPTED, INTERRUPTED
+    name = signal.Signals(signum).name
+    return 128 + signum, f"physics-scenes: stopped by {name}; no partial output was left behind"
 
 
 @dataclass(frozen=True, slots=True)

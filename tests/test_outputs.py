@@ -116,27 +116,27 @@ def test_a_failed_render_leaves_nothing_and_keeps_old_files(
     old = tmp_path / name
     if fmt == "png":
         old.mkdir()
-        (old / "keep.txt").write_text("old")
+        (old / "frame_000000.png").write_text("old")
     else:
         old.write_bytes(b"old")
     (tmp_path / "clip.states.jsonl").write_text("old states")
+    before = sorted(p.name for p in tmp_path.iterdir())
     with pytest.raises(KeyboardInterrupt):
-        run(RenderJob(SCENE, old, fmt, W, H), interrupt_at(10))
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert not [n for n in names if "partial" in n], names
+        run(RenderJob(SCENE, old, fmt, W, H, overwrite=True), interrupt_at(10))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no temporaries either
     if fmt == "png":
-        assert [p.name for p in old.iterdir()] == ["keep.txt"]
+        assert [p.read_text() for p in old.iterdir()] == ["old"]
     else:
         assert old.read_bytes() == b"old"
     assert (tmp_path / "clip.states.jsonl").read_text() == "old states"
 
 
-def test_a_new_render_replaces_an_old_png_folder(tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    folder.mkdir()
-    (folder / "stale.png").write_bytes(b"x")
-    render(tmp_path, "frames", "png")
-    assert len(list(folder.iterdir())) == 24 and not (folder / "stale.png").exists()
+def test_a_new_render_replaces_the_png_folder_of_an_earlier_one(tmp_path: Path) -> None:
+    long = SCENE.model_copy(update={"timing": SCENE.timing.model_copy(update={"frames": 30})})
+    folder = render(tmp_path, "frames", "png", scene=long)
+    assert len(list(folder.iterdir())) == 30
+    render(tmp_path, "frames", "png")  # no overwrite needed: it is the earlier render's
+    assert sorted(p.name for p in folder.iterdir()) == [f"frame_{i:06d}.png" for i in range(24)]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "frames", "frames.metadata.json", "frames.states.jsonl"
     ]  # fmt: skip

@@ -1,21 +1,30 @@
-"""The render job: simulate → render → every sink, committed together or not at all."""
+"""The render job: simulate → render → every sink, committed together or not at all.
+
+Every output is written into one staging folder and the set is committed with a journal
+(``output.atomic``): an error, an interrupt or a kill at any moment leaves the complete
+old outputs or the complete new ones, and no temporary file behind (a killed run's are
+cleaned by the next run of the same target).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
 from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..frame import Frame
+from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import encoder_versions
 from ..output.metadata import MetadataSink
 from ..output.png import PngSequenceSink
-from ..output.sink import DEFAULT_QUALITY, Sink, StreamInfo
+from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.sound import AudioSink
 from ..output.states import StatesSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
@@ -26,6 +35,18 @@ from .worker import clip_frames
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
+
+
+class Interrupts(Protocol):
+    """How the command's signal handling reaches the render (``cli._StopRequests``)."""
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a stop was requested."""
+
+    def deferred(self) -> AbstractContextManager[None]:
+        """Inside: a signal only requests a stop, which ``check()`` raises. pymunk's
+        cffi callbacks swallow exceptions, so the frame loop must not be interrupted
+        anywhere but between frames; outside it a signal interrupts at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +66,9 @@ class RenderJob:
     parallel: bool | None = None
     """Simulate in a second process, overlapping drawing and encoding (same bytes either
     way). None: when measured to help (see ``job.worker.clip_frames``)."""
+    overwrite: bool = False
+    """Replace existing targets. Without it only the outputs of an earlier render (listed
+    in its metadata.json) are replaced; a folder holding other files never is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +175,10 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
+def _nothing() -> None:
+    pass
+
+
 def sink_for(
     path: Path,
     fmt: str,
@@ -170,7 +198,9 @@ def sink_for(
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
+def run(
+    job: RenderJob, progress: Progress | None = None, interrupts: Interrupts | None = None
+) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
     source_dir = job.source.parent if job.source is not None else None
@@ -191,38 +221,52 @@ def run(job: RenderJob, progress: Progress | None = None) -> RenderResult:
             files.append(audio.path)
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
     files.append(metadata_path)
+    for path in [*files, *([audio.path] if audio is not None else [])]:
+        if name_too_long(path):
+            raise ExportError(f"{path}: the file name is too long for its folder")
     late = {"audio": audio.metadata} if audio is not None else {}
     meta = MetadataSink(metadata_path, describe_run(job, files, clip), late)
     sinks.append(meta)
-    info = StreamInfo(
-        clip.layout, job.width, job.height, timing.fps, clip.frame_count, timing.dt, job.quality
-    )
-    opened: list[Sink] = []
+    check = interrupts.check if interrupts is not None else _nothing
+    deferred = interrupts.deferred if interrupts is not None else contextlib.nullcontext
+    outputs: OutputSet | None = None
     source: Generator[ClipFrame, None, None] | None = None
     try:
+        outputs = OutputSet(
+            job.output.parent, job.output.stem, overwrite=job.overwrite, record=metadata_path
+        )
+        info = StreamInfo(clip.layout, job.width, job.height, timing.fps, clip.frame_count,
+                          timing.dt, job.quality, outputs)  # fmt: skip
         for sink in sinks:
             sink.open(info)
-            opened.append(sink)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
-        source = clip_frames(clip, job.scene, source_dir, job.parallel)
-        for clip_frame in source:
-            current[:] = [clip_frame]
-            frame = clip_frame.frame
-            pixels = clip.pixels(clip_frame) if needs_pixels else None
-            for sink in sinks:
-                sink.write(frame, pixels)
-            if progress is not None:
-                progress(frame.index + 1, clip.frame_count)
+        with deferred():
+            source = clip_frames(clip, job.scene, source_dir, job.parallel)
+            for clip_frame in source:
+                current[:] = [clip_frame]
+                frame = clip_frame.frame
+                pixels = clip.pixels(clip_frame) if needs_pixels else None
+                for sink in sinks:
+                    sink.write(frame, pixels)
+                if progress is not None:
+                    progress(frame.index + 1, clip.frame_count)
+                check()
         for sink in sinks:
+            check()
             sink.finish()
+        for sink in sinks:
+            sink.commit()
+        check()
+        outputs.commit()
     except BaseException:
         if source is not None:
             source.close()  # stops a worker process
-        for sink in opened:
-            sink.discard()
+        for sink in sinks:
+            with contextlib.suppress(Exception):
+                sink.discard()  # stops an encoder, closes files
+        if outputs is not None:
+            outputs.discard()  # every temporary, whichever sink made it
         raise
-    for sink in sinks:
-        sink.commit()
     return RenderResult(
         tuple(files), meta.digest.frames, meta.digest.events, meta.digest.hexdigest()
     )

@@ -1,20 +1,334 @@
-"""Write to a temporary name beside the target, rename into place only on success.
+"""Outputs written under temporary names and committed together, or not at all.
 
-A crash, an error or Ctrl-C therefore never leaves a half-written file (or
-folder) at the path the user asked for.
+A render's outputs (the video or the PNG folder, the states, the WAV, the metadata) are
+siblings in one folder. No file system renames several names at once, so the set is
+committed with a small journal, and a crash at any moment is repaired at the next run:
+
+**Staging.** Everything is written into one staging folder beside the targets,
+``.ps-<key>-<pid>-<random>.partial`` (``key``: 12 hex digits of a hash of the targets'
+common stem; the name is short, so a legal 255-byte output name still works). Each
+output sits in its ``new/`` subfolder under its final name. Until the commit nothing at
+the user's paths changes, and ``discard()`` deletes the staging folder and with it every
+temporary, whatever failed (a sink that failed while opening, a full disk, an encoder
+error, an interrupt).
+
+**Commit**, with SIGINT, SIGTERM and SIGHUP held back (their handlers run afterwards, so
+no Python exception can stop it halfway; only SIGKILL or a power cut can):
+
+1. ``manifest`` (the names, in order) is written into the staging folder: from here on
+   the journal says what to undo.
+2. For each name: the existing entry, if any, is renamed into ``old/``; then the new one
+   is renamed from ``new/`` to the final path.
+3. The staging folder is renamed to ``….done``: **the commit point**.
+4. The ``.done`` folder (the old versions) is deleted.
+
+**Recovery** (``recover``, run whenever an output set for the same stem is made, so at
+the start of the next render of the same target): a staging folder whose process is no
+longer alive is rolled back if it is ``.partial`` (every name of its manifest that has
+left ``new/`` is removed from the target, and its ``old/`` entry moved back), then
+deleted; a ``.done`` folder is just deleted. After a crash the targets therefore hold
+either the complete old set or the complete new set. Temporaries of older versions
+(``.NAME.partial-PID``, ``.NAME.old-PID``) of dead processes are deleted too.
+
+Replacing an existing target is the caller's policy (``check``): ``overwrite`` allows it,
+and without it only entries that an earlier render recorded in its ``metadata.json``
+(``format: physics_scenes.metadata``) are replaced. A folder target is never replaced
+while it holds entries the render would not write (``owns`` decides), nor is a folder
+ever replaced by a file: nothing the render did not write is deleted.
+
+``PHYSICS_SCENES_TEST_PAUSE_COMMIT`` (seconds, **for tests only**) sleeps between the
+commit's steps so that a test can kill the process in the middle of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import re
 import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .sink import ExportError
+
+PAUSE_ENV = "PHYSICS_SCENES_TEST_PAUSE_COMMIT"
+"""Test-only: seconds to sleep between the commit's steps."""
+METADATA_FORMAT = "physics_scenes.metadata"
+_HELD = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+_STAGING = re.compile(r"\.ps-([0-9a-f]{12})-(\d+)-[^.]+\.(partial|done)")
+_LEGACY = re.compile(r"\.(.+)\.(?:partial|old)-(\d+)(?:\.mux)?")
+_RECORD_LIMIT = 4 << 20
+
+
+class TargetExistsError(ExportError):
+    """A target exists and the render may not replace it."""
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP wait until the block is over, then go to their handlers.
+
+    The handlers are swapped for one that only notes the signal (a signal mask would not
+    do: the kernel hands a process's signal to any thread that does not block it, such
+    as a BLAS worker, and Python then runs its handler in the main thread all the same).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {signum: signal.signal(signum, note) for signum in _HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            _deliver(caught[0], previous[caught[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """What a signal held back would have done."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        os.kill(os.getpid(), signum)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif _exists(path):
+        path.unlink()
+
+
+def _pause() -> None:
+    seconds = os.environ.get(PAUSE_ENV)
+    if seconds:
+        time.sleep(float(seconds))
+
+
+def stem_key(stem: str) -> str:
+    """The 12 hex digits that name a stem's staging folders."""
+    return hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+
+
+def _roll_back(staging: Path) -> None:
+    """Undo a commit that did not reach its commit point, then delete the staging folder."""
+    parent = staging.parent
+    manifest = staging / "manifest"
+    if manifest.exists():
+        names: list[str] = json.loads(manifest.read_text("utf-8"))
+        for name in reversed(names):
+            final = parent / name
+            if not _exists(staging / "new" / name) and _exists(final):
+                _remove(final)  # the new entry was installed: take it out again
+            old = staging / "old" / name
+            if _exists(old) and not _exists(final):
+                old.rename(final)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _entries(parent: Path) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(parent))
+    except OSError:
+        return []
+
+
+def recover(parent: Path, stem: str) -> None:
+    """Repair what dead runs for ``stem`` left in ``parent`` (see the module's docstring)."""
+    key = stem_key(stem)
+    for entry in _entries(parent):
+        match = _STAGING.fullmatch(entry.name)
+        if match is None or match[1] != key or _alive(int(match[2])):
+            continue
+        with held_signals():
+            if match[3] == "partial":
+                _roll_back(Path(entry.path))
+            else:
+                shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _clean_legacy(parent: Path, name: str) -> None:
+    """Delete ``.NAME.partial-PID`` and ``.NAME.old-PID`` (earlier versions) of dead PIDs."""
+    for entry in _entries(parent):
+        match = _LEGACY.fullmatch(entry.name)
+        if match is not None and match[1] == name and not _alive(int(match[2])):
+            with contextlib.suppress(OSError):
+                _remove(Path(entry.path))
+
+
+def is_recorded(path: Path, record: Path | None) -> bool:
+    """Whether ``record`` (an earlier render's metadata.json) lists ``path`` as its output."""
+    if record is None or not record.is_file() or record.stat().st_size > _RECORD_LIMIT:
+        return False
+    try:
+        data: Any = json.loads(record.read_bytes())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or data.get("format") != METADATA_FORMAT:
+        return False
+    if path == record:
+        return True
+    files = data.get("output", {}).get("files") if isinstance(data.get("output"), dict) else None
+    return isinstance(files, list) and path.name in files
+
+
+class OutputSet:
+    """Outputs that are committed together: all of them, or none (see the module's docstring).
+
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     outputs = OutputSet(Path(folder), "clip")
+    ...     _ = outputs.member(Path(folder) / "clip.txt").write_text("one")
+    ...     _ = outputs.member(Path(folder) / "clip.csv").write_text("two")
+    ...     print(sorted(p.name for p in Path(folder).iterdir() if not p.name.startswith(".")))
+    ...     outputs.commit()
+    ...     print(sorted(p.name for p in Path(folder).iterdir()))
+    []
+    ['clip.csv', 'clip.txt']
+    """
+
+    def __init__(
+        self, parent: Path, stem: str, *, overwrite: bool = True, record: Path | None = None
+    ) -> None:
+        self.parent = Path(parent)
+        self.overwrite = overwrite
+        self.record = record
+        self._members: dict[str, tuple[bool, re.Pattern[str] | None]] = {}
+        self.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.parent, stem)
+        key = stem_key(stem)
+        with held_signals():
+            made = tempfile.mkdtemp(prefix=f".ps-{key}-{os.getpid()}-", dir=self.parent)
+            self.staging: Path | None = Path(made + ".partial")
+            os.rename(made, self.staging)
+        (self.staging / "new").mkdir()
+
+    def member(
+        self, target: Path, *, directory: bool = False, owns: re.Pattern[str] | None = None
+    ) -> Path:
+        """Where ``target`` is written until the commit (a new empty folder if ``directory``).
+
+        ``owns``: for a folder, the names of the entries this output writes; an existing
+        folder holding anything else is never replaced.
+        """
+        assert self.staging is not None, "the set was already committed or discarded"
+        target = Path(target)
+        if target.parent.resolve() != self.parent.resolve():
+            raise ValueError(f"{target} is not in {self.parent}")
+        _clean_legacy(self.parent, target.name)
+        self._check(target, directory, owns)
+        self._members[target.name] = (directory, owns)
+        temp = self.staging / "new" / target.name
+        if directory:
+            temp.mkdir()
+        return temp
+
+    def drop(self, target: Path) -> None:
+        """Take ``target`` out of the set and delete its temporary."""
+        if self.staging is not None and self._members.pop(Path(target).name, None) is not None:
+            _remove(self.staging / "new" / Path(target).name)
+
+    def _check(self, target: Path, directory: bool, owns: re.Pattern[str] | None) -> None:
+        if not _exists(target):
+            return
+        if target.is_dir() and not target.is_symlink():
+            if not directory:
+                raise TargetExistsError(f"{target} is a folder; not replacing it with a file")
+            foreign = sorted(
+                name
+                for name in os.listdir(target)
+                if owns is None or not owns.fullmatch(name) or not (target / name).is_file()
+            )
+            if foreign:
+                raise TargetExistsError(
+                    f"{target} holds files this render would not write ({foreign[0]!r}"
+                    f"{' and more' if len(foreign) > 1 else ''}); not replacing it"
+                )
+            if not os.listdir(target):
+                return
+        if self.overwrite or is_recorded(target, self.record):
+            return
+        raise TargetExistsError(
+            f"{target} already exists and is not the output of an earlier render; "
+            "not replacing it (use --overwrite to replace it)"
+        )
+
+    def commit(self) -> None:
+        """Install every member at its target, all or nothing (on an error: rolled back)."""
+        staging = self.staging
+        assert staging is not None, "the set was already committed or discarded"
+        names = list(self._members)
+        for name in names:
+            self._check(self.parent / name, *self._members[name])
+        with held_signals():
+            try:
+                manifest = staging / "manifest"
+                manifest.with_name("manifest.tmp").write_text(json.dumps(names), "utf-8")
+                manifest.with_name("manifest.tmp").rename(manifest)
+                (staging / "old").mkdir()
+                for name in names:
+                    final = self.parent / name
+                    _pause()
+                    if _exists(final):
+                        final.rename(staging / "old" / name)
+                    _pause()
+                    (staging / "new" / name).rename(final)
+                _pause()
+                done = staging.with_suffix(".done")
+                staging.rename(done)  # the commit point
+            except BaseException:
+                self.discard()
+                raise
+            self.staging = None
+            try:
+                _pause()
+            finally:
+                shutil.rmtree(done, ignore_errors=True)
+        # A signal that came during the commit is handled here, with the new set complete.
+
+    def discard(self) -> None:
+        """Delete every temporary (and undo a commit that did not reach its commit point)."""
+        staging, self.staging = self.staging, None
+        if staging is not None:
+            with held_signals():
+                _roll_back(staging)
 
 
 class AtomicPath:
-    """A temporary sibling of ``target``; ``commit()`` renames it, ``discard()`` deletes it.
+    """One output under a temporary name: in ``group``'s staging folder, committed with it.
 
-    >>> import tempfile
+    Without a group the path is a set of its own (replacing what is at the target, like
+    ``os.replace``): ``commit()`` installs it, ``discard()`` deletes the temporary.
+
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     target = Path(folder) / "notes.txt"
     ...     out = AtomicPath(target)
@@ -25,32 +339,40 @@ class AtomicPath:
     False all or nothing ['notes.txt']
     """
 
-    def __init__(self, target: str | Path, *, directory: bool = False) -> None:
+    def __init__(
+        self,
+        target: str | Path,
+        *,
+        directory: bool = False,
+        owns: re.Pattern[str] | None = None,
+        group: OutputSet | None = None,
+    ) -> None:
         self.target = Path(target)
-        self.directory = directory
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.temp = self.target.with_name(f".{self.target.name}.partial-{os.getpid()}")
-        self._remove(self.temp)
-        if directory:
-            self.temp.mkdir()
-
-    @staticmethod
-    def _remove(path: Path) -> None:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+        self._own = group is None
+        self.group = group if group is not None else OutputSet(self.target.parent, self.target.stem)
+        try:
+            self.temp = self.group.member(self.target, directory=directory, owns=owns)
+        except BaseException:
+            if self._own:
+                self.group.discard()
+            raise
 
     def commit(self) -> None:
-        if self.directory and self.target.is_dir():
-            # os.replace cannot swap a non-empty folder in: move the old one aside first.
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
-            self._remove(old)
-            self.target.rename(old)
-            self.temp.rename(self.target)
-            shutil.rmtree(old)
-        else:
-            os.replace(self.temp, self.target)
+        """Install the output now if it is a set of its own; else the group's commit does."""
+        if self._own:
+            self.group.commit()
 
     def discard(self) -> None:
-        self._remove(self.temp)
+        if self._own:
+            self.group.discard()
+        else:
+            self.group.drop(self.target)
+
+
+def name_too_long(path: Path) -> bool:
+    """Whether the last part of ``path`` is longer than its folder allows."""
+    try:
+        limit = os.pathconf(path.parent if path.parent.exists() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    return len(os.fsencode(path.name)) > limit

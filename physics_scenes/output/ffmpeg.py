@@ -6,17 +6,30 @@ No numpy copy per frame: the renderer's raw rows go straight into ffmpeg's stdin
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import imageio_ffmpeg
 
 from ..frame import Frame
 from ..picture.view import Pixels
-from .atomic import AtomicPath
+from .atomic import AtomicPath, held_signals, stem_key
 from .sink import ExportError, StreamInfo
+
+
+def ffmpeg_path(path: Path) -> str:
+    """``path`` as ffmpeg must be given it: ``file:`` and absolute, so that no name is
+    taken for a protocol (a folder called ``http:`` or ``file:x``) or an option (``-y``)."""
+    return "file:" + os.path.abspath(path)
+
+
+def _run_alone() -> dict[str, Any]:
+    """Popen arguments that keep the terminal's Ctrl-C from reaching the encoder: the
+    command decides when to stop it (and then discards its output)."""
+    return {"process_group": 0} if os.name == "posix" else {}
 
 
 def encoder_versions() -> dict[str, str]:
@@ -43,7 +56,7 @@ class FFmpegSink:
             raise ExportError(
                 f"{self.path}: width and height must be even, got {info.width}x{info.height}"
             )
-        self._out = AtomicPath(self.path)
+        self._out = AtomicPath(self.path, group=info.outputs)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in commit/discard)
         self._info = info
 
@@ -55,9 +68,12 @@ class FFmpegSink:
             "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{info.width}x{info.height}",
             "-framerate", str(info.fps), "-i", "-",
             *self._codec_args(info),
-            "-fflags", "+bitexact", "-map_metadata", "-1", str(out.temp),
+            "-fflags", "+bitexact", "-map_metadata", "-1", ffmpeg_path(out.temp),
         ]  # fmt: skip
-        return subprocess.Popen(command, stdin=subprocess.PIPE, stderr=self._stderr)
+        with held_signals():  # no interrupt between starting the encoder and keeping its handle
+            return subprocess.Popen(
+                command, stdin=subprocess.PIPE, stderr=self._stderr, **_run_alone()
+            )
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
         assert pixels is not None
@@ -118,16 +134,18 @@ def mux_audio(video: Path, wav: Path) -> None:
     after run. The MP4 edit list trims the AAC encoder's priming, so the sound starts
     with the picture.
     """
-    muxed = video.with_name(video.name + ".mux")
+    muxed = video.with_name(f".mux-{stem_key(video.name)}")
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-        "-i", str(video), "-i", str(wav), "-map", "0:v:0", "-map", "1:a:0",
+        "-i", ffmpeg_path(video), "-i", ffmpeg_path(wav), "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE, "-flags:a", "+bitexact",
         "-fflags", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
-        "-f", "mp4", str(muxed),
+        "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone()
+        )
         if result.returncode != 0:
             lines = result.stderr.decode(errors="replace").strip().splitlines()
             raise ExportError(f"{video}: adding the sound failed: {lines[-1] if lines else ''}")

@@ -35,7 +35,7 @@ class MetadataSink:
         self._out: AtomicPath | None = None
 
     def open(self, info: StreamInfo) -> None:
-        self._out = AtomicPath(self.path)
+        self._out = AtomicPath(self.path, group=info.outputs)
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
         self.digest.add(frame)

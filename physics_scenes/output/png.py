@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -10,6 +11,9 @@ from ..frame import Frame
 from ..picture.view import Pixels
 from .atomic import AtomicPath
 from .sink import StreamInfo
+
+FRAME_NAME = re.compile(r"frame_[0-9]{6,}\.png")
+"""The files this sink writes: an existing folder holding anything else is not replaced."""
 
 
 class PngSequenceSink:
@@ -22,7 +26,7 @@ class PngSequenceSink:
         self._out: AtomicPath | None = None
 
     def open(self, info: StreamInfo) -> None:
-        self._out = AtomicPath(self.path, directory=True)
+        self._out = AtomicPath(self.path, directory=True, owns=FRAME_NAME, group=info.outputs)
         self._digits = max(6, len(str(info.frame_count - 1)))
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:

@@ -17,10 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..frame import Frame, Layout
 from ..picture.view import Pixels
+
+if TYPE_CHECKING:
+    from .atomic import OutputSet
 
 
 class ExportError(Exception):
@@ -59,6 +62,9 @@ class StreamInfo:
     frame_count: int
     dt: float
     quality: str = DEFAULT_QUALITY
+    outputs: OutputSet | None = None
+    """The set the sinks' files are committed with (``atomic.OutputSet``); None: each
+    sink is a set of its own."""
 
 
 class Sink(Protocol):

@@ -47,7 +47,7 @@ class AudioSink:
         self.wav: Path | None = None
 
     def open(self, info: Any) -> None:
-        self._out = AtomicPath(self.path)
+        self._out = AtomicPath(self.path, group=info.outputs)
         self._score = Score(info.layout)
         self._duration = info.frame_count / info.fps
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -98,7 +99,7 @@ class StatesSink:
         self.digest = RunDigest()
 
     def open(self, info: StreamInfo) -> None:
-        self._out = AtomicPath(self.path)
+        self._out = AtomicPath(self.path, group=info.outputs)
         self._file = open(self._out.temp, "wb")  # noqa: SIM115
         self._file.write(_json_line({
             "type": "header",
@@ -143,6 +144,7 @@ class StatesSink:
 
     def discard(self) -> None:
         if self._file is not None and not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a full disk fails the last flush again
+                self._file.close()
         if self._out is not None:
             self._out.discard()
