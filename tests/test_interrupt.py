@@ -128,7 +128,10 @@ KILLS = 5
 
 @pytest.mark.parametrize(
     "name, options",
-    [("c.mp4", ("--audio", "wav", "--size", "64x36")), ("frames", ("--size", "64x36"))],
+    [
+        ("c.mp4", ("--audio", "wav", "--size", "64x36")),
+        pytest.param("frames", ("--size", "64x36"), marks=pytest.mark.slow),  # same commit code
+    ],
 )
 def test_sigkill_at_random_moments_of_the_commit_leaves_the_old_set_or_the_new(
     tmp_path: Path, name: str, options: tuple[str, ...]
