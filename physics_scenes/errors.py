@@ -59,7 +59,8 @@ class SceneError(Exception):
         lines = _lines(self.source or "", {issue.line for issue in shown})
         out = []
         for issue in shown:
-            out.append(str(issue))
+            line = str(issue)
+            out.append(line if len(line) <= 1000 else line[:997] + "...")
             if issue.line in lines:
                 text, column = _excerpt(lines[issue.line].replace("\t", " "), issue.column)
                 out.append(f"  {issue.line:>4} | {text}")

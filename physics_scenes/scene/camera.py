@@ -37,6 +37,7 @@ BodyRef = Annotated[
     str,
     Field(
         min_length=1,
+        max_length=1000,
         description="A body's name; a grid's base name (e.g. 'ball') means all its copies.",
     ),
 ]

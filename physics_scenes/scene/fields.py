@@ -159,7 +159,7 @@ def _str_or_mapping(value: object) -> str:
 
 
 MaterialRef = Annotated[
-    Annotated[str, Tag("name")] | Annotated[MaterialSpec, Tag("spec")],
+    Annotated[str, Field(max_length=200), Tag("name")] | Annotated[MaterialSpec, Tag("spec")],
     Discriminator(_str_or_mapping),
     Field(
         description="A preset name (rubber, wood, metal, stone, ice, glass, plastic, ground), "

@@ -368,7 +368,7 @@ class _Reader:
                 continue
             path_key = key if isinstance(key, str | int) else str(key)
             if key in first_line:
-                message = f"duplicate key {key!r} (first at line {first_line[key]})"
+                message = f"duplicate key {_show(key)} (first at line {first_line[key]})"
                 self._add(line, column, (*loc, path_key), message)
                 size += self._value((*loc, path_key), depth + 1)[1]
                 continue
@@ -457,7 +457,7 @@ class _Reader:
             return None
         try:
             data = construct(yaml.ScalarNode(tag, value))
-        except (ValueError, KeyError, OverflowError, TypeError):
+        except (ArithmeticError, LookupError, ValueError, TypeError):  # PyYAML checks little
             message = f"{_show(value)} is not a valid {_short_tag(tag)} value"
             self._add(*_mark(event), loc, message)
             return None
@@ -529,6 +529,8 @@ def _union_tags(mapping: dict[Any, Any]) -> set[object]:
 def _format_path(loc: Loc) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > 40:
+            part = part[:37] + "..."  # a key can be megabytes long
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -569,7 +571,9 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
         unknown = str(loc[-1])
         names = sorted(_all_field_names() - {unknown})  # 'a' is a field of segments, not here
         close = difflib.get_close_matches(unknown[:100], names, n=1, cutoff=0.7)
-        message = f"unknown field {unknown!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        message = f"unknown field {_show(unknown)}" + (
+            f" (did you mean {close[0]!r}?)" if close else ""
+        )
         at_key = True
     elif kind in ("union_tag_invalid", "union_tag_not_found") and "camera" in loc:
         modes = ", ".join(camera_model.MODES)
@@ -606,6 +610,7 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
             ("Input should be less", "must be less"),
             ("Input should be ", "expected "),
             ("List should have ", "expected "),
+            ("String should have ", "expected "),
         ):
             if message.startswith(prefix):
                 message = replacement + message.removeprefix(prefix)
