@@ -138,7 +138,7 @@ def _big(kind: str) -> str:
         "flat list": lambda: "bodies: [" + "0," * (size // 2 - 10) + "0]\n",
         "bad bodies": lambda: "bodies:\n" + ball * (size // len(ball)),
         "one string": lambda: one + 'name: "' + "x" * (size - 60) + '"\n',
-        "unknown keys": lambda: "".join(f"k{i}: 1\n" for i in range(size // 10)),
+        "unknown keys": lambda: "".join(f"k{i}: 1\n" for i in range(size // 11)),
         "duplicate keys": lambda: one + "seed: 1\n" * (size // 8 - 10),
         "nesting": lambda: "bodies: " + "[" * (size // 2 - 10) + "]" * (size // 2 - 10) + "\n",
         "aliases": lambda: "name: &a [1]\nbodies: [" + "*a," * (size // 3 - 20) + "*a]\n",
