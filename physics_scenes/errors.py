@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 EXIT_INTERRUPTED = 130
@@ -41,14 +42,21 @@ class Issue:
 class SceneError(Exception):
     """A scene that cannot be used, with every issue found in it (at least one)."""
 
-    def __init__(self, issues: list[Issue], source: str | None = None) -> None:
+    def __init__(self, issues: list[Issue], source: str | None = None, *, omitted: int = 0) -> None:
         assert issues, "a SceneError needs at least one issue"
         self.issues = tuple(sorted(issues, key=lambda i: (i.line, i.column, i.path)))
         self.source = source
+        self.omitted = omitted
+        """Further issues found but not kept (a file can hold millions)."""
         super().__init__(str(self))
 
     def __str__(self) -> str:
         return "\n".join(str(issue) for issue in self.issues)
+
+    @property
+    def count(self) -> int:
+        """Every issue found, kept or not."""
+        return len(self.issues) + self.omitted
 
     def report(self) -> str:
         """Every issue with the offending source line and a caret under the column.
@@ -61,17 +69,72 @@ class SceneError(Exception):
                |                          ^
         1 error found
         """
-        lines = self.source.splitlines() if self.source is not None else []
+        shown = self.issues[:REPORTED_ISSUES]
+        lines = _lines(self.source or "", {issue.line for issue in shown})
         out = []
-        for issue in self.issues:
-            out.append(str(issue))
-            if 1 <= issue.line <= len(lines):
-                text = lines[issue.line - 1].replace("\t", " ")
+        for issue in shown:
+            line = str(issue)
+            out.append(line if len(line) <= 1000 else line[:997] + "...")
+            if issue.line in lines:
+                text, column = _excerpt(lines[issue.line].replace("\t", " "), issue.column)
                 out.append(f"  {issue.line:>4} | {text}")
-                out.append("       | " + " " * (issue.column - 1) + "^")
-        count = len(self.issues)
-        out.append(f"{count} error{'s' if count != 1 else ''} found")
+                out.append("       | " + " " * (column - 1) + "^")
+        count = self.count
+        if count > REPORTED_ISSUES:
+            more = count - REPORTED_ISSUES
+            out.append(f"... and {more:,} more error{'s' if more != 1 else ''}")
+        out.append(f"{count:,} error{'s' if count != 1 else ''} found")
         return "\n".join(out)
+
+
+REPORTED_ISSUES = 50
+"""The report shows this many issues; a count stands for the rest."""
+EXCERPT_CHARS = 200
+"""A source line longer than this is shown cut around the caret."""
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Where ``str.splitlines`` breaks lines."""
+
+
+def _lines(source: str, wanted: set[int]) -> dict[int, str]:
+    """The source lines numbered in ``wanted`` (1-based), without splitting all of it.
+
+    >>> _lines("a\\nb\\r\\nc", {2, 3, 9})
+    {2: 'b', 3: 'c'}
+    """
+    found: dict[int, str] = {}
+    last = max(wanted, default=0)
+    start = 0
+    number = 1
+    for match in _LINE_BREAK.finditer(source):
+        if number > last:
+            return found
+        if number in wanted:
+            found[number] = source[start : match.start()]
+        start = match.end()
+        number += 1
+    if number in wanted and start < len(source):
+        found[number] = source[start:]
+    return found
+
+
+def _excerpt(line: str, column: int) -> tuple[str, int]:
+    """The part of ``line`` shown under an issue, and the caret's column in it.
+
+    >>> text, column = _excerpt("x" * 300 + "^" + "y" * 300, 301)
+    >>> len(text), text[:4], text[-4:], text[column - 1]
+    (206, '...x', 'y...', '^')
+    """
+    if len(line) <= EXCERPT_CHARS:
+        return line, column
+    half = EXCERPT_CHARS // 2
+    start = min(max(0, column - 1 - half), len(line) - EXCERPT_CHARS)
+    start = max(0, start)
+    end = start + EXCERPT_CHARS
+    prefix = "..." if start > 0 else ""
+    suffix = "..." if end < len(line) else ""
+    return prefix + line[start:end] + suffix, column - start + len(prefix)
 
 
 class RenderError(ValueError):

@@ -41,7 +41,7 @@ def ok(text: str) -> None:
     [
         ("radius: 0.001", "radius: 0.0009", "bodies[1].radius", "at least 1 mm"),
         ("mass: 1.0e-6", "mass: 0.9e-6", "bodies[1].mass", "between 1e-06 and 1e+09 kg"),
-        ("mass: 1.0e9", "mass: 1.0e308", "bodies[1].mass", "this one is 1e+308 kg"),
+        ("mass: 1.0e9", "mass: 1.0e10", "bodies[1].mass", "this one is 1e+10 kg"),
         ("velocity: [9999, 0]", "velocity: [10001, 0]", "bodies[1].velocity", "faster"),
     ],
 )
@@ -61,11 +61,16 @@ def test_density_that_makes_a_body_too_heavy_points_at_the_material() -> None:
     assert path == "bodies[0].material" and "density × area" in message
 
 
-def test_a_walker_of_1e308_kg_is_refused_not_crashed() -> None:
+def test_a_walker_too_heavy_for_the_solver_is_refused_not_crashed() -> None:
+    """1e308 kg is out of the model's range; 1e11 kg is in it, but its parts are not."""
+    ((_, path, message),) = issues_of(
+        "bodies:\n  - {kind: walker, name: w, position: [0, 0], mass: 1.0e11}\n"
+    )
+    assert path == "bodies[0].mass" and message.startswith("part 'w/")
     ((_, path, message),) = issues_of(
         "bodies:\n  - {kind: walker, name: w, position: [0, 0], mass: 1.0e308}\n"
     )
-    assert path == "bodies[0].mass" and message.startswith("part 'w/")
+    assert path == "bodies[0].mass"
 
 
 def test_joints_need_a_dynamic_body() -> None:
@@ -121,20 +126,17 @@ def test_overlap_count_stops_early_and_ignores_touching_grids() -> None:
 
 
 def test_a_lone_surrogate_in_any_name_is_refused_before_the_states_writer_chokes() -> None:
+    """The reader stops at the first one (libyaml calls the escape invalid; PyYAML's own
+    parser lets it through and the loader names the surrogate), located either way."""
     text = (
         'materials:\n  "m\\ud800": {density: 100}\nbodies:\n'
         '  - {kind: ball, name: b, radius: 0.2, material: "m\\ud800"}\n'
         "  - {kind: ball, name: c, radius: 0.2, position: [1, 0]}\n"
         'joints:\n  - {kind: spring, name: "j\\udc00", a: b, b: c, stiffness: 100}\n'
     )
-    issues = issues_of(text)
-    assert [(line, path) for line, path, _ in issues] == [
-        (2, "materials"),
-        (4, "bodies[0].material"),
-        (7, "joints[0].name"),
-    ]
-    assert all("lone surrogate" in message for _, _, message in issues)
-    assert "U+DC00" in issues[2][2] and "'j\\udc00'" in issues[2][2]
+    ((line, _path, message),) = issues_of(text)
+    assert line == 2
+    assert "surrogate" in message or "invalid Unicode character escape" in message
 
 
 def test_every_example_scene_is_within_the_limits() -> None:

@@ -141,3 +141,27 @@ def test_missing_file_is_a_scene_error(tmp_path) -> None:
 def test_a_valid_scene_has_no_issues() -> None:
     scene = parse_scene("bodies:\n  - " + GOOD_BALL + "\n")
     assert scene.bodies[0].name == "a"
+
+
+def test_the_report_shows_fifty_errors_and_counts_the_rest() -> None:
+    text = "bodies:\n" + "  - {kind: ball, radius: -1}\n" * 70
+    with pytest.raises(SceneError) as caught:
+        parse_scene(text, "x.yaml")
+    report = caught.value.report().splitlines()
+    assert sum(line.startswith("x.yaml:") for line in report) == 50
+    assert report[-2:] == ["... and 20 more errors", "70 errors found"]
+
+
+def test_a_long_line_is_cut_around_the_caret() -> None:
+    good = ["{kind: ball, radius: 1}"] * 40
+    text = "{bodies: [" + ", ".join([*good, "{kind: ball, radius: -1}", *good]) + "]}\n"
+    with pytest.raises(SceneError) as caught:
+        parse_scene(text, "x.yaml")
+    _, source, caret, _ = caught.value.report().splitlines()
+    assert len(source) < 230 and "| ..." in source and source.endswith("...")
+    assert source[caret.index("^") :].startswith("-1}")
+
+
+def test_a_key_that_is_a_field_elsewhere_is_not_suggested_as_itself() -> None:
+    ((_, _, path, message),) = errors_of("a: 1\nbodies:\n  - " + GOOD_BALL + "\n")
+    assert (path, message) == ("a", "unknown field 'a'")

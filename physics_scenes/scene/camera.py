@@ -36,6 +36,7 @@ BodyRef = Annotated[
     str,
     Field(
         min_length=1,
+        max_length=1000,
         description="A body's name; a grid's base name (e.g. 'ball') means all its copies.",
     ),
 ]
@@ -45,7 +46,10 @@ class Shake(Model):
     """Camera shake started by hard impacts, decaying, with phases from the scene seed."""
 
     impulse: float = Field(
-        2.0, gt=0, description="Impacts with at least this impulse (N·s) shake the camera."
+        2.0,
+        gt=0,
+        le=1e12,
+        description="Impacts with at least this impulse (N·s) shake the camera.",
     )
     amplitude: float = Field(
         0.08, ge=0, le=100, description="Displacement in metres for an impact at the threshold."
@@ -93,7 +97,9 @@ class FollowCamera(_Camera):
     smoothing: float = Field(
         0.35, ge=0, le=60, description="Seconds the camera takes to catch up (0 = locked)."
     )
-    dead_zone: tuple[float, float] = Field(
+    dead_zone: tuple[
+        Annotated[float, Field(ge=0, le=1e6)], Annotated[float, Field(ge=0, le=1e6)]
+    ] = Field(
         (0.6, 0.4),
         description="[width, height] in metres the target may move in without moving the camera.",
     )
@@ -405,13 +411,23 @@ def cross_check(
     refs = _refs(camera, ("camera",))
     if look is not None and look.trails is not None and look.trails.bodies:
         refs += [(("look", "trails", "bodies", i), n) for i, n in enumerate(look.trails.bodies)]
-    problems = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    known = set(names)  # and every '<ref>' of a '<ref>/...', as resolve_names finds them
+    for name in names:
+        parts = name.split("/")
+        known.update("/".join(parts[:end]) for end in range(1, len(parts)))
     for path, ref in refs:
-        if not resolve_names(names, ref):
-            close = difflib.get_close_matches(ref, names, n=1)
+        if ref not in known:
+            # suggestions cost a pass over every name: only for the first few
+            hints = len(problems) < MAX_HINTS
+            close = difflib.get_close_matches(ref[:200], names, n=1) if hints else []
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append((path, f"unknown body {ref!r}{hint}"))
     return problems
+
+
+MAX_HINTS = 3
+"""Unknown body names that get a 'did you mean' (each compares with every name)."""
 
 
 def aspect_ratio(look: Look | None) -> float | None:

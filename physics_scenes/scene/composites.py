@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .fields import Color, Length, MaterialRef, Model, Name, Point, Positive, Vec2
+from .fields import Color, Degrees, Length, MaterialRef, Model, Name, Point, Positive, Vec2
 
 
 class CompositeBase(Model):
@@ -85,7 +85,7 @@ class NewtonsCradle(CompositeBase):
     balls: int = Field(5, ge=2, le=20, description="Number of balls.")
     radius: Length = Field(0.1, description="Ball radius.")
     length: Length = Field(0.8, description="String length, bar to ball centre.")
-    lift: int = Field(1, ge=0, description="How many balls start raised (from the left).")
+    lift: int = Field(1, ge=0, le=20, description="How many balls start raised (from the left).")
     lift_angle: float = Field(35.0, gt=0, lt=90, description="Raise angle in degrees.")
     gap: float = Field(
         0.001, ge=0, le=0.1, description="Gap between resting balls (metres) so impacts are clean."
@@ -113,7 +113,7 @@ class Ragdoll(CompositeBase):
     kind: Literal["ragdoll"]
     position: Point = Field(description="Where the feet stand (world metres).")
     height: Length = Field(1.7, description="Standing height in metres.")
-    angle: float = Field(0.0, description="Tilt of the whole figure, degrees.")
+    angle: Degrees = Field(0.0, description="Tilt of the whole figure, degrees.")
     velocity: Vec2 = Field((0.0, 0.0), description="Initial velocity of every part, m/s.")
     mass: Positive | None = Field(None, description="Total mass; default 70 kg × (height/1.7)³.")
     facing: Literal["right", "left"] = "right"

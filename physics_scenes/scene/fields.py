@@ -87,16 +87,23 @@ else:
 
 MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
+MAX_MAGNITUDE = 1e12
+"""The largest mass, force, stiffness or damping: their products stay far from overflow."""
+MAX_COORDINATE = 1e6
+Coordinate = Annotated[float, Field(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
 Vec2 = Annotated[
-    tuple[float, float],
-    Field(description="A 2D vector [x, y] in SI units (y points up)."),
+    tuple[Coordinate, Coordinate],
+    Field(description="A 2D vector [x, y] in SI units (y points up), each within ±1,000,000."),
 ]
-Coordinate = Annotated[float, Field(ge=-1e6, le=1e6)]
 Point = Annotated[
     tuple[Coordinate, Coordinate],
     Field(description="A point [x, y] in metres (y up), each within ±1,000 km."),
 ]
-Positive = Annotated[float, Field(gt=0)]
+Positive = Annotated[float, Field(gt=0, le=MAX_MAGNITUDE)]
+"""A positive amount (kg, N, N/m ...), at most 10¹²."""
+NonNegative = Annotated[float, Field(ge=0, le=MAX_MAGNITUDE)]
+Degrees = Annotated[float, Field(ge=-1e6, le=1e6)]
+"""An angle or an angular rate in degrees: ±1,000,000 is thousands of turns."""
 MAX_LENGTH = 10_000.0
 Length = Annotated[float, Field(gt=0, le=MAX_LENGTH)]
 """A size in metres: positive, and at most 10 km (beyond that, float precision and drawing fail)."""
@@ -152,7 +159,7 @@ def _str_or_mapping(value: object) -> str:
 
 
 MaterialRef = Annotated[
-    Annotated[str, Tag("name")] | Annotated[MaterialSpec, Tag("spec")],
+    Annotated[str, Field(max_length=200), Tag("name")] | Annotated[MaterialSpec, Tag("spec")],
     Discriminator(_str_or_mapping),
     Field(
         description="A preset name (rubber, wood, metal, stone, ice, glass, plastic, ground), "

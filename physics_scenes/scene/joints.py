@@ -12,15 +12,19 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .fields import Model, Point, Positive
+from .fields import MAX_LENGTH, Degrees, Model, NonNegative, Point, Positive
 
 WORLD = "world"
 
 
 class JointBase(Model):
-    name: str | None = Field(None, description="Name in outputs; default '<kind>_<index>'.")
-    a: str = Field(min_length=1, description="Name of the first body.")
-    b: str = Field(WORLD, min_length=1, description="Name of the second body, or 'world'.")
+    name: str | None = Field(
+        None, max_length=200, description="Name in outputs; default '<kind>_<index>'."
+    )
+    a: str = Field(min_length=1, max_length=1000, description="Name of the first body.")
+    b: str = Field(
+        WORLD, min_length=1, max_length=1000, description="Name of the second body, or 'world'."
+    )
     collide: bool = Field(False, description="Whether the two bodies still collide.")
     max_force: Positive | None = Field(
         None, description="Strongest force (N) or torque (N·m) it may apply; default unlimited."
@@ -52,8 +56,8 @@ class Slide(AnchoredJoint):
     """Like a rod whose length may vary between ``min`` and ``max``."""
 
     kind: Literal["slide"]
-    min: float = Field(ge=0, description="Shortest distance in metres.")
-    max: float = Field(ge=0, description="Longest distance in metres.")
+    min: float = Field(ge=0, le=MAX_LENGTH, description="Shortest distance in metres.")
+    max: float = Field(ge=0, le=MAX_LENGTH, description="Longest distance in metres.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Slide:
@@ -76,27 +80,27 @@ class Spring(AnchoredJoint):
 
     kind: Literal["spring"]
     rest_length: float | None = Field(
-        None, ge=0, description="Length at rest; default the start distance."
+        None, ge=0, le=MAX_LENGTH, description="Length at rest; default the start distance."
     )
     stiffness: Positive = Field(description="N/m.")
-    damping: float = Field(0.0, ge=0, description="N·s/m.")
+    damping: NonNegative = Field(0.0, description="N·s/m.")
 
 
 class RotarySpring(JointBase):
     """A damped torsion spring on the relative angle (b − a)."""
 
     kind: Literal["rotary_spring"]
-    rest_angle: float = Field(0.0, description="Relative angle at rest, degrees.")
+    rest_angle: Degrees = Field(0.0, description="Relative angle at rest, degrees.")
     stiffness: Positive = Field(description="N·m/rad.")
-    damping: float = Field(0.0, ge=0, description="N·m·s/rad.")
+    damping: NonNegative = Field(0.0, description="N·m·s/rad.")
 
 
 class RotaryLimit(JointBase):
     """Keeps the relative angle (b − a) between ``min`` and ``max`` degrees."""
 
     kind: Literal["rotary_limit"]
-    min: float = Field(description="Degrees.")
-    max: float = Field(description="Degrees.")
+    min: Degrees = Field(description="Degrees.")
+    max: Degrees = Field(description="Degrees.")
 
     @model_validator(mode="after")
     def _ordered(self) -> RotaryLimit:
@@ -109,15 +113,15 @@ class Motor(JointBase):
     """Spins b relative to a at ``rate`` degrees/s, up to ``max_force`` N·m."""
 
     kind: Literal["motor"]
-    rate: float = Field(description="Relative angular velocity b − a, degrees/s.")
+    rate: Degrees = Field(description="Relative angular velocity b − a, degrees/s.")
 
 
 class Gear(JointBase):
     """Keeps b's angle at ``ratio`` × a's angle plus ``phase`` degrees."""
 
     kind: Literal["gear"]
-    ratio: float = Field(1.0, description="Angular ratio b / a.")
-    phase: float = Field(0.0, description="Degrees.")
+    ratio: float = Field(1.0, ge=-1e6, le=1e6, description="Angular ratio b / a.")
+    phase: Degrees = Field(0.0, description="Degrees.")
 
 
 Joint = Annotated[

@@ -8,10 +8,14 @@ errors carry a field path. Joining the two gives errors such as
 from __future__ import annotations
 
 import difflib
+import functools
+import io
 import re
+import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -49,7 +53,8 @@ def load_scene(path: str | Path) -> Scene:
     """Read and validate a scene file; raise ``SceneError`` listing every problem."""
     file = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)  # never more: /dev/zero is a file too
     except FileNotFoundError:
         raise SceneError([Issue(file, 1, 1, "", "no such file")]) from None
     except IsADirectoryError:
@@ -66,52 +71,71 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
     try:
         scene = Scene.model_validate(raw)
     except ValidationError as error:
-        issues = _merge([_issue(e, raw, positions, file) for e in error.errors()])
-        raise SceneError(issues, text) from None
+        found = error.errors(include_url=False)
+        issues = _merge([_issue(e, raw, positions, file) for e in found[:MAX_ISSUES]])
+        raise SceneError(issues, text, omitted=max(0, len(found) - MAX_ISSUES)) from None
     problems = model.cross_check(scene) or check_anchors(scene) or check_limits(scene)
     if file != "<string>":
         problems += file_checks(scene.audio, scene.look, Path(file).parent)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), _format_path(loc), message)
-            for loc, message in problems
+            for loc, message in problems[:MAX_ISSUES]
         ]
-        raise SceneError(issues, text)
+        raise SceneError(issues, text, omitted=max(0, len(problems) - MAX_ISSUES))
     return scene
 
 
 def _decode(data: str | bytes, file: str) -> str:
-    if isinstance(data, str):
-        return data
-    if len(data) > MAX_FILE_BYTES:
-        raise SceneError([Issue(file, 1, 1, "", "file is larger than 16 MiB; is it a scene?")])
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        before = data[: error.start]
-        line = before.count(b"\n") + 1
-        column = len(before) - (before.rfind(b"\n") + 1) + 1
-        message = f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8"
-        raise SceneError([Issue(file, line, column, "", message)]) from None
+    if isinstance(data, bytes):
+        if len(data) > MAX_FILE_BYTES:
+            message = "file is larger than 16 MiB; is it a scene?"
+            raise SceneError([Issue(file, 1, 1, "", message)])
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            before = data[: error.start]
+            line = before.count(b"\n") + 1
+            column = len(before) - (before.rfind(b"\n") + 1) + 1
+            message = f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8"
+            raise SceneError([Issue(file, line, column, "", message)]) from None
+    else:
+        if len(data) > MAX_FILE_BYTES:
+            message = "the text is longer than 16 MiB; is it a scene?"
+            raise SceneError([Issue(file, 1, 1, "", message)])
+        text = data.removeprefix("\ufeff")
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        char = bad.group()
+        what = "a NUL byte" if char == "\0" else f"the character U+{ord(char):04X}"
+        if "\ud800" <= char <= "\udfff":
+            what = f"a lone surrogate (U+{ord(char):04X})"
+        message = f"{what} is not allowed in a scene file (YAML allows only printable text)"
+        raise SceneError([Issue(file, line, column, "", message)], text)
+    return text
+
+
+# What YAML may contain (its c-printable set). libyaml also refuses a byte-order mark
+# inside the text, so both parsers get the same verdict here, with a location.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``, counting line breaks as YAML does."""
+    before = text[:index]
+    lines = before.splitlines(keepends=True)
+    if not lines or lines[-1].rstrip("\r\n\x85\u2028\u2029") != lines[-1]:
+        return len(lines) + 1, 1
+    return len(lines), len(lines[-1]) + 1
 
 
 def _parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
-    if not text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
-    ):
-        message = "the file is empty; a scene needs at least a 'bodies' list"
-        raise SceneError([Issue(file, 1, 1, "", message)], text)
-    loader = yaml.SafeLoader(text)
+    reader = _Reader(text, file)
     try:
-        node = loader.get_single_node()
-        if node is None:  # only document markers, such as "---"
-            message = "the file holds no document; a scene needs at least a 'bodies' list"
-            raise SceneError([Issue(file, 1, 1, "", message)], text)
-        positions = _Positions()
-        duplicates = _index(node, (), positions, file)
-        if duplicates:
-            raise SceneError(duplicates, text)
-        raw = loader.construct_document(node)
+        raw = reader.document()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -119,45 +143,352 @@ def _parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
         context = f" ({error.context})" if error.context else ""
         issue = Issue(file, line, column, "", f"YAML syntax: {problem}{context}")
         raise SceneError([issue], text) from None
-    except yaml.YAMLError as error:
-        raise SceneError([Issue(file, 1, 1, "", f"YAML: {error}")], text) from None
+    except yaml.YAMLError as error:  # a reader error: no mark, perhaps a position
+        position = getattr(error, "position", None)
+        line, column = (1, 1)
+        if isinstance(position, int) and 0 <= position <= len(text):
+            line, column = _line_column(text, position)
+        message = f"YAML: {str(error).splitlines()[0]}"
+        raise SceneError([Issue(file, line, column, "", message)], text) from None
     finally:
-        loader.dispose()
+        reader.dispose()
+    if reader.issues:
+        raise SceneError(reader.issues[:MAX_ISSUES], text, omitted=reader.omitted)
     if not isinstance(raw, dict):
         kind = type(raw).__name__ if raw is not None else "nothing"
         message = f"expected a mapping with keys such as 'world', 'timing', 'bodies'; got {kind}"
         raise SceneError([Issue(file, 1, 1, "", message)], text)
-    return raw, positions
+    return raw, reader.positions
 
 
-def _mark(node: yaml.Node) -> tuple[int, int]:
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own parser, for when libyaml is missing: the same events, slower."""
+
+    def __init__(self, text: str) -> None:
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+
+    def dispose(self) -> None:
+        self.states = []
+        self.state = None
 
 
-def _index(node: yaml.Node, loc: Loc, positions: _Positions, file: str) -> list[Issue]:
-    """Record positions below ``node``; return duplicate-key issues.
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None  # type: ignore[assignment, misc]
+USE_LIBYAML = _CParser is not None
+"""Parse with libyaml when PyYAML has it (tests switch this off to check the fallback)."""
 
-    PyYAML silently keeps the last of two equal keys; a scene author wants to hear about it.
+_CORE = "tag:yaml.org,2002:"
+_NULL, _BOOL, _INT, _FLOAT, _STR = (
+    f"{_CORE}{name}" for name in ("null", "bool", "int", "float", "str")
+)
+_MERGE = f"{_CORE}merge"
+# PyYAML's implicit types, less timestamps and '=' (a date or '=' in a scene is text).
+_IMPLICIT = {
+    first: [
+        (tag, pattern) for tag, pattern in resolvers if tag in (_NULL, _BOOL, _INT, _FLOAT, _MERGE)
+    ]
+    for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+}
+_CONSTRUCT = yaml.constructor.SafeConstructor()
+_SCALARS: dict[str, Callable[[yaml.ScalarNode], Any]] = {
+    _NULL: _CONSTRUCT.construct_yaml_null,
+    _BOOL: _CONSTRUCT.construct_yaml_bool,
+    _INT: _CONSTRUCT.construct_yaml_int,
+    _FLOAT: _CONSTRUCT.construct_yaml_float,
+    _STR: _CONSTRUCT.construct_yaml_str,
+}
+MAX_DEPTH = 64
+"""Lists and mappings nested deeper than this are refused (a scene needs about 8)."""
+MAX_NODES = 250_000
+"""Values in the document, counting every use of an alias as a copy of what it names."""
+MAX_ALIASES = 10_000
+"""Uses of aliases (``*name``) in one document."""
+MAX_NUMBER_CHARS = 100
+"""A number written with more characters than this is refused before it is converted."""
+MAX_ISSUES = 1_000
+"""Issues kept in a SceneError; the rest are only counted (the report shows even fewer)."""
+_INT_LIMIT = 2**63
+
+
+class _Fatal(Exception):
+    """Stops reading: the document cannot be read any further (or should not be)."""
+
+
+@dataclass
+class _Reader:
+    """YAML events → plain Python data, with positions, limits and checks on the way.
+
+    One pass over the parser's events, without PyYAML's node tree: an alias is the
+    same Python object as its anchor (read once), and every limit (depth, size with
+    aliases expanded, alias count, number length) is checked before the next event.
     """
-    positions.values[loc] = _mark(node)
-    issues: list[Issue] = []
-    if isinstance(node, yaml.MappingNode):
-        first_seen: dict[object, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            if key in first_seen:
-                line, column = _mark(key_node)
-                path = _format_path((*loc, key))
-                message = f"duplicate key {key!r} (first at line {first_seen[key]})"
-                issues.append(Issue(file, line, column, path, message))
+
+    text: str
+    file: str
+    positions: _Positions = field(default_factory=_Positions)
+    issues: list[Issue] = field(default_factory=list)
+    omitted: int = 0
+    anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    open_anchors: set[str] = field(default_factory=set)
+    size: int = 0
+    aliases: int = 0
+
+    def __post_init__(self) -> None:
+        self.parser: Any = _CParser(self.text) if USE_LIBYAML else _PyParser(self.text)
+
+    def dispose(self) -> None:
+        self.parser.dispose()
+
+    def document(self) -> Any:
+        """The single document's data (``SceneError`` for anything wrong with it)."""
+        data = None
+        try:
+            self._expect(yaml.StreamStartEvent)
+            if isinstance(self.parser.peek_event(), yaml.StreamEndEvent):
+                lines = io.StringIO(self.text)  # one line at a time: it may be megabytes
+                if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
+                    message = "the file is empty; a scene needs at least a 'bodies' list"
+                else:
+                    message = "the file holds no document; a scene needs at least a 'bodies' list"
+                raise SceneError([Issue(self.file, 1, 1, "", message)], self.text)
+            self._expect(yaml.DocumentStartEvent)
+            data, _ = self._value((), 0)
+            self._expect(yaml.DocumentEndEvent)
+            event = self.parser.get_event()
+            if not isinstance(event, yaml.StreamEndEvent):
+                line, column = _mark(event)
+                message = "YAML syntax: a second document starts here; a scene file holds one"
+                self._add(line, column, (), message)
+                raise _Fatal
+        except _Fatal:
+            pass
+        return None if self.issues else data
+
+    def _expect(self, kind: type[yaml.Event]) -> yaml.Event:
+        event = self.parser.get_event()
+        assert isinstance(event, kind), f"the YAML parser gave {event!r}, not {kind.__name__}"
+        return event
+
+    def _add(self, line: int, column: int, loc: Loc, message: str) -> None:
+        if len(self.issues) < MAX_ISSUES:
+            self.issues.append(Issue(self.file, line, column, _format_path(loc), message))
+        else:
+            self.omitted += 1
+
+    def _fatal(self, event: yaml.Event, loc: Loc, message: str) -> NoReturn:
+        self._add(*_mark(event), loc, message)
+        raise _Fatal
+
+    def _grow(self, event: yaml.Event, loc: Loc, amount: int) -> None:
+        self.size += amount
+        if self.size > MAX_NODES:
+            self._fatal(
+                event,
+                loc,
+                f"the document holds more than {MAX_NODES:,} values (aliases count as the "
+                "values they repeat); a scene is far smaller",
+            )
+
+    def _value(self, loc: Loc, depth: int) -> tuple[Any, int]:
+        """Read one value at ``loc``: (its data, its size with aliases expanded)."""
+        event = self.parser.get_event()
+        self.positions.values[loc] = _mark(event)
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, loc)
+        self._grow(event, loc, 1)
+        anchor = event.anchor
+        if anchor is not None:
+            if anchor in self.anchors or anchor in self.open_anchors:
+                self._fatal(event, loc, f"YAML: the anchor &{anchor} is defined twice")
+            self.open_anchors.add(anchor)
+        if isinstance(event, yaml.ScalarEvent):
+            data, size = self._scalar(event, loc), 1
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            if depth >= MAX_DEPTH:
+                self._fatal(event, loc, f"lists and mappings are nested more than {MAX_DEPTH} deep")
+            is_list = isinstance(event, yaml.SequenceStartEvent)
+            self._collection_tag(event, loc, _CORE + ("seq" if is_list else "map"))
+            if is_list:
+                data, size = self._sequence(loc, depth)
+            else:
+                data, size = self._mapping(loc, depth)
+        else:  # pragma: no cover - the parser's grammar allows nothing else here
+            self._fatal(event, loc, f"YAML: unexpected {type(event).__name__}")
+        if anchor is not None:
+            self.open_anchors.discard(anchor)
+            self.anchors[anchor] = (data, size)
+        return data, size
+
+    def _alias(self, event: yaml.AliasEvent, loc: Loc) -> tuple[Any, int]:
+        name = event.anchor
+        if name in self.open_anchors:
+            self._fatal(
+                event,
+                loc,
+                f"the alias *{name} is inside the value its anchor &{name} names "
+                "(a recursive alias never ends)",
+            )
+        if name not in self.anchors:
+            self._fatal(event, loc, f"the alias *{name} comes before any anchor &{name}")
+        self.aliases += 1
+        if self.aliases > MAX_ALIASES:
+            self._fatal(event, loc, f"more than {MAX_ALIASES:,} aliases in one document")
+        data, size = self.anchors[name]
+        self._grow(event, loc, size)
+        return data, size
+
+    def _sequence(self, loc: Loc, depth: int) -> tuple[list[Any], int]:
+        items: list[Any] = []
+        size = 1
+        while not isinstance(self.parser.peek_event(), yaml.SequenceEndEvent):
+            item, item_size = self._value((*loc, len(items)), depth + 1)
+            items.append(item)
+            size += item_size
+        self.parser.get_event()
+        return items, size
+
+    def _mapping(self, loc: Loc, depth: int) -> tuple[dict[Any, Any], int]:
+        own: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        merged: list[dict[Any, Any]] = []
+        size = 1
+        while not isinstance(self.parser.peek_event(), yaml.MappingEndEvent):
+            key_event = self.parser.peek_event()
+            key, usable = self._key(loc, depth)
+            line, column = _mark(key_event)
+            if not usable:
+                size += self._value((*loc, "?"), depth + 1)[1]
                 continue
-            first_seen[key] = _mark(key_node)[0]
-            positions.keys[(*loc, key)] = _mark(key_node)
-            issues += _index(value_node, (*loc, key), positions, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            issues += _index(item, (*loc, i), positions, file)
-    return issues
+            if key is _MERGE_KEY:
+                value, value_size = self._value((*loc, "<<"), depth + 1)
+                size += value_size
+                merged += self._merge_sources(value, key_event, loc)
+                continue
+            path_key = key if isinstance(key, str | int) else str(key)
+            if key in first_line:
+                message = f"duplicate key {_show(key)} (first at line {first_line[key]})"
+                self._add(line, column, (*loc, path_key), message)
+                size += self._value((*loc, path_key), depth + 1)[1]
+                continue
+            first_line[key] = line
+            self.positions.keys[(*loc, path_key)] = (line, column)
+            value, value_size = self._value((*loc, path_key), depth + 1)
+            own[key] = value
+            size += value_size
+        self.parser.get_event()
+        if not merged:
+            return own, size
+        result: dict[Any, Any] = {}
+        for source in reversed(merged):  # the first mapping named wins, as in PyYAML
+            result.update(source)
+        result.update(own)
+        return result, size
+
+    def _merge_sources(self, value: Any, event: yaml.Event, loc: Loc) -> list[dict[Any, Any]]:
+        sources = value if isinstance(value, list) else [value]
+        if all(isinstance(source, dict) for source in sources):
+            return sources
+        line, column = _mark(event)
+        message = "'<<' merges a mapping (such as *defaults) or a list of mappings"
+        self._add(line, column, (*loc, "<<"), message)
+        return []
+
+    def _key(self, loc: Loc, depth: int) -> tuple[Any, bool]:
+        """Read a mapping key: (the key, whether it can be one)."""
+        event = self.parser.peek_event()
+        if isinstance(event, yaml.ScalarEvent):
+            self.parser.get_event()
+            self._grow(event, loc, 1)
+            if event.tag is None and event.implicit[0] and event.value == "<<":
+                return _MERGE_KEY, True
+            key = self._scalar(event, loc)
+            if event.anchor is not None:
+                if event.anchor in self.anchors or event.anchor in self.open_anchors:
+                    self._fatal(event, loc, f"YAML: the anchor &{event.anchor} is defined twice")
+                self.anchors[event.anchor] = (key, 1)
+            return key, True
+        if isinstance(event, yaml.AliasEvent):
+            self.parser.get_event()
+            data, _ = self._alias(event, loc)
+            if isinstance(data, str | int | float | bool) or data is None:
+                return data, True
+        else:
+            self._value((*loc, "?"), depth + 1)
+        line, column = _mark(event)
+        self._add(line, column, loc, "a key must be a name, not a list or a mapping")
+        return None, False
+
+    def _collection_tag(self, event: yaml.CollectionStartEvent, loc: Loc, core: str) -> None:
+        tag = event.tag
+        if tag is not None and tag != "!" and tag != core:
+            what = "a list" if core.endswith("seq") else "a mapping"
+            self._add(*_mark(event), loc, f"the tag {_short_tag(tag)} is not allowed on {what}")
+
+    def _scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
+        value = event.value
+        tag = event.tag
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return value
+            tag = _STR
+            for candidate, pattern in _IMPLICIT.get(value[:1], ()):
+                if pattern.match(value):
+                    tag = candidate
+                    break
+            if tag in (_STR, _MERGE):
+                return value
+            if tag == _INT and _PLAIN_INT.match(value):
+                return self._int(int(value), event, loc)
+            if tag == _FLOAT and _PLAIN_FLOAT.match(value):
+                return float(value)
+        construct = _SCALARS.get(tag)
+        if construct is None:
+            message = (
+                f"the tag {_short_tag(tag)} is not allowed; write a plain value "
+                "(only !!str, !!int, !!float, !!bool and !!null)"
+            )
+            self._add(*_mark(event), loc, message)
+            return None
+        if tag in (_INT, _FLOAT) and len(value) > MAX_NUMBER_CHARS:
+            message = f"a number written with {len(value):,} characters is too long"
+            self._add(*_mark(event), loc, message)
+            return None
+        try:
+            data = construct(yaml.ScalarNode(tag, value))
+        except (ArithmeticError, LookupError, ValueError, TypeError):  # PyYAML checks little
+            message = f"{_show(value)} is not a valid {_short_tag(tag)} value"
+            self._add(*_mark(event), loc, message)
+            return None
+        if isinstance(data, int) and not isinstance(data, bool):
+            return self._int(data, event, loc)
+        return data
+
+    def _int(self, number: int, event: yaml.ScalarEvent, loc: Loc) -> int | None:
+        if abs(number) < _INT_LIMIT:
+            return number
+        message = f"the integer {_show(event.value)} is out of range (at most 2**63 - 1 either way)"
+        self._add(*_mark(event), loc, message)
+        return None
+
+
+# Fast paths for the common numbers; the rest (octal, hex, '1_000', '1:30') go through PyYAML.
+_PLAIN_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]{0,30})\Z")
+_PLAIN_FLOAT = re.compile(r"[-+]?[0-9]{0,30}\.[0-9]{0,30}(?:[eE][-+][0-9]{1,3})?\Z")
+_MERGE_KEY = object()
+"""The key ``<<``: merge the mapping(s) it names into this one."""
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_CORE) if tag.startswith(_CORE) else tag
+
+
+def _mark(event: yaml.Event) -> tuple[int, int]:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 _FIELD = re.compile(r"[a-z_][a-z0-9_]*")
@@ -200,15 +531,26 @@ def _union_tags(mapping: dict[Any, Any]) -> set[object]:
 def _format_path(loc: Loc) -> str:
     out = ""
     for part in loc:
+        if isinstance(part, str) and len(part) > 40:
+            part = part[:37] + "..."  # a key can be megabytes long
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    if isinstance(value, str) and len(value) > 100:
+        value = value[:100]  # repr of the head only: a value may be megabytes long
+    elif isinstance(value, list | dict) and len(value) > 10:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = _REPR.repr(value) if isinstance(value, list | dict | tuple) else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 2
+
+
+@functools.cache
 def _all_field_names() -> set[str]:
     names: set[str] = set()
     for value in [*vars(model).values(), *vars(camera_model).values()]:
@@ -229,8 +571,11 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
         loc = loc[:-1]
     elif kind == "extra_forbidden":
         unknown = str(loc[-1])
-        close = difflib.get_close_matches(unknown, sorted(_all_field_names()), n=1, cutoff=0.7)
-        message = f"unknown field {unknown!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        names = sorted(_all_field_names() - {unknown})  # 'a' is a field of segments, not here
+        close = difflib.get_close_matches(unknown[:100], names, n=1, cutoff=0.7)
+        message = f"unknown field {_show(unknown)}" + (
+            f" (did you mean {close[0]!r}?)" if close else ""
+        )
         at_key = True
     elif kind in ("union_tag_invalid", "union_tag_not_found") and "camera" in loc:
         modes = ", ".join(camera_model.MODES)
@@ -267,6 +612,7 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
             ("Input should be less", "must be less"),
             ("Input should be ", "expected "),
             ("List should have ", "expected "),
+            ("String should have ", "expected "),
         ):
             if message.startswith(prefix):
                 message = replacement + message.removeprefix(prefix)

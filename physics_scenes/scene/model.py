@@ -34,8 +34,11 @@ from .composites import (
     Whegs,
 )
 from .fields import (
+    MAX_LENGTH,
     MODEL_CONFIG,
     Color,
+    Coordinate,
+    Degrees,
     Length,
     MaterialRef,
     MaterialSpec,
@@ -61,11 +64,14 @@ def _bool_or_mapping(value: object) -> str:
 class Grid(Model):
     """Repeat a body on a grid; copies are named '<name>/<index>' (index zero-padded)."""
 
-    columns: int = Field(ge=1, description="Copies along x.")
-    rows: int = Field(1, ge=1, description="Copies along y.")
+    columns: int = Field(ge=1, le=10**9, description="Copies along x.")
+    rows: int = Field(1, ge=1, le=10**9, description="Copies along y.")
     spacing: Point = Field(description="Distance between neighbours [dx, dy] in metres.")
     jitter: float = Field(
-        0.0, ge=0, description="Random offset (metres, uniform ±jitter) from the scene seed."
+        0.0,
+        ge=0,
+        le=MAX_LENGTH,
+        description="Random offset (metres, uniform ±jitter) from the scene seed.",
     )
     colors: ReadOnlyList[Color] | None = Field(
         None, min_length=1, description="Colours cycled over the copies."
@@ -86,9 +92,9 @@ class BodyBase(Model):
         "'/' is reserved for parts of composite and grid bodies.",
     )
     position: Point = Field((0.0, 0.0), description="Body origin in metres.")
-    angle: float = Field(0.0, description="Rotation in degrees, counter-clockwise.")
+    angle: Degrees = Field(0.0, description="Rotation in degrees, counter-clockwise.")
     velocity: Vec2 = Field((0.0, 0.0), description="Initial velocity in m/s.")
-    angular_velocity: float = Field(
+    angular_velocity: Degrees = Field(
         0.0, description="Initial spin in degrees/s, counter-clockwise."
     )
     material: MaterialRef | None = Field(
@@ -173,7 +179,7 @@ class Floor(BodyBase):
     """Static ground whose top is at height ``y``, spanning far beyond the view."""
 
     kind: Literal["floor"]
-    y: float | None = Field(
+    y: Coordinate | None = Field(
         None, description="Height of the top surface; default: the view's bottom."
     )
     body_type: Literal["static"] = "static"
@@ -239,7 +245,9 @@ class WorldSettings(Model):
 class Timing(Model):
     """How long to simulate and how finely."""
 
-    duration: Positive | None = Field(None, description="Seconds (default 5). Give this or frames.")
+    duration: float | None = Field(
+        None, gt=0, le=1e6, description="Seconds (default 5). Give this or frames."
+    )
     frames: int | None = Field(None, ge=1, le=1_000_000, description="Number of output frames.")
     fps: int = Field(60, ge=1, le=240, description="Output frames per second.")
     substeps: int = Field(
@@ -374,13 +382,14 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:
     """Joints must name existing, distinct bodies; ``world`` is the fixed world."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    composites = {b.name for b in scene.bodies if isinstance(b, COMPOSITES)}
     for index, joint in enumerate(scene.joints):
         for side in ("a", "b"):
             name = getattr(joint, side)
             if name == WORLD or name in seen:
                 continue
             hint = ""
-            if name in {b.name for b in scene.bodies if isinstance(b, COMPOSITES)}:
+            if name in composites:
                 hint = f" ({name!r} is a composite: name one of its parts, e.g. '{name}/...')"
             problems.append((("joints", index, side), f"no body is called {name!r}{hint}"))
         if joint.a == WORLD:
