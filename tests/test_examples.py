@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from physics_scenes import load_scene
+from physics_scenes.audio import RATE, integrated_loudness, read_wav
 from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.job.timeline import scene_timeline
 
@@ -26,12 +27,15 @@ def read_states(path: Path) -> tuple[dict, list[dict]]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict, list[dict]]]:
-    """Each example rendered once, whole, at 360p with its states."""
+    """Each example rendered once, whole, at 360p with its states (the sound of every
+    example is checked by the slow test below, and of several in test_audio.py)."""
     out = tmp_path_factory.mktemp("examples")
     results = {}
     for scene_path in EXAMPLES:
         video = out / f"{scene_path.stem}.mp4"
-        run(RenderJob(load_scene(scene_path), video, "mp4", 640, 360, "draft", source=scene_path))
+        job = RenderJob(load_scene(scene_path), video, "mp4", 640, 360, "draft",
+                        source=scene_path, audio="none")  # fmt: skip
+        run(job)
         header, frames = read_states(out / f"{scene_path.stem}.states.jsonl")
         results[scene_path.stem] = (video, header, frames)
     return results
@@ -147,3 +151,20 @@ def test_follow_the_ball_runs_down_several_ramps(rendered) -> None:
     reversals = np.count_nonzero(np.diff(np.sign(vx[np.abs(vx) > 1])) != 0)
     assert reversals >= 3 and y[0] - y[-1] > 15  # three ramps down, 15 m lower
     assert {f["camera"]["mode"] for f in frames} == {"follow"}
+
+
+@pytest.mark.slow  # every example again, with sound (about 20 s more); .ci/run runs it
+def test_every_example_renders_its_sound_within_its_levels(tmp_path: Path) -> None:
+    for scene_path in EXAMPLES:
+        video = tmp_path / f"{scene_path.stem}.mp4"
+        run(RenderJob(load_scene(scene_path), video, "mp4", 320, 180, "draft",
+                      source=scene_path, audio="wav"))  # fmt: skip
+        wav = read_wav(tmp_path / f"{scene_path.stem}.wav")  # mono mix-down
+        scene = load_scene(scene_path)
+        seconds = scene_timeline(scene).frame_count(scene.timing.fps) / scene.timing.fps
+        assert len(wav) == round(seconds * RATE), scene_path.stem
+        meta = json.loads((tmp_path / f"{scene_path.stem}.metadata.json").read_text())
+        # at the target or, when a clip's peaks forbid it (newtons_cradle), below it
+        assert -30 < meta["audio"]["loudness_lufs"] < -15.5, (scene_path.stem, meta["audio"])
+        assert meta["audio"]["true_peak_dbtp"] <= -1.0, (scene_path.stem, meta["audio"])
+        assert integrated_loudness(wav[:, None]) > -30, scene_path.stem  # not silent

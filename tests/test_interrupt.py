@@ -78,6 +78,7 @@ def test_a_signal_mid_render_leaves_no_output(tmp_path: Path, signum: int) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow  # a 30 s render; .ci/run runs it
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_while_the_sound_is_mastered_stops_the_render(tmp_path: Path, signum: int) -> None:
     """After the last frame the 30 s track is mixed and mastered (about 1.5 s): the WAV
@@ -126,6 +127,7 @@ KILLS = 5
 """SIGKILLs per format; PHYSICS_SCENES_TEST_KILL_SEED picks other random moments."""
 
 
+@pytest.mark.slow  # ten renders; .ci/run runs it
 @pytest.mark.parametrize(
     "name, options",
     [
@@ -161,6 +163,7 @@ def test_sigkill_at_random_moments_of_the_commit_leaves_the_old_set_or_the_new(
     assert set(outcomes) == {"old", "new"}, outcomes
 
 
+@pytest.mark.slow  # a killed 1000-ball render; .ci/run runs it
 def test_the_next_run_cleans_up_after_a_killed_one(tmp_path: Path) -> None:
     """SIGKILL mid-render leaves its staging folder (up to tens of MB); the next render of
     the same target deletes it, and leaves alone the one of a process that is alive."""

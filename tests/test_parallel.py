@@ -58,6 +58,7 @@ def test_a_worker_is_used_when_the_physics_costs_enough_to_overlap() -> None:
     assert not worth_a_worker(0.45, 0.45, 30, 600, catch_up=6.0)
 
 
+@pytest.mark.slow  # two 1000-ball renders; .ci/run runs it
 def test_an_automatic_render_that_switches_to_a_worker_midway_gives_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -69,6 +70,7 @@ def test_an_automatic_render_that_switches_to_a_worker_midway_gives_the_same_byt
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
+@pytest.mark.slow  # two 1000-ball renders; .ci/run runs it
 def test_an_automatic_render_looks_again_as_the_physics_grows_and_switches_late(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import ROOT, SCENES
 
 MEASURE = """
@@ -33,6 +35,7 @@ def peak_rss_kib(tmp_path: Path, seconds: float) -> int:
     return int(result.stdout.split()[-1])
 
 
+@pytest.mark.slow  # a 25 s render; .ci/run runs it
 def test_peak_memory_of_a_long_render_matches_a_short_one(tmp_path: Path) -> None:
     # 1500 frames kept in memory would add 1500 x 320 x 180 x 4 bytes = 345 MB.
     short, long = peak_rss_kib(tmp_path, 2), peak_rss_kib(tmp_path, 25)
