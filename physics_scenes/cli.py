@@ -506,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         _say(f"physics-scenes: error: {error}", error=True)
         return EXIT_USAGE
-    except (ExportError, RenderError) as error:
+    except (ExportError, RenderError, ValueError) as error:  # ValueError: a NUL in a path
         _say(f"physics-scenes: {error}", error=True)
         return EXIT_INPUT
     except OSError as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -234,9 +235,45 @@ def test_recovery_rolls_back_a_commit_killed_half_way(tmp_path) -> None:
     staging = tmp_path / f".ps-{atomic.stem_key('c')}-999999999-abc.partial"
     (staging / "new").mkdir(parents=True)
     (staging / "old").mkdir()
-    (staging / "manifest").write_text('["c.mp4", "c.metadata.json"]')
     (staging / "old" / "c.mp4").write_text("old")
     (tmp_path / "c.mp4").write_text("new")  # swapped
     (staging / "new" / "c.metadata.json").write_text("new")  # not yet
+    write_manifest(staging, {"c.mp4": tmp_path / "c.mp4", "c.metadata.json": None})
     atomic.recover(tmp_path, "c")
     assert contents(tmp_path) == {"c.metadata.json": b"old", "c.mp4": b"old"}
+
+
+def write_manifest(staging: Path, installed: dict[str, Path | None]) -> None:
+    """The journal as a commit writes it: names, and the device and inode of each new
+    entry (here: of the file that stands for it, or of the one still in new/)."""
+    ids = []
+    for name, path in installed.items():
+        status = os.lstat(path if path is not None else staging / "new" / name)
+        ids.append([status.st_dev, status.st_ino])
+    (staging / "manifest").write_text(json.dumps({"names": list(installed), "ids": ids}))
+
+
+def test_recovery_leaves_alone_what_a_later_render_put_there(tmp_path) -> None:
+    """A dead run had installed its c.mp4, then another render replaced it: rolling the
+    dead run back must not delete the other render's file (found by review)."""
+    staging = tmp_path / f".ps-{atomic.stem_key('c')}-999999999-abc.partial"
+    (staging / "new").mkdir(parents=True)
+    (staging / "old").mkdir()
+    (staging / "old" / "c.mp4").write_text("original")
+    dead_runs = tmp_path / "c.mp4"
+    dead_runs.write_text("dead run's")
+    write_manifest(staging, {"c.mp4": dead_runs})
+    later = tmp_path / ".later"
+    later.write_text("later render's")
+    later.replace(dead_runs)  # as a later commit installs its file: another inode
+    atomic.recover(tmp_path, "c")
+    assert contents(tmp_path) == {"c.mp4": b"later render's"}
+
+
+def test_overwrite_never_replaces_a_device_or_a_pipe(tmp_path) -> None:
+    fifo = tmp_path / "c.mp4"
+    os.mkfifo(fifo)
+    scene = tmp_path / "small.yaml"
+    scene.write_text(SMALL)
+    code = main(["render", str(scene), "-o", str(fifo), "--overwrite", "-q"])
+    assert code == 1 and stat.S_ISFIFO(os.lstat(fifo).st_mode)

@@ -49,6 +49,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -122,6 +123,13 @@ def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
 
+def _identity(path: Path) -> list[int]:
+    """Device and inode: a rename keeps them, so a roll-back can tell its own entry from
+    one that a later render (or the user) put at the same name since."""
+    status = os.lstat(path)
+    return [status.st_dev, status.st_ino]
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -145,11 +153,15 @@ def _roll_back(staging: Path) -> None:
     parent = staging.parent
     manifest = staging / "manifest"
     if manifest.exists():
-        names: list[str] = json.loads(manifest.read_text("utf-8"))
-        for name in reversed(names):
+        record = json.loads(manifest.read_text("utf-8"))
+        names: list[str] = record["names"]
+        ids: list[list[int]] = record["ids"]
+        for name, identity in reversed(list(zip(names, ids, strict=True))):
             final = parent / name
-            if not _exists(staging / "new" / name) and _exists(final):
-                _remove(final)  # the new entry was installed: take it out again
+            installed = not _exists(staging / "new" / name) and _exists(final)
+            if installed and _identity(final) == identity:
+                _remove(final)  # this run's entry was installed: take it out again
+            # (a different entry there is a later render's or the user's: it stays)
             old = staging / "old" / name
             if _exists(old) and not _exists(final):
                 old.rename(final)
@@ -260,6 +272,11 @@ class OutputSet:
     def _check(self, target: Path, directory: bool, owns: re.Pattern[str] | None) -> None:
         if not _exists(target):
             return
+        mode = os.lstat(target).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            raise TargetExistsError(
+                f"{target} is a device, pipe or socket; not replacing it, even with --overwrite"
+            )
         if target.is_dir() and not target.is_symlink():
             if not directory:
                 raise TargetExistsError(f"{target} is a folder; not replacing it with a file")
@@ -292,7 +309,8 @@ class OutputSet:
         with held_signals():
             try:
                 manifest = staging / "manifest"
-                manifest.with_name("manifest.tmp").write_text(json.dumps(names), "utf-8")
+                record = {"names": names, "ids": [_identity(staging / "new" / n) for n in names]}
+                manifest.with_name("manifest.tmp").write_text(json.dumps(record), "utf-8")
                 manifest.with_name("manifest.tmp").rename(manifest)
                 (staging / "old").mkdir()
                 for name in names:

@@ -51,9 +51,10 @@ class Guard:
                 self.reach = ESCAPE_FACTOR * max(self.size, 2 * float(start))
         fast = float(np.abs(state.velocity).max())
         far = float(np.abs(state.position - self.center).max())
+        reach = self.reach + MAX_SPEED * max(time, 0.0)  # where a legal body can get to
         spin = float((np.abs(state.angular_velocity) - self.spin_limit).max())
         angle = float(np.abs(state.angle).max())
-        if fast <= MAX_SPEED / 2 and far <= self.reach and spin <= 0 and angle < math.inf:
+        if fast <= MAX_SPEED / 2 and far <= reach and spin <= 0 and angle < math.inf:
             return  # the common case: one comparison each, no per-body work
         self._explain(state, time, step)
 
@@ -78,11 +79,11 @@ class Guard:
                     f"spins so fast its rim moves at {rim[row]:.3g} m/s "
                     f"(the limit is {MAX_SPEED:g} m/s)"
                 )
-            elif offset[row] > self.reach:
+            elif offset[row] > self.reach + MAX_SPEED * max(time, 0.0):
                 x, y = state.position[row]
                 what = (
-                    f"escaped to ({x:.3g}, {y:.3g}) m, more than {ESCAPE_FACTOR:g} times the "
-                    "world's size from it"
+                    f"escaped to ({x:.3g}, {y:.3g}) m: farther from the world than "
+                    f"{ESCAPE_FACTOR:g} times its size plus {MAX_SPEED:g} m/s for {time:.3g} s"
                 )
             if what is not None:
                 raise SimulationError(self.names[row], time, step, what)
