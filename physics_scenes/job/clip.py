@@ -27,6 +27,7 @@ from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
+from ..scene.loader import format_path
 from ..scene.model import Scene
 from .timeline import timeline_for
 
@@ -62,22 +63,21 @@ MAX_BLUR_PIXELS = 7680 * 4320 * 16
 samples. Each sample is a full render: 64 samples at 7680x7680 drew 3.8 G pixels a frame."""
 
 
-def _location(loc: tuple[str | int, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
-def check_inputs(scene: Scene, root: Path) -> None:
+def check_inputs(scene: Scene, root: Path) -> dict[str, Path]:
     """Before anything is rendered: the limits the command line can break (seed, frames
     after slow motion) and every file the scene names, again (files change after
-    ``validate``; a missing sample must not surface after the video is made)."""
+    ``validate``; a missing sample must not surface after the video is made). Returns
+    each named file's checked path."""
     problems = limits.check_overrides(scene)
     if problems:
-        raise RenderError("; ".join(f"{_location(loc)}: {m}" for loc, m in problems))
+        raise RenderError("; ".join(f"{format_path(loc)}: {m}" for loc, m in problems))
+    checked = {}
     for loc, ref, kind in files.references(scene.audio, scene.look):
         try:
-            files.check(root, ref, kind)
+            checked[ref] = files.check(root, ref, kind)
         except files.FileRefError as error:
-            raise InputFileError(f"{_location(loc)}: {error}") from None
+            raise InputFileError(f"{format_path(loc)}: {error}") from None
+    return checked
 
 
 class Clip:
@@ -86,7 +86,7 @@ class Clip:
     def __init__(
         self, scene: Scene, width: int, height: int, source_dir: Path | None = None
     ) -> None:
-        check_inputs(scene, source_dir if source_dir is not None else Path("."))
+        checked = check_inputs(scene, source_dir if source_dir is not None else Path("."))
         world = World(scene)
         layout = self.layout = world.layout
         first_dynamic = next((b.name for b in layout.bodies if b.body_type == "dynamic"), None)
@@ -113,7 +113,7 @@ class Clip:
         self.sampler = Sampler(world, lookback)
         self.picture = Picture.of(width, height, cm.aspect_ratio(look))
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
-        self.renderer = Renderer(layout, width, height, self._background(look, source_dir))
+        self.renderer = Renderer(layout, width, height, self._background(look, checked))
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()
@@ -128,7 +128,7 @@ class Clip:
             reach = extents(layout)
             self._trails = [(r, layout.bodies[r].color, float(reach[r])) for r in rows]
 
-    def _background(self, look: cm.Look | None, source_dir: Path | None) -> np.ndarray | None:
+    def _background(self, look: cm.Look | None, checked: dict[str, Path]) -> np.ndarray | None:
         back = look.background if look is not None else None
         w, h = self.picture.width, self.picture.height
         if back is None:
@@ -136,12 +136,7 @@ class Clip:
         if isinstance(back, cm.Gradient):
             return gradient(w, h, back.top, back.bottom)
         if isinstance(back, cm.ImageBackground):
-            root = source_dir if source_dir is not None else Path(".")
-            try:
-                path = files.check(root, back.image, "image")
-            except files.FileRefError as error:
-                raise InputFileError(f"look.background.image: {error}") from None
-            return load_image_rgb(str(path), w, h)
+            return load_image_rgb(str(checked[back.image]), w, h)  # checked in check_inputs
         return gradient(w, h, back, back)
 
     def frames(self) -> Generator[ClipFrame, None, None]:

@@ -79,7 +79,7 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
         problems += file_checks(scene.audio, scene.look, Path(file).parent)
     if problems:
         issues = [
-            Issue(file, *positions.locate(loc), _format_path(loc), message)
+            Issue(file, *positions.locate(loc), format_path(loc), message)
             for loc, message in problems[:MAX_ISSUES]
         ]
         raise SceneError(issues, text, omitted=max(0, len(problems) - MAX_ISSUES))
@@ -275,7 +275,7 @@ class _Reader:
 
     def _add(self, line: int, column: int, loc: Loc, message: str) -> None:
         if len(self.issues) < MAX_ISSUES:
-            self.issues.append(Issue(self.file, line, column, _format_path(loc), message))
+            self.issues.append(Issue(self.file, line, column, format_path(loc), message))
         else:
             self.omitted += 1
 
@@ -528,7 +528,8 @@ def _union_tags(mapping: dict[Any, Any]) -> set[object]:
     return {mapping.get("kind"), mode, "fit" if mode == "wide" else None} - {None}
 
 
-def _format_path(loc: Loc) -> str:
+def format_path(loc: Loc) -> str:
+    """A field path as the errors show it: ``("bodies", 3, "radius")`` → ``bodies[3].radius``."""
     out = ""
     for part in loc:
         if isinstance(part, str) and len(part) > 40:
@@ -564,7 +565,7 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
     kind = error["type"]
     message = str(error["msg"])
     value = error.get("input")
-    path = _format_path(loc)
+    path = format_path(loc)
     at_key = False
     if kind == "missing":
         message = f"missing required field {loc[-1]!r}"
@@ -586,7 +587,7 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             message = f"unknown mode {value['mode']!r}{hint}; expected one of: {modes}"
             loc = (*loc, "mode")
-            path = _format_path(loc)
+            path = format_path(loc)
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         kinds = ", ".join(model.BODY_KINDS)
         if kind == "union_tag_not_found":
@@ -597,7 +598,7 @@ def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             message = f"unknown kind {tag!r}{hint}; expected one of: {kinds}"
             loc = (*loc, "kind")
-            path = _format_path(loc)
+            path = format_path(loc)
     elif kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
         message = (
             "a name may not contain '/' (reserved for parts: 'crate/3') or start with a space"
