@@ -244,6 +244,8 @@ def _output_and_format(args: argparse.Namespace) -> tuple[Path, str]:
         extension = FORMATS[fmt][0]
         stem = args.scene.name.removesuffix(args.scene.suffix)
         return Path("out") / f"{stem}{extension}", fmt
+    if "\0" in str(output):
+        raise UsageError("-o: a path cannot hold a NUL byte")
     if output.name in ("", ".", "..") or output.is_mount():
         raise UsageError(f"-o {output}: give a file or folder name, not {output}")
     implied = format_for_path(output)
@@ -506,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         _say(f"physics-scenes: error: {error}", error=True)
         return EXIT_USAGE
-    except (ExportError, RenderError, ValueError) as error:  # ValueError: a NUL in a path
+    except (ExportError, RenderError) as error:
         _say(f"physics-scenes: {error}", error=True)
         return EXIT_INPUT
     except OSError as error:

@@ -77,6 +77,7 @@ def test_format_comes_from_the_extension_or_the_flag(write_scene, tmp_path) -> N
         (["--fps", "0"], "positive"),
         (["--fps", "1000"], "less than or equal to 240"),
         (["--size", "161x96"], "even"),
+        (["-o", "x\0.mp4"], "cannot hold a NUL byte"),
     ],
 )
 def test_bad_command_lines_exit_2_with_a_message(write_scene, tmp_path, capsys, args, message):
@@ -135,3 +136,10 @@ def test_info_counts_joints_and_walkers(capsys) -> None:
     out = capsys.readouterr().out
     assert "joints:    19 (7 motor, 6 pivot, 6 rotary_limit); walkers: walker" in out
     assert "walker/foot_left" in out
+
+
+def test_a_path_holding_a_nul_byte_is_a_located_error(capsys) -> None:
+    """Only from Python (a shell cannot pass one): open() raises ValueError for it."""
+    assert main(["validate", "a\0.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert "a path cannot hold a NUL byte" in err and "Traceback" not in err

@@ -59,6 +59,8 @@ def load_scene(path: str | Path) -> Scene:
         raise SceneError([Issue(file, 1, 1, "", "no such file")]) from None
     except IsADirectoryError:
         raise SceneError([Issue(file, 1, 1, "", "this is a folder, not a scene file")]) from None
+    except ValueError:  # what open() says of a path holding a NUL byte
+        raise SceneError([Issue(file, 1, 1, "", "a path cannot hold a NUL byte")]) from None
     except OSError as error:
         raise SceneError([Issue(file, 1, 1, "", f"cannot read: {error.strerror}")]) from None
     return parse_scene(data, file)
