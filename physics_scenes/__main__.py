@@ -18,6 +18,8 @@ import sys
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
+"""``errors.STOP_SIGNALS`` (a test keeps them equal), spelt out so that nothing is imported
+before the handlers are in place: errors.py pulls in dataclasses and re (13 ms)."""
 
 
 def main() -> int:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from . import __version__
-from .errors import EXIT_INTERRUPTED, RenderError, SceneError, interrupted
+from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
 from .scene.assemble import assemble, expand
@@ -475,11 +475,6 @@ class _StopRequests:
                 self._deferred = False
 
         return scope()
-
-
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 
 
 def _say(text: str, *, error: bool = False) -> None:

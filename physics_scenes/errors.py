@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+import signal
 from dataclasses import dataclass
+
+STOP_SIGNALS: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that stop a command (where the platform has them): 128 + the number."""
 
 EXIT_INTERRUPTED = 130
 """The exit code after Ctrl-C (128 + SIGINT, as shells report it)."""
@@ -16,8 +22,6 @@ def interrupted(signum: int | None) -> tuple[int, str]:
     >>> interrupted(None)[0], interrupted(2)[0], interrupted(15)
     (130, 130, (143, 'physics-scenes: stopped by SIGTERM; no partial output was left behind'))
     """
-    import signal
-
     if signum is None or signum == signal.SIGINT:
         return EXIT_INTERRUPTED, INTERRUPTED
     name = signal.Signals(signum).name

@@ -257,3 +257,10 @@ def test_the_architecture_page_lists_every_module() -> None:
         if path.name != "__init__.py" or folder == ".":
             actual.setdefault("" if folder == "." else folder, set()).add(path.stem)
     assert listed == actual
+
+
+def test_the_entry_point_stops_on_the_same_signals_as_the_command() -> None:
+    import physics_scenes.__main__ as entry
+    from physics_scenes import errors
+
+    assert entry.STOP_SIGNALS == errors.STOP_SIGNALS

@@ -58,14 +58,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..errors import STOP_SIGNALS
 from .sink import ExportError
 
 PAUSE_ENV = "PHYSICS_SCENES_TEST_PAUSE_COMMIT"
 """Test-only: seconds to sleep between the commit's steps."""
 METADATA_FORMAT = "physics_scenes.metadata"
-_HELD = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 _STAGING = re.compile(r"\.ps-([0-9a-f]{12})-(\d+)-[^.]+\.(partial|done)")
 _LEGACY = re.compile(r"\.(.+)\.(?:partial|old)-(\d+)(?:\.mux)?")
 _RECORD_LIMIT = 4 << 20
@@ -91,7 +89,7 @@ def held_signals() -> Iterator[None]:
     def note(signum: int, frame: FrameType | None) -> None:
         caught.append(signum)
 
-    previous = {signum: signal.signal(signum, note) for signum in _HELD}
+    previous = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
