@@ -15,9 +15,10 @@ import pytest
 from physics_scenes.cli import main
 from physics_scenes.errors import InputFileError, RenderError, SceneError, SimulationError
 from physics_scenes.frame import Layout
-from physics_scenes.physics.simulate import MAX_SPEED, Guard, simulate
+from physics_scenes.physics.simulate import Guard, simulate
 from physics_scenes.physics.world import BodyState, World
 from physics_scenes.scene import files, limits
+from physics_scenes.scene.limits import MAX_SPEED
 from physics_scenes.scene.loader import load_scene, parse_scene
 
 FLOOR = "  - {kind: floor, name: ground, y: 0.5}\n"

@@ -9,12 +9,10 @@ import numpy as np
 
 from ..errors import SimulationError
 from ..frame import Event, Frame, Layout, extent
+from ..scene.limits import MAX_SPEED  # the start's limit is the run's
 from ..scene.model import Scene
 from .world import BodyState, World
 
-MAX_SPEED = 10_000.0
-"""m/s: faster than any body in a scene of everyday things (a rifle bullet flies at about
-1 km/s); a body beyond it has been flung out by a solver that lost its footing."""
 ESCAPE_FACTOR = 1000.0
 """A body farther from the world's region than this many times its size has escaped."""
 

@@ -40,7 +40,9 @@ inertia leave the range in which Chipmunk's solver stays finite (1e308 kg gives 
 infinite moment and NaN at the first step)."""
 MAX_SPEED = 10_000.0
 """m/s, also the run-time guard's limit (``physics.simulate.Guard``): a body's start speed
-(or its rim's, spinning) may not exceed it."""
+(or its rim's, spinning) may not exceed it. Faster than any body in a scene of everyday
+things (a rifle bullet flies at about 1 km/s); a body beyond it has been flung out by a
+solver that lost its footing."""
 MAX_OVERLAPS = 20_000
 """Pairs of moving bodies that start deeply overlapping (see ``DEEP``). Each pair is a
 contact the solver pushes apart every step: 400 balls dropped on one spot (80,000 pairs)
