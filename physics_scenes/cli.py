@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from . import __version__
+from . import __version__, cli_dataset
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    cli_dataset.add_commands(commands)
     return parser
 
 
@@ -490,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": _cmd_info,
         "schema": _cmd_schema,
         "preview": _cmd_preview,
+        **cli_dataset.COMMANDS,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

@@ -30,7 +30,17 @@ MAY_IMPORT: dict[str, set[str]] = {
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
     "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
-    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview"},
+    "cli": {
+        "scene",
+        "frame",
+        "errors",
+        "picture.view",
+        "output.sink",
+        "job",
+        "preview",
+        "cli_dataset",
+    },
+    "cli_dataset": {"scene", "frame", "errors", "job"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }
@@ -46,7 +56,7 @@ BACKENDS: dict[str, set[str]] = {
     "scipy": {"audio"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker"},
-    "rich": {"cli"},
+    "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "pydantic": {"scene", "cli"},
 }
@@ -172,6 +182,8 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "scene.loader": ANY_BACKEND,
     "scene.assemble": ANY_BACKEND,
     "cli": ANY_BACKEND,
+    "cli_dataset": ANY_BACKEND,
+    "scene.template": ANY_BACKEND,
     "output.sink": ANY_BACKEND,
     "job.timeline": ANY_BACKEND,
     "picture.view": ANY_BACKEND,

@@ -33,7 +33,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass
-class _Positions:
+class Positions:
     """Where each value (and each mapping key) starts, by field path; 1-based."""
 
     values: dict[Loc, tuple[int, int]] = field(default_factory=dict)
@@ -51,25 +51,68 @@ class _Positions:
 
 def load_scene(path: str | Path) -> Scene:
     """Read and validate a scene file; raise ``SceneError`` listing every problem."""
-    file = str(path)
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)  # never more: /dev/zero is a file too
-    except FileNotFoundError:
-        raise SceneError([Issue(file, 1, 1, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise SceneError([Issue(file, 1, 1, "", "this is a folder, not a scene file")]) from None
-    except ValueError:  # what open() says of a path holding a NUL byte
-        raise SceneError([Issue(file, 1, 1, "", "a path cannot hold a NUL byte")]) from None
-    except OSError as error:
-        raise SceneError([Issue(file, 1, 1, "", f"cannot read: {error.strerror}")]) from None
-    return parse_scene(data, file)
+    return parse_scene(read_file(path), str(path))
 
 
 def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
     """Validate scene text (YAML; JSON is YAML too)."""
+    text, raw, positions = read_document(data, file)
+    return validate_data(raw, positions, text, file)
+
+
+def read_file(path: str | Path) -> bytes:
+    """A scene-like file's bytes (at most 16 MiB + 1), or a located ``SceneError``."""
+    file = str(path)
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(MAX_FILE_BYTES + 1)  # never more: /dev/zero is a file too
+    except FileNotFoundError:
+        raise SceneError([Issue(file, 1, 1, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise SceneError([Issue(file, 1, 1, "", "this is a folder, not a scene file")]) from None
+    except ValueError:
+        raise SceneError([Issue(file, 1, 1, "", "a path cannot hold a NUL byte")]) from None
+    except OSError as error:
+        raise SceneError([Issue(file, 1, 1, "", f"cannot read: {error.strerror}")]) from None
+
+
+def read_document(data: str | bytes, file: str = "<string>") -> tuple[str, Any, Positions]:
+    """YAML text → (the text, plain data, where each value is): for scene templates,
+    which are sampled into plain data before ``validate_data`` checks it."""
     text = _decode(data, file)
     raw, positions = _parse_yaml(text, file)
+    return text, raw, positions
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as block YAML (keys in their order; short lists of scalars in flow style).
+
+    >>> print(dump_yaml({"seed": 3, "bodies": [{"kind": "ball", "position": [1.5, 2]}]}), end="")
+    seed: 3
+    bodies:
+    - kind: ball
+      position: [1.5, 2]
+    """
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+class _Dumper(yaml.SafeDumper):
+    def represent_list(self, data: Any) -> yaml.Node:  # type: ignore[override]
+        flat = all(isinstance(item, int | float | str | bool) for item in data)
+        return self.represent_sequence(_CORE + "seq", data, flow_style=flat or None)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
+_Dumper.add_representer(tuple, _Dumper.represent_list)
+
+
+def validate_data(
+    raw: Any, positions: Positions, text: str, file: str = "<string>", base_dir: Path | None = None
+) -> Scene:
+    """Plain data → ``Scene``, every problem located through ``positions`` (in ``text``).
+
+    ``base_dir``: where the files a scene names are looked for (default: the file's folder;
+    none for ``<string>``)."""
     try:
         scene = Scene.model_validate(raw)
     except ValidationError as error:
@@ -77,8 +120,10 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
         issues = _merge([_issue(e, raw, positions, file) for e in found[:MAX_ISSUES]])
         raise SceneError(issues, text, omitted=max(0, len(found) - MAX_ISSUES)) from None
     problems = model.cross_check(scene) or check_anchors(scene) or check_limits(scene)
-    if file != "<string>":
-        problems += file_checks(scene.audio, scene.look, Path(file).parent)
+    if base_dir is None and file != "<string>":
+        base_dir = Path(file).parent
+    if base_dir is not None:
+        problems += file_checks(scene.audio, scene.look, base_dir)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), format_path(loc), message)
@@ -134,7 +179,7 @@ def _line_column(text: str, index: int) -> tuple[int, int]:
     return len(lines), len(lines[-1]) + 1
 
 
-def _parse_yaml(text: str, file: str) -> tuple[Any, _Positions]:
+def _parse_yaml(text: str, file: str) -> tuple[Any, Positions]:
     reader = _Reader(text, file)
     try:
         raw = reader.document()
@@ -231,7 +276,7 @@ class _Reader:
 
     text: str
     file: str
-    positions: _Positions = field(default_factory=_Positions)
+    positions: Positions = field(default_factory=Positions)
     issues: list[Issue] = field(default_factory=list)
     omitted: int = 0
     anchors: dict[str, tuple[Any, int]] = field(default_factory=dict)
@@ -562,7 +607,7 @@ def _all_field_names() -> set[str]:
     return names
 
 
-def _issue(error: Any, raw: Any, positions: _Positions, file: str) -> Issue:
+def _issue(error: Any, raw: Any, positions: Positions, file: str) -> Issue:
     loc = _data_path(tuple(error["loc"]), raw)
     kind = error["type"]
     message = str(error["msg"])
