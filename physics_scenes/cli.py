@@ -501,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SceneError as error:
         _say(error.report(), error=True)
         return EXIT_INPUT
-    except UsageError as error:
+    except (UsageError, cli_dataset.UsageError) as error:
         parser.print_usage(sys.stderr)
         _say(f"physics-scenes: error: {error}", error=True)
         return EXIT_USAGE

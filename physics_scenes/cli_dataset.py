@@ -7,8 +7,13 @@ other command's); the dataset machinery is imported only inside the commands.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .scene.loader import dump_yaml
 from .scene.template import MAX_SEED, load_template, sample
@@ -21,6 +26,16 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError("expected a number from 0 to 2**63 - 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 10**9:
+        raise argparse.ArgumentTypeError("expected a number from 1 to 1,000,000,000")
     return value
 
 
@@ -52,6 +67,40 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     sample_cmd.add_argument("-o", "--output", type=Path, help="write to this file")
 
+    batch = commands.add_parser(
+        "batch",
+        help="render items 0..N-1 of a template into a dataset folder (resumable)",
+        description="Render a template's items into OUT/items/<index>/ (clip.mp4, states, "
+        "metadata, item.json) and OUT/manifest.jsonl. Killed or stopped at any moment, the "
+        "same command finishes the dataset with the same bytes.",
+    )
+    batch.add_argument("template", type=Path, help="template file (YAML)")
+    batch.add_argument("--count", type=_count, required=True, metavar="N", help="items")
+    batch.add_argument("--out", type=Path, required=True, metavar="DIR", help="dataset folder")
+    batch.add_argument(
+        "--workers",
+        type=_count,
+        metavar="K",
+        help="processes (local engine) or CPUs of a local Ray (default: the machine's cores)",
+    )
+    batch.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="local: a process pool (default); ray: Ray tasks")  # fmt: skip
+    batch.add_argument(
+        "--address", metavar="ADDR", help="with --engine ray: a running cluster ('auto', host:port)"
+    )
+    batch.add_argument(
+        "--ray-temp-dir",
+        type=Path,
+        metavar="DIR",
+        help="with --engine ray and no --address: the local Ray's session folder",
+    )
+    batch.add_argument("--global-seed", type=_seed, default=0, metavar="G",
+                       help="the dataset's seed (default 0)")  # fmt: skip
+    batch.add_argument("--size", default="256x256", metavar="WxH", help="default 256x256")
+    batch.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
+    batch.add_argument("--audio", action="store_true", help="give each clip its sound track")
+    batch.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
 
 def cmd_sample(args: argparse.Namespace) -> int:
     template = load_template(args.template)
@@ -70,5 +119,74 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sample": cmd_sample}
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size: expected WIDTHxHEIGHT such as 256x256, got {text!r}") from None
+    if not (16 <= width <= 7680 and 16 <= height <= 7680) or width % 2 or height % 2:
+        raise UsageError("--size: width and height must be even, from 16 to 7680 pixels")
+    return width, height
+
+
+class UsageError(Exception):
+    """A command line that cannot work (``cli`` reports it with exit 2)."""
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .job.dataset import DatasetJob, run_dataset
+    from .job.engines.pool import ProcessPool
+
+    width, height = _size(args.size)
+    if args.engine != "ray" and (args.address or args.ray_temp_dir):
+        raise UsageError("--address and --ray-temp-dir go with --engine ray")
+    template = load_template(args.template)  # located errors before anything is written
+    job = DatasetJob(
+        str(args.template), template.text, args.out, args.count, args.global_seed,
+        width, height, args.quality, args.audio,
+    )  # fmt: skip
+    workers = args.workers or os.cpu_count() or 1
+    started = time.perf_counter()
+    show = not args.quiet and sys.stderr.isatty()
+    with contextlib.ExitStack() as stack:
+        if args.engine == "ray":
+            from .job.engines.ray_tasks import RayEngine
+
+            engine: Any = stack.enter_context(
+                RayEngine(args.workers, args.address, args.ray_temp_dir)
+            )
+        else:
+            engine = ProcessPool(workers)
+        update = stack.enter_context(_progress(show, f"batch {args.template.name}"))
+
+        def progress(done: int, total: int) -> None:
+            args.stop.check()  # a stop swallowed inside the physics is honoured between items
+            update(done, total)
+
+        result = run_dataset(job, engine, progress)
+    seconds = time.perf_counter() - started
+    if not args.quiet:
+        print(
+            f"{args.out}: {args.count} items ({result.rendered} rendered, {result.skipped} "
+            f"already there) in {seconds:.1f} s; manifest {result.manifest}"
+        )
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar with the items done and the time left (ETA), on a terminal."""
+    if not enabled:
+        yield lambda done, total: None
+        return
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(f"[bold]{escape(label)}", *columns, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+COMMANDS = {"sample": cmd_sample, "batch": cmd_batch}
 """Command name → handler, merged into ``cli.main``'s table."""

@@ -55,7 +55,8 @@ BACKENDS: dict[str, set[str]] = {
     "yaml": {"scene.loader"},
     "scipy": {"audio"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
-    "multiprocessing": {"job.worker", "preview.worker"},
+    "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool"},
+    "ray": {"job.engines.ray_tasks"},
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "pydantic": {"scene", "cli"},

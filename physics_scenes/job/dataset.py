@@ -1,0 +1,245 @@
+"""A dataset: a template's items 0 … N−1 rendered into a folder, resumable after any crash.
+
+Layout of ``OUT``::
+
+    dataset.json          what decides the bytes (template hash, global seed, size, ...)
+    template.yaml         the template's text, as used
+    items/000042/         one folder per finished item: clip.mp4, clip.states.jsonl,
+                          clip.metadata.json and item.json (its record, with checksums)
+    manifest.jsonl        every item's record in index order (written last)
+
+An item is rendered into a staging folder and renamed into ``items/`` in one step
+(``output.atomic``): a folder there is complete, and a batch killed at any moment loses
+nothing finished and leaves nothing half-written (the next run deletes the dead
+staging). Resuming renders only the missing items. Each item's bytes come from the
+template, the global seed and its index only, so any number of workers, in any order,
+on any engine, writes the same files; the manifest is rebuilt from the item records in
+index order.
+
+An engine runs the items (``Engine``): ``job.engines.pool`` (processes on this machine)
+or ``job.engines.ray_tasks`` (Ray tasks, on this machine or a cluster).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from ..errors import RenderError
+from ..output.atomic import AtomicPath, TargetExistsError
+from ..output.sink import DEFAULT_QUALITY
+from ..scene.template import Template, parse_template, sample
+from .pipeline import RenderJob, run
+
+T = TypeVar("T")
+R = TypeVar("R")
+DATASET_FORMAT = "physics_scenes.dataset"
+ITEM_FILE = "item.json"
+CLIP = "clip.mp4"
+
+
+class Engine(Protocol):
+    """Runs ``fn`` over tasks, yielding each result as it is ready (in any order)."""
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]: ...
+
+
+class DatasetError(RenderError):
+    """A dataset folder that cannot be written or resumed as asked (one line)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetJob:
+    """Everything that decides a dataset's bytes, plus where it goes."""
+
+    template_file: str
+    template_text: str
+    out: Path
+    count: int
+    global_seed: int = 0
+    width: int = 256
+    height: int = 256
+    quality: str = DEFAULT_QUALITY
+    audio: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        """What ``dataset.json`` records; a resume must match it (the count may grow)."""
+        template = _template(self.template_text, self.template_file)
+        return {
+            "format": DATASET_FORMAT,
+            "version": 1,
+            "template": {"file": Path(self.template_file).name, "sha256": template.sha256},
+            "global_seed": self.global_seed,
+            "video": {"width": self.width, "height": self.height, "quality": self.quality,
+                      "audio": self.audio},
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetResult:
+    rendered: int
+    """Items rendered by this run."""
+    skipped: int
+    """Items already complete (from an earlier, interrupted run)."""
+    manifest: Path
+
+
+def item_name(index: int) -> str:
+    """``items/<name>``: the index, zero-padded to six digits (more when needed)."""
+    return f"{index:06d}"
+
+
+def items_dir(out: Path) -> Path:
+    return out / "items"
+
+
+@functools.lru_cache(maxsize=4)
+def _template(text: str, file: str) -> Template:
+    """The parsed template, once per process (workers get the text, not the path)."""
+    return parse_template(text, file)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
+    """Render item ``index`` into ``items/<name>`` atomically; return its record.
+
+    Runs in a worker (a process of the pool, a Ray task) or in the command itself."""
+    job, index = task
+    template = _template(job.template_text, job.template_file)
+    target = items_dir(job.out) / item_name(index)
+    if (target / ITEM_FILE).is_file():
+        return read_record(target)
+    item = sample(template, index, job.global_seed)
+    folder = AtomicPath(target, directory=True)
+    try:
+        clip = folder.temp / CLIP
+        source = Path(job.template_file) if template.base_dir is not None else None
+        render = RenderJob(
+            item.scene, clip, "mp4", job.width, job.height, job.quality,
+            source=source, audio="auto" if job.audio else "none", parallel=False,
+        )  # fmt: skip
+        result = run(render)
+        record = {
+            "index": index,
+            "name": item_name(index),
+            "seed": item.seed,
+            "attempt": item.attempt,
+            "values": dict(item.values),
+            "frames": result.frames,
+            "events": result.events,
+            "run_hash": result.run_hash,
+            "files": {path.name: _sha256(path) for path in sorted(result.files)},
+        }
+        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
+        folder.commit()
+    except TargetExistsError:
+        folder.discard()
+        if (target / ITEM_FILE).is_file():  # another run finished it meanwhile: same bytes
+            return read_record(target)
+        raise
+    except BaseException:
+        folder.discard()
+        raise
+    return record
+
+
+def read_record(folder: Path) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((folder / ITEM_FILE).read_text(encoding="utf-8"))
+    return record
+
+
+def prepare(job: DatasetJob) -> set[int]:
+    """Write or check ``dataset.json`` and the template copy; the indices already done."""
+    settings = job.settings()
+    job.out.mkdir(parents=True, exist_ok=True)
+    record = job.out / "dataset.json"
+    if record.exists():
+        try:
+            found = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise DatasetError(f"{record}: not a dataset record ({error})") from None
+        if not isinstance(found, dict) or found.get("format") != DATASET_FORMAT:
+            raise DatasetError(f"{record} is not a physics_scenes dataset record")
+        for key, value in settings.items():
+            if found.get(key) != value:
+                raise DatasetError(
+                    f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
+                    f"not {value!r}); use another folder or the same settings to resume it"
+                )
+    else:
+        ours = ("items",)  # and the staging of a first run killed before dataset.json
+        names = os.listdir(job.out)
+        if any(name not in ours and not name.startswith(".ps-") for name in names):
+            raise DatasetError(f"{job.out} is not empty and holds no dataset; not writing there")
+        _write_atomic(record, json.dumps(settings, indent=2) + "\n")
+    if not (job.out / "template.yaml").is_file():  # written second: a kill may come between
+        _write_atomic(job.out / "template.yaml", job.template_text)
+    items = items_dir(job.out)
+    items.mkdir(exist_ok=True)
+    done = set()
+    with os.scandir(items) as entries:
+        for entry in entries:
+            if entry.name.isdigit() and entry.is_dir(follow_symlinks=False):
+                done.add(int(entry.name))
+    return done
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    out = AtomicPath(path)
+    try:
+        out.temp.write_text(text, encoding="utf-8")
+        out.commit()
+    except BaseException:
+        out.discard()
+        raise
+
+
+def run_dataset(
+    job: DatasetJob, engine: Engine, progress: Callable[[int, int], None] | None = None
+) -> DatasetResult:
+    """Render every missing item of ``job`` with ``engine``, then write the manifest."""
+    done = prepare(job)
+    skipped = len([index for index in done if index < job.count])
+    todo = (index for index in range(job.count) if index not in done)
+    finished = skipped
+    if progress is not None:
+        progress(finished, job.count)
+    for _record in engine.map(render_item, ((job, index) for index in todo)):
+        finished += 1
+        if progress is not None:
+            progress(finished, job.count)
+    manifest = write_manifest(job.out, job.count)
+    return DatasetResult(finished - skipped, skipped, manifest)
+
+
+def write_manifest(out: Path, count: int) -> Path:
+    """``manifest.jsonl``: every item's record, in index order (atomic, streamed)."""
+    path = out / "manifest.jsonl"
+    target = AtomicPath(path)
+    try:
+        with open(target.temp, "w", encoding="utf-8") as stream:
+            for index in range(count):
+                folder = items_dir(out) / item_name(index)
+                if not (folder / ITEM_FILE).is_file():
+                    raise DatasetError(f"{folder} has no {ITEM_FILE}; delete the folder and resume")
+                record = read_record(folder)
+                stream.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
+    return path

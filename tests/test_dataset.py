@@ -1,0 +1,168 @@
+"""Datasets: resumable batches of a template's items, on the local and the Ray engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from physics_scenes.cli import main
+from physics_scenes.job.dataset import DatasetError, DatasetJob, run_dataset
+from physics_scenes.job.engines.pool import ProcessPool
+from physics_scenes.scene.template import parse_template, sample
+
+from helpers import ROOT, probe_video
+
+TINY = """
+name: tiny drop
+world: {size: [4, 4], walls: true}
+timing: {duration: 0.25, fps: 16, substeps: 15}
+variables:
+  speed: {uniform: [0, 3]}
+bodies:
+  - kind: ball
+    name: ball
+    repeat: {randint: [1, 2]}
+    radius: {uniform: [0.3, 0.6]}
+    position: {uniform: [[1, 3], [2, 3]]}
+    velocity: [$speed, 0]
+    color: {choice: ["#ff0000", "#00ff00"]}
+"""
+
+
+def tree(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` (hidden ones too) → the SHA-256 of its bytes."""
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def job_for(out: Path, count: int, text: str = TINY, **options: object) -> DatasetJob:
+    template = out.parent / "template.yaml"
+    template.write_text(text)
+    return DatasetJob(str(template), text, out, count, width=64, height=64, **options)  # type: ignore[arg-type]
+
+
+def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing(
+    tmp_path: Path,
+) -> None:
+    job = job_for(tmp_path / "data", 2)
+    first = run_dataset(job, ProcessPool(1))
+    assert (first.rendered, first.skipped) == (2, 0)
+    records = [json.loads(line) for line in first.manifest.read_text().splitlines()]
+    template = parse_template(TINY, job.template_file)
+    for index, record in enumerate(records):
+        folder = tmp_path / "data" / "items" / f"{index:06d}"
+        assert record["index"] == index and record["seed"] == sample(template, index).seed
+        assert record["values"] == dict(sample(template, index).values)
+        for name, digest in record["files"].items():
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+        states = (folder / "clip.states.jsonl").read_text().splitlines()
+        assert json.loads(states[-1])["run_hash"] == record["run_hash"]
+        header = probe_video(folder / "clip.mp4")
+        assert header.size == (64, 64) and header.frame_count == record["frames"] == 4
+    before = tree(tmp_path / "data")
+    # an item lost (as if never finished) and the manifest: only that item is rendered
+    for path in (tmp_path / "data" / "items" / "000001").iterdir():
+        path.unlink()
+    (tmp_path / "data" / "items" / "000001").rmdir()
+    (tmp_path / "data" / "manifest.jsonl").unlink()
+    again = run_dataset(job, ProcessPool(1))
+    assert (again.rendered, again.skipped) == (1, 1)
+    assert tree(tmp_path / "data") == before
+    # another template or global seed in the same folder is refused, not mixed in
+    with pytest.raises(DatasetError, match="another global_seed"):
+        run_dataset(job_for(tmp_path / "data", 2, global_seed=1), ProcessPool(1))
+    with pytest.raises(DatasetError, match="another template"):
+        run_dataset(job_for(tmp_path / "data", 2, TINY.replace("0.25", "0.5")), ProcessPool(1))
+    assert tree(tmp_path / "data") == before
+
+
+def test_the_batch_command_refuses_bad_input_with_a_located_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("bodies:\n  - {kind: ball, radius: {uniform: [1]}}\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(bad), "--count", "2", "--out", str(out)]) == 1
+    assert f"{bad}:2:36: bodies[0].radius.uniform: expected [low, high]" in capsys.readouterr().err
+    assert not out.exists()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    good = tmp_path / "good.yaml"
+    good.write_text(TINY)
+    args = ["batch", str(good), "--count", "1", "--out", str(tmp_path / "full"), "-q"]
+    assert main(args) == 1
+    assert "is not empty and holds no dataset" in capsys.readouterr().err
+    assert main([*args[:-1], "--size", "65x64"]) == 2
+
+
+def _command(template: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "physics_scenes", "batch", str(template), "--out", str(out),
+            "--size", "64x64", "-q", *extra]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Killed (the whole process group, SIGKILL) while items are being written, the same
+    command finishes the dataset identical to an uninterrupted run with another worker
+    count; no staging is left behind."""
+    text = TINY.replace("0.25", "0.75")
+    whole = tmp_path / "whole"
+    run_dataset(job_for(whole, 6, text), ProcessPool(1))  # in this process, in order
+    template = tmp_path / "template.yaml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    killed = tmp_path / "killed"
+    for wait_for in (1, 3):  # two kills at different moments
+        process = subprocess.Popen(
+            _command(template, killed, "--count", "6", "--workers", "2"),
+            env=env, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        items = killed / "items"
+        while time.monotonic() < deadline and process.poll() is None:
+            if items.is_dir() and len([p for p in items.iterdir() if p.name.isdigit()]) >= wait_for:
+                break
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    partial = [p.name for p in (killed / "items").iterdir() if p.name.isdigit()]
+    assert 1 <= len(partial) < 6
+    assert not (killed / "manifest.jsonl").exists()
+    subprocess.run(_command(template, killed, "--count", "6", "--workers", "2"),
+                   env=env, check=True)  # fmt: skip
+    assert tree(killed) == tree(whole)
+    assert len(tree(whole)) == 6 * 4 + 3
+
+
+@pytest.mark.slow
+def test_the_ray_engine_writes_the_same_bytes_as_the_local_engine(tmp_path: Path) -> None:
+    """A real local Ray cluster (2 CPUs, its session in tmp_path, nothing in the home
+    folder) renders the dataset; the process pool renders it too: the same bytes."""
+    home = tmp_path / "home"
+    home.mkdir()
+    local, ray = tmp_path / "local", tmp_path / "ray"
+    run_dataset(job_for(local, 4), ProcessPool(1))
+    template = tmp_path / "template.yaml"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy", "HOME": str(home)}
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS"):
+        env.pop(name, None)
+    ray_temp = Path("/tmp") / f"psray{os.getpid()}"  # a short path: Ray's sockets live there
+    command = _command(template, ray, "--count", "4", "--workers", "2", "--engine", "ray",
+                       "--ray-temp-dir", str(ray_temp))  # fmt: skip
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    finally:
+        subprocess.run(["rm", "-rf", str(ray_temp)], check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert tree(ray) == tree(local)
+    assert sorted(p.name for p in home.iterdir()) == []
