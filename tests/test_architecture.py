@@ -183,8 +183,6 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "scene.loader": ANY_BACKEND,
     "scene.assemble": ANY_BACKEND,
     "cli": ANY_BACKEND,
-    "cli_dataset": ANY_BACKEND,
-    "scene.template": ANY_BACKEND,
     "output.sink": ANY_BACKEND,
     "job.timeline": ANY_BACKEND,
     "picture.view": ANY_BACKEND,

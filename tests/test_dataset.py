@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from physics_scenes.cli import main
+from physics_scenes.errors import SceneError
 from physics_scenes.job.dataset import DatasetError, DatasetJob, run_dataset
 from physics_scenes.job.engines.pool import ProcessPool
 from physics_scenes.scene.template import parse_template, sample
@@ -166,3 +167,69 @@ def test_the_ray_engine_writes_the_same_bytes_as_the_local_engine(tmp_path: Path
     assert done.returncode == 0, done.stderr[-3000:]
     assert tree(ray) == tree(local)
     assert sorted(p.name for p in home.iterdir()) == []
+
+
+RACE = """
+name: race
+world: {size: [4, 4]}
+timing: {duration: 0.75, fps: 16, substeps: 15}
+retries: 40
+accept:
+  - in_view: true
+  - collisions: {min: 1, between: [floor, red]}
+label: {first_touch: {bodies: [red, blue], target: floor}}
+balance: [blue, red]
+bodies:
+  - {kind: floor, name: floor, y: 0.2}
+  - {kind: ball, name: red, radius: 0.2, position: [1, {uniform: [0.5, 1.4]}]}
+  - {kind: ball, name: blue, radius: 0.2, position: [3, {uniform: [0.5, 1.4]}]}
+"""
+
+
+def test_accept_label_and_balance_redraw_items_and_count_it(tmp_path: Path) -> None:
+    """Item i wants label balance[i mod 2]: the ball starting lower reaches the floor
+    first, so the accepted draw of item 0 has blue lower, of item 1 red lower; every
+    draw before it is counted as a rejection with its reason."""
+    out = tmp_path / "race"
+    result = run_dataset(job_for(out, 2, RACE), ProcessPool(1))
+    records = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    template = parse_template(RACE, str(tmp_path / "template.yaml"))
+    for record, wanted in zip(records, ["blue", "red"], strict=True):
+        assert record["status"] == "accepted" and record["label"] == wanted
+        item = sample(template, record["index"], attempt=record["attempts"] - 1)
+        assert item.seed == record["seed"]
+        heights = {body.name: body.position[1] for body in item.scene.bodies[1:]}
+        assert min(heights, key=heights.__getitem__) == wanted
+        assert sum(record["rejections"].values()) == record["attempts"] - 1
+        assert set(record["rejections"]) <= {"label red", "label blue"}
+        # the states file shows it: the wanted ball's first contact with the floor comes first
+        lines = (out / "items" / record["name"] / "clip.states.jsonl").read_text().splitlines()
+        events = [e for line in lines[1:-1] for e in json.loads(line)["events"]]
+        first = next(e for e in events if e["kind"] == "begin" and "floor" in (e["a"], e["b"]))
+        assert wanted in (first["a"], first["b"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["labels"] == {"blue": 1, "red": 1} and summary["accepted"] == 2
+    assert summary["attempts"] == sum(r["attempts"] for r in records)
+    # a condition no draw meets: the item is rejected after 1 + retries draws, without a clip
+    never = RACE.replace("retries: 40", "retries: 2").replace(
+        "  - in_view: true", "  - touches: [red, blue]"
+    )
+    result = run_dataset(job_for(tmp_path / "never", 1, never), ProcessPool(1))
+    (record,) = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    assert record["status"] == "rejected" and record["attempts"] == 3
+    assert record["rejections"]["touches red blue"] == 3
+    assert sorted(p.name for p in (tmp_path / "never" / "items" / "000000").iterdir()) == [
+        "item.json"
+    ]
+
+
+def test_rules_name_real_bodies_and_errors_are_located() -> None:
+    bad = RACE.replace("target: floor", "target: flor").replace("balance: [blue, red]", "")
+    with pytest.raises(SceneError) as caught:
+        parse_template(bad, "race.yaml")
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (9, "label.first_touch.target")
+    assert "no body 'flor' in item 0" in issue.message
+    with pytest.raises(SceneError) as caught:
+        parse_template(RACE.replace("min: 1,", "min: -1,"), "race.yaml")
+    assert [(i.line, i.path) for i in caught.value.issues] == [(8, "accept[1].collisions.min")]

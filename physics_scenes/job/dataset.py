@@ -26,15 +26,19 @@ import functools
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..errors import RenderError
+from ..errors import RenderError, SceneError, SimulationError
+from ..frame import Layout
 from ..output.atomic import AtomicPath, TargetExistsError
 from ..output.sink import DEFAULT_QUALITY
-from ..scene.template import Template, parse_template, sample
+from ..physics.simulate import simulate
+from ..scene.outcome import Rules, Verdict, judge
+from ..scene.template import Item, Template, parse_template, sample
 from .pipeline import RenderJob, run
 
 T = TypeVar("T")
@@ -116,33 +120,77 @@ def _sha256(path: Path) -> str:
 def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     """Render item ``index`` into ``items/<name>`` atomically; return its record.
 
-    Runs in a worker (a process of the pool, a Ray task) or in the command itself."""
+    An attempt whose scene is invalid, blows up, fails an ``accept`` condition or has
+    another label than balance wants is drawn again (attempt 1, 2, ... each with its own
+    seed), ``retries`` times at most; then the item is recorded as rejected, without a
+    clip. Runs in a worker (a process of the pool, a Ray task) or in the command."""
     job, index = task
     template = _template(job.template_text, job.template_file)
     target = items_dir(job.out) / item_name(index)
     if (target / ITEM_FILE).is_file():
         return read_record(target)
-    item = sample(template, index, job.global_seed)
+    rules = template.rules
+    wanted = rules.balance[index % len(rules.balance)] if rules.balance else None
+    rejections: Counter[str] = Counter()
+    for attempt in range(rules.retries + 1):
+        try:
+            item = sample(template, index, job.global_seed, attempt=attempt)
+            verdict = _judge(rules, item)
+        except SceneError:
+            rejections["invalid scene"] += 1
+            continue
+        except SimulationError:
+            rejections["blew up"] += 1
+            continue
+        if not verdict.accepted:
+            rejections.update(verdict.failed)
+            continue
+        if wanted is not None and verdict.label != wanted:
+            rejections[f"label {verdict.label}"] += 1
+            continue
+        record = {
+            "index": index, "name": item_name(index), "status": "accepted", "seed": item.seed,
+            "attempts": attempt + 1, "rejections": dict(sorted(rejections.items())),
+            "label": verdict.label, "values": dict(item.values),
+        }  # fmt: skip
+        try:
+            return _write_item(job, template, item, target, record)
+        except SimulationError:  # the render's own checks (its camera, its clock)
+            rejections["blew up"] += 1
+    record = {
+        "index": index, "name": item_name(index), "status": "rejected",
+        "attempts": rules.retries + 1, "rejections": dict(sorted(rejections.items())),
+    }  # fmt: skip
+    return _write_item(job, template, None, target, record)
+
+
+def _judge(rules: Rules, item: Item) -> Verdict:
+    if not rules.simulates:
+        return judge(rules, _NO_LAYOUT, (), item.values)
+    layout, frames = simulate(item.scene)
+    return judge(rules, layout, frames, item.values)
+
+
+_NO_LAYOUT = Layout((), (0.0, 0.0), (1.0, 1.0), (0, 0, 0), (0.0, 0.0))
+
+
+def _write_item(
+    job: DatasetJob, template: Template, item: Item | None, target: Path, record: dict[str, Any]
+) -> dict[str, Any]:
+    """Render ``item`` (None: a rejected item, its record only) and commit the folder."""
     folder = AtomicPath(target, directory=True)
     try:
-        clip = folder.temp / CLIP
-        source = Path(job.template_file) if template.base_dir is not None else None
-        render = RenderJob(
-            item.scene, clip, "mp4", job.width, job.height, job.quality,
-            source=source, audio="auto" if job.audio else "none", parallel=False,
-        )  # fmt: skip
-        result = run(render)
-        record = {
-            "index": index,
-            "name": item_name(index),
-            "seed": item.seed,
-            "attempt": item.attempt,
-            "values": dict(item.values),
-            "frames": result.frames,
-            "events": result.events,
-            "run_hash": result.run_hash,
-            "files": {path.name: _sha256(path) for path in sorted(result.files)},
-        }
+        if item is not None:
+            source = Path(job.template_file) if template.base_dir is not None else None
+            render = RenderJob(
+                item.scene, folder.temp / CLIP, "mp4", job.width, job.height, job.quality,
+                source=source, audio="auto" if job.audio else "none", parallel=False,
+            )  # fmt: skip
+            result = run(render)
+            record |= {
+                "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
+                "files": {path.name: _sha256(path) for path in sorted(result.files)},
+            }  # fmt: skip
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
         folder.commit()
@@ -227,9 +275,14 @@ def run_dataset(
 
 
 def write_manifest(out: Path, count: int) -> Path:
-    """``manifest.jsonl``: every item's record, in index order (atomic, streamed)."""
+    """``manifest.jsonl`` (every item's record, in index order) and ``summary.json`` (the
+    counts: accepted, rejected, attempts, rejections by reason, labels); atomic, streamed."""
     path = out / "manifest.jsonl"
     target = AtomicPath(path)
+    statuses: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    labels: Counter[str] = Counter()
+    attempts = 0
     try:
         with open(target.temp, "w", encoding="utf-8") as stream:
             for index in range(count):
@@ -238,6 +291,17 @@ def write_manifest(out: Path, count: int) -> Path:
                     raise DatasetError(f"{folder} has no {ITEM_FILE}; delete the folder and resume")
                 record = read_record(folder)
                 stream.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
+                statuses[record["status"]] += 1
+                reasons.update(record["rejections"])
+                attempts += record["attempts"]
+                if record.get("label") is not None:
+                    labels[str(record["label"])] += 1
+        summary = {
+            "items": count, "accepted": statuses["accepted"], "rejected": statuses["rejected"],
+            "attempts": attempts, "rejections": dict(sorted(reasons.items())),
+            "labels": dict(sorted(labels.items())),
+        }  # fmt: skip
+        _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
         target.commit()
     except BaseException:
         target.discard()

@@ -15,7 +15,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -104,6 +104,20 @@ class _Dumper(yaml.SafeDumper):
 
 _Dumper.add_representer(list, _Dumper.represent_list)
 _Dumper.add_representer(tuple, _Dumper.represent_list)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_part(kind: type[M], raw: Any, positions: Positions, text: str, file: str) -> M:
+    """Validate ``raw`` (keys at the top of the file, such as a template's ``accept:``) as
+    ``kind``, with errors located like a scene's."""
+    try:
+        return kind.model_validate(raw)
+    except ValidationError as error:
+        found = error.errors(include_url=False)
+        issues = _merge([_issue(e, raw, positions, file) for e in found[:MAX_ISSUES]])
+        raise SceneError(issues, text, omitted=max(0, len(found) - MAX_ISSUES)) from None
 
 
 def validate_data(

@@ -44,9 +44,10 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import Issue, SceneError
-from .loader import MAX_ISSUES, Loc, Positions, format_path, read_document, read_file
+from .loader import MAX_ISSUES, Loc, Positions, format_path, read_document, read_file, validate_part
 from .loader import validate_data as _validate_data
-from .model import MAX_BODIES, Scene
+from .model import MAX_BODIES, WALLS_NAME, Scene, body_names
+from .outcome import Rules, matches
 
 DISTRIBUTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
@@ -57,7 +58,7 @@ DISTRIBUTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 """Each distribution's head key → every key its mapping may hold."""
-DATASET_KEYS = ("variables", "accept", "label", "balance")
+DATASET_KEYS = ("variables", "accept", "label", "balance", "retries")
 """Top-level keys of a template that are not the scene's."""
 MAX_SEED = 2**63 - 1
 CLIP_TRIES = 100
@@ -74,6 +75,8 @@ class Template:
     data: Mapping[str, Any] = field(repr=False)
     positions: Positions = field(repr=False, compare=False)
     sha256: str
+    rules: Rules = field(default_factory=Rules)
+    """What the dataset asks of each item's outcome (``scene.outcome``)."""
     base_dir: Path | None = None
     """Where files the scene names (samples, images) are looked for."""
 
@@ -123,9 +126,37 @@ def parse_template(data: str | bytes, file: str = "<string>") -> Template:
     if issues:
         raise SceneError(issues, text)
     base_dir = Path(file).parent if file != "<string>" else None
-    template = Template(file, text, raw, positions, _hash(raw, text), base_dir)
-    sample(template, 0)  # a template validates like a scene: its first item must be one
+    rules = validate_part(
+        Rules, {k: raw[k] for k in DATASET_KEYS if k in raw}, positions, text, file
+    )
+    template = Template(file, text, raw, positions, _hash(raw, text), rules, base_dir)
+    first = sample(template, 0)  # a template validates like a scene: its first item must be one
+    problems = _check_rules(rules, first.scene, set(template.variables))
+    if problems:
+        raise SceneError(
+            [Issue(file, *positions.locate(loc), format_path(loc), m) for loc, m in problems], text
+        )
     return template
+
+
+def _check_rules(rules: Rules, scene: Scene, variables: set[str]) -> list[tuple[Loc, str]]:
+    """Names in the rules that item 0 does not have; a label balance needs a label."""
+    bodies = [name for names in body_names(scene) for name in names]
+    if scene.world.walls:
+        bodies.append(WALLS_NAME + "/bottom")
+    problems: list[tuple[Loc, str]] = [
+        (loc, f"no body {name!r} in item 0 (nor copies {name}_0, ... or parts {name}/...)")
+        for loc, name in rules.names()
+        if not any(matches(name, body) for body in bodies)
+    ]
+    label = rules.label
+    if label is not None and label.variable is not None and label.variable not in variables:
+        problems.append(
+            (("label", "variable"), f"no variable {label.variable!r} under 'variables:'")
+        )
+    if rules.balance is not None and label is None:
+        problems.append((("balance",), "balance needs a 'label:' to balance"))
+    return problems
 
 
 def _hash(raw: Any, text: str) -> str:
