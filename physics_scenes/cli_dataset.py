@@ -141,9 +141,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.address or args.ray_temp_dir):
         raise UsageError("--address and --ray-temp-dir go with --engine ray")
     template = load_template(args.template)  # located errors before anything is written
-    job = DatasetJob(
-        str(args.template), template.text, args.out, args.count, args.global_seed,
-        width, height, args.quality, args.audio,
+    job = DatasetJob.of(
+        template, args.out, args.count, global_seed=args.global_seed, width=width,
+        height=height, quality=args.quality, audio=args.audio,
     )  # fmt: skip
     workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()

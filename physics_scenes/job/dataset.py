@@ -72,6 +72,11 @@ class DatasetJob:
     quality: str = DEFAULT_QUALITY
     audio: bool = False
 
+    @classmethod
+    def of(cls, template: Template, out: Path, count: int, **options: Any) -> DatasetJob:
+        """The job for a loaded template (its text and file as read)."""
+        return cls(template.file, template.text, Path(out), count, **options)
+
     def settings(self) -> dict[str, Any]:
         """What ``dataset.json`` records; a resume must match it (the count may grow)."""
         template = _template(self.template_text, self.template_file)
