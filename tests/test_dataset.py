@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from physics_scenes.cli import main
@@ -71,6 +72,12 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
         assert json.loads(states[-1])["run_hash"] == record["run_hash"]
         header = probe_video(folder / "clip.mp4")
         assert header.size == (64, 64) and header.frame_count == record["frames"] == 4
+        truth = np.load(folder / "clip.truth.npz")
+        assert truth["ids"].shape == (4, 64, 64) and truth["flow"].shape == (3, 64, 64, 2)
+        balls = len(sample(template, index).scene.bodies)
+        ball_ids = set(range(2, balls + 2))  # row 0 is the walls (one body), then the balls
+        assert ball_ids <= set(np.unique(truth["ids"])) <= {0, 1} | ball_ids
+        assert truth["visible"].shape == (4, balls + 1)
     before = tree(tmp_path / "data")
     # an item lost (as if never finished) and the manifest: only that item is rendered
     for path in (tmp_path / "data" / "items" / "000001").iterdir():
@@ -142,7 +149,7 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
     subprocess.run(_command(template, killed, "--count", "6", "--workers", "2"),
                    env=env, check=True)  # fmt: skip
     assert tree(killed) == tree(whole)
-    assert len(tree(whole)) == 6 * 4 + 3
+    assert len(tree(whole)) == 6 * 5 + 4
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@ Layout of ``OUT``::
     dataset.json          what decides the bytes (template hash, global seed, size, ...)
     template.yaml         the template's text, as used
     items/000042/         one folder per finished item: clip.mp4, clip.states.jsonl,
-                          clip.metadata.json and item.json (its record, with checksums)
+                          clip.metadata.json, clip.truth.npz (``job.ground_truth``) and
+                          item.json (its record, with checksums)
     manifest.jsonl        every item's record in index order (written last)
 
 An item is rendered into a staging folder and renamed into ``items/`` in one step
@@ -39,6 +40,7 @@ from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
 from ..scene.outcome import Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
+from .ground_truth import write_truth
 from .pipeline import RenderJob, run
 
 T = TypeVar("T")
@@ -46,6 +48,7 @@ R = TypeVar("R")
 DATASET_FORMAT = "physics_scenes.dataset"
 ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
+TRUTH = "clip.truth.npz"
 
 
 class Engine(Protocol):
@@ -192,9 +195,11 @@ def _write_item(
                 source=source, audio="auto" if job.audio else "none", parallel=False,
             )  # fmt: skip
             result = run(render)
+            truth = folder.temp / TRUTH
+            write_truth(item.scene, job.width, job.height, truth, template.base_dir)
             record |= {
                 "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
-                "files": {path.name: _sha256(path) for path in sorted(result.files)},
+                "files": {path.name: _sha256(path) for path in sorted([*result.files, truth])},
             }  # fmt: skip
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
