@@ -99,6 +99,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     batch.add_argument("--size", default="256x256", metavar="WxH", help="default 256x256")
     batch.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
     batch.add_argument("--audio", action="store_true", help="give each clip its sound track")
+    batch.add_argument(
+        "--format",
+        choices=["folder", "webdataset", "hdf5"],
+        default="folder",
+        help="folder: a folder per clip (always written); webdataset: also tar shards; "
+        "hdf5: also HDF5 shards",
+    )
+    batch.add_argument("--shard-size", type=_count, default=1000, metavar="N",
+                       help="clips per shard (default 1000)")  # fmt: skip
     batch.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -143,7 +152,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     template = load_template(args.template)  # located errors before anything is written
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
-        height=height, quality=args.quality, audio=args.audio,
+        height=height, quality=args.quality, audio=args.audio, fmt=args.format,
+        shard_size=args.shard_size,
     )  # fmt: skip
     workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()

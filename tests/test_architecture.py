@@ -57,6 +57,7 @@ BACKENDS: dict[str, set[str]] = {
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool"},
     "ray": {"job.engines.ray_tasks"},
+    "h5py": {"output.shards"},
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "pydantic": {"scene", "cli"},

@@ -9,10 +9,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
+import webdataset
 
 from physics_scenes.cli import main
 from physics_scenes.errors import SceneError
@@ -87,6 +90,41 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     again = run_dataset(job, ProcessPool(1))
     assert (again.rendered, again.skipped) == (1, 1)
     assert tree(tmp_path / "data") == before
+    # shards: read back by each format's own reader, the same bytes and arrays as the items
+    for fmt in ("webdataset", "hdf5"):
+        assert run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1)).rendered == 0
+    shards = tmp_path / "data" / "shards"
+    samples = []
+    for tar in sorted(shards.glob("*.tar")):  # webdataset's own tar reader, on streams we close
+        with open(tar, "rb") as stream:
+            source = [{"url": str(tar), "stream": stream}]
+            files = webdataset.tariterators.tar_file_expander(source)
+            samples += list(webdataset.tariterators.group_by_keys(files))
+    assert [clip["__key__"] for clip in samples] == ["000000", "000001"]
+    for clip, record in zip(samples, records, strict=True):
+        folder = tmp_path / "data" / "items" / record["name"]
+        assert json.loads(clip["json"]) == record
+        for ending in ("mp4", "states.jsonl", "metadata.json", "truth.npz"):
+            assert clip[ending] == (folder / f"clip.{ending}").read_bytes()
+    for path, record in zip(sorted(shards.glob("*.h5")), records, strict=True):
+        folder = tmp_path / "data" / "items" / record["name"]
+        with h5py.File(path, "r") as h5:
+            group = h5[record["name"]]
+            assert group["video"][()].tobytes() == (folder / "clip.mp4").read_bytes()
+            assert json.loads(group.attrs["record"]) == record
+            frames = [json.loads(line) for line in
+                      (folder / "clip.states.jsonl").read_text().splitlines()[1:-1]]  # fmt: skip
+            assert group["position"][()].tolist() == [f["position"] for f in frames]
+            assert group["angle"][()].tolist() == [f["angle"] for f in frames]
+            truth = np.load(folder / "clip.truth.npz")
+            assert np.array_equal(group["flow"][()], truth["flow"])
+            assert np.array_equal(group["ids"][()], truth["ids"])
+            assert group["ids"].chunks == (1, 64, 64) and group["ids"].compression == "gzip"
+    shards_before = tree(shards)
+    for fmt in ("webdataset", "hdf5"):  # written again: the same bytes
+        run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1))
+    assert tree(shards) == shards_before
+    before = tree(tmp_path / "data")
     # another template or global seed in the same folder is refused, not mixed in
     with pytest.raises(DatasetError, match="another global_seed"):
         run_dataset(job_for(tmp_path / "data", 2, global_seed=1), ProcessPool(1))

@@ -8,6 +8,9 @@ Layout of ``OUT``::
                           clip.metadata.json, clip.truth.npz (``job.ground_truth``) and
                           item.json (its record, with checksums)
     manifest.jsonl        every item's record in index order (written last)
+    summary.json          the counts (accepted, rejected, attempts, rejections, labels)
+    shards/               with --format webdataset or hdf5: the accepted clips packed
+                          (``output.shards``), rebuilt from the items at the end
 
 An item is rendered into a staging folder and renamed into ``items/`` in one step
 (``output.atomic``): a folder there is complete, and a batch killed at any moment loses
@@ -36,6 +39,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
 from ..output.atomic import AtomicPath, TargetExistsError
+from ..output.shards import TAR_ORDER, ShardClip, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
 from ..scene.outcome import Rules, Verdict, judge
@@ -74,6 +78,9 @@ class DatasetJob:
     height: int = 256
     quality: str = DEFAULT_QUALITY
     audio: bool = False
+    fmt: str = "folder"
+    """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
+    shard_size: int = 1000
 
     @classmethod
     def of(cls, template: Template, out: Path, count: int, **options: Any) -> DatasetJob:
@@ -281,7 +288,21 @@ def run_dataset(
         if progress is not None:
             progress(finished, job.count)
     manifest = write_manifest(job.out, job.count)
+    if job.fmt != "folder":
+        write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
     return DatasetResult(finished - skipped, skipped, manifest)
+
+
+def _clips(out: Path, manifest: Path) -> Iterator[ShardClip]:
+    """The accepted items of the manifest, in order, as shard entries."""
+    with open(manifest, encoding="utf-8") as stream:
+        for line in stream:
+            record = json.loads(line)
+            if record["status"] != "accepted":
+                continue
+            folder = items_dir(out) / record["name"]
+            files = {ending: folder / f"clip.{ending}" for ending in TAR_ORDER}
+            yield ShardClip(record["name"], record, files)
 
 
 def write_manifest(out: Path, count: int) -> Path:

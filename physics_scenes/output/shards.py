@@ -1,0 +1,142 @@
+"""Dataset shards: WebDataset tar files and HDF5 files, with bytes that depend on the data only.
+
+**WebDataset** (``data-000000.tar``, ...): POSIX (ustar) tar files, one sample per clip,
+its members grouped by the item's name as key (``000042.mp4``, ``000042.states.jsonl``,
+``000042.metadata.json``, ``000042.truth.npz``, ``000042.json``: the item's record).
+Every member has mtime 0, uid/gid 0, no owner names and mode 0644, in a fixed order, so
+two writes give the same bytes (ray.data's writer stamps times and random names).
+
+**HDF5** (``data-000000.h5``, PhyWorld-like): one group per clip, named by the item,
+holding ``video`` (the MP4's bytes, uint8), the states as arrays — ``position``
+(n, B, 2), ``angle`` (n, B), ``velocity`` (n, B, 2), ``angular_velocity`` (n, B), float64;
+``time`` (n,) — and the ground truth ``ids``, ``flow``, ``boxes``, ``visible`` as chunked,
+gzip-compressed datasets (one frame a chunk); attributes ``record`` (the item's JSON),
+``bodies`` (the states header's body list, JSON) and ``events`` (every contact event,
+JSON). No object carries a time stamp.
+
+A clip is a ``Clip`` here: its name, its record and its files (name → path).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import AtomicPath
+from .sink import ExportError
+
+TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz")
+"""Members of a sample after the record (``json``), by their ending after ``clip.``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShardClip:
+    name: str
+    record: dict[str, Any]
+    files: dict[str, Path]
+    """``mp4`` → the video, ``states.jsonl``, ``metadata.json``, ``truth.npz``."""
+
+
+def _batches(clips: Iterable[ShardClip], size: int) -> Iterator[list[ShardClip]]:
+    batch: list[ShardClip] = []
+    for clip in clips:
+        batch.append(clip)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_shards(
+    folder: Path, clips: Iterable[ShardClip], fmt: str, size: int = 1000
+) -> list[Path]:
+    """Write ``clips`` into shards of ``size`` clips in ``folder`` (each shard atomic)."""
+    write = {"webdataset": _write_tar, "hdf5": _write_hdf5}[fmt]
+    ending = {"webdataset": ".tar", "hdf5": ".h5"}[fmt]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for number, batch in enumerate(_batches(clips, size)):
+        path = folder / f"data-{number:06d}{ending}"
+        target = AtomicPath(path)
+        try:
+            write(target.temp, batch)
+            target.commit()
+        except BaseException:
+            target.discard()
+            raise
+        paths.append(path)
+    for stale in folder.glob(f"data-*{ending}"):  # from an earlier run with more items
+        if stale not in paths:
+            stale.unlink()
+    return paths
+
+
+def _member(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _write_tar(path: Path, clips: list[ShardClip]) -> None:
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
+        for clip in clips:
+            record = json.dumps(clip.record, sort_keys=True, separators=(",", ":")).encode()
+            archive.addfile(_member(f"{clip.name}.json", len(record)), io.BytesIO(record))
+            for ending in TAR_ORDER:
+                source = clip.files[ending]
+                with open(source, "rb") as stream:
+                    size = source.stat().st_size
+                    archive.addfile(_member(f"{clip.name}.{ending}", size), stream)
+
+
+def _states(path: Path) -> tuple[list[Any], dict[str, np.ndarray], list[Any]]:
+    """The states file's bodies, its per-frame arrays, and every event."""
+    with open(path, encoding="utf-8") as stream:
+        lines = stream.read().splitlines()
+    header = json.loads(lines[0])
+    frames = [json.loads(line) for line in lines[1:-1]]
+    arrays = {
+        "time": np.array([f["time"] for f in frames], dtype=np.float64),
+        "position": np.array([f["position"] for f in frames], dtype=np.float64),
+        "angle": np.array([f["angle"] for f in frames], dtype=np.float64),
+        "velocity": np.array([f["velocity"] for f in frames], dtype=np.float64),
+        "angular_velocity": np.array([f["angular_velocity"] for f in frames], dtype=np.float64),
+    }
+    events = [event for f in frames for event in f["events"]]
+    return header["bodies"], arrays, events
+
+
+def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
+    try:
+        import h5py
+    except ImportError:
+        raise ExportError("--format hdf5 needs h5py: pip install 'physics-scenes[hdf5]'") from None
+    with h5py.File(path, "w", libver="earliest", track_order=False) as h5:
+        for clip in clips:
+            group = h5.create_group(clip.name)
+            group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
+            video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
+            group.create_dataset("video", data=video, track_times=False)
+            bodies, arrays, events = _states(clip.files["states.jsonl"])
+            group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
+            group.attrs["events"] = json.dumps(events, sort_keys=True)
+            for name, array in arrays.items():
+                group.create_dataset(name, data=array, track_times=False)
+            with np.load(clip.files["truth.npz"]) as truth:
+                for name in ("ids", "flow", "boxes", "visible"):
+                    array = truth[name]
+                    chunks = (1, *array.shape[1:]) if array.size else None
+                    group.create_dataset(
+                        name, data=array, chunks=chunks, compression="gzip",
+                        compression_opts=4, shuffle=True, track_times=False,
+                    )  # fmt: skip
