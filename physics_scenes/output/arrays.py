@@ -27,12 +27,13 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.generic]]) -> None:
-    """Write ``arrays`` (in their order) as a deflate-compressed npz, deterministically."""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+    """Write ``arrays`` (in their order) as a deflate-compressed npz, deterministically
+    (zlib level 1: a third of level 6's time for flow fields, a few per cent larger)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(info, buffer.getvalue(), compresslevel=6)
+            archive.writestr(info, buffer.getvalue(), compresslevel=1)

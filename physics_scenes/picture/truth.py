@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ..frame import CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
+from ..frame import CircleGeom, Frame, Layout, PolyGeom, SegmentGeom
 from .view import View
 
 IdArray = npt.NDArray[np.uint16]
@@ -81,29 +81,60 @@ def _to_body(world: npt.NDArray[np.float64], frame: Frame, row: int) -> npt.NDAr
     return np.stack((dx * c + dy * s, -dx * s + dy * c), axis=-1)
 
 
+def _shape_box(
+    geom: object, frame: Frame, row: int, view: View
+) -> tuple[float, float, float, float]:
+    """A shape's pixel bounding box (x0, y0, x1, y1), from its outline's extreme points."""
+    if isinstance(geom, CircleGeom):
+        points, pad = np.array([geom.offset], dtype=np.float64), geom.radius
+    elif isinstance(geom, PolyGeom):
+        points, pad = np.asarray(geom.vertices, dtype=np.float64), 0.0
+    else:
+        assert isinstance(geom, SegmentGeom)
+        points, pad = np.array([geom.a, geom.b], dtype=np.float64), geom.radius
+    c, s = np.cos(frame.angle[row]), np.sin(frame.angle[row])
+    x, y = frame.position[row]
+    world = np.column_stack((x + points[:, 0] * c - points[:, 1] * s,
+                             y + points[:, 0] * s + points[:, 1] * c))  # fmt: skip
+    pixels = view.to_pixels(world)
+    reach = pad * view.scale + 1
+    low, high = pixels.min(axis=0) - reach, pixels.max(axis=0) + reach
+    return float(low[0]), float(low[1]), float(high[0]), float(high[1])
+
+
 def instance_ids(layout: Layout, frame: Frame, view: View) -> tuple[IdArray, npt.NDArray[np.int64]]:
     """The id under each pixel's centre, and each body's whole area in pixels (as if
-    nothing covered it; its visible fraction is its share of ``ids`` over this)."""
+    nothing covered it; its visible fraction is its share of ``ids`` over this).
+
+    Each shape is tested only inside its own pixel box (walls around the picture are
+    four thin strips, not the whole picture)."""
     if len(layout.bodies) > MAX_BODIES:
         raise ValueError(f"instance ids are 16-bit: at most {MAX_BODIES} bodies")
     ids = np.zeros((view.height, view.width), dtype=np.uint16)
     full = np.zeros(len(layout.bodies), dtype=np.int64)
-    centres = view.to_pixels(frame.position)
     for row in _order(layout):
-        body = layout.bodies[row]
-        reach = extent(body.shapes) * view.scale + 1
-        cx, cy = centres[row]
-        if not (np.isfinite(cx) and np.isfinite(cy)):
+        if not np.isfinite(frame.position[row]).all() or not np.isfinite(frame.angle[row]):
             continue
-        x0, x1 = max(0, int(cx - reach)), min(view.width, int(cx + reach) + 1)
-        y0, y1 = max(0, int(cy - reach)), min(view.height, int(cy + reach) + 1)
-        if x0 >= x1 or y0 >= y1:
+        windows = []
+        for geom in layout.bodies[row].shapes:
+            bx0, by0, bx1, by1 = _shape_box(geom, frame, row, view)
+            x0, x1 = max(0, int(bx0)), min(view.width, int(bx1) + 1)
+            y0, y1 = max(0, int(by0)), min(view.height, int(by1) + 1)
+            if x0 < x1 and y0 < y1:
+                windows.append((geom, x0, y0, x1, y1))
+        if not windows:
             continue
-        px, py = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)
-        world = view.to_world(np.stack((px, py), axis=-1))
-        hit = _inside(body.shapes, _to_body(world, frame, row))
-        full[row] = int(hit.sum())
-        ids[y0:y1, x0:x1][hit] = row + 1
+        ux0, uy0 = min(w[1] for w in windows), min(w[2] for w in windows)
+        ux1, uy1 = max(w[3] for w in windows), max(w[4] for w in windows)
+        body = np.zeros((uy1 - uy0, ux1 - ux0), dtype=bool)
+        for geom, x0, y0, x1, y1 in windows:
+            px, py = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)
+            world = view.to_world(np.stack((px, py), axis=-1))
+            body[y0 - uy0 : y1 - uy0, x0 - ux0 : x1 - ux0] |= _inside(
+                (geom,), _to_body(world, frame, row)
+            )
+        full[row] = int(body.sum())
+        ids[uy0:uy1, ux0:ux1][body] = row + 1
     return ids, full
 
 
@@ -113,21 +144,33 @@ def flow(
     """Forward optical flow (height, width, 2), pixels from ``frame`` to ``after``: where
     the world point under each pixel centre is seen in the next frame."""
     height, width = ids.shape
-    px, py = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
-    pixels = np.stack((px, py), axis=-1)
-    world = view.to_world(pixels)
-    moved = world.copy()
-    for row in np.unique(ids):
-        if row == 0:
-            continue
-        k = int(row) - 1
-        where = ids == row
-        local = _to_body(world[where], frame, k)
-        c, s = np.cos(after.angle[k]), np.sin(after.angle[k])
-        moved[where, 0] = after.position[k, 0] + local[:, 0] * c - local[:, 1] * s
-        moved[where, 1] = after.position[k, 1] + local[:, 0] * s + local[:, 1] * c
-    shift: npt.NDArray[np.float32] = (view_after.to_pixels(moved) - pixels).astype(np.float32)
+    shift = np.zeros((height, width, 2), dtype=np.float32)
+    if view_after != view:  # the background moves with the camera only
+        px, py = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
+        pixels = np.stack((px, py), axis=-1)
+        shift[:] = view_after.to_pixels(view.to_world(pixels)) - pixels
+    ys, xs = np.nonzero(ids)
+    if not len(ys):
+        return shift
+    rows = ids[ys, xs].astype(np.int64) - 1
+    pixels = np.column_stack((xs + 0.5, ys + 0.5))
+    local = _to_body_rows(view.to_world(pixels), frame, rows)
+    c, s = np.cos(after.angle[rows]), np.sin(after.angle[rows])
+    x, y = after.position[rows, 0], after.position[rows, 1]
+    moved = np.column_stack((x + local[:, 0] * c - local[:, 1] * s,
+                             y + local[:, 0] * s + local[:, 1] * c))  # fmt: skip
+    shift[ys, xs] = view_after.to_pixels(moved) - pixels
     return shift
+
+
+def _to_body_rows(
+    world: npt.NDArray[np.float64], frame: Frame, rows: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Points (k, 2) in the coordinates of their bodies (``rows``, one per point)."""
+    c, s = np.cos(frame.angle[rows]), np.sin(frame.angle[rows])
+    dx = world[:, 0] - frame.position[rows, 0]
+    dy = world[:, 1] - frame.position[rows, 1]
+    return np.column_stack((dx * c + dy * s, -dx * s + dy * c))
 
 
 def boxes(ids: IdArray, count: int) -> npt.NDArray[np.int32]:
