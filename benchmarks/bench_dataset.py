@@ -61,6 +61,11 @@ def main() -> None:
         batch = args.clips / (time.perf_counter() - started)
 
         started = time.perf_counter()
+        job = DatasetJob.of(template, out / "plain", args.clips, truth=False)
+        run_dataset(job, ProcessPool(args.workers))
+        plain = args.clips / (time.perf_counter() - started)
+
+        started = time.perf_counter()
         job = DatasetJob.of(template, out / "one", args.clips)
         run_dataset(job, ProcessPool(1))
         one = args.clips / (time.perf_counter() - started)
@@ -84,6 +89,7 @@ def main() -> None:
     per_core = batch / min(args.workers, cores)
     print(f"batch, {args.workers} workers:              {batch:6.2f} clips/s "
           f"({batch / reference:.2f}x; {per_core:.2f} clips/s/core)")  # fmt: skip
+    print(f"  without the ground truth:     {plain:6.2f} clips/s ({plain / reference:.2f}x)")
     print(f"batch, 1 worker (in process):   {one:6.2f} clips/s ({one / reference:.2f}x)")
     print("one clip, by stage (in this process):")
     for name, seconds in stages.items():

@@ -99,6 +99,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     batch.add_argument("--size", default="256x256", metavar="WxH", help="default 256x256")
     batch.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
     batch.add_argument("--audio", action="store_true", help="give each clip its sound track")
+    batch.add_argument("--no-truth", action="store_true",
+                       help="no clip.truth.npz (instance ids, optical flow, boxes)")  # fmt: skip
     batch.add_argument(
         "--format",
         choices=["folder", "webdataset", "hdf5"],
@@ -153,7 +155,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
         height=height, quality=args.quality, audio=args.audio, fmt=args.format,
-        shard_size=args.shard_size,
+        truth=not args.no_truth, shard_size=args.shard_size,
     )  # fmt: skip
     workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()

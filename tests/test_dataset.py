@@ -104,7 +104,7 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     for clip, record in zip(samples, records, strict=True):
         folder = tmp_path / "data" / "items" / record["name"]
         assert json.loads(clip["json"]) == record
-        for ending in ("mp4", "states.jsonl", "metadata.json", "truth.npz"):
+        for ending in ("mp4", "states.jsonl", "metadata.json", "truth.npz", "annotations.json"):
             assert clip[ending] == (folder / f"clip.{ending}").read_bytes()
     for path, record in zip(sorted(shards.glob("*.h5")), records, strict=True):
         folder = tmp_path / "data" / "items" / record["name"]
@@ -187,7 +187,7 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
     subprocess.run(_command(template, killed, "--count", "6", "--workers", "2"),
                    env=env, check=True)  # fmt: skip
     assert tree(killed) == tree(whole)
-    assert len(tree(whole)) == 6 * 5 + 4
+    assert len(tree(whole)) == 6 * 6 + 4
 
 
 @pytest.mark.slow
@@ -252,6 +252,14 @@ def test_accept_label_and_balance_redraw_items_and_count_it(tmp_path: Path) -> N
         events = [e for line in lines[1:-1] for e in json.loads(line)["events"]]
         first = next(e for e in events if e["kind"] == "begin" and "floor" in (e["a"], e["b"]))
         assert wanted in (first["a"], first["b"])
+        # and the annotations, read off the same events, answer the race's question
+        notes = json.loads((out / "items" / record["name"] / "clip.annotations.json").read_text())
+        assert {"question": "Which object hits the floor first?", "answer": wanted,
+                "kind": "descriptive"} in notes["questions"]  # fmt: skip
+        assert notes["captions"][0] == f"{wanted} hits the floor at {first['time']:.2f} s."
+        assert notes["collisions"][0]["time"] == first["time"]
+        assert record["plausibility"] == notes["plausibility"]
+        assert not notes["plausibility"]["flagged"] and notes["plausibility"]["energy_start"] > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["labels"] == {"blue": 1, "red": 1} and summary["accepted"] == 2
     assert summary["attempts"] == sum(r["attempts"] for r in records)

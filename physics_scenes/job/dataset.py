@@ -5,8 +5,9 @@ Layout of ``OUT``::
     dataset.json          what decides the bytes (template hash, global seed, size, ...)
     template.yaml         the template's text, as used
     items/000042/         one folder per finished item: clip.mp4, clip.states.jsonl,
-                          clip.metadata.json, clip.truth.npz (``job.ground_truth``) and
-                          item.json (its record, with checksums)
+                          clip.metadata.json, clip.truth.npz (``job.ground_truth``),
+                          clip.annotations.json (``job.annotate``) and item.json (its
+                          record, with checksums)
     manifest.jsonl        every item's record in index order (written last)
     summary.json          the counts (accepted, rejected, attempts, rejections, labels)
     shards/               with --format webdataset or hdf5: the accepted clips packed
@@ -53,6 +54,7 @@ DATASET_FORMAT = "physics_scenes.dataset"
 ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
 TRUTH = "clip.truth.npz"
+NOTES = "clip.annotations.json"
 
 
 class Engine(Protocol):
@@ -78,6 +80,8 @@ class DatasetJob:
     height: int = 256
     quality: str = DEFAULT_QUALITY
     audio: bool = False
+    truth: bool = True
+    """Write ``clip.truth.npz`` (ids, flow, boxes, visibility) beside each clip."""
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
     shard_size: int = 1000
@@ -97,6 +101,7 @@ class DatasetJob:
             "global_seed": self.global_seed,
             "video": {"width": self.width, "height": self.height, "quality": self.quality,
                       "audio": self.audio},
+            "truth": self.truth,
         }  # fmt: skip
 
 
@@ -202,11 +207,17 @@ def _write_item(
                 source=source, audio="auto" if job.audio else "none", parallel=False,
             )  # fmt: skip
             result = run(render)
-            truth = folder.temp / TRUTH
-            write_truth(item.scene, job.width, job.height, truth, template.base_dir)
+            files = list(result.files)
+            if job.truth:
+                files.append(folder.temp / TRUTH)
+            truth = files[-1] if job.truth else None
+            notes = write_truth(item.scene, job.width, job.height, truth, template.base_dir)
+            files.append(folder.temp / NOTES)
+            files[-1].write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
+            record["plausibility"] = notes["plausibility"]
             record |= {
                 "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
-                "files": {path.name: _sha256(path) for path in sorted([*result.files, truth])},
+                "files": {path.name: _sha256(path) for path in sorted(files)},
             }  # fmt: skip
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
@@ -289,6 +300,8 @@ def run_dataset(
             progress(finished, job.count)
     manifest = write_manifest(job.out, job.count)
     if job.fmt != "folder":
+        if not job.truth:
+            raise DatasetError(f"--format {job.fmt} packs the ground truth: drop --no-truth")
         write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
     return DatasetResult(finished - skipped, skipped, manifest)
 

@@ -2,7 +2,8 @@
 
 **WebDataset** (``data-000000.tar``, ...): POSIX (ustar) tar files, one sample per clip,
 its members grouped by the item's name as key (``000042.mp4``, ``000042.states.jsonl``,
-``000042.metadata.json``, ``000042.truth.npz``, ``000042.json``: the item's record).
+``000042.metadata.json``, ``000042.truth.npz``, ``000042.annotations.json``,
+``000042.json``: the item's record).
 Every member has mtime 0, uid/gid 0, no owner names and mode 0644, in a fixed order, so
 two writes give the same bytes (ray.data's writer stamps times and random names).
 
@@ -11,8 +12,8 @@ holding ``video`` (the MP4's bytes, uint8), the states as arrays — ``position`
 (n, B, 2), ``angle`` (n, B), ``velocity`` (n, B, 2), ``angular_velocity`` (n, B), float64;
 ``time`` (n,) — and the ground truth ``ids``, ``flow``, ``boxes``, ``visible`` as chunked,
 gzip-compressed datasets (one frame a chunk); attributes ``record`` (the item's JSON),
-``bodies`` (the states header's body list, JSON) and ``events`` (every contact event,
-JSON). No object carries a time stamp.
+``bodies`` (the states header's body list, JSON), ``events`` (every contact event,
+JSON) and ``annotations`` (captions, questions, plausibility: JSON). No object carries a time stamp.
 
 A clip is a ``Clip`` here: its name, its record and its files (name → path).
 """
@@ -32,7 +33,7 @@ import numpy as np
 from .atomic import AtomicPath
 from .sink import ExportError
 
-TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz")
+TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
 """Members of a sample after the record (``json``), by their ending after ``clip.``."""
 
 
@@ -130,6 +131,7 @@ def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
             bodies, arrays, events = _states(clip.files["states.jsonl"])
             group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
             group.attrs["events"] = json.dumps(events, sort_keys=True)
+            group.attrs["annotations"] = clip.files["annotations.json"].read_text("utf-8")
             for name, array in arrays.items():
                 group.create_dataset(name, data=array, track_times=False)
             with np.load(clip.files["truth.npz"]) as truth:
