@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -286,3 +287,32 @@ def test_rules_name_real_bodies_and_errors_are_located() -> None:
     with pytest.raises(SceneError) as caught:
         parse_template(RACE.replace("min: 1,", "min: -1,"), "race.yaml")
     assert [(i.line, i.path) for i in caught.value.issues] == [(8, "accept[1].collisions.min")]
+
+
+def test_a_counterfactual_twin_changes_one_variable_and_is_linked_in_the_record(
+    tmp_path: Path,
+) -> None:
+    text = TINY + "counterfactual: {variable: speed, value: 0}\n"
+    result = run_dataset(job_for(tmp_path / "twins", 1, text), ProcessPool(1))
+    (record,) = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    twin = record["counterfactual"]
+    assert twin["folder"] == "counterfactual" and twin["values"]["speed"] == 0
+    assert record["values"]["speed"] != 0 and twin["run_hash"] != record["run_hash"]
+    folder = tmp_path / "twins" / "items" / "000000"
+
+    def first_frame(path: Path) -> dict[str, Any]:
+        return json.loads(path.read_text().splitlines()[1])
+
+    factual = first_frame(folder / "clip.states.jsonl")
+    counter = first_frame(folder / "counterfactual" / "clip.states.jsonl")
+    # the twin's balls start still; everything else drawn for the item is the same
+    assert [v[0] for v in counter["velocity"][1:]] == [0] * (len(counter["velocity"]) - 1)
+    assert [v[0] for v in factual["velocity"][1:]] == [record["values"]["speed"]] * (
+        len(factual["velocity"]) - 1
+    )
+    assert counter["position"] == factual["position"]
+    for name, digest in twin["files"].items():
+        data = (folder / "counterfactual" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest
+    with pytest.raises(SceneError, match="no variable 'sped'"):
+        parse_template(TINY + "counterfactual: {variable: sped, value: 0}\n", "t.yaml")

@@ -43,6 +43,7 @@ from ..output.atomic import AtomicPath, TargetExistsError
 from ..output.shards import TAR_ORDER, ShardClip, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
+from ..scene.model import Scene
 from ..scene.outcome import Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
 from .ground_truth import write_truth
@@ -55,6 +56,7 @@ ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
 TRUTH = "clip.truth.npz"
 NOTES = "clip.annotations.json"
+TWIN = "counterfactual"
 
 
 class Engine(Protocol):
@@ -197,28 +199,22 @@ _NO_LAYOUT = Layout((), (0.0, 0.0), (1.0, 1.0), (0, 0, 0), (0.0, 0.0))
 def _write_item(
     job: DatasetJob, template: Template, item: Item | None, target: Path, record: dict[str, Any]
 ) -> dict[str, Any]:
-    """Render ``item`` (None: a rejected item, its record only) and commit the folder."""
+    """Render ``item`` (None: a rejected item, its record only), and its counterfactual
+    twin into ``counterfactual/`` when the rules ask for one; commit the folder."""
     folder = AtomicPath(target, directory=True)
     try:
         if item is not None:
-            source = Path(job.template_file) if template.base_dir is not None else None
-            render = RenderJob(
-                item.scene, folder.temp / CLIP, "mp4", job.width, job.height, job.quality,
-                source=source, audio="auto" if job.audio else "none", parallel=False,
-            )  # fmt: skip
-            result = run(render)
-            files = list(result.files)
-            if job.truth:
-                files.append(folder.temp / TRUTH)
-            truth = files[-1] if job.truth else None
-            notes = write_truth(item.scene, job.width, job.height, truth, template.base_dir)
-            files.append(folder.temp / NOTES)
-            files[-1].write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
-            record["plausibility"] = notes["plausibility"]
-            record |= {
-                "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
-                "files": {path.name: _sha256(path) for path in sorted(files)},
-            }  # fmt: skip
+            record |= _render_clip(job, template, item.scene, folder.temp)
+            twin_spec = template.rules.counterfactual
+            if twin_spec is not None:
+                twin = sample(template, item.index, job.global_seed, attempt=item.attempt,
+                              overrides={twin_spec.variable: twin_spec.value})  # fmt: skip
+                (folder.temp / TWIN).mkdir()
+                twin_record = _render_clip(job, template, twin.scene, folder.temp / TWIN)
+                record["counterfactual"] = {
+                    "folder": TWIN, "variable": twin_spec.variable, "value": twin_spec.value,
+                    "values": dict(twin.values), **twin_record,
+                }  # fmt: skip
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
         folder.commit()
@@ -231,6 +227,26 @@ def _write_item(
         folder.discard()
         raise
     return record
+
+
+def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) -> dict[str, Any]:
+    """The clip, its ground truth and annotations in ``into``; their record fields."""
+    source = Path(job.template_file) if template.base_dir is not None else None
+    render = RenderJob(
+        scene, into / CLIP, "mp4", job.width, job.height, job.quality,
+        source=source, audio="auto" if job.audio else "none", parallel=False,
+    )  # fmt: skip
+    result = run(render)
+    files = list(result.files)
+    truth = into / TRUTH if job.truth else None
+    notes = write_truth(scene, job.width, job.height, truth, template.base_dir)
+    files += [into / NOTES] + ([truth] if truth is not None else [])
+    (into / NOTES).write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
+    return {
+        "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
+        "plausibility": notes["plausibility"],
+        "files": {path.name: _sha256(path) for path in sorted(files)},
+    }  # fmt: skip
 
 
 def read_record(folder: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ and without the physics engine (it reads only ``Layout`` and ``Frame``)::
     label: {first_touch: {bodies: [red, blue], target: floor}}   # or {variable: material}
     balance: [red, blue]             # item i wants label balance[i mod 2]
     retries: 10                      # draws after the first, then the item is 'rejected'
+    counterfactual: {variable: speed, value: 3}   # a twin of each item with $speed = 3
 
 A body name also names a template's repeated copies (``ball`` matches ``ball_0``,
 ``ball_1``, ...) and a composite's or grid's parts (``rope`` matches ``rope/link_3``).
@@ -70,6 +71,13 @@ class Label(Model):
         return self
 
 
+class Counterfactual(Model):
+    """Render each accepted item again with one variable set: a twin, linked in the record."""
+
+    variable: str = Field(description="A named variable.")
+    value: float | int | str | bool | ReadOnlyList[float] = Field(description="Its value.")
+
+
 class Rules(Model):
     """What a template says about its dataset (its other keys are the scene's)."""
 
@@ -78,6 +86,7 @@ class Rules(Model):
     label: Label | None = None
     balance: ReadOnlyList[str] | None = Field(None, min_length=1)
     retries: int = Field(10, ge=0, le=10_000)
+    counterfactual: Counterfactual | None = None
 
     @property
     def simulates(self) -> bool:

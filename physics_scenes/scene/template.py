@@ -58,7 +58,7 @@ DISTRIBUTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     }
 )
 """Each distribution's head key → every key its mapping may hold."""
-DATASET_KEYS = ("variables", "accept", "label", "balance", "retries")
+DATASET_KEYS = ("variables", "accept", "label", "balance", "retries", "counterfactual")
 """Top-level keys of a template that are not the scene's."""
 MAX_SEED = 2**63 - 1
 CLIP_TRIES = 100
@@ -132,6 +132,9 @@ def parse_template(data: str | bytes, file: str = "<string>") -> Template:
     template = Template(file, text, raw, positions, _hash(raw, text), rules, base_dir)
     first = sample(template, 0)  # a template validates like a scene: its first item must be one
     problems = _check_rules(rules, first.scene, set(template.variables))
+    twin = rules.counterfactual
+    if not problems and twin is not None:  # and so must its counterfactual twin
+        sample(template, 0, overrides={twin.variable: twin.value})
     if problems:
         raise SceneError(
             [Issue(file, *positions.locate(loc), format_path(loc), m) for loc, m in problems], text
@@ -154,6 +157,10 @@ def _check_rules(rules: Rules, scene: Scene, variables: set[str]) -> list[tuple[
         problems.append(
             (("label", "variable"), f"no variable {label.variable!r} under 'variables:'")
         )
+    twin = rules.counterfactual
+    if twin is not None and twin.variable not in variables:
+        message = f"no variable {twin.variable!r} under 'variables:'"
+        problems.append((("counterfactual", "variable"), message))
     if rules.balance is not None and label is None:
         problems.append((("balance",), "balance needs a 'label:' to balance"))
     return problems
