@@ -163,15 +163,15 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
     """Killed (the whole process group, SIGKILL) while items are being written, the same
     command finishes the dataset identical to an uninterrupted run with another worker
     count; no staging is left behind."""
-    text = TINY.replace("0.25", "0.75")
+    text = TINY.replace("0.25", "0.5")
     whole = tmp_path / "whole"
-    run_dataset(job_for(whole, 6, text), ProcessPool(1))  # in this process, in order
+    run_dataset(job_for(whole, 5, text, truth=False), ProcessPool(1))  # here, in order
     template = tmp_path / "template.yaml"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
     killed = tmp_path / "killed"
-    for wait_for in (1, 3):  # two kills at different moments
+    for wait_for in (1, 2):  # two kills at different moments
         process = subprocess.Popen(
-            _command(template, killed, "--count", "6", "--workers", "2"),
+            _command(template, killed, "--count", "5", "--workers", "2", "--no-truth"),
             env=env, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 60
@@ -183,12 +183,12 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
     partial = [p.name for p in (killed / "items").iterdir() if p.name.isdigit()]
-    assert 1 <= len(partial) < 6
+    assert 1 <= len(partial) < 5
     assert not (killed / "manifest.jsonl").exists()
-    subprocess.run(_command(template, killed, "--count", "6", "--workers", "2"),
+    subprocess.run(_command(template, killed, "--count", "5", "--workers", "2", "--no-truth"),
                    env=env, check=True)  # fmt: skip
     assert tree(killed) == tree(whole)
-    assert len(tree(whole)) == 6 * 6 + 4
+    assert len(tree(whole)) == 5 * 5 + 4
 
 
 @pytest.mark.slow
@@ -198,13 +198,13 @@ def test_the_ray_engine_writes_the_same_bytes_as_the_local_engine(tmp_path: Path
     home = tmp_path / "home"
     home.mkdir()
     local, ray = tmp_path / "local", tmp_path / "ray"
-    run_dataset(job_for(local, 4), ProcessPool(1))
+    run_dataset(job_for(local, 3), ProcessPool(1))
     template = tmp_path / "template.yaml"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy", "HOME": str(home)}
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_ADDRESS"):
         env.pop(name, None)
     ray_temp = Path("/tmp") / f"psray{os.getpid()}"  # a short path: Ray's sockets live there
-    command = _command(template, ray, "--count", "4", "--workers", "2", "--engine", "ray",
+    command = _command(template, ray, "--count", "3", "--workers", "2", "--engine", "ray",
                        "--ray-temp-dir", str(ray_temp))  # fmt: skip
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
