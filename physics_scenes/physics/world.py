@@ -135,7 +135,7 @@ class World:
         self.joints: dict[str, pymunk.Constraint] = {}
         for joint in assembly.joints:
             other = self.space.static_body if joint.b is None else self.bodies[joint.b]
-            self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other)
+            self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other, self.dt)
             self.space.add(self.joints[joint.name])
         self._walkers = [
             (
