@@ -110,7 +110,9 @@ def test_hand_made_rods_and_hinges_hold_within_a_millimetre() -> None:
         ("ragdoll_stairs", 1e-3, 0.0),
         ("walker_on_hill", 1.5e-3, 0.0),  # 17 s up and down: a foot strike gives 1.1 mm
         ("whegs_long_walk", 1e-3, 0.0),
-        ("walker_hit_by_ball", 4e-3, 0.0),  # the hit spins the feet: a few frames of 2-3 mm
+        # the 120 kg boulder pins both feet to the ground as the torso slams down: two
+        # frames of up to 9 mm at the ankles, under 2 mm for all but 3 of 360 frames
+        ("walker_hit_by_ball", 1e-2, 0.0),
     ],
 )
 def test_composites_in_the_examples_hold_their_joints(
