@@ -134,7 +134,7 @@ def test_info_summarises_the_scene(write_scene, capsys) -> None:
 def test_info_counts_joints_and_walkers(capsys) -> None:
     assert main(["info", str(SCENES / "walker_hit_by_ball.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "joints:    19 (7 motor, 6 pivot, 6 rotary_limit); walkers: walker" in out
+    assert "joints:    25 (9 motor, 8 pivot, 8 rotary_limit); walkers: walker" in out
     assert "walker/foot_left" in out
 
 

@@ -112,6 +112,34 @@ def test_events_are_delivered_once_each_in_slow_motion() -> None:
     assert len(a) > 0
 
 
+@pytest.mark.parametrize(
+    "segment",
+    ["{start: 0.6, end: 1.4, rate: 0.25, ramp: 0.2}",
+     "{start: 0.5, end: 2.0, rate: 2.6, ramp: 0.3}"],
+)  # fmt: skip
+def test_every_event_arrives_with_the_first_frame_at_or_after_its_step(segment: str) -> None:
+    """Under slow motion (frames between steps) and fast forward (steps between frames)."""
+    text = BALL + f"time: {{segments: [{segment}]}}\n"
+    clip = Clip(parse_scene(text), 64, 36)
+    dt = clip.sampler.dt
+    times = []
+    delivered = []
+    for cf in clip.frames():
+        times.append(cf.frame.time)
+        delivered.extend((cf.frame.index, e) for e in cf.frame.events)
+    assert len(delivered) >= 5
+    for index, event in delivered:
+        assert event.time == event.step * dt
+        # at or after its step (a frame within a millionth of a step counts as on it) ...
+        assert times[index] >= event.time - 1e-6 * dt, (index, times[index], event)
+        # ... and the first such frame: the one before showed an earlier moment
+        assert index == 0 or times[index - 1] < event.time - 1e-6 * dt, (index, event)
+    # the same events as without the remap, in the same order
+    plain = [e for cf in Clip(parse_scene(BALL), 64, 36).frames() for e in cf.frame.events]
+    last = times[-1]
+    assert [e for _, e in delivered] == [e for e in plain if e.time <= last]
+
+
 def test_slow_motion_preset_plays_at_a_quarter() -> None:
     clip = Clip(parse_scene(BALL + "style: slow motion\n"), 64, 36)
     assert clip.frame_count == 4 * 90

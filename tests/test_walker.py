@@ -182,3 +182,21 @@ def test_whegs_example_climbs_its_ledge() -> None:
     last = list(frames)[-1]
     chassis = layout.index("crawler/chassis")
     assert last.position[chassis, 0] > 7.5 and last.position[chassis, 1] > 0.6
+
+
+@pytest.mark.parametrize(("duration", "direction"), [(20, "right"), (8, "left")])
+def test_arms_swing_against_the_legs(duration: int, direction: str) -> None:
+    """Each arm swings back as its own leg swings forward, about ±15° as a person's.
+
+    (Walks the other tests run too, so it costs no simulation.)"""
+    walked = FLAT.format(duration=duration, speed=1.0, direction=direction)
+    layout, frames, _x, _y, _tilt = walk(walked)
+    late = [f for f in frames if f.time > 4]
+    rows = {n: layout.index(f"w/{n}") for n in ("torso", "arm_left", "thigh_left")}
+    torso = np.array([f.angle[rows["torso"]] for f in late])
+    arm = np.degrees(np.array([f.angle[rows["arm_left"]] for f in late]) - torso)
+    thigh = np.degrees(np.array([f.angle[rows["thigh_left"]] for f in late]) - torso)
+    assert np.corrcoef(arm, thigh)[0, 1] < -0.8
+    swing = (np.percentile(arm, 95) - np.percentile(arm, 5)) / 2
+    assert 10 < swing < 25, swing
+    assert abs(np.median(arm)) < 5  # about hanging straight down

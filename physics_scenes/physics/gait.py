@@ -125,6 +125,12 @@ KNEE_DAMP = 5.0
 SLACK = 3.0
 """rad/s beyond the joint's speed a torque-commanded motor is asked for (a torque source)."""
 LEG_ROLES = ("hip", "knee", "ankle")
+JOINT_ROLES = (*LEG_ROLES, "shoulder")
+ARM_SWING = 0.3
+"""Each arm swings against its own leg: its pitch from the torso is −ARM_SWING × how far
+that thigh is ahead of the other (about ±18° at 1 m/s: a person's arms swing ±15–20°)."""
+ARM_TORQUE = 40.0
+"""N·m (for a 1.7 m walker, scaled as height⁴) at the shoulder: enough to swing an arm."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +258,18 @@ class GaitController:
         balance = Command(
             -self.direction * GAIN * (-lean - body.q("torso")), BALANCE_TORQUE * body.s4
         )
+        arms = {
+            f"shoulder_{side}": body.relative(
+                "torso",
+                f"arm_{side}",
+                -ARM_SWING * (body.q(f"thigh_{side}") - body.q(f"thigh_{other}")),
+                ARM_TORQUE,
+            )
+            for side, other in (("left", "right"), ("right", "left"))
+        }
         return {
             "balance": balance,
+            **arms,
             **self._stance(body, goal, period, velocity, rise, mass),
             **self._swing(body, period, self._reach(velocity, goal, period), velocity, swing),
         }
@@ -377,7 +393,7 @@ class GaitController:
 
     @staticmethod
     def _roles() -> list[str]:
-        return ["balance", *(f"{j}_{s}" for s in ("left", "right") for j in LEG_ROLES)]
+        return ["balance", *(f"{j}_{s}" for s in ("left", "right") for j in JOINT_ROLES)]
 
 
 def _torque(body: _Body, spin: float, torque: float, limit: float) -> Command:

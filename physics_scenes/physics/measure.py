@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from ..frame import FloatArray, Frame, Layout, PolyGeom
+from ..frame import NO_BODY, FloatArray, Frame, Layout, PolyGeom
 
 
 def centers_of_gravity(layout: Layout, frame: Frame) -> FloatArray:
@@ -86,3 +87,37 @@ def ground_force(layout: Layout, frames: list[Frame], rows: list[int]) -> FloatA
     times = np.array([f.time for f in frames])
     force: FloatArray = (np.diff(momentum) / np.diff(times) + weight) / weight
     return force
+
+
+def _anchors(positions: FloatArray, angles: FloatArray, row: int, local: FloatArray) -> FloatArray:
+    """A body-local point in world metres at every frame, (F, 2)."""
+    cos, sin = np.cos(angles[:, row]), np.sin(angles[:, row])
+    points: FloatArray = positions[:, row] + np.column_stack(
+        (local[0] * cos - local[1] * sin, local[0] * sin + local[1] * cos)
+    )
+    return points
+
+
+def joint_errors(layout: Layout, frames: list[Frame]) -> dict[str, float]:
+    """Worst error (m) of every rigid joint over ``frames``, by joint name.
+
+    A ``pivot`` should keep its two anchors together, a ``pin`` (rod) their distance
+    at its rest length (the distance at the first frame when the file gave none).
+    Both are measured from the Frames alone: anchors in each body's own coordinates
+    moved with the body's position and angle (a world anchor stays put).
+    """
+    positions = np.array([f.position for f in frames])
+    angles = np.array([f.angle for f in frames])
+    worst: dict[str, float] = {}
+    for joint in layout.joints:
+        if joint.kind not in ("pin", "pivot"):
+            continue
+        pa = _anchors(positions, angles, joint.a, np.asarray(joint.anchor_a, dtype=np.float64))
+        pb = np.asarray(joint.anchor_b, dtype=np.float64)
+        if joint.b != NO_BODY:
+            pb = _anchors(positions, angles, joint.b, pb)
+        gaps = np.hypot(*(pa - pb).T)
+        if joint.kind == "pin":
+            gaps = np.abs(gaps - (joint.rest if math.isfinite(joint.rest) else gaps[0]))
+        worst[joint.name] = float(gaps.max())
+    return worst

@@ -194,10 +194,14 @@ class Sampler:
         )
 
     def frame_at(self, index: int, sim_time: float) -> Frame:
-        """The Frame shown at ``sim_time``, with the events of every step up to it not yet given."""
+        """The Frame shown at ``sim_time``, with the events of every step up to it not yet given.
+
+        An event is given with the first frame at or after its step: a frame between two
+        steps shows the later step's state only in part, so that step's events wait for
+        the next frame (which may show it exactly).
+        """
         state = self.state_at(sim_time)
-        step, fraction = self.steps_for(sim_time)
-        last = step + (1 if fraction else 0)
+        last, _ = self.steps_for(sim_time)  # the step at or before sim_time (or on it)
         events = tuple(e for e in self._pending if e.step <= last)
         self._pending = [e for e in self._pending if e.step > last]
         return Frame(

@@ -37,6 +37,7 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from .constraints import build_constraint, relative_rate_to_pymunk
+from .contacts import HOLD_TIME, ContactHold
 from .gait import GaitController, PartState
 
 _BODY_TYPES = MappingProxyType(
@@ -135,7 +136,7 @@ class World:
         self.joints: dict[str, pymunk.Constraint] = {}
         for joint in assembly.joints:
             other = self.space.static_body if joint.b is None else self.bodies[joint.b]
-            self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other)
+            self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other, self.dt)
             self.space.add(self.joints[joint.name])
         self._walkers = [
             (
@@ -155,7 +156,11 @@ class World:
             for foot in ("foot_left", "foot_right")
         }
         self._index_ids()
-        self._touching = np.empty(0, dtype=np.int64)
+        self._contacts = ContactHold(max(1, math.ceil(HOLD_TIME / self.dt - 1e-9)))
+        self._inverse_mass = np.array(
+            [1.0 / b.mass if s.body_type == "dynamic" else 0.0
+             for s, b in ((s, self.bodies[s.name]) for s in specs)]
+        )  # fmt: skip
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -211,7 +216,7 @@ class World:
     def _feet_down(self, walker: WalkerSpec) -> frozenset[str]:
         """The walker's feet touching something other than the walker (after the last step)."""
         count = len(self._names)
-        low, high = np.divmod(self._touching, count)
+        low, high = np.divmod(self._contacts.touching, count)
         down = set()
         for role in ("foot_left", "foot_right"):
             row = self._rows_by_name[walker.parts[role]]
@@ -225,17 +230,22 @@ class World:
         """Advance one fixed step and record the contacts it began and ended."""
         if self._walkers:
             self._drive_walkers()
+        # bodies that parted a moment ago may touch again: how fast they approach decides
+        # whether that is the same contact or a new hit (contacts.ContactHold)
+        before = self.read_state().velocity if self._contacts.waiting else None
         self.space.step(self.dt)
         self.step_index += 1
-        self._collect_events()
+        self._collect_events(before)
 
-    def _collect_events(self) -> None:
+    def _collect_events(self, before: FloatArray | None) -> None:
         """Read every arbiter in bulk and turn changes of contact into Events.
 
         ``begin``: a shape pair's first step of contact (each new contact counts,
         e.g. a ball reaching a second side of the walls). ``separate``: two bodies
-        that touched at the end of the previous step touch nowhere now (Chipmunk
-        keeps a separated arbiter cached with zero contacts for a few steps).
+        that have touched nowhere for ``HOLD_TIME``, reported on the step that decides
+        it (Chipmunk keeps a separated arbiter cached with zero contacts for a few
+        steps). ``contacts.ContactHold`` keeps resting bodies that part or graze by a
+        hair, as in a settled pile, from flickering; every real hit is still a begin.
         No Python callback runs inside the solver.
         """
         buffer = self._arbiter_buffer
@@ -252,10 +262,18 @@ class World:
         touching = ints[:, 3] > 0
         count = len(self._names)
         now = np.unique(low[touching].astype(np.int64) * count + high[touching])
-        ended = np.setdiff1d(self._touching, now, assume_unique=True)
-        self._touching = now
         time, step = self.time, self.step_index
         first = np.flatnonzero((ints[:, 2] == 1) & touching)
+        mobility = self._inverse_mass[low[first]] + self._inverse_mass[high[first]]
+        speed = np.hypot(floats[first, 0], floats[first, 1]) * mobility
+        pairs = low[first].astype(np.int64) * count + high[first]
+        approach = np.zeros(len(first))
+        if before is not None and len(first):
+            flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)[:, None]
+            closing = before[low[first]] - before[high[first]]  # low's velocity relative to high
+            approach = np.sum(closing * floats[first, 2:4] * flip, axis=1)
+        begins, ended = self._contacts.update(now, pairs, speed, approach, step)
+        first = first[begins]
         # by body rows, then by contact point: one body pair can begin on two shapes in a
         # step (a ball in a corner of the walls), and Chipmunk lists arbiters in an order
         # that depends on memory addresses, which differ from process to process

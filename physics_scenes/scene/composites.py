@@ -124,6 +124,7 @@ class Ragdoll(CompositeBase):
 
 WALKER_PARTS = (
     "torso", "thigh_left", "shin_left", "foot_left", "thigh_right", "shin_right", "foot_right",
+    "arm_left", "arm_right",
 )  # fmt: skip
 
 

@@ -30,7 +30,8 @@ def build_ragdoll(entry: Ragdoll, ctx: Context) -> Assembly:
     p = Proportions(entry.height, entry.mass or default_mass(entry.height))
     s = p.s
     fx, fy = entry.position
-    hip = (fx, fy + p.thigh + p.shin + 0.05 * s)
+    # the shin's capsule reaches 0.05·s below the ankle and is 0.055·s thick: its sole on fy
+    hip = (fx, fy + p.thigh + p.shin + 0.105 * s)
     neck = (hip[0], hip[1] + p.torso)
     shoulder = (neck[0], neck[1] - 0.05 * s)
     arm = 0.3 * s

@@ -1,4 +1,5 @@
-"""The walker's body: torso with head, thighs, shins and feet, hinged, with a motor per joint.
+"""The walker's body: torso with neck and head, arms, thighs, shins and feet, hinged, with a
+motor per joint.
 
 The motors are driven every step by ``gait.GaitController`` (see there for how);
 this module only lays out the parts, standing upright with feet on the ground.
@@ -19,7 +20,12 @@ from .human import Proportions, default_mass
 
 SOLE = Material("sole", density=1000.0, friction=1.2, elasticity=0.0, color=(60, 60, 70))
 """Rubber soles that grip: feet must not slide on ground."""
-MASS_SHARES = MappingProxyType({"torso": 0.64, "thigh": 0.115, "shin": 0.055, "foot": 0.015})
+MASS_SHARES = MappingProxyType(
+    {"torso": 0.54, "arm": 0.05, "thigh": 0.115, "shin": 0.055, "foot": 0.015}
+)
+"""Shares of the body's mass (Winter's tables, rounded; the torso carries head and neck)."""
+ELBOW = math.radians(20.0)
+"""The arm's forearm is bent forward this much at the elbow (a relaxed arm)."""
 
 
 def build_walker(entry: Walker, ctx: Context) -> Assembly:
@@ -33,16 +39,38 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
     mirrored = [(d * x, y) for x, y in outline]
     foot = PolyGeom(tuple(mirrored if d > 0 else reversed(mirrored)))  # counter-clockwise
     torso_shapes = (
-        SegmentGeom((0.0, 0.08 * s), (0.0, p.torso), 0.13 * s),
+        SegmentGeom((0.0, 0.08 * s), (0.0, p.torso - 0.08 * s), 0.13 * s),
+        SegmentGeom((0.0, p.torso - 0.08 * s), (0.0, p.torso + 0.1 * s), 0.045 * s),  # neck
         CircleGeom(p.head_radius, (0.0, p.torso + p.head_radius + 0.08 * s)),
     )
     names = {role: f"{ctx.name}/{role}" for role in entry.part_names()}
     at = {names["torso"]: hip}
-    bodies = [
-        part(ctx, "torso", hip, torso_shapes, mass=p.mass * MASS_SHARES["torso"], kind="torso")
-    ]
+    torso = part(ctx, "torso", hip, torso_shapes, mass=p.mass * MASS_SHARES["torso"], kind="torso")
     joints: list[JointSpec] = []
-    tone = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) leg darker: legs read apart
+    tone = {"left": 0.72, "right": 1.0}  # the far (left, drawn first) side darker: limbs read apart
+    shoulder = (gx, hip[1] + p.torso - 0.06 * s)
+    upper, fore = 0.29 * s, 0.3 * s
+    elbow = (0.0, -upper)
+    hand = (d * fore * math.sin(ELBOW), -upper - fore * math.cos(ELBOW))
+    arm_shapes = (SegmentGeom((0.0, 0.0), elbow, 0.045 * s), SegmentGeom(elbow, hand, 0.04 * s))
+    arms = {}
+    for side in ("left", "right"):
+        arm = names[f"arm_{side}"]
+        at[arm] = shoulder
+        arms[side] = part(
+            ctx,
+            f"arm_{side}",
+            shoulder,
+            arm_shapes,
+            mass=p.mass * MASS_SHARES["arm"],
+            color=shade(ctx.color, tone[side]),
+            kind="limb",
+        )
+        joints += [
+            hinge(ctx, f"shoulder_{side}", names["torso"], arm, shoulder, at),
+            limit(ctx, f"shoulder_{side}_limit", names["torso"], arm, -60.0, 60.0),
+        ]
+    bodies = [arms["left"], torso]  # the far arm behind the torso, the near one in front
     for side in ("left", "right"):
         color = shade(ctx.color, tone[side])
         thigh, shin, sole_name = (
@@ -97,9 +125,11 @@ def build_walker(entry: Walker, ctx: Context) -> Assembly:
             ),
             limit(ctx, f"ankle_{side}_limit", shin, sole_name, -45.0, 45.0),
         ]
+    bodies.append(arms["right"])
     motors = {}
     for side in ("left", "right"):
         for joint, (a, b) in {
+            f"shoulder_{side}": (names["torso"], names[f"arm_{side}"]),
             f"hip_{side}": (names["torso"], names[f"thigh_{side}"]),
             f"knee_{side}": (names[f"thigh_{side}"], names[f"shin_{side}"]),
             f"ankle_{side}": (names[f"shin_{side}"], names[f"foot_{side}"]),

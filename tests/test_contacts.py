@@ -1,0 +1,106 @@
+"""Contact events: resting bodies neither flicker nor sound, every real hit is reported."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from physics_scenes import parse_scene
+from physics_scenes.frame import Event
+from physics_scenes.physics.contacts import GRAZE_SPEED, HOLD_TIME, ContactHold
+from physics_scenes.physics.world import World
+
+PILE = """
+seed: 1
+world: {size: [3.7, 3], origin: [-0.2, -0.1], walls: true}
+timing: {duration: 20}
+bodies:
+  - {kind: ball, name: p, radius: 0.15, position: [0.2, 0.2], material: glass,
+     grid: {columns: 10, rows: 4, spacing: [0.33, 0.33], jitter: 0.03}}
+"""
+
+
+def run(text: str, raw: bool = False) -> tuple[World, list[Event], list[float]]:
+    """Every event of the scene and the fastest body's speed every 0.1 s.
+
+    ``raw``: events without hysteresis (as before it), from the same physics."""
+    world = World(parse_scene(text))
+    if raw:
+        world._contacts = ContactHold(1, rest_speed=0.0, graze_speed=0.0)
+    events: list[Event] = []
+    speeds = []
+    every = round(0.1 / world.dt)
+    for step in range(1, round(world.scene.timing.duration / world.dt) + 1):
+        world.step()
+        events.extend(world.drain_events())
+        if step % every == 0:
+            speeds.append(float(np.abs(world.read_state().velocity).max()))
+    return world, events, speeds
+
+
+def impact_speed(world: World, event: Event) -> float:
+    """The hit's size in m/s: impulse over the pair's effective mass."""
+    mobility = sum(1 / world.bodies[n].mass for n in (event.a, event.b) if n != "walls")
+    return event.impulse * mobility
+
+
+@pytest.mark.slow
+def test_a_settled_pile_is_silent_for_twenty_seconds_and_every_hit_is_reported() -> None:
+    world, events, speeds = run(PILE)
+    _, raw, raw_speeds = run(PILE, raw=True)
+    assert speeds == raw_speeds  # the events never touch the physics
+    settled = (np.flatnonzero(np.array(speeds) > 1e-3).max() + 1) * 0.1
+    assert settled < 6.0, settled
+    # Without hysteresis the settled pile flickers: two balls graze by a hair (an
+    # impact of a thousandth of a metre a second) ...
+    flicker = [e for e in raw if e.time > settled]
+    assert flicker and max(impact_speed(world, e) for e in flicker if e.kind == "begin") < 0.01
+    # ... with it, nothing begins or ends once the pile is still.
+    assert [e for e in events if e.time > settled] == []
+    # Every hit is still a begin, at its step: every first touch faster than a graze
+    # of bodies that had been apart for HOLD_TIME (or never touched).
+    apart_since: dict[tuple[str, str], int] = {}
+    hits = []
+    hold = round(HOLD_TIME / world.dt)
+    for event in raw:
+        pair = (event.a, event.b)
+        if event.kind == "separate":
+            apart_since[pair] = event.step
+        elif (
+            event.step - apart_since.pop(pair, -hold) >= hold
+            and impact_speed(world, event) >= GRAZE_SPEED
+        ):
+            hits.append(event)
+    begins = [e for e in events if e.kind == "begin"]
+    assert len(hits) > 100
+    assert set(hits) <= set(begins) <= {e for e in raw if e.kind == "begin"}
+    # and contacts still pair up: per body pair, begin ... separate, never two separates
+    open_pairs: set[tuple[str, str]] = set()
+    for event in events:
+        if event.kind == "separate":
+            assert (event.a, event.b) in open_pairs, event
+            open_pairs.discard((event.a, event.b))
+        else:
+            open_pairs.add((event.a, event.b))
+
+
+def test_a_bouncing_ball_reports_each_bounce_and_each_lift_off() -> None:
+    """A ball dropped on the floor: one begin per bounce that leaves the floor, then
+    a separate while it is in the air; the last tiny bounces merge into rest."""
+    world, events, _ = run(
+        "timing: {duration: 4}\n"
+        "bodies:\n"
+        "  - {kind: floor, name: floor, y: 0}\n"
+        "  - {kind: ball, name: b, position: [5, 2], radius: 0.2, material: rubber}\n"
+    )
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "begin" and len(kinds) >= 8
+    assert all(a != b for a, b in itertools.pairwise(kinds))  # they alternate
+    begins = [e for e in events if e.kind == "begin"]
+    lifts = [e for e in events if e.kind == "separate"]
+    # each lift-off is reported 1/30 s after the ball last touched, before it lands again
+    for up, down in zip(lifts, begins[1:], strict=False):
+        assert up.time < down.time
+    assert min(impact_speed(world, e) for e in begins) > 0.1
