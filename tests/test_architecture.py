@@ -176,6 +176,7 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "job.timeline": ANY_BACKEND,
     "picture.view": ANY_BACKEND,
     "picture.camera": ANY_BACKEND,
+    "picture.raster": ANY_BACKEND,
     "picture.looks": ANY_BACKEND,
     "physics.gait": ANY_BACKEND,
     "preview.history": ("pygame", "scipy", "imageio"),

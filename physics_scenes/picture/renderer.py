@@ -23,6 +23,7 @@ from ..errors import InputFileError
 from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
+from . import raster
 from .view import Pixels, Trail, View
 
 
@@ -43,13 +44,18 @@ class Renderer:
         width: int,
         height: int,
         background: npt.NDArray[np.uint8] | None = None,
+        *,
+        spin_marks: bool = True,
     ) -> None:
-        """``background``: an optional (height, width, 3) RGB picture behind everything."""
+        """``background``: an optional (height, width, 3) RGB picture behind everything;
+        ``spin_marks``: draw the dash that shows a ball's rotation."""
+        self.spin_marks = spin_marks
         self.layout = layout
         self._background: pygame.Surface | None = None
         if background is not None:
             self._background = _surface_from_rgb(background)
         self.width, self.height = width, height
+        self.size = (width, height)
         self.surface = pygame.Surface((width, height), 0, 32)
         self.pix_fmt = _pix_fmt(self.surface)
         self._static_layer: tuple[View, pygame.Surface] | None = None
@@ -113,11 +119,12 @@ class Renderer:
                 continue
             (ax, ay), (bx, by) = points.tolist()
             if joint.kind == "spring":
-                pygame.draw.aalines(surface, JOINT_COLOR, False, _zigzag((ax, ay), (bx, by)))
+                zigzag = [(x - 0.5, y - 0.5) for x, y in _zigzag((ax, ay), (bx, by))]
+                pygame.draw.aalines(surface, JOINT_COLOR, False, zigzag)
             elif joint.kind in ("pin", "slide", "groove"):
-                pygame.draw.aaline(surface, JOINT_COLOR, (ax, ay), (bx, by))
+                _line(surface, JOINT_COLOR, (ax, ay), (bx, by))
             if joint.kind in ("pin", "pivot") and joint.b == NO_BODY:
-                pygame.draw.aacircle(surface, JOINT_COLOR, (bx, by), 3.0)
+                _blit(surface, raster.disc(JOINT_COLOR, JOINT_COLOR, (bx, by), 3.0, 0.0, self.size))
 
     def render(
         self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
@@ -209,14 +216,22 @@ class Renderer:
             radii[batch],
         )
         surface.fblits(blits)
+        if not self.spin_marks:
+            return
         angles = (frame.angle[picked] - view.rotation).tolist()
-        line, cos, sin = pygame.draw.line, math.cos, math.sin
+        line, cos, sin = pygame.draw.aaline, math.cos, math.sin
         for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True):
-            if bodies[row].marked and radius >= 4:  # as _spin_mark, inlined: 1000 calls a frame
-                c, s = cos(angle), sin(angle)
-                inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
-                start, end = (cx + inner * c, cy - inner * s), (cx + outer * c, cy - outer * s)
-                line(surface, edges[row], start, end, max(1, round(radius * 0.14)))
+            if not bodies[row].marked or radius < 4:
+                continue
+            if radius * 0.14 >= 1.5:  # a wide mark: drawn by coverage
+                _spin_mark(surface, edges[row], (cx, cy), radius, angle)
+                continue
+            # as _spin_mark for a one-pixel line, inlined: 1000 calls a frame
+            c, s = cos(angle), sin(angle)
+            inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
+            cx, cy = cx - 0.5, cy - 0.5  # pygame's lines put integer coordinates mid-pixel
+            line(surface, edges[row], (cx + inner * c, cy - inner * s),
+                 (cx + outer * c, cy - outer * s))  # fmt: skip
 
     def _draw_body(
         self,
@@ -244,7 +259,7 @@ class Renderer:
                     edge,
                     (cx, cy),
                     geom.radius * view.scale,
-                    angle - view.rotation if body.marked else None,
+                    angle - view.rotation if body.marked and self.spin_marks else None,
                 )
             elif isinstance(geom, PolyGeom):
                 local = np.asarray(geom.vertices)
@@ -254,7 +269,7 @@ class Renderer:
                         y + local[:, 0] * sin + local[:, 1] * cos,
                     )
                 )
-                _polygon(surface, fill, edge, view.to_pixels(world).tolist())
+                _blit(surface, raster.convex(fill, edge, view.to_pixels(world), 1.0, self.size))
             elif isinstance(geom, SegmentGeom):
                 ends = np.array([geom.a, geom.b], dtype=np.float64)
                 world = np.column_stack(
@@ -263,7 +278,11 @@ class Renderer:
                         y + ends[:, 0] * sin + ends[:, 1] * cos,
                     )
                 )
-                _capsule(surface, fill, edge, view.to_pixels(world), geom.radius * view.scale)
+                (ax, ay), (bx, by) = view.to_pixels(world).tolist()
+                radius = max(geom.radius * view.scale, 0.75)
+                rim = min(1.0, radius * 0.3)
+                tile = raster.capsule(fill, edge, (ax, ay), (bx, by), radius, rim, self.size)
+                _blit(surface, tile)
 
 
 def _plain_disc(shapes: Sequence[object]) -> float:
@@ -296,21 +315,21 @@ MAX_DRAW_RADIUS = 100_000.0
 """Pixels; larger circles are drawn this big (pygame's coordinates are 32-bit)."""
 SPRITE_MAX_RADIUS = 48.0
 """Discs up to this radius (px) are blitted from cached anti-aliased sprites."""
-SUBPIXEL = 4
-"""Sprite positions and radii are quantised to 1/SUBPIXEL of a pixel."""
-SPRITE_CACHE_LIMIT = 4096
+SUBPIXEL = 8
+"""Sprite centres and radii are rounded to 1/SUBPIXEL of a pixel (at most 1/16 px off)."""
+SPRITE_CACHE_LIMIT = 8192
 
 
 class _DiscSprites:
     """Anti-aliased discs drawn once per (colours, radius, sub-pixel offset), then blitted.
 
-    ``aacircle`` costs ≈ 5 µs for a small disc, a blit ≈ 0.5 µs: with 1000 balls this
+    Drawing a disc by coverage costs ≈ 40 µs, a blit ≈ 0.5 µs: with 1000 balls this
     is most of the drawing time. Sprites depend only on their key, so output stays a
     pure function of the inputs.
     """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[object, ...], tuple[pygame.Surface, int]] = {}
+        self._cache: dict[tuple[object, ...], tuple[pygame.Surface, int, int]] = {}
 
     def draw(
         self,
@@ -338,37 +357,68 @@ class _DiscSprites:
         centers: npt.NDArray[np.float64],
         radii: npt.NDArray[np.float64],
     ) -> tuple[list[tuple[pygame.Surface, tuple[int, int]]], list[tuple[float, float, float]]]:
-        """Discs (radius ≤ SPRITE_MAX_RADIUS px) → what to blit where, and the quantised
-        centre and radius each is drawn at (for its spin mark). Quantised in numpy: per
+        """Discs (radius ≤ SPRITE_MAX_RADIUS px) → what to blit where, and the rounded
+        centre and radius each is drawn at (for its spin mark). Rounded in numpy: per
         disc arithmetic on numpy scalars cost more than the blits."""
         radius = np.maximum(np.round(radii * SUBPIXEL) / SUBPIXEL, 1.0)
-        whole = np.floor(centers)
-        part = np.floor((centers - whole) * SUBPIXEL) / SUBPIXEL
+        steps = np.round(centers * SUBPIXEL).astype(np.int64)
+        whole, part = np.divmod(steps, SUBPIXEL)
         blits, drawn = [], []
         cache = self._cache
         for fill, edge, r, (ix, iy), (fx, fy) in zip(
-            fills, edges, radius.tolist(), whole.astype(np.int64).tolist(), part.tolist(),
+            fills, edges, radius.tolist(), whole.tolist(), (part / SUBPIXEL).tolist(),
             strict=True,
         ):  # fmt: skip
             key = (fill, edge, r, fx, fy)
             entry = cache.get(key)
             if entry is None:
                 entry = self._make(key)
-            sprite, half = entry
-            blits.append((sprite, (ix - half, iy - half)))
+            sprite, left, top = entry
+            blits.append((sprite, (ix - left, iy - top)))
             drawn.append((ix + fx, iy + fy, r))
         return blits, drawn
 
-    def _make(self, key: tuple[Any, ...]) -> tuple[pygame.Surface, int]:
+    def _make(self, key: tuple[Any, ...]) -> tuple[pygame.Surface, int, int]:
         if len(self._cache) >= SPRITE_CACHE_LIMIT:
             self._cache.clear()
         fill, edge, radius, fx, fy = key
         half = math.ceil(radius) + 2
-        sprite = pygame.Surface((2 * half + 1, 2 * half + 1), pygame.SRCALPHA, 32)
-        sprite.fill((0, 0, 0, 0))
-        _circle(sprite, fill, edge, (half + fx, half + fy), radius, None)
-        entry = self._cache[key] = (sprite, half)
+        tile = raster.disc(fill, edge, (half + fx, half + fy), radius, _rim(radius))
+        assert tile is not None
+        x0, y0, rgba = tile
+        sprite = _sprite(rgba)
+        entry = self._cache[key] = (sprite, half - x0, half - y0)
         return entry
+
+
+def _rim(radius: float) -> float:
+    """A disc's darker rim in px: 12 % of the radius, at most 2 px; none on tiny discs."""
+    rim = min(2.0, radius * 0.12)
+    return rim if rim >= 0.75 else 0.0
+
+
+def _sprite(rgba: npt.NDArray[np.uint8]) -> pygame.Surface:
+    """An RGBA tile as a Surface in pygame's native alpha layout (fast blits)."""
+    height, width = rgba.shape[:2]
+    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    return pygame.image.frombytes(bgra.tobytes(), (width, height), "BGRA")
+
+
+def _blit(surface: pygame.Surface, tile: raster.Tile | None) -> None:
+    if tile is not None:
+        x0, y0, rgba = tile
+        surface.blit(_sprite(rgba), (x0, y0))
+
+
+def _line(
+    surface: pygame.Surface,
+    color: tuple[int, int, int],
+    a: tuple[float, float],
+    b: tuple[float, float],
+) -> None:
+    """A one-pixel anti-aliased line between points in the View's pixel coordinates
+    (pygame's lines put integer coordinates in the middle of a pixel)."""
+    pygame.draw.aaline(surface, color, (a[0] - 0.5, a[1] - 0.5), (b[0] - 0.5, b[1] - 0.5))
 
 
 def _circle(
@@ -379,14 +429,10 @@ def _circle(
     radius: float,
     mark_angle: float | None,
 ) -> None:
-    """A filled anti-aliased disc with a darker rim and, for balls, a spin mark."""
+    """A filled anti-aliased disc with a darker rim and, for balls, a spin mark; only
+    the part on the surface is computed, so a huge disc costs at most a screenful."""
     radius = min(max(radius, 1.0), MAX_DRAW_RADIUS)
-    rim = min(2.0, radius * 0.12)
-    if rim >= 0.75:
-        pygame.draw.aacircle(surface, edge, center, radius)
-        pygame.draw.aacircle(surface, fill, center, radius - rim)
-    else:
-        pygame.draw.aacircle(surface, fill, center, radius)
+    _blit(surface, raster.disc(fill, edge, center, radius, _rim(radius), surface.get_size()))
     if mark_angle is not None:
         _spin_mark(surface, edge, center, radius, mark_angle)
 
@@ -406,36 +452,14 @@ def _spin_mark(
     inner, outer = radius * 0.35, radius - rim - 0.5
     start = (center[0] + inner * cos, center[1] - inner * sin)
     end = (center[0] + outer * cos, center[1] - outer * sin)
-    pygame.draw.line(surface, color, start, end, max(1, round(radius * 0.14)))
-
-
-def _polygon(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    edge: tuple[int, int, int],
-    points: list[list[float]],
-) -> None:
-    pygame.draw.polygon(surface, fill, points)
-    pygame.draw.aalines(surface, edge, True, points)
-
-
-def _capsule(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    edge: tuple[int, int, int],
-    ends: npt.NDArray[np.float64],
-    radius: float,
-) -> None:
-    radius = max(radius, 0.75)
-    (ax, ay), (bx, by) = ends.tolist()
-    length = math.hypot(bx - ax, by - ay) or 1.0
-    nx, ny = -(by - ay) / length * radius, (bx - ax) / length * radius
-    quad = [[ax + nx, ay + ny], [bx + nx, by + ny], [bx - nx, by - ny], [ax - nx, ay - ny]]
-    pygame.draw.polygon(surface, fill, quad)
-    pygame.draw.aacircle(surface, fill, (ax, ay), radius)
-    pygame.draw.aacircle(surface, fill, (bx, by), radius)
-    pygame.draw.aaline(surface, edge, quad[0], quad[1])
-    pygame.draw.aaline(surface, edge, quad[2], quad[3])
+    width = radius * 0.14
+    if width < 1.5:
+        _line(surface, color, start, end)
+        return
+    half = width / 2
+    a = (start[0] + half * cos, start[1] - half * sin)  # round ends inside the dash
+    b = (end[0] - half * cos, end[1] + half * sin)
+    _blit(surface, raster.capsule(color, color, a, b, half, 0.0, surface.get_size()))
 
 
 def render_rgb(
