@@ -10,12 +10,13 @@ centre and radius to whole pixels.
 
 >>> x0, y0, tile = disc((255, 0, 0), (128, 0, 0), (3.25, 2.5), 1.5, 0.0)
 >>> (x0, y0), tile.shape, int(tile[2, 3, 3])
-((1, 0), (5, 5, 4), 255)
+((0, 0), (5, 6, 4), 255)
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +69,39 @@ def shade(
     return out
 
 
+BLOCK = 16
+"""Large shapes are worked out in blocks of BLOCK×BLOCK px: only blocks the outline
+crosses are computed pixel by pixel; the rest are filled or left empty whole."""
+
+Distance = Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+
+def _tile(box: tuple[int, int, int, int], distance: Distance, fill: Color, edge: Color,
+          rim: float) -> Tile:  # fmt: skip
+    """Shade ``box`` by a signed distance that changes by at most 1 px per px (so a
+    block's centre bounds the whole block), pixel by pixel only along the outline."""
+    x0, y0, x1, y1 = box
+    nx, ny = -(-(x1 - x0) // BLOCK), -(-(y1 - y0) // BLOCK)
+    if nx * ny <= 4:
+        xs, ys = _grid(box)
+        return x0, y0, shade(distance(xs, ys), fill, edge, rim)
+    centre_x = x0 + (np.arange(nx, dtype=np.float64)[None, :] + 0.5) * BLOCK
+    centre_y = y0 + (np.arange(ny, dtype=np.float64)[:, None] + 0.5) * BLOCK
+    at_centre = distance(centre_x, centre_y)
+    reach = BLOCK * math.sqrt(0.5)
+    inside = at_centre < -(rim + 0.5 + reach)
+    crossed = ~inside & (at_centre <= 0.5 + reach)
+    tile = np.zeros((ny, BLOCK, nx, BLOCK, 4), dtype=np.uint8)
+    tile[np.nonzero(inside)[0], :, np.nonzero(inside)[1], :] = (*fill, 255)
+    by, bx = np.nonzero(crossed)
+    step = np.arange(BLOCK, dtype=np.float64) + 0.5
+    xs = x0 + bx[:, None, None] * BLOCK + step[None, None, :]
+    ys = y0 + by[:, None, None] * BLOCK + step[None, :, None]
+    tile[by, :, bx, :] = shade(distance(xs, ys), fill, edge, rim)
+    flat = tile.reshape(ny * BLOCK, nx * BLOCK, 4)[: y1 - y0, : x1 - x0]
+    return x0, y0, flat
+
+
 def disc(
     fill: Color,
     edge: Color,
@@ -81,9 +115,13 @@ def disc(
     box = _box(cx - radius - 1, cy - radius - 1, cx + radius + 1, cy + radius + 1, clip)
     if box is None:
         return None
-    xs, ys = _grid(box)
-    distance = np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) - radius
-    return box[0], box[1], shade(distance, fill, edge, rim)
+
+    def distance(
+        xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        return np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) - radius
+
+    return _tile(box, distance, fill, edge, rim)
 
 
 def convex(
@@ -103,18 +141,23 @@ def convex(
     nxt = np.roll(p, -1, axis=0)
     area = float(np.sum(p[:, 0] * nxt[:, 1] - nxt[:, 0] * p[:, 1]))
     sign = 1.0 if area > 0 else -1.0
-    xs, ys = _grid(box)
-    distance = np.full((len(ys), xs.shape[1]), -np.inf)
+    lines = []  # each edge as an outward unit normal and a point on it
     for (ax, ay), (bx, by) in zip(p.tolist(), nxt.tolist(), strict=True):
         length = math.hypot(bx - ax, by - ay)
-        if length < 1e-9:
-            continue
-        # outward normal: the edge turned by -90° for positive (y-down) area
-        nx, ny = sign * (by - ay) / length, -sign * (bx - ax) / length
-        np.maximum(distance, (xs - ax) * nx + (ys - ay) * ny, out=distance)
-    if not np.isfinite(distance).any():
+        if length > 1e-9:  # the normal: the edge turned by -90° for positive (y-down) area
+            lines.append((sign * (by - ay) / length, -sign * (bx - ax) / length, ax, ay))
+    if len(lines) < 3:
         return None
-    return box[0], box[1], shade(distance, fill, edge, rim)
+
+    def distance(
+        xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        out = np.full(np.broadcast_shapes(xs.shape, ys.shape), -np.inf)
+        for nx, ny, ax, ay in lines:
+            np.maximum(out, (xs - ax) * nx + (ys - ay) * ny, out=out)
+        return out
+
+    return _tile(box, distance, fill, edge, rim)
 
 
 def capsule(
@@ -133,13 +176,16 @@ def capsule(
                max(ax, bx) + reach, max(ay, by) + reach, clip)  # fmt: skip
     if box is None:
         return None
-    xs, ys = _grid(box)
     dx, dy = bx - ax, by - ay
     length2 = dx * dx + dy * dy
-    px, py = xs - ax, ys - ay
-    if length2 > 0:
+
+    def distance(
+        xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        px, py = xs - ax, ys - ay
+        if length2 == 0:
+            return np.sqrt(px * px + py * py) - radius
         t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0)
-        distance = np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2) - radius
-    else:
-        distance = np.sqrt(px * px + py * py) - radius
-    return box[0], box[1], shade(distance, fill, edge, rim)
+        return np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2) - radius
+
+    return _tile(box, distance, fill, edge, rim)
