@@ -24,7 +24,7 @@ from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, e
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
 from . import raster
-from .view import Pixels, Trail, View
+from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -62,7 +62,7 @@ class Renderer:
         self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
         self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
         self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
-        self._edges = [shade(b.color, 0.55) for b in layout.bodies]
+        self._edges = [shade(b.color, RIM_SHADE) for b in layout.bodies]
         self._discs = _DiscSprites()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
@@ -292,7 +292,6 @@ def _plain_disc(shapes: Sequence[object]) -> float:
     return math.nan
 
 
-JOINT_COLOR = (214, 218, 226)
 SPRING_COILS = 10
 
 
