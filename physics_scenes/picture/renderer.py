@@ -7,6 +7,7 @@ preview window. Static bodies are drawn once per view and reused.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -59,8 +60,13 @@ class Renderer:
         self.surface = pygame.Surface((width, height), 0, 32)
         self.pix_fmt = _pix_fmt(self.surface)
         self._static_layer: tuple[View, pygame.Surface] | None = None
-        self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
-        self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
+        self._chains = _chains(layout)
+        """Rows of each chain or rope, in order: drawn as one smooth curve."""
+        linked = {row for chain in self._chains for row in chain}
+        self._static_rows = [i for i, b in enumerate(layout.bodies)
+                             if b.body_type == "static" and i not in linked]  # fmt: skip
+        self._moving_rows = [i for i, b in enumerate(layout.bodies)
+                             if b.body_type != "static" and i not in linked]  # fmt: skip
         self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
         self._edges = [shade(b.color, RIM_SHADE) for b in layout.bodies]
         self._discs = _DiscSprites()
@@ -89,10 +95,36 @@ class Renderer:
         surface.blit(self._static(frame, view), (0, 0))
         for trail in trails:
             self._draw_trail(trail, view, surface)
+        if self._joints:  # strings and rods behind what they hold
+            self._draw_joints(surface, frame, view, lines=True)
+        for chain in self._chains:
+            self._draw_chain(surface, frame, view, chain)
         self._draw_rows(surface, frame, view, self._moving_rows)
-        if self._joints:
-            self._draw_joints(surface, frame, view)
+        if self._joints:  # pins to the world on top
+            self._draw_joints(surface, frame, view, lines=False)
         return surface
+
+    def _draw_chain(
+        self, surface: pygame.Surface, frame: Frame, view: View, rows: list[int]
+    ) -> None:
+        """A chain's links as one smooth band through its hinges (Catmull-Rom)."""
+        first, last = self.layout.bodies[rows[0]], self.layout.bodies[rows[-1]]
+        geom = first.shapes[0]
+        assert isinstance(geom, SegmentGeom)
+        end = last.shapes[0]
+        assert isinstance(end, SegmentGeom)
+        position, angle = frame.position[rows], frame.angle[rows]
+        tips = np.array(end.b) @ np.array(
+            [
+                [math.cos(angle[-1]), math.sin(angle[-1])],
+                [-math.sin(angle[-1]), math.cos(angle[-1])],
+            ]
+        )
+        points = np.vstack([position, position[-1] + tips])
+        pixels = view.to_pixels(points)
+        if not np.isfinite(pixels).all():
+            return
+        _band(surface, first.color, _smooth(pixels, 2), geom.radius * view.scale)
 
     def same_format(self, surface: pygame.Surface) -> bool:
         """Whether drawing on ``surface`` gives exactly the pixels of the renderer's own."""
@@ -102,9 +134,15 @@ class Renderer:
             and surface.get_masks()[:3] == self.surface.get_masks()[:3]
         )
 
-    def _draw_joints(self, surface: pygame.Surface, frame: Frame, view: View) -> None:
-        """Rods and strings as lines, springs as zig-zags, hinges to the world as pins."""
+    def _draw_joints(
+        self, surface: pygame.Surface, frame: Frame, view: View, *, lines: bool
+    ) -> None:
+        """Rods and strings as lines, springs as zig-zags (``lines``), or hinges to the
+        world as pins."""
         for joint in self._joints:
+            pin = joint.kind in ("pin", "pivot") and joint.b == NO_BODY
+            if not lines and not pin:
+                continue
             ends = []
             for row, anchor in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
                 if row == NO_BODY:
@@ -118,13 +156,13 @@ class Renderer:
             if not np.isfinite(points).all():
                 continue
             (ax, ay), (bx, by) = points.tolist()
-            if joint.kind == "spring":
+            if not lines:
+                _blit(surface, raster.disc(JOINT_COLOR, JOINT_COLOR, (bx, by), 3.0, 0.0, self.size))
+            elif joint.kind == "spring":
                 zigzag = [(x - 0.5, y - 0.5) for x, y in _zigzag((ax, ay), (bx, by))]
                 pygame.draw.aalines(surface, JOINT_COLOR, False, zigzag)
             elif joint.kind in ("pin", "slide", "groove"):
                 _line(surface, JOINT_COLOR, (ax, ay), (bx, by))
-            if joint.kind in ("pin", "pivot") and joint.b == NO_BODY:
-                _blit(surface, raster.disc(JOINT_COLOR, JOINT_COLOR, (bx, by), 3.0, 0.0, self.size))
 
     def render(
         self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
@@ -283,6 +321,46 @@ class Renderer:
                 rim = min(1.0, radius * 0.3)
                 tile = raster.capsule(fill, edge, (ax, ay), (bx, by), radius, rim, self.size)
                 _blit(surface, tile)
+
+
+def _chains(layout: Layout) -> list[list[int]]:
+    """The links of each chain or rope (kind 'link', one capsule from the body's origin,
+    sharing a composite group), in row order, which is the order along the chain."""
+    groups: dict[int, list[int]] = {}
+    for row, body in enumerate(layout.bodies):
+        shapes = body.shapes
+        one = shapes[0] if len(shapes) == 1 else None
+        if body.kind == "link" and body.group and isinstance(one, SegmentGeom) and one.a == (0, 0):
+            groups.setdefault(body.group, []).append(row)
+    return [rows for rows in groups.values() if len(rows) >= 2]
+
+
+def _smooth(points: npt.NDArray[np.float64], steps: int = 4) -> npt.NDArray[np.float64]:
+    """A Catmull-Rom curve through ``points`` (n, 2), ``steps`` pieces between two."""
+    padded = np.vstack([2 * points[0] - points[1], points, 2 * points[-1] - points[-2]])
+    t = (np.arange(steps) / steps)[:, None, None]
+    p0, p1, p2, p3 = padded[:-3], padded[1:-2], padded[2:-1], padded[3:]
+    curve = 0.5 * (
+        2 * p1
+        + (p2 - p0) * t
+        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+        + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+    )  # (steps, n - 1, 2)
+    return np.vstack([curve.transpose(1, 0, 2).reshape(-1, 2), points[-1:]])
+
+
+def _band(
+    surface: pygame.Surface,
+    fill: tuple[int, int, int],
+    path: npt.NDArray[np.float64],
+    radius: float,
+) -> None:
+    """A band ``radius`` px either side of ``path`` with round ends, by coverage: one
+    capsule a piece (a filled polygon with lines along its sides left stair-steps)."""
+    radius = max(radius, 0.6)
+    size = surface.get_size()
+    for (ax, ay), (bx, by) in itertools.pairwise(path.tolist()):
+        _blit(surface, raster.capsule(fill, fill, (ax, ay), (bx, by), radius, 0.0, size))
 
 
 def _plain_disc(shapes: Sequence[object]) -> float:
