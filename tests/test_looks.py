@@ -81,3 +81,30 @@ bodies:
     length = 3.6 * view.scale
     expected = length * width + np.pi * width**2 / 4  # with its two round ends
     assert abs(cover - expected) < 0.03 * expected, (cover, expected)
+
+
+ROLLING = """
+world: {size: [16, 9], gravity: [0, 0], background: "#101010"}
+timing: {duration: 3, fps: 20}
+bodies:
+  - {kind: ball, name: runner, radius: 0.4, position: [1.5, 3], velocity: [4.5, 0]}
+  - {kind: ball, name: idle, radius: 0.4, position: [14, 6]}
+"""
+
+
+def test_a_vertical_picture_of_a_wide_scene_reframes_and_follows_the_action() -> None:
+    clip = Clip(parse_scene(ROLLING), 180, 320)
+    row = clip.layout.index("runner")
+    inside = []
+    for shown in clip.frames():
+        view = shown.view
+        assert shown.shot.mode == "reframe"
+        assert view.scale == 320 / 9  # the region fills the height, not the width (11.25)
+        left, right = view.to_world([[0, 160], [180, 160]])[:, 0]
+        assert left >= -1e-9 and right <= 16 + 1e-9  # never past the region's sides
+        x, _ = view.to_pixels(shown.frame.position[row])
+        inside.append(0.4 * view.scale <= x <= 180 - 0.4 * view.scale)
+    assert all(inside)  # the rolling ball stays whole in the picture all the way across
+    # a 16:9 picture of the same scene keeps the fitted default view
+    wide = next(iter(Clip(parse_scene(ROLLING), 320, 180).frames()))
+    assert wide.shot.mode == "default" and wide.view.scale == 20.0
