@@ -6,6 +6,7 @@ shared machine) (median and 90th percentile, milliseconds). The first
 pass fills the sprite caches; the second is the one reported.
 
 Usage: python benchmarks/bench_drawing.py [--frames 240] [--size 1280x720] [--scene PATH]
+       [--no-spin-marks]
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ def main() -> None:
     parser.add_argument("--scene", type=Path, default=ROOT / "scenes" / "ball_pile.yaml")
     parser.add_argument("--frames", type=int, default=240)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--no-spin-marks", action="store_true")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     scene = load_scene(args.scene)
     timing = Timing(frames=args.frames, fps=scene.timing.fps, substeps=scene.timing.substeps)
     layout, frames = simulate(scene.model_copy(update={"timing": timing}))
     kept = list(frames)
-    renderer = Renderer(layout, width, height)
+    renderer = Renderer(layout, width, height, spin_marks=not args.no_spin_marks)
     for frame in kept:  # warm the caches
         renderer.draw(frame)
     costs = []
