@@ -61,7 +61,7 @@ def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
     exact = np.array([renderer.render(f).rgb() for f in frames], dtype=int)
     assert gif.shape == exact.shape
     assert [iio.immeta(target, index=i)["duration"] for i in range(len(gif))] == [40] * 12
-    # a pixel inside a flat area (its 3x3 neighbourhood one colour) keeps that colour exactly
+    # a pixel inside a flat area (its 3x3 neighbourhood one colour) keeps that colour
     same = np.ones(exact.shape[:3], bool)
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
@@ -70,6 +70,8 @@ def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
     flat = same[:, 1:-1, 1:-1]
     assert flat.mean() > 0.8
     off = (gif[:, 1:-1, 1:-1] != exact[:, 1:-1, 1:-1]).any(axis=3) & flat
-    assert off.sum() == 0, off.sum()
+    # error diffusion may carry an edge's rounding a pixel or two into a flat area, rarely
+    # (1 pixel of 570 000 here); the Bayer-dithered palette changed 50 % of them
+    assert off.sum() <= flat.sum() / 100_000, (off.sum(), flat.sum())
     mse = ((gif - exact) ** 2).mean()
     assert 10 * np.log10(255**2 / mse) > 40  # was 35 dB with a Bayer-dithered palette

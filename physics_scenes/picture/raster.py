@@ -22,7 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 Tile = tuple[int, int, npt.NDArray[np.uint8]]
-"""Left, top (pixels) and an (h, w, 4) RGBA tile, straight (not premultiplied) alpha."""
+"""Left, top (pixels) and an (h, w, 4) tile in BGRA order (pygame's native alpha layout,
+so it blits without a copy), premultiplied by its alpha."""
 Color = tuple[int, int, int]
 
 
@@ -53,25 +54,35 @@ def _grid(
 def shade(
     distance: npt.NDArray[np.float64], fill: Color, edge: Color, rim: float
 ) -> npt.NDArray[np.uint8]:
-    """Signed distances (negative inside) → RGBA: ``fill`` inside a band ``rim`` px wide
-    of ``edge`` colour along the outline, alpha the coverage."""
-    outer = np.clip(0.5 - distance, 0.0, 1.0)
+    """Signed distances (negative inside) → premultiplied BGRA: ``fill`` inside a band
+    ``rim`` px wide of ``edge`` colour along the outline, alpha the coverage.
+    Premultiplied (colour × coverage) needs no division and blends exactly with
+    pygame's ``BLEND_PREMULTIPLIED``."""
+    raw = 0.5 - distance
+    outer = np.minimum(raw, 1.0)
+    np.maximum(outer, 0.0, out=outer)
     out = np.empty((*distance.shape, 4), dtype=np.uint8)
     if rim > 0 and fill != edge:
-        inner = np.clip(0.5 - rim - distance, 0.0, 1.0)
-        share = np.divide(inner, outer, out=np.zeros_like(outer), where=outer > 0)
-        for channel in range(3):
-            value = edge[channel] + (fill[channel] - edge[channel]) * share
-            out[..., channel] = np.rint(value)
+        inner = raw - rim
+        np.minimum(inner, 1.0, out=inner)
+        np.maximum(inner, 0.0, out=inner)
+        for channel in range(3):  # edge × (outer − inner) + fill × inner
+            out[..., 2 - channel] = (
+                outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
+            )
     else:
-        out[..., :3] = fill
-    out[..., 3] = np.rint(outer * 255)
+        for channel in range(3):
+            out[..., 2 - channel] = outer * fill[channel] + 0.5
+    out[..., 3] = outer * 255 + 0.5
     return out
 
 
 BLOCK = 16
 """Large shapes are worked out in blocks of BLOCK×BLOCK px: only blocks the outline
 crosses are computed pixel by pixel; the rest are filled or left empty whole."""
+
+DIRECT = 128 * 128
+"""Tiles of up to this many pixels are computed whole: cheaper than sorting blocks."""
 
 Distance = Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], npt.NDArray[np.float64]]
 
@@ -82,7 +93,7 @@ def _tile(box: tuple[int, int, int, int], distance: Distance, fill: Color, edge:
     block's centre bounds the whole block), pixel by pixel only along the outline."""
     x0, y0, x1, y1 = box
     nx, ny = -(-(x1 - x0) // BLOCK), -(-(y1 - y0) // BLOCK)
-    if nx * ny <= 4:
+    if (x1 - x0) * (y1 - y0) <= DIRECT:  # fewer numpy calls than the blocks need
         xs, ys = _grid(box)
         return x0, y0, shade(distance(xs, ys), fill, edge, rim)
     centre_x = x0 + (np.arange(nx, dtype=np.float64)[None, :] + 0.5) * BLOCK
@@ -92,7 +103,7 @@ def _tile(box: tuple[int, int, int, int], distance: Distance, fill: Color, edge:
     inside = at_centre < -(rim + 0.5 + reach)
     crossed = ~inside & (at_centre <= 0.5 + reach)
     tile = np.zeros((ny, BLOCK, nx, BLOCK, 4), dtype=np.uint8)
-    tile[np.nonzero(inside)[0], :, np.nonzero(inside)[1], :] = (*fill, 255)
+    tile[np.nonzero(inside)[0], :, np.nonzero(inside)[1], :] = (*fill[::-1], 255)
     by, bx = np.nonzero(crossed)
     step = np.arange(BLOCK, dtype=np.float64) + 0.5
     xs = x0 + bx[:, None, None] * BLOCK + step[None, None, :]
@@ -138,23 +149,25 @@ def convex(
     box = _box(p[:, 0].min() - 1, p[:, 1].min() - 1, p[:, 0].max() + 1, p[:, 1].max() + 1, clip)
     if box is None:
         return None
-    nxt = np.roll(p, -1, axis=0)
-    area = float(np.sum(p[:, 0] * nxt[:, 1] - nxt[:, 0] * p[:, 1]))
-    sign = 1.0 if area > 0 else -1.0
-    lines = []  # each edge as an outward unit normal and a point on it
-    for (ax, ay), (bx, by) in zip(p.tolist(), nxt.tolist(), strict=True):
-        length = math.hypot(bx - ax, by - ay)
-        if length > 1e-9:  # the normal: the edge turned by -90° for positive (y-down) area
-            lines.append((sign * (by - ay) / length, -sign * (bx - ax) / length, ax, ay))
-    if len(lines) < 3:
+    nxt = np.concatenate([p[1:], p[:1]])
+    edge_vec = nxt - p
+    length = np.hypot(edge_vec[:, 0], edge_vec[:, 1])
+    keep = length > 1e-9
+    if keep.sum() < 3:
         return None
+    area = float(np.sum(p[:, 0] * nxt[:, 1] - nxt[:, 0] * p[:, 1]))
+    # outward unit normals: each edge turned by -90° for positive (y-down) area
+    sign = 1.0 if area > 0 else -1.0
+    nx = sign * edge_vec[keep, 1] / length[keep]
+    ny = -sign * edge_vec[keep, 0] / length[keep]
+    offset = nx * p[keep, 0] + ny * p[keep, 1]
 
     def distance(
         xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
     ) -> npt.NDArray[np.float64]:
-        out = np.full(np.broadcast_shapes(xs.shape, ys.shape), -np.inf)
-        for nx, ny, ax, ay in lines:
-            np.maximum(out, (xs - ax) * nx + (ys - ay) * ny, out=out)
+        shape = (-1,) + (1,) * max(xs.ndim, ys.ndim)
+        along = nx.reshape(shape) * xs + ny.reshape(shape) * ys - offset.reshape(shape)
+        out: npt.NDArray[np.float64] = along.max(axis=0)
         return out
 
     return _tile(box, distance, fill, edge, rim)

@@ -70,6 +70,7 @@ class Renderer:
         self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
         self._edges = [shade(b.color, RIM_SHADE) for b in layout.bodies]
         self._discs = _DiscSprites()
+        self._shapes = _ShapeTiles()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
@@ -253,7 +254,7 @@ class Renderer:
             centers[batch],
             radii[batch],
         )
-        surface.fblits(blits)
+        surface.fblits(blits, PREMULTIPLIED)
         if not self.spin_marks:
             return
         angles = (frame.angle[picked] - view.rotation).tolist()
@@ -307,7 +308,7 @@ class Renderer:
                         y + local[:, 0] * sin + local[:, 1] * cos,
                     )
                 )
-                _blit(surface, raster.convex(fill, edge, view.to_pixels(world), 1.0, self.size))
+                self._shapes.convex(surface, fill, edge, view.to_pixels(world))
             elif isinstance(geom, SegmentGeom):
                 ends = np.array([geom.a, geom.b], dtype=np.float64)
                 world = np.column_stack(
@@ -392,6 +393,8 @@ MAX_DRAW_RADIUS = 100_000.0
 """Pixels; larger circles are drawn this big (pygame's coordinates are 32-bit)."""
 SPRITE_MAX_RADIUS = 48.0
 """Discs up to this radius (px) are blitted from cached anti-aliased sprites."""
+PREMULTIPLIED = pygame.BLEND_PREMULTIPLIED
+"""Every tile from ``raster`` is premultiplied by its coverage."""
 SUBPIXEL = 8
 """Sprite centres and radii are rounded to 1/SUBPIXEL of a pixel (at most 1/16 px off)."""
 SPRITE_CACHE_LIMIT = 8192
@@ -423,7 +426,7 @@ class _DiscSprites:
         (blit,), ((cx, cy, radius),) = self.sprites(
             [fill], [edge], np.array([center], np.float64), np.array([radius], np.float64)
         )
-        surface.blit(*blit)
+        surface.blit(*blit, special_flags=PREMULTIPLIED)
         if mark_angle is not None:
             _spin_mark(surface, edge, (cx, cy), radius, mark_angle)
 
@@ -468,23 +471,65 @@ class _DiscSprites:
         return entry
 
 
+class _ShapeTiles:
+    """Polygon tiles drawn once per (colours, shape at 1/16 px, sub-pixel offset), then
+    blitted: a body at rest (and every body across a motion blur's samples, under a
+    still camera) costs a blit instead of a coverage computation. The corners are
+    rounded to 1/16 px before drawing, cached or not, so pixels depend on the key only."""
+
+    STEP = 16
+    LARGEST = 192
+    """px: larger shapes (floors, walls) are drawn clipped to the picture, uncached."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], tuple[pygame.Surface, int, int]] = {}
+
+    def convex(
+        self,
+        surface: pygame.Surface,
+        fill: tuple[int, int, int],
+        edge: tuple[int, int, int],
+        points: npt.NDArray[np.float64],
+    ) -> None:
+        if not np.isfinite(points).all():
+            return
+        steps = np.round(points * self.STEP).astype(np.int64)
+        low = steps.min(axis=0) // self.STEP
+        span = steps.max(axis=0) // self.STEP - low
+        if span.max() > self.LARGEST:
+            _blit(surface, raster.convex(fill, edge, steps / self.STEP, 1.0, surface.get_size()))
+            return
+        relative = steps - low * self.STEP
+        key = (fill, edge, relative.tobytes())
+        entry = self._cache.get(key)
+        if entry is None:
+            if len(self._cache) >= SPRITE_CACHE_LIMIT:
+                self._cache.clear()
+            tile = raster.convex(fill, edge, relative / self.STEP, 1.0)
+            if tile is None:
+                return
+            x0, y0, bgra = tile
+            entry = self._cache[key] = (_sprite(bgra), x0, y0)
+        sprite, x0, y0 = entry
+        surface.blit(sprite, (int(low[0]) + x0, int(low[1]) + y0), special_flags=PREMULTIPLIED)
+
+
 def _rim(radius: float) -> float:
     """A disc's darker rim in px: 12 % of the radius, at most 2 px; none on tiny discs."""
     rim = min(2.0, radius * 0.12)
     return rim if rim >= 0.75 else 0.0
 
 
-def _sprite(rgba: npt.NDArray[np.uint8]) -> pygame.Surface:
-    """An RGBA tile as a Surface in pygame's native alpha layout (fast blits)."""
-    height, width = rgba.shape[:2]
-    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+def _sprite(bgra: npt.NDArray[np.uint8]) -> pygame.Surface:
+    """A BGRA tile as a Surface in pygame's native alpha layout (fast blits)."""
+    height, width = bgra.shape[:2]
     return pygame.image.frombytes(bgra.tobytes(), (width, height), "BGRA")
 
 
 def _blit(surface: pygame.Surface, tile: raster.Tile | None) -> None:
     if tile is not None:
         x0, y0, rgba = tile
-        surface.blit(_sprite(rgba), (x0, y0))
+        surface.blit(_sprite(rgba), (x0, y0), special_flags=PREMULTIPLIED)
 
 
 def _line(
