@@ -21,7 +21,7 @@ RUBBER = (228, 87, 46)
 SCENE = """
 seed: 2
 world: {size: [8, 4.5], background: "#e4572e", walls: true}
-timing: {frames: 12, fps: 25}
+timing: {frames: 6, fps: 25}
 bodies:
   - {kind: ball, name: a, radius: 0.5, position: [2, 3], velocity: [3, 0], color: "#29335c"}
   - {kind: box, name: b, size: [1.2, 0.8], position: [5, 1], angle: 20, color: "#a8c686"}
@@ -60,7 +60,7 @@ def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
     renderer = Renderer(layout, 320, 180)
     exact = np.array([renderer.render(f).rgb() for f in frames], dtype=int)
     assert gif.shape == exact.shape
-    assert [iio.immeta(target, index=i)["duration"] for i in range(len(gif))] == [40] * 12
+    assert [iio.immeta(target, index=i)["duration"] for i in range(len(gif))] == [40] * 6
     # a pixel inside a flat area (its 3x3 neighbourhood one colour) keeps that colour
     same = np.ones(exact.shape[:3], bool)
     for dy in (-1, 0, 1):

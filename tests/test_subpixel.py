@@ -103,7 +103,7 @@ bodies:
 """
     layout, frames = simulate(parse_scene(text))
     frame = next(iter(frames))
-    renderer = Renderer(layout, 1280, 720)
+    renderer = Renderer(layout, 640, 360)
     view = renderer.default_view()
     centres = []
     for shift in np.arange(8) / 8 / view.scale:
@@ -112,9 +112,9 @@ bodies:
         rgb = renderer.render(shifted, view).rgb().astype(np.float64)
         weight = np.abs(rgb - BACKGROUND).sum(axis=2)
         found = []
-        for lo, hi in ((0, 640), (640, 1280)):  # crate left, rail right
+        for lo, hi in ((0, 320), (320, 640)):  # crate left, rail right
             part = weight[:, lo:hi]
-            ys, xs = np.mgrid[0:720, lo:hi] + 0.5
+            ys, xs = np.mgrid[0:360, lo:hi] + 0.5
             found.append(((part * xs).sum() / part.sum(), (part * ys).sum() / part.sum()))
         centres.append(found)
     steps = np.diff(np.array(centres), axis=0)  # (7, 2 shapes, 2 axes)
