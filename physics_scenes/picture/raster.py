@@ -202,3 +202,38 @@ def capsule(
         return np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2) - radius
 
     return _tile(box, distance, fill, edge, rim)
+
+
+def band(
+    fill: Color, points: npt.ArrayLike, radius: float, clip: tuple[int, int] | None = None
+) -> Tile | None:
+    """The points within ``radius`` px of a polyline (a rope drawn as one smooth band):
+    one distance field, each piece filling in only its own neighbourhood, then shaded
+    once, so the band has no seams where the pieces meet."""
+    p = np.asarray(points, dtype=np.float64)
+    if len(p) < 2 or not np.isfinite(p).all():
+        return None
+    reach = radius + 1
+    box = _box(p[:, 0].min() - reach, p[:, 1].min() - reach,
+               p[:, 0].max() + reach, p[:, 1].max() + reach, clip)  # fmt: skip
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    field = np.full((y1 - y0, x1 - x0), np.inf)
+    for (ax, ay), (bx, by) in zip(p[:-1].tolist(), p[1:].tolist(), strict=True):
+        near = _box(min(ax, bx) - reach, min(ay, by) - reach,
+                    max(ax, bx) + reach, max(ay, by) + reach, None)  # fmt: skip
+        assert near is not None
+        left, top = max(near[0], x0), max(near[1], y0)
+        right, bottom = min(near[2], x1), min(near[3], y1)
+        if right <= left or bottom <= top:
+            continue
+        xs, ys = _grid((left, top, right, bottom))
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        px, py = xs - ax, ys - ay
+        t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0
+        piece = np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2) - radius
+        part = field[top - y0 : bottom - y0, left - x0 : right - x0]
+        np.minimum(part, piece, out=part)
+    return x0, y0, shade(field, fill, fill, 0.0)

@@ -7,7 +7,6 @@ preview window. Static bodies are drawn once per view and reused.
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -125,7 +124,8 @@ class Renderer:
         pixels = view.to_pixels(points)
         if not np.isfinite(pixels).all():
             return
-        _band(surface, first.color, _smooth(pixels, 2), geom.radius * view.scale)
+        radius = max(geom.radius * view.scale, 0.6)
+        _blit(surface, raster.band(first.color, _smooth(pixels, 2), radius, self.size))
 
     def same_format(self, surface: pygame.Surface) -> bool:
         """Whether drawing on ``surface`` gives exactly the pixels of the renderer's own."""
@@ -348,20 +348,6 @@ def _smooth(points: npt.NDArray[np.float64], steps: int = 4) -> npt.NDArray[np.f
         + (3 * p1 - p0 - 3 * p2 + p3) * t**3
     )  # (steps, n - 1, 2)
     return np.vstack([curve.transpose(1, 0, 2).reshape(-1, 2), points[-1:]])
-
-
-def _band(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    path: npt.NDArray[np.float64],
-    radius: float,
-) -> None:
-    """A band ``radius`` px either side of ``path`` with round ends, by coverage: one
-    capsule a piece (a filled polygon with lines along its sides left stair-steps)."""
-    radius = max(radius, 0.6)
-    size = surface.get_size()
-    for (ax, ay), (bx, by) in itertools.pairwise(path.tolist()):
-        _blit(surface, raster.capsule(fill, fill, (ax, ay), (bx, by), radius, 0.0, size))
 
 
 def _plain_disc(shapes: Sequence[object]) -> float:
