@@ -49,7 +49,7 @@ An entry such as ``picture.view`` allows that module only."""
 
 BACKENDS: dict[str, set[str]] = {
     "pymunk": {"physics"},
-    "pygame": {"picture.renderer", "preview.app", "preview.overlays"},
+    "pygame": {"picture.renderer", "picture.sprites", "preview.app", "preview.overlays"},
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
@@ -188,6 +188,7 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "job.timeline": ANY_BACKEND,
     "picture.view": ANY_BACKEND,
     "picture.camera": ANY_BACKEND,
+    "picture.raster": ANY_BACKEND,
     "picture.looks": ANY_BACKEND,
     "physics.gait": ANY_BACKEND,
     "preview.history": ("pygame", "scipy", "imageio"),

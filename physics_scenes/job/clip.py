@@ -113,7 +113,9 @@ class Clip:
         self.sampler = Sampler(world, lookback)
         self.picture = Picture.of(width, height, cm.aspect_ratio(look))
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
-        self.renderer = Renderer(layout, width, height, self._background(look, checked))
+        marks = look is None or look.spin_marks is not False
+        background = self._background(look, checked)
+        self.renderer = Renderer(layout, width, height, background, spin_marks=marks)
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()

@@ -80,14 +80,25 @@ class Sink(Protocol):
     def discard(self) -> None: ...
 
 
-GIF_MAX_FPS = 30
-"""Browsers slow down GIFs with frame delays under 2/100 s, so faster GIFs drop frames."""
+GIF_MAX_FPS = 25
+"""GIF frame delays are whole hundredths of a second: 25 fps is 4/100 s for every frame
+(30 fps alternated 3 and 4, a visible judder) and browsers slow down delays under 2/100."""
+
+
+def gif_delay(fps: int) -> int:
+    """The GIF's frame delay in hundredths of a second for a clip at ``fps``: 4 (25 fps)
+    for 25 fps and up, else the next whole hundredth at or above the clip's own.
+
+    >>> gif_delay(60), gif_delay(25), gif_delay(24), gif_delay(10)
+    (4, 4, 5, 10)
+    """
+    return max(round(100 / GIF_MAX_FPS), -(-100 // fps))
 
 
 FORMATS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "mp4": (".mp4", "H.264 video (yuv420p) that plays everywhere"),
-        "gif": (".gif", f"animated GIF (at most {GIF_MAX_FPS} fps)"),
+        "gif": (".gif", f"animated GIF ({GIF_MAX_FPS} fps, or fewer for slower clips)"),
         "png": ("", "a folder of PNG frames"),
         "states": (".jsonl", "only the states (JSON Lines), no pictures"),
     }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Protocol
 
+from ..picture.view import flat_colors
 from .ffmpeg import FFmpegSink, mux_audio
-from .sink import GIF_MAX_FPS, QUALITY, X264_THREADS, StreamInfo
+from .sink import QUALITY, X264_THREADS, StreamInfo, gif_delay
 
 
 class AudioSource(Protocol):
@@ -34,16 +36,53 @@ class Mp4Sink(FFmpegSink):
     def _codec_args(self, info: StreamInfo) -> list[str]:
         quality = QUALITY[info.quality]
         return [
-            "-an", "-c:v", "libx264", "-preset", quality.preset, "-crf", str(quality.crf),
-            "-pix_fmt", "yuv420p", "-threads", str(X264_THREADS),
+            "-an", "-vf", BT709, "-c:v", "libx264", "-preset", quality.preset,
+            "-crf", str(quality.crf), "-pix_fmt", "yuv420p",
+            "-threads", str(X264_THREADS),
             "-flags:v", "+bitexact", "-movflags", "+faststart", "-f", "mp4",
         ]  # fmt: skip
 
 
+BT709 = (
+    "scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd+full_chroma_int+bitexact,"
+    "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+)
+"""RGB → Y'CbCr with the BT.709 matrix in limited (TV) range, what HD players assume, and
+tagged so in the stream (H.264 VUI) and the MP4 (colr atom): primaries, transfer, matrix,
+range. The pictures are drawn in sRGB, whose primaries are BT.709's. Without it ffmpeg
+converts with BT.601 and leaves the stream untagged, and a player that assumes BT.709
+shows the rubber ball's [228, 87, 46] as [241, 98, 42]. (``-color_primaries`` and the
+like on the command line are overridden by the filtered frames' own, unknown, values.)"""
+
+
 class GifSink(FFmpegSink):
-    """An animated GIF with one palette for the whole clip (ffmpeg palettegen/paletteuse)."""
+    """An animated GIF with even frame delays and one palette made for the clip.
+
+    ffmpeg's palettegen picks up to 240 colours from every frame; the scene's flat
+    colours (background, fills, rims, joints: ``picture.view.flat_colors``) take 16
+    more entries exactly, so they stay exact. Error diffusion (sierra2_4a) spreads
+    the rounding of edges and gradients without touching a colour the palette holds,
+    so flat areas stay flat; ``diff_mode=rectangle`` re-dithers only what changed, so
+    still parts do not crawl. Frames are taken at ``gif_delay`` hundredths of a second.
+    """
 
     def _codec_args(self, info: StreamInfo) -> list[str]:
-        rate = f"fps={GIF_MAX_FPS}," if info.fps > GIF_MAX_FPS else ""
-        graph = f"{rate}split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer"
-        return ["-an", "-filter_complex", graph, "-loop", "0", "-f", "gif"]
+        colors = flat_colors(info.layout)[:RESERVED]
+        colors += [colors[0]] * (RESERVED - len(colors))  # repeats change nothing
+        raw = base64.b64encode(bytes(v for color in colors for v in color)).decode()
+        graph = (
+            f"[0:v]fps=100/{gif_delay(info.fps)},split[a][b];"
+            f"[a]palettegen=max_colors={256 - RESERVED}:reserve_transparent=0:stats_mode=full,"
+            f"format=bgra,crop=16:{16 - RESERVED // 16}:0:0[made];[1:v]format=bgra[flat];"
+            "[made][flat]vstack[palette];"
+            "[b][palette]paletteuse=dither=sierra2_4a:diff_mode=rectangle"
+        )
+        return [
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"16x{RESERVED // 16}",
+            "-i", f"data:application/octet-stream;base64,{raw}",
+            "-an", "-filter_complex", graph, "-loop", "0", "-f", "gif",
+        ]  # fmt: skip
+
+
+RESERVED = 16
+"""Palette entries kept for the scene's flat colours (a row of the 16x16 palette)."""

@@ -284,6 +284,78 @@ class _Fit(_Rig[cm.FitCamera]):
         return world, scale, self.rotation
 
 
+REFRAME_BELOW = 0.75
+"""The default camera reframes when the picture's aspect is below this share of the
+world region's (a 9:16 or square picture of a 16:9 scene) instead of shrinking it."""
+SAFE_WIDTH = 0.8
+"""Reframing keeps the action inside the middle 80 % of the picture's width when it fits."""
+MOVING = 0.2
+"""m/s: bodies faster than this are the action a reframing camera follows."""
+FORGET = 1.5
+"""Seconds over which a reframing camera's box of the action shrinks back."""
+
+
+class _Reframe(_Rig[None]):
+    """The default camera for a picture much narrower than the world region (9:16 of a
+    16:9 scene): the region fills the picture's height (so nothing outside the world
+    shows) and the camera pans with the action. The action is the box of the moving
+    bodies (all dynamic ones while none moves); it grows at once and shrinks over
+    ``FORGET`` seconds, so a swinging cradle stays framed whole. When the box fits in
+    ``SAFE_WIDTH`` of the picture it is centred; when not, the camera follows the
+    bodies' kinetic energy inside it. Smooth (0.6 s) but never lagging so far that the
+    goal's safe width leaves the picture, and never past the region's sides."""
+
+    mode = "reframe"
+
+    def __init__(self, ctx: _Context) -> None:
+        super().__init__(None, ctx)
+        self.rows = np.array([i for i, d in enumerate(ctx.layout.dynamic_mask()) if d], np.intp)
+        self.mass = np.array([ctx.layout.bodies[i].mass for i in self.rows], np.float64)
+        self.box: tuple[float, float] | None = None
+        self.state: FloatArray | None = None  # centre x
+        self.velocity = np.zeros(1)
+
+    def _goal(self, frame: Frame, width: float) -> float:
+        """Where the camera wants its centre (x, m) for a view ``width`` metres wide."""
+        ctx = self.ctx
+        pos, vel = frame.position[self.rows], frame.velocity[self.rows]
+        ok = np.isfinite(pos).all(axis=1) & np.isfinite(vel).all(axis=1)
+        if not ok.any():
+            return self.box[0] / 2 + self.box[1] / 2 if self.box else ctx.region_center[0]
+        speed2 = (vel[ok] ** 2).sum(axis=1)
+        moving = speed2 > MOVING**2
+        pick = moving if moving.any() else np.ones_like(moving)
+        x, reach = pos[ok, 0][pick], ctx.extent[self.rows][ok][pick]
+        lo, hi = float((x - reach).min()), float((x + reach).max())
+        if self.box is not None:
+            keep = math.exp(-ctx.dt / FORGET)
+            lo = min(lo, lo + (self.box[0] - lo) * keep)
+            hi = max(hi, hi + (self.box[1] - hi) * keep)
+        self.box = (lo, hi)
+        if hi - lo <= SAFE_WIDTH * width:
+            return (lo + hi) / 2
+        energy = self.mass[ok][pick] * speed2[pick] + 1e-12
+        center = float((x * energy).sum() / energy.sum())
+        return min(max(center, lo + SAFE_WIDTH * width / 2), hi - SAFE_WIDTH * width / 2)
+
+    def aim(self, frame: Frame, t: float) -> tuple[tuple[float, float], float, float]:
+        ctx, pic = self.ctx, self.ctx.picture
+        left, size = ctx.layout.region_origin[0], ctx.layout.region_size
+        scale = pic.area_height / size[1]
+        half = pic.area_width / 2 / scale
+        goal = np.array([self._goal(frame, 2 * half)])
+        if self.state is None:
+            self.state = goal
+        self.state, self.velocity = smooth_damp(self.state, goal, self.velocity, 0.6, ctx.dt)
+        # Hard guarantee: the spring lags a moving target (speed × 0.6 s); what the goal
+        # keeps inside SAFE_WIDTH stays in the picture, whatever the lag.
+        slack = half * (1 - SAFE_WIDTH)
+        center = float(np.clip(self.state[0], goal[0] - slack, goal[0] + slack))
+        center = float(np.clip(center, left + half, left + size[0] - half))
+        self.state[0] = center
+        return (center, ctx.region_center[1]), scale, 0.0
+
+
 class _Keyframes(_Rig[cm.KeyframeCamera]):
     mode = "keyframes"
 
@@ -375,7 +447,8 @@ class CameraRig:
     """The camera for a whole clip: call ``view(frame, video_time)`` once per frame, in order.
 
     ``spec`` None keeps the world region fitted (exactly the View the renderer
-    uses by default). Shots switch rigs on the first frame at or after their
+    uses by default), or, for a picture much narrower than the region, reframes
+    (``_Reframe``). Shots switch rigs on the first frame at or after their
     start: a hard cut, and each shot's smoothing starts fresh.
     """
 
@@ -398,6 +471,8 @@ class CameraRig:
             self.cuts, self.specs = [0], [spec]
         self._rig: _Rig[Any] | None = None
         self._shot = -1
+        size = layout.region_size
+        self.reframes = picture.area_width / picture.area_height < REFRAME_BELOW * size[0] / size[1]
 
     def shot_at(self, index: int) -> int:
         return max(i for i, cut in enumerate(self.cuts) if cut <= index)
@@ -409,7 +484,10 @@ class CameraRig:
         if shot != self._shot:
             self._shot = shot
             spec, _, _ = cm.resolve(self.specs[shot], None, None, [], None)
-            self._rig = None if spec is None else _RIGS[spec.mode](spec, self.ctx)
+            if spec is not None:
+                self._rig = _RIGS[spec.mode](spec, self.ctx)
+            else:
+                self._rig = _Reframe(self.ctx) if self.reframes else None
         if self._rig is None:
             p = self.picture
             view = View(self.ctx.region_center, self.ctx.base_scale, p.width, p.height)

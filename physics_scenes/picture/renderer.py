@@ -11,7 +11,6 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +22,17 @@ from ..errors import InputFileError
 from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, extent
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
-from .view import Pixels, Trail, View
+from . import raster
+from .sprites import (
+    PREMULTIPLIED,
+    SPRITE_MAX_RADIUS,
+    DiscSprites,
+    ShapeTiles,
+    aa_line,
+    blit_tile,
+    spin_mark,
+)
+from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -43,21 +52,32 @@ class Renderer:
         width: int,
         height: int,
         background: npt.NDArray[np.uint8] | None = None,
+        *,
+        spin_marks: bool = True,
     ) -> None:
-        """``background``: an optional (height, width, 3) RGB picture behind everything."""
+        """``background``: an optional (height, width, 3) RGB picture behind everything;
+        ``spin_marks``: draw the dash that shows a ball's rotation."""
+        self.spin_marks = spin_marks
         self.layout = layout
         self._background: pygame.Surface | None = None
         if background is not None:
             self._background = _surface_from_rgb(background)
         self.width, self.height = width, height
+        self.size = (width, height)
         self.surface = pygame.Surface((width, height), 0, 32)
         self.pix_fmt = _pix_fmt(self.surface)
         self._static_layer: tuple[View, pygame.Surface] | None = None
-        self._static_rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "static"]
-        self._moving_rows = [i for i, b in enumerate(layout.bodies) if b.body_type != "static"]
+        self._chains = _chains(layout)
+        """Rows of each chain or rope, in order: drawn as one smooth curve."""
+        linked = {row for chain in self._chains for row in chain}
+        self._static_rows = [i for i, b in enumerate(layout.bodies)
+                             if b.body_type == "static" and i not in linked]  # fmt: skip
+        self._moving_rows = [i for i, b in enumerate(layout.bodies)
+                             if b.body_type != "static" and i not in linked]  # fmt: skip
         self._extent = np.array([extent(b.shapes) for b in layout.bodies], dtype=np.float64)
-        self._edges = [shade(b.color, 0.55) for b in layout.bodies]
-        self._discs = _DiscSprites()
+        self._edges = [shade(b.color, RIM_SHADE) for b in layout.bodies]
+        self._discs = DiscSprites()
+        self._shapes = ShapeTiles()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
@@ -83,10 +103,37 @@ class Renderer:
         surface.blit(self._static(frame, view), (0, 0))
         for trail in trails:
             self._draw_trail(trail, view, surface)
+        if self._joints:  # strings and rods behind what they hold
+            self._draw_joints(surface, frame, view, lines=True)
+        for chain in self._chains:
+            self._draw_chain(surface, frame, view, chain)
         self._draw_rows(surface, frame, view, self._moving_rows)
-        if self._joints:
-            self._draw_joints(surface, frame, view)
+        if self._joints:  # pins to the world on top
+            self._draw_joints(surface, frame, view, lines=False)
         return surface
+
+    def _draw_chain(
+        self, surface: pygame.Surface, frame: Frame, view: View, rows: list[int]
+    ) -> None:
+        """A chain's links as one smooth band through its hinges (Catmull-Rom)."""
+        first, last = self.layout.bodies[rows[0]], self.layout.bodies[rows[-1]]
+        geom = first.shapes[0]
+        assert isinstance(geom, SegmentGeom)
+        end = last.shapes[0]
+        assert isinstance(end, SegmentGeom)
+        position, angle = frame.position[rows], frame.angle[rows]
+        tips = np.array(end.b) @ np.array(
+            [
+                [math.cos(angle[-1]), math.sin(angle[-1])],
+                [-math.sin(angle[-1]), math.cos(angle[-1])],
+            ]
+        )
+        points = np.vstack([position, position[-1] + tips])
+        pixels = view.to_pixels(points)
+        if not np.isfinite(pixels).all():
+            return
+        radius = max(geom.radius * view.scale, 0.6)
+        blit_tile(surface, raster.band(first.color, _smooth(pixels, 2), radius, self.size))
 
     def same_format(self, surface: pygame.Surface) -> bool:
         """Whether drawing on ``surface`` gives exactly the pixels of the renderer's own."""
@@ -96,9 +143,15 @@ class Renderer:
             and surface.get_masks()[:3] == self.surface.get_masks()[:3]
         )
 
-    def _draw_joints(self, surface: pygame.Surface, frame: Frame, view: View) -> None:
-        """Rods and strings as lines, springs as zig-zags, hinges to the world as pins."""
+    def _draw_joints(
+        self, surface: pygame.Surface, frame: Frame, view: View, *, lines: bool
+    ) -> None:
+        """Rods and strings as lines, springs as zig-zags (``lines``), or hinges to the
+        world as pins."""
         for joint in self._joints:
+            pin = joint.kind in ("pin", "pivot") and joint.b == NO_BODY
+            if not lines and not pin:
+                continue
             ends = []
             for row, anchor in ((joint.a, joint.anchor_a), (joint.b, joint.anchor_b)):
                 if row == NO_BODY:
@@ -112,12 +165,15 @@ class Renderer:
             if not np.isfinite(points).all():
                 continue
             (ax, ay), (bx, by) = points.tolist()
-            if joint.kind == "spring":
-                pygame.draw.aalines(surface, JOINT_COLOR, False, _zigzag((ax, ay), (bx, by)))
+            if not lines:
+                blit_tile(
+                    surface, raster.disc(JOINT_COLOR, JOINT_COLOR, (bx, by), 3.0, 0.0, self.size)
+                )
+            elif joint.kind == "spring":
+                zigzag = [(x - 0.5, y - 0.5) for x, y in _zigzag((ax, ay), (bx, by))]
+                pygame.draw.aalines(surface, JOINT_COLOR, False, zigzag)
             elif joint.kind in ("pin", "slide", "groove"):
-                pygame.draw.aaline(surface, JOINT_COLOR, (ax, ay), (bx, by))
-            if joint.kind in ("pin", "pivot") and joint.b == NO_BODY:
-                pygame.draw.aacircle(surface, JOINT_COLOR, (bx, by), 3.0)
+                aa_line(surface, JOINT_COLOR, (ax, ay), (bx, by))
 
     def render(
         self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
@@ -208,15 +264,23 @@ class Renderer:
             centers[batch],
             radii[batch],
         )
-        surface.fblits(blits)
+        surface.fblits(blits, PREMULTIPLIED)
+        if not self.spin_marks:
+            return
         angles = (frame.angle[picked] - view.rotation).tolist()
-        line, cos, sin = pygame.draw.line, math.cos, math.sin
+        line, cos, sin = pygame.draw.aaline, math.cos, math.sin
         for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True):
-            if bodies[row].marked and radius >= 4:  # as _spin_mark, inlined: 1000 calls a frame
-                c, s = cos(angle), sin(angle)
-                inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
-                start, end = (cx + inner * c, cy - inner * s), (cx + outer * c, cy - outer * s)
-                line(surface, edges[row], start, end, max(1, round(radius * 0.14)))
+            if not bodies[row].marked or radius < 4:
+                continue
+            if radius * 0.14 >= 1.5:  # a wide mark: drawn by coverage
+                spin_mark(surface, edges[row], (cx, cy), radius, angle)
+                continue
+            # as spin_mark for a one-pixel line, inlined: 1000 calls a frame
+            c, s = cos(angle), sin(angle)
+            inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
+            cx, cy = cx - 0.5, cy - 0.5  # pygame's lines put integer coordinates mid-pixel
+            line(surface, edges[row], (cx + inner * c, cy - inner * s),
+                 (cx + outer * c, cy - outer * s))  # fmt: skip
 
     def _draw_body(
         self,
@@ -244,7 +308,7 @@ class Renderer:
                     edge,
                     (cx, cy),
                     geom.radius * view.scale,
-                    angle - view.rotation if body.marked else None,
+                    angle - view.rotation if body.marked and self.spin_marks else None,
                 )
             elif isinstance(geom, PolyGeom):
                 local = np.asarray(geom.vertices)
@@ -254,7 +318,7 @@ class Renderer:
                         y + local[:, 0] * sin + local[:, 1] * cos,
                     )
                 )
-                _polygon(surface, fill, edge, view.to_pixels(world).tolist())
+                self._shapes.convex(surface, fill, edge, view.to_pixels(world))
             elif isinstance(geom, SegmentGeom):
                 ends = np.array([geom.a, geom.b], dtype=np.float64)
                 world = np.column_stack(
@@ -263,7 +327,37 @@ class Renderer:
                         y + ends[:, 0] * sin + ends[:, 1] * cos,
                     )
                 )
-                _capsule(surface, fill, edge, view.to_pixels(world), geom.radius * view.scale)
+                (ax, ay), (bx, by) = view.to_pixels(world).tolist()
+                radius = max(geom.radius * view.scale, 0.75)
+                rim = min(1.0, radius * 0.3)
+                tile = raster.capsule(fill, edge, (ax, ay), (bx, by), radius, rim, self.size)
+                blit_tile(surface, tile)
+
+
+def _chains(layout: Layout) -> list[list[int]]:
+    """The links of each chain or rope (kind 'link', one capsule from the body's origin,
+    sharing a composite group), in row order, which is the order along the chain."""
+    groups: dict[int, list[int]] = {}
+    for row, body in enumerate(layout.bodies):
+        shapes = body.shapes
+        one = shapes[0] if len(shapes) == 1 else None
+        if body.kind == "link" and body.group and isinstance(one, SegmentGeom) and one.a == (0, 0):
+            groups.setdefault(body.group, []).append(row)
+    return [rows for rows in groups.values() if len(rows) >= 2]
+
+
+def _smooth(points: npt.NDArray[np.float64], steps: int = 4) -> npt.NDArray[np.float64]:
+    """A Catmull-Rom curve through ``points`` (n, 2), ``steps`` pieces between two."""
+    padded = np.vstack([2 * points[0] - points[1], points, 2 * points[-1] - points[-2]])
+    t = (np.arange(steps) / steps)[:, None, None]
+    p0, p1, p2, p3 = padded[:-3], padded[1:-2], padded[2:-1], padded[3:]
+    curve = 0.5 * (
+        2 * p1
+        + (p2 - p0) * t
+        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+        + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+    )  # (steps, n - 1, 2)
+    return np.vstack([curve.transpose(1, 0, 2).reshape(-1, 2), points[-1:]])
 
 
 def _plain_disc(shapes: Sequence[object]) -> float:
@@ -273,7 +367,6 @@ def _plain_disc(shapes: Sequence[object]) -> float:
     return math.nan
 
 
-JOINT_COLOR = (214, 218, 226)
 SPRING_COILS = 10
 
 
@@ -290,152 +383,6 @@ def _zigzag(a: tuple[float, float], b: tuple[float, float]) -> list[tuple[float,
         points.append((ax + ux * length * t - uy * side, ay + uy * length * t + ux * side))
     points.append(b)
     return points
-
-
-MAX_DRAW_RADIUS = 100_000.0
-"""Pixels; larger circles are drawn this big (pygame's coordinates are 32-bit)."""
-SPRITE_MAX_RADIUS = 48.0
-"""Discs up to this radius (px) are blitted from cached anti-aliased sprites."""
-SUBPIXEL = 4
-"""Sprite positions and radii are quantised to 1/SUBPIXEL of a pixel."""
-SPRITE_CACHE_LIMIT = 4096
-
-
-class _DiscSprites:
-    """Anti-aliased discs drawn once per (colours, radius, sub-pixel offset), then blitted.
-
-    ``aacircle`` costs ≈ 5 µs for a small disc, a blit ≈ 0.5 µs: with 1000 balls this
-    is most of the drawing time. Sprites depend only on their key, so output stays a
-    pure function of the inputs.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[object, ...], tuple[pygame.Surface, int]] = {}
-
-    def draw(
-        self,
-        surface: pygame.Surface,
-        fill: tuple[int, int, int],
-        edge: tuple[int, int, int],
-        center: tuple[float, float],
-        radius: float,
-        mark_angle: float | None,
-    ) -> None:
-        if not radius <= SPRITE_MAX_RADIUS:
-            _circle(surface, fill, edge, center, radius, mark_angle)
-            return
-        (blit,), ((cx, cy, radius),) = self.sprites(
-            [fill], [edge], np.array([center], np.float64), np.array([radius], np.float64)
-        )
-        surface.blit(*blit)
-        if mark_angle is not None:
-            _spin_mark(surface, edge, (cx, cy), radius, mark_angle)
-
-    def sprites(
-        self,
-        fills: list[tuple[int, int, int]],
-        edges: list[tuple[int, int, int]],
-        centers: npt.NDArray[np.float64],
-        radii: npt.NDArray[np.float64],
-    ) -> tuple[list[tuple[pygame.Surface, tuple[int, int]]], list[tuple[float, float, float]]]:
-        """Discs (radius ≤ SPRITE_MAX_RADIUS px) → what to blit where, and the quantised
-        centre and radius each is drawn at (for its spin mark). Quantised in numpy: per
-        disc arithmetic on numpy scalars cost more than the blits."""
-        radius = np.maximum(np.round(radii * SUBPIXEL) / SUBPIXEL, 1.0)
-        whole = np.floor(centers)
-        part = np.floor((centers - whole) * SUBPIXEL) / SUBPIXEL
-        blits, drawn = [], []
-        cache = self._cache
-        for fill, edge, r, (ix, iy), (fx, fy) in zip(
-            fills, edges, radius.tolist(), whole.astype(np.int64).tolist(), part.tolist(),
-            strict=True,
-        ):  # fmt: skip
-            key = (fill, edge, r, fx, fy)
-            entry = cache.get(key)
-            if entry is None:
-                entry = self._make(key)
-            sprite, half = entry
-            blits.append((sprite, (ix - half, iy - half)))
-            drawn.append((ix + fx, iy + fy, r))
-        return blits, drawn
-
-    def _make(self, key: tuple[Any, ...]) -> tuple[pygame.Surface, int]:
-        if len(self._cache) >= SPRITE_CACHE_LIMIT:
-            self._cache.clear()
-        fill, edge, radius, fx, fy = key
-        half = math.ceil(radius) + 2
-        sprite = pygame.Surface((2 * half + 1, 2 * half + 1), pygame.SRCALPHA, 32)
-        sprite.fill((0, 0, 0, 0))
-        _circle(sprite, fill, edge, (half + fx, half + fy), radius, None)
-        entry = self._cache[key] = (sprite, half)
-        return entry
-
-
-def _circle(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    edge: tuple[int, int, int],
-    center: tuple[float, float],
-    radius: float,
-    mark_angle: float | None,
-) -> None:
-    """A filled anti-aliased disc with a darker rim and, for balls, a spin mark."""
-    radius = min(max(radius, 1.0), MAX_DRAW_RADIUS)
-    rim = min(2.0, radius * 0.12)
-    if rim >= 0.75:
-        pygame.draw.aacircle(surface, edge, center, radius)
-        pygame.draw.aacircle(surface, fill, center, radius - rim)
-    else:
-        pygame.draw.aacircle(surface, fill, center, radius)
-    if mark_angle is not None:
-        _spin_mark(surface, edge, center, radius, mark_angle)
-
-
-def _spin_mark(
-    surface: pygame.Surface,
-    color: tuple[int, int, int],
-    center: tuple[float, float],
-    radius: float,
-    angle: float,
-) -> None:
-    """A dash from 35 % of the radius to the rim, so rotation is visible (centre stays clear)."""
-    if radius < 4:
-        return
-    rim = min(2.0, radius * 0.12)
-    cos, sin = math.cos(angle), math.sin(angle)
-    inner, outer = radius * 0.35, radius - rim - 0.5
-    start = (center[0] + inner * cos, center[1] - inner * sin)
-    end = (center[0] + outer * cos, center[1] - outer * sin)
-    pygame.draw.line(surface, color, start, end, max(1, round(radius * 0.14)))
-
-
-def _polygon(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    edge: tuple[int, int, int],
-    points: list[list[float]],
-) -> None:
-    pygame.draw.polygon(surface, fill, points)
-    pygame.draw.aalines(surface, edge, True, points)
-
-
-def _capsule(
-    surface: pygame.Surface,
-    fill: tuple[int, int, int],
-    edge: tuple[int, int, int],
-    ends: npt.NDArray[np.float64],
-    radius: float,
-) -> None:
-    radius = max(radius, 0.75)
-    (ax, ay), (bx, by) = ends.tolist()
-    length = math.hypot(bx - ax, by - ay) or 1.0
-    nx, ny = -(by - ay) / length * radius, (bx - ax) / length * radius
-    quad = [[ax + nx, ay + ny], [bx + nx, by + ny], [bx - nx, by - ny], [ax - nx, ay - ny]]
-    pygame.draw.polygon(surface, fill, quad)
-    pygame.draw.aacircle(surface, fill, (ax, ay), radius)
-    pygame.draw.aacircle(surface, fill, (bx, by), radius)
-    pygame.draw.aaline(surface, edge, quad[0], quad[1])
-    pygame.draw.aaline(surface, edge, quad[2], quad[3])
 
 
 def render_rgb(

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..frame import Layout
+from ..scene.colors import shade
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +123,19 @@ class Pixels:
         raw = np.frombuffer(self.data, dtype=np.uint8).reshape(self.height, self.width, 4)
         order = {"bgr0": [2, 1, 0], "rgb0": [0, 1, 2]}[self.pix_fmt]
         return np.ascontiguousarray(raw[..., order])
+
+
+JOINT_COLOR = (214, 218, 226)
+"""Rods, strings, springs and world pins."""
+RIM_SHADE = 0.55
+"""A body's outline is its colour times this."""
+
+
+def flat_colors(layout: Layout) -> list[tuple[int, int, int]]:
+    """The colours the renderer paints in flat areas, most area first: background, then
+    each body's fill and rim, the joints and the black of letterbox bars; no repeats."""
+    found = [tuple(layout.background)]
+    for body in layout.bodies:
+        found += [tuple(body.color), shade(body.color, RIM_SHADE)]
+    found += [JOINT_COLOR, (0, 0, 0)]
+    return list(dict.fromkeys(found))  # type: ignore[arg-type]

@@ -343,6 +343,11 @@ class Look(Model):
     background: Background | None = Field(None, description="Colour, {top, bottom} or {image}.")
     trails: Trails | None = None
     vignette: float = Field(0.0, ge=0, le=1, description="Darkening of the corners, 0-1.")
+    spin_marks: bool | None = Field(
+        None,
+        description="Draw the dash on each ball that shows its rotation. Default: on, "
+        "off with the cinematic styles.",
+    )
 
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")
@@ -358,7 +363,7 @@ Style = Annotated[
 
 
 def cinematic_look() -> Look:
-    return Look(aspect="2.39:1", motion_blur=MotionBlur(), vignette=0.35)
+    return Look(aspect="2.39:1", motion_blur=MotionBlur(), vignette=0.35, spin_marks=False)
 
 
 def resolve(
@@ -371,6 +376,8 @@ def resolve(
     """Presets → concrete settings. Explicit fields win over what a style implies."""
     if "cinematic" in style or "close-up cinematic" in style:
         look = look or cinematic_look()
+        if look.spin_marks is None:
+            look = look.model_copy(update={"spin_marks": False})
     if camera is None and "drone view" in style:
         camera = "drone view"
     if camera is None and "close-up cinematic" in style and first_dynamic is not None:
