@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "audio": {"scene", "frame", "errors"},
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
-    "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
+    "preview": {"scene", "frame", "errors", "physics", "picture", "audio", "output", "job"},
     "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
@@ -39,7 +39,7 @@ An entry such as ``picture.view`` allows that module only."""
 
 BACKENDS: dict[str, set[str]] = {
     "pymunk": {"physics"},
-    "pygame": {"picture.renderer", "preview.app", "preview.overlays"},
+    "pygame": {"picture.renderer", "preview.app", "preview.overlays", "preview.speaker"},
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},

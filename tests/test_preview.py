@@ -49,8 +49,9 @@ def app(tmp_path: Path, request: pytest.FixtureRequest):
     path.write_text(SCENE, encoding="utf-8")
     clock = FakeClock()
     window = PreviewApp(
-        path, (640, 360 + BAR), clock=clock, out_dir=tmp_path / "out", worker=request.param
-    )
+        path, (640, 360 + BAR), clock=clock, out_dir=tmp_path / "out", worker=request.param,
+        view="inspect", sound=False,
+    )  # fmt: skip
     window.clock_for_tests = clock
     yield window
     window.stop_recording(keep=False)
@@ -240,7 +241,8 @@ def test_j_marks_joint_anchors(tmp_path: Path) -> None:
         "bodies: [{kind: pendulum, name: p, pivot: [0, 1], length: 1.5, angle: 0}]\n",
         encoding="utf-8",
     )
-    window = PreviewApp(path, (400, 400 + BAR), clock=FakeClock(), worker=False)
+    window = PreviewApp(path, (400, 400 + BAR), clock=FakeClock(), worker=False, view="inspect",
+                        sound=False)  # fmt: skip
     try:
         key(window, pygame.K_i)  # no HUD text in the way
         window.draw()

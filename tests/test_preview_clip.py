@@ -1,0 +1,169 @@
+"""The preview's clip view: the clip as ``render`` writes it (camera, clock, looks, sound)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+from scipy.io import wavfile
+
+from physics_scenes.audio.dsp import RATE
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.preview.app import BAR, PreviewApp
+from physics_scenes.scene.loader import load_scene
+
+SHOT = """\
+world: {size: [8, 4.5], background: "#101010"}
+timing: {duration: 1, fps: 30, substeps: 4}
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: box, name: crate, position: [5, 0.8], size: [0.6, 0.6], material: wood}
+  - {kind: ball, name: red, position: [1, 2.5], radius: 0.3, color: "#ff3030",
+     material: rubber, velocity: [5, 2]}
+camera: {mode: follow, target: red, width: 5, smoothing: 0.2}
+time:
+  segments: [{start: 0.3, end: 0.6, rate: 0.25, ramp: 0.1}]
+"""
+LOOKS = {
+    # vignette, letterbox bars, motion blur and a trail: the picture is finished in numpy
+    "finished": "look: {aspect: '2.39:1', vignette: 0.4, motion_blur: {shutter: 180, "
+    "samples: 3}, trails: {bodies: [red], length: 0.3}}\n",
+    # a trail and a gradient only: the window draws the export's drawing straight in
+    "direct": "look: {trails: {bodies: [red], length: 0.3}, "
+    "background: {top: '#203040', bottom: '#000000'}}\n",
+}
+WIDTH, HEIGHT = 320, 180
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def window(path: Path, **options: object) -> PreviewApp:
+    return PreviewApp(path, (WIDTH, HEIGHT + BAR), clock=FakeClock(), worker=False,
+                      clip_size=(WIDTH, HEIGHT), **options)  # type: ignore[arg-type]  # fmt: skip
+
+
+def on_screen(app: PreviewApp) -> np.ndarray:
+    """The clip's picture as the window shows it (RGB), where ``placement`` puts it."""
+    rect = app.placement()[1]
+    return pygame.surfarray.array3d(app.window.subsurface(rect)).swapaxes(0, 1)
+
+
+def key(app: PreviewApp, code: int) -> None:
+    app.handle(pygame.event.Event(pygame.KEYDOWN, key=code, mod=0, unicode="", scancode=0))
+
+
+@pytest.mark.parametrize("look", list(LOOKS))
+def test_previewed_clip_frame_is_the_exported_png(tmp_path: Path, look: str) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS[look], encoding="utf-8")
+    run(RenderJob(load_scene(path), tmp_path / "frames", "png", WIDTH, HEIGHT, states=False,
+                  source=path, parallel=False))  # fmt: skip
+    app = window(path, sound=False)
+    try:
+        exported_count = len(list((tmp_path / "frames").iterdir()))
+        assert app.mode == "clip" and app.player.frame_count == exported_count > 50  # slowed
+        assert app.placement()[0] == 1.0  # the window is large enough: 1:1
+        app.overlays = set()
+        for index in (0, 16, 17, 33):  # into the slow motion: frames stepped to, in order
+            while app.index < index:
+                key(app, pygame.K_RIGHT)
+            app.draw()
+            exported = pygame.image.load(str(tmp_path / "frames" / f"frame_{index:06d}.png"))
+            expected = pygame.surfarray.array3d(exported).swapaxes(0, 1)
+            shown = on_screen(app)
+            raw = np.frombuffer(app.scene_pixels(), np.uint8).reshape(HEIGHT, WIDTH, 4)
+            assert np.array_equal(shown, expected), index
+            assert np.array_equal(raw[..., [2, 1, 0]], expected), index
+        item = app.player.frame(33)
+        assert item.frame.time < item.video_time  # the slow motion is on the clip's clock
+        key(app, pygame.K_HOME)  # and back: a frame seen again is the same picture
+        app.draw()
+        first = pygame.image.load(str(tmp_path / "frames" / "frame_000000.png"))
+        assert np.array_equal(on_screen(app), pygame.surfarray.array3d(first).swapaxes(0, 1))
+    finally:
+        app.close()
+
+
+def test_tab_switches_to_the_inspection_view_at_the_same_moment_and_back(tmp_path: Path) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS["direct"], encoding="utf-8")
+    app = window(path, sound=False)
+    try:
+        for _ in range(20):
+            key(app, pygame.K_RIGHT)
+        clip_item = app.player.frame(20)
+        clip_picture = app.scene_pixels()
+        scale = app.view().scale
+        app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, pos=(100, 100)))
+        assert app.zoom is None and app.view().scale == scale  # no free camera here
+        assert app.toast is not None and "Tab" in app.toast[0]
+        key(app, pygame.K_TAB)
+        assert app.mode == "inspect"
+        frame = app.timeline.frame(app.index)
+        assert abs(frame.time - clip_item.frame.time) <= 0.5 / 30  # the same moment
+        fitted = app.view()
+        assert fitted.scale == pytest.approx(HEIGHT / 4.5)  # the whole world, not the camera
+        assert clip_item.view.scale == pytest.approx(WIDTH / 5)  # the follow camera's width
+        assert app.scene_pixels() != clip_picture
+        app.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, pos=(100, 100)))
+        assert app.view().scale == pytest.approx(fitted.scale * 1.44)  # inspection zooms
+        key(app, pygame.K_TAB)
+        assert app.mode == "clip" and app.index == 20
+        assert app.scene_pixels() == clip_picture
+    finally:
+        app.close()
+
+
+def test_the_window_shrinks_a_clip_larger_than_it_to_fit(tmp_path: Path) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS["finished"], encoding="utf-8")
+    app = PreviewApp(path, (WIDTH, HEIGHT + BAR), clock=FakeClock(), worker=False,
+                     clip_size=(2 * WIDTH, 2 * HEIGHT), sound=False)  # fmt: skip
+    try:
+        scale, rect = app.placement()
+        assert scale == 0.5 and rect.size == (WIDTH, HEIGHT)
+        app.overlays = set()
+        app.draw()
+        shown = on_screen(app).astype(int)
+        full = np.frombuffer(app.scene_pixels(), np.uint8).reshape(2 * HEIGHT, 2 * WIDTH, 4)
+        halved = full[..., [2, 1, 0]].astype(int).reshape(HEIGHT, 2, WIDTH, 2, 3).mean((1, 3))
+        assert np.abs(shown - halved).mean() < 2  # the same picture, at half size
+    finally:
+        app.close()
+
+
+def test_the_preview_plays_the_exported_sound_track(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS["direct"], encoding="utf-8")
+    run(RenderJob(load_scene(path), tmp_path / "a.jsonl", "states", 160, 90, audio="wav",
+                  source=path))  # fmt: skip
+    rate, exported = wavfile.read(tmp_path / "a.wav")  # 24-bit, left-justified in int32
+    assert rate == RATE and exported.shape == (round(62 / 30 * RATE), 2)  # 62 frames
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")  # a mixer that plays to nobody
+    app = window(path)
+    try:
+        assert app.sound_status() == "no audio device: silent"  # said on the bar
+        assert app.player.track is None
+        key(app, pygame.K_SPACE)
+        for _ in range(90):  # play to the end: the whole clip is known, the track is made
+            app.clock.now += 1 / 30  # type: ignore[attr-defined]
+            app.tick()
+        track = app.player.track
+        assert track is not None and app.speaker is not None
+        assert np.array_equal(track * 2**23, (exported >> 8).astype(np.float32))
+        assert np.abs(track).max() > 0.1  # the bounces are in it
+        half = app.speaker.sound_from(0.5)  # what the mixer is given to start at 0.5 s
+        assert half is not None
+        assert np.array_equal(pygame.sndarray.array(half), track[RATE // 2 :])
+    finally:
+        app.close()
