@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -288,20 +287,6 @@ def test_no_display_is_a_clear_message(driver: str | None) -> None:
     assert result.returncode == 1
     assert "cannot open a window" in result.stderr and "physics-scenes render" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def xvfb():
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
-    display = f":{os.getpid() % 500 + 100}"
-    server = subprocess.Popen([exe, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.0)
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def test_real_window_under_xvfb_takes_a_screenshot(xvfb: str, tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +170,35 @@ def test_the_preview_plays_the_exported_sound_track(
         assert np.array_equal(pygame.sndarray.array(half), track[RATE // 2 :])
     finally:
         app.close()
+
+
+@pytest.mark.slow
+def test_real_window_under_xvfb_shows_the_exported_frame_and_tab_view(
+    xvfb: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS["finished"], encoding="utf-8")
+    run(RenderJob(load_scene(path), tmp_path / "frames", "png", WIDTH, HEIGHT, states=False,
+                  source=path, parallel=False))  # fmt: skip
+    env = {**os.environ, "DISPLAY": xvfb, "SDL_VIDEODRIVER": "x11", "SDL_AUDIODRIVER": "dummy"}
+    pictures = {}
+    for view in ("clip", "inspect"):
+        shot = tmp_path / f"{view}.png"
+        result = subprocess.run(
+            [sys.executable, "-m", "physics_scenes.cli", "preview", str(path),
+             "--clip-size", f"{WIDTH}x{HEIGHT}", "--size", f"{WIDTH}x{HEIGHT + BAR}",
+             "--quit-after", "0", "--screenshot", str(shot),
+             *(["--inspect"] if view == "inspect" else [])],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        picture = pygame.surfarray.array3d(pygame.image.load(str(shot))).swapaxes(0, 1)
+        assert picture.shape == (240, WIDTH, 3)  # the smallest window: 1:1, centred
+        pictures[view] = picture[12 : 12 + HEIGHT]
+    exported = pygame.surfarray.array3d(
+        pygame.image.load(str(tmp_path / "frames" / "frame_000000.png"))
+    ).swapaxes(0, 1)
+    below_hud = slice(120, HEIGHT)  # the HUD's text is on top of the picture's upper part
+    assert np.array_equal(pictures["clip"][below_hud], exported[below_hud])
+    assert (pictures["clip"][below_hud, :, :] == 0).all(axis=(1, 2)).sum() >= 20  # the bars
+    assert not (pictures["inspect"][below_hud] == 0).all(axis=(1, 2)).any()  # no bars there
