@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +144,11 @@ def test_the_window_shrinks_a_clip_larger_than_it_to_fit(tmp_path: Path) -> None
         app.close()
 
 
-def test_the_preview_plays_the_exported_sound_track(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "worker", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["in-process", "worker"]
+)
+def test_the_preview_plays_the_exported_sound_track_in_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool
 ) -> None:
     path = tmp_path / "shot.yaml"
     path.write_text(SHOT + LOOKS["direct"], encoding="utf-8")
@@ -153,14 +157,16 @@ def test_the_preview_plays_the_exported_sound_track(
     rate, exported = wavfile.read(tmp_path / "a.wav")  # 24-bit, left-justified in int32
     assert rate == RATE and exported.shape == (round(62 / 30 * RATE), 2)  # 62 frames
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")  # a mixer that plays to nobody
-    app = window(path)
+    app = PreviewApp(path, (WIDTH, HEIGHT + BAR), clock=FakeClock(), worker=worker,
+                     clip_size=(WIDTH, HEIGHT))  # fmt: skip
     try:
         assert app.sound_status() == "no audio device: silent"  # said on the bar
-        assert app.player.track is None
         key(app, pygame.K_SPACE)
-        for _ in range(90):  # play to the end: the whole clip is known, the track is made
+        deadline = time.monotonic() + 60
+        while not app.player.track_done and time.monotonic() < deadline:
             app.clock.now += 1 / 30  # type: ignore[attr-defined]
-            app.tick()
+            app.tick()  # playing to the end: the whole clip is known, the track is made
+            time.sleep(0.01 if worker else 0)
         track = app.player.track
         assert track is not None and app.speaker is not None
         assert np.array_equal(track * 2**23, (exported >> 8).astype(np.float32))
@@ -168,6 +174,24 @@ def test_the_preview_plays_the_exported_sound_track(
         half = app.speaker.sound_from(0.5)  # what the mixer is given to start at 0.5 s
         assert half is not None
         assert np.array_equal(pygame.sndarray.array(half), track[RATE // 2 :])
+        # playing from frame 15 starts the sound at 0.5 s; a scrub restarts it there
+        app.playing = False
+        app._show(15)
+        key(app, pygame.K_SPACE)
+        app.tick()
+        assert app.speaker.playing and app._sound_anchor is not None
+        assert app._sound_anchor[0] == pytest.approx(app.index / 30, abs=1e-9)
+        assert app.index == 15
+        for _ in range(3):
+            app.clock.now += 1 / 30  # type: ignore[attr-defined]
+            app.tick()
+        assert app._sound_anchor[0] == pytest.approx(0.5)  # in step: not restarted
+        app._show(40)
+        app.tick()
+        assert app._sound_anchor[0] == pytest.approx(40 / 30)
+        key(app, pygame.K_RIGHTBRACKET)  # 2x: no sound
+        app.tick()
+        assert not app.speaker.playing and app.sound_status() == "no audio device: silent"
     finally:
         app.close()
 
