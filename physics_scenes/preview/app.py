@@ -66,7 +66,7 @@ OVERLAY_ORDER = ("velocity", "mass", "joints", "contacts", "names")
 HELP = (
     ("Tab", "clip view (as render writes it) / inspection view"),
     ("space", "play / pause"),
-    ("→ / ←", "step one frame forward / back"),
+    ("Right / Left", "step one frame forward / back"),
     ("Home", "back to the start"),
     ("[ / ]", "half / double speed (0.125x to 8x)"),
     ("click / drag bar", "scrub"),
