@@ -20,7 +20,7 @@ from physics_scenes.scene.loader import load_scene
 
 SHOT = """\
 world: {size: [8, 4.5], background: "#101010"}
-timing: {duration: 1, fps: 30, substeps: 4}
+timing: {duration: 0.7, fps: 30, substeps: 4}
 bodies:
   - {kind: floor, name: floor, y: 0.5}
   - {kind: box, name: crate, position: [5, 0.8], size: [0.6, 0.6], material: wood}
@@ -28,7 +28,7 @@ bodies:
      material: rubber, velocity: [5, 2]}
 camera: {mode: follow, target: red, width: 5, smoothing: 0.2}
 time:
-  segments: [{start: 0.3, end: 0.6, rate: 0.25, ramp: 0.1}]
+  segments: [{start: 0.25, end: 0.45, rate: 0.25, ramp: 0.1}]
 """
 LOOKS = {
     # vignette, letterbox bars, motion blur and a trail: the picture is finished in numpy
@@ -73,10 +73,10 @@ def test_previewed_clip_frame_is_the_exported_png(tmp_path: Path, look: str) -> 
     app = window(path, sound=False)
     try:
         exported_count = len(list((tmp_path / "frames").iterdir()))
-        assert app.mode == "clip" and app.player.frame_count == exported_count > 50  # slowed
+        assert app.mode == "clip" and app.player.frame_count == exported_count > 30  # slowed
         assert app.placement()[0] == 1.0  # the window is large enough: 1:1
         app.overlays = set()
-        for index in (0, 16, 17, 33):  # into the slow motion: frames stepped to, in order
+        for index in (0, 12, 13, 30):  # into the slow motion: frames stepped to, in order
             while app.index < index:
                 key(app, pygame.K_RIGHT)
             app.draw()
@@ -86,7 +86,7 @@ def test_previewed_clip_frame_is_the_exported_png(tmp_path: Path, look: str) -> 
             raw = np.frombuffer(app.scene_pixels(), np.uint8).reshape(HEIGHT, WIDTH, 4)
             assert np.array_equal(shown, expected), index
             assert np.array_equal(raw[..., [2, 1, 0]], expected), index
-        item = app.player.frame(33)
+        item = app.player.frame(30)
         assert item.frame.time < item.video_time  # the slow motion is on the clip's clock
         key(app, pygame.K_HOME)  # and back: a frame seen again is the same picture
         app.draw()
@@ -155,7 +155,7 @@ def test_the_preview_plays_the_exported_sound_track_in_sync(
     run(RenderJob(load_scene(path), tmp_path / "a.jsonl", "states", 160, 90, audio="wav",
                   source=path))  # fmt: skip
     rate, exported = wavfile.read(tmp_path / "a.wav")  # 24-bit, left-justified in int32
-    assert rate == RATE and exported.shape == (round(62 / 30 * RATE), 2)  # 62 frames
+    assert rate == RATE and exported.shape == (round(44 / 30 * RATE), 2)  # 44 frames
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")  # a mixer that plays to nobody
     app = PreviewApp(path, (WIDTH, HEIGHT + BAR), clock=FakeClock(), worker=worker,
                      clip_size=(WIDTH, HEIGHT))  # fmt: skip
