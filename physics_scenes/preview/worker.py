@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -152,12 +151,8 @@ class RemoteHistory(SceneClock):
 
 
 def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: Connection) -> None:
-    """The clip worker: every frame of the export's Clip in order, then its sound track.
-
-    It runs to the end at once (the track needs every frame), a little below the
-    window's priority so that drawing stays smooth on a busy machine."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(4)
+    """The clip worker: every frame of the export's Clip in order, then its sound track
+    (it runs to the end at once: the track needs every frame)."""
     try:
         clip = Clip(scene, width, height, source_dir)
         maker = TrackMaker(scene, clip, source_dir)
