@@ -47,7 +47,7 @@ def main() -> None:
     print(f"first frame after {time.perf_counter() - start:.1f} s (the worker starting)")
     app.playing = True
     pacer = Pacer(WINDOW_FPS)
-    drawn, start = 0, time.perf_counter()
+    drawn, start, cpu = 0, time.perf_counter(), time.process_time()
     first = app.index
     while time.perf_counter() - start < args.seconds and app.playing:
         for event in pygame.event.get():
@@ -58,9 +58,14 @@ def main() -> None:
         if not args.uncapped:
             pacer.wait()  # as the window's own loop does
     elapsed = time.perf_counter() - start
+    cpu_each = (time.process_time() - cpu) / max(drawn, 1)
     print(f"window: {drawn / elapsed:.1f} frames drawn/s; "
           f"simulation shown: {(app.index - first) / elapsed:.1f} frames/s "
           f"({(app.index - first) / elapsed / source.fps:.2f}x real time)")  # fmt: skip
+    # the window process's own CPU time per redraw (events, tick, draw, flip): what the
+    # rate would be with a core to itself, whatever else the machine is doing
+    print(f"window CPU per redraw: {cpu_each * 1000:.2f} ms (= {1 / cpu_each:.0f} frames/s "
+          "on a core of its own)")  # fmt: skip
     # replaying frames already simulated (scrubbing back): drawing only
     app.playing = False
     start, drawn = time.perf_counter(), 0
