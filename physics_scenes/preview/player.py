@@ -111,8 +111,8 @@ class Player:
 
     @property
     def frontier(self) -> int:
-        """The latest frame computed so far."""
-        return max(self.frames, default=0)
+        """The latest frame computed so far (frames come in order, from 0)."""
+        return max(0, len(self.frames) - 1)
 
     fork_at = None
     """Never forked: the clip is what ``render`` writes (the hand is in the inspection view)."""
