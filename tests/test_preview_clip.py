@@ -18,6 +18,8 @@ from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.preview.app import BAR, PreviewApp
 from physics_scenes.scene.loader import load_scene
 
+from helpers import decode_video
+
 SHOT = """\
 world: {size: [8, 4.5], background: "#101010"}
 timing: {duration: 0.7, fps: 30, substeps: 4}
@@ -226,3 +228,25 @@ def test_real_window_under_xvfb_shows_the_exported_frame_and_tab_view(
     assert np.array_equal(pictures["clip"][below_hud], exported[below_hud])
     assert (pictures["clip"][below_hud, :, :] == 0).all(axis=(1, 2)).sum() >= 20  # the bars
     assert not (pictures["inspect"][below_hud] == 0).all(axis=(1, 2)).any()  # no bars there
+
+
+@pytest.mark.slow
+def test_r_in_the_clip_view_records_the_clips_own_pictures(tmp_path: Path) -> None:
+    path = tmp_path / "shot.yaml"
+    path.write_text(SHOT + LOOKS["finished"], encoding="utf-8")
+    app = PreviewApp(path, (WIDTH, HEIGHT + BAR), clock=FakeClock(), worker=False,
+                     clip_size=(WIDTH, HEIGHT), sound=False, out_dir=tmp_path / "out")  # fmt: skip
+    try:
+        key(app, pygame.K_r)
+        key(app, pygame.K_SPACE)
+        for _ in range(10):
+            app.clock.now += 1 / 30  # type: ignore[attr-defined]
+            app.tick()
+        key(app, pygame.K_r)
+        expected = [app.player.pixels(i).rgb().astype(int) for i in range(11)]
+    finally:
+        app.close()
+    video = decode_video(tmp_path / "out" / "shot-take1.mp4")
+    assert video.size == (WIDTH, HEIGHT) and len(video.frames) == 11
+    for got, want in zip(video.frames, expected, strict=True):
+        assert np.abs(got.astype(int) - want).mean() < 3  # the clip's picture, H.264-coded
