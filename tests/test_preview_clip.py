@@ -181,16 +181,16 @@ def test_the_preview_plays_the_exported_sound_track_in_sync(
         app._show(15)
         key(app, pygame.K_SPACE)
         app.tick()
-        assert app.speaker.playing and app._sound_anchor is not None
-        assert app._sound_anchor[0] == pytest.approx(app.index / 30, abs=1e-9)
+        assert app.speaker.playing and app.speaker.anchor is not None
+        assert app.speaker.anchor[0] == pytest.approx(app.index / 30, abs=1e-9)
         assert app.index == 15
         for _ in range(3):
             app.clock.now += 1 / 30  # type: ignore[attr-defined]
             app.tick()
-        assert app._sound_anchor[0] == pytest.approx(0.5)  # in step: not restarted
+        assert app.speaker.anchor[0] == pytest.approx(0.5)  # in step: not restarted
         app._show(40)
         app.tick()
-        assert app._sound_anchor[0] == pytest.approx(40 / 30)
+        assert app.speaker.anchor[0] == pytest.approx(40 / 30)
         key(app, pygame.K_RIGHTBRACKET)  # 2x: no sound
         app.tick()
         assert not app.speaker.playing and app.sound_status() == "no audio device: silent"

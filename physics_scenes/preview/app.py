@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import numpy as np
 import pygame
 
 from ..errors import SceneError
@@ -28,11 +27,11 @@ from ..output.sink import ExportError, StreamInfo
 from ..output.video import Mp4Sink
 from ..physics.measure import kinetic_energy, potential_energy
 from ..picture.renderer import Renderer
-from ..picture.view import SIZE_PRESETS, Pixels, View, default_size
+from ..picture.view import SIZE_PRESETS, View, default_size
 from ..scene.loader import load_scene
 from . import overlays
 from .history import History
-from .player import LocalPlayer, Player
+from .player import LocalPlayer, Player, even_sized
 from .speaker import Speaker
 from .worker import AHEAD, RemoteHistory, RemotePlayer
 
@@ -47,8 +46,6 @@ WINDOW_FPS = 120
 display shows. Not 60: holding the loop to 60 cost 20 frames/s on a busy machine (a
 sleeping window wakes late), measured."""
 """Seconds between checks of the scene file's modification time."""
-SOUND_SLACK = 0.05
-"""Seconds the sound may drift from the picture before it is restarted at the picture."""
 CLIP, INSPECT = "clip", "inspect"
 TEXT, DIM, ACCENT, ERROR = overlays.TEXT, overlays.DIM, overlays.ACCENT, overlays.ERROR
 OVERLAYS = MappingProxyType(
@@ -167,7 +164,6 @@ class PreviewApp:
         """The clip view's last finished picture (index, surface): redraws reuse it."""
         self.mode = view
         self.speaker = Speaker() if sound else None
-        self._sound_anchor: tuple[float, float] | None = None  # (video time, clock) at start
         self._held = False
         self.index = 0
         self.playing = False
@@ -449,8 +445,8 @@ class PreviewApp:
         self.draw()
 
     def _sync_sound(self) -> None:
-        """Keep the clip's sound with the picture: started at the frame shown, restarted
-        when they drift apart by more than ``SOUND_SLACK``, stopped when not playing at 1x."""
+        """Keep the clip's sound with the picture (``Speaker.follow``) while the clip view
+        plays at 1x and the picture is not waiting for physics; else silence."""
         speaker, player = self.speaker, self._player
         if speaker is None:
             return
@@ -458,18 +454,8 @@ class PreviewApp:
             speaker.load(player.track)
         wanted = (self.mode == CLIP and self.playing and self.speed == 1.0 and not self._held
                   and speaker.track is not None)  # fmt: skip
-        if not wanted or player is None:
-            speaker.stop()
-            self._sound_anchor = None
-            return
-        now = self.clock()
-        shown = (self.index + self._carry) / player.fps
-        if self._sound_anchor is not None and speaker.playing:
-            start, since = self._sound_anchor
-            if abs(start + (now - since) - shown) <= SOUND_SLACK:
-                return
-        speaker.play(shown)
-        self._sound_anchor = (shown, now)
+        shown = (self.index + self._carry) / player.fps if player is not None else 0.0
+        speaker.follow(wanted, shown, self.clock())
 
     def sound_status(self) -> str:
         """What the sound is doing, in a few words (shown on the bar)."""
@@ -577,12 +563,7 @@ class PreviewApp:
             return
         sink, path, count = self.recording
         if self.mode == CLIP:  # the clip's pictures at its own size, as render writes them
-            pixels = self.player.pixels(self.index)
-            if pixels.width % 2 or pixels.height % 2:
-                rgb = pixels.rgb()[: pixels.height // 2 * 2, : pixels.width // 2 * 2]
-                bgr0 = np.zeros((*rgb.shape[:2], 4), np.uint8)
-                bgr0[..., :3] = rgb[..., ::-1]
-                pixels = Pixels(rgb.shape[1], rgb.shape[0], bgr0.tobytes())
+            pixels = even_sized(self.player.pixels(self.index))
             sink.write(self.player.frame(self.index).frame, pixels)
             self.recording = (sink, path, count + 1)
             return

@@ -50,6 +50,15 @@ def read_track(path: Path) -> Track:
     return (ints.astype(np.float32) / np.float32(2**23)).astype(np.float32)
 
 
+def even_sized(pixels: Pixels) -> Pixels:
+    """``pixels`` cropped to an even width and height (H.264's 4:2:0 needs them)."""
+    if pixels.width % 2 == 0 and pixels.height % 2 == 0:
+        return pixels
+    raw = np.frombuffer(pixels.data, np.uint8).reshape(pixels.height, pixels.width, 4)
+    cropped = np.ascontiguousarray(raw[: pixels.height // 2 * 2, : pixels.width // 2 * 2])
+    return Pixels(cropped.shape[1], cropped.shape[0], cropped.tobytes(), pixels.pix_fmt)
+
+
 class TrackMaker:
     """Feeds a clip's frames to the export's audio sink and gives its WAV's samples."""
 

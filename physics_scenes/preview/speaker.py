@@ -20,6 +20,8 @@ from .player import Track
 
 SILENT_DRIVERS = ("dummy", "disk")
 """SDL audio drivers that open but play to nobody."""
+SLACK = 0.05
+"""Seconds the sound may drift from the picture before it is restarted at the picture."""
 
 
 class Speaker:
@@ -31,6 +33,8 @@ class Speaker:
         """SDL's own words when the mixer could not open."""
         self.track: Track | None = None
         self._sound: pygame.mixer.Sound | None = None
+        self.anchor: tuple[float, float] | None = None
+        """(video time, clock time) when the sound was last started."""
         try:
             pygame.mixer.init(RATE, 32, 2, 1024, allowedchanges=0)
         except pygame.error as error:
@@ -63,6 +67,21 @@ class Speaker:
             return None
         return pygame.mixer.Sound(buffer=np.ascontiguousarray(self.track[start:]).tobytes())
 
+    def follow(self, wanted: bool, shown: float, now: float) -> None:
+        """Keep the sound with the picture, which shows video time ``shown`` at clock time
+        ``now``: started there, left alone while within ``SLACK`` of it, restarted where
+        the picture is when they drift apart (a pause, a scrub, physics that lags);
+        stopped when not ``wanted``."""
+        if not wanted or self.track is None:
+            self.stop()
+            return
+        if self.anchor is not None and self.playing:
+            start, since = self.anchor
+            if abs(start + (now - since) - shown) <= SLACK:
+                return
+        self.play(shown)
+        self.anchor = (shown, now)
+
     def play(self, video_time: float) -> None:
         """Start the track at ``video_time`` (stopping what was playing)."""
         self.stop()
@@ -71,6 +90,7 @@ class Speaker:
             self._sound.play()
 
     def stop(self) -> None:
+        self.anchor = None
         if self._sound is not None:
             self._sound.stop()
             self._sound = None
