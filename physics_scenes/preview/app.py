@@ -21,8 +21,9 @@ from types import MappingProxyType
 
 import pygame
 
-from ..errors import SceneError
+from ..errors import RenderError, SceneError
 from ..frame import Frame
+from ..job.clip import check_inputs
 from ..output.sink import ExportError, StreamInfo
 from ..output.video import Mp4Sink
 from ..physics.measure import kinetic_energy, potential_energy
@@ -509,8 +510,12 @@ class PreviewApp:
         self._mtime = mtime
         try:
             scene = load_scene(self.path)
+            check_inputs(scene, self.path.parent)  # the files it names, as render checks them
         except SceneError as error:
             self.error = error.report()
+            return False
+        except RenderError as error:
+            self.error = f"{self.path}: {error}"
             return False
         except OSError as error:
             self.error = f"{self.path}: {error.strerror or error}"
