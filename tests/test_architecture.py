@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "audio": {"scene", "frame", "errors"},
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
-    "preview": {"scene", "frame", "errors", "physics", "picture", "audio", "output", "job"},
+    "preview": {"scene", "frame", "errors", "physics", "picture", "output", "job"},
     "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
@@ -45,7 +45,7 @@ BACKENDS: dict[str, set[str]] = {
     "yaml": {"scene.loader"},
     "scipy": {"audio"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
-    "multiprocessing": {"job.worker", "preview.worker"},
+    "multiprocessing": {"job.worker", "preview.worker", "preview.player"},
     "rich": {"cli"},
     "orjson": {"output.states"},
     "pydantic": {"scene", "cli"},

@@ -15,6 +15,7 @@ from scipy.io import wavfile
 
 from physics_scenes.audio.dsp import RATE
 from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.preview import speaker
 from physics_scenes.preview.app import BAR, PreviewApp
 from physics_scenes.scene.loader import load_scene
 
@@ -173,6 +174,7 @@ def test_the_preview_plays_the_exported_sound_track_in_sync(
         assert track is not None and app.speaker is not None
         assert np.array_equal(track * 2**23, (exported >> 8).astype(np.float32))
         assert np.abs(track).max() > 0.1  # the bounces are in it
+        assert speaker.RATE == RATE  # the mixer's rate is the track's
         half = app.speaker.sound_from(0.5)  # what the mixer is given to start at 0.5 s
         assert half is not None
         assert np.array_equal(pygame.sndarray.array(half), track[RATE // 2 :])

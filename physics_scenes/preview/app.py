@@ -32,9 +32,9 @@ from ..picture.view import SIZE_PRESETS, View, default_size
 from ..scene.loader import load_scene
 from . import overlays
 from .history import History
-from .player import LocalPlayer, Player, even_sized
+from .player import LocalPlayer, Player, RemotePlayer, even_sized
 from .speaker import Speaker
-from .worker import AHEAD, RemoteHistory, RemotePlayer
+from .worker import AHEAD, RemoteHistory
 
 BAR = 36
 """Height of the timeline bar in pixels."""

@@ -17,9 +17,14 @@ this gives.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import multiprocessing
 import tempfile
+import threading
 import wave
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +32,7 @@ import numpy.typing as npt
 
 from ..frame import Frame
 from ..job.clip import Clip, ClipFrame
-from ..job.pipeline import audio_sink_for
+from ..job.worker import pack_clip, unpack_clip
 from ..output.sink import StreamInfo
 from ..picture.view import Pixels, Trail
 from ..scene.model import Scene
@@ -63,6 +68,9 @@ class TrackMaker:
     """Feeds a clip's frames to the export's audio sink and gives its WAV's samples."""
 
     def __init__(self, scene: Scene, clip: Clip, source_dir: Path | None) -> None:
+        # the sound's modules (scipy) only where a track is made: they take seconds to load
+        from ..job.pipeline import audio_sink_for
+
         self._folder = tempfile.TemporaryDirectory(prefix="physics-scenes-preview-")
         self.enabled = scene.audio.enabled
         self._sink = audio_sink_for(scene, Path(self._folder.name) / "track.wav", clip,
@@ -92,7 +100,7 @@ class Player:
     """A clip's frames by index (video frames), painted as the export paints them.
 
     Subclasses say where frames come from: this process (``LocalPlayer``) or a worker
-    (``preview.worker.RemotePlayer``); both keep every frame they were given.
+    process (``RemotePlayer``); both keep every frame they were given.
     """
 
     def __init__(self, scene: Scene, width: int, height: int, source_dir: Path | None) -> None:
@@ -190,3 +198,104 @@ class LocalPlayer(Player):
             self._maker._sink.discard()
             self._maker._folder.cleanup()
             self._maker = None
+
+
+SOUND_MODULE = "physics_scenes.job.pipeline"
+
+
+def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: Connection) -> None:
+    """The clip worker: every frame of the export's Clip in order, then its sound track
+    (it runs to the end at once: the track needs every frame).
+
+    The sound's modules load in a thread meanwhile (seconds on a busy machine): the first
+    frames do not wait for them, and are kept for the track until they are there."""
+    loader = threading.Thread(target=importlib.import_module, args=(SOUND_MODULE,), daemon=True)
+    loader.start()
+    try:
+        clip = Clip(scene, width, height, source_dir)
+        maker: TrackMaker | None = None
+        waiting: list[Frame] = []
+        for item in clip.frames():
+            conn.send(("frame", pack_clip(item), round(item.frame.time / scene.timing.dt)))
+            waiting.append(item.frame)
+            if maker is None and not loader.is_alive():
+                maker = TrackMaker(scene, clip, source_dir)
+            if maker is not None:
+                for frame in waiting:
+                    maker.add(frame)
+                waiting.clear()
+        loader.join()
+        maker = maker or TrackMaker(scene, clip, source_dir)
+        for frame in waiting:
+            maker.add(frame)
+        conn.send(("track", maker.finish(), 0))
+    except (BrokenPipeError, EOFError, OSError):
+        return  # the window went away
+    except Exception as error:  # a blow-up, a bad file: the window shows it
+        with contextlib.suppress(BrokenPipeError, OSError):
+            conn.send(("failed", f"{type(error).__name__}: {error}", 0))
+    finally:
+        conn.close()
+
+
+class RemotePlayer(Player):
+    """The clip computed in a worker process as fast as it goes; the window keeps every
+    frame it is sent (about 50 kB a frame with 1000 bodies) and the track at the end."""
+
+    def __init__(
+        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
+    ) -> None:
+        super().__init__(scene, width, height, source_dir)
+        context = multiprocessing.get_context("spawn")
+        self._conn, theirs = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_play, args=(scene, width, height, source_dir, theirs), daemon=True
+        )
+        self._process.start()
+        theirs.close()
+        self._done = False
+
+    def poll(self) -> None:
+        """Take what the worker has sent (each tick: a full pipe would stop the worker)."""
+        self._drain()
+
+    def _drain(self, block: bool = False) -> None:
+        """Every message waiting; with ``block``, wait for one first."""
+        while not self._done and (block or self._conn.poll(0)):
+            block = False
+            try:
+                kind, payload, steps = self._conn.recv()
+            except (EOFError, OSError):
+                self._done = True
+                self.error = self.error or "the clip's process stopped"
+                return
+            if kind == "frame":
+                item = unpack_clip(payload)
+                self.frames[item.frame.index] = item
+                self.steps = steps
+            elif kind == "track":
+                self.track, self.track_done, self._done = payload, True, True
+            else:
+                self.error, self._done = payload, True
+
+    def ready(self, index: int) -> bool:
+        self._drain()
+        return self.clamp(index) in self.frames or self._done
+
+    def frame(self, index: int) -> ClipFrame:
+        index = self.clamp(index)
+        self._drain()
+        while index not in self.frames:
+            if self._done:  # failed before this frame: show the last one made
+                if not self.frames:
+                    raise RuntimeError(self.error or "the clip's process stopped")
+                return self.frames[self.frontier]
+            self._drain(block=True)
+        return self.frames[index]
+
+    def close(self) -> None:
+        self._conn.close()
+        self._process.join(timeout=0.5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()

@@ -15,9 +15,11 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
-from ..audio.dsp import RATE
 from .player import Track
 
+RATE = 48_000
+"""The track's sample rate (``audio.dsp.RATE``, which a test keeps equal): not imported
+from there, because the sound's modules load scipy, seconds the window need not wait."""
 SILENT_DRIVERS = ("dummy", "disk")
 """SDL audio drivers that open but play to nobody."""
 SLACK = 0.05

@@ -16,16 +16,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from ..frame import Frame, Layout, pack, unpack
-from ..job.clip import Clip, ClipFrame
-from ..job.worker import pack_clip, unpack_clip
 from ..physics.world import World
 from ..scene.model import Scene
 from .history import History, SceneClock
-from .player import Player, TrackMaker
 
 AHEAD = 90
 """Frames the worker simulates past the one shown, while playing."""
@@ -148,85 +144,3 @@ class RemoteHistory(SceneClock):
         if self._process.is_alive():
             self._process.kill()
         self._conn.close()
-
-
-def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: Connection) -> None:
-    """The clip worker: every frame of the export's Clip in order, then its sound track
-    (it runs to the end at once: the track needs every frame)."""
-    try:
-        clip = Clip(scene, width, height, source_dir)
-        maker = TrackMaker(scene, clip, source_dir)
-        for item in clip.frames():
-            maker.add(item.frame)
-            conn.send(("frame", pack_clip(item), round(item.frame.time / scene.timing.dt)))
-        conn.send(("track", maker.finish(), 0))
-    except (BrokenPipeError, EOFError, OSError):
-        return  # the window went away
-    except Exception as error:  # a blow-up, a bad file: the window shows it
-        with contextlib.suppress(BrokenPipeError, OSError):
-            conn.send(("failed", f"{type(error).__name__}: {error}", 0))
-    finally:
-        conn.close()
-
-
-class RemotePlayer(Player):
-    """The clip computed in a worker process as fast as it goes; the window keeps every
-    frame it is sent (about 50 kB a frame with 1000 bodies) and the track at the end."""
-
-    def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
-    ) -> None:
-        super().__init__(scene, width, height, source_dir)
-        context = multiprocessing.get_context("spawn")
-        self._conn, theirs = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_play, args=(scene, width, height, source_dir, theirs), daemon=True
-        )
-        self._process.start()
-        theirs.close()
-        self._done = False
-
-    def poll(self) -> None:
-        """Take what the worker has sent (each tick: a full pipe would stop the worker)."""
-        self._drain()
-
-    def _drain(self, block: bool = False) -> None:
-        """Every message waiting; with ``block``, wait for one first."""
-        while not self._done and (block or self._conn.poll(0)):
-            block = False
-            try:
-                kind, payload, steps = self._conn.recv()
-            except (EOFError, OSError):
-                self._done = True
-                self.error = self.error or "the clip's process stopped"
-                return
-            if kind == "frame":
-                item = unpack_clip(payload)
-                self.frames[item.frame.index] = item
-                self.steps = steps
-            elif kind == "track":
-                self.track, self.track_done, self._done = payload, True, True
-            else:
-                self.error, self._done = payload, True
-
-    def ready(self, index: int) -> bool:
-        self._drain()
-        return self.clamp(index) in self.frames or self._done
-
-    def frame(self, index: int) -> ClipFrame:
-        index = self.clamp(index)
-        self._drain()
-        while index not in self.frames:
-            if self._done:  # failed before this frame: show the last one made
-                if not self.frames:
-                    raise RuntimeError(self.error or "the clip's process stopped")
-                return self.frames[self.frontier]
-            self._drain(block=True)
-        return self.frames[index]
-
-    def close(self) -> None:
-        self._conn.close()
-        self._process.join(timeout=0.5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
