@@ -13,6 +13,7 @@ this gives.
 >>> player = LocalPlayer(load_scene(pathlib.Path("scenes/bouncing_balls.yaml")), 64, 36)
 >>> (player.frame_count, player.frame(10).frame.index, len(player.pixels(10).data))
 (360, 10, 9216)
+>>> player.close()
 """
 
 from __future__ import annotations
