@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import multiprocessing
+import os
+import signal
 import tempfile
 import threading
 import wave
@@ -93,8 +95,12 @@ class TrackMaker:
             self._sink.commit()
             return read_track(self._sink.path)
         finally:
-            self._sink.discard()
-            self._folder.cleanup()
+            self.cleanup()
+
+    def cleanup(self) -> None:
+        """Delete the temporary folder and what is in it."""
+        self._sink.discard()
+        self._folder.cleanup()
 
 
 class Player:
@@ -196,8 +202,7 @@ class LocalPlayer(Player):
 
     def close(self) -> None:
         if self._maker is not None:
-            self._maker._sink.discard()
-            self._maker._folder.cleanup()
+            self._maker.cleanup()
             self._maker = None
 
 
@@ -212,6 +217,14 @@ def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: 
     frames do not wait for them, and are kept for the track until they are there."""
     loader = threading.Thread(target=importlib.import_module, args=(SOUND_MODULE,), daemon=True)
     loader.start()
+    makers: list[TrackMaker] = []
+
+    def stop(*_: object) -> None:  # the window closing while the track is mixed
+        for made in makers:
+            made.cleanup()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         clip = Clip(scene, width, height, source_dir)
         maker: TrackMaker | None = None
@@ -221,12 +234,15 @@ def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: 
             waiting.append(item.frame)
             if maker is None and not loader.is_alive():
                 maker = TrackMaker(scene, clip, source_dir)
+                makers.append(maker)
             if maker is not None:
                 for frame in waiting:
                     maker.add(frame)
                 waiting.clear()
         loader.join()
-        maker = maker or TrackMaker(scene, clip, source_dir)
+        if maker is None:
+            maker = TrackMaker(scene, clip, source_dir)
+            makers.append(maker)
         for frame in waiting:
             maker.add(frame)
         conn.send(("track", maker.finish(), 0))
@@ -295,8 +311,13 @@ class RemotePlayer(Player):
         return self.frames[index]
 
     def close(self) -> None:
+        """Stop the worker: a closed pipe ends it between frames; while it mixes the
+        track, SIGTERM (it deletes its temporary files), and SIGKILL as a last resort."""
         self._conn.close()
         self._process.join(timeout=0.5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=2)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
