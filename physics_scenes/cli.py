@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from . import __version__, cli_dataset
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
-from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
+from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
 from .scene.loader import load_scene
@@ -175,18 +175,33 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser(
         "preview",
         help="open a window to watch, scrub and tweak a scene (reloads when the file is saved)",
-        description="Keys: space play/pause, arrows step, Home restart, [ ] speed, wheel zoom, "
-        "right-drag pan, F fit, left-drag a body to throw it, V C N M J I overlays, S screenshot, "
-        "R record, H help, Esc quit.",
+        description="Plays the clip as render writes it (camera, slow motion, looks, sound), "
+        "1:1 where the window is large enough. Keys: Tab clip view / inspection view, space "
+        "play/pause, arrows step, Home restart, [ ] speed, and in the inspection view wheel "
+        "zoom, right-drag pan, F fit, left-drag a body to throw it; V C N M J I overlays, "
+        "S screenshot, R record, H help, Esc quit.",
     )
     preview.add_argument("scene", type=Path)
     preview.add_argument(
         "--size",
         type=_size,
-        default=(1280, 720),
         metavar="WxH",
-        help="window size (default 1280x720; the window is resizable)",
+        help="window size (default: the clip's size plus the bar, within the screen; "
+        "the window is resizable)",
     )
+    clip_size = preview.add_mutually_exclusive_group()
+    clip_size.add_argument(
+        "--preset",
+        choices=list(SIZE_PRESETS),
+        help="the clip's size, as render's --preset (default: what render uses)",
+    )
+    clip_size.add_argument(
+        "--clip-size", type=_size, metavar="WxH", help="the clip's size, as render's --size"
+    )
+    preview.add_argument(
+        "--inspect", action="store_true", help="start in the inspection view (Tab switches)"
+    )
+    preview.add_argument("--no-sound", action="store_true", help="do not play the sound")
     preview.add_argument("--play", action="store_true", help="start playing at once")
     preview.add_argument(
         "--overlays",
@@ -230,12 +245,6 @@ def _with_overrides(scene: Scene, args: argparse.Namespace) -> Scene:
             raise UsageError("--seed must be 0 or more")
         updates["seed"] = args.seed
     return scene.model_copy(update=updates) if updates else scene
-
-
-def default_size(scene: Scene) -> str:
-    """The size preset when none is given: vertical for a 9:16 look, else the default."""
-    aspect = scene.look.aspect if scene.look is not None else None
-    return "vertical" if aspect == "9:16" else DEFAULT_SIZE
 
 
 def _output_and_format(args: argparse.Namespace) -> tuple[Path, str]:
@@ -405,14 +414,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
-    load_scene(args.scene)  # errors are reported like every other command's
+    scene = load_scene(args.scene)  # errors are reported like every other command's
+    clip_size = args.clip_size or SIZE_PRESETS[args.preset or default_size(scene)]
     # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from .preview.app import NoDisplayError, preview  # pygame's window only for this command
 
     overlays = tuple(name for name in args.overlays.split(",") if name)
     try:
-        code = preview(args.scene, args.size, play=args.play, overlays=overlays,
+        code = preview(args.scene, args.size, clip_size=clip_size, inspect=args.inspect,
+                       sound=not args.no_sound, play=args.play, overlays=overlays,
                        screenshot=args.screenshot, quit_after=args.quit_after)  # fmt: skip
     except NoDisplayError as error:
         _say(

@@ -7,6 +7,9 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,21 @@ def write_scene(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def xvfb():
+    """An X server of the test's own (its display name), for real-window tests."""
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
+    display = f":{os.getpid() % 500 + 100}"
+    server = subprocess.Popen([exe, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

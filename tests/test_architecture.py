@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "audio": {"scene", "frame", "errors"},
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
-    "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
+    "preview": {"scene", "frame", "errors", "physics", "picture", "output", "job"},
     "cli": {
         "scene",
         "frame",
@@ -49,13 +49,19 @@ An entry such as ``picture.view`` allows that module only."""
 
 BACKENDS: dict[str, set[str]] = {
     "pymunk": {"physics"},
-    "pygame": {"picture.renderer", "picture.sprites", "preview.app", "preview.overlays"},
+    "pygame": {
+        "picture.renderer",
+        "picture.sprites",
+        "preview.app",
+        "preview.overlays",
+        "preview.speaker",
+    },
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
     "scipy": {"audio"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
-    "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool"},
+    "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},
     "rich": {"cli", "cli_dataset"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,8 +48,9 @@ def app(tmp_path: Path, request: pytest.FixtureRequest):
     path.write_text(SCENE, encoding="utf-8")
     clock = FakeClock()
     window = PreviewApp(
-        path, (640, 360 + BAR), clock=clock, out_dir=tmp_path / "out", worker=request.param
-    )
+        path, (640, 360 + BAR), clock=clock, out_dir=tmp_path / "out", worker=request.param,
+        view="inspect", sound=False,
+    )  # fmt: skip
     window.clock_for_tests = clock
     yield window
     window.stop_recording(keep=False)
@@ -240,7 +240,8 @@ def test_j_marks_joint_anchors(tmp_path: Path) -> None:
         "bodies: [{kind: pendulum, name: p, pivot: [0, 1], length: 1.5, angle: 0}]\n",
         encoding="utf-8",
     )
-    window = PreviewApp(path, (400, 400 + BAR), clock=FakeClock(), worker=False)
+    window = PreviewApp(path, (400, 400 + BAR), clock=FakeClock(), worker=False, view="inspect",
+                        sound=False)  # fmt: skip
     try:
         key(window, pygame.K_i)  # no HUD text in the way
         window.draw()
@@ -286,20 +287,6 @@ def test_no_display_is_a_clear_message(driver: str | None) -> None:
     assert result.returncode == 1
     assert "cannot open a window" in result.stderr and "physics-scenes render" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture
-def xvfb():
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
-    display = f":{os.getpid() % 500 + 100}"
-    server = subprocess.Popen([exe, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.0)
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
 
 
 def test_real_window_under_xvfb_takes_a_screenshot(xvfb: str, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class ClipFrame:
     view: View
     video_time: float
     shot: ShotRecord
+    shutter: tuple[Frame, ...] = ()
+    """With motion blur: the states across the open shutter that the picture averages."""
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""
@@ -118,7 +120,7 @@ class Clip:
         self.renderer = Renderer(layout, width, height, background, spin_marks=marks)
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
-        self._history: deque[tuple[float, np.ndarray]] = deque()
+        self._recent: deque[ClipFrame] = deque()
         if look is not None and look.trails is not None:
             names = list(layout.names)
             if look.trails.bodies:
@@ -147,36 +149,63 @@ class Clip:
             sim_time = self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
-            yield ClipFrame(frame, view, video_time, shot)
+            yield ClipFrame(frame, view, video_time, shot, self._shutter(frame))
 
-    def _trail_lines(self, clip_frame: ClipFrame) -> list[Trail]:
+    def _shutter(self, frame: Frame) -> tuple[Frame, ...]:
+        """Motion blur's states across the open shutter (sampled before the next frame, so
+        the sampler's lookback covers them), or none without blur."""
+        if self.blur is None:
+            return ()
+        rate = self.timeline.rate(frame.time)
+        exposure = rate * self.blur.shutter / 360 / self.fps
+        shots = []
+        for offset in shutter_offsets(self.blur.samples):
+            t = max(0.0, frame.time + offset * exposure)
+            state = self.sampler.state_at(t)
+            shots.append(Frame(frame.index, t, state.position, state.angle, state.velocity,
+                               state.angular_velocity))  # fmt: skip
+        return tuple(shots)
+
+    @property
+    def trail_frames(self) -> int:
+        """How many frames before the current one a trail can reach back (0: no trails)."""
         if not self._trails or self.look is None or self.look.trails is None:
+            return 0
+        return math.ceil(self.look.trails.length * self.fps) + 1
+
+    def trails(self, recent: Sequence[ClipFrame]) -> list[Trail]:
+        """The trails of the last of ``recent`` (consecutive frames, oldest first, at least
+        ``trail_frames`` + 1 of them where there are so many): a pure function of the frames,
+        so the preview can draw any frame's trails in any order."""
+        if not self.trail_frames or self.look is None or self.look.trails is None:
             return []
         rows = [r for r, _, _ in self._trails]
-        now = clip_frame.video_time
-        self._history.append((now, np.array(clip_frame.frame.position[rows])))
-        while self._history and now - self._history[0][0] > self.look.trails.length:
-            self._history.popleft()
-        points = np.stack([p for _, p in self._history], axis=1)  # (bodies, k, 2)
+        now = recent[-1].video_time
+        kept = [f for f in recent if now - f.video_time <= self.look.trails.length]
+        points = np.stack([f.frame.position[rows] for f in kept], axis=1)  # (bodies, k, 2)
         return [Trail(points[i], color, reach) for i, (_, color, reach) in enumerate(self._trails)]
 
     def pixels(self, clip_frame: ClipFrame) -> Pixels:
-        trails = self._trail_lines(clip_frame)
+        """The output picture of each frame of ``frames()``, called in order."""
+        if self.trail_frames:
+            self._recent.append(clip_frame)
+            while len(self._recent) > self.trail_frames + 1:
+                self._recent.popleft()
+        return self.picture_of(clip_frame, self.trails(self._recent))
+
+    @property
+    def direct(self) -> bool:
+        """Whether the picture is the renderer's drawing untouched (no blur, no vignette,
+        no bars): then ``renderer.draw(frame, view, trails=..., into=surface)`` draws the
+        same pixels straight into a window."""
+        return self.blur is None and not self.finisher.active
+
+    def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
+        """The finished picture of ``clip_frame`` with these ``trails``."""
         frame, view = clip_frame.frame, clip_frame.view
         if self.blur is None:
             pixels = self.renderer.render(frame, view, trails=trails)
         else:
-            pixels = average(self._shots(frame, view, trails), self.blur.samples)
+            shots = (self.renderer.render(sub, view, trails=trails) for sub in clip_frame.shutter)
+            pixels = average(shots, self.blur.samples)
         return self.finisher.apply(pixels)
-
-    def _shots(self, frame: Frame, view: View, trails: list[Trail]) -> Iterator[Pixels]:
-        """The motion blur's renders across the open shutter, one at a time."""
-        assert self.blur is not None
-        rate = self.timeline.rate(frame.time)
-        exposure = rate * self.blur.shutter / 360 / self.fps
-        for offset in shutter_offsets(self.blur.samples):
-            t = max(0.0, frame.time + offset * exposure)
-            state = self.sampler.state_at(t)
-            sub = Frame(frame.index, t, state.position, state.angle, state.velocity,
-                        state.angular_velocity)  # fmt: skip
-            yield self.renderer.render(sub, view, trails=trails)

@@ -105,12 +105,21 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
     if not wanted or job.audio == "none" or not spec.enabled:
         return None
-    materials = {name: (m.density, m.elasticity) for name, m in job.scene.materials.items()}
-    base_dir = job.source.parent if job.source is not None else Path(".")
+    source_dir = job.source.parent if job.source is not None else None
+    return audio_sink_for(job.scene, audio_path(job.output), clip, source_dir,
+                          keep=job.audio == "wav")  # fmt: skip
+
+
+def audio_sink_for(
+    scene: Scene, path: Path, clip: Clip, source_dir: Path | None, *, keep: bool = True
+) -> AudioSink:
+    """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
+    plays the same track): the scene's settings, materials and the clip's clock."""
+    materials = {name: (m.density, m.elasticity) for name, m in scene.materials.items()}
     return AudioSink(
-        audio_path(job.output), spec, job.scene.seed,
-        keep=job.audio == "wav", base_dir=base_dir, materials=materials,
-        time_map=clip.timeline.video_time,
+        path, scene.audio, scene.seed,
+        keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
+        materials=materials, time_map=clip.timeline.video_time,
     )  # fmt: skip
 
 

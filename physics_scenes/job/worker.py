@@ -25,6 +25,7 @@ import time
 from collections.abc import Generator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from ..frame import pack, unpack
 from ..picture.camera import ShotRecord
@@ -49,6 +50,23 @@ def _deepen(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
+Packed = tuple[Any, ...]
+
+
+def pack_clip(item: ClipFrame) -> Packed:
+    """A ClipFrame for a pipe (plain tuples and arrays: nothing pickled by class)."""
+    view = item.view
+    return (pack(item.frame), (view.center, view.scale, view.width, view.height,
+            view.rotation), item.video_time, (item.shot.index, item.shot.mode),
+            tuple(pack(sub) for sub in item.shutter))  # fmt: skip
+
+
+def unpack_clip(packed: Packed) -> ClipFrame:
+    frame, view, video_time, shot, shutter = packed
+    return ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot),
+                     tuple(unpack(sub) for sub in shutter))  # fmt: skip
+
+
 def produce(
     scene: Scene, width: int, height: int, source_dir: Path | None, start: int, conn: Connection
 ) -> None:
@@ -59,11 +77,7 @@ def produce(
         for item in clip.frames():
             if item.frame.index < start:
                 continue
-            view = item.view
-            conn.send(
-                (pack(item.frame), (view.center, view.scale, view.width, view.height,
-                 view.rotation), item.video_time, (item.shot.index, item.shot.mode))
-            )  # fmt: skip
+            conn.send(pack_clip(item))
         conn.send(DONE)
     except (BrokenPipeError, EOFError, OSError):
         return  # the parent stopped reading: it failed or was interrupted
@@ -114,8 +128,7 @@ def frames_in_worker(
                 break
             if message[0] == FAILED:
                 raise message[1]
-            frame, view, video_time, shot = message
-            yield ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot))
+            yield unpack_clip(message)
     finally:
         conn.close()  # a worker still writing gets a broken pipe and exits
         try:

@@ -16,12 +16,16 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from ..frame import Layout
 from ..scene.colors import shade
+
+if TYPE_CHECKING:
+    from ..scene.model import Scene
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,12 @@ SIZE_PRESETS: Mapping[str, tuple[int, int]] = MappingProxyType(
 )
 """Output sizes by name; 'vertical' is 9:16 for phones."""
 DEFAULT_SIZE = "720p"
+
+
+def default_size(scene: Scene) -> str:
+    """The size preset when none is given: vertical for a 9:16 look, else the default."""
+    aspect = scene.look.aspect if scene.look is not None else None
+    return "vertical" if aspect == "9:16" else DEFAULT_SIZE
 
 
 @dataclass(frozen=True, slots=True)

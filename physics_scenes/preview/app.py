@@ -1,10 +1,13 @@
-"""The preview window: watch, step, scrub, zoom, throw bodies, reload on save.
+"""The preview window: watch the clip, step, scrub, inspect, throw bodies, reload on save.
 
-The scene is drawn by the exporter's own ``Renderer`` into its own surface (so a
-previewed frame is the exported frame, pixel for pixel); overlays, the timeline bar
-and text go on the window on top. All state changes go through ``handle(event)``
-and ``tick()``, and time comes from an injectable clock, so tests drive the window
-with posted events and no real time passes.
+Two views. The clip view (the default) plays the clip as ``render`` writes it: the
+exporter's own ``Clip`` gives its frames (camera, video clock, looks, bars; see
+``player``), shown 1:1 where the window is large enough and scaled to fit otherwise, with
+the export's sound through the mixer (``speaker``). The inspection view (Tab) plays the
+plain simulation for zooming, panning and throwing bodies (``history``), drawn by the
+same ``Renderer``. Overlays, the timeline bar and text go on the window on top. All
+state changes go through ``handle(event)`` and ``tick()``, and time comes from an
+injectable clock, so tests drive the window with posted events and no real time passes.
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from types import MappingProxyType
 
 import pygame
 
-from ..errors import SceneError
+from ..errors import RenderError, SceneError
 from ..frame import Frame
+from ..job.clip import check_inputs
 from ..output.sink import ExportError, StreamInfo
 from ..output.video import Mp4Sink
 from ..physics.measure import kinetic_energy, potential_energy
 from ..picture.renderer import Renderer
-from ..picture.view import View
+from ..picture.view import SIZE_PRESETS, View, default_size
 from ..scene.loader import load_scene
-from ..scene.model import Scene
 from . import overlays
 from .history import History
+from .player import LocalPlayer, Player, RemotePlayer, even_sized
+from .speaker import Speaker
 from .worker import AHEAD, RemoteHistory
 
 BAR = 36
@@ -42,6 +47,7 @@ WINDOW_FPS = 120
 display shows. Not 60: holding the loop to 60 cost 20 frames/s on a busy machine (a
 sleeping window wakes late), measured."""
 """Seconds between checks of the scene file's modification time."""
+CLIP, INSPECT = "clip", "inspect"
 TEXT, DIM, ACCENT, ERROR = overlays.TEXT, overlays.DIM, overlays.ACCENT, overlays.ERROR
 OVERLAYS = MappingProxyType(
     {
@@ -56,18 +62,19 @@ OVERLAYS = MappingProxyType(
 OVERLAY_ORDER = ("velocity", "mass", "joints", "contacts", "names")
 """Drawn in this order (under the HUD, the bar and any message)."""
 HELP = (
+    ("Tab", "clip view (as render writes it) / inspection view"),
     ("space", "play / pause"),
-    ("→ / ←", "step one frame forward / back"),
+    ("Right / Left", "step one frame forward / back"),
     ("Home", "back to the start"),
     ("[ / ]", "half / double speed (0.125x to 8x)"),
     ("click / drag bar", "scrub"),
-    ("wheel", "zoom around the cursor"),
-    ("right-drag", "pan"),
-    ("F", "fit the scene"),
-    ("left-drag a body", "throw it (forks the timeline)"),
+    ("wheel", "zoom around the cursor (inspection)"),
+    ("right-drag", "pan (inspection)"),
+    ("F", "fit the scene (inspection)"),
+    ("left-drag a body", "throw it, forking the timeline (inspection)"),
     *((letter, text) for _name, letter, text in OVERLAYS.values()),
     ("S", "save a PNG screenshot"),
-    ("R", "start / stop recording an MP4"),
+    ("R", "start / stop recording an MP4 of the view"),
     ("H", "this help"),
     ("Esc / Q", "quit"),
 )
@@ -108,17 +115,26 @@ class PreviewApp:
     def __init__(
         self,
         path: str | Path,
-        size: tuple[int, int] = (1280, 720),
+        size: tuple[int, int] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         out_dir: str | Path = ".",
         worker: bool = True,
+        *,
+        clip_size: tuple[int, int] | None = None,
+        view: str = CLIP,
+        sound: bool = True,
     ) -> None:
-        """``worker``: simulate in a second process (the window's normal mode); without
-        it everything runs in this process, which tests use for speed."""
+        """``size``: the window's (default: the clip's plus the bar, within the screen);
+        ``clip_size``: the clip's, as ``render --size`` (default: what ``render`` uses);
+        ``view``: ``"clip"`` or ``"inspect"`` to start in; ``worker``: simulate in a second
+        process (the window's normal mode); without it everything runs in this process,
+        which tests use for speed; ``sound``: play the clip's sound (when a device exists)."""
         self.path = Path(path)
         self.worker = worker
         self.clock = clock
         self.out_dir = Path(out_dir)
+        self.scene = load_scene(self.path)
+        self.clip_size = clip_size or SIZE_PRESETS[default_size(self.scene)]
         # HiDPI: one window pixel per screen pixel on Windows (not a blurred, scaled-up
         # bitmap), so the scene is drawn sharp and mouse positions are surface pixels.
         # macOS and Wayland give the window in points, which the events use too.
@@ -135,14 +151,21 @@ class PreviewApp:
                 # (Xvfb, VMs, remote desktops) is Mesa's software llvmpipe: 7.7 ms a
                 # 1280x720 flip against 0.65 ms for X11's own shared-memory image.
                 os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
-            self.window = pygame.display.set_mode(size, pygame.RESIZABLE)
+            self.window = pygame.display.set_mode(size or self._fitting_size(), pygame.RESIZABLE)
         except pygame.error as error:
             raise NoDisplayError(str(error)) from None
         pygame.font.init()
         pygame.display.set_caption(f"physics-scenes preview: {self.path.name}")
         self.font = pygame.font.Font(None, 20)
         self.big = pygame.font.Font(None, 26)
-        self.timeline = self._timeline(load_scene(self.path))
+        self._player: Player | None = None
+        self._timeline: History | RemoteHistory | None = None
+        self._renderer: Renderer | None = None
+        self._picture: tuple[int, pygame.Surface] | None = None
+        """The clip view's last finished picture (index, surface): redraws reuse it."""
+        self.mode = view
+        self.speaker = Speaker() if sound else None
+        self._held = False
         self.index = 0
         self.playing = False
         self.speed = 1.0
@@ -159,16 +182,53 @@ class PreviewApp:
         now = clock()
         self._last_tick = self._last_poll = now
         self._carry = 0.0
-        self._step_rate = (now, self.timeline.steps, 0.0)
+        self._step_rate = (now, self.source.steps, 0.0)
         self._resize(self.window.get_size())
 
-    def _timeline(self, scene: Scene) -> History | RemoteHistory:
-        return RemoteHistory(scene) if self.worker else History(scene)
+    def _fitting_size(self) -> tuple[int, int]:
+        """The clip's size plus the bar, shrunk (keeping the shape) to fit the screen."""
+        width, height = self.clip_size[0], self.clip_size[1] + BAR
+        screens = pygame.display.get_desktop_sizes()
+        if screens:
+            room_w, room_h = screens[0][0] * 0.95, screens[0][1] * 0.9
+            shrink = min(1.0, room_w / width, room_h / height)
+            width, height = round(width * shrink), round(height * shrink)
+        return max(width, 320), max(height, 240)
+
+    @property
+    def player(self) -> Player:
+        """The clip view's frames (started when first needed)."""
+        if self._player is None:
+            make = RemotePlayer if self.worker else LocalPlayer
+            self._player = make(self.scene, *self.clip_size, self.path.parent)
+        return self._player
+
+    @property
+    def timeline(self) -> History | RemoteHistory:
+        """The inspection view's frames (started when first needed)."""
+        if self._timeline is None:
+            self._timeline = RemoteHistory(self.scene) if self.worker else History(self.scene)
+        return self._timeline
+
+    @property
+    def source(self) -> Player | History | RemoteHistory:
+        """The frames of the view shown."""
+        return self.player if self.mode == CLIP else self.timeline
+
+    def _close_sources(self) -> None:
+        if self.speaker is not None:
+            self.speaker.load(None)
+        if self._player is not None:
+            self._player.close()
+        if isinstance(self._timeline, RemoteHistory):
+            self._timeline.close()
+        self._player = self._timeline = self._renderer = self._picture = None
 
     def close(self) -> None:
         self.stop_recording(keep=True)
-        if isinstance(self.timeline, RemoteHistory):
-            self.timeline.close()
+        self._close_sources()
+        if self.speaker is not None:
+            self.speaker.close()
 
     # -- geometry --------------------------------------------------------------------
 
@@ -181,9 +241,33 @@ class PreviewApp:
         width, height = max(size[0], 320), max(size[1], 240)
         if (width, height) != self.window.get_size():
             self.window = pygame.display.set_mode((width, height), pygame.RESIZABLE)
-        self.renderer = Renderer(self.timeline.layout, *self.scene_size)
+        self._picture = None
+
+    @property
+    def renderer(self) -> Renderer:
+        """The inspection view's renderer, at the scene area's size."""
+        if self._renderer is None or (self._renderer.width, self._renderer.height) != (
+            self.scene_size
+        ):
+            self._renderer = Renderer(self.timeline.layout, *self.scene_size)
+        return self._renderer
+
+    def placement(self) -> tuple[float, pygame.Rect]:
+        """Clip view: the picture's scale (1: one window pixel per output pixel, the most
+        it is ever shown at) and where it sits in the scene area, centred."""
+        width, height = self.player.size
+        room_w, room_h = self.scene_size
+        scale = min(1.0, room_w / width, room_h / height)
+        shown = (max(1, round(width * scale)), max(1, round(height * scale)))
+        return scale, pygame.Rect(((room_w - shown[0]) // 2, (room_h - shown[1]) // 2), shown)
 
     def view(self) -> View:
+        """What the scene area shows (clip view: the picture's own rectangle)."""
+        if self.mode == CLIP:
+            scale, rect = self.placement()
+            camera = self.player.frame(self.index).view
+            return View(camera.center, camera.scale * scale, rect.width, rect.height,
+                        camera.rotation)  # fmt: skip
         width, height = self.scene_size
         if self.zoom is None:
             return View.of_layout(self.timeline.layout, width, height)
@@ -206,7 +290,8 @@ class PreviewApp:
         elif event.type == pygame.KEYDOWN:
             self._key(event.key)
         elif event.type == pygame.MOUSEWHEEL:
-            self._zoom_at(getattr(event, "pos", None) or pygame.mouse.get_pos(), 1.2**event.y)
+            if self._inspecting("zoom"):
+                self._zoom_at(getattr(event, "pos", None) or pygame.mouse.get_pos(), 1.2**event.y)
         elif event.type == pygame.MOUSEBUTTONDOWN:
             self._press(event.button, event.pos)
         elif event.type == pygame.MOUSEMOTION and self.drag is not None:
@@ -216,11 +301,38 @@ class PreviewApp:
                 self.timeline.release()
             self.drag = None
 
+    def _inspecting(self, what: str) -> bool:
+        """Whether the inspection view is on; else say where ``what`` is."""
+        if self.mode == INSPECT:
+            return True
+        self._say(f"Tab: the inspection view, to {what}")
+        return False
+
+    def switch_view(self) -> None:
+        """Clip view ↔ inspection view, at the same moment of the simulation."""
+        if self.mode == CLIP:
+            sim_time = self.player.frame(self.index).frame.time
+            self.mode = INSPECT
+            self._show(round(sim_time * self.timeline.fps))
+        else:
+            sim_time = self.timeline.frame(self.index).time
+            self.mode = CLIP
+            video_time = self.player.clip.timeline.video_time(sim_time)
+            self._show(round(video_time * self.player.fps))
+        self.drag = None
+        self._carry = 0.0
+        self.stop_recording(keep=True)
+        self._step_rate = (self.clock(), self.source.steps, 0.0)
+        self._say("clip view: as render writes it" if self.mode == CLIP else
+                  "inspection view: zoom, pan, throw bodies")  # fmt: skip
+
     def _key(self, key: int) -> None:
         if key in (pygame.K_ESCAPE, pygame.K_q):
             self.running = False
+        elif key == pygame.K_TAB:
+            self.switch_view()
         elif key == pygame.K_SPACE:
-            if self.index >= self.timeline.frame_count - 1:
+            if self.index >= self.source.frame_count - 1:
                 self.index = 0
             self.playing = not self.playing
         elif key == pygame.K_RIGHT:
@@ -236,7 +348,8 @@ class PreviewApp:
             position = SPEEDS.index(self.speed) + step
             self.speed = SPEEDS[max(0, min(len(SPEEDS) - 1, position))]
         elif key == pygame.K_f:
-            self.zoom = None
+            if self._inspecting("zoom and fit"):
+                self.zoom = None
         elif key == pygame.K_h:
             self.show_help = not self.show_help
         elif key in OVERLAYS:
@@ -251,6 +364,8 @@ class PreviewApp:
         if button == 1 and in_bar:
             self.drag = _Drag("scrub", pos)
             self._scrub(pos[0])
+        elif button in (1, 3) and not self._inspecting("pan, zoom and throw bodies"):
+            return
         elif button == 1:
             point = self.to_world(pos)
             name = self.timeline.body_at(self.index, point, 6 / self.view().scale)
@@ -286,11 +401,11 @@ class PreviewApp:
     def _scrub(self, x: int) -> None:
         width = self.window.get_width()
         fraction = min(max(x / max(width - 1, 1), 0.0), 1.0)
-        self._show(round(fraction * (self.timeline.frame_count - 1)))
+        self._show(round(fraction * (self.source.frame_count - 1)))
 
     def _show(self, index: int) -> None:
-        self.index = self.timeline.clamp(index)
-        self.timeline.frame(self.index)
+        self.index = self.source.clamp(index)
+        self.source.frame(self.index)
 
     # -- time ------------------------------------------------------------------------
 
@@ -299,28 +414,64 @@ class PreviewApp:
         now = self.clock()
         # a stall (a reload, a slow first frame) must not make playback jump ahead
         elapsed, self._last_tick = min(now - self._last_tick, MAX_TICK), now
+        source = self.source
+        source.poll()
+        self._held = False
         if self.playing:
-            if isinstance(self.timeline, RemoteHistory):
-                self.timeline.want(self.index + AHEAD)
-            self._carry += elapsed * self.speed * self.timeline.fps
+            if isinstance(source, RemoteHistory):
+                source.want(self.index + AHEAD)
+            self._carry += elapsed * self.speed * source.fps
             frames = int(self._carry + 1e-6)  # 1/60 s ticks must not lose a frame to rounding
             self._carry = max(0.0, self._carry - frames)
             for _ in range(frames):
-                if self.index >= self.timeline.frame_count - 1:
+                if self.index >= source.frame_count - 1:
                     self.playing = False
                     break
-                if not self.timeline.ready(self.index + 1):
+                if not source.ready(self.index + 1):
                     # physics is behind real time: playback slows, the window stays live
-                    self._carry = 0.0
+                    self._carry, self._held = 0.0, True
                     break
                 if self.drag is not None and self.drag.kind == "body":
                     self.timeline.drag(self.to_world(self.drag.last))
                 self._show(self.index + 1)
                 self._record()
+        player = self._player
+        done = isinstance(player, LocalPlayer) and player.frontier >= player.frame_count - 1
+        if done and isinstance(player, LocalPlayer) and not player.track_done:
+            player.finish_track()
+        self._sync_sound()
         if now - self._last_poll >= RELOAD_POLL:
             self._last_poll = now
             self.reload_if_changed()
         self.draw()
+
+    def _sync_sound(self) -> None:
+        """Keep the clip's sound with the picture (``Speaker.follow``) while the clip view
+        plays at 1x and the picture is not waiting for physics; else silence."""
+        speaker, player = self.speaker, self._player
+        if speaker is None:
+            return
+        if player is not None and player.track_done and speaker.track is not player.track:
+            speaker.load(player.track)
+        wanted = (self.mode == CLIP and self.playing and self.speed == 1.0 and not self._held
+                  and speaker.track is not None)  # fmt: skip
+        shown = (self.index + self._carry) / player.fps if player is not None else 0.0
+        speaker.follow(wanted, shown, self.clock())
+
+    def sound_status(self) -> str:
+        """What the sound is doing, in a few words (shown on the bar)."""
+        player = self._player
+        if self.speaker is None:
+            return "sound off"
+        if self.speaker.note is not None:
+            return self.speaker.note
+        if self.mode != CLIP:
+            return "sound: clip view only"
+        if player is None or not player.track_done:
+            return "sound: ready once the clip is computed"
+        if player.track is None:
+            return "no sound (audio off in the scene)"
+        return "sound on" if self.speed == 1.0 else "sound at 1x only"
 
     def run(self) -> int:
         """The event loop, until the window closes; Ctrl-C closes it cleanly too."""
@@ -359,18 +510,20 @@ class PreviewApp:
         self._mtime = mtime
         try:
             scene = load_scene(self.path)
+            check_inputs(scene, self.path.parent)  # the files it names, as render checks them
         except SceneError as error:
             self.error = error.report()
+            return False
+        except RenderError as error:
+            self.error = f"{self.path}: {error}"
             return False
         except OSError as error:
             self.error = f"{self.path}: {error.strerror or error}"
             return False
         self.error = None
         self.stop_recording(keep=True)
-        if isinstance(self.timeline, RemoteHistory):
-            self.timeline.close()
-        self.timeline = self._timeline(scene)
-        self._resize(self.window.get_size())
+        self._close_sources()
+        self.scene = scene
         self._show(self.index)  # the same moment in the new scene
         self._say("reloaded")
         return True
@@ -378,7 +531,10 @@ class PreviewApp:
     # -- outputs ---------------------------------------------------------------------
 
     def scene_pixels(self) -> bytes:
-        """The current frame exactly as the exporter draws it (no overlays)."""
+        """The current frame exactly as the exporter draws it (no overlays): the clip's
+        picture in the clip view, the scene area's in the inspection view."""
+        if self.mode == CLIP:
+            return self.player.pixels(self.index).data
         frame = self.timeline.frame(self.index)
         return self.renderer.render(frame, self.view()).data
 
@@ -398,9 +554,9 @@ class PreviewApp:
         number = 1
         while (path := self.out_dir / f"{self.path.stem}-take{number}.mp4").exists():
             number += 1
-        width, height = self.scene_size
+        width, height = self.player.size if self.mode == CLIP else self.scene_size
         width, height = width - width % 2, height - height % 2  # H.264 wants even sizes
-        layout, timing = self.timeline.layout, self.timeline.scene.timing
+        layout, timing = self.source.layout, self.scene.timing
         sink = Mp4Sink(path)
         sink.open(StreamInfo(layout, width, height, timing.fps, 0, timing.dt))
         self.recording = (sink, path, 0)
@@ -411,6 +567,11 @@ class PreviewApp:
         if self.recording is None:
             return
         sink, path, count = self.recording
+        if self.mode == CLIP:  # the clip's pictures at its own size, as render writes them
+            pixels = even_sized(self.player.pixels(self.index))
+            sink.write(self.player.frame(self.index).frame, pixels)
+            self.recording = (sink, path, count + 1)
+            return
         width, height = self.scene_size
         even = (width - width % 2, height - height % 2)
         renderer = self.renderer
@@ -444,89 +605,119 @@ class PreviewApp:
     # -- drawing ---------------------------------------------------------------------
 
     def draw(self) -> None:
-        frame = self.timeline.frame(self.index)
-        view = self.view()
-        scene = self.window.subsurface((0, 0, *self.scene_size))
-        if self.renderer.same_format(scene):
-            self.renderer.draw(frame, view, into=scene)  # straight into the window
+        if self.mode == CLIP:
+            frame, area, view = self._draw_clip()
         else:
-            scene.blit(self.renderer.draw(frame, view), (0, 0))
-        layout = self.timeline.layout
+            frame, view = self.timeline.frame(self.index), self.view()
+            area = self.window.subsurface((0, 0, *self.scene_size))
+            if self.renderer.same_format(area):
+                self.renderer.draw(frame, view, into=area)  # straight into the window
+            else:
+                area.blit(self.renderer.draw(frame, view), (0, 0))
+        layout = self.source.layout
         for name in OVERLAY_ORDER:
             if name in self.overlays:
-                overlays.DRAW[name](self.window, self.font, layout, frame, view)
+                overlays.DRAW[name](area, self.font, layout, frame, view)
         if "hud" in self.overlays:
             self._hud(frame)
         self._bar()
         if self.show_help:
-            self._help()
-        if self.error:
-            self._error_box(self.error)
+            lit = {letter for name, letter, _ in OVERLAYS.values() if name in self.overlays}
+            overlays.help_box(self.window, self.font, HELP, lit)
+        error = self.error or (self._player.error if self._player is not None else None)
+        if error:
+            overlays.error_box(self.window, self.font, self.big, error, reloaded=self.error)
         if self.toast and self.clock() - self.toast[1] < 2.5:
             label = self.big.render(self.toast[0], True, ACCENT)
             self.window.blit(label, (12, self.scene_size[1] - 30))
         if self.recording is not None:
             pygame.draw.circle(self.window, ERROR, (self.window.get_width() - 20, 20), 8)
 
+    def _draw_clip(self) -> tuple[Frame, pygame.Surface, View]:
+        """The clip's picture, 1:1 and centred where it fits, else scaled down to fit."""
+        player = self.player
+        item = player.frame(self.index)
+        scale, rect = self.placement()
+        room = self.window.subsurface((0, 0, *self.scene_size))
+        if rect.size != room.get_size():
+            room.fill(overlays.SURROUND)
+        area = self.window.subsurface(rect)
+        clip = player.clip
+        if scale == 1.0 and clip.direct and clip.renderer.same_format(area):
+            # the export's own drawing, straight into the window (no copy)
+            clip.renderer.draw(item.frame, item.view, trails=player.trails(self.index), into=area)
+        else:
+            if self._picture is None or self._picture[0] != self.index:
+                pixels = player.pixels(self.index)
+                surface = pygame.Surface((pixels.width, pixels.height), 0, 32)
+                if clip.renderer.same_format(surface):
+                    surface.get_buffer().write(pixels.data)
+                else:  # pragma: no cover - a platform with another pixel layout
+                    rgb = pixels.rgb()
+                    surface = pygame.image.frombuffer(rgb.tobytes(), rgb.shape[1::-1], "RGB")
+                if scale != 1.0:
+                    surface = pygame.transform.smoothscale(surface, rect.size)
+                self._picture = (self.index, surface)
+            area.blit(self._picture[1], (0, 0))
+        return item.frame, area, self.view()
+
     def _hud(self, frame: Frame) -> None:
-        layout = self.timeline.layout
+        layout, source = self.source.layout, self.source
         now = self.clock()
         since, steps, rate = self._step_rate
         if now - since >= 0.5:
-            rate = (self.timeline.steps - steps) / (now - since)
-            self._step_rate = (now, self.timeline.steps, rate)
+            rate = (source.steps - steps) / (now - since)
+            self._step_rate = (now, source.steps, rate)
         energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
+        last = source.frame_count - 1
+        if self.mode == CLIP:
+            item = self.player.frame(self.index)
+            scale, _rect = self.placement()
+            size = "1:1" if scale == 1.0 else f"scaled {scale:.0%} to fit"
+            first = [
+                f"clip view ({size})   video {item.video_time:7.3f} s   sim {frame.time:7.3f} s",
+                f"frame {self.index}/{last}   shot {item.shot.index} ({item.shot.mode})",
+            ]
+        else:
+            first = [
+                f"inspection view   t {frame.time:7.3f} s   frame {frame.index}/{last}",
+                "(forked)" if source.fork_at is not None else "free camera",
+            ]
         lines = [
-            f"t {frame.time:7.3f} s   frame {frame.index}/{self.timeline.frame_count - 1}",
-            f"speed {self.speed:g}x   {'playing' if self.playing else 'paused'}"
-            + ("   (forked)" if self.timeline.fork_at is not None else ""),
+            *first,
+            f"speed {self.speed:g}x   {'playing' if self.playing else 'paused'}",
             f"{rate:8.0f} steps/s   {len(layout.bodies)} bodies",
             f"energy {energy:12.2f} J (kinetic + potential)",
-            "H: help",
+            "Tab: other view   H: help",
         ]
-        overlays.draw_text_block(self.window, self.font, lines, dim_after=4)
+        overlays.draw_text_block(self.window, self.font, lines, dim_after=5)
 
     def _bar(self) -> None:
         width, top = self.window.get_width(), self.scene_size[1]
+        source = self.source
         pygame.draw.rect(self.window, (30, 33, 40), (0, top, width, BAR))
-        last = max(self.timeline.frame_count - 1, 1)
-        done = self.timeline.frontier / last * width
+        last = max(source.frame_count - 1, 1)
+        done = source.frontier / last * width
         pygame.draw.rect(self.window, (58, 64, 78), (0, top + 12, done, BAR - 24))
-        if self.timeline.fork_at is not None:
-            x = self.timeline.fork_at / last * width
+        if source.fork_at is not None:
+            x = source.fork_at / last * width
             pygame.draw.line(self.window, ERROR, (x, top + 4), (x, top + BAR - 4), 2)
         x = self.index / last * (width - 1)
         pygame.draw.line(self.window, ACCENT, (x, top + 2), (x, top + BAR - 2), 3)
         label = self.font.render(f"{self.speed:g}x", True, TEXT)
-        self.window.blit(label, (width - label.get_width() - 8, top + 10))
-
-    def _help(self) -> None:
-        rows = [("keys", ""), *HELP]
-        box = pygame.Surface((440, 22 * len(rows) + 16), pygame.SRCALPHA)
-        box.fill((10, 12, 16, 225))
-        for row, (key, text) in enumerate(rows):
-            on = any(
-                key == letter and name in self.overlays for name, letter, _ in OVERLAYS.values()
-            )
-            box.blit(self.font.render(key, True, ACCENT if on else TEXT), (14, 10 + 22 * row))
-            box.blit(self.font.render(text, True, DIM), (170, 10 + 22 * row))
-        self.window.blit(box, ((self.window.get_width() - box.get_width()) // 2, 40))
-
-    def _error_box(self, text: str) -> None:
-        lines = text.splitlines()[:12]
-        box = pygame.Surface((self.window.get_width() - 40, 20 * len(lines) + 40), pygame.SRCALPHA)
-        box.fill((40, 10, 10, 235))
-        box.blit(self.big.render("scene not reloaded (still showing the last good one):", True,
-                                 ERROR), (12, 8))  # fmt: skip
-        for row, line in enumerate(lines):
-            box.blit(self.font.render(line, True, TEXT), (12, 32 + 20 * row))
-        self.window.blit(box, (20, 60))
+        right = width - label.get_width() - 8
+        self.window.blit(label, (right, top + 10))
+        note = self.font.render(self.sound_status(), True, DIM)
+        self.window.blit(note, (right - note.get_width() - 16, top + 10))
 
 
 def preview(
     path: str | Path,
-    size: tuple[int, int] = (1280, 720),
+    size: tuple[int, int] | None = None,
     *,
+    clip_size: tuple[int, int] | None = None,
+    inspect: bool = False,
+    sound: bool = True,
     play: bool = False,
     overlays: tuple[str, ...] = (),
     screenshot: str | Path | None = None,
@@ -537,7 +728,8 @@ def preview(
     ``quit_after`` frames (with ``screenshot``, a PNG of the window then) is for
     scripted runs: documentation pictures and the real-window test.
     """
-    app = PreviewApp(path, size)
+    app = PreviewApp(path, size, clip_size=clip_size, view=INSPECT if inspect else CLIP,
+                     sound=sound)  # fmt: skip
     app.playing = play
     app.overlays |= set(overlays)
     if quit_after is not None:

@@ -52,6 +52,9 @@ class SceneClock:
         """Whether ``frame(index)`` returns without waiting for physics (local: always)."""
         return True
 
+    def poll(self) -> None:
+        """Take any frames computed elsewhere (called every tick; local: nothing)."""
+
 
 @dataclass(slots=True)
 class _Branch:

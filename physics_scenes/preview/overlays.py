@@ -19,6 +19,8 @@ from ..picture.view import View
 
 TEXT, DIM, ACCENT, ERROR = (235, 238, 245), (150, 156, 170), (255, 196, 61), (255, 110, 100)
 VELOCITY, ANCHOR = (120, 220, 255), (120, 255, 160)
+SURROUND = (24, 26, 31)
+"""Around the clip's picture where the window is larger than it."""
 MAX_NAMES = 300
 """Labels drawn at most (a 1000-ball pile would be a grey smear)."""
 
@@ -97,6 +99,43 @@ def draw_text_block(
     for row, line in enumerate(lines):
         colour = TEXT if row < dim_after else DIM
         surface.blit(font.render(line, True, colour), (10, 8 + 18 * row))
+
+
+def help_box(
+    surface: pygame.Surface,
+    font: pygame.font.Font,
+    rows: Sequence[tuple[str, str]],
+    lit: set[str],
+) -> None:
+    """The keys and what they do, centred near the top; keys in ``lit`` (overlays that
+    are on) in the accent colour."""
+    rows = [("keys", ""), *rows]
+    box = pygame.Surface((520, 22 * len(rows) + 16), pygame.SRCALPHA)
+    box.fill((10, 12, 16, 225))
+    for row, (key, text) in enumerate(rows):
+        box.blit(font.render(key, True, ACCENT if key in lit else TEXT), (14, 10 + 22 * row))
+        box.blit(font.render(text, True, DIM), (150, 10 + 22 * row))
+    surface.blit(box, ((surface.get_width() - box.get_width()) // 2, 40))
+
+
+def error_box(
+    surface: pygame.Surface,
+    font: pygame.font.Font,
+    big: pygame.font.Font,
+    text: str,
+    reloaded: str | None,
+) -> None:
+    """An error in a dark red box: a failed reload (``reloaded``, the last good scene
+    keeps running) or the clip stopping (a blow-up: its frames so far stay)."""
+    lines = text.splitlines()[:12]
+    box = pygame.Surface((surface.get_width() - 40, 20 * len(lines) + 40), pygame.SRCALPHA)
+    box.fill((40, 10, 10, 235))
+    title = ("scene not reloaded (still showing the last good one):" if reloaded
+             else "the clip stopped here:")  # fmt: skip
+    box.blit(big.render(title, True, ERROR), (12, 8))
+    for row, line in enumerate(lines):
+        box.blit(font.render(line, True, TEXT), (12, 32 + 20 * row))
+    surface.blit(box, (20, 60))
 
 
 DRAW: MappingProxyType[str, Overlay] = MappingProxyType(

@@ -78,6 +78,9 @@ class RemoteHistory(SceneClock):
         """Ask the worker to simulate ahead up to frame ``index``."""
         self._conn.send(("want", index))
 
+    def poll(self) -> None:
+        self._drain()
+
     def _drain(self) -> None:
         while self._conn.poll(0):
             self._take(self._conn.recv())
