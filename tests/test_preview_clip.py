@@ -28,7 +28,7 @@ bodies:
   - {kind: floor, name: floor, y: 0.5}
   - {kind: box, name: crate, position: [5, 0.8], size: [0.6, 0.6], material: wood}
   - {kind: ball, name: red, position: [1, 2.5], radius: 0.3, color: "#ff3030",
-     material: rubber, velocity: [5, 2]}
+     material: rubber, velocity: [5, 0]}  # hits the floor at 0.59 s
 camera: {mode: follow, target: red, width: 5, smoothing: 0.2}
 time:
   segments: [{start: 0.25, end: 0.45, rate: 0.25, ramp: 0.1}]
