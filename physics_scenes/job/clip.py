@@ -176,5 +176,6 @@ class Clip:
             t = max(0.0, frame.time + offset * exposure)
             state = self.sampler.state_at(t)
             sub = Frame(frame.index, t, state.position, state.angle, state.velocity,
-                        state.angular_velocity)  # fmt: skip
+                        state.angular_velocity, (), state.fluid_position, state.fluid_velocity,
+                        state.fluid_kind)  # fmt: skip
             yield self.renderer.render(sub, view, trails=trails)

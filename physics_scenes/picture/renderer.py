@@ -24,6 +24,7 @@ from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, e
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
 from .view import Pixels, Trail, View
+from .water import WaterPainter
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -61,6 +62,7 @@ class Renderer:
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
+        self._water = WaterPainter(layout)
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
@@ -86,6 +88,11 @@ class Renderer:
         self._draw_rows(surface, frame, view, self._moving_rows)
         if self._joints:
             self._draw_joints(surface, frame, view)
+        if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
+            x, y, patch = self._water.paint(frame, view)
+            if patch.size:
+                h, w = patch.shape[:2]
+                surface.blit(pygame.image.frombuffer(patch.tobytes(), (w, h), "RGBA"), (x, y))
         return surface
 
     def same_format(self, surface: pygame.Surface) -> bool:

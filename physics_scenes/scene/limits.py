@@ -253,7 +253,8 @@ def _body_problem(entry: model.Body, spec: BodySpec) -> tuple[Loc, str] | None:
     mass = body_mass(spec)
     if not MIN_MASS <= mass <= MAX_MASS:
         given = getattr(entry, "mass", None) is not None
-        loc: Loc = ("mass",) if given else ("material",) if entry.material is not None else ()
+        material = getattr(entry, "material", None)
+        loc: Loc = ("mass",) if given else ("material",) if material is not None else ()
         source = "" if given else " (its density × area)"
         return loc, (
             f"{part}a moving body's mass{source} must be between {MIN_MASS:g} and "
