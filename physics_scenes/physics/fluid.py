@@ -264,8 +264,10 @@ class Fluid:
         w = np.where(inside, _poly6(np.minimum(r2, h * h), h), 0.0)
         rho = self._self_density + np.bincount(i, w, n) + np.bincount(j, w, n)
         wall_g = np.zeros((n, 2))
+        slopes = []
         for contact in contacts:
             value, slope = self._wall(contact.distance)
+            slopes.append(slope)
             rho[contact.rows] += value  # rows are unique within a contact
             wall_g[contact.rows] += contact.normal * (slope / rest)[:, None]
         c = np.maximum(rho / rest - 1.0, 0.0)
@@ -287,9 +289,8 @@ class Fluid:
                 np.bincount(i, dx[:, 1], n) - np.bincount(j, dx[:, 1], n),
             )
         )
-        for contact in contacts:
+        for contact, slope in zip(contacts, slopes, strict=True):
             rows = contact.rows
-            _, slope = self._wall(contact.distance)
             push = (lam[rows] * slope / rest)[:, None] * contact.normal
             shift[rows] += push
             if contact.shape.body >= 0:
@@ -402,7 +403,11 @@ class Fluid:
                 age = now - (row + 1) * row_time  # how long ago this row left the nozzle
                 ca, sa = math.cos(spec.direction), math.sin(spec.direction)
                 offsets = (np.arange(columns) - (columns - 1) / 2) * self.spacing
-                turn = rng.uniform(-spec.spread, spec.spread, columns) if spec.spread else 0.0
+                turn = (
+                    rng.uniform(-spec.spread, spec.spread, columns)
+                    if spec.spread
+                    else np.zeros(columns)
+                )
                 angle = spec.direction + turn
                 v = np.column_stack((np.cos(angle), np.sin(angle))) * spec.speed
                 base = np.column_stack(

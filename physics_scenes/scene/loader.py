@@ -25,7 +25,7 @@ from . import camera as camera_model
 from . import model
 from .assemble import check_anchors
 from .files import file_checks
-from .limits import check_limits
+from .limits import check_limits, check_particles
 from .model import Scene
 
 Loc = tuple[str | int, ...]
@@ -76,7 +76,12 @@ def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
         found = error.errors(include_url=False)
         issues = _merge([_issue(e, raw, positions, file) for e in found[:MAX_ISSUES]])
         raise SceneError(issues, text, omitted=max(0, len(found) - MAX_ISSUES)) from None
-    problems = model.cross_check(scene) or check_anchors(scene) or check_limits(scene)
+    problems = (
+        model.cross_check(scene)
+        or check_particles(scene)
+        or check_anchors(scene)
+        or check_limits(scene)
+    )
     if file != "<string>":
         problems += file_checks(scene.audio, scene.look, Path(file).parent)
     if problems:

@@ -172,7 +172,7 @@ def estimate_particles(entries: Sequence[Water | Emitter], duration: float) -> l
     counts = []
     for entry in entries:
         if isinstance(entry, Water):
-            counts.append(len(region_points(entry, spacing)) if _cells(entry, spacing) else 0)
+            counts.append(math.ceil(_cells(entry, spacing)))
         else:
             fluid = resolve_fluid(entry.fluid)
             stop = duration if entry.stop is None else min(entry.stop, duration)

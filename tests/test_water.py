@@ -1,0 +1,186 @@
+"""Water: the scene format, the particle fluid against known results, the Frame, the picture.
+
+The cheap checks run by default (about 2 s together); the validation cases of the issue
+(Archimedes, the U-tube, the examples rendered) are slow. benchmarks/water_validation.py
+prints the same measurements at finer resolutions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physics_scenes import load_scene, simulate
+from physics_scenes.errors import SceneError
+from physics_scenes.frame import Frame, pack, unpack
+from physics_scenes.physics.fluid import Collider, Fluid
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.scene.assembly import EmitterSpec, FluidSpec
+from physics_scenes.scene.limits import MAX_PARTICLES
+
+from helpers import SCENES, probe_video
+
+WATER = FluidSpec("water", 1000.0, 0.02, 0.0, (40, 120, 200))
+G = 9.81
+
+
+def grid(x0: float, y0: float, x1: float, y1: float, s: float) -> np.ndarray:
+    xs, ys = np.meshgrid(np.arange(x0 + s / 2, x1, s), np.arange(y0 + s / 2, y1, s))
+    return np.column_stack((xs.ravel(), ys.ravel()))
+
+
+def tank(width: float, walls_row: int = -1) -> list[Collider]:
+    """Floor (its impulses reported as body 0 when ``walls_row`` is 0) and two walls."""
+    box = [
+        [(-0.2, -0.2), (width + 0.2, -0.2), (width + 0.2, 0.0), (-0.2, 0.0)],
+        [(-0.2, 0.0), (0.0, 0.0), (0.0, 3.0), (-0.2, 3.0)],
+        [(width, 0.0), (width + 0.2, 0.0), (width + 0.2, 3.0), (width, 3.0)],
+    ]
+    return [
+        Collider("poly", np.array(v), 0.0, walls_row if k == 0 else -1) for k, v in enumerate(box)
+    ]
+
+
+def fluid(points: np.ndarray, s: float, emitters: tuple[EmitterSpec, ...] = ()) -> Fluid:
+    kinds = np.zeros(len(points), dtype=np.int16)
+    return Fluid(
+        (WATER,), s, points, np.zeros_like(points), kinds, emitters, (0.0, -G), 1 / 240,
+        (-10.0, -10.0, 10.0, 10.0), 0,
+    )  # fmt: skip
+
+
+# --- hydrostatics: the solver alone -------------------------------------------------------
+
+
+def test_a_tank_holds_its_water_and_the_floor_carries_its_weight() -> None:
+    """After settling, the floor's push on the water averages its weight (within 3 %), no
+    particle leaks through floor or walls, and the surface is level (within two particles:
+    it still sways a little after 0.4 s)."""
+    s, width = 0.05, 0.4
+    water = fluid(grid(0, 0, width, 0.3, s), s)
+    shapes = tank(width, walls_row=0)
+    lifted, steps = 0.0, 0
+    for step in range(100):
+        pushes = water.step(shapes)
+        if step >= 50:
+            lifted -= sum(p.impulse[1] for p in pushes if p.body == 0)
+            steps += 1
+    weight = water.count * 1000.0 * s * s * G
+    assert lifted / (steps * water.dt) == pytest.approx(weight, rel=0.03)
+    x = water.position
+    assert water.count == 48
+    assert x[:, 0].min() > 0 and x[:, 0].max() < width and x[:, 1].min() > 0
+    top = [x[(x[:, 0] > a) & (x[:, 0] < a + 0.1), 1].max() for a in (0.0, 0.15, 0.3)]
+    assert max(top) - min(top) < 2 * s
+
+
+def test_an_emitter_pours_its_rate_and_stops() -> None:
+    s = 0.05
+    tap = EmitterSpec("tap", (0.3, 0.6), -np.pi / 2, 2.0, 50.0, 0.1, 0.05, 0.4, 0.0, 0)
+    water = fluid(np.zeros((0, 2)), s, (tap,))
+    for _ in range(120):  # 0.5 s: open from 0.05 to 0.4 s
+        water.step(tank(0.6))
+    poured = water.count * 1000.0 * s * s
+    assert poured == pytest.approx(50.0 * 0.35, abs=2 * 1000.0 * s * s)  # within a row
+    assert water.position[:, 1].min() > 0  # all of it caught by the floor
+
+
+def test_the_fluid_is_deterministic_to_the_bit() -> None:
+    def run() -> bytes:
+        water = fluid(grid(0, 0, 0.3, 0.6, 0.05), 0.05)
+        for _ in range(12):
+            water.step(tank(0.6))
+        return water.position.tobytes() + water.velocity.tobytes()
+
+    assert run() == run()
+
+
+# --- the scene format ---------------------------------------------------------------------
+
+POOL = """
+world: {{size: [2, 1.2]}}
+timing: {{duration: 0.25, fps: 20, substeps: 4}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, name: left, position: [0.05, 0.6], size: [0.1, 1.2], body_type: static}}
+  - {{kind: box, name: right, position: [1.95, 0.6], size: [0.1, 1.2], body_type: static}}
+  - {{kind: box, name: crate, position: [1.0, 0.52], size: [0.42, 0.2], material: wood}}
+  - {{kind: water, box: [0.1, 0, 1.9, 0.5], resolution: {s}{extra}}}
+"""
+
+
+def test_a_water_scene_fills_around_bodies_and_hashes_its_particles(write_scene) -> None:
+    scene = load_scene(write_scene(POOL.format(s=0.1, extra="")))
+    layout, frames = simulate(scene)
+    frame = next(frames)
+    assert [f.name for f in layout.fluids] == ["water"] and layout.fluid_spacing == 0.1
+    assert layout.fluids[0].particle_mass == pytest.approx(10.0)
+    # 18 x 5 grid points, less those inside the crate (bottom at 0.42) or closer to it than
+    # half a spacing: 4 in the top row under it, one more each side
+    x = frame.fluid_position
+    inside = (abs(x[:, 0] - 1.0) < 0.25) & (x[:, 1] > 0.4)
+    assert len(x) == 90 - 6 and not inside.any()
+    still = Frame(0, 0.0, frame.position, frame.angle, frame.velocity, frame.angular_velocity)
+    assert frame.state_hash() != still.state_hash()  # the particles are part of the state
+    assert unpack(pack(frame)).state_hash() == frame.state_hash()
+    assert all(len(f.fluid_kind) == 84 for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("entry", "where", "says"),
+    [
+        ("{kind: water, box: [1, 0, 0, 1]}", "bodies[1]:", "x1 > x0"),
+        ("{kind: water, box: [0, 0, 1, 1], polygon: [[0, 0], [1, 0], [1, 1]]}", "bodies[1]:",
+         "one of them"),
+        ("{kind: emitter, position: [0, 1]}", "bodies[1].rate:", "missing required field"),
+        ("{kind: emitter, position: [0, 1], rate: 5, start: 2, stop: 1}", "bodies[1]:",
+         "stop must be later"),
+        ("{kind: water, box: [0, 0, 1, 1], fluid: {like: tar}}", "bodies[1].fluid.like:",
+         "'water', 'oil' or 'honey'"),
+        ("{kind: water, box: [0, 0, 1, 1], fluid: {viscosity: 3}}",
+         "bodies[1].fluid.viscosity:", "less than or equal to 1"),
+        ("{kind: water, box: [0, 0, 100, 10], resolution: 0.05}", "bodies[1].resolution:",
+         f"the limit is {MAX_PARTICLES:,}"),
+        ("{kind: emitter, position: [0, 1], rate: 100000}", "bodies[1].rate:",
+         "particles"),
+    ],
+)  # fmt: skip
+def test_bad_liquids_get_located_errors(write_scene, entry: str, where: str, says: str) -> None:
+    path = write_scene(f"bodies:\n  - {{kind: floor}}\n  - {entry}\n")
+    with pytest.raises(SceneError) as caught:
+        load_scene(path)
+    text = str(caught.value)
+    assert f"scene.yaml:3:" in text and where in text and says in text, text
+
+
+def test_liquids_share_one_resolution(write_scene) -> None:
+    path = write_scene(
+        "bodies:\n  - {kind: water, box: [0, 0, 1, 1], resolution: 0.1}\n"
+        "  - {kind: emitter, position: [0, 2], rate: 5, resolution: 0.05}\n"
+    )
+    with pytest.raises(SceneError, match=r"bodies\[1\]\.resolution: every liquid"):
+        load_scene(path)
+
+
+# --- the picture --------------------------------------------------------------------------
+
+
+def test_water_is_drawn_as_a_surface_over_the_bodies(write_scene) -> None:
+    """Below the surface the pool's blue covers the picture without gaps between particles;
+    above it the background shows; the submerged crate shows through, tinted."""
+    scene = load_scene(write_scene(POOL.format(s=0.05, extra="")))
+    layout, frames = simulate(scene, 1)
+    renderer = Renderer(layout, 200, 120)
+    rgb = renderer.render(next(frames)).rgb().astype(int)
+    # the view: 100 px/m, origin at the bottom-left; water from y=0 to 0.5 m = rows 70..120
+    water = rgb[80:115, 15:70]
+    blue = (water[..., 2] > water[..., 0] + 60).all()
+    assert blue and water.std(axis=(0, 1)).max() < 12  # smooth: no dots
+    air = rgb[5:40, 15:70]
+    assert (abs(air - np.array(layout.background)).max(axis=2) <= 2).all()
+
+
+# --- slow: validation cases and the examples ----------------------------------------------
