@@ -153,7 +153,7 @@ def test_bad_liquids_get_located_errors(write_scene, entry: str, where: str, say
     with pytest.raises(SceneError) as caught:
         load_scene(path)
     text = str(caught.value)
-    assert f"scene.yaml:3:" in text and where in text and says in text, text
+    assert "scene.yaml:3:" in text and where in text and says in text, text
 
 
 def test_liquids_share_one_resolution(write_scene) -> None:
@@ -184,3 +184,108 @@ def test_water_is_drawn_as_a_surface_over_the_bodies(write_scene) -> None:
 
 
 # --- slow: validation cases and the examples ----------------------------------------------
+
+TANK = """
+world: {{size: [2.4, 1.2]}}
+timing: {{duration: {t}, fps: 30, substeps: 8}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, position: [-0.1, 0.6], size: [0.2, 1.2], body_type: static}}
+  - {{kind: box, position: [2.5, 0.6], size: [0.2, 1.2], body_type: static}}
+  - {{kind: water, box: [0, 0, 2.4, 0.6], resolution: 0.05}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("density", [500, 800])
+def test_archimedes_a_box_floats_with_its_density_ratio_submerged(write_scene, density) -> None:
+    """A wide box (0.5 x 0.3 m, so it floats flat) settles with density/1000 of its height
+    under the liquid, within 5 %: its depth in equivalent liquid (the liquid's mass per
+    metre above the box's bottom, away from the box, over ρ; what the pressure at its
+    bottom says), averaged over the last 2 s of 4 (the box bobs a little)."""
+    text = TANK.format(t=4) + (
+        "  - {kind: box, name: box, position: [1.2, 0.77], size: [0.5, 0.3], "
+        f"material: {{density: {density}}}}}\n"
+    )
+    layout, frames = simulate(load_scene(write_scene(text)))
+    row, area = layout.index("box"), layout.fluid_spacing**2
+    fractions = []
+    for frame in frames:
+        if frame.time < 2.0:
+            continue
+        cx, cy = frame.position[row]
+        x = frame.fluid_position
+        band = (abs(x[:, 0] - cx) > 0.5) & (x[:, 0] > 0.3) & (x[:, 0] < 2.1)
+        above = (band & (x[:, 1] > cy - 0.15)).sum() * area / (1.8 - 1.0)
+        fractions.append(above / 0.3)
+    assert np.mean(fractions) == pytest.approx(density / 1000, abs=0.05)
+    assert abs(frame.angle[row]) < 0.2  # flat
+
+
+@pytest.mark.slow
+def test_a_stone_sinks_and_a_light_ball_pushed_under_pops_up(write_scene) -> None:
+    text = TANK.format(t=2) + (
+        "  - {kind: box, name: stone, position: [0.5, 0.9], size: [0.2, 0.2], material: stone}\n"
+        "  - {kind: ball, name: cork, position: [1.4, 0.2], radius: 0.1,\n"
+        "     material: {density: 200, friction: 0.3, elasticity: 0.2}}\n"
+    )
+    layout, frames = simulate(load_scene(write_scene(text)))
+    stone, cork = layout.index("stone"), layout.index("cork")
+    *_, last = frames
+    # on the floor: its centre is 0.1 m above it, plus at most a film of particles under it
+    # (the density constraint never squeezes the last layer out: one spacing, 0.05 m)
+    assert last.position[stone, 1] < 0.1 + 0.05
+    surface = np.sort(last.fluid_position[:, 1])[-20:].mean()
+    assert last.position[cork, 1] > surface - 0.1  # floating at the surface
+
+
+@pytest.mark.slow
+def test_u_tube_levels_settle_equal(write_scene) -> None:
+    """Two columns joined at the bottom, started 0.6 m apart, end within 5 % of the column
+    height (1.3 m) of each other, at the level the volume gives (0.6 m, within 0.1)."""
+    text = """
+world: {size: [1.2, 1.6]}
+timing: {duration: 3, fps: 30, substeps: 8}
+bodies:
+  - {kind: floor, y: 0}
+  - {kind: box, position: [-0.1, 0.8], size: [0.2, 1.6], body_type: static}
+  - {kind: box, position: [1.1, 0.8], size: [0.2, 1.6], body_type: static}
+  - {kind: box, position: [0.5, 0.85], size: [0.4, 1.3], body_type: static}
+  - {kind: water, box: [0, 0, 1.0, 0.2], resolution: 0.05}
+  - {kind: water, box: [0, 0.2, 0.3, 0.9], resolution: 0.05}
+  - {kind: water, box: [0.7, 0.2, 1.0, 0.3], resolution: 0.05}
+"""
+    _, frames = simulate(load_scene(write_scene(text)))
+    ends = []
+    for frame in frames:
+        if frame.time >= 2.0:
+            x = frame.fluid_position
+            ends.append([np.sort(x[(x[:, 0] > lo) & (x[:, 0] < hi), 1])[-6:].mean() + 0.025
+                         for lo, hi in ((0.0, 0.3), (0.7, 1.0))])  # fmt: skip
+    left, right = np.mean(ends, axis=0)
+    assert abs(left - right) < 0.05 * 1.3
+    assert 0.5 < left < 0.7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["dam_break", "floating_crates"])
+def test_water_examples_render_a_video_with_water(tmp_path: Path, name: str) -> None:
+    """Each water example, its first 0.4 s at 192 x 108: a playable video whose last frame
+    has the liquid's blue where the liquid is."""
+    from physics_scenes.job.pipeline import RenderJob, run
+
+    scene = load_scene(SCENES / f"{name}.yaml")
+    short = scene.model_copy(update={"timing": scene.timing.model_copy(update={"duration": 0.4})})
+    video = tmp_path / f"{name}.mp4"
+    run(RenderJob(short, video, "mp4", 192, 108, "draft", audio="none", parallel=False))
+    header = probe_video(video)
+    assert header.size == (192, 108) and header.frame_count == round(0.4 * scene.timing.fps)
+    text = (tmp_path / f"{name}.states.jsonl").read_text(encoding="utf-8")
+    states = [json.loads(line) for line in text.splitlines()]
+    assert states[0]["fluids"][0]["name"] == "water" and states[-1]["type"] == "footer"
+    assert all(line["fluid_particles"] > 500 for line in states[1:-1])
+    import imageio.v3 as iio
+
+    last = iio.imread(video, index=header.frame_count - 1).astype(int)
+    bluish = (last[..., 2] > last[..., 0] + 50).mean()
+    assert bluish > 0.05  # a visible body of water
