@@ -47,8 +47,14 @@ bodies:
 """
 
 
-def archimedes(density: float, s: float, width: float = 3.0, depth: float = 1.0,
-               box: tuple[float, float] = (0.8, 0.3), seconds: float = 6.0) -> dict[str, float]:  # fmt: skip
+def archimedes(
+    density: float,
+    s: float,
+    width: float = 3.0,
+    depth: float = 1.0,
+    box: tuple[float, float] = (0.8, 0.3),
+    seconds: float = 6.0,
+) -> dict[str, float]:
     """Mean submerged fractions (hydrostatic, geometric) over the last half of the run."""
     bw, bh = box
     text = TANK.format(w=width, wr=width + 0.1, h=depth, s=s, t=seconds) + (
@@ -105,7 +111,7 @@ def levels(frame: Frame, spacing: float) -> tuple[float, float]:
 
 
 def u_tube(s: float, seconds: float = 4.0) -> dict[str, float]:
-    layout, frames = simulate(parse_scene(U_TUBE.format(s=s, t=seconds)))
+    _layout, frames = simulate(parse_scene(U_TUBE.format(s=s, t=seconds)))
     pairs = [levels(f, s) for f in frames if f.time >= seconds - 1.0]
     left, right = np.mean(pairs, axis=0)
     return {"left": float(left), "right": float(right), "difference": float(left - right),
@@ -154,7 +160,7 @@ def dam_break(s: float, a: float = 0.5) -> list[tuple[float, float, float]]:
     particle within a spacing of the floor, ignoring lone drops ahead of the sheet)."""
     scale = math.sqrt(2 * G / a)
     seconds = 4.2 / scale
-    layout, frames = simulate(parse_scene(DAM.format(L=6 * a, Lr=6 * a + 0.1, a=a, a2=2 * a,
+    _layout, frames = simulate(parse_scene(DAM.format(L=6 * a, Lr=6 * a + 0.1, a=a, a2=2 * a,
                                                      s=s, t=seconds)))  # fmt: skip
     times, fronts = [], []
     for frame in frames:
@@ -182,7 +188,7 @@ bodies:
 def torricelli(s: float, top: float = 1.1) -> dict[str, float]:
     """A tank 0.6 m wide with a hole (0.1 m) at y = 0.1-0.2 in its right wall: the jet's
     speed just outside over √(2 g h), h from the hole's centre to the mean surface."""
-    layout, frames = simulate(parse_scene(TORRICELLI.format(s=s, h=top)))
+    _layout, frames = simulate(parse_scene(TORRICELLI.format(s=s, h=top)))
     ratios = []
     for frame in frames:
         if not 0.3 <= frame.time <= 0.6:
@@ -203,7 +209,7 @@ def speed(n: int) -> dict[str, float]:
     width = math.sqrt(n) * s * 2
     depth = n * s * s / width
     text = TANK.format(w=width, wr=width + 0.1, h=depth, s=s, t=0.5)
-    layout, frames = simulate(parse_scene(text))
+    _layout, frames = simulate(parse_scene(text))
     start = time.perf_counter()
     count = 0
     for frame in frames:
