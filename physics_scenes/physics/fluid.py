@@ -130,9 +130,9 @@ def _wall_table(spacing: float, h: float) -> tuple[F64, F64, F64]:
     """Density a half-plane of fluid behind a wall gives a particle at each distance from the
     wall (its first row half a spacing behind the surface, rows averaged along the wall),
     and the slope of that density: (distances, values, slopes)."""
-    at = np.linspace(-spacing, h, 257)
+    at = np.linspace(-spacing, h, 129)
     rows = spacing / 2 + spacing * np.arange(math.ceil(h / spacing) + 2)
-    along = np.linspace(-h, h, 801)
+    along = np.linspace(-h, h, 201)
     dy = at[:, None, None] + rows[None, :, None]
     r2 = dy**2 + along[None, None, :] ** 2
     w = np.where(r2 < h * h, _poly6(np.minimum(r2, h * h), h), 0.0)
