@@ -42,8 +42,8 @@ SPLASH_SPEED = 1.5
 """m/s of speed a particle must lose against a shape in one step to count as splashing."""
 SPLASH_PARTICLES = 3
 """Fewer splashing particles than this in a step make no splash event."""
-COHESION = 1e-3
-"""Scale of the cohesion pull per unit of a fluid's ``cohesion``."""
+COHESION = 0.01
+"""Cohesion's pull per iteration, in spacings, between two particles of ``cohesion`` 1."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,10 +279,10 @@ class Fluid:
         denom = gx * gx + gy * gy + np.bincount(i, g2, n) + np.bincount(j, g2, n)
         lam = -c / (denom + self.eps)
         s = lam[i] + lam[j]
-        pull = self._cohesion[self.kind]
-        if pull.any():  # cohesion: a small pull between close particles (surface tension)
-            s = s - 0.5 * (pull[i] + pull[j]) * COHESION * (w / self._self_density) ** 2
         dx = s[:, None] * g
+        pull = self._cohesion[self.kind]
+        if pull.any():
+            dx = dx - self._cohesion_shift(pull, d, r, i, j)
         shift = np.column_stack(
             (
                 np.bincount(i, dx[:, 0], n) - np.bincount(j, dx[:, 0], n),
@@ -296,6 +296,16 @@ class Fluid:
             if contact.shape.body >= 0:
                 self._give(contact.shape, rows, x[rows], OMEGA * push, pushes)
         return x + OMEGA * shift
+
+    def _cohesion_shift(self, pull: F64, d: F64, r: F64, i: I64, j: I64) -> F64:
+        """Cohesion (surface tension): neighbours farther apart than the rest spacing pull
+        together, most at halfway to the kernel's edge; closer ones not at all, so drops
+        hold together without particles clumping in pairs."""
+        span = self.h - self.spacing
+        u = np.clip((r - self.spacing) / span, 0.0, 1.0)
+        bump = 4.0 * u * (1.0 - u)  # 0 at the rest spacing and at h, 1 halfway
+        size = 0.5 * (pull[i] + pull[j]) * COHESION * self.spacing * bump
+        return (size / np.maximum(r, 1e-12))[:, None] * d
 
     def _wall(self, distance: F64) -> tuple[F64, F64]:
         """Density of the fluid a shape stands in for, and its slope, at ``distance``."""

@@ -131,7 +131,10 @@ class WaterPainter:
         blurred = [_blur(grid.reshape(gh, gw).astype(np.float32), sigma) for grid in grids]
         blurred = [b.astype(np.float32) for b in blurred]
         bulk = (factor / gap) ** 2  # particles per cell inside the liquid
-        density = blurred[0] / bulk
+        # a narrower blur as well: a lone drop's peak there is 4 times higher, so spray
+        # and thin jets stay visible as drops instead of fading under the threshold
+        sharp = _blur(grids[0].reshape(gh, gw).astype(np.float32), sigma / 2)
+        density = np.maximum(blurred[0], sharp) / bulk
         weight = np.maximum(blurred[0], 1e-6)
         color = np.stack([b / weight for b in blurred[1:4]], axis=-1)
         foamy = np.clip(blurred[4] / weight, 0.0, 1.0)
