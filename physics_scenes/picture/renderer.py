@@ -89,10 +89,12 @@ class Renderer:
         if self._joints:
             self._draw_joints(surface, frame, view)
         if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
-            x, y, patch = self._water.paint(frame, view)
+            x, y, factor, patch = self._water.paint(frame, view)
             if patch.size:
                 h, w = patch.shape[:2]
-                surface.blit(pygame.image.frombuffer(patch.tobytes(), (w, h), "RGBA"), (x, y))
+                cells = pygame.image.frombuffer(patch.tobytes(), (w, h), "RGBA")
+                size = (w * factor, h * factor)
+                surface.blit(pygame.transform.smoothscale(cells, size), (x, y))
         return surface
 
     def same_format(self, surface: pygame.Surface) -> bool:

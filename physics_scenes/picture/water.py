@@ -6,8 +6,8 @@ with a Gaussian about a particle spacing wide, normalised by the density of the 
 liquid and thresholded with a smoothstep: a flat, glossy surface at rest, a curling sheet
 in a dam break, loose drops as round blobs. A lighter band just inside the threshold is
 the surface highlight; fast particles add white foam; the colour darkens with depth below
-the surface. The result is an RGBA patch that ``renderer.py`` blits (pygame does the
-blending), so this module loads no pygame.
+the surface. The result is a coarse RGBA patch that ``renderer.py`` scales up and blits
+(pygame scales and blends in C), so this module loads no pygame.
 
 >>> import numpy as np
 >>> from physics_scenes.frame import FluidInfo, Frame, Layout
@@ -18,9 +18,10 @@ blending), so this module loads no pygame.
 >>> pool = np.column_stack((xs.ravel(), ys.ravel()))
 >>> none = np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)), np.zeros(0)
 >>> frame = Frame(0, 0.0, *none, (), pool, np.zeros_like(pool), np.zeros(len(pool), np.int16))
->>> x, y, patch = WaterPainter(layout).paint(frame, View((0.5, 0.5), 100.0, 100, 100))
->>> patch.shape[2], int(patch[-5, 50 - x, 3]) > 200, int(patch[0, 50 - x, 3])  # water, air
-(4, True, 0)
+>>> x, y, factor, patch = WaterPainter(layout).paint(frame, View((0.5, 0.5), 100.0, 100, 100))
+>>> cells = patch[:, (50 - x) // factor, 3]  # a column of cells through the middle
+>>> factor, int(cells[-6]) > 200, int(cells[0])  # liquid near the bottom, air on top
+(2, True, 0)
 """
 
 from __future__ import annotations
@@ -69,21 +70,6 @@ def _blur(a: F32, sigma: float) -> F32:
     return a
 
 
-def _upsample(a: F32, factor: int, height: int, width: int) -> F32:
-    """Bilinear upsampling of a grid of cells ``factor`` pixels wide to (height, width)."""
-    out = a
-    for axis, size in ((0, height), (1, width)):
-        src = (np.arange(size, dtype=np.float32) + 0.5) / factor - 0.5
-        lo = np.clip(np.floor(src).astype(np.intp), 0, out.shape[axis] - 1)
-        hi = np.clip(lo + 1, 0, out.shape[axis] - 1)
-        t = np.clip(src - np.floor(src), 0.0, 1.0).astype(np.float32)
-        if axis == 0:
-            out = out[lo] * (1 - t)[:, None] + out[hi] * t[:, None]
-        else:
-            out = out[:, lo] * (1 - t)[None, :] + out[:, hi] * t[None, :]
-    return out
-
-
 class WaterPainter:
     """Paints the liquids of one Layout's frames; a pure function of frame and view."""
 
@@ -92,9 +78,11 @@ class WaterPainter:
         colors = [f.color for f in layout.fluids] or [(40, 120, 200)]
         self.colors = np.array(colors, dtype=np.float32)
 
-    def paint(self, frame: Frame, view: View) -> tuple[int, int, npt.NDArray[np.uint8]]:
-        """(x, y, patch): an (h, w, 4) RGBA patch to put at pixel (x, y); 0×0 if none shows."""
-        empty = (0, 0, np.zeros((0, 0, 4), dtype=np.uint8))
+    def paint(self, frame: Frame, view: View) -> tuple[int, int, int, npt.NDArray[np.uint8]]:
+        """(x, y, factor, patch): an (h, w, 4) RGBA patch of cells ``factor`` pixels wide,
+        to be scaled up smoothly (the renderer: pygame's ``smoothscale``, in C) and put
+        at pixel (x, y); 0×0 when no liquid shows."""
+        empty = (0, 0, 1, np.zeros((0, 0, 4), dtype=np.uint8))
         if not len(frame.fluid_kind) or self.spacing <= 0:
             return empty
         gap = self.spacing * view.scale  # pixels between particles
@@ -136,25 +124,23 @@ class WaterPainter:
         sharp = _blur(grids[0].reshape(gh, gw).astype(np.float32), sigma / 2)
         density = np.maximum(blurred[0], sharp) / bulk
         weight = np.maximum(blurred[0], 1e-6)
-        color = np.stack([b / weight for b in blurred[1:4]], axis=-1)
+        solid = blurred[0] > 1e-3 * bulk  # elsewhere the colour is the first liquid's
+        color = np.stack(
+            [np.where(solid, b / weight, self.colors[0, c]) for c, b in enumerate(blurred[1:4])],
+            axis=-1,
+        )
         foamy = np.clip(blurred[4] / weight, 0.0, 1.0)
         # depth below the surface, from how much liquid lies above each cell (cumulative)
         above = np.cumsum(np.minimum(density, 1.0), axis=0) * factor / gap
-        above = _blur(above, 4 * sigma)  # smooth: no seams below floating bodies
-        deep = np.clip(above / DEPTH_SCALE, 0.0, 1.0) * DEPTH_DARKEN
-        height, width = y1 - y0, x1 - x0
-        big = [_upsample(a, factor, height, width) for a in (density, deep, foamy)]
-        big_color = np.stack(
-            [_upsample(color[..., c], factor, height, width) for c in range(3)], axis=-1
-        )
-        d, depth, froth = big
-        alpha = _smoothstep(LOW, HIGH, d)
-        rim = _smoothstep(LOW, HIGH, d) - _smoothstep(HIGH, 0.85, d)
-        shade = big_color * (1 - depth)[..., None]
+        above = _blur(above, 2 * sigma)  # smooth: no seams below floating bodies
+        depth = np.clip(above / DEPTH_SCALE, 0.0, 1.0) * DEPTH_DARKEN
+        alpha = _smoothstep(LOW, HIGH, density)
+        rim = alpha - _smoothstep(HIGH, 0.85, density)
+        shade = color * (1 - depth)[..., None]
         shade = shade + (255 - shade) * (0.35 * rim)[..., None]
-        shade = shade + (245 - shade) * (0.8 * froth)[..., None]
-        a = alpha * (OPACITY + (1 - OPACITY) * np.maximum(rim, froth))
-        patch = np.empty((height, width, 4), dtype=np.uint8)
+        shade = shade + (245 - shade) * (0.8 * foamy)[..., None]
+        a = alpha * (OPACITY + (1 - OPACITY) * np.maximum(rim, foamy))
+        patch = np.empty((gh, gw, 4), dtype=np.uint8)
         patch[..., :3] = np.clip(np.rint(shade), 0, 255).astype(np.uint8)
         patch[..., 3] = np.clip(np.rint(a * 255), 0, 255).astype(np.uint8)
-        return x0, y0, patch
+        return x0, y0, factor, patch
