@@ -269,7 +269,9 @@ bodies:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["ball_into_pool", "dam_break", "floating_crates", "u_tube"])
+@pytest.mark.parametrize(
+    "name", ["ball_into_pool", "dam_break", "floating_crates", "tap_fills_glass", "u_tube"]
+)
 def test_water_examples_render_a_video_with_water(tmp_path: Path, name: str) -> None:
     """Each water example, its first 0.25 s at 192 x 108: a playable video whose last frame
     has the liquid's blue where the liquid is."""
@@ -284,12 +286,13 @@ def test_water_examples_render_a_video_with_water(tmp_path: Path, name: str) -> 
     text = (tmp_path / f"{name}.states.jsonl").read_text(encoding="utf-8")
     states = [json.loads(line) for line in text.splitlines()]
     assert states[0]["fluids"][0]["name"] == "water" and states[-1]["type"] == "footer"
-    assert all(line["fluid_particles"] > 150 for line in states[1:-1])
+    poured = name == "tap_fills_glass"  # no water at the start: a jet after 0.25 s
+    assert states[-2]["fluid_particles"] > (10 if poured else 150)
     import imageio.v3 as iio
 
     last = iio.imread(video, index=header.frame_count - 1).astype(int)
     bluish = (last[..., 2] > last[..., 0] + 50).mean()
-    assert bluish > 0.05  # a visible body of water
+    assert bluish > (0.001 if poured else 0.05)  # a visible body of water (or jet)
 
 
 MARTIN_MOYCE = [(0.85, 1.25), (1.21, 1.44), (1.60, 1.88), (2.28, 2.69), (2.95, 3.73),
