@@ -326,3 +326,20 @@ bodies:
         fronts.append((low[-3] + s / 2) / a)
     for t, z in MARTIN_MOYCE:
         assert float(np.interp(t, times, fronts)) == pytest.approx(z, rel=0.10), t
+
+
+@pytest.mark.slow
+def test_a_water_render_is_the_same_in_one_process_and_in_two(tmp_path: Path) -> None:
+    """The physics worker process sends the particles through the pipe: the same run hash
+    and the same video bytes as a render in one process."""
+    from physics_scenes.job.pipeline import RenderJob, run
+
+    scene = load_scene(SCENES / "ball_into_pool.yaml")
+    short = scene.model_copy(update={"timing": scene.timing.model_copy(update={"duration": 0.3})})
+    results = []
+    for parallel in (False, True):
+        video = tmp_path / f"{parallel}.mp4"
+        result = run(RenderJob(short, video, "mp4", 160, 90, "draft", audio="none",
+                               parallel=parallel))  # fmt: skip
+        results.append((result.run_hash, video.read_bytes()))
+    assert results[0] == results[1]
