@@ -343,3 +343,25 @@ def test_a_water_render_is_the_same_in_one_process_and_in_two(tmp_path: Path) ->
                                parallel=parallel))  # fmt: skip
         results.append((result.run_hash, video.read_bytes()))
     assert results[0] == results[1]
+
+
+def test_splash_events_sound_as_a_low_body_with_rising_plinks() -> None:
+    """A splash in the score becomes a sound whose energy sits low (its noisy body) with
+    droplet plinks above 900 Hz; a pour's per-step events merge into one splash."""
+    from physics_scenes.audio.score import Score
+    from physics_scenes.audio.synth import ImpactSynth
+    from physics_scenes.frame import Event, Layout
+
+    layout = Layout((), (0.0, 0.0), (2.0, 1.0), (0, 0, 0), (0.0, -G))
+    score = Score(layout)
+    events = tuple(
+        Event(k / 240, k, "splash", "water", "", 40.0, (1.0, 0.5), (10.0, 4.0)) for k in range(6)
+    )
+    none = np.zeros((0, 2)), np.zeros(0), np.zeros((0, 2)), np.zeros(0)
+    score.add(Frame(1, 1 / 60, *none, events))
+    assert [(h.kind, h.impulse) for h in score.hits] == [("splash", 240.0)]
+    audio, _ = ImpactSynth(1).splash(0.5, np.random.default_rng(1))
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    hz = np.fft.rfftfreq(len(audio), 1 / 48000)
+    low, plinks = spectrum[hz < 700].sum(), spectrum[(hz > 900) & (hz < 3500)].sum()
+    assert low > spectrum.sum() * 0.3 and plinks > spectrum.sum() * 0.05
