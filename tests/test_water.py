@@ -174,14 +174,18 @@ def test_water_is_drawn_as_a_surface_over_the_bodies(write_scene) -> None:
     above it the background shows; the submerged crate shows through, tinted."""
     scene = load_scene(write_scene(POOL.format(s=0.05, extra="")))
     layout, frames = simulate(scene, 1)
-    renderer = Renderer(layout, 200, 120)
-    rgb = renderer.render(next(frames)).rgb().astype(int)
+    frame = next(frames)
+    rgb = Renderer(layout, 200, 120).render(frame).rgb().astype(int)
     # the view: 100 px/m, origin at the bottom-left; water from y=0 to 0.5 m = rows 70..120
     water = rgb[80:115, 15:70]
     blue = (water[..., 2] > water[..., 0] + 60).all()
     assert blue and water.std(axis=(0, 1)).max() < 12  # smooth: no dots
     air = rgb[5:40, 15:70]
     assert (abs(air - np.array(layout.background)).max(axis=2) <= 2).all()
+    # look.fluid: particles draws dots: background shows between them
+    dots = Renderer(layout, 200, 120, fluid="particles").render(frame).rgb().astype(int)
+    blue = dots[80:115, 15:70, 2] > dots[80:115, 15:70, 0] + 60
+    assert 0.1 < blue.mean() < 0.6
 
 
 # --- slow: validation cases and the examples ----------------------------------------------

@@ -113,7 +113,13 @@ class Clip:
         self.sampler = Sampler(world, lookback)
         self.picture = Picture.of(width, height, cm.aspect_ratio(look))
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
-        self.renderer = Renderer(layout, width, height, self._background(look, checked))
+        self.renderer = Renderer(
+            layout,
+            width,
+            height,
+            self._background(look, checked),
+            fluid=look.fluid if look is not None else "surface",
+        )
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()

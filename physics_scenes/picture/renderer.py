@@ -44,8 +44,10 @@ class Renderer:
         width: int,
         height: int,
         background: npt.NDArray[np.uint8] | None = None,
+        fluid: str = "surface",
     ) -> None:
-        """``background``: an optional (height, width, 3) RGB picture behind everything."""
+        """``background``: an optional (height, width, 3) RGB picture behind everything;
+        ``fluid``: liquids as a smooth 'surface' or as 'particles' (a debug view)."""
         self.layout = layout
         self._background: pygame.Surface | None = None
         if background is not None:
@@ -62,7 +64,7 @@ class Renderer:
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
-        self._water = WaterPainter(layout)
+        self._water = WaterPainter(layout, particles=fluid == "particles")
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)

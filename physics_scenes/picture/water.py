@@ -73,7 +73,9 @@ def _blur(a: F32, sigma: float) -> F32:
 class WaterPainter:
     """Paints the liquids of one Layout's frames; a pure function of frame and view."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, particles: bool = False) -> None:
+        self.particles = particles
+        """Draw each particle as a dot of its liquid's colour (``look.fluid: particles``)."""
         self.spacing = layout.fluid_spacing
         colors = [f.color for f in layout.fluids] or [(40, 120, 200)]
         self.colors = np.array(colors, dtype=np.float32)
@@ -88,6 +90,8 @@ class WaterPainter:
         gap = self.spacing * view.scale  # pixels between particles
         factor = int(min(4, max(1, round(gap / 2))))
         sigma = max(0.6, 0.75 * gap / factor)  # in grid cells
+        if self.particles:  # dots: full resolution, a blur well inside a spacing
+            factor, sigma = 1, max(0.5, 0.2 * gap)
         margin = math.ceil(3 * sigma + 2) * factor
         pixels = view.to_pixels(frame.fluid_position)
         ok = np.isfinite(pixels).all(axis=1)
@@ -123,6 +127,8 @@ class WaterPainter:
         # and thin jets stay visible as drops instead of fading under the threshold
         sharp = _blur(grids[0].reshape(gh, gw).astype(np.float32), sigma / 2)
         density = np.maximum(blurred[0], sharp) / bulk
+        if self.particles:  # one particle's peak is the threshold's middle: round dots
+            density = blurred[0] * (2 * math.pi * sigma * sigma) * (LOW + HIGH) / 2 / 0.5
         weight = np.maximum(blurred[0], 1e-6)
         solid = blurred[0] > 1e-3 * bulk  # elsewhere the colour is the first liquid's
         color = np.stack(
@@ -136,6 +142,8 @@ class WaterPainter:
         depth = np.clip(above / DEPTH_SCALE, 0.0, 1.0) * DEPTH_DARKEN
         alpha = _smoothstep(LOW, HIGH, density)
         rim = alpha - _smoothstep(HIGH, 0.85, density)
+        if self.particles:
+            depth, rim, foamy = depth * 0, rim * 0, foamy * 0
         shade = color * (1 - depth)[..., None]
         shade = shade + (255 - shade) * (0.35 * rim)[..., None]
         shade = shade + (245 - shade) * (0.8 * foamy)[..., None]

@@ -343,6 +343,11 @@ class Look(Model):
     background: Background | None = Field(None, description="Colour, {top, bottom} or {image}.")
     trails: Trails | None = None
     vignette: float = Field(0.0, ge=0, le=1, description="Darkening of the corners, 0-1.")
+    fluid: Literal["surface", "particles"] = Field(
+        "surface",
+        description="How liquids are drawn: 'surface' (smooth water) or 'particles' (each "
+        "particle as a dot, to debug a scene).",
+    )
 
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")
