@@ -7,9 +7,11 @@ one-sided (only compression pushes), so a free surface needs no special treatmen
 
 Everything is numpy over all particles at once: neighbour pairs come from one
 ``scipy.spatial.cKDTree`` a step, densities and corrections are ``np.bincount`` sums
-over the pairs (summed in a fixed order, so runs are bit-identical). Rigid shapes are
-colliders: a particle inside a shape's skin is projected out along the shape's normal,
-and the momentum that projection gives the particle goes to the body as an impulse.
+over the pairs (summed in a fixed order, so runs are bit-identical). Rigid shapes count
+as liquid behind their surface (``fluid_shapes.py``: a half-plane of particles), so the
+same density constraint pushes particles off walls; a thin skin projects out any that
+get closer. The momentum a moving shape gives the particles goes to its body as an
+impulse.
 That is the two-way coupling: buoyancy, drag and splashes follow from it; nothing floats
 by script. pymunk is not imported here: ``world.py`` passes shapes as arrays.
 """
@@ -23,44 +25,37 @@ import numpy as np
 import numpy.typing as npt
 
 from ..scene.assembly import EmitterSpec, FluidSpec
+from .fluid_shapes import (
+    F64,
+    I64,
+    Collider,
+    Contact,
+    lattice_sums,
+    poly6,
+    spiky_scale,
+    surface_contact,
+    wall_table,
+)
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
+__all__ = ["Collider", "Fluid", "Push", "Splash"]
 
 KERNEL_FACTOR = 2.0
 """Kernel radius h in particle spacings: about 12 neighbours in 2D."""
 ITERATIONS = 4
-"""Density iterations a step; measured: 3 lets a 1 m column settle 2 % short, 4 about 1 %."""
+"""Density (Jacobi) iterations a step."""
 RELAXATION = 0.02
 """Constraint softening (fraction of a full particle's gradient sum): keeps λ finite."""
 SKIN = 0.25
-OMEGA = 1.0
-"""Over-relaxation of each Jacobi correction."""
 """The hard collision radius in spacings (a safety net: the density constraint keeps
 particles about half a spacing off a wall)."""
+OMEGA = 1.0
+"""Relaxation of each Jacobi correction (1: none)."""
 SPLASH_SPEED = 1.5
 """m/s of speed a particle must lose against a shape in one step to count as splashing."""
 SPLASH_PARTICLES = 3
 """Fewer splashing particles than this in a step make no splash event."""
 COHESION = 0.01
 """Cohesion's pull per iteration, in spacings, between two particles of ``cohesion`` 1."""
-
-
-@dataclass(frozen=True, slots=True)
-class Collider:
-    """One rigid shape in world coordinates for this step.
-
-    ``kind`` is 'circle' (points[0] centre, radius), 'segment' (points a, b; radius
-    half-thickness) or 'poly' (counter-clockwise vertices; radius 0). ``body`` is the
-    index of the moving body to push (-1: static, nothing pushed).
-    """
-
-    kind: str
-    points: F64
-    radius: float
-    body: int
-    center: tuple[float, float] = (0.0, 0.0)
-    """The body's centre of gravity (world), for the torque of the impulses."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,62 +77,6 @@ class Splash:
     speed: float
     kind: int
     """The liquid (index into the kinds) most of the mass belongs to."""
-
-
-def _poly6(r2: F64, h: float) -> F64:
-    return (4.0 / (math.pi * h**8)) * (h * h - r2) ** 3
-
-
-def _spiky_scale(r: F64, h: float) -> F64:
-    """|∇W| / r for the spiky kernel (the gradient is this times the separation vector)."""
-    return (-30.0 / (math.pi * h**5)) * (h - r) ** 2 / np.maximum(r, 1e-12)
-
-
-def _lattice_sums(spacing: float, h: float) -> tuple[float, float]:
-    """Kernel density and constraint-gradient sum of a particle inside a full square lattice:
-    the rest density (the fluid starts exactly at it) and the scale of λ's denominator."""
-    k = math.ceil(h / spacing)
-    grid = np.arange(-k, k + 1, dtype=np.float64) * spacing
-    x, y = np.meshgrid(grid, grid)
-    d = np.hypot(x, y).ravel()
-    near = d < h
-    rho = float(_poly6(d[near] ** 2, h).sum())
-    others = near & (d > 0)
-    g = -_spiky_scale(d[others], h) * d[others]
-    return rho, float((g**2).sum() / rho**2)
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """Particles near one shape in one iteration: rows, distance from the surface, normal."""
-
-    shape: Collider
-    rows: I64
-    distance: F64
-    normal: F64
-    surface: F64
-    """The nearest point of the shape's surface to each particle."""
-
-    def moved(self, x: F64) -> Contact:
-        """The same contact with distances for particles now at ``x`` (the surface taken
-        as its tangent plane at the nearest point)."""
-        rows = self.rows
-        distance = np.einsum("ij,ij->i", x[rows] - self.surface, self.normal)
-        return Contact(self.shape, rows, distance, self.normal, self.surface)
-
-
-def _wall_table(spacing: float, h: float) -> tuple[F64, F64, F64]:
-    """Density a half-plane of fluid behind a wall gives a particle at each distance from the
-    wall (its first row half a spacing behind the surface, rows averaged along the wall),
-    and the slope of that density: (distances, values, slopes)."""
-    at = np.linspace(-spacing, h, 129)
-    rows = spacing / 2 + spacing * np.arange(math.ceil(h / spacing) + 2)
-    along = np.linspace(-h, h, 201)
-    dy = at[:, None, None] + rows[None, :, None]
-    r2 = dy**2 + along[None, None, :] ** 2
-    w = np.where(r2 < h * h, _poly6(np.minimum(r2, h * h), h), 0.0)
-    values = w.sum(axis=(1, 2)) * (along[1] - along[0]) / spacing
-    return at, values, np.gradient(values, at)
 
 
 class Fluid:
@@ -166,11 +105,11 @@ class Fluid:
         self.kinds = kinds
         self.spacing = spacing
         self.h = KERNEL_FACTOR * spacing
-        self.rest, full = _lattice_sums(spacing, self.h)
+        self.rest, full = lattice_sums(spacing, self.h)
         self.eps = RELAXATION * full
         self.skin = SKIN * spacing
-        self._self_density = float(_poly6(np.zeros(1), self.h)[0])
-        self._wall_at, self._wall_table, self._wall_slope = _wall_table(spacing, self.h)
+        self._self_density = float(poly6(np.zeros(1), self.h)[0])
+        self._wall_at, self._wall_density, self._wall_slope = wall_table(spacing, self.h)
         self.position, self.velocity, self.kind = position, velocity, kind
         self.emitters = emitters
         self.gravity = np.array(gravity, dtype=np.float64)
@@ -236,7 +175,7 @@ class Fluid:
             )
             if not len(near):
                 continue
-            depth, normal = _contact(shape, x[near], old[near])
+            depth, normal = surface_contact(shape, x[near], old[near])
             close = -depth < reach
             if close.any():
                 rows, dist, nrm = near[close], -depth[close], normal[close]
@@ -261,7 +200,7 @@ class Fluid:
         d = x[i] - x[j]
         r2 = np.einsum("ij,ij->i", d, d)
         inside = r2 < h * h
-        w = np.where(inside, _poly6(np.minimum(r2, h * h), h), 0.0)
+        w = np.where(inside, poly6(np.minimum(r2, h * h), h), 0.0)
         rho = self._self_density + np.bincount(i, w, n) + np.bincount(j, w, n)
         wall_g = np.zeros((n, 2))
         slopes = []
@@ -272,7 +211,7 @@ class Fluid:
             wall_g[contact.rows] += contact.normal * (slope / rest)[:, None]
         c = np.maximum(rho / rest - 1.0, 0.0)
         r = np.sqrt(r2)
-        g = np.where(inside, _spiky_scale(r, h), 0.0)[:, None] * d / rest  # ∇_i C_i from j
+        g = np.where(inside, spiky_scale(r, h), 0.0)[:, None] * d / rest  # ∇_i C_i from j
         g2 = np.einsum("ij,ij->i", g, g)
         gx = np.bincount(i, g[:, 0], n) - np.bincount(j, g[:, 0], n) + wall_g[:, 0]
         gy = np.bincount(i, g[:, 1], n) - np.bincount(j, g[:, 1], n) + wall_g[:, 1]
@@ -309,7 +248,7 @@ class Fluid:
 
     def _wall(self, distance: F64) -> tuple[F64, F64]:
         """Density of the fluid a shape stands in for, and its slope, at ``distance``."""
-        value = np.interp(distance, self._wall_at, self._wall_table)
+        value = np.interp(distance, self._wall_at, self._wall_density)
         slope = np.interp(distance, self._wall_at, self._wall_slope)
         return value, slope
 
@@ -358,7 +297,7 @@ class Fluid:
         n = len(v)
         d = x[i] - x[j]
         r2 = np.einsum("ij,ij->i", d, d)
-        w = np.where(r2 < self.h**2, _poly6(np.minimum(r2, self.h**2), self.h), 0.0) / self.rest
+        w = np.where(r2 < self.h**2, poly6(np.minimum(r2, self.h**2), self.h), 0.0) / self.rest
         k = 0.5 * (c[i] + c[j]) * w
         dv = (v[j] - v[i]) * k[:, None]
         blend = np.column_stack(
@@ -431,55 +370,3 @@ class Fluid:
             self.position = np.concatenate([self.position, *new_x])
             self.velocity = np.concatenate([self.velocity, *new_v])
             self.kind = np.concatenate([self.kind, *new_k])
-
-
-def _contact(shape: Collider, p: F64, old: F64) -> tuple[F64, F64]:
-    """Signed depth (positive inside, minus the distance outside) and outward normal of
-    each point against one shape; thin walls take the side the point came from."""
-    if shape.kind == "circle":
-        c = shape.points[0]
-        d = p - c
-        r = np.hypot(d[:, 0], d[:, 1])
-        normal = d / np.maximum(r, 1e-12)[:, None]
-        normal[r < 1e-12] = (0.0, 1.0)
-        return shape.radius - r, normal
-    if shape.kind == "segment":
-        a, b = shape.points[0], shape.points[1]
-        ab = b - a
-        t = np.clip(((p - a) @ ab) / float(ab @ ab), 0.0, 1.0)
-        closest = a + t[:, None] * ab
-        d = p - closest
-        r = np.hypot(d[:, 0], d[:, 1])
-        side = np.sign((old - closest) @ np.array([-ab[1], ab[0]]))
-        now = np.sign(d @ np.array([-ab[1], ab[0]]))
-        crossed = (side != 0) & (now != side) & (t > 0) & (t < 1)
-        normal = d / np.maximum(r, 1e-12)[:, None]
-        flat = np.array([-ab[1], ab[0]]) / math.hypot(ab[0], ab[1])
-        normal[crossed] = flat * side[crossed][:, None]
-        depth = shape.radius - r
-        depth[crossed] = shape.radius + r[crossed]
-        return depth, normal
-    v = shape.points
-    e = np.roll(v, -1, axis=0) - v
-    out = np.column_stack((e[:, 1], -e[:, 0])) / np.hypot(e[:, 0], e[:, 1])[:, None]
-    dist = np.einsum("nkd,kd->nk", p[:, None, :] - v[None, :, :], out)
-    before = np.einsum("nkd,kd->nk", old[:, None, :] - v[None, :, :], out)
-    inside = dist.max(axis=1) <= 0
-    edge = np.where(before.max(axis=1) > 0, before.argmax(axis=1), dist.argmax(axis=1))
-    rows = np.arange(len(p))
-    depth = -dist[rows, edge]
-    normal = out[edge]
-    outside = ~inside
-    if outside.any():  # the distance to the nearest edge or corner
-        q = p[outside]
-        t = np.einsum("nkd,kd->nk", q[:, None, :] - v[None, :, :], e) / np.einsum("kd,kd->k", e, e)
-        t = np.clip(t, 0.0, 1.0)
-        closest = v[None, :, :] + t[:, :, None] * e[None, :, :]
-        diff = q[:, None, :] - closest
-        r = np.hypot(diff[..., 0], diff[..., 1])
-        k = r.argmin(axis=1)
-        m = np.arange(len(q))
-        near = r[m, k]
-        depth[outside] = -near
-        normal[outside] = diff[m, k] / np.maximum(near, 1e-12)[:, None]
-    return depth, normal
