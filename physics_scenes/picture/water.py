@@ -123,10 +123,11 @@ class WaterPainter:
         blurred = [_blur(grid.reshape(gh, gw).astype(np.float32), sigma) for grid in grids]
         blurred = [b.astype(np.float32) for b in blurred]
         bulk = (factor / gap) ** 2  # particles per cell inside the liquid
-        # a narrower blur as well: a lone drop's peak there is 4 times higher, so spray
-        # and thin jets stay visible as drops instead of fading under the threshold
+        # a narrower blur as well, at half weight: a lone drop's peak there is twice the
+        # wide one's, so spray and thin jets stay visible as drops instead of fading under
+        # the threshold, while at the edge of the bulk it stays below (no beaded rim)
         sharp = _blur(grids[0].reshape(gh, gw).astype(np.float32), sigma / 2)
-        density = np.maximum(blurred[0], sharp) / bulk
+        density = np.maximum(blurred[0], 0.5 * sharp) / bulk
         if self.particles:  # one particle's peak is the threshold's middle: round dots
             density = blurred[0] * (2 * math.pi * sigma * sigma) * (LOW + HIGH) / 2 / 0.5
         weight = np.maximum(blurred[0], 1e-6)
