@@ -207,8 +207,8 @@ def test_archimedes_a_box_floats_with_its_density_ratio_submerged(write_scene, d
     """A wide box (0.5 x 0.3 m, so it floats flat) settles with density/1000 of its height
     under the liquid, within 5 %: its depth in equivalent liquid (the liquid's mass per
     metre above the box's bottom, away from the box, over ρ; what the pressure at its
-    bottom says), averaged over the last 2 s of 4 (the box bobs a little)."""
-    text = TANK.format(t=4) + (
+    bottom says), averaged over the last 1.5 s of 3 (the box bobs a little)."""
+    text = TANK.format(t=3) + (
         "  - {kind: box, name: box, position: [1.2, 0.77], size: [0.5, 0.3], "
         f"material: {{density: {density}}}}}\n"
     )
@@ -216,7 +216,7 @@ def test_archimedes_a_box_floats_with_its_density_ratio_submerged(write_scene, d
     row, area = layout.index("box"), layout.fluid_spacing**2
     fractions = []
     for frame in frames:
-        if frame.time < 2.0:
+        if frame.time < 1.5:
             continue
         cx, cy = frame.position[row]
         x = frame.fluid_position
@@ -229,7 +229,7 @@ def test_archimedes_a_box_floats_with_its_density_ratio_submerged(write_scene, d
 
 @pytest.mark.slow
 def test_a_stone_sinks_and_a_light_ball_pushed_under_pops_up(write_scene) -> None:
-    text = TANK.format(t=2) + (
+    text = TANK.format(t=1.5) + (
         "  - {kind: box, name: stone, position: [0.5, 0.9], size: [0.2, 0.2], material: stone}\n"
         "  - {kind: ball, name: cork, position: [1.4, 0.2], radius: 0.1,\n"
         "     material: {density: 200, friction: 0.3, elasticity: 0.2}}\n"
@@ -339,7 +339,7 @@ def test_a_water_render_is_the_same_in_one_process_and_in_two(tmp_path: Path) ->
     from physics_scenes.job.pipeline import RenderJob, run
 
     scene = load_scene(SCENES / "ball_into_pool.yaml")
-    short = scene.model_copy(update={"timing": scene.timing.model_copy(update={"duration": 0.3})})
+    short = scene.model_copy(update={"timing": scene.timing.model_copy(update={"duration": 0.2})})
     results = []
     for parallel in (False, True):
         video = tmp_path / f"{parallel}.mp4"
