@@ -274,7 +274,15 @@ bodies:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "name", ["ball_into_pool", "dam_break", "floating_crates", "tap_fills_glass", "u_tube"]
+    "name",
+    [
+        "ball_into_pool",
+        "dam_break",
+        "domino_splash",
+        "floating_crates",
+        "tap_fills_glass",
+        "u_tube",
+    ],
 )
 def test_water_examples_render_a_video_with_water(tmp_path: Path, name: str) -> None:
     """Each water example, its first 0.25 s at 192 x 108: a playable video whose last frame
