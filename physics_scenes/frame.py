@@ -116,6 +116,17 @@ class JointInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class FluidInfo:
+    """One liquid of the run (``Frame.fluid_kind`` indexes these): its name, areal
+    density (kg/m²), the mass of each of its particles (kg) and its colour."""
+
+    name: str
+    density: float
+    particle_mass: float
+    color: RGB
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
     """The static description of a run: bodies in row order, plus the world box."""
 
@@ -125,6 +136,10 @@ class Layout:
     background: RGB
     gravity: Vec2
     joints: tuple[JointInfo, ...] = ()
+    fluids: tuple[FluidInfo, ...] = ()
+    """The scene's liquids; empty when it has none."""
+    fluid_spacing: float = 0.0
+    """Metres between fluid particles at rest (0 without liquids)."""
 
     def __post_init__(self) -> None:
         names = [b.name for b in self.bodies]
@@ -151,7 +166,7 @@ class Layout:
         return np.array([b.body_type == "dynamic" for b in self.bodies], dtype=bool)
 
 
-EventKind = Literal["begin", "separate", "foot"]
+EventKind = Literal["begin", "separate", "foot", "splash"]
 
 
 class Event(NamedTuple):
@@ -167,6 +182,10 @@ class Event(NamedTuple):
     ``impulse`` is the total impulse (N·s) applied in the step where contact
     began, ``point`` a world contact point and ``normal`` points from ``a`` to
     ``b``; all three are zero for ``separate``.
+
+    ``splash``: liquid ``a`` (a fluid's name; ``b`` is empty) was stopped hard by a
+    shape in a step: ``impulse`` is the momentum it lost (mass × speed, N·s), ``point``
+    the centre of the particles, ``normal`` (mass in kg, mean speed in m/s).
     """
 
     time: float
@@ -191,9 +210,17 @@ class Event(NamedTuple):
         }
 
 
-def _readonly(array: FloatArray) -> FloatArray:
+def _readonly(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
     array.flags.writeable = False
     return array
+
+
+def _no_points() -> FloatArray:
+    return _readonly(np.zeros((0, 2), dtype=np.float64))
+
+
+def _no_kinds() -> npt.NDArray[np.int16]:
+    return _readonly(np.zeros(0, dtype=np.int16))
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +228,10 @@ class Frame:
     """The state of every body at one output frame, plus the events since the last.
 
     Arrays are row-aligned with ``Layout.bodies``; positions are body origins
-    in metres, angles in radians, velocities in m/s and rad/s.
+    in metres, angles in radians, velocities in m/s and rad/s. Liquids travel as three
+    more arrays, one row per particle (their number changes as emitters pour and
+    particles leave the world): ``fluid_position`` and ``fluid_velocity`` (n, 2) and
+    ``fluid_kind`` (n,), an index into ``Layout.fluids``.
     """
 
     index: int
@@ -211,14 +241,21 @@ class Frame:
     velocity: FloatArray
     angular_velocity: FloatArray
     events: tuple[Event, ...] = field(default=())
+    fluid_position: FloatArray = field(default_factory=_no_points)
+    fluid_velocity: FloatArray = field(default_factory=_no_points)
+    fluid_kind: npt.NDArray[np.int16] = field(default_factory=_no_kinds)
     _hash: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for array in (self.position, self.angle, self.velocity, self.angular_velocity):
             _readonly(array)
+        for fluid in (self.fluid_position, self.fluid_velocity, self.fluid_kind):
+            _readonly(fluid)
 
     def state_hash(self) -> str:
-        """SHA-256 over index, time and the four arrays as little-endian float64.
+        """SHA-256 over index, time and the four arrays as little-endian float64 (and the
+        fluid's three arrays when there are particles: frames without liquid keep their
+        hashes).
 
         Equal hashes mean bit-identical state; this is what determinism tests
         and the states output compare.
@@ -241,6 +278,11 @@ class Frame:
         digest.update(np.array([self.time], dtype="<f8").tobytes())
         for array in (self.position, self.angle, self.velocity, self.angular_velocity):
             digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+        if len(self.fluid_kind):
+            digest.update(b"fluid")
+            digest.update(np.ascontiguousarray(self.fluid_position, dtype="<f8").tobytes())
+            digest.update(np.ascontiguousarray(self.fluid_velocity, dtype="<f8").tobytes())
+            digest.update(np.ascontiguousarray(self.fluid_kind, dtype="<i2").tobytes())
         # Cached: several sinks ask; the arrays are read-only, so it cannot go stale.
         object.__setattr__(self, "_hash", digest.hexdigest())
         return self._hash  # type: ignore[return-value]
@@ -254,11 +296,19 @@ def pack(frame: Frame) -> Packed:
     """A Frame for a pipe, events as plain tuples (a named tuple pickles by class)."""
     events = tuple(tuple(e) for e in frame.events)
     arrays = (frame.position, frame.angle, frame.velocity, frame.angular_velocity)
-    return (frame.index, frame.time, *arrays, events)
+    fluid = (frame.fluid_position, frame.fluid_velocity, frame.fluid_kind)
+    return (frame.index, frame.time, *arrays, events, *fluid)
 
 
 def unpack(packed: Packed) -> Frame:
-    index, time, position, angle, velocity, spin, events = packed
+    index, time, position, angle, velocity, spin, events, *fluid = packed
     return Frame(
-        index, time, position, angle, velocity, spin, tuple(Event._make(e) for e in events)
+        index,
+        time,
+        position,
+        angle,
+        velocity,
+        spin,
+        tuple(Event._make(e) for e in events),
+        *fluid,
     )

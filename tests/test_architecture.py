@@ -59,7 +59,7 @@ BACKENDS: dict[str, set[str]] = {
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
-    "scipy": {"audio"},
+    "scipy": {"audio", "physics.fluid"},  # physics.fluid: cKDTree, the neighbour search
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..frame import CircleGeom, Event, Frame, Layout
 
+SPLASH_MERGE = 0.05
+"""Seconds over which a liquid's splash events make one sound."""
 SCRAPE_FLOOR = 0.03
 """Contact speeds below this (m/s) make no scraping or rolling sound."""
 
@@ -28,7 +30,8 @@ class Hit:
     time: float
     """Simulation time, seconds."""
     kind: str
-    """'begin' (impact) or 'foot' (footstep)."""
+    """'begin' (impact), 'foot' (footstep) or 'splash' (liquid; rows -1, ``impulse`` the
+    momentum the liquid lost)."""
     a: int
     b: int
     impulse: float
@@ -96,6 +99,9 @@ class Score:
             self._contacts.pop((a, b), None)
             self._arrays = None
             return
+        if event.kind == "splash":
+            self._splash(event)
+            return
         if event.kind not in ("begin", "foot"):
             return
         self.hits.append(
@@ -122,6 +128,17 @@ class Score:
                 local += [c * dx + s * dy - self._cog[row, 0], -s * dx + c * dy - self._cog[row, 1]]
             self._contacts[(a, b)] = (*normal, *local)
             self._arrays = None
+
+    def _splash(self, event: Event) -> None:
+        """Liquid hitting something: one hit per ``SPLASH_MERGE`` seconds (the fluid reports
+        every step; a pour would otherwise be hundreds of voices a second)."""
+        last = self.hits[-1] if self.hits else None
+        if last is not None and last.kind == "splash" and event.time - last.time < SPLASH_MERGE:
+            self.hits[-1] = replace(last, impulse=last.impulse + event.impulse)
+            return
+        self.hits.append(
+            Hit(event.time, "splash", -1, -1, event.impulse, event.point[0], len(self.hits))
+        )
 
     def _contact_arrays(self) -> tuple[np.ndarray, ...]:
         if self._arrays is None:

@@ -19,6 +19,7 @@ from .timbre import MAX_HZ, Timbre
 
 LN1000 = math.log(1000.0)
 FOOTSTEP_LENGTH = int(0.25 * RATE)
+SPLASH_LENGTH = int(0.45 * RATE)
 MAX_RING = 4.0
 """Longest ring kept, seconds."""
 
@@ -119,6 +120,28 @@ class ImpactSynth:
         assert ramp is not None
         out[: len(ramp)] *= ramp
         return out, 0.25
+
+    def splash(self, weight: float, rng: np.random.Generator) -> tuple[Audio, float]:
+        """Liquid stopped hard (a ``splash`` event): a low noisy body, lower and longer for
+        more mass (``weight`` 0-1), and a scatter of droplet plinks, short sines whose pitch
+        rises as a bubble closes (Minnaert: small drops ring high)."""
+        length = SPLASH_LENGTH
+        t = np.arange(length) / RATE
+        hz = (420.0 - 260.0 * weight) * rng.uniform(0.85, 1.15)
+        out = band_noise(rng, length, hz, 2.5) * np.exp(-t / (0.04 + 0.12 * weight))
+        plink = int(0.05 * RATE)
+        tt = np.arange(plink) / RATE
+        for _ in range(3 + int(6 * weight)):
+            at = int(rng.uniform(0.0, 0.3) * RATE)
+            f0 = rng.uniform(900.0, 2800.0)
+            rise = f0 * rng.uniform(4.0, 10.0)  # Hz per second
+            tone = np.sin(2 * np.pi * (f0 * tt + 0.5 * rise * tt * tt)) * np.exp(-tt / 0.012)
+            end = min(length, at + plink)
+            out[at:end] += rng.uniform(0.15, 0.45) * tone[: end - at]
+        ramp = _ramp(length, 3.0)
+        assert ramp is not None
+        out[: len(ramp)] *= ramp
+        return out, 0.3
 
 
 def play_sample(sample: Audio, ratio: float) -> Audio:

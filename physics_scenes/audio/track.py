@@ -41,7 +41,7 @@ from .sounds import (
     scrape_hz,
 )
 from .spill import SpilledTrack
-from .synth import FOOTSTEP_LENGTH, ImpactSynth, play_sample
+from .synth import FOOTSTEP_LENGTH, SPLASH_LENGTH, ImpactSynth, play_sample
 from .timbre import PRESET_TIMBRES
 
 TimeMap = Callable[[float], float]
@@ -143,6 +143,21 @@ def write_track(
             )
 
 
+SPLASH = -2
+"""The recipe row of a splash (no body sounds in it)."""
+SPLASH_QUIET = 5.0
+SPLASH_HEAVY = 500.0
+"""N·s (liquid mass x speed lost, per metre of depth): below the first a splash is
+silent; at the second it is a full, low splash (a 0.2 m stone into a pool: about 600)."""
+
+
+def splash_level(impulse: float) -> float:
+    """Loudness (linear gain) of a splash from the momentum the liquid lost."""
+    if impulse <= SPLASH_QUIET:
+        return 0.0
+    return 0.6 * min(1.0, math.sqrt((impulse - SPLASH_QUIET) / SPLASH_HEAVY))
+
+
 def mixed_windows(
     score: Score,
     spec: AudioSpec,
@@ -165,7 +180,9 @@ def mixed_windows(
     walkers = composite_masses(layout)
     audible: list[tuple[Hit, float]] = []
     for hit in score.hits:
-        if hit.kind == "foot":
+        if hit.kind == "splash":
+            level = splash_level(hit.impulse) * impacts
+        elif hit.kind == "foot":
             whole = walkers.get(layout.bodies[hit.a].name.split("/")[0], 1.0) if hit.a >= 0 else 1.0
             level = footstep_level(hit.impulse, whole)
         else:
@@ -180,6 +197,11 @@ def mixed_windows(
         if start >= length or start < 0:
             continue
         pan = _pan(hit.x, layout)
+        if hit.kind == "splash":
+            order = 2 * hit.order
+            recipes[order] = (hit, SPLASH)
+            voices.append(Voice(start, SPLASH_LENGTH, level, pan, 0.3, order))
+            continue
         if hit.kind == "foot":
             order = 2 * hit.order
             recipes[order] = (hit, -1)
@@ -209,6 +231,8 @@ def mixed_windows(
 
     def make(voice: Voice, n: int) -> Audio:
         hit, row = recipes[voice.order]
+        if row == SPLASH:
+            return synth.splash(min(1.0, hit.impulse / SPLASH_HEAVY), rng)[0]
         if row < 0:
             ground = sounds[hit.b].timbre if hit.b >= 0 else PRESET_TIMBRES["ground"]
             return synth.footstep(ground, min(1.0, voice.gain), rng)[0]

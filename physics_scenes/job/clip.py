@@ -117,7 +117,8 @@ class Clip:
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
         marks = look is None or look.spin_marks is not False
         background = self._background(look, checked)
-        self.renderer = Renderer(layout, width, height, background, spin_marks=marks)
+        fluid = look.fluid if look is not None else "surface"
+        self.renderer = Renderer(layout, width, height, background, spin_marks=marks, fluid=fluid)
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._recent: deque[ClipFrame] = deque()
@@ -163,7 +164,8 @@ class Clip:
             t = max(0.0, frame.time + offset * exposure)
             state = self.sampler.state_at(t)
             shots.append(Frame(frame.index, t, state.position, state.angle, state.velocity,
-                               state.angular_velocity))  # fmt: skip
+                               state.angular_velocity, (), state.fluid_position,
+                               state.fluid_velocity, state.fluid_kind))  # fmt: skip
         return tuple(shots)
 
     @property

@@ -42,6 +42,21 @@ def layout_record(layout: Layout) -> list[dict[str, Any]]:
     return bodies
 
 
+def _fluids_record(layout: Layout) -> dict[str, Any]:
+    """The liquids (only in scenes that have any, so other headers stay as they were);
+    the particles themselves are not written, their count is, per frame."""
+    if not layout.fluids:
+        return {}
+    return {
+        "fluid_spacing": layout.fluid_spacing,
+        "fluids": [
+            {"name": f.name, "density": f.density, "particle_mass": f.particle_mass,
+             "color": list(f.color)}
+            for f in layout.fluids
+        ],
+    }  # fmt: skip
+
+
 def _geom_record(geom: Any) -> dict[str, Any]:
     record: dict[str, Any] = {"type": geom.type}
     for key in geom.__slots__:
@@ -96,9 +111,11 @@ class StatesSink:
         self.annotate = annotate
         self._out: AtomicPath | None = None
         self._file: IO[bytes] | None = None
+        self._fluids = False
         self.digest = RunDigest()
 
     def open(self, info: StreamInfo) -> None:
+        self._fluids = bool(info.layout.fluids)
         self._out = AtomicPath(self.path, group=info.outputs)
         self._file = open(self._out.temp, "wb")  # noqa: SIM115
         self._file.write(_json_line({
@@ -111,6 +128,7 @@ class StatesSink:
             "units": {"position": "m", "angle": "rad", "velocity": "m/s",
                       "angular_velocity": "rad/s", "impulse": "N*s", "time": "s"},
             "bodies": layout_record(info.layout),
+            **_fluids_record(info.layout),
         }))  # fmt: skip
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
@@ -125,6 +143,7 @@ class StatesSink:
             "velocity": frame.velocity,
             "angular_velocity": frame.angular_velocity,
             "events": [event.to_dict() for event in frame.events],
+            **({"fluid_particles": len(frame.fluid_kind)} if self._fluids else {}),
             **(self.annotate(frame) if self.annotate is not None else {}),
         }))  # fmt: skip
 

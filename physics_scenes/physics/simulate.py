@@ -114,6 +114,9 @@ def snapshot(world: World, index: int, fps: int, guard: Guard | None = None) -> 
         velocity=state.velocity,
         angular_velocity=state.angular_velocity,
         events=world.drain_events(),
+        fluid_position=state.fluid_position,
+        fluid_velocity=state.fluid_velocity,
+        fluid_kind=state.fluid_kind,
     )
 
 
@@ -185,12 +188,23 @@ class Sampler:
         if fraction == 0.0:
             return a
         b = self._step_state(step + 1)
+        # Particles interpolate when both steps have the same ones (an emitter adding a
+        # row, or particles leaving, makes the nearer step's particles the answer).
+        same = len(a.fluid_kind) == len(b.fluid_kind) and bool((a.fluid_kind == b.fluid_kind).all())
+        near = a if fraction < 0.5 else b
         return BodyState(
             position=a.position + (b.position - a.position) * fraction,
             angle=a.angle + (b.angle - a.angle) * fraction,
             velocity=a.velocity + (b.velocity - a.velocity) * fraction,
             angular_velocity=a.angular_velocity
             + (b.angular_velocity - a.angular_velocity) * fraction,
+            fluid_position=a.fluid_position + (b.fluid_position - a.fluid_position) * fraction
+            if same
+            else near.fluid_position,
+            fluid_velocity=a.fluid_velocity + (b.fluid_velocity - a.fluid_velocity) * fraction
+            if same
+            else near.fluid_velocity,
+            fluid_kind=a.fluid_kind if same else near.fluid_kind,
         )
 
     def frame_at(self, index: int, sim_time: float) -> Frame:
@@ -212,4 +226,7 @@ class Sampler:
             velocity=state.velocity,
             angular_velocity=state.angular_velocity,
             events=events,
+            fluid_position=state.fluid_position,
+            fluid_velocity=state.fluid_velocity,
+            fluid_kind=state.fluid_kind,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from types import MappingProxyType
 from typing import TypeVar
@@ -27,6 +27,7 @@ from ..frame import (
     CircleGeom,
     Event,
     FloatArray,
+    FluidInfo,
     Geom,
     JointInfo,
     Layout,
@@ -38,6 +39,7 @@ from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold
+from .fluid import Collider, Fluid
 from .gait import GaitController, PartState
 
 _BODY_TYPES = MappingProxyType(
@@ -65,14 +67,26 @@ _ARBITER_FIELDS = (
 )
 
 
+def _no_points() -> FloatArray:
+    return np.zeros((0, 2), dtype=np.float64)
+
+
+def _no_kinds() -> np.ndarray:
+    return np.zeros(0, dtype=np.int16)
+
+
 @dataclass(frozen=True, slots=True)
 class BodyState:
-    """All bodies' state, row-aligned with the Layout (fresh arrays)."""
+    """All bodies' state, row-aligned with the Layout (fresh arrays), and the liquid's
+    particles (arrays the fluid never changes in place)."""
 
     position: FloatArray
     angle: FloatArray
     velocity: FloatArray
     angular_velocity: FloatArray
+    fluid_position: FloatArray = field(default_factory=_no_points)
+    fluid_velocity: FloatArray = field(default_factory=_no_points)
+    fluid_kind: np.ndarray = field(default_factory=_no_kinds)
 
 
 def _make_shape(body: pymunk.Body, geom: Geom) -> pymunk.Shape:
@@ -164,6 +178,37 @@ class World:
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
+        self.fluid: Fluid | None = None
+        fluids: tuple[FluidInfo, ...] = ()
+        if assembly.fluid is not None:
+            setup = assembly.fluid
+            (ox, oy), (w, h) = scene.world.origin, scene.world.size
+            self.fluid = Fluid(
+                setup.kinds,
+                setup.spacing,
+                np.array(setup.position),
+                np.array(setup.velocity),
+                np.array(setup.kind),
+                setup.emitters,
+                scene.world.gravity,
+                self.dt,
+                (ox - 2 * w, oy - h, ox + 3 * w, oy + 20 * h),
+                scene.seed,
+            )
+            fluids = tuple(
+                FluidInfo(k.name, k.density, k.density * setup.spacing**2, k.color)
+                for k in setup.kinds
+            )
+            self._shapes = [
+                (geom, spec.body_type, row)
+                for row, spec in enumerate(specs)
+                for geom in spec.shapes
+            ]
+            self._static_colliders = [
+                _collider(geom, self.bodies[specs[row].name], -1)
+                for geom, kind, row in self._shapes
+                if kind == "static"
+            ]
         self.layout = Layout(
             bodies=tuple(_body_info(spec, self.bodies[spec.name]) for spec in specs),
             region_origin=scene.world.origin,
@@ -171,6 +216,8 @@ class World:
             background=scene.world.background,
             gravity=scene.world.gravity,
             joints=tuple(_joint_info(joint, rows) for joint in assembly.joints),
+            fluids=fluids,
+            fluid_spacing=assembly.fluid.spacing if assembly.fluid is not None else 0.0,
         )
 
     @property
@@ -236,6 +283,37 @@ class World:
         self.space.step(self.dt)
         self.step_index += 1
         self._collect_events(before)
+        if self.fluid is not None:
+            self._step_fluid(self.fluid)
+
+    def _step_fluid(self, fluid: Fluid) -> None:
+        """The liquid's step against the bodies where this rigid step left them; its
+        impulses change the bodies' velocities for the next rigid step."""
+        colliders = list(self._static_colliders)
+        for geom, kind, row in self._shapes:
+            if kind != "static":
+                body = self.bodies[self._names[row]]
+                colliders.append(_collider(geom, body, row if kind == "dynamic" else -1))
+        for push in fluid.step(colliders):
+            body = self.bodies[self._names[push.body]]
+            body.velocity += pymunk.Vec2d(*push.impulse) / body.mass
+            body.angular_velocity += push.angular / body.moment
+        names = self.layout.fluids
+        for splash in fluid.splashes:
+            name = names[splash.kind].name if splash.kind < len(names) else "fluid"
+            self._events.append(
+                Event(
+                    self.time,
+                    self.step_index,
+                    "splash",
+                    name,
+                    "",
+                    splash.mass * splash.speed,
+                    splash.point,
+                    (splash.mass, splash.speed),
+                )
+            )
+        fluid.splashes.clear()
 
     def _collect_events(self, before: FloatArray | None) -> None:
         """Read every arbiter in bulk and turn changes of contact into Events.
@@ -367,12 +445,42 @@ class World:
             order[rows[ours]] = np.flatnonzero(ours)
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
+        if self.fluid is None:
+            return BodyState(
+                position=ordered[:, 0:2].copy(),
+                angle=ordered[:, 2].copy(),
+                velocity=ordered[:, 3:5].copy(),
+                angular_velocity=ordered[:, 5].copy(),
+            )
         return BodyState(
             position=ordered[:, 0:2].copy(),
             angle=ordered[:, 2].copy(),
             velocity=ordered[:, 3:5].copy(),
             angular_velocity=ordered[:, 5].copy(),
+            fluid_position=self.fluid.position.copy(),
+            fluid_velocity=self.fluid.velocity.copy(),
+            fluid_kind=self.fluid.kind.copy(),
         )
+
+
+def _collider(geom: Geom, body: pymunk.Body, row: int) -> Collider:
+    """A shape where its body is now, in world coordinates, for the fluid."""
+    c, s = math.cos(body.angle), math.sin(body.angle)
+    px, py = body.position
+    if isinstance(geom, CircleGeom):
+        local = np.array([geom.offset], dtype=np.float64)
+        kind, radius = "circle", geom.radius
+    elif isinstance(geom, SegmentGeom):
+        local = np.array([geom.a, geom.b], dtype=np.float64)
+        kind, radius = "segment", geom.radius
+    else:
+        local = np.array(geom.vertices, dtype=np.float64)
+        kind, radius = "poly", 0.0
+    points = np.column_stack(
+        (px + local[:, 0] * c - local[:, 1] * s, py + local[:, 0] * s + local[:, 1] * c)
+    )
+    cog = body.local_to_world(body.center_of_gravity)
+    return Collider(kind, points, radius, row, (float(cog.x), float(cog.y)))
 
 
 def engine_versions() -> dict[str, str]:

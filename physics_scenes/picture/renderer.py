@@ -33,6 +33,7 @@ from .sprites import (
     spin_mark,
 )
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
+from .water import WaterPainter
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -54,9 +55,11 @@ class Renderer:
         background: npt.NDArray[np.uint8] | None = None,
         *,
         spin_marks: bool = True,
+        fluid: str = "surface",
     ) -> None:
         """``background``: an optional (height, width, 3) RGB picture behind everything;
-        ``spin_marks``: draw the dash that shows a ball's rotation."""
+        ``spin_marks``: draw the dash that shows a ball's rotation; ``fluid``: liquids as a
+        smooth 'surface' or as 'particles' (a debug view)."""
         self.spin_marks = spin_marks
         self.layout = layout
         self._background: pygame.Surface | None = None
@@ -81,6 +84,7 @@ class Renderer:
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
+        self._water = WaterPainter(layout, particles=fluid == "particles")
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
@@ -110,6 +114,13 @@ class Renderer:
         self._draw_rows(surface, frame, view, self._moving_rows)
         if self._joints:  # pins to the world on top
             self._draw_joints(surface, frame, view, lines=False)
+        if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
+            x, y, factor, patch = self._water.paint(frame, view)
+            if patch.size:
+                h, w = patch.shape[:2]
+                cells = pygame.image.frombuffer(patch.tobytes(), (w, h), "RGBA")
+                size = (w * factor, h * factor)
+                surface.blit(pygame.transform.smoothscale(cells, size), (x, y))
         return surface
 
     def _draw_chain(

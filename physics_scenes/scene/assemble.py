@@ -15,13 +15,14 @@ import numpy as np
 
 from ..frame import CircleGeom, Geom, JointKind, PolyGeom, SegmentGeom, Vec2, extent
 from . import joints as jm
-from . import model
+from . import model, water
 from .assembly import Assembly, BodySpec, JointSpec, WalkerSpec
 from .builders import BUILDERS, Context
 from .composites import COMPOSITES
 from .fields import MaterialRef, MaterialSpec
 from .joints import WORLD
 from .materials import DEFAULT_DYNAMIC, DEFAULT_STATIC, PRESETS, Material
+from .water import Emitter, Water
 
 FLOOR_DEPTH_FACTOR = 1.0
 """A floor is a box this many view-heights deep, so nothing tunnels through it."""
@@ -137,7 +138,11 @@ def assemble(scene: model.Scene) -> Assembly:
     walls = _walls(scene)
     if walls:
         result.append(walls)
+    liquids: list[Water | Emitter] = []
     for index, (body, names) in enumerate(zip(scene.bodies, model.body_names(scene), strict=True)):
+        if isinstance(body, Water | Emitter):
+            liquids.append(body)
+            continue
         if isinstance(body, COMPOSITES):
             material = resolve_material(body.material, scene, static=False)
             ctx = Context(
@@ -188,7 +193,9 @@ def assemble(scene: model.Scene) -> Assembly:
             )
     starts = {spec.name: spec for spec in result}
     joints += [_joint(joint, index, starts) for index, joint in enumerate(scene.joints)]
-    return Assembly(result, joints, walkers)
+    duration = scene.timing.frame_count / scene.timing.fps
+    fluid = water.setup(liquids, duration, lambda p: water.free_of(p, result, liquids))
+    return Assembly(result, joints, walkers, fluid)
 
 
 class _CommonArgs(TypedDict):

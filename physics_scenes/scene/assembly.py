@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from ..frame import BodyType, Geom, JointKind, Vec2
 from .colors import RGB
 from .materials import Material
@@ -79,7 +82,51 @@ class WalkerSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class FluidSpec:
+    """One liquid: areal density (kg/m²), XSPH viscosity (0-1), cohesion (0-1), looks."""
+
+    name: str
+    density: float
+    viscosity: float
+    cohesion: float
+    color: RGB
+
+
+@dataclass(frozen=True, slots=True)
+class EmitterSpec:
+    """A tap: rows of particles at ``rate`` kg/s from ``start`` to ``stop`` (s), leaving
+    ``position`` at ``speed`` along ``direction`` (radians) ± ``spread`` (radians)."""
+
+    name: str
+    position: tuple[float, float]
+    direction: float
+    speed: float
+    rate: float
+    width: float
+    start: float
+    stop: float
+    spread: float
+    fluid: int
+    """Index into ``FluidSetup.kinds``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FluidSetup:
+    """Every liquid of a scene: its kinds, one particle spacing, the particles at t = 0
+    (metres, m/s, kind index) and the emitters."""
+
+    kinds: tuple[FluidSpec, ...]
+    spacing: float
+    position: npt.NDArray[np.float64]
+    velocity: npt.NDArray[np.float64]
+    kind: npt.NDArray[np.int16]
+    emitters: tuple[EmitterSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Assembly:
     bodies: list[BodySpec]
     joints: list[JointSpec]
     walkers: list[WalkerSpec]
+    fluid: FluidSetup | None = None
+    """The scene's liquids, if it has any."""

@@ -348,6 +348,11 @@ class Look(Model):
         description="Draw the dash on each ball that shows its rotation. Default: on, "
         "off with the cinematic styles.",
     )
+    fluid: Literal["surface", "particles"] = Field(
+        "surface",
+        description="How liquids are drawn: 'surface' (smooth water) or 'particles' (each "
+        "particle as a dot, to debug a scene).",
+    )
 
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")

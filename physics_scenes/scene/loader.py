@@ -25,7 +25,7 @@ from . import camera as camera_model
 from . import model
 from .assemble import check_anchors
 from .files import file_checks
-from .limits import check_limits
+from .limits import check_limits, check_particles
 from .model import Scene
 
 Loc = tuple[str | int, ...]
@@ -133,7 +133,12 @@ def validate_data(
         found = error.errors(include_url=False)
         issues = _merge([_issue(e, raw, positions, file) for e in found[:MAX_ISSUES]])
         raise SceneError(issues, text, omitted=max(0, len(found) - MAX_ISSUES)) from None
-    problems = model.cross_check(scene) or check_anchors(scene) or check_limits(scene)
+    problems = (
+        model.cross_check(scene)
+        or check_particles(scene)
+        or check_anchors(scene)
+        or check_limits(scene)
+    )
     if base_dir is None and file != "<string>":
         base_dir = Path(file).parent
     if base_dir is not None:

@@ -51,6 +51,7 @@ from .fields import (
 )
 from .joints import WORLD, Joint
 from .materials import PRESETS
+from .water import LIQUIDS, Emitter, FluidMaterial, Water  # noqa: F401 (FluidMaterial: hints)
 
 SCHEMA_VERSION = 1
 MAX_BODIES = 20_000
@@ -197,10 +198,14 @@ Body = Annotated[
     | NewtonsCradle
     | Ragdoll
     | Walker
-    | Whegs,
+    | Whegs
+    | Water
+    | Emitter,
     Field(discriminator="kind"),
 ]
-BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS)
+BODY_KINDS = (
+    "ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS, "water", "emitter"
+)  # fmt: skip
 
 
 class Walls(Model):
@@ -316,13 +321,15 @@ def body_names(scene: Scene) -> list[list[str]]:
 
     An unnamed entry is called '<kind>_<index>'; a grid repeats it as
     '<name>/<i>' with i zero-padded so names sort in creation order; a
-    composite's parts are '<name>/<part>'.
+    composite's parts are '<name>/<part>'. Liquids expand to no bodies at all.
     """
-    result = []
+    result: list[list[str]] = []
     for index, body in enumerate(scene.bodies):
         base = body.name or f"{body.kind}_{index}"
         grid = getattr(body, "grid", None)
-        if isinstance(body, COMPOSITES):
+        if isinstance(body, LIQUIDS):
+            result.append([])  # particles, not bodies: no rows in the Layout
+        elif isinstance(body, COMPOSITES):
             result.append([f"{base}/{part}" for part in body.part_names()])
         elif grid is None:
             result.append([base])
@@ -344,6 +351,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     total = 0
     for index, body in enumerate(scene.bodies):
         grid = getattr(body, "grid", None)
+        if isinstance(body, LIQUIDS):
+            continue
         if isinstance(body, COMPOSITES):
             total += len(body.part_names())
         else:
@@ -371,7 +380,9 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     known = set(PRESETS) | set(scene.materials)
     walls = scene.world.walls
     refs: list[tuple[tuple[str | int, ...], object]] = [
-        (("bodies", i, "material"), body.material) for i, body in enumerate(scene.bodies)
+        (("bodies", i, "material"), body.material)
+        for i, body in enumerate(scene.bodies)
+        if not isinstance(body, LIQUIDS)
     ]
     if isinstance(walls, Walls):
         refs.append((("world", "walls", "material"), walls.material))
@@ -380,9 +391,29 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
             problems.append(
                 (path, f"unknown material {ref!r}; expected one of: {', '.join(sorted(known))}")
             )
+    problems += _one_resolution(scene)
     all_names = [n for names in body_names(scene) for n in names]
     problems += camera_model.cross_check(scene.camera, scene.look, all_names)
     return problems
+
+
+def _one_resolution(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
+    """The fluid solver has one particle spacing: every liquid entry that gives one agrees."""
+    first: tuple[int, float] | None = None
+    for index, body in enumerate(scene.bodies):
+        if not isinstance(body, LIQUIDS) or body.resolution is None:
+            continue
+        if first is None:
+            first = (index, body.resolution)
+        elif body.resolution != first[1]:
+            return [
+                (
+                    ("bodies", index, "resolution"),
+                    f"every liquid in a scene has one resolution; bodies[{first[0]}] "
+                    f"says {first[1]:g} m, this one {body.resolution:g} m",
+                )
+            ]
+    return []
 
 
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -1,0 +1,253 @@
+"""The particle fluid against the classic checks of free-surface solvers, from Frames only.
+
+    nice -n 19 python benchmarks/water_validation.py            # every case
+    nice -n 19 python benchmarks/water_validation.py archimedes # one case
+    nice -n 19 python benchmarks/water_validation.py --fine     # also at half the spacing
+
+Cases (the issue's validation list):
+- archimedes: a wide box (density 500, then 800; wide, so that it floats flat) in a tank.
+  Submerged fraction two ways: *hydrostatic*, the box's depth in equivalent liquid (the
+  mass of liquid per metre of width above the box's bottom, far from the box, over
+  ρ × box height: what the pressure at the box's bottom says) and *geometric*, (surface
+  − bottom) / height with the surface at the top particles plus half a spacing.
+- u_tube: two columns joined at the bottom, started 0.6 m apart; the final levels.
+- floor: the floor's push on a settled tank of water over the water's weight.
+- dam_break: Martin & Moyce (1952), n² = 2: the surge front x/a against t·√(2g/a).
+- torricelli: the jet speed from a hole at depth h against √(2gh).
+- speed: particle-steps per second for 1000 and 3000 particles, and the cost split.
+Time-averages over the second half of each run (the boxes bob, the tank sloshes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+
+from physics_scenes import parse_scene, simulate
+from physics_scenes.frame import Frame
+
+G = 9.81
+MARTIN_MOYCE = [
+    (0.85, 1.25), (1.21, 1.44), (1.60, 1.88), (2.28, 2.69), (2.95, 3.73), (3.60, 4.53),
+    (3.91, 5.00), (4.59, 5.84),
+]  # fmt: skip
+"""(T = t·√(2g/a), Z = x/a) of the surge front for n² = 2 (their Table, as the issue lists)."""
+
+TANK = """
+world: {{size: [{w}, 1.6]}}
+timing: {{duration: {t}, fps: 60, substeps: 4}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, position: [-0.1, 0.8], size: [0.2, 1.6], body_type: static}}
+  - {{kind: box, position: [{wr}, 0.8], size: [0.2, 1.6], body_type: static}}
+  - {{kind: water, box: [0, 0, {w}, {h}], resolution: {s}}}
+"""
+
+
+def archimedes(
+    density: float,
+    s: float,
+    width: float = 3.0,
+    depth: float = 1.0,
+    box: tuple[float, float] = (0.8, 0.3),
+    seconds: float = 6.0,
+) -> dict[str, float]:
+    """Mean submerged fractions (hydrostatic, geometric) over the last half of the run."""
+    bw, bh = box
+    text = TANK.format(w=width, wr=width + 0.1, h=depth, s=s, t=seconds) + (
+        f"  - {{kind: box, name: box, position: [{width / 2}, {depth + bh / 2 + 0.02}], "
+        f"size: [{bw}, {bh}], material: {{density: {density}}}}}\n"
+    )
+    layout, frames = simulate(parse_scene(text))
+    row = layout.index("box")
+    area = layout.fluid_spacing**2  # liquid area per particle at rest
+    hydro, geo = [], []
+    for frame in frames:
+        if frame.time < seconds / 2:
+            continue
+        cx, cy = frame.position[row]
+        bottom = cy - bh / 2
+        x = frame.fluid_position
+        band = (np.abs(x[:, 0] - cx) > bw) & (x[:, 0] > 0.3) & (x[:, 0] < width - 0.3)
+        band_width = (width - 0.6) - 2 * bw
+        hydro.append((band & (x[:, 1] > bottom)).sum() * area / band_width / bh)
+        cols = np.floor(x[band, 0] / layout.fluid_spacing).astype(int)
+        tops = np.full(cols.max() + 1, -np.inf)
+        np.maximum.at(tops, cols, x[band, 1])
+        surface = float(np.median(tops[np.isfinite(tops)])) + layout.fluid_spacing / 2
+        geo.append((surface - bottom) / bh)
+    return {"hydrostatic": float(np.mean(hydro)), "hydrostatic_sd": float(np.std(hydro)),
+            "geometric": float(np.mean(geo)), "expected": density / 1000.0}  # fmt: skip
+
+
+U_TUBE = """
+world: {{size: [1.2, 1.6]}}
+timing: {{duration: {t}, fps: 60, substeps: 4}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, position: [-0.1, 0.8], size: [0.2, 1.6], body_type: static}}
+  - {{kind: box, position: [1.1, 0.8], size: [0.2, 1.6], body_type: static}}
+  - {{kind: box, position: [0.5, 0.85], size: [0.4, 1.3], body_type: static}}
+  - {{kind: water, box: [0, 0, 1.0, 0.2], resolution: {s}}}
+  - {{kind: water, box: [0, 0.2, 0.3, 0.9], resolution: {s}}}
+  - {{kind: water, box: [0.7, 0.2, 1.0, 0.3], resolution: {s}}}
+"""
+
+
+def levels(frame: Frame, spacing: float) -> tuple[float, float]:
+    """The median top of the particles in the left (x < 0.3) and right (x > 0.7) columns."""
+    x = frame.fluid_position
+    out = []
+    for lo, hi in ((0.0, 0.3), (0.7, 1.0)):
+        col = x[(x[:, 0] > lo) & (x[:, 0] < hi) & (x[:, 1] > 0.2)]
+        cells = np.floor((col[:, 0] - lo) / spacing).astype(int)
+        tops = np.full(cells.max() + 1, -np.inf)
+        np.maximum.at(tops, cells, col[:, 1])
+        out.append(float(np.median(tops[np.isfinite(tops)])) + spacing / 2)
+    return out[0], out[1]
+
+
+def u_tube(s: float, seconds: float = 4.0) -> dict[str, float]:
+    _layout, frames = simulate(parse_scene(U_TUBE.format(s=s, t=seconds)))
+    pairs = [levels(f, s) for f in frames if f.time >= seconds - 1.0]
+    left, right = np.mean(pairs, axis=0)
+    return {"left": float(left), "right": float(right), "difference": float(left - right),
+            "column_height": 1.3}  # fmt: skip
+
+
+def floor_force(s: float) -> dict[str, float]:
+    """Through the solver: the floor's mean push on a settled 1 m tank over the weight."""
+    from physics_scenes.physics.fluid import Collider, Fluid
+    from physics_scenes.scene.assembly import FluidSpec
+
+    xs, ys = np.meshgrid(np.arange(s / 2, 1.0, s), np.arange(s / 2, 1.0, s))
+    points = np.column_stack((xs.ravel(), ys.ravel()))
+    water = Fluid((FluidSpec("water", 1000.0, 0.02, 0.0, (0, 0, 255)),), s, points,
+                  np.zeros_like(points), np.zeros(len(points), np.int16), (), (0.0, -G),
+                  1 / 240, (-9.0, -9.0, 9.0, 9.0), 0)  # fmt: skip
+    walls = [[(-0.2, -0.2), (1.2, -0.2), (1.2, 0.0), (-0.2, 0.0)],
+             [(-0.2, 0.0), (0.0, 0.0), (0.0, 3.0), (-0.2, 3.0)],
+             [(1.0, 0.0), (1.2, 0.0), (1.2, 3.0), (1.0, 3.0)]]  # fmt: skip
+    shapes = [Collider("poly", np.array(v), 0.0, k) for k, v in enumerate(walls)]
+    push, steps = np.zeros((3, 2)), 0
+    for step in range(720):
+        for p in water.step(shapes):
+            if step >= 360:
+                push[p.body] += p.impulse
+        steps += step >= 360
+    weight = water.count * 1000.0 * s * s * G
+    side = 1000.0 * G * 1.0**2 / 2
+    return {"floor_over_weight": float(-push[0, 1] / steps / water.dt / weight),
+            "side_over_rho_g_h2_2": float(push[1, 0] / steps / water.dt / -side)}  # fmt: skip
+
+
+DAM = """
+world: {{size: [{L}, 1.6]}}
+timing: {{duration: {t}, fps: 120, substeps: 2}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, position: [-0.1, 1.0], size: [0.2, 2.0], body_type: static}}
+  - {{kind: box, position: [{Lr}, 1.0], size: [0.2, 2.0], body_type: static}}
+  - {{kind: water, box: [0, 0, {a}, {a2}], resolution: {s}}}
+"""
+
+
+def dam_break(s: float, a: float = 0.5) -> list[tuple[float, float, float]]:
+    """(T, measured Z, Martin & Moyce's Z) at their times up to T = 4 (front: the farthest
+    particle within a spacing of the floor, ignoring lone drops ahead of the sheet)."""
+    scale = math.sqrt(2 * G / a)
+    seconds = 4.2 / scale
+    _layout, frames = simulate(parse_scene(DAM.format(L=6 * a, Lr=6 * a + 0.1, a=a, a2=2 * a,
+                                                     s=s, t=seconds)))  # fmt: skip
+    times, fronts = [], []
+    for frame in frames:
+        x = frame.fluid_position
+        low = np.sort(x[x[:, 1] < 2 * s, 0])
+        front = low[-3] if len(low) > 3 else a  # the third-farthest: one drop is no front
+        times.append(frame.time * scale)
+        fronts.append((front + s / 2) / a)
+    return [(t, float(np.interp(t, times, fronts)), z) for t, z in MARTIN_MOYCE if t <= 4.0]
+
+
+TORRICELLI = """
+world: {{size: [3, 1.6]}}
+timing: {{duration: 1.2, fps: 60, substeps: 4}}
+bodies:
+  - {{kind: floor, y: 0}}
+  - {{kind: box, position: [-0.1, 1.0], size: [0.2, 2.0], body_type: static}}
+  - {{kind: box, position: [0.65, 0.8], size: [0.1, 1.2], body_type: static}}
+  - {{kind: box, position: [0.65, 0.05], size: [0.1, 0.1], body_type: static}}
+  - {{kind: water, box: [0, 0.1, 0.6, {h}], resolution: {s}}}
+  - {{kind: water, box: [0, 0, 0.6, 0.1], resolution: {s}}}
+"""
+
+
+def torricelli(s: float, top: float = 1.1) -> dict[str, float]:
+    """A tank 0.6 m wide with a hole (0.1 m) at y = 0.1-0.2 in its right wall: the jet's
+    speed just outside over √(2 g h), h from the hole's centre to the mean surface."""
+    _layout, frames = simulate(parse_scene(TORRICELLI.format(s=s, h=top)))
+    ratios = []
+    for frame in frames:
+        if not 0.3 <= frame.time <= 0.6:
+            continue
+        x, v = frame.fluid_position, frame.fluid_velocity
+        jet = (x[:, 0] > 0.72) & (x[:, 0] < 0.85) & (x[:, 1] > 0.1) & (x[:, 1] < 0.22)
+        tank = x[:, 0] < 0.6
+        if jet.sum() < 3:
+            continue
+        surface = np.sort(x[tank, 1])[-max(3, int(0.6 / s)) :].mean() + s / 2
+        ratios.append(float(v[jet, 0].mean()) / math.sqrt(2 * G * (surface - 0.15)))
+    return {"jet_over_sqrt_2gh": float(np.mean(ratios)) if ratios else float("nan")}
+
+
+def speed(n: int) -> dict[str, float]:
+    """Particle-steps per second of a settled pool of about n particles at s = 0.05."""
+    s = 0.05
+    width = math.sqrt(n) * s * 2
+    depth = n * s * s / width
+    text = TANK.format(w=width, wr=width + 0.1, h=depth, s=s, t=0.5)
+    _layout, frames = simulate(parse_scene(text))
+    start = time.perf_counter()
+    count = 0
+    for frame in frames:
+        count = len(frame.fluid_kind)
+    seconds = time.perf_counter() - start
+    steps = 0.5 * 240
+    return {"particles": count, "ms_per_step": 1000 * seconds / steps,
+            "frames_per_second_at_4_substeps": steps / 4 / seconds,
+            "particle_steps_per_second": count * steps / seconds}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("case", nargs="?", default="all")
+    parser.add_argument("--fine", action="store_true", help="also at half the spacing")
+    args = parser.parse_args()
+    spacings = [0.05, 0.025] if args.fine else [0.05]
+    case = args.case
+    if case in ("all", "floor"):
+        print("floor", floor_force(0.05))
+    if case in ("all", "u_tube"):
+        for s in spacings:
+            print("u_tube", s, u_tube(s))
+    if case in ("all", "archimedes"):
+        for density in (500.0, 800.0):
+            print("archimedes", density, archimedes(density, 0.05))
+    if case in ("all", "dam_break"):
+        for s in [0.025, 0.0125] if args.fine else [0.025]:
+            rows = dam_break(s)
+            worst = max(abs(z - ref) / ref for _, z, ref in rows)
+            print("dam_break", s, [(round(t, 2), round(z, 2), ref) for t, z, ref in rows],
+                  f"worst {worst:.1%}")  # fmt: skip
+    if case in ("all", "torricelli"):
+        print("torricelli", torricelli(0.05))
+    if case in ("all", "speed"):
+        for n in (1000, 3000):
+            print("speed", speed(n))
+
+
+if __name__ == "__main__":
+    main()
