@@ -28,6 +28,7 @@ from . import __version__
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS
+from .probe import command as probe_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
 from .scene.loader import load_scene
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    probe_command.add_parser(commands)
     return parser
 
 
@@ -490,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "info": _cmd_info,
         "schema": _cmd_schema,
         "preview": _cmd_preview,
+        "probe": probe_command.run,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

@@ -30,7 +30,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
     "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
-    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview"},
+    "probe": {"frame"},
+    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview", "probe"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }
@@ -43,7 +44,8 @@ BACKENDS: dict[str, set[str]] = {
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
-    "scipy": {"audio"},
+    "scipy": {"audio", "probe.track"},  # the probe's Hungarian assignment
+    "cv2": {"probe"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker"},
     "rich": {"cli"},
@@ -180,6 +182,7 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "physics.gait": ANY_BACKEND,
     "preview.history": ("pygame", "scipy", "imageio"),
     "audio.track": ("pymunk", "pygame", "imageio"),
+    "probe.command": (*ANY_BACKEND, "cv2"),
 }
 """Modules → backends that importing them must not load, however indirectly (what the
 per-import rules above cannot see: a chain through modules of the same package)."""

@@ -1,0 +1,202 @@
+"""Blobs over time → tracks: Hungarian assignment of blobs to predicted positions.
+
+Each track predicts its next position from its last few measured points (constant
+acceleration, so free flight is followed exactly); the cost of giving a blob to a track
+is the distance to the prediction over a gate, plus colour and size differences. A track
+that finds no blob keeps predicting for ``patience`` frames before it ends. When two
+tracks' predictions fall inside one blob they are *merged* (touching, or passing through
+each other): both keep their predictions, and the blob's area is recorded for the
+overlap check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .detect import Blob, Color
+
+MEASURED, MERGED, PREDICTED = 0, 1, 2
+"""How a track's point was obtained in a frame."""
+
+
+@dataclass(slots=True)
+class Track:
+    """One followed object: points per frame (pixels) and how each was obtained."""
+
+    id: int
+    frames: list[int] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    touches_edge: list[bool] = field(default_factory=list)
+    colors: list[Color] = field(default_factory=list)
+    merges: list[tuple[int, int, float]] = field(default_factory=list)
+    """(frame, other track id, shared blob area) for every merged frame."""
+    misses: int = 0
+    ended: bool = False
+
+    def measured(self) -> list[int]:
+        return [i for i, k in enumerate(self.kind) if k == MEASURED]
+
+    @property
+    def size(self) -> float:
+        """Typical area: the median over the last measured frames clear of the picture's
+        edge."""
+        rows = list(zip(self.area, self.kind, self.touches_edge, strict=True))[-30:]
+        good = [a for a, k, e in rows if k == MEASURED and not e]
+        pool = good or [a for a, k, _ in rows if k == MEASURED]
+        return float(np.median(pool)) if pool else 0.0
+
+    @property
+    def color(self) -> Color:
+        if not self.colors:
+            return (128, 128, 128)
+        r, g, b = np.median(np.array(self.colors[-15:]), axis=0)
+        return (int(r), int(g), int(b))
+
+    def predict(self, frame: int) -> tuple[float, float, float]:
+        """Predicted x, y at ``frame`` and the speed in pixels per frame."""
+        points = [i for i in range(len(self.frames)) if self.kind[i] != PREDICTED][-6:]
+        if not points:
+            return self.x[-1], self.y[-1], 0.0
+        t = np.array([self.frames[i] for i in points], dtype=float)
+        xs = np.array([self.x[i] for i in points])
+        ys = np.array([self.y[i] for i in points])
+        if len(points) == 1:
+            return xs[0], ys[0], 0.0
+        degree = 2 if len(points) >= 4 else 1
+        cx = np.polyfit(t - t[-1], xs, degree)
+        cy = np.polyfit(t - t[-1], ys, degree)
+        dt = frame - t[-1]
+        vx = np.polyval(np.polyder(cx), 0.0)
+        vy = np.polyval(np.polyder(cy), 0.0)
+        return (float(np.polyval(cx, dt)), float(np.polyval(cy, dt)), float(np.hypot(vx, vy)))
+
+
+def _near_edge(blob: Blob, width: int, height: int) -> bool:
+    x0, y0, w, h = blob.box
+    return x0 <= 1 or y0 <= 1 or x0 + w >= width - 1 or y0 + h >= height - 1
+
+
+def _inside(x: float, y: float, blob: Blob, pad: float) -> bool:
+    x0, y0, w, h = blob.box
+    return x0 - pad <= x <= x0 + w + pad and y0 - pad <= y <= y0 + h + pad
+
+
+class Tracker:
+    """Feed it each frame's blobs in order; read ``tracks`` at the end."""
+
+    def __init__(self, width: int, height: int, patience: int = 5) -> None:
+        self.width, self.height, self.patience = width, height, patience
+        self.tracks: list[Track] = []
+
+    def _live(self) -> list[Track]:
+        return [t for t in self.tracks if not t.ended]
+
+    def update(self, frame: int, blobs: list[Blob]) -> None:
+        live = self._live()
+        predictions = [t.predict(frame) for t in live]
+        cost = np.full((len(live), len(blobs)), 1e6)
+        for i, (track, (px, py, speed)) in enumerate(zip(live, predictions, strict=True)):
+            size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
+            gate = max(0.8 * size, 2.0 * speed, 8.0) * (1 + 0.5 * track.misses)
+            for j, blob in enumerate(blobs):
+                distance = float(np.hypot(blob.x - px, blob.y - py))
+                ratio = blob.area / max(track.size, 1.0)
+                if distance > gate or not 0.25 < ratio < 4:
+                    continue
+                shade = float(np.abs(np.subtract(blob.color, track.color)).sum()) / 255.0
+                cost[i, j] = distance / gate + 0.5 * shade + 0.5 * abs(float(np.log(ratio)))
+        taken: dict[int, int] = {}
+        if cost.size:
+            rows, cols = linear_sum_assignment(cost)
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                if cost[i, j] < 1e6:
+                    taken[i] = j
+        owners: dict[int, list[int]] = {}
+        for i, j in taken.items():
+            owners.setdefault(j, []).append(i)
+        for i, track in enumerate(live):
+            if i in taken:
+                continue
+            px, py, _ = predictions[i]
+            size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
+            for j, blob in enumerate(blobs):
+                if (
+                    j in owners
+                    and blob.area > 1.2 * track.size
+                    and _inside(px, py, blob, 0.25 * size)
+                ):
+                    owners[j].append(i)
+                    break
+        placed: set[int] = set()
+        for j, members in owners.items():
+            blob = blobs[j]
+            edge = _near_edge(blob, self.width, self.height)
+            if len(members) == 1:
+                self._add(live[members[0]], frame, blob.x, blob.y, blob.area, 0, edge, blob.color)
+            else:
+                for i in members:
+                    px, py, _ = predictions[i]
+                    self._add(live[i], frame, px, py, blob.area, MERGED, edge, None)
+                    others = [live[k].id for k in members if k != i]
+                    live[i].merges.append((frame, others[0], blob.area))
+            placed.update(members)
+        for i, track in enumerate(live):
+            if i in placed:
+                continue
+            track.misses += 1
+            if track.misses > self.patience:
+                track.ended = True
+                continue
+            px, py, _ = predictions[i]
+            self._add(track, frame, px, py, track.size, PREDICTED, False, None)
+        used = set(owners)
+        for j, blob in enumerate(blobs):
+            if j not in used:
+                track = Track(len(self.tracks))
+                edge = _near_edge(blob, self.width, self.height)
+                self._add(track, frame, blob.x, blob.y, blob.area, MEASURED, edge, blob.color)
+                self.tracks.append(track)
+
+    def _add(
+        self,
+        track: Track,
+        frame: int,
+        x: float,
+        y: float,
+        area: float,
+        kind: int,
+        edge: bool,
+        color: Color | None,
+    ) -> None:
+        track.frames.append(frame)
+        track.x.append(x)
+        track.y.append(y)
+        track.area.append(area)
+        track.kind.append(kind)
+        track.touches_edge.append(edge)
+        if kind != PREDICTED:
+            track.misses = 0
+        if color is not None:
+            track.colors.append(color)
+
+    def finish(self) -> list[Track]:
+        """The tracks with trailing predictions (after the object was last seen) removed."""
+        for track in self.tracks:
+            while track.kind and track.kind[-1] == PREDICTED:
+                for column in (
+                    track.frames,
+                    track.x,
+                    track.y,
+                    track.area,
+                    track.kind,
+                    track.touches_edge,
+                ):
+                    column.pop()
+            track.ended = True
+        return self.tracks
