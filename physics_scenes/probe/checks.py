@@ -101,7 +101,8 @@ def _speed_at_end(track: Track) -> float:
 def gravity(
     flights: list[Segment], g: float, g_sigma: float, name: dict[int, str], scale: float | None
 ) -> list[Violation]:
-    """Flights whose gravity differs from the clip's by over 10 % (and four sigmas)."""
+    """Flights whose gravity differs from the clip's by over 15 % and five sigmas, and
+    flights in which it changes."""
     if not np.isfinite(g):
         return []
     found = []
@@ -110,7 +111,7 @@ def gravity(
         by_track.setdefault(s.track, []).append(s)
     for track, items in by_track.items():
         for before, after in itertools.pairwise(items):
-            if after.first == before.last and _differs(after, before.g):
+            if after.changed and after.last - after.first >= 7 and _differs(after, before.g):
                 found.append(
                     Violation(
                         after.first,
@@ -142,7 +143,7 @@ def gravity(
 
 def _differs(s: Segment, g: float) -> bool:
     sigma = s.g_sigma if np.isfinite(s.g_sigma) else 0.0
-    return abs(s.g - g) > max(0.1 * abs(g), 4 * sigma)
+    return abs(s.g - g) > max(0.15 * abs(g), 5 * sigma)
 
 
 def _accel(value: float, scale: float | None) -> str:
@@ -156,7 +157,7 @@ def restitution(
 ) -> tuple[list[Impact], list[Violation]]:
     """Bounces off the scenery (no other object near), and those with restitution over
     ``limit``: the body leaves faster than it came."""
-    bounces = [h for h in hits if np.isfinite(h.restitution) and not _near_other(h, tracks)]
+    bounces = [h for h in hits if h.restitution >= 0 and not _near_other(h, tracks)]
     found = []
     for h in bounces:
         if h.restitution > limit:

@@ -13,6 +13,7 @@ along the velocity change (the surface's normal for a bounce).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class Segment:
     coeffs_x: tuple[float, float, float] = (0.0, 0.0, 0.0)
     coeffs_y: tuple[float, float, float] = (0.0, 0.0, 0.0)
     """Parabola coefficients (highest power first) in seconds since frame ``first``."""
+    changed: bool = False
+    """Starts where gravity changed within a flight (not at an impact)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +80,13 @@ def points(track: Track) -> tuple[FloatArray, FloatArray, FloatArray]:
 
 
 def impact_frames(f: FloatArray, x: FloatArray, y: FloatArray) -> list[list[int]]:
-    """Groups of consecutive indices where the velocity jumps (each group one impact)."""
-    flagged: list[int] = []
+    """Groups of consecutive indices where the velocity jumps (each group one impact).
+
+    A candidate is a second difference far above the run's noise (four robust sigmas);
+    it is kept when straight paths fitted on either side (gravity removed) differ in
+    velocity by well over the noise, so a lone bad centroid is not a bounce.
+    """
+    groups: list[list[int]] = []
     for a, b in _runs(f):
         if b - a < 3:
             continue
@@ -86,15 +94,25 @@ def impact_frames(f: FloatArray, x: FloatArray, y: FloatArray) -> list[list[int]
         ay = y[a : b - 2] - 2 * y[a + 1 : b - 1] + y[a + 2 : b]
         base = float(np.median(ay))
         jump = np.hypot(ax, ay - base)
-        spread = float(np.median(np.abs(jump - np.median(jump))))
-        limit = max(2.5, 8.0 * spread)
-        flagged += [a + 1 + int(i) for i in np.flatnonzero(jump > limit)]
-    groups: list[list[int]] = []
-    for index in flagged:
-        if groups and index == groups[-1][-1] + 1:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
+        sigma = 1.4826 * float(np.median(np.abs(jump - np.median(jump))))
+        limit = max(2.0, 4.0 * sigma)
+        found: list[list[int]] = []
+        for i in np.flatnonzero(jump > limit).tolist():
+            index = a + 1 + i
+            if found and index == found[-1][-1] + 1:
+                found[-1].append(index)
+            else:
+                found.append([index])
+        for group in found:
+            before = np.arange(max(a, group[0] - 6), group[0] + 1)
+            after = np.arange(group[-1], min(b, group[-1] + 7))
+            if len(before) >= 3 and len(after) >= 3:
+                n1, n2 = before - group[0], after - group[0]
+                v1 = [np.polyfit(n1, c, 1)[0] for c in (x[before], y[before] - 0.5 * base * n1**2)]
+                v2 = [np.polyfit(n2, c, 1)[0] for c in (x[after], y[after] - 0.5 * base * n2**2)]
+                if float(np.hypot(v2[0] - v1[0], v2[1] - v1[1])) < max(2.0, 4 * sigma):
+                    continue
+            groups.append(group)
     return groups
 
 
@@ -137,10 +155,18 @@ def _segment(
     if split is not None:
         return [
             *_segment(track, f[: split + 1], x[: split + 1], y[: split + 1], fps, min_points),
-            *_segment(track, f[split:], x[split:], y[split:], fps, min_points),
+            *(
+                dataclasses.replace(part, changed=part.changed or i == 0)
+                for i, part in enumerate(
+                    _segment(track, f[split:], x[split:], y[split:], fps, min_points)
+                )
+            ),
         ]
     cy, cov = _fit(t, y)
     cx, _ = _fit(t, x)
+    rms = float(np.sqrt(np.mean((np.polyval(cy, t) - y) ** 2 + (np.polyval(cx, t) - x) ** 2)))
+    if rms > max(1.0, 0.05 * size):
+        return [Segment(track.id, first, last, False)]  # not one clean parabola
     sigma = 2 * float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
     return [
         Segment(
@@ -162,7 +188,7 @@ def _sse(t: FloatArray, v: FloatArray) -> tuple[float, float]:
     return float(np.sum((np.polyval(coeffs, t) - v) ** 2)), 2 * float(coeffs[0])
 
 
-def _change_point(t: FloatArray, y: FloatArray, edge: int = 6) -> int | None:
+def _change_point(t: FloatArray, y: FloatArray, edge: int = 8) -> int | None:
     """The index where gravity changes within a flight, if two parabolas meeting there
     fit far better than one and their curvatures differ by more than 15 %."""
     n = len(t)
@@ -178,6 +204,10 @@ def _change_point(t: FloatArray, y: FloatArray, edge: int = 6) -> int | None:
     noise = max(best / (n - 6), (0.05) ** 2)
     f_stat = (whole - best) / 3 / noise
     g1, g2 = curvatures
+    left_rms = np.sqrt(_sse(t[: where + 1], y[: where + 1])[0] / (where + 1))
+    right_rms = np.sqrt(_sse(t[where:], y[where:])[0] / (n - where))
+    if max(left_rms, right_rms) > 1.0:
+        return None  # neither side is a clean flight: an impact, not a change of gravity
     if f_stat > 30 and abs(g1 - g2) > 0.15 * max(abs(g1), abs(g2), 1e-9):
         return where
     return None
@@ -212,7 +242,7 @@ def impacts(track: Track, fps: float, gravity: float) -> list[Impact]:
         normal = change / max(float(np.hypot(*change)), 1e-9)
         incoming = -float(np.dot(v_in, normal))
         e = float(np.dot(v_out, normal)) / incoming if incoming > 1e-9 else float("nan")
-        frame = int(f[group[np.argmin(np.abs(f[group] / fps - when))]]) if group else 0
+        frame = int(np.ceil(when * fps - 1e-6))  # the first frame after the contact
         result.append(Impact(track.id, frame, when, px, py, v_in, v_out, e))
     return result
 

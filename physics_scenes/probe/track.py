@@ -103,7 +103,7 @@ class Tracker:
         cost = np.full((len(live), len(blobs)), 1e6)
         for i, (track, (px, py, speed)) in enumerate(zip(live, predictions, strict=True)):
             size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
-            gate = max(0.8 * size, 2.0 * speed, 8.0) * (1 + 0.5 * track.misses)
+            gate = max(1.0 * size, 2.5 * speed, 8.0) * (1 + 0.5 * track.misses)
             for j, blob in enumerate(blobs):
                 distance = float(np.hypot(blob.x - px, blob.y - py))
                 ratio = blob.area / max(track.size, 1.0)
