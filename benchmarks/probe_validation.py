@@ -80,7 +80,7 @@ def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
             found_bounces += 1
             e_err.append(abs(cands[0].restitution - e))
     return {
-        "g": result.gravity * scale / truth.gravity_px if np.isfinite(result.gravity) else np.nan,
+        "g": result.gravity / scale / truth.gravity_px if np.isfinite(result.gravity) else np.nan,
         "px": errors,
         "e": e_err,
         "bounces": (found_bounces, len(truth.bounces)),

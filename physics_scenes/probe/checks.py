@@ -236,7 +236,8 @@ def permanence(
             ratio = s.size / max(t.size, 1.0)
             shade = float(np.abs(np.subtract(s.color, t.color)).sum())
             if 0.6 < ratio < 1.6 and shade < 90:
-                jump = float(np.hypot(s.x[0] - t.x[-1], s.y[0] - t.y[-1]))
+                px, py, _ = t.predict(start)
+                jump = float(np.hypot(s.x[0] - px, s.y[0] - py))
                 found.append(
                     Violation(
                         start,
