@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import probe_clips as pc
 import pytest
 
-import probe_clips as pc
 from physics_scenes.probe.run import Options, probe
 from physics_scenes.probe.track import MEASURED
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import probe_validation as pv  # noqa: E402
+import probe_validation as pv
 
 pytestmark = pytest.mark.slow
 
@@ -26,8 +26,13 @@ def test_gravity_restitution_and_paths_of_a_correct_render(tmp_path: Path) -> No
     result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
     assert result.violations == []
     assert result.gravity == pytest.approx(truth.gravity_px, rel=0.03)
-    tracks = [(np.array(t.frames)[np.array(t.kind) == MEASURED],
-               np.array([t.x, t.y]).T[np.array(t.kind) == MEASURED]) for t in result.tracks]  # fmt: skip
+    tracks = [
+        (
+            np.array(t.frames)[np.array(t.kind) == MEASURED],
+            np.array([t.x, t.y]).T[np.array(t.kind) == MEASURED],
+        )
+        for t in result.tracks
+    ]
     owner = pc.match(tracks, truth)
     assert sorted(owner.values()) == truth.rows  # one track per ball
     for i, (frames, xy) in enumerate(tracks):
