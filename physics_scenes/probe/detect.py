@@ -53,7 +53,7 @@ class Detector:
     """Finds blobs in frames against one background image."""
 
     def __init__(self, back: Image, threshold: int = 40, min_area: int = 12) -> None:
-        self.back = back
+        self.back = back.copy()
         self.threshold = threshold
         self.min_area = min_area
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -65,6 +65,17 @@ class Detector:
         _, mask = cv2.threshold(channel, self.threshold, 255, cv2.THRESH_BINARY)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._kernel)
         return np.asarray(cv2.erode(mask, self._kernel), np.uint8)
+
+    def absorb(self, image: Image, box: tuple[int, int, int, int]) -> None:
+        """Take what ``image`` shows inside ``box`` (grown by the erosion) into the
+        background: a body that has come to rest becomes scenery, and a ghost (a body
+        that rested there while the background was sampled, now gone) disappears."""
+        x0, y0, w, h = box
+        x0, y0 = max(0, x0 - 4), max(0, y0 - 4)
+        x1, y1 = x0 + w + 8, y0 + h + 8
+        region = self.mask(image)[y0:y1, x0:x1]
+        region = cv2.dilate(region, self._kernel, iterations=2) > 0
+        self.back[y0:y1, x0:x1][region] = image[y0:y1, x0:x1][region]
 
     def __call__(self, image: Image) -> list[Blob]:
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(

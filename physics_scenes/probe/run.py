@@ -71,8 +71,11 @@ def probe(
     wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
     keyframes: list[tuple[int, Image]] = []
     count = 0
+    rest = max(8, round(0.4 * info.fps))
     for index, image in enumerate(frames(info)):
         tracker.update(index, detector(image))
+        for track in tracker.still(rest):
+            detector.absorb(image, track.box)
         if index in wanted:
             keyframes.append((index, image.copy()))
         count = index + 1

@@ -38,6 +38,17 @@ class Track:
     """(frame, other track id, shared blob area) for every merged frame."""
     misses: int = 0
     ended: bool = False
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The last measured blob's box."""
+
+    def still(self, frames: int) -> bool:
+        """Whether the last ``frames`` points were measured and did not move (a body at
+        rest, or a ghost where one rested while the background was sampled)."""
+        if len(self.kind) < frames or any(k != MEASURED for k in self.kind[-frames:]):
+            return False
+        xs, ys, areas = self.x[-frames:], self.y[-frames:], self.area[-frames:]
+        steady = max(areas) <= 1.1 * min(areas)
+        return steady and float(np.ptp(xs)) < 0.75 and float(np.ptp(ys)) < 0.75
 
     def measured(self) -> list[int]:
         return [i for i, k in enumerate(self.kind) if k == MEASURED]
@@ -139,6 +150,7 @@ class Tracker:
             edge = _near_edge(blob, self.width, self.height)
             if len(members) == 1:
                 self._add(live[members[0]], frame, blob.x, blob.y, blob.area, 0, edge, blob.color)
+                live[members[0]].box = blob.box
             else:
                 for i in members:
                     px, py, _ = predictions[i]
@@ -161,6 +173,7 @@ class Tracker:
                 track = Track(len(self.tracks))
                 edge = _near_edge(blob, self.width, self.height)
                 self._add(track, frame, blob.x, blob.y, blob.area, MEASURED, edge, blob.color)
+                track.box = blob.box
                 self.tracks.append(track)
 
     def _add(
@@ -184,6 +197,10 @@ class Tracker:
             track.misses = 0
         if color is not None:
             track.colors.append(color)
+
+    def still(self, frames: int) -> list[Track]:
+        """Live tracks that have not moved for ``frames`` frames."""
+        return [t for t in self._live() if t.still(frames)]
 
     def finish(self) -> list[Track]:
         """The tracks with trailing predictions (after the object was last seen) removed."""
