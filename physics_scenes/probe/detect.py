@@ -74,8 +74,8 @@ class Detector:
         x0, y0 = max(0, x0 - 4), max(0, y0 - 4)
         x1, y1 = x0 + w + 8, y0 + h + 8
         region = self.mask(image)[y0:y1, x0:x1]
-        region = cv2.dilate(region, self._kernel, iterations=2) > 0
-        self.back[y0:y1, x0:x1][region] = image[y0:y1, x0:x1][region]
+        grown = cv2.dilate(region, self._kernel, iterations=2) > 0
+        self.back[y0:y1, x0:x1][grown] = image[y0:y1, x0:x1][grown]
 
     def __call__(self, image: Image) -> list[Blob]:
         count, labels, stats, centroids = cv2.connectedComponentsWithStats(
