@@ -176,14 +176,18 @@ def restitution(
 
 
 def _near_other(hit: Impact, tracks: dict[int, Track]) -> bool:
+    """Whether another object is within about a radius of touching at the impact (then
+    it is a hit between two objects, not a bounce off the scenery)."""
     me = tracks[hit.track]
     for other in tracks.values():
-        if other.id == me.id or hit.frame not in other.frames:
+        if other.id == me.id:
             continue
-        i = other.frames.index(hit.frame)
-        reach = 0.75 * (diameter(me) + diameter(other))
-        if np.hypot(other.x[i] - hit.x, other.y[i] - hit.y) < reach:
-            return True
+        reach = diameter(me) + diameter(other)
+        for frame in (hit.frame - 1, hit.frame, hit.frame + 1):
+            if frame in other.frames:
+                i = other.frames.index(frame)
+                if np.hypot(other.x[i] - hit.x, other.y[i] - hit.y) < reach:
+                    return True
     return False
 
 

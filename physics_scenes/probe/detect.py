@@ -63,7 +63,6 @@ class Detector:
         diff = cv2.absdiff(image, self.back)
         channel = cv2.max(cv2.max(diff[:, :, 0], diff[:, :, 1]), diff[:, :, 2])
         _, mask = cv2.threshold(channel, self.threshold, 255, cv2.THRESH_BINARY)
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._kernel)
         return np.asarray(cv2.erode(mask, self._kernel), np.uint8)
 
     def absorb(self, image: Image, box: tuple[int, int, int, int]) -> None:
