@@ -198,8 +198,11 @@ def permanence(
     height: int,
     name: dict[int, str],
     patience: int,
+    everything: list[Track] | None = None,
 ) -> list[Violation]:
-    """Vanishing (for good or for a few frames), appearing and teleporting objects."""
+    """Vanishing (for good or for a few frames), appearing and teleporting objects.
+    ``everything`` holds the still tracks too: an object that appears beside one (the
+    ghost a resting body leaves when it starts to move) has not come from nowhere."""
     found: list[Violation] = []
     ends: list[tuple[Track, int]] = []
     starts: list[tuple[Track, int]] = []
@@ -264,7 +267,7 @@ def permanence(
                 )
             )
     for s, start in starts:
-        if s.id not in paired and not _beside_another(s, tracks):
+        if s.id not in paired and not _beside_another(s, everything or tracks):
             found.append(
                 Violation(
                     start,

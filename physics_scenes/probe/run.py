@@ -65,7 +65,7 @@ def probe(
 ) -> Result:
     """Measure the physics of the clip at ``path``."""
     info = open_clip(path, options.fps)
-    back = background(sample(info, 31))
+    back = background(sample(info, 15, max(30, round(2 * info.fps))))
     detector = Detector(back, options.threshold, options.min_area)
     tracker = Tracker(info.width, info.height, options.patience)
     wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
@@ -85,14 +85,15 @@ def probe(
         raise ProbeError(
             f"{path}: {count} frame{'s' if count != 1 else ''}; motion needs at least two"
         )
-    tracks = [t for t in tracker.finish() if checks.moving(t)]
+    everything = tracker.finish()
+    tracks = [t for t in everything if checks.moving(t)]
     if not tracks:
         raise ProbeError(
             f"{path}: nothing moves in {count} frames (no object differs from the "
             "background long enough to follow)",
             EXIT_NOTHING_MOVES,
         )
-    return analyse(info, options, count, tracks, back, keyframes)
+    return analyse(info, options, count, tracks, back, keyframes, everything)
 
 
 def analyse(
@@ -102,6 +103,7 @@ def analyse(
     tracks: list[Track],
     back: Image,
     keyframes: list[tuple[int, Image]],
+    everything: list[Track] | None = None,
 ) -> Result:
     """Estimates and checks on finished tracks."""
     fps = info.fps
@@ -115,7 +117,9 @@ def analyse(
     found = [
         *checks.gravity(flights, g, g_sigma, name, options.scale),
         *bad_bounces,
-        *checks.permanence(tracks, count - 1, info.width, info.height, name, options.patience),
+        *checks.permanence(
+            tracks, count - 1, info.width, info.height, name, options.patience, everything
+        ),
         *checks.size(tracks, name),
         *checks.overlap(tracks, name),
     ]

@@ -110,27 +110,14 @@ def frames(info: ClipInfo) -> Iterator[Image]:
         capture.release()
 
 
-def sample(info: ClipInfo, count: int) -> list[Image]:
-    """About ``count`` frames spread evenly over the clip (for the background model),
-    read in one streaming pass."""
-    step = max(1, info.frame_count // count)
+def sample(info: ClipInfo, count: int, within: int) -> list[Image]:
+    """About ``count`` frames spread evenly over the first ``within`` (for the
+    background model): a short extra read, not a second pass over a long clip."""
+    step = max(1, min(within, info.frame_count) // count)
     picked: list[Image] = []
-    if info.path.is_dir():
-        files = _png_files(info.path)[::step][:count]
-        for file in files:
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)
-            if image is not None and image.shape[:2] == (info.height, info.width):
-                picked.append(np.asarray(image, dtype=np.uint8))
-        return picked
-    capture = cv2.VideoCapture(str(info.path))
-    try:
-        index = 0
-        while len(picked) < count and capture.grab():
-            if index % step == 0:
-                ok, image = capture.retrieve()
-                if ok and image is not None:
-                    picked.append(np.asarray(image, dtype=np.uint8))
-            index += 1
-    finally:
-        capture.release()
+    for index, image in enumerate(frames(info)):
+        if index >= within or len(picked) >= count:
+            break
+        if index % step == 0:
+            picked.append(image)
     return picked

@@ -38,6 +38,10 @@ class Track:
     """(frame, other track id, shared blob area) for every merged frame."""
     misses: int = 0
     ended: bool = False
+    _size: float = 0.0
+    _size_at: int = -1
+    _color: Color = (128, 128, 128)
+    _color_at: int = -1
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     """The last measured blob's box."""
 
@@ -55,37 +59,58 @@ class Track:
 
     @property
     def size(self) -> float:
+        if self._size_at != len(self.kind):
+            self._size = self._typical_area()
+            self._size_at = len(self.kind)
+        return self._size
+
+    def _typical_area(self) -> float:
         """Typical area: the median over the last measured frames clear of the picture's
         edge."""
-        rows = list(zip(self.area, self.kind, self.touches_edge, strict=True))[-30:]
+        rows = list(zip(self.area[-30:], self.kind[-30:], self.touches_edge[-30:], strict=True))
         good = [a for a, k, e in rows if k == MEASURED and not e]
         pool = good or [a for a, k, _ in rows if k == MEASURED]
         return float(np.median(pool)) if pool else 0.0
 
     @property
     def color(self) -> Color:
-        if not self.colors:
-            return (128, 128, 128)
-        r, g, b = np.median(np.array(self.colors[-15:]), axis=0)
-        return (int(r), int(g), int(b))
+        """The median of the last colours seen."""
+        if self._color_at != len(self.colors):
+            if not self.colors:
+                return (128, 128, 128)
+            r, g, b = np.median(np.array(self.colors[-15:]), axis=0)
+            self._color, self._color_at = (int(r), int(g), int(b)), len(self.colors)
+        return self._color
 
     def predict(self, frame: int) -> tuple[float, float, float]:
-        """Predicted x, y at ``frame`` and the speed in pixels per frame."""
-        points = [i for i in range(len(self.frames)) if self.kind[i] != PREDICTED][-6:]
-        if not points:
+        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
+        and the speed in pixels per frame."""
+        seen = []
+        for i in range(len(self.kind) - 1, -1, -1):
+            if self.kind[i] != PREDICTED:
+                seen.append(i)
+                if len(seen) == 3:
+                    break
+        if not seen:
             return self.x[-1], self.y[-1], 0.0
-        t = np.array([self.frames[i] for i in points], dtype=float)
-        xs = np.array([self.x[i] for i in points])
-        ys = np.array([self.y[i] for i in points])
-        if len(points) == 1:
-            return xs[0], ys[0], 0.0
-        degree = 2 if len(points) >= 4 else 1
-        cx = np.polyfit(t - t[-1], xs, degree)
-        cy = np.polyfit(t - t[-1], ys, degree)
+        if len(seen) == 1:
+            return self.x[seen[0]], self.y[seen[0]], 0.0
+        t = [float(self.frames[i]) for i in reversed(seen)]
+        xs = [self.x[i] for i in reversed(seen)]
+        ys = [self.y[i] for i in reversed(seen)]
+        vx = (xs[-1] - xs[-2]) / (t[-1] - t[-2])
+        vy = (ys[-1] - ys[-2]) / (t[-1] - t[-2])
+        ax = ay = 0.0
+        if len(seen) == 3:
+            ax = 2 * (vx - (xs[1] - xs[0]) / (t[1] - t[0])) / (t[2] - t[0])
+            ay = 2 * (vy - (ys[1] - ys[0]) / (t[1] - t[0])) / (t[2] - t[0])
+        # velocity at the last point from the parabola: the chord's slope plus half its span
         dt = frame - t[-1]
-        vx = np.polyval(np.polyder(cx), 0.0)
-        vy = np.polyval(np.polyder(cy), 0.0)
-        return (float(np.polyval(cx, dt)), float(np.polyval(cy, dt)), float(np.hypot(vx, vy)))
+        vx_end = vx + 0.5 * ax * (t[-1] - t[-2])
+        vy_end = vy + 0.5 * ay * (t[-1] - t[-2])
+        x = xs[-1] + vx_end * dt + 0.5 * ax * dt * dt
+        y = ys[-1] + vy_end * dt + 0.5 * ay * dt * dt
+        return x, y, float(np.hypot(vx_end, vy_end))
 
 
 def _near_edge(blob: Blob, width: int, height: int) -> bool:
