@@ -218,18 +218,13 @@ def impacts(track: Track, fps: float, gravity: float) -> list[Impact]:
     paths extrapolated with ``gravity`` (px/s², down positive)."""
     f, x, y = points(track)
     result = []
-    for group in impact_frames(f, x, y):
-        before = [
-            i
-            for i in range(max(group[0] - 8, 0), group[0] + 1)
-            if f[group[0]] - f[i] == group[0] - i
-        ]
-        after_start = group[-1]
-        after = [
-            i
-            for i in range(after_start, min(after_start + 9, len(f)))
-            if f[i] - f[after_start] == i - after_start
-        ]
+    groups = impact_frames(f, x, y)
+    for n, group in enumerate(groups):
+        # up to 8 points a side, never across a neighbouring impact or a gap
+        low = max(group[0] - 8, groups[n - 1][-1] if n else 0)
+        high = min(group[-1] + 9, groups[n + 1][0] + 1 if n + 1 < len(groups) else len(f))
+        before = [i for i in range(low, group[0] + 1) if f[group[0]] - f[i] == group[0] - i]
+        after = [i for i in range(group[-1], high) if f[i] - f[group[-1]] == i - group[-1]]
         if len(before) < 3 or len(after) < 3:
             continue
         hit = _meet(
