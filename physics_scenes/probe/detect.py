@@ -2,7 +2,7 @@
 components.
 
 The background starts as the per-pixel median of frames spread over the clip's first
-two seconds: anything that moves is somewhere else in most of them, so the median shows
+second: anything that moves is somewhere else in most of them, so the median shows
 what stays (the floor, the walls, bodies at rest). A body that then stays still for a
 while is taken into it (``absorb``), and so is the ghost a resting body leaves when it
 starts to move. Blobs are the outer contours of the mask (OpenCV's contour following is
@@ -69,6 +69,19 @@ class Detector:
         _, mask = cv2.threshold(channel, self.threshold, 255, cv2.THRESH_BINARY)
         return np.asarray(cv2.erode(mask, self._kernel), np.uint8)
 
+    def _ghost(self, color: tuple[float, float, float], box: tuple[int, int, int, int]) -> bool:
+        """Whether a blob shows what the background shows around it: the frame has the
+        scenery where the background model still holds a body that has left."""
+        x0, y0, w, h = box
+        height, width = self.back.shape[:2]
+        x0, y0 = max(0, x0 - 4), max(0, y0 - 4)
+        x1, y1 = min(width - 1, x0 + w + 8), min(height - 1, y0 + h + 8)
+        ring = np.concatenate(
+            [self.back[y0, x0:x1], self.back[y1, x0:x1], self.back[y0:y1, x0], self.back[y0:y1, x1]]
+        )
+        around = np.median(ring, axis=0)
+        return float(np.abs(around - np.array(color)).sum()) < 1.5 * self.threshold
+
     def absorb(self, image: Image, box: tuple[int, int, int, int]) -> None:
         """Take what ``image`` shows inside ``box`` (grown by the erosion) into the
         background: a body that has come to rest becomes scenery, and a ghost (a body
@@ -93,6 +106,9 @@ class Detector:
             b, g, r, _ = cv2.mean(
                 image[y0 : y0 + h, x0 : x0 + w], mask=mask[y0 : y0 + h, x0 : x0 + w]
             )
+            if self._ghost((b, g, r), (x0, y0, w, h)):
+                self.absorb(image, (x0, y0, w, h))
+                continue
             cx, cy = moments["m10"] / area + 0.5, moments["m01"] / area + 0.5
             color = (round(r), round(g), round(b))
             blobs.append(Blob(float(cx), float(cy), float(area), (x0, y0, w, h), color))

@@ -69,8 +69,8 @@ class Track:
         edge."""
         rows = list(zip(self.area[-30:], self.kind[-30:], self.touches_edge[-30:], strict=True))
         good = [a for a, k, e in rows if k == MEASURED and not e]
-        pool = good or [a for a, k, _ in rows if k == MEASURED]
-        return float(np.median(pool)) if pool else 0.0
+        pool = sorted(good or [a for a, k, _ in rows if k == MEASURED])
+        return pool[len(pool) // 2] if pool else 0.0
 
     @property
     def color(self) -> Color:
@@ -78,8 +78,9 @@ class Track:
         if self._color_at != len(self.colors):
             if not self.colors:
                 return (128, 128, 128)
-            r, g, b = np.median(np.array(self.colors[-15:]), axis=0)
-            self._color, self._color_at = (int(r), int(g), int(b)), len(self.colors)
+            last = self.colors[-15:]
+            r, g, b = (sorted(c[k] for c in last)[len(last) // 2] for k in range(3))
+            self._color, self._color_at = (r, g, b), len(self.colors)
         return self._color
 
     def predict(self, frame: int) -> tuple[float, float, float]:
@@ -133,20 +134,40 @@ class Tracker:
     def _live(self) -> list[Track]:
         return [t for t in self.tracks if not t.ended]
 
+    @staticmethod
+    def _cost(
+        live: list[Track], predictions: list[tuple[float, float, float]], blobs: list[Blob]
+    ) -> np.ndarray:
+        """Distance to the prediction over the gate, plus colour and size differences;
+        1e6 where the blob is out of the gate or far off in size."""
+        if not live or not blobs:
+            return np.full((len(live), len(blobs)), 1e6)
+        guess = np.array(predictions)
+        sizes = np.maximum([t.size for t in live], 1.0)
+        misses = np.array([t.misses for t in live], dtype=float)
+        gate = np.maximum.reduce(
+            [np.sqrt(4 * sizes / np.pi), 2.5 * guess[:, 2], np.full(len(live), 8.0)]
+        ) * (1 + 0.5 * misses)
+        where = np.array([(b.x, b.y) for b in blobs])
+        distance = np.hypot(
+            where[None, :, 0] - guess[:, None, 0], where[None, :, 1] - guess[:, None, 1]
+        )
+        ratio = np.array([b.area for b in blobs])[None, :] / sizes[:, None]
+        shade = np.abs(
+            np.array([b.color for b in blobs], dtype=float)[None, :, :]
+            - np.array([t.color for t in live], dtype=float)[:, None, :]
+        ).sum(2)
+        cost: np.ndarray = (
+            distance / gate[:, None] + 0.5 * shade / 255.0 + 0.5 * np.abs(np.log(ratio))
+        )
+        far = (distance > gate[:, None]) | (ratio <= 0.25) | (ratio >= 4)
+        cost[far] = 1e6
+        return cost
+
     def update(self, frame: int, blobs: list[Blob]) -> None:
         live = self._live()
         predictions = [t.predict(frame) for t in live]
-        cost = np.full((len(live), len(blobs)), 1e6)
-        for i, (track, (px, py, speed)) in enumerate(zip(live, predictions, strict=True)):
-            size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
-            gate = max(1.0 * size, 2.5 * speed, 8.0) * (1 + 0.5 * track.misses)
-            for j, blob in enumerate(blobs):
-                distance = float(np.hypot(blob.x - px, blob.y - py))
-                ratio = blob.area / max(track.size, 1.0)
-                if distance > gate or not 0.25 < ratio < 4:
-                    continue
-                shade = float(np.abs(np.subtract(blob.color, track.color)).sum()) / 255.0
-                cost[i, j] = distance / gate + 0.5 * shade + 0.5 * abs(float(np.log(ratio)))
+        cost = self._cost(live, predictions, blobs)
         taken: dict[int, int] = {}
         if cost.size:
             rows, cols = linear_sum_assignment(cost)
