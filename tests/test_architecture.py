@@ -44,7 +44,7 @@ BACKENDS: dict[str, set[str]] = {
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
-    "scipy": {"audio", "probe.track"},  # the probe's Hungarian assignment
+    "scipy": {"audio", "probe.track", "probe.compare"},  # the probe's Hungarian assignment
     "cv2": {"probe"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker"},

@@ -4,6 +4,7 @@ velocities at each floor bounce), and the same scenes broken on purpose."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -71,3 +72,23 @@ def test_robust_to_compression_and_resizing(variant: str, tmp_path: Path) -> Non
     result, _ = pv.run_probe(images, truth, tmp_path / "bad", variant)
     assert truth.violation is not None
     assert [v.frame for v in result.violations if v.kind == "teleport"] == [truth.violation[1]]
+
+
+def test_against_the_scene_gives_each_body_its_position_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from physics_scenes.cli import main
+
+    scene = tmp_path / "two.yaml"
+    scene.write_text(pc.scene_text(pc.random_balls(4, count=2), 1.5, 30))
+    frames = tmp_path / "frames"
+    assert main(["render", str(scene), "-o", str(frames), "--size", "480x270", "-q"]) == 0
+    out = tmp_path / "report"
+    assert (
+        main(["probe", str(frames), "--fps", "30", "--against", str(scene), "-o", str(out), "-q"])
+        == 0
+    )
+    against = json.loads((out / "against.json").read_text())
+    assert sorted(o["body"] for o in against["objects"]) == ["b0", "b1"]
+    assert against["bodies_not_found"] == []
+    for obj in against["objects"]:
+        assert obj["median_px"] < 1.0
+        assert len(obj["error_px"]) >= 40  # followed for most of the 45 frames

@@ -10,8 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compare import Truth
+
+TruthFor = Callable[[Path, int, int], "Truth"]
+"""Scene file, video width and height → where its bodies are on screen (the CLI builds it
+from the scene's camera; this package does not read scenes)."""
 
 
 def _scale(text: str) -> float:
@@ -72,13 +80,21 @@ def add_parser(commands: Any) -> None:
         metavar="FOLDER",
         help="report folder (default: out/<video name>.probe)",
     )
+    probe.add_argument(
+        "--against",
+        type=Path,
+        metavar="SCENE.yaml",
+        help="compare with the scene the clip shows: its bodies through its own camera, "
+        "position error per object and frame (against.json)",
+    )
     probe.add_argument("--json", action="store_true", help="print report.json to stdout")
     probe.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
     """Run the probe for parsed ``args``; print a summary or the JSON."""
     from . import report
+    from .compare import compare
     from .run import Options, probe
     from .source import ProbeError
 
@@ -87,7 +103,11 @@ def run(args: argparse.Namespace) -> int:
     options = Options(scale=args.scale or args.reference, fps=args.fps)
     try:
         result = probe(video, options)
-        files = report.write(result, folder)
+        against = None
+        if args.against is not None and truth_for is not None:
+            truth = truth_for(args.against, result.info.width, result.info.height)
+            against = {"scene": str(args.against), **compare(result.tracks, truth)}
+        files = report.write(result, folder, against)
     except ProbeError as error:
         print(f"physics-scenes probe: {error}", file=sys.stderr)
         return error.code
@@ -107,7 +127,23 @@ def run(args: argparse.Namespace) -> int:
                 + (f" = {g * scale:.3f} m/s²" if scale else "")
             ),
             *(v.message for v in result.violations),
+            *_against_lines(against, result.names),
             f"wrote {', '.join(str(f) for f in files)}",
         ]
         print("\n".join(lines))
     return 0
+
+
+def _against_lines(against: dict[str, Any] | None, names: dict[int, str]) -> list[str]:
+    if against is None:
+        return []
+    lines = [f"against {against['scene']} ({against['frames_compared']} frames):"]
+    for obj in against["objects"]:
+        lines.append(
+            f"  {obj['body']}: {names[obj['track']]}, position error median "
+            f"{obj['median_px']:.2f} px ({obj['median_m'] * 1000:.1f} mm), "
+            f"max {obj['max_px']:.1f} px"
+        )
+    if against["bodies_not_found"]:
+        lines.append("  not found in the clip: " + ", ".join(against["bodies_not_found"]))
+    return lines

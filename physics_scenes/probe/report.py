@@ -25,7 +25,14 @@ from .source import Image, ProbeError
 from .track import MEASURED, MERGED
 
 HOW = {0: "measured", 1: "merged", 2: "predicted"}
-FILES = ("trajectories.json", "trajectories.csv", "report.json", "report.html", "report.png")
+FILES = (
+    "trajectories.json",
+    "trajectories.csv",
+    "report.json",
+    "report.html",
+    "report.png",
+    "against.json",
+)
 
 
 def to_metres(result: Result, x: float, y: float) -> tuple[float, float] | None:
@@ -128,8 +135,9 @@ def _num(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def write(result: Result, folder: Path) -> list[Path]:
-    """All outputs into ``folder`` (created, or replacing an earlier probe report)."""
+def write(result: Result, folder: Path, against: dict[str, Any] | None = None) -> list[Path]:
+    """All outputs into ``folder`` (created, or replacing an earlier probe report), with
+    ``against.json`` when a comparison with the simulation is given."""
     if folder.exists() and (
         not folder.is_dir() or any(p.name not in FILES for p in folder.iterdir())
     ):
@@ -164,13 +172,15 @@ def write(result: Result, folder: Path) -> list[Path]:
         (temp / "report.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
         cv2.imwrite(str(temp / "report.png"), picture(result))
         (temp / "report.html").write_text(page(result, summary), encoding="utf-8")
+        if against is not None:
+            (temp / "against.json").write_text(json.dumps(against, indent=1), encoding="utf-8")
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(temp, folder)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return [folder / name for name in FILES]
+    return [folder / name for name in FILES if (folder / name).exists()]
 
 
 def _bgr(color: tuple[int, int, int], lift: float = 0.0) -> tuple[int, int, int]:
