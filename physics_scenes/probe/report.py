@@ -191,13 +191,15 @@ def _bgr(color: tuple[int, int, int], lift: float = 0.0) -> tuple[int, int, int]
 def picture(result: Result) -> Image:
     """The overview: trajectories, fitted arcs, bounces and violations over the clip's
     background, keyframes with their tracked points below."""
-    canvas = (result.background.astype(np.float32) * 0.6).astype(np.uint8)
+    zoom = max(1, 960 // result.background.shape[1])  # small clips drawn larger
+    dim = (result.background.astype(np.float32) * 0.6).astype(np.uint8)
+    canvas = cv2.resize(dim, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
     h, w = canvas.shape[:2]
     line = max(1, round(w / 640))
     font = 0.35 * max(1.0, w / 640)
     for t in result.tracks:
         pts = [
-            (round(x), round(y))
+            (round(x * zoom), round(y * zoom))
             for x, y, k in zip(t.x, t.y, t.kind, strict=True)
             if k in (MEASURED, MERGED)
         ]
@@ -218,10 +220,10 @@ def picture(result: Result) -> Image:
             continue
         tt = np.linspace(0, (s.last - s.first) / result.info.fps, 40)
         xs, ys = np.polyval(s.coeffs_x, tt), np.polyval(s.coeffs_y, tt)
-        arc = np.stack([xs, ys], 1).round().astype(np.int32)
+        arc = (np.stack([xs, ys], 1) * zoom).round().astype(np.int32)
         cv2.polylines(canvas, [arc], False, (255, 255, 255), line, cv2.LINE_AA)
     for b in result.bounces:
-        p = (round(b.x), round(b.y))
+        p = (round(b.x * zoom), round(b.y * zoom))
         color = (80, 80, 255) if b.restitution > 1.05 else (120, 230, 120)
         cv2.drawMarker(canvas, p, color, cv2.MARKER_TRIANGLE_UP, 8 * line, line)
         cv2.putText(
@@ -239,7 +241,7 @@ def picture(result: Result) -> Image:
         if track is None:
             continue
         near = int(np.argmin(np.abs(np.array(track.frames) - v.frame)))
-        p = (round(track.x[near]), round(track.y[near]))
+        p = (round(track.x[near] * zoom), round(track.y[near] * zoom))
         cv2.circle(canvas, p, 12 * line, (60, 60, 255), line + 1, cv2.LINE_AA)
         cv2.putText(
             canvas,
