@@ -2,7 +2,7 @@
 components.
 
 The background starts as the per-pixel median of frames spread over the clip's first
-second: anything that moves is somewhere else in most of them, so the median shows
+three seconds: anything that moves is somewhere else in most of them, so the median shows
 what stays (the floor, the walls, bodies at rest). A body that then stays still for a
 while is taken into it (``absorb``), and so is the ghost a resting body leaves when it
 starts to move. Blobs are the outer contours of the mask (OpenCV's contour following is

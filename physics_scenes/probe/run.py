@@ -65,7 +65,7 @@ def probe(
 ) -> Result:
     """Measure the physics of the clip at ``path``."""
     info = open_clip(path, options.fps)
-    back = background(sample(info, 15, max(15, round(info.fps))))
+    back = background(sample(info, 15, max(30, round(3 * info.fps))))
     detector = Detector(back, options.threshold, options.min_area)
     tracker = Tracker(info.width, info.height, options.patience)
     wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
