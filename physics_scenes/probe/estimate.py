@@ -236,7 +236,9 @@ def impacts(track: Track, fps: float, gravity: float) -> list[Impact]:
         change = np.subtract(v_out, v_in)
         normal = change / max(float(np.hypot(*change)), 1e-9)
         incoming = -float(np.dot(v_in, normal))
-        e = float(np.dot(v_out, normal)) / incoming if incoming > 1e-9 else float("nan")
+        if incoming < 2.0 * fps:
+            continue  # under 2 px a frame: too slow to measure a ratio of speeds
+        e = float(np.dot(v_out, normal)) / incoming
         frame = int(np.ceil(when * fps - 1e-6))  # the first frame after the contact
         result.append(Impact(track.id, frame, when, px, py, v_in, v_out, e))
     return result
