@@ -90,13 +90,16 @@ def main() -> None:
         f"{result.gravity / 80:.3f} m/s² (80 px/m)"
     )
     print(
-        f"probe:       {frames / spent[0]:6.1f} frames/s wall, {frames / spent[1]:6.1f} frames/s CPU"
+        f"probe:       {frames / spent[0]:6.1f} frames/s wall, "
+        f"{frames / spent[1]:6.1f} frames/s CPU"
     )
     print(
-        f"decode only: {frames / decode[0]:6.1f} frames/s wall, {frames / decode[1]:6.1f} frames/s CPU"
+        f"decode only: {frames / decode[0]:6.1f} frames/s wall, "
+        f"{frames / decode[1]:6.1f} frames/s CPU"
     )
     print(
-        f"probe / decode-only time: {spent[0] / decode[0]:.2f} (wall), {spent[1] / decode[1]:.2f} (CPU)"
+        f"probe / decode-only time: {spent[0] / decode[0]:.2f} (wall), "
+        f"{spent[1] / decode[1]:.2f} (CPU)"
     )
 
 

@@ -41,14 +41,14 @@ def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: 
     elif variant == "half":
         path, scale = (
             pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=18, scale=0.5),
-            0.5,
+            np.array([W // 2 // 2 * 2 / W, H // 2 // 2 * 2 / H]),  # even sizes for H.264
         )
     else:
         path, scale = (
             pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=18, noise=8.0),
             1.0,
         )
-    return probe(path, Options(fps=truth.fps)), scale
+    return probe(path, Options(fps=truth.fps)), np.broadcast_to(scale, (2,))
 
 
 def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
@@ -80,7 +80,7 @@ def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
             found_bounces += 1
             e_err.append(abs(cands[0].restitution - e))
     return {
-        "g": result.gravity / scale / truth.gravity_px if np.isfinite(result.gravity) else np.nan,
+        "g": result.gravity / scale[1] / truth.gravity_px,
         "px": errors,
         "e": e_err,
         "bounces": (found_bounces, len(truth.bounces)),
