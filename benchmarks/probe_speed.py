@@ -84,6 +84,7 @@ def main() -> None:
         result = probe(clip, Options())
         report.write(result, Path(tmp) / "report")
         spent = (time.perf_counter() - wall, time.process_time() - cpu)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"{frames} frames of 1280x720, {len(result.tracks)} objects tracked "
         f"(20 balls), {len(result.violations)} violations, gravity "
