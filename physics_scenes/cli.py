@@ -28,6 +28,7 @@ from . import __version__, cli_dataset
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
+from .probe import command as probe_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
 from .scene.loader import load_scene
@@ -35,6 +36,7 @@ from .scene.model import Scene, Timing, json_schema
 
 if TYPE_CHECKING:
     from .job.pipeline import Progress
+    from .probe.compare import Truth
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     cli_dataset.add_commands(commands)
+    probe_command.add_parser(commands)
     return parser
 
 
@@ -446,6 +449,27 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    return probe_command.run(args, _scene_on_screen)
+
+
+def _scene_on_screen(path: Path, width: int, height: int) -> Truth:
+    """For ``probe --against``: the scene's moving bodies through its own camera."""
+    import numpy as np
+
+    from .job.clip import Clip
+    from .probe.compare import Truth
+
+    clip = Clip(load_scene(path), width, height, path.parent)
+    rows = [i for i, b in enumerate(clip.layout.bodies) if b.body_type != "static"]
+    pixels, scale = [], []
+    for shown in clip.frames():
+        pixels.append(shown.view.to_pixels(shown.frame.position[rows]))
+        scale.append(shown.view.scale)
+    names = tuple(clip.layout.bodies[i].name for i in rows)
+    return Truth(names, np.array(pixels).reshape(len(pixels), len(rows), 2), np.array(scale))
+
+
 class _StopRequests:
     """SIGINT, SIGTERM and SIGHUP stop the command at any moment, without a traceback.
 
@@ -503,6 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _cmd_schema,
         "preview": _cmd_preview,
         **cli_dataset.COMMANDS,
+        "probe": _cmd_probe,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

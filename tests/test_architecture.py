@@ -39,7 +39,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "job",
         "preview",
         "cli_dataset",
+        "probe",
     },
+    "probe": {"frame"},
     "cli_dataset": {"scene", "frame", "errors", "job"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
@@ -59,7 +61,8 @@ BACKENDS: dict[str, set[str]] = {
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},
-    "scipy": {"audio", "physics.fluid"},  # physics.fluid: cKDTree, the neighbour search
+    "scipy": {"audio", "physics.fluid", "probe.track", "probe.compare"},
+    "cv2": {"probe"},
     "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
@@ -199,6 +202,7 @@ LIGHT: dict[str, tuple[str, ...]] = {
     "physics.gait": ANY_BACKEND,
     "preview.history": ("pygame", "scipy", "imageio"),
     "audio.track": ("pymunk", "pygame", "imageio"),
+    "probe.command": (*ANY_BACKEND, "cv2"),
 }
 """Modules → backends that importing them must not load, however indirectly (what the
 per-import rules above cannot see: a chain through modules of the same package)."""

@@ -1,0 +1,108 @@
+"""How fast the probe reads 720p video: a 20-ball clip rendered by physics_scenes (H.264,
+1280x720, 60 fps), probed end to end (decode, detect, track, estimate, report), against
+OpenCV decoding the same file alone in the same run (the floor no probe can beat).
+
+    nice -n 10 python benchmarks/probe_speed.py [--seconds 5]
+
+Prints wall-clock and CPU frames per second; on a shared machine the CPU figure is the
+one that does not depend on what else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.probe import report
+from physics_scenes.probe.run import Options, probe
+from physics_scenes.scene.loader import parse_scene
+
+COLORS = [
+    "#e03030",
+    "#3060e0",
+    "#30c040",
+    "#e0d030",
+    "#c040d0",
+    "#30d0d0",
+    "#f08020",
+    "#f0f0f0",
+    "#a0a0a0",
+    "#ff80c0",
+]
+
+
+def scene(seconds: float) -> str:
+    """Twenty balls in two rows thrown across a 16 x 9 m world with walls."""
+    lines = [
+        "name: twenty balls",
+        "seed: 1",
+        "world: {size: [16, 9], background: '#14161c', walls: true}",
+        f"timing: {{duration: {seconds}, fps: 60, substeps: 4}}",
+        "bodies:",
+    ]
+    for i in range(20):
+        x, y = 1.2 + 0.7 * (i % 10) * 2, 4.5 + 2.5 * (i // 10)
+        v = [(-1) ** i * (1.5 + 0.2 * i), 1.0 + 0.3 * (i % 7)]
+        lines.append(
+            f"  - {{kind: ball, name: b{i}, position: [{x:.2f}, {y:.2f}], radius: 0.3, "
+            f"velocity: {v}, color: '{COLORS[i % 10]}', material: rubber}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "twenty.mp4"
+        job = RenderJob(
+            parse_scene(scene(args.seconds)),
+            clip,
+            "mp4",
+            1280,
+            720,
+            states=False,
+            audio="none",
+            parallel=False,
+        )
+        frames = run(job).frames
+        wall, cpu = time.perf_counter(), time.process_time()
+        capture = cv2.VideoCapture(str(clip))
+        while capture.read()[0]:
+            pass
+        decode = (time.perf_counter() - wall, time.process_time() - cpu)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = probe(clip, Options())
+        report.write(result, Path(tmp) / "report")
+        spent = (time.perf_counter() - wall, time.process_time() - cpu)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{frames} frames of 1280x720, {len(result.tracks)} objects tracked "
+        f"(20 balls), {len(result.violations)} violations, gravity "
+        f"{result.gravity / 80:.3f} m/s² (80 px/m)"
+    )
+    print(
+        f"probe:       {frames / spent[0]:6.1f} frames/s wall, "
+        f"{frames / spent[1]:6.1f} frames/s CPU"
+    )
+    print(
+        f"decode only: {frames / decode[0]:6.1f} frames/s wall, "
+        f"{frames / decode[1]:6.1f} frames/s CPU"
+    )
+    print(
+        f"probe / decode-only time: {spent[0] / decode[0]:.2f} (wall), "
+        f"{spent[1] / decode[1]:.2f} (CPU)"
+    )
+
+
+if __name__ == "__main__":
+    main()

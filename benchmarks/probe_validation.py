@@ -1,0 +1,201 @@
+"""Validate the physics probe on clips with known truth (writes the table for
+benchmarks/README.md).
+
+Correct clips: random balls over a floor, simulated and drawn by physics_scenes itself;
+the probe must recover gravity (3 %), restitution at each floor bounce (0.05, against
+the states' velocities carried to the contact), and the pixel paths (1 px median), and
+report no violation. Broken clips: the same kind of scene edited from one frame on
+(gravity switched, a bounce that gains energy, a teleport, a vanishing ball, a ball that
+grows, two balls that pass through each other); the probe must report the violation at
+its frame (within the window each edit gives).
+
+    nice -n 10 python benchmarks/probe_validation.py [--clips N] [--variant png|crf28|half|noise]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import probe_clips as pc
+
+from physics_scenes.probe.run import Options, probe
+from physics_scenes.probe.track import MEASURED
+
+W, H, FPS = 480, 270, 30
+
+
+def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: str):  # type: ignore[no-untyped-def]
+    if variant == "png":
+        path = pc.write_png_folder(images, folder)
+        scale = 1.0
+    elif variant == "crf28":
+        path, scale = pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=28), 1.0
+    elif variant == "half":
+        path, scale = (
+            pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=18, scale=0.5),
+            np.array([W // 2 // 2 * 2 / W, H // 2 // 2 * 2 / H]),  # even sizes for H.264
+        )
+    else:
+        path, scale = (
+            pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=18, noise=8.0),
+            1.0,
+        )
+    return probe(path, Options(fps=truth.fps)), np.broadcast_to(scale, (2,))
+
+
+def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
+    images, truth = pc.make(pc.scene_text(pc.random_balls(seed), 2.5, FPS), W, H)
+    result, scale = run_probe(images, truth, root / f"ok{seed}", variant)
+    tracks = [
+        (
+            np.array(t.frames)[[k == MEASURED for k in t.kind]],
+            np.array([t.x, t.y]).T[[k == MEASURED for k in t.kind]] / scale,
+        )
+        for t in result.tracks
+    ]
+    owner = pc.match(tracks, truth)
+    errors = [
+        float(np.median(np.hypot(*(truth.pixels[f, owner[i]] - xy).T)))
+        for i, (f, xy) in enumerate(tracks)
+        if len(f)
+    ]
+    ids = [t.id for t in result.tracks]
+    e_err = []
+    found_bounces = 0
+    for row, frame, e in truth.bounces:
+        cands = [
+            b
+            for b in result.bounces
+            if owner[ids.index(b.track)] == row and abs(b.frame - frame) <= 2
+        ]
+        if cands:
+            found_bounces += 1
+            e_err.append(abs(cands[0].restitution - e))
+    return {
+        "g": result.gravity / scale[1] / truth.gravity_px,
+        "px": errors,
+        "e": e_err,
+        "bounces": (found_bounces, len(truth.bounces)),
+        "alarms": [v.message for v in result.violations],
+    }
+
+
+def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(15, 35))
+    high = [
+        {"p": [2 + 7 * i, 2.5], "r": 0.45, "v": [3.0 - 0.5 * i, 7.5], "c": pc.PALETTE[i], "e": 0.7}
+        for i in range(2)
+    ]
+    drop = [
+        {
+            "p": [4 + 6 * i, float(rng.uniform(5, 7))],
+            "r": 0.5,
+            "v": [0.5, 0],
+            "c": pc.PALETTE[i + 2],
+            "e": 0.6,
+        }
+        for i in range(2)
+    ]
+    meet = [
+        {"p": [3.0, 5.0], "r": 0.5, "v": [4.0, 6.0], "c": pc.PALETTE[0], "e": 0.7},
+        {"p": [13.0, 5.0], "r": 0.5, "v": [-4.0, 6.0], "c": pc.PALETTE[1], "e": 0.7},
+    ]
+
+    def touch(frames: list) -> int:  # type: ignore[type-arg]
+        d = [float(np.hypot(*(f.position[1] - f.position[2]))) for f in frames]
+        return next(i for i, x in enumerate(d) if x < 1.0)
+
+    return [
+        (
+            "gravity",
+            pc.scene_text(high, 1.4, FPS),
+            pc.gravity_switch(k, float(rng.choice([0.4, 1.8]))),
+        ),
+        (
+            "restitution",
+            pc.scene_text(drop, 2.5, FPS),
+            pc.bounce_gain(1, float(rng.uniform(1.15, 1.3))),
+        ),
+        (
+            "teleport",
+            pc.scene_text(drop, 2.0, FPS),
+            pc.teleport(1, k, (float(rng.choice([-3, 3])), 0.0)),
+        ),
+        ("vanish", pc.scene_text(drop, 2.0, FPS), pc.vanish(2, k)),
+        ("size", pc.scene_text(high, 1.4, FPS), pc.resize(1, k, float(rng.choice([0.7, 1.35])))),
+        ("overlap", pc.scene_text(meet, 1.6, FPS), pc.pass_through([1, 2], touch)),
+    ]
+
+
+def broken(seed: int, root: Path, variant: str) -> list[tuple[str, bool, bool, str]]:
+    out = []
+    for kind, text, edit in broken_cases(seed):
+        images, truth = pc.make(text, W, H, edit)
+        result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
+        assert truth.violation is not None
+        want, lo, hi = truth.violation
+        hit = any(v.kind == want and lo - 1 <= v.frame <= hi + 1 for v in result.violations)
+        anyhit = any(lo - 2 <= v.frame <= hi + 2 for v in result.violations)
+        out.append((kind, hit, anyhit, "; ".join(v.message for v in result.violations)))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--variant", default="png", choices=["png", "crf28", "half", "noise"])
+    parser.add_argument("-v", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        oks = [correct(seed, root, args.variant) for seed in range(args.clips)]
+        bads = [c for seed in range(args.clips // 2 or 1) for c in broken(seed, root, args.variant)]
+    g = np.array([o["g"] for o in oks], dtype=float)
+    px = np.concatenate([o["px"] for o in oks])
+    e = np.concatenate([o["e"] for o in oks]) if any(o["e"] for o in oks) else np.array([])
+    alarms = [o for o in oks if o["alarms"]]
+    found = sum(o["bounces"][0] for o in oks)
+    total = sum(o["bounces"][1] for o in oks)
+    print(
+        f"variant {args.variant}: {len(oks)} correct clips, {len(bads)} broken, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print(
+        f"gravity ratio: median {np.nanmedian(g):.4f}, worst |err| {np.nanmax(np.abs(g - 1)):.2%}, "
+        f"within 3 %: {int(np.sum(np.abs(g - 1) <= 0.03))}/{len(g)}"
+    )
+    print(
+        f"trajectory median error: median {np.median(px):.2f} px, worst track {np.max(px):.2f} px, "
+        f"tracks within 1 px: {int(np.sum(px <= 1))}/{len(px)}"
+    )
+    if len(e):
+        print(
+            f"restitution |err|: median {np.median(e):.3f}, worst {np.max(e):.3f}, within 0.05: "
+            f"{int(np.sum(e <= 0.05))}/{len(e)}; bounces found {found}/{total}"
+        )
+    print(f"false alarms: {len(alarms)}/{len(oks)} correct clips")
+    kinds = sorted({b[0] for b in bads})
+    for kind in kinds:
+        rows = [b for b in bads if b[0] == kind]
+        print(f"  {kind:12s} detected at the right frame {sum(b[1] for b in rows)}/{len(rows)}")
+    print(f"broken clips detected: {sum(b[1] for b in bads)}/{len(bads)}")
+    if args.v:
+        for o in alarms:
+            print("ALARM", o["alarms"])
+        for b in bads:
+            if not b[1]:
+                print("MISSED", b)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,364 @@
+"""What no rigid body does: the violations the probe reports, each at a frame.
+
+Gravity that differs between flights or changes within one, a bounce that returns more
+speed than it received (restitution above 1: the body gains height), an object that
+vanishes, appears or teleports away from the picture's edge, one whose silhouette grows
+or shrinks (a rigid body's area is constant in a 2D picture), and two objects whose
+union is smaller than their two areas (one passes through the other).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .detect import Color
+from .estimate import Impact, Segment
+from .track import MEASURED, MERGED, PREDICTED, Track
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One thing that breaks physics, where and when, said in a sentence."""
+
+    frame: int
+    kind: str
+    """gravity, restitution, vanish, appear, teleport, size, overlap."""
+    objects: tuple[int, ...]
+    message: str
+    value: float = float("nan")
+
+
+KINDS = ("gravity", "restitution", "vanish", "appear", "teleport", "size", "overlap")
+
+_NAMES: dict[str, Color] = {
+    "red": (220, 40, 40),
+    "orange": (235, 120, 40),
+    "yellow": (230, 210, 50),
+    "green": (60, 180, 70),
+    "cyan": (60, 200, 210),
+    "blue": (50, 90, 220),
+    "purple": (140, 70, 200),
+    "pink": (230, 110, 180),
+    "white": (235, 235, 235),
+    "grey": (128, 128, 128),
+    "black": (20, 20, 20),
+    "brown": (130, 80, 40),
+}
+
+
+def color_name(color: Color) -> str:
+    """The nearest of a few plain colour names.
+
+    >>> color_name((250, 30, 20))
+    'red'
+    """
+    return min(_NAMES, key=lambda name: _distance(_NAMES[name], color))
+
+
+def _distance(a: Color, b: Color) -> int:
+    return sum((p - q) ** 2 for p, q in zip(a, b, strict=True))
+
+
+def names(tracks: list[Track]) -> dict[int, str]:
+    """'the red ball'-style names: colour plus a number when a colour repeats."""
+    plain = {t.id: color_name(t.color) for t in tracks}
+    counts: dict[str, int] = {}
+    result = {}
+    for t in tracks:
+        word = plain[t.id]
+        if list(plain.values()).count(word) > 1:
+            counts[word] = counts.get(word, 0) + 1
+            word = f"{word} #{counts[word]}"
+        result[t.id] = f"the {word} object"
+    return result
+
+
+def diameter(track: Track) -> float:
+    return float(np.sqrt(4 * max(track.size, 1.0) / np.pi))
+
+
+def moving(track: Track) -> bool:
+    """Whether a track moves at all (a ghost left where a resting body was does not)."""
+    xs = [x for x, k in zip(track.x, track.kind, strict=True) if k == MEASURED]
+    ys = [y for y, k in zip(track.y, track.kind, strict=True) if k == MEASURED]
+    if len(xs) < 3:
+        return False
+    return float(np.hypot(np.ptp(xs), np.ptp(ys))) > max(0.5 * diameter(track), 4.0)
+
+
+def _speed_at_end(track: Track) -> float:
+    idx = [i for i, k in enumerate(track.kind) if k == MEASURED][-4:]
+    if len(idx) < 2:
+        return 0.0
+    span = track.frames[idx[-1]] - track.frames[idx[0]]
+    dist = np.hypot(track.x[idx[-1]] - track.x[idx[0]], track.y[idx[-1]] - track.y[idx[0]])
+    return float(dist / max(span, 1))
+
+
+def gravity(
+    flights: list[Segment], g: float, g_sigma: float, name: dict[int, str], scale: float | None
+) -> list[Violation]:
+    """Flights whose gravity differs from the clip's by over 15 % and five sigmas, and
+    flights in which it changes."""
+    if not np.isfinite(g):
+        return []
+    found = []
+    by_track: dict[int, list[Segment]] = {}
+    for s in flights:
+        by_track.setdefault(s.track, []).append(s)
+    for track, items in by_track.items():
+        for before, after in itertools.pairwise(items):
+            if after.changed and after.last - after.first >= 7 and _differs(after, before.g):
+                found.append(
+                    Violation(
+                        after.first,
+                        "gravity",
+                        (track,),
+                        f"frame {after.first}: gravity on {name[track]} changes in flight from "
+                        f"{_accel(before.g, scale)} to {_accel(after.g, scale)}",
+                        after.g / g,
+                    )
+                )
+        for s in items:
+            if (
+                s.last - s.first >= 7
+                and _differs(s, g)
+                and not any(v.objects == (track,) and v.frame == s.first for v in found)
+            ):
+                found.append(
+                    Violation(
+                        s.first,
+                        "gravity",
+                        (track,),
+                        f"frame {s.first}: {name[track]} falls with {_accel(s.g, scale)}, the rest "
+                        f"of the clip with {_accel(g, scale)} ({s.g / g:.2f}x)",
+                        s.g / g,
+                    )
+                )
+    return found
+
+
+def _differs(s: Segment, g: float) -> bool:
+    sigma = s.g_sigma if np.isfinite(s.g_sigma) else 0.0
+    return abs(s.g - g) > max(0.15 * abs(g), 5 * sigma)
+
+
+def _accel(value: float, scale: float | None) -> str:
+    if scale:
+        return f"{value * scale:.2f} m/s²"
+    return f"{value:.0f} px/s²"
+
+
+def restitution(
+    hits: list[Impact], tracks: dict[int, Track], name: dict[int, str], limit: float = 1.05
+) -> tuple[list[Impact], list[Violation]]:
+    """Bounces off the scenery (no other object near), and those with restitution over
+    ``limit``: the body leaves faster than it came."""
+    bounces = [h for h in hits if h.restitution >= 0 and not _near_other(h, tracks)]
+    found = []
+    for h in bounces:
+        if h.restitution > limit:
+            gain = h.restitution**2 - 1
+            found.append(
+                Violation(
+                    h.frame,
+                    "restitution",
+                    (h.track,),
+                    f"frame {h.frame}: {name[h.track]} gains {gain:.0%} height after a bounce — "
+                    f"restitution {h.restitution:.2f}",
+                    h.restitution,
+                )
+            )
+    return bounces, found
+
+
+def _near_other(hit: Impact, tracks: dict[int, Track]) -> bool:
+    """Whether another object is within about a radius of touching at the impact (then
+    it is a hit between two objects, not a bounce off the scenery)."""
+    me = tracks[hit.track]
+    for other in tracks.values():
+        if other.id == me.id:
+            continue
+        reach = diameter(me) + diameter(other)
+        for frame in (hit.frame - 1, hit.frame, hit.frame + 1):
+            if frame in other.frames:
+                i = other.frames.index(frame)
+                if np.hypot(other.x[i] - hit.x, other.y[i] - hit.y) < reach:
+                    return True
+    return False
+
+
+def permanence(
+    tracks: list[Track],
+    last_frame: int,
+    width: int,
+    height: int,
+    name: dict[int, str],
+    patience: int,
+    everything: list[Track] | None = None,
+) -> list[Violation]:
+    """Vanishing (for good or for a few frames), appearing and teleporting objects.
+    ``everything`` holds the still tracks too: an object that appears beside one (the
+    ghost a resting body leaves when it starts to move) has not come from nowhere."""
+    found: list[Violation] = []
+    ends: list[tuple[Track, int]] = []
+    starts: list[tuple[Track, int]] = []
+    for t in tracks:
+        d = diameter(t)
+
+        def inner(x: float, y: float, d: float = d) -> bool:
+            return d < x < width - d and d < y < height - d
+
+        first, last = t.frames[0], t.frames[-1]
+        if first > 0 and inner(t.x[0], t.y[0]):
+            starts.append((t, first))
+        tail_merged = t.kind[-1] == MERGED
+        stopped = _speed_at_end(t) <= 0.3
+        if last < last_frame and inner(t.x[-1], t.y[-1]) and not tail_merged and not stopped:
+            ends.append((t, last + 1))
+        gap = 0
+        for i, kind in enumerate(t.kind):
+            if kind == PREDICTED:
+                gap += 1
+                continue
+            if gap >= 2 and inner(t.x[i], t.y[i]):
+                frame = t.frames[i - gap]
+                found.append(
+                    Violation(
+                        frame,
+                        "vanish",
+                        (t.id,),
+                        f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
+                    )
+                )
+            gap = 0
+    paired: set[int] = set()
+    for t, frame in ends:
+        for s, start in starts:
+            if s.id in paired or not frame <= start <= frame + patience + 1:
+                continue
+            ratio = s.size / max(t.size, 1.0)
+            shade = float(np.abs(np.subtract(s.color, t.color)).sum())
+            if 0.6 < ratio < 1.6 and shade < 90:
+                px, py, _ = t.predict(start)
+                jump = float(np.hypot(s.x[0] - px, s.y[0] - py))
+                found.append(
+                    Violation(
+                        start,
+                        "teleport",
+                        (t.id, s.id),
+                        f"frame {start}: {name[t.id]} jumps {jump:.0f} px to where no motion "
+                        "takes it",
+                        jump,
+                    )
+                )
+                paired.update({t.id, s.id})
+                break
+        else:
+            found.append(
+                Violation(
+                    frame,
+                    "vanish",
+                    (t.id,),
+                    f"frame {frame}: {name[t.id]} vanishes mid-picture while moving",
+                )
+            )
+    for s, start in starts:
+        if s.id not in paired and not _beside_another(s, everything or tracks):
+            found.append(
+                Violation(
+                    start,
+                    "appear",
+                    (s.id,),
+                    f"frame {start}: {name[s.id]} appears from nowhere mid-picture",
+                )
+            )
+    return found
+
+
+def _beside_another(track: Track, tracks: list[Track]) -> bool:
+    frame = track.frames[0]
+    for other in tracks:
+        if other.id == track.id or frame - 1 not in other.frames:
+            continue
+        i = other.frames.index(frame - 1)
+        reach = 0.75 * (diameter(track) + diameter(other)) + 4
+        if np.hypot(other.x[i] - track.x[0], other.y[i] - track.y[0]) < reach:
+            return True
+    return False
+
+
+def size(
+    tracks: list[Track], name: dict[int, str], limit: float = 0.15, run: int = 3
+) -> list[Violation]:
+    """A silhouette whose equivalent diameter changes by over ``limit`` for ``run``
+    frames in a row (away from the edge, not merged with another)."""
+    found = []
+    for t in tracks:
+        good = [
+            i
+            for i, (k, e) in enumerate(zip(t.kind, t.touches_edge, strict=True))
+            if k == MEASURED and not e
+        ]
+        d = np.sqrt(4 * np.array([t.area[i] for i in good]) / np.pi)
+        streak = 0
+        for n in range(5, len(d)):
+            base = float(np.median(d[max(0, n - streak - 5) : n - streak]))
+            if abs(d[n] / base - 1) > limit:
+                streak += 1
+                if streak == run:
+                    first = good[n - run + 1]
+                    change = d[n] / base - 1
+                    found.append(
+                        Violation(
+                            t.frames[first],
+                            "size",
+                            (t.id,),
+                            f"frame {t.frames[first]}: {name[t.id]} "
+                            f"{'grows' if change > 0 else 'shrinks'} by {abs(change):.0%} "
+                            "(a rigid body keeps its size)",
+                            1 + change,
+                        )
+                    )
+                    break
+            else:
+                streak = 0
+    return found
+
+
+def overlap(tracks: list[Track], name: dict[int, str], limit: float = 0.8) -> list[Violation]:
+    """Two objects in one blob whose area is under ``limit`` of their two areas."""
+    by_id = {t.id: t for t in tracks}
+    found = []
+    seen: set[tuple[int, int]] = set()
+    for t in tracks:
+        for frame, other, area in t.merges:
+            pair = (min(t.id, other), max(t.id, other))
+            if pair in seen or other not in by_id:
+                continue
+            ratio = area / max(t.size + by_id[other].size, 1.0)
+            if ratio < limit:
+                seen.add(pair)
+                a, b = name[pair[0]], name[pair[1]]
+                found.append(
+                    Violation(
+                        frame,
+                        "overlap",
+                        pair,
+                        f"frame {frame}: {a} and {b} pass into each other (together they cover "
+                        f"{ratio:.0%} of their areas)",
+                        ratio,
+                    )
+                )
+    return found
+
+
+def score(counts: dict[str, tuple[int, int]]) -> tuple[float, dict[str, float]]:
+    """A 0–100 plausibility score: the mean of one component per check, each the share
+    of what it checked that passed (1 when nothing could be checked)."""
+    parts = {k: (1.0 - bad / total if total else 1.0) for k, (bad, total) in counts.items()}
+    parts = {k: max(0.0, v) for k, v in parts.items()}
+    return 100.0 * float(np.mean(list(parts.values()))), parts

@@ -1,0 +1,265 @@
+"""Blobs over time → tracks: Hungarian assignment of blobs to predicted positions.
+
+Each track predicts its next position from its last few measured points (constant
+acceleration, so free flight is followed exactly); the cost of giving a blob to a track
+is the distance to the prediction over a gate, plus colour and size differences. A track
+that finds no blob keeps predicting for ``patience`` frames before it ends. When two
+tracks' predictions fall inside one blob they are *merged* (touching, or passing through
+each other): both keep their predictions, and the blob's area is recorded for the
+overlap check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .detect import Blob, Color
+
+MEASURED, MERGED, PREDICTED = 0, 1, 2
+"""How a track's point was obtained in a frame."""
+
+
+@dataclass(slots=True)
+class Track:
+    """One followed object: points per frame (pixels) and how each was obtained."""
+
+    id: int
+    frames: list[int] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    touches_edge: list[bool] = field(default_factory=list)
+    colors: list[Color] = field(default_factory=list)
+    merges: list[tuple[int, int, float]] = field(default_factory=list)
+    """(frame, other track id, shared blob area) for every merged frame."""
+    misses: int = 0
+    ended: bool = False
+    _size: float = 0.0
+    _size_at: int = -1
+    _color: Color = (128, 128, 128)
+    _color_at: int = -1
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The last measured blob's box."""
+
+    def still(self, frames: int) -> bool:
+        """Whether the last ``frames`` points were measured and did not move (a body at
+        rest, or a ghost where one rested while the background was sampled)."""
+        if len(self.kind) < frames or any(k != MEASURED for k in self.kind[-frames:]):
+            return False
+        xs, ys, areas = self.x[-frames:], self.y[-frames:], self.area[-frames:]
+        steady = max(areas) <= 1.1 * min(areas)
+        return steady and float(np.ptp(xs)) < 0.75 and float(np.ptp(ys)) < 0.75
+
+    def measured(self) -> list[int]:
+        return [i for i, k in enumerate(self.kind) if k == MEASURED]
+
+    @property
+    def size(self) -> float:
+        if self._size_at != len(self.kind):
+            self._size = self._typical_area()
+            self._size_at = len(self.kind)
+        return self._size
+
+    def _typical_area(self) -> float:
+        """Typical area: the median over the last measured frames clear of the picture's
+        edge."""
+        rows = list(zip(self.area[-30:], self.kind[-30:], self.touches_edge[-30:], strict=True))
+        good = [a for a, k, e in rows if k == MEASURED and not e]
+        pool = sorted(good or [a for a, k, _ in rows if k == MEASURED])
+        return pool[len(pool) // 2] if pool else 0.0
+
+    @property
+    def color(self) -> Color:
+        """The median of the last colours seen."""
+        if self._color_at != len(self.colors):
+            if not self.colors:
+                return (128, 128, 128)
+            last = self.colors[-15:]
+            r, g, b = (sorted(c[k] for c in last)[len(last) // 2] for k in range(3))
+            self._color, self._color_at = (r, g, b), len(self.colors)
+        return self._color
+
+    def predict(self, frame: int) -> tuple[float, float, float]:
+        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
+        and the speed in pixels per frame."""
+        seen = []
+        for i in range(len(self.kind) - 1, -1, -1):
+            if self.kind[i] != PREDICTED:
+                seen.append(i)
+                if len(seen) == 3:
+                    break
+        if not seen:
+            return self.x[-1], self.y[-1], 0.0
+        if len(seen) == 1:
+            return self.x[seen[0]], self.y[seen[0]], 0.0
+        t = [float(self.frames[i]) for i in reversed(seen)]
+        xs = [self.x[i] for i in reversed(seen)]
+        ys = [self.y[i] for i in reversed(seen)]
+        vx = (xs[-1] - xs[-2]) / (t[-1] - t[-2])
+        vy = (ys[-1] - ys[-2]) / (t[-1] - t[-2])
+        ax = ay = 0.0
+        if len(seen) == 3:
+            ax = 2 * (vx - (xs[1] - xs[0]) / (t[1] - t[0])) / (t[2] - t[0])
+            ay = 2 * (vy - (ys[1] - ys[0]) / (t[1] - t[0])) / (t[2] - t[0])
+        # velocity at the last point from the parabola: the chord's slope plus half its span
+        dt = frame - t[-1]
+        vx_end = vx + 0.5 * ax * (t[-1] - t[-2])
+        vy_end = vy + 0.5 * ay * (t[-1] - t[-2])
+        x = xs[-1] + vx_end * dt + 0.5 * ax * dt * dt
+        y = ys[-1] + vy_end * dt + 0.5 * ay * dt * dt
+        return x, y, float(np.hypot(vx_end, vy_end))
+
+
+def _near_edge(blob: Blob, width: int, height: int) -> bool:
+    x0, y0, w, h = blob.box
+    return x0 <= 1 or y0 <= 1 or x0 + w >= width - 1 or y0 + h >= height - 1
+
+
+def _inside(x: float, y: float, blob: Blob, pad: float) -> bool:
+    x0, y0, w, h = blob.box
+    return x0 - pad <= x <= x0 + w + pad and y0 - pad <= y <= y0 + h + pad
+
+
+class Tracker:
+    """Feed it each frame's blobs in order; read ``tracks`` at the end."""
+
+    def __init__(self, width: int, height: int, patience: int = 5) -> None:
+        self.width, self.height, self.patience = width, height, patience
+        self.tracks: list[Track] = []
+
+    def _live(self) -> list[Track]:
+        return [t for t in self.tracks if not t.ended]
+
+    @staticmethod
+    def _cost(
+        live: list[Track], predictions: list[tuple[float, float, float]], blobs: list[Blob]
+    ) -> np.ndarray:
+        """Distance to the prediction over the gate, plus colour and size differences;
+        1e6 where the blob is out of the gate or far off in size."""
+        if not live or not blobs:
+            return np.full((len(live), len(blobs)), 1e6)
+        guess = np.array(predictions)
+        sizes = np.maximum([t.size for t in live], 1.0)
+        misses = np.array([t.misses for t in live], dtype=float)
+        gate = np.maximum.reduce(
+            [np.sqrt(4 * sizes / np.pi), 2.5 * guess[:, 2], np.full(len(live), 8.0)]
+        ) * (1 + 0.5 * misses)
+        where = np.array([(b.x, b.y) for b in blobs])
+        distance = np.hypot(
+            where[None, :, 0] - guess[:, None, 0], where[None, :, 1] - guess[:, None, 1]
+        )
+        ratio = np.array([b.area for b in blobs])[None, :] / sizes[:, None]
+        shade = np.abs(
+            np.array([b.color for b in blobs], dtype=float)[None, :, :]
+            - np.array([t.color for t in live], dtype=float)[:, None, :]
+        ).sum(2)
+        cost: np.ndarray = (
+            distance / gate[:, None] + 0.5 * shade / 255.0 + 0.5 * np.abs(np.log(ratio))
+        )
+        far = (distance > gate[:, None]) | (ratio <= 0.25) | (ratio >= 4)
+        cost[far] = 1e6
+        return cost
+
+    def update(self, frame: int, blobs: list[Blob]) -> None:
+        live = self._live()
+        predictions = [t.predict(frame) for t in live]
+        cost = self._cost(live, predictions, blobs)
+        taken: dict[int, int] = {}
+        if cost.size:
+            rows, cols = linear_sum_assignment(cost)
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                if cost[i, j] < 1e6:
+                    taken[i] = j
+        owners: dict[int, list[int]] = {}
+        for i, j in taken.items():
+            owners.setdefault(j, []).append(i)
+        for i, track in enumerate(live):
+            if i in taken:
+                continue
+            px, py, _ = predictions[i]
+            size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
+            for j, blob in enumerate(blobs):
+                if (
+                    j in owners
+                    and blob.area > 1.2 * track.size
+                    and _inside(px, py, blob, 0.25 * size)
+                ):
+                    owners[j].append(i)
+                    break
+        placed: set[int] = set()
+        for j, members in owners.items():
+            blob = blobs[j]
+            edge = _near_edge(blob, self.width, self.height)
+            if len(members) == 1:
+                self._add(live[members[0]], frame, blob.x, blob.y, blob.area, 0, edge, blob.color)
+                live[members[0]].box = blob.box
+            else:
+                for i in members:
+                    px, py, _ = predictions[i]
+                    self._add(live[i], frame, px, py, blob.area, MERGED, edge, None)
+                    others = [live[k].id for k in members if k != i]
+                    live[i].merges.append((frame, others[0], blob.area))
+            placed.update(members)
+        for i, track in enumerate(live):
+            if i in placed:
+                continue
+            track.misses += 1
+            if track.misses > self.patience:
+                track.ended = True
+                continue
+            px, py, _ = predictions[i]
+            self._add(track, frame, px, py, track.size, PREDICTED, False, None)
+        used = set(owners)
+        for j, blob in enumerate(blobs):
+            if j not in used:
+                track = Track(len(self.tracks))
+                edge = _near_edge(blob, self.width, self.height)
+                self._add(track, frame, blob.x, blob.y, blob.area, MEASURED, edge, blob.color)
+                track.box = blob.box
+                self.tracks.append(track)
+
+    def _add(
+        self,
+        track: Track,
+        frame: int,
+        x: float,
+        y: float,
+        area: float,
+        kind: int,
+        edge: bool,
+        color: Color | None,
+    ) -> None:
+        track.frames.append(frame)
+        track.x.append(x)
+        track.y.append(y)
+        track.area.append(area)
+        track.kind.append(kind)
+        track.touches_edge.append(edge)
+        if kind != PREDICTED:
+            track.misses = 0
+        if color is not None:
+            track.colors.append(color)
+
+    def still(self, frames: int) -> list[Track]:
+        """Live tracks that have not moved for ``frames`` frames."""
+        return [t for t in self._live() if t.still(frames)]
+
+    def finish(self) -> list[Track]:
+        """The tracks with trailing predictions (after the object was last seen) removed."""
+        for track in self.tracks:
+            while track.kind and track.kind[-1] == PREDICTED:
+                for column in (
+                    track.frames,
+                    track.x,
+                    track.y,
+                    track.area,
+                    track.kind,
+                    track.touches_edge,
+                ):
+                    column.pop()
+            track.ended = True
+        return self.tracks

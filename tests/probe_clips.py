@@ -1,0 +1,325 @@
+"""Clips with known truth for the probe: our own simulation drawn by our own renderer,
+and the same clips deliberately broken (the positions or the drawn shapes edited from
+one frame on), each with the frame where the violation begins.
+
+Shared by tests/test_probe*.py and benchmarks/probe_validation.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+
+from physics_scenes.frame import CircleGeom, Frame, Layout
+from physics_scenes.physics.simulate import simulate
+from physics_scenes.picture.renderer import Renderer
+from physics_scenes.picture.view import View
+from physics_scenes.scene.loader import parse_scene
+
+PALETTE = ["#e03030", "#3060e0", "#30c040", "#e0d030", "#c040d0", "#30d0d0", "#f08020"]
+
+
+@dataclass
+class Truth:
+    """What the probe should find: per body row its pixel path, the gravity in px/s²
+    (y down), each floor bounce (row, frame, restitution) and the violation if broken."""
+
+    fps: float
+    matrix: np.ndarray
+    pixels: np.ndarray
+    """(frames, bodies, 2) pixel positions of every body."""
+    rows: list[int]
+    """The dynamic bodies' rows."""
+    gravity_px: float
+    bounces: list[tuple[int, int, float]] = field(default_factory=list)
+    violation: tuple[str, int, int] | None = None
+    """(kind, first frame, last acceptable frame)."""
+
+
+def scene_text(
+    balls: list[dict[str, object]],
+    duration: float,
+    fps: int,
+    gravity: float = 9.81,
+    walls: bool = False,
+) -> str:
+    """A scene of balls over a floor in a 16 × 9 m world."""
+    lines = [
+        "name: probe truth",
+        "seed: 1",
+        f"world: {{size: [16, 9], background: '#14161c', gravity: [0, {-gravity}], "
+        f"walls: {str(walls).lower()}}}",
+        f"timing: {{duration: {duration}, fps: {fps}, substeps: 8}}",
+        "bodies:",
+        "  - {kind: floor, name: floor, y: 0.6}",
+    ]
+    for i, ball in enumerate(balls):
+        e = ball.get("e", 0.7)
+        lines.append(
+            f"  - {{kind: ball, name: b{i}, position: {list(ball['p'])}, radius: {ball['r']}, "
+            f"velocity: {list(ball['v'])}, color: '{ball['c']}', "
+            f"material: {{density: 500, friction: 0.0, elasticity: {e}}}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+Edit = Callable[[list[Frame], Layout], tuple[list[Frame], list[Layout], tuple[str, int, int]]]
+"""Frames and layout → edited frames, one layout per frame, the violation."""
+
+
+def make(
+    text: str, width: int, height: int, edit: Edit | None = None
+) -> tuple[list[np.ndarray], Truth]:
+    """Simulate, optionally edit, draw: BGR frames and the truth."""
+    scene = parse_scene(text)
+    layout, stream = simulate(scene)
+    frames = list(stream)
+    layouts = [layout] * len(frames)
+    violation = None
+    if edit is not None:
+        frames, layouts, violation = edit(frames, layout)
+    view = View.of_layout(layout, width, height)
+    renderers: dict[int, Renderer] = {}
+    images = []
+    for frame, lay in zip(frames, layouts, strict=True):
+        renderer = renderers.setdefault(id(lay), Renderer(lay, width, height))
+        images.append(cv2.cvtColor(renderer.render(frame, view).rgb(), cv2.COLOR_RGB2BGR))
+    matrix = np.array(view.matrix())
+    positions = np.array([f.position for f in frames])
+    pixels = positions @ matrix[:, :2].T + matrix[:, 2]
+    rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "dynamic"]
+    g = abs(scene.world.gravity[1]) * view.scale
+    truth = Truth(float(scene.timing.fps), matrix, pixels, rows, g, violation=violation)
+    if edit is None:
+        truth.bounces = floor_bounces(frames, layout, scene.world.gravity[1])
+    return images, truth
+
+
+def floor_bounces(frames: list[Frame], layout: Layout, g: float) -> list[tuple[int, int, float]]:
+    """Every ball–floor bounce faster than 1 m/s: the velocities at the frames on either
+    side carried by gravity to the contact's time, their normal parts' ratio."""
+    floor = next(b.name for b in layout.bodies if b.kind == "floor")
+    rows = {b.name: i for i, b in enumerate(layout.bodies)}
+    gravity = np.array([0.0, g])
+    found = []
+    for k in range(len(frames) - 1):
+        for event in frames[k + 1].events:
+            if event.kind != "begin" or floor not in (event.a, event.b):
+                continue
+            row = rows[event.b if event.a == floor else event.a]
+            before, after = frames[k], frames[k + 1]
+            normal = np.array([0.0, 1.0])
+            v_in = before.velocity[row] + gravity * (event.time - before.time)
+            v_out = after.velocity[row] - gravity * (after.time - event.time)
+            incoming = -float(v_in @ normal)
+            if incoming > 1.0:
+                found.append((row, k + 1, float(v_out @ normal) / incoming))
+    return found
+
+
+def _moved(frames: list[Frame], k: int, change: Callable[[Frame], np.ndarray]) -> list[Frame]:
+    return [
+        f if i < k else dataclasses.replace(f, position=change(f)) for i, f in enumerate(frames)
+    ]
+
+
+def teleport(row: int, k: int, shift: tuple[float, float]) -> Edit:
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        def change(f: Frame) -> np.ndarray:
+            p = f.position.copy()
+            p[row] += shift
+            return p
+
+        return _moved(frames, k, change), [layout] * len(frames), ("teleport", k, k + 1)
+
+    return edit
+
+
+def vanish(row: int, k: int) -> Edit:
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        def change(f: Frame) -> np.ndarray:
+            p = f.position.copy()
+            p[row] = (-1000.0, -1000.0)
+            return p
+
+        return _moved(frames, k, change), [layout] * len(frames), ("vanish", k, k + 1)
+
+    return edit
+
+
+def resize(row: int, k: int, factor: float) -> Edit:
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        body = layout.bodies[row]
+        shape = body.shapes[0]
+        assert isinstance(shape, CircleGeom)
+        bigger = dataclasses.replace(body, shapes=(CircleGeom(shape.radius * factor),))
+        bodies = tuple(bigger if i == row else b for i, b in enumerate(layout.bodies))
+        other = dataclasses.replace(layout, bodies=bodies)
+        layouts = [layout if i < k else other for i in range(len(frames))]
+        return frames, layouts, ("size", k, k + 1)
+
+    return edit
+
+
+def _ballistic(
+    frames: list[Frame],
+    rows: list[int],
+    k: int,
+    g: float,
+    start: tuple[float, np.ndarray, np.ndarray] | None = None,
+) -> list[Frame]:
+    """Frames from ``k`` on with ``rows`` in free flight under ``g`` (m/s², y up) from
+    frame k's state (or ``start``: time, positions, velocities)."""
+    t0, p0, v0 = start or (frames[k].time, frames[k].position[rows], frames[k].velocity[rows])
+    out = list(frames[:k])
+    for f in frames[k:]:
+        t = f.time - t0
+        p = f.position.copy()
+        p[rows] = p0 + v0 * t + 0.5 * np.array([0.0, g]) * t**2
+        out.append(dataclasses.replace(f, position=p))
+    return out
+
+
+def gravity_switch(k: int, factor: float) -> Edit:
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "dynamic"]
+        out = _ballistic(frames, rows, k, -9.81 * factor)
+        return out, [layout] * len(frames), ("gravity", k - 2, k + 2)
+
+    return edit
+
+
+def bounce_gain(row: int, gain: float) -> Edit:
+    """The first floor bounce of ``row`` returns ``gain`` times the speed it brought."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        floor = next(b.name for b in layout.bodies if b.kind == "floor")
+        name = layout.bodies[row].name
+        for k in range(1, len(frames)):
+            hits = [
+                e for e in frames[k].events if e.kind == "begin" and {e.a, e.b} == {name, floor}
+            ]
+            if hits:
+                break
+        else:
+            raise AssertionError("no bounce")
+        before = frames[k - 1]
+        t_c = hits[0].time
+        v_in = before.velocity[row] + np.array([0.0, -9.81]) * (t_c - before.time)
+        p_c = (
+            before.position[row]
+            + before.velocity[row] * (t_c - before.time)
+            + 0.5 * np.array([0.0, -9.81]) * (t_c - before.time) ** 2
+        )
+        v_out = np.array([v_in[0], -gain * v_in[1]])
+        out = _ballistic(frames, [row], k, -9.81, (t_c, p_c[None], v_out[None]))
+        return out, [layout] * len(frames), ("restitution", k - 1, k + 1)
+
+    return edit
+
+
+def pass_through(rows: list[int], k_touch: Callable[[list[Frame]], int]) -> Edit:
+    """``rows`` fly on from the start as if the other were not there."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        out = _ballistic(frames, rows, 0, -9.81)
+        k = k_touch(out)
+        return out, [layout] * len(frames), ("overlap", k, k + 6)
+
+    return edit
+
+
+def write_png_folder(images: list[np.ndarray], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / f"{i:05d}.png"), image)
+    return folder
+
+
+def write_video(
+    images: list[np.ndarray],
+    path: Path,
+    fps: float,
+    crf: int = 18,
+    scale: float = 1.0,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Path:
+    """H.264 at ``crf`` through the ffmpeg we ship, optionally resized and with noise."""
+    rng = np.random.default_rng(seed)
+    h, w = images[0].shape[:2]
+    size = (int(w * scale) // 2 * 2, int(h * scale) // 2 * 2)
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    cmd = [
+        exe,
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-s",
+        f"{size[0]}x{size[1]}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-c:v",
+        "libx264",
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-preset",
+        "veryfast",
+        str(path),
+    ]
+    raw = bytearray()
+    for image in images:
+        if size != (w, h):
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        if noise:
+            image = np.clip(image + rng.normal(0, noise, image.shape), 0, 255).astype(np.uint8)
+        raw += image.tobytes()
+    subprocess.run(cmd, input=bytes(raw), check=True)
+    return path
+
+
+def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]:
+    """Balls spread over the world, launched in random directions, distinct colours."""
+    rng = random.Random(seed)
+    n = count or rng.randint(1, 3)
+    colors = rng.sample(PALETTE, n)
+    slots = rng.sample(range(n * 2), n)
+    return [
+        {
+            "p": [round(1.5 + (13 / (2 * n)) * (s + 0.5), 2), round(rng.uniform(4.5, 7.5), 2)],
+            "r": round(rng.uniform(0.35, 0.6), 2),
+            "v": [round(rng.uniform(-1.5, 1.5), 2), round(rng.uniform(-1, 3), 2)],
+            "c": colors[i],
+            "e": round(rng.uniform(0.4, 0.9), 2),
+        }
+        for i, s in enumerate(slots)
+    ]
+
+
+def match(tracks: list[tuple[np.ndarray, np.ndarray]], truth: Truth) -> dict[int, int]:
+    """Track index → body row, by the smallest mean pixel distance over shared frames."""
+    result = {}
+    for i, (frames, xy) in enumerate(tracks):
+        best, row = np.inf, -1
+        for r in truth.rows:
+            d = float(np.mean(np.hypot(*(truth.pixels[frames, r] - xy).T)))
+            if d < best:
+                best, row = d, r
+        result[i] = row
+    return result

@@ -1,0 +1,124 @@
+"""The physics probe on tiny synthetic clips (fast): what it measures, what it flags, its
+outputs, and its messages for clips it cannot measure. The validation on our own
+renders is in test_probe_validation.py (slow)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from physics_scenes.cli import main
+from physics_scenes.probe.run import Options, probe
+
+W, H, FPS, G = 200, 120, 30.0, 240.0  # G: pixels per second², y down
+
+
+def _ball_clip(folder: Path, n: int = 30, jump: int | None = None,
+               grow: int | None = None) -> np.ndarray:  # fmt: skip
+    """A red ball thrown up and across at sub-pixel positions (drawn with OpenCV, not our
+    renderer), optionally teleported or grown from one frame; returns its true path."""
+    folder.mkdir()
+    t = np.arange(n) / FPS
+    path = np.stack([30 + 100 * t, 90 - 140 * t + 0.5 * G * t**2], 1)
+    if jump is not None:
+        path[jump:, 0] += 60
+    for i, (x, y) in enumerate(path):
+        image = np.full((H, W, 3), (28, 22, 20), np.uint8)
+        cv2.rectangle(image, (0, 110), (W, H), (96, 85, 74), -1)
+        radius = 7 if grow is None or i < grow else 10
+        center = (round((x - 0.5) * 16), round((y - 0.5) * 16))  # pixel (i, j) covers [i, i+1)
+        cv2.circle(image, center, radius * 16, (40, 40, 220), -1, cv2.LINE_AA, shift=4)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    return path
+
+
+def test_gravity_and_the_path_of_a_thrown_ball(tmp_path: Path) -> None:
+    truth = _ball_clip(tmp_path / "clip")
+    result = probe(tmp_path / "clip", Options(fps=FPS))
+    assert len(result.tracks) == 1 and result.violations == []
+    assert result.gravity == pytest.approx(G, rel=0.03)
+    track = result.tracks[0]
+    error = np.hypot(np.array(track.x) - truth[track.frames, 0],
+                     np.array(track.y) - truth[track.frames, 1])  # fmt: skip
+    assert np.median(error) < 0.5
+    assert result.names[track.id] == "the red object"
+
+
+def test_a_teleport_is_flagged_at_its_frame(tmp_path: Path) -> None:
+    _ball_clip(tmp_path / "clip", jump=17)
+    result = probe(tmp_path / "clip", Options(fps=FPS))
+    assert [(v.kind, v.frame) for v in result.violations] == [("teleport", 17)]
+    assert "jumps 60 px" in result.violations[0].message
+
+
+def test_a_ball_that_grows_is_flagged_at_its_frame(tmp_path: Path) -> None:
+    _ball_clip(tmp_path / "clip", grow=12)
+    result = probe(tmp_path / "clip", Options(fps=FPS))
+    assert [(v.kind, v.frame) for v in result.violations] == [("size", 12)]
+
+
+def test_the_command_writes_trajectories_and_a_report(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    truth = _ball_clip(tmp_path / "clip")
+    out = tmp_path / "report"
+    assert main(["probe", str(tmp_path / "clip"), "--fps", "30", "--reference", "100:2",
+                 "-o", str(out), "--json"]) == 0  # fmt: skip
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["gravity"]["m_per_s2"] == pytest.approx(G * 0.02, rel=0.03)
+    assert printed == json.loads((out / "report.json").read_text())
+    data = json.loads((out / "trajectories.json").read_text())
+    (obj,) = data["objects"]
+    assert [p["frame"] for p in obj["points"]] == list(range(len(truth)))
+    with open(out / "trajectories.csv", encoding="utf-8") as table:
+        rows = list(csv.DictReader(table))
+    assert float(rows[5]["y_m"]) == pytest.approx((H - truth[5, 1]) * 0.02, abs=0.02)
+    assert "Plausibility 100 / 100" in (out / "report.html").read_text()
+    picture = cv2.imread(str(out / "report.png"))
+    assert picture is not None and picture.shape[1] >= W
+    # a second run replaces its own report; a folder holding other files is refused
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("mine")
+    assert main(["probe", str(tmp_path / "clip"), "-o", str(tmp_path / "other"), "-q"]) == 1
+    assert "not an earlier probe report" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == ["keep.txt"]
+
+
+def _still(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    for i in range(count):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), np.full((40, 60, 3), 90, np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "message"),
+    [
+        (lambda p: p / "missing.mp4", 1, "no such file or folder"),
+        (lambda p: (p / "notes.mp4").write_text("not a video") and p / "notes.mp4", 1,
+         "not a video OpenCV can read"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", 1, "the folder holds no PNG frames"),
+        (lambda p: _still(p / "one", 1), 1, "1 frame; motion needs at least two"),
+        (lambda p: _still(p / "still", 12), 3, "nothing moves in 12 frames"),
+    ],
+)  # fmt: skip
+def test_clips_it_cannot_measure_get_a_message_and_an_exit_code(
+    tmp_path: Path,
+    capsys,
+    make,
+    code: int,
+    message: str,  # type: ignore[no-untyped-def]
+) -> None:
+    assert main(["probe", str(make(tmp_path)), "-o", str(tmp_path / "out")]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_usage_errors() -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["probe", "x.mp4", "--reference", "abc"])
+    assert stop.value.code == 2

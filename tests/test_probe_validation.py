@@ -1,0 +1,94 @@
+"""The probe against the truth of our own renders (slow): scenes simulated and drawn by
+physics_scenes, compared with their states (positions through the camera matrix, the
+velocities at each floor bounce), and the same scenes broken on purpose."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import probe_clips as pc
+import pytest
+
+from physics_scenes.probe.run import Options, probe
+from physics_scenes.probe.track import MEASURED
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import probe_validation as pv
+
+pytestmark = pytest.mark.slow
+
+
+def test_gravity_restitution_and_paths_of_a_correct_render(tmp_path: Path) -> None:
+    balls = pc.random_balls(0)
+    images, truth = pc.make(pc.scene_text(balls, 2.5, 30), pv.W, pv.H)
+    result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
+    assert result.violations == []
+    assert result.gravity == pytest.approx(truth.gravity_px, rel=0.03)
+    tracks = [
+        (
+            np.array(t.frames)[np.array(t.kind) == MEASURED],
+            np.array([t.x, t.y]).T[np.array(t.kind) == MEASURED],
+        )
+        for t in result.tracks
+    ]
+    owner = pc.match(tracks, truth)
+    assert sorted(owner.values()) == truth.rows  # one track per ball
+    for i, (frames, xy) in enumerate(tracks):
+        assert np.median(np.hypot(*(truth.pixels[frames, owner[i]] - xy).T)) < 1.0
+    ids = [t.id for t in result.tracks]
+    checked = 0
+    for row, frame, e in truth.bounces:
+        for bounce in result.bounces:
+            if owner[ids.index(bounce.track)] == row and abs(bounce.frame - frame) <= 1:
+                assert bounce.restitution == pytest.approx(e, abs=0.05)
+                checked += 1
+    assert checked >= 2
+
+
+@pytest.mark.parametrize(
+    "kind", ["gravity", "restitution", "teleport", "vanish", "size", "overlap"]
+)
+def test_each_broken_render_is_flagged_at_its_frame(kind: str, tmp_path: Path) -> None:
+    _, text, edit = next(case for case in pv.broken_cases(3) if case[0] == kind)
+    images, truth = pc.make(text, pv.W, pv.H, edit)
+    assert truth.violation is not None
+    want, first, last = truth.violation
+    result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
+    hits = [v for v in result.violations if v.kind == want]
+    assert hits and first - 1 <= hits[0].frame <= last + 1, [v.message for v in result.violations]
+
+
+@pytest.mark.parametrize("variant", ["crf28", "half"])
+def test_robust_to_compression_and_resizing(variant: str, tmp_path: Path) -> None:
+    images, truth = pc.make(pc.scene_text(pc.random_balls(1), 2.5, 30), pv.W, pv.H)
+    result, scale = pv.run_probe(images, truth, tmp_path / "ok", variant)
+    assert result.violations == []
+    assert result.gravity / scale[1] == pytest.approx(truth.gravity_px, rel=0.03)
+    _, text, edit = next(case for case in pv.broken_cases(1) if case[0] == "teleport")
+    images, truth = pc.make(text, pv.W, pv.H, edit)
+    result, _ = pv.run_probe(images, truth, tmp_path / "bad", variant)
+    assert truth.violation is not None
+    assert [v.frame for v in result.violations if v.kind == "teleport"] == [truth.violation[1]]
+
+
+def test_against_the_scene_gives_each_body_its_position_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from physics_scenes.cli import main
+
+    scene = tmp_path / "two.yaml"
+    scene.write_text(pc.scene_text(pc.random_balls(4, count=2), 1.5, 30))
+    frames = tmp_path / "frames"
+    assert main(["render", str(scene), "-o", str(frames), "--size", "480x270", "-q"]) == 0
+    out = tmp_path / "report"
+    assert (
+        main(["probe", str(frames), "--fps", "30", "--against", str(scene), "-o", str(out), "-q"])
+        == 0
+    )
+    against = json.loads((out / "against.json").read_text())
+    assert sorted(o["body"] for o in against["objects"]) == ["b0", "b1"]
+    assert against["bodies_not_found"] == []
+    for obj in against["objects"]:
+        assert obj["median_px"] < 1.0
+        assert len(obj["error_px"]) >= 40  # followed for most of the 45 frames
