@@ -16,12 +16,13 @@ changes by less than ``min_speed`` is silent:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..frame import BodyInfo, Layout
 from ..scene.audio import AudioSpec, SoundSpec
 from .dsp import Audio, read_wav
+from .score import Hit
 from .timbre import (
     PRESET_TIMBRES,
     SURFACE_KINDS,
@@ -126,17 +127,71 @@ def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float)
     return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
 
 
-STEP_SPEED = 0.3
-"""A footfall that changes the walker's momentum by its mass x 0.3 m/s is unit level."""
+STEP_SPEED = 0.06
+"""A footfall that changes the walker's momentum by its mass x 0.06 m/s is unit level."""
+STEP_FLOOR = 0.01
+"""Footfalls changing the walker's speed by less than this (m/s) are silent: a foot
+settling on the ground, a sole that only brushes it."""
+STEP_MERGE = 0.12
+"""A foot touching down again within this many seconds of its step is the same step
+(heel, then the flat of the foot): one sound, not a flam."""
+PERSON = 70.0
+"""Walker mass (kg) the footstep's pitch and length are set for."""
 
 
 def footstep_level(impulse: float, walker_mass: float) -> float:
     """Loudness of a footstep: the impulse over the whole walker's mass, not the foot's
-    (the foot is light, the body lands on it); silent below 1 cm/s."""
-    speed = impulse / max(walker_mass, 1e-9)
-    if speed < 0.01:
+    (the foot is light, the body lands on it), 1 dB per dB, a little more for a heavier
+    walker; silent below ``STEP_FLOOR`` with a soft knee above it.
+
+    >>> round(20 * math.log10(footstep_level(42.0, 70.0) / footstep_level(4.2, 70.0)), 6)
+    20.0
+    """
+    mass = max(walker_mass, 1e-9)
+    speed = impulse / mass
+    if speed < STEP_FLOOR:
         return 0.0
-    return 10 ** (min(max(18.0 * math.log10(speed / STEP_SPEED), -40.0), 6.0) / 20)
+    knee = min(1.0, (speed - STEP_FLOOR) / STEP_FLOOR)
+    level_db = 20.0 * math.log10(speed / STEP_SPEED) + 5.0 * math.log10(mass / PERSON)
+    return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One footstep to sound: its first touch, its level and what sets its pitch and length."""
+
+    hit: Hit
+    level: float
+    speed: float
+    """The walker's change of speed (m/s): a harder step is brighter."""
+    mass: float
+    """The whole walker's mass (kg): a heavier walker thumps lower and longer."""
+
+
+def footsteps(hits: list[Hit], layout: Layout) -> list[Step]:
+    """The audible footsteps among ``hits`` (kind 'foot', foot in ``a``), re-contacts merged.
+
+    A touch below ``STEP_FLOOR`` is dropped; one within ``STEP_MERGE`` of the same foot's
+    last audible step joins it (the step sounds at its first touch, as loud as its
+    loudest), so a heel-and-toe landing or a bounce is one footfall, not a flam.
+    """
+    walkers = composite_masses(layout)
+    steps: list[Step] = []
+    last: dict[int, int] = {}  # foot row → index in steps of its last audible step
+    for hit in sorted((h for h in hits if h.kind == "foot"), key=lambda h: (h.time, h.order)):
+        name = layout.bodies[hit.a].name if hit.a >= 0 else ""
+        mass = walkers.get(name.split("/")[0], PERSON)
+        level = footstep_level(hit.impulse, mass)
+        if level <= 0:
+            continue
+        index = last.get(hit.a)
+        if index is not None and hit.time - steps[index].hit.time < STEP_MERGE:
+            if level > steps[index].level:
+                steps[index] = replace(steps[index], level=level, speed=hit.impulse / mass)
+            continue
+        last[hit.a] = len(steps)
+        steps.append(Step(hit, level, hit.impulse / mass, mass))
+    return steps
 
 
 def composite_masses(layout: Layout) -> dict[str, float]:

@@ -33,15 +33,16 @@ from .dsp import (
 from .mix import Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
 from .score import Hit, Score
 from .sounds import (
+    BodySound,
+    Step,
     body_sounds,
-    composite_masses,
-    footstep_level,
+    footsteps,
     impact_level,
     same_sound,
     scrape_hz,
 )
 from .spill import SpilledTrack
-from .synth import FOOTSTEP_LENGTH, ImpactSynth, play_sample
+from .synth import ImpactSynth, footstep_length, play_sample
 from .timbre import PRESET_TIMBRES
 
 TimeMap = Callable[[float], float]
@@ -159,19 +160,15 @@ def mixed_windows(
     masses = layout.masses()
     synth = ImpactSynth(seed)
     voices: list[Voice] = []
-    recipes: dict[int, tuple[Hit, int]] = {}
+    recipes: dict[int, int] = {}
     impacts = 10 ** (spec.impacts_db / 20)
-    steps = 10 ** (spec.footsteps_db / 20)
-    walkers = composite_masses(layout)
     audible: list[tuple[Hit, float]] = []
     for hit in score.hits:
         if hit.kind == "foot":
-            whole = walkers.get(layout.bodies[hit.a].name.split("/")[0], 1.0) if hit.a >= 0 else 1.0
-            level = footstep_level(hit.impulse, whole)
-        else:
-            mass_a = masses[hit.a] if hit.a >= 0 else 1.0
-            mass_b = masses[hit.b] if hit.b >= 0 else math.inf
-            level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
+            continue
+        mass_a = masses[hit.a] if hit.a >= 0 else 1.0
+        mass_b = masses[hit.b] if hit.b >= 0 else math.inf
+        level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
         if level > 0:
             audible.append((hit, level))
     spread = _spread([hit for hit, _ in audible], seed)
@@ -180,11 +177,6 @@ def mixed_windows(
         if start >= length or start < 0:
             continue
         pan = _pan(hit.x, layout)
-        if hit.kind == "foot":
-            order = 2 * hit.order
-            recipes[order] = (hit, -1)
-            voices.append(Voice(start, FOOTSTEP_LENGTH, level * steps, pan, 0.25, order))
-            continue
         rows = [hit.a, hit.b]
         share = 1.0
         if hit.a >= 0 and hit.b >= 0 and same_sound(sounds[hit.a], sounds[hit.b]):
@@ -202,16 +194,28 @@ def mixed_windows(
                 size, ring = synth.length(sound.timbre), max(sound.timbre.decays)
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
-            recipes[order] = (hit, row)
+            recipes[order] = row
             voices.append(Voice(start, size, gain, pan, ring, order))
+    walking: dict[int, Step] = {}
+    for step in footsteps(score.hits, layout):
+        start = round(time_map(step.hit.time) * RATE)
+        if 0 <= start < length:
+            order = 2 * step.hit.order
+            walking[order] = step
+            gain = step.level * 10 ** (spec.footsteps_db / 20)
+            size = footstep_length(step.mass)
+            voices.append(Voice(start, size, gain, _pan(step.hit.x, layout), size / RATE, order))
 
     rng = np.random.default_rng([seed, 0x48])  # drawn from in mixing order: deterministic
+    ground = BodySound(PRESET_TIMBRES["ground"], PRESET_TIMBRES["ground"].f_ref * 0.06, 1.0)
 
     def make(voice: Voice, n: int) -> Audio:
-        hit, row = recipes[voice.order]
-        if row < 0:
-            ground = sounds[hit.b].timbre if hit.b >= 0 else PRESET_TIMBRES["ground"]
-            return synth.footstep(ground, min(1.0, voice.gain), rng)[0]
+        if voice.order in walking:
+            step = walking[voice.order]
+            floor = sounds[step.hit.b] if step.hit.b >= 0 else ground
+            sole = sounds[step.hit.a].timbre.scrape_hz if step.hit.a >= 0 else 1000.0
+            return synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
+        row = recipes[voice.order]
         sound = sounds[row]
         if sound.sample is not None:
             return play_sample(sound.sample, sound.sample_ratio)
