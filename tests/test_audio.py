@@ -668,3 +668,37 @@ def test_walker_footsteps_are_heard_at_its_foot_events(tmp_path: Path) -> None:
         heard.append(window.max())
     # the feet settling at the start make no step (only the soles' brief slide is heard)
     assert level[: int(0.05 * RATE)].max() < 0.25 * max(heard)
+
+
+def test_composite_parts_sound_like_what_they_are_made_of() -> None:
+    """The builders' own materials are real sounds: the cradle's steel balls ring for
+    seconds, a walker's soles are shoes, its limbs a body (not the default wood's planks),
+    whegs' feet rubber; a scene may still call a material of its own 'steel'."""
+    from physics_scenes.audio.sounds import body_sounds
+
+    def sounds(text: str) -> dict[str, tuple[str, float, float]]:
+        scene = parse_scene(text)
+        layout, _frames = simulate(scene)
+        materials = {n: (m.density, m.elasticity) for n, m in scene.materials.items()}
+        resolved = body_sounds(layout, scene.audio, Path("."), materials)
+        return {b.name: (s.timbre.name, s.f0, max(s.timbre.decays))
+                for b, s in zip(layout.bodies, resolved, strict=True)}  # fmt: skip
+
+    found = sounds(
+        "bodies:\n  - {kind: floor}\n"
+        "  - {kind: newtons_cradle, name: c, position: [0, 1.3], balls: 2, radius: 0.12}\n"
+        "  - {kind: walker, name: w, position: [3, 0]}\n"
+        "  - {kind: whegs, name: x, position: [-3, 0]}\n"
+    )
+    ball = found["c/ball_0"]
+    assert ball[0] == "steel" and 500 < ball[1] < 3000 and ball[2] > 1.5, ball
+    assert found["w/foot_left"][0] == "sole" and found["w/torso"][0] == "flesh"
+    assert found["w/shin_left"][0] == "flesh"
+    assert {v[0] for k, v in found.items() if k.startswith("x/")} >= {"grip"}
+    wave_, _ = ImpactSynth(1).impact(PRESET_TIMBRES["metal"], ball[1], np.random.default_rng(0))
+    assert decay_time(wave_) > 1.0, "a steel ball rings for seconds"
+    own = sounds(
+        "materials: {steel: {density: 1000, elasticity: 0.1}}\n"
+        "bodies: [{kind: ball, name: b, position: [0, 1], radius: 0.1, material: steel}]\n"
+    )
+    assert own["b"][0] != "steel", "a scene's own material named steel resolves as before"

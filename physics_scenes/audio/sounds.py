@@ -21,14 +21,19 @@ from pathlib import Path
 
 from ..frame import BodyInfo, Layout
 from ..scene.audio import AudioSpec, SoundSpec
+from ..scene.materials import DEFAULT_DYNAMIC
 from .dsp import Audio, read_wav
 from .score import Hit
 from .timbre import (
+    BODY_KINDS,
+    BUILDER_TIMBRES,
+    FLESH,
     PRESET_TIMBRES,
     SURFACE_KINDS,
     Timbre,
     body_shape,
     fundamental,
+    named_timbre,
     nearest_timbre,
 )
 
@@ -58,6 +63,16 @@ def custom_timbre(name: str, materials: dict[str, tuple[float, float]]) -> Timbr
     return nearest_timbre(density, elasticity)
 
 
+def material_timbre(name: str, materials: dict[str, tuple[float, float]]) -> Timbre:
+    """A material's sound: its preset, else (unless the scene defines it) a builder's
+    own material (``steel``, ``sole``, ``grip``), else ``custom_timbre``."""
+    if name in PRESET_TIMBRES:
+        return PRESET_TIMBRES[name]
+    if name not in materials and name in BUILDER_TIMBRES:
+        return BUILDER_TIMBRES[name]
+    return custom_timbre(name, materials)
+
+
 def _override(spec: AudioSpec, body: BodyInfo) -> SoundSpec | None:
     base = body.name.split("/")[0]
     for key in (body.name, base):
@@ -77,9 +92,9 @@ def body_sounds(
     samples: dict[str, Audio] = {}
     sounds = []
     for body in layout.bodies:
-        timbre = PRESET_TIMBRES.get(body.material)
-        if timbre is None:
-            timbre = custom_timbre(body.material, materials or {})
+        timbre = material_timbre(body.material, materials or {})
+        if body.kind in BODY_KINDS and body.material == DEFAULT_DYNAMIC:
+            timbre = FLESH  # a walker's or ragdoll's own parts: a body falls, not planks
         over = _override(spec, body)
         sample = None
         ratio = 1.0
@@ -87,7 +102,7 @@ def body_sounds(
         gain = SURFACE_GAIN if body.kind in SURFACE_KINDS else 1.0
         if over is not None:
             if over.like is not None:
-                timbre = PRESET_TIMBRES[over.like]
+                timbre = named_timbre(over.like)
             timbre = timbre.scaled(over.pitch, over.decay)
             gain *= 10 ** (over.gain_db / 20)
             if over.sample is not None:
@@ -205,8 +220,8 @@ def composite_masses(layout: Layout) -> dict[str, float]:
 
 
 def scrape_hz(material: str, spec: AudioSpec, materials: dict[str, tuple[float, float]]) -> float:
-    timbre = PRESET_TIMBRES.get(material) or custom_timbre(material, materials)
+    timbre = material_timbre(material, materials)
     over = spec.materials.get(material)
     if over is not None and over.like is not None:
-        timbre = PRESET_TIMBRES[over.like]
+        timbre = named_timbre(over.like)
     return timbre.scrape_hz

@@ -13,7 +13,10 @@ from .fields import ReadOnlyMap
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
 
-Preset = Literal["rubber", "wood", "metal", "stone", "ice", "glass", "plastic", "ground"]
+Preset = Literal[
+    "rubber", "wood", "metal", "stone", "ice", "glass", "plastic", "ground",
+    "steel", "sole", "grip", "flesh",
+]  # fmt: skip
 
 
 class SoundSpec(BaseModel):
@@ -24,7 +27,8 @@ class SoundSpec(BaseModel):
     like: Preset | None = Field(
         None,
         description="Sound like this preset (default: the material's own, or the nearest "
-        "preset by density and elasticity for custom materials).",
+        "preset by density and elasticity for custom materials); also steel (a cradle's "
+        "balls), sole (a walker's shoes), grip (whegs' feet), flesh (a person's body).",
     )
     pitch: float = Field(1.0, gt=0, le=16, description="Multiply every frequency by this.")
     decay: float = Field(1.0, gt=0, le=16, description="Multiply every ring time by this.")
