@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 import subprocess
@@ -33,7 +34,7 @@ from physics_scenes.cli import main
 from physics_scenes.frame import BodyInfo, PolyGeom
 from physics_scenes.job.pipeline import RenderJob, run
 
-from helpers import ROOT, SCENES
+from helpers import ROOT, SCENES, ebur128
 
 SILENCE_RMS = 1e-4
 """-80 dBFS: what 'silent' means below (the track itself is normalised to -16 LUFS)."""
@@ -74,8 +75,9 @@ world: {size: [4, 6]}
 timing: {duration: 8, fps: 60, substeps: 8}
 materials:
   bouncy: {density: 600, friction: 0.5, elasticity: 0.85}
-audio:
+audio:  # no room tone: onsets are found against silence
   materials: {bouncy: {like: wood}}
+  room_tone: null
 bodies:
   - {kind: floor, name: floor, y: 0.5}
   - {kind: ball, name: ball, radius: 0.2, position: [2, 5], material: bouncy}
@@ -129,6 +131,7 @@ def test_a_settled_pile_is_silent() -> None:
 seed: 2
 world: {size: [4, 3], walls: true}
 timing: {duration: 6, fps: 60, substeps: 4}
+audio: {room_tone: null}
 bodies:
   - kind: ball
     name: ball
@@ -172,7 +175,7 @@ def fundamental(audio: np.ndarray) -> float:
 def test_a_smaller_ball_of_the_same_material_sounds_higher(material: str) -> None:
     text = """
 timing: {{duration: 1.5}}
-audio: {{bodies: {{floor: {{gain_db: -60}}}}}}
+audio: {{bodies: {{floor: {{gain_db: -60}}}}, room_tone: null}}
 bodies:
   - {{kind: floor, name: floor, y: 0.5}}
   - {{kind: ball, name: ball, radius: {r}, position: [4, 2], material: {m}}}
@@ -273,7 +276,7 @@ def test_footsteps_sound_at_foot_events() -> None:
             for k, s in enumerate(steps) if t - 1 / 60 < s <= t
         )  # fmt: skip
         score.add(Frame(index, t, zeros.copy(), np.zeros(3), zeros.copy(), np.zeros(3), events))
-    spec = parse_scene("bodies: [{kind: floor}]").audio
+    spec = parse_scene("bodies: [{kind: floor}]\naudio: {room_tone: null}").audio
     audio, levels = render_track(score, spec, 1, 4.0)
     found = onsets(audio)
     assert [round(s / RATE, 3) for s in found] == steps
@@ -290,6 +293,7 @@ def test_sliding_makes_scraping_noise_that_follows_the_speed() -> None:
     audio, _levels, frames, score = scene_track("""
 world: {size: [16, 4]}
 timing: {duration: 3}
+audio: {room_tone: null}
 bodies:
   - {kind: floor, name: floor, y: 0.5}
   - {kind: box, name: crate, size: [0.6, 0.4], position: [1, 0.7], velocity: [6, 0],
@@ -338,15 +342,15 @@ bodies:
 
 
 def test_ambient_bed_synthesized_or_looped_from_a_wav(tmp_path: Path) -> None:
-    base = "world: {gravity: [0, 0]}\ntiming: {duration: 1}\nbodies: [{kind: ball, radius: 1}]\n"
+    base = "world: {gravity: [0, 0]}\ntiming: {duration: 2}\nbodies: [{kind: ball, radius: 1}]\n"
     room, levels, _, _ = scene_track(base + "audio: {ambient: {level_db: -40}}\n")
     assert abs(levels.loudness + 16) < 0.5 and room.std() > 0.01
     assert not np.array_equal(room[:, 0], room[:, 1]), "room tone is decorrelated stereo"
     sine_wav(tmp_path / "hum.wav", 100.0, 0.3)
-    text = base + "audio: {ambient: {file: hum.wav}}\n"
+    text = base + "audio: {ambient: {file: hum.wav}, room_tone: null}\n"
     looped = scene_track(text, base_dir=tmp_path)[0][:, 0]
-    period = round(0.3 * RATE)
-    assert np.allclose(looped[:period], looped[period : 2 * period], atol=1e-6)
+    period = round(0.3 * RATE)  # (after the fade-in and the high-pass settle)
+    assert np.allclose(looped[2 * period : 3 * period], looped[3 * period : 4 * period], atol=1e-6)
 
 
 def test_streamed_track_is_the_in_memory_track_byte_for_byte(tmp_path: Path) -> None:
@@ -572,7 +576,11 @@ def test_the_aac_track_in_the_mp4_is_in_sync_too(tmp_path: Path) -> None:
     found = onsets(aac, threshold_db=-40)
     assert len(found) == len(hits)
     assert max(abs(s / RATE - t) for s, t in zip(found, hits, strict=True)) <= 0.001
-    assert true_peak(aac) <= -1.0 + 0.1 and abs(integrated_loudness(aac) + 16) < 0.3
+    assert true_peak(aac) <= -1.0 and abs(integrated_loudness(aac) + 16) < 0.3
+    loudness, peak = ebur128(tmp_path / "b.mp4")  # ffmpeg's own meter agrees
+    assert peak <= -1.0 and abs(loudness + 16) < 0.5, (loudness, peak)
+    meta = json.loads((tmp_path / "b.metadata.json").read_text())["audio"]
+    assert abs(meta["aac_true_peak_dbtp"] - true_peak(aac)) < 0.1, meta
 
 
 def test_footstep_loudness_follows_the_walkers_momentum_change() -> None:
@@ -606,7 +614,9 @@ def test_footstep_level_follows_the_impulse_over_20_db_settling_silent_recontact
     steps = [(0.5 + 0.6 * k, "left" if k % 2 else "right", i) for k, i in enumerate(impulses)]
     steps += [(0.02, "left", 0.6), (0.04, "right", 0.3)]  # settling: under 1 cm/s
     steps += [(0.5 + 0.6 * 2 + 0.08, "right", 3.0)]  # a re-contact 80 ms after a step
-    spec = parse_scene("bodies: [{kind: floor}]\naudio: {loudness: null, footsteps_db: -20}").audio
+    spec = parse_scene(
+        "bodies: [{kind: floor}]\naudio: {loudness: null, footsteps_db: -20, room_tone: null}"
+    ).audio
     audio, _levels = render_track(foot_score(steps, 2.5), spec, 1, 2.5)
     found = onsets(audio, threshold_db=-60, gap=0.2)
     assert [round(s / RATE, 3) for s in found] == [0.5, 1.1, 1.7], "settling silent, one flam"

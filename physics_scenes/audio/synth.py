@@ -123,11 +123,11 @@ class ImpactSynth:
         scuff_len = min(length, int(0.06 * RATE))
         centre = math.sqrt(ground.scrape_hz * sole_hz) * (0.8 + 0.5 * hard)
         scuff = band_noise(rng, scuff_len, centre * rng.uniform(0.9, 1.1), 2.5)
-        scuff *= (0.2 + 0.25 * hard) * np.exp(-np.arange(scuff_len) / (0.012 * RATE))
+        scuff *= (0.12 + 0.2 * hard) * np.exp(-np.arange(scuff_len) / (0.012 * RATE))
         out: Audio = thump
         out[:scuff_len] += scuff
         click, _ = self.impact(ground.scaled(decay=0.5), ground_f0, rng, length)
-        out[: len(click)] += 0.3 * click
+        out[: len(click)] += 0.2 * click
         ramp = _ramp(length, 2.0)
         assert ramp is not None
         out[: len(ramp)] *= ramp

@@ -7,10 +7,11 @@ the timeline is remapped), and the track is exactly ``duration`` long.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,8 @@ from .dsp import (
     pink_shape,
     read_wav,
 )
-from .mix import Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
+from .finish import finished, room_tone
+from .mix import Bed, Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
 from .score import Hit, Score
 from .sounds import (
     BodySound,
@@ -110,7 +112,12 @@ def render_track(
     for window in windows:
         out[at : at + len(window)] = window
         at += len(window)
-    return out, master(out, spec.loudness, spec.true_peak, spec.gain_db)
+    return out, master(out, spec.loudness, spec.true_peak, spec.gain_db, bed=_bed(spec, seed))
+
+
+EncodedPeak = Callable[[Path], float]
+"""The true peak (dBTP) of a finished WAV once encoded as it will be delivered (AAC)."""
+ENCODED_TRIES = 4
 
 
 def write_track(
@@ -123,25 +130,51 @@ def write_track(
     time_map: TimeMap = identity,
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
+    encoded_peak: EncodedPeak | None = None,
 ) -> Levels:
     """``render_track`` written to a 24-bit WAV at ``path``, the same samples, in flat memory.
 
     The mix is made a window at a time into a nameless temporary file beside
     ``path`` and mastered from there, so memory does not grow with the length.
+    With ``encoded_peak``, the WAV is measured as it will be delivered: an encoder
+    (AAC) overshoots the peaks it is given, so while the encoded true peak is above
+    the ceiling the track is mastered again with the limiter's ceiling lowered by the
+    excess (the loudness target still met: the limiter takes the difference).
     """
     length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
-    with SpilledTrack(path.parent) as mixed:
+    with contextlib.ExitStack() as stack:
+        mixed = stack.enter_context(SpilledTrack(path.parent))
         for window in windows:
             mixed.append(window)
         assert len(mixed) == length
-        with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
-            return master(
-                mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
-                spec.loudness,
-                spec.true_peak,
-                spec.gain_db,
-                emit=lambda _start, block: wav.write(block),
-            )
+        ceiling = spec.true_peak
+        for _ in range(ENCODED_TRIES):
+            with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
+                levels = master(
+                    mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
+                    spec.loudness,
+                    ceiling,
+                    spec.gain_db,
+                    emit=lambda _start, block: wav.write(block),
+                    bed=_bed(spec, seed),
+                )
+            if encoded_peak is None:
+                return levels
+            encoded = encoded_peak(path)
+            levels = replace(levels, encoded_true_peak=encoded)
+            if not math.isfinite(encoded) or encoded <= spec.true_peak:
+                break
+            ceiling -= encoded - spec.true_peak + 0.1
+        return levels
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bed(spec: AudioSpec, seed: int) -> Bed | None:
+    """The room tone the master adds ``spec.room_tone`` LU under the track's loudness."""
+    below = spec.room_tone
+    if below is None:
+        return None
+    return lambda length, loudness: room_tone(seed, length, loudness - below)
 
 
 def mixed_windows(
@@ -225,7 +258,7 @@ def mixed_windows(
     sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
     if spec.ambient is not None:
         sources.append((0, _ambient(spec, seed, length, base_dir)))
-    return length, mix_windows(sources, length, MIX_WINDOW)
+    return length, finished(mix_windows(sources, length, MIX_WINDOW), length)
 
 
 def _contact_noise(

@@ -1,5 +1,7 @@
 """The audio sink: collects the score while frames stream by, writes the WAV at the end
-(mixed and mastered through a temporary file, so memory stays flat however long).
+(mixed and mastered through a temporary file, so memory stays flat however long),
+measured once encoded as AAC and mastered again lower if the encoder pushed its true
+peak over the ceiling (the MP4 gets exactly that encoding).
 
 It follows the ``Sink`` protocol of ``sink.py`` (open / write / finish /
 commit / discard) and is atomic: the WAV lives at a temporary name until
@@ -20,6 +22,7 @@ from ..audio.track import TimeMap, identity, write_track
 from ..frame import Frame
 from ..scene.audio import AudioSpec
 from .atomic import AtomicPath
+from .ffmpeg import aac_true_peak
 
 
 class AudioSink:
@@ -60,6 +63,7 @@ class AudioSink:
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
+            encoded_peak=aac_true_peak,
         )  # fmt: skip
         self.wav = self._out.temp
 
@@ -72,6 +76,7 @@ class AudioSink:
             "loudness_lufs": _rounded(self.levels.loudness),
             "true_peak_dbtp": _rounded(self.levels.true_peak),
             "gain_db": _rounded(self.levels.gain_db),
+            "aac_true_peak_dbtp": _rounded(self.levels.encoded_true_peak),
         }  # fmt: skip
 
     def commit(self) -> None:
@@ -86,5 +91,5 @@ class AudioSink:
             self._out.discard()
 
 
-def _rounded(value: float) -> float | None:
-    return round(value, 3) if math.isfinite(value) else None
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None and math.isfinite(value) else None

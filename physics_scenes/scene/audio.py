@@ -94,6 +94,13 @@ class AudioSpec(BaseModel):
         description="Impacts slower than this (m/s) are silent, so resting contacts make no buzz.",
     )
     ambient: AmbientSpec | None = Field(None, description="Optional bed of room tone or a WAV.")
+    room_tone: float | None = Field(
+        50.0,
+        ge=10,
+        le=90,
+        description="A quiet synthesized room tone this many LU under the track's loudness "
+        "fills its silences, so a clip never starts or ends in digital zero; null: none.",
+    )
     materials: ReadOnlyMap[SoundSpec] = Field(
         default_factory=dict, description="Sound per material name (preset or scene material)."
     )
