@@ -712,3 +712,29 @@ def test_composite_parts_sound_like_what_they_are_made_of() -> None:
         "bodies: [{kind: ball, name: b, position: [0, 1], radius: 0.1, material: steel}]\n"
     )
     assert own["b"][0] != "steel", "a scene's own material named steel resolves as before"
+
+
+def test_a_crowd_of_alike_balls_varies_a_little_and_small_parts_differ_in_pitch() -> None:
+    from physics_scenes.audio.sounds import body_sounds
+    from physics_scenes.audio.timbre import MAX_HZ, Shape, fundamental
+
+    scene = parse_scene(
+        "bodies:\n  - {kind: floor}\n"
+        "  - {kind: ball, name: b, radius: 0.1, position: [1, 1], material: plastic,\n"
+        "     grid: {columns: 8, rows: 5, spacing: [0.25, 0.25]}}\n"
+        "  - {kind: ball, name: odd, radius: 0.3, position: [6, 1], material: plastic}\n"
+    )
+    layout, _frames = simulate(scene)
+    plain = body_sounds(layout, scene.audio, Path("."))
+    varied = body_sounds(layout, scene.audio, Path("."), seed=5)
+    assert varied == body_sounds(layout, scene.audio, Path("."), seed=5), "seeded, repeatable"
+    balls = [row for row, b in enumerate(layout.bodies) if b.name.startswith("b")]
+    base = plain[balls[0]].f0
+    pitches = sorted({varied[r].f0 / base for r in balls})
+    decays = {varied[r].timbre.decays[0] for r in balls}
+    assert len(pitches) >= 8 and len(decays) >= 8, "a texture, not one note"
+    assert pitches[0] > 0.95 and pitches[-1] < 1.05 and pitches[-1] / pitches[0] > 1.04
+    odd = next(row for row, b in enumerate(layout.bodies) if b.name == "odd")
+    assert varied[odd] == plain[odd], "a body unlike the others keeps its exact pitch"
+    small = [fundamental(PRESET_TIMBRES["plastic"], Shape(s, False)) for s in (0.02, 0.03, 0.05)]
+    assert small[0] > small[1] > small[2] and small[0] <= MAX_HZ, small

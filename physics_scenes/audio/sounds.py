@@ -16,8 +16,12 @@ changes by less than ``min_speed`` is silent:
 from __future__ import annotations
 
 import math
+import zlib
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from ..frame import BodyInfo, Layout
 from ..scene.audio import AudioSpec, SoundSpec
@@ -81,16 +85,44 @@ def _override(spec: AudioSpec, body: BodyInfo) -> SoundSpec | None:
     return spec.materials.get(body.material)
 
 
+VARIANTS = 12
+"""Alike bodies get one of this many slight variations (few, so their modes are cached)."""
+PITCH_SPREAD, DECAY_SPREAD = 0.04, 0.12
+"""Most a variation moves a body's pitch and ring time (±, relative): manufacturing spread."""
+
+
+def variations(seed: int) -> list[tuple[float, float]]:
+    """The (pitch, decay) factors of the ``VARIANTS``: pitches evenly spread over
+    ±``PITCH_SPREAD`` in a seeded order, ring times seeded within ±``DECAY_SPREAD``."""
+    rng = np.random.default_rng([seed, 0x5641])
+    order = rng.permutation(VARIANTS)
+    pitch = 1 + PITCH_SPREAD * (2 * (order + 0.5) / VARIANTS - 1)
+    decay = 1 + rng.uniform(-DECAY_SPREAD, DECAY_SPREAD, VARIANTS)
+    return [(float(p), float(d)) for p, d in zip(pitch, decay, strict=True)]
+
+
+def variant(seed: int, name: str) -> int:
+    """Which variation a body gets: fixed by the seed and its name."""
+    return int(np.random.default_rng([seed, zlib.crc32(name.encode())]).integers(VARIANTS))
+
+
 def body_sounds(
     layout: Layout,
     spec: AudioSpec,
     base_dir: Path,
     materials: dict[str, tuple[float, float]] | None = None,
+    seed: int | None = None,
 ) -> list[BodySound]:
     """Resolve every body's sound: preset by material name, else the nearest preset
-    (``materials`` gives custom materials' (density, elasticity)), then the overrides."""
+    (``materials`` gives custom materials' (density, elasticity)), then the overrides.
+
+    With a ``seed``, each synthesized body that would sound exactly like another is
+    one of ``VARIANTS`` slight variations of its pitch and ring time (a few percent),
+    so a crowd of alike balls is a texture, not one note; a body unlike the others
+    (a xylophone's tuned bar) keeps its exact pitch."""
     samples: dict[str, Audio] = {}
     sounds = []
+    spread = variations(seed) if seed is not None else []
     for body in layout.bodies:
         timbre = material_timbre(body.material, materials or {})
         if body.kind in BODY_KINDS and body.material == DEFAULT_DYNAMIC:
@@ -112,6 +144,15 @@ def body_sounds(
                 power = 2.0 if shape.beam else 1.0
                 ratio = over.pitch * (over.sample_size / max(shape.size, 1e-3)) ** power
         sounds.append(BodySound(timbre, fundamental(timbre, shape), gain, sample, ratio))
+    if not spread:
+        return sounds
+    alike = Counter((s.timbre, s.f0) for s in sounds if s.sample is None)
+    for row, (body, sound) in enumerate(zip(layout.bodies, sounds, strict=True)):
+        if sound.sample is None and alike[(sound.timbre, sound.f0)] > 1:
+            pitch, decay = spread[variant(seed or 0, body.name)]
+            sounds[row] = replace(
+                sound, timbre=sound.timbre.scaled(decay=decay), f0=sound.f0 * pitch
+            )
     return sounds
 
 

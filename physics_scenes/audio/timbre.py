@@ -165,8 +165,18 @@ def body_shape(body: BodyInfo) -> Shape:
     return Shape(SURFACE_SIZE, False)
 
 
+CAP_KNEE = 5000.0
+"""Above this a fundamental is compressed towards ``MAX_HZ`` instead of clipped at it, so
+small parts of different sizes still differ in pitch (they all rang at the cap)."""
+
+
 def fundamental(timbre: Timbre, shape: Shape) -> float:
-    """The fundamental frequency (Hz) of ``shape`` made of ``timbre``, clamped to hearing."""
+    """The fundamental frequency (Hz) of ``shape`` made of ``timbre``, kept in hearing:
+    at least ``MIN_HZ``; above ``CAP_KNEE`` compressed smoothly (and monotonically)
+    towards ``MAX_HZ``."""
     size = max(shape.size, 1e-3)
     f = timbre.f_ref * (BEAM_FACTOR / (size * size) if shape.beam else 0.1 / size)
-    return min(max(f, MIN_HZ), MAX_HZ)
+    if f > CAP_KNEE:
+        room = MAX_HZ - CAP_KNEE
+        f = CAP_KNEE + room * math.tanh((f - CAP_KNEE) / room)
+    return max(f, MIN_HZ)

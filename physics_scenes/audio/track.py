@@ -189,7 +189,7 @@ def mixed_windows(
     """The track's length in samples, and its mix before mastering, window by window."""
     layout = score.layout
     length = round(duration * RATE)
-    sounds = body_sounds(layout, spec, base_dir, materials)
+    sounds = body_sounds(layout, spec, base_dir, materials, seed)
     masses = layout.masses()
     synth = ImpactSynth(seed)
     voices: list[Voice] = []
