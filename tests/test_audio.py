@@ -27,7 +27,7 @@ from physics_scenes.audio import (
 )
 from physics_scenes.audio.dsp import BLOCK, TruePeakMeter, true_peak, write_wav
 from physics_scenes.audio.mix import MAX_LIMITING_DB, Voice, allocate, master, mix_windows
-from physics_scenes.audio.sounds import footsteps
+from physics_scenes.audio.sounds import footsteps, impact_level
 from physics_scenes.audio.synth import ImpactSynth
 from physics_scenes.audio.timbre import PRESET_TIMBRES
 from physics_scenes.cli import main
@@ -533,13 +533,20 @@ def test_write_wav_round_trips(tmp_path: Path) -> None:
 def test_xylophone_bars_play_a_c_major_scale(tmp_path: Path) -> None:
     path = SCENES / "xylophone.yaml"
     scene = load_scene(path)
-    _layout, frames = simulate(scene)
+    layout, frames = simulate(scene)
     first: dict[str, float] = {}
+    strikes: dict[str, list[float]] = {}
+    masses = layout.masses()
     for frame in frames:
         for event in frame.events:
             if event.kind == "begin" and event.a.startswith("bar_"):
                 first.setdefault(event.a, event.time)
+                a, b = (layout.names.index(n) for n in (event.a, event.b))
+                level = impact_level(event.impulse, masses[a], masses[b], scene.audio.min_speed)
+                strikes.setdefault(event.a, []).append(level)
     assert list(first) == [f"bar_{n}" for n in ("c5", "d5", "e5", "f5", "g5", "a5", "b5", "c6")]
+    for bar, levels in strikes.items():  # each bar struck once: re-strikes 30 dB down or gone
+        assert all(later < levels[0] * 10 ** (-30 / 20) for later in levels[1:]), (bar, levels)
     run(RenderJob(scene, tmp_path / "x.jsonl", "states", 0, 0, audio="wav", source=path))
     audio = read_wav(tmp_path / "x.wav")
     measured = []
