@@ -13,12 +13,14 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import AudioInputError
 from ..frame import Layout
 from ..scene.audio import AudioSpec
+from .beds import Beds, BedWindow, bed_windows
 from .dsp import (
     BLOCK,
     RATE,
@@ -104,15 +106,20 @@ def render_track(
     time_map: TimeMap = identity,
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
+    beds: Beds | None = None,
 ) -> tuple[Audio32, Levels]:
-    """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels."""
-    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
-    out = np.empty((length, 2), dtype=np.float32)
-    at = 0
-    for window in windows:
-        out[at : at + len(window)] = window
-        at += len(window)
+    """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels.
+
+    ``beds``: the decoded music and voice files the scene names (``output.sound.load_beds``).
+    """
+    mix = Mix(score, spec, seed, duration, time_map, base_dir, materials, beds)
+    out = np.asarray(mix.premaster(_in_memory), dtype=np.float32)
     return out, master(out, spec.loudness, spec.true_peak, spec.gain_db, bed=_bed(spec, seed))
+
+
+def _in_memory(windows: Iterator[Audio32]) -> Audio32:
+    blocks = list(windows)
+    return np.concatenate(blocks) if blocks else np.zeros((0, 2), dtype=np.float32)
 
 
 EncodedPeak = Callable[[Path], float]
@@ -131,6 +138,7 @@ def write_track(
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
     encoded_peak: EncodedPeak | None = None,
+    beds: Beds | None = None,
 ) -> Levels:
     """``render_track`` written to a 24-bit WAV at ``path``, the same samples, in flat memory.
 
@@ -141,17 +149,22 @@ def write_track(
     the ceiling the track is mastered again with the limiter's ceiling lowered by the
     excess (the loudness target still met: the limiter takes the difference).
     """
-    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
+    mix = Mix(score, spec, seed, duration, time_map, base_dir, materials, beds)
     with contextlib.ExitStack() as stack:
-        mixed = stack.enter_context(SpilledTrack(path.parent))
-        for window in windows:
-            mixed.append(window)
-        assert len(mixed) == length
+
+        def spill(windows: Iterator[Audio32]) -> SpilledTrack:
+            track = stack.enter_context(SpilledTrack(path.parent))
+            for window in windows:
+                track.append(window)
+            return track
+
+        mixed = mix.premaster(spill)
+        assert len(mixed) == mix.length
         ceiling = spec.true_peak
         for _ in range(ENCODED_TRIES):
             with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
                 levels = master(
-                    mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
+                    mixed,  # a SpilledTrack: read like an array, a slice at a time
                     spec.loudness,
                     ceiling,
                     spec.gain_db,
@@ -167,6 +180,55 @@ def write_track(
             ceiling -= encoded - spec.true_peak + 0.1
         return levels
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+Store = Callable[[Iterator[Audio32]], Any]
+"""Keeps a whole track given window by window; returns it readable as ``track[a:b]``."""
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Everything that makes the track before the master stage."""
+
+    score: Score
+    spec: AudioSpec
+    seed: int
+    duration: float
+    time_map: TimeMap
+    base_dir: Path
+    materials: dict[str, tuple[float, float]] | None
+    beds: Beds | None
+
+    @property
+    def length(self) -> int:
+        return round(self.duration * RATE)
+
+    def windows(self, solo: str | None = None) -> Iterator[Audio32]:
+        """The physics sounds (only the ``solo`` stem's, if given), before the edges."""
+        return mixed_windows(
+            self.score, self.spec, self.seed, self.duration, self.time_map, self.base_dir,
+            self.materials, solo,
+        )[1]  # fmt: skip
+
+    def parts(self, store: Store) -> Iterator[BedWindow] | None:
+        """The physics, voice and ducked music by window; None if the scene has no beds."""
+        spec = self.spec
+        if spec.music is None and not spec.voice:
+            return None
+        if self.beds is None:
+            raise AudioInputError(
+                "the scene names music or voice files: pass them decoded "
+                "(beds=output.sound.load_beds(spec, folder, seconds))"
+            )
+        return bed_windows(store(self.windows()), spec, self.beds, MIX_WINDOW)
+
+    def premaster(self, store: Store) -> Any:
+        """The whole track before the master stage (beds in, high-pass, fades), stored."""
+        parts = self.parts(store)
+        if parts is None:
+            return store(finished(self.windows(), self.length))
+        summed = (p.action + p.voice + p.music for p in parts)
+        return store(finished(summed, self.length))
 
 
 def _bed(spec: AudioSpec, seed: int) -> Bed | None:
@@ -185,8 +247,10 @@ def mixed_windows(
     time_map: TimeMap,
     base_dir: Path,
     materials: dict[str, tuple[float, float]] | None,
+    solo: str | None = None,
 ) -> tuple[int, Iterator[Audio32]]:
-    """The track's length in samples, and its mix before mastering, window by window."""
+    """The track's length in samples, and its mix before mastering, window by window;
+    with ``solo`` ('impacts', 'footsteps', 'scrapes' or 'ambient'), only that part."""
     layout = score.layout
     length = round(duration * RATE)
     sounds = body_sounds(layout, spec, base_dir, materials, seed)
@@ -247,18 +311,23 @@ def mixed_windows(
             step = walking[voice.order]
             floor = sounds[step.hit.b] if step.hit.b >= 0 else ground
             sole = sounds[step.hit.a].timbre.scrape_hz if step.hit.a >= 0 else 1000.0
-            return synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
+            wave = synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
+            return wave if solo in (None, "footsteps") else wave * 0.0
         row = recipes[voice.order]
         sound = sounds[row]
         if sound.sample is not None:
-            return play_sample(sound.sample, sound.sample_ratio)
-        return synth.impact(sound.timbre, sound.f0, rng, n)[0]
+            wave = play_sample(sound.sample, sound.sample_ratio)
+        else:
+            wave = synth.impact(sound.timbre, sound.f0, rng, n)[0]
+        # a stem of its own still makes every voice, so the noise drawn stays the same
+        return wave if solo in (None, "impacts") else wave * 0.0
 
     sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
-    sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
-    if spec.ambient is not None:
+    if solo in (None, "scrapes"):
+        sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
+    if spec.ambient is not None and solo in (None, "ambient"):
         sources.append((0, _ambient(spec, seed, length, base_dir)))
-    return length, finished(mix_windows(sources, length, MIX_WINDOW), length)
+    return length, mix_windows(sources, length, MIX_WINDOW)
 
 
 def _contact_noise(

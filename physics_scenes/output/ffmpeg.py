@@ -186,6 +186,25 @@ def aac_true_peak(wav: Path) -> float:
     return meter.value()
 
 
+def decode_audio(path: Path, seconds: float) -> np.ndarray:
+    """The first ``seconds`` of a WAV, FLAC or MP3 file as (n, 2) float32 at 48 kHz
+    (mono doubled, more channels mixed down by ffmpeg); ``ExportError`` if it cannot."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-i", ffmpeg_path(path), "-map", "0:a:0", "-t", f"{max(seconds, 0.001):.6f}",
+        "-f", "f32le", "-ac", "2", "-ar", str(RATE), "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    if result.returncode != 0:
+        raise ExportError(f"{path}: cannot decode the sound: {lines[-1] if lines else ''}")
+    data = result.stdout[: len(result.stdout) - len(result.stdout) % 8]
+    audio = np.frombuffer(data, dtype="<f4").reshape(-1, 2)
+    if not len(audio):
+        raise ExportError(f"{path}: the file holds no sound")
+    return audio
+
+
 def mux_audio(video: Path, wav: Path) -> None:
     """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
 

@@ -15,14 +15,18 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..audio.dsp import RATE
+from ..audio.beds import Beds
+from ..audio.dsp import RATE, Audio32
 from ..audio.mix import Levels
 from ..audio.score import Score
 from ..audio.track import TimeMap, identity, write_track
+from ..errors import AudioInputError
 from ..frame import Frame
+from ..scene import files
 from ..scene.audio import AudioSpec
 from .atomic import AtomicPath
-from .ffmpeg import aac_true_peak
+from .ffmpeg import aac_true_peak, decode_audio
+from .sink import ExportError
 
 
 class AudioSink:
@@ -60,10 +64,11 @@ class AudioSink:
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
+        beds = load_beds(self.spec, self.base_dir, self._duration)
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
-            encoded_peak=aac_true_peak,
+            encoded_peak=aac_true_peak, beds=beds,
         )  # fmt: skip
         self.wav = self._out.temp
 
@@ -89,6 +94,30 @@ class AudioSink:
     def discard(self) -> None:
         if self._out is not None:
             self._out.discard()
+
+
+def load_beds(spec: AudioSpec, base_dir: Path, seconds: float) -> Beds:
+    """The music and voice files ``spec`` names (relative to ``base_dir``, the scene's
+    folder), decoded by ffmpeg: only as much as a clip of ``seconds`` can play.
+    ``AudioInputError`` names the field of a file that cannot be used."""
+
+    def decoded(loc: str, ref: str, length: float) -> Audio32:
+        try:
+            path = files.check(base_dir, ref, "media")
+            return decode_audio(path, length)
+        except (files.FileRefError, ExportError) as error:
+            raise AudioInputError(f"{loc}: {error}") from None
+
+    music = None
+    if spec.music is not None:
+        music = decoded("audio.music.file", spec.music.file, seconds)
+    voices = tuple(
+        (round(v.start * RATE), decoded(f"audio.voice[{i}].file", v.file, seconds - v.start),
+         v.gain_db)
+        for i, v in enumerate(spec.voice)
+        if v.start < seconds
+    )  # fmt: skip
+    return Beds(music, voices)
 
 
 def _rounded(value: float | None) -> float | None:
