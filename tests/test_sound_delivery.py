@@ -14,6 +14,7 @@ import pytest
 
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.audio import RATE, Levels, Score, read_wav, render_track
+from physics_scenes.audio.stems import STEMS
 from physics_scenes.job.pipeline import RenderJob, run
 
 ONE_HIT = """
@@ -147,3 +148,37 @@ def test_music_and_voice_files_are_checked_where_the_scene_names_them(tmp_path) 
         run(RenderJob(load_scene(tmp_path / "knock.yaml"), tmp_path / "k.jsonl", "states",
                       0, 0, audio="wav", source=tmp_path / "knock.yaml"))  # fmt: skip
     assert not list(tmp_path.glob("k.*")), "nothing half-written"
+
+
+STEMS_SCENE = """
+seed: 5
+world: {size: [6, 3]}
+timing: {duration: 2}
+audio:
+  loudness: null  # no normalisation and peaks under the ceiling: the limiter stays idle
+  impacts_db: -20
+  music: {file: music.wav, gain_db: -12}
+  voice: [{file: voice.flac, start: 0.5}]
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: box, name: crate, size: [0.4, 0.3], position: [1, 0.9], velocity: [3, 0],
+     material: stone}
+"""
+
+
+@pytest.mark.slow  # a render with two decoded files and six stems (about 2 s)
+def test_stems_sum_to_the_master_before_the_limiter(tmp_path: Path) -> None:
+    tone_file(tmp_path / "music.wav", 220.0, 0.7)
+    tone_file(tmp_path / "voice.flac", 660.0, 0.5)
+    (tmp_path / "s.yaml").write_text(STEMS_SCENE)
+    scene = load_scene(tmp_path / "s.yaml")
+    run(RenderJob(scene, tmp_path / "s.jsonl", "states", 0, 0, audio="stems",
+                  source=tmp_path / "s.yaml"))  # fmt: skip
+    master = read_wav(tmp_path / "s.wav")
+    stems = {n: read_wav(tmp_path / f"s.{n}.wav") for n in STEMS}
+    assert not stems["footsteps"].any(), "no walker: a silent footsteps stem"
+    for name in ("impacts", "scrapes", "music", "voice"):
+        assert np.abs(stems[name]).max() > 1e-3, name
+    assert 1e-5 < np.abs(stems["ambient"]).max() < 1e-2, "the room tone, far under"
+    residual = master - sum(stems.values())
+    assert 20 * math.log10(np.abs(residual).max() / np.abs(master).max()) < -90

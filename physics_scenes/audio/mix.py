@@ -253,6 +253,10 @@ class Levels:
     gain_db: float
     encoded_true_peak: float | None = None
     """True peak (dBTP) of the track once encoded for delivery (AAC), when measured."""
+    after_limiter_db: float = 0.0
+    """The part of ``gain_db`` applied after the limiter (its trim and the master gain)."""
+    bed_loudness: float | None = None
+    """The loudness (LUFS, before ``after_limiter_db``) the bed was asked to sit under."""
 
 
 Bed = Callable[[int, float], Iterator[Audio32]]
@@ -337,5 +341,5 @@ def master(
     final = trim * 10 ** (gain_db / 20)
     for start, stop, c0, context in _bedded(audio, ceiling, 10 ** (gain / 20), beds()):
         out(start, context[start - c0 : stop - c0] * final)
-    total = gain + 20 * math.log10(trim) + gain_db
-    return Levels(meter.value(), peak_meter.value(), total)
+    after = 20 * math.log10(trim) + gain_db
+    return Levels(meter.value(), peak_meter.value(), gain + after, None, after, under)

@@ -62,7 +62,8 @@ class RenderJob:
     states: bool = True
     source: Path | None = None
     audio: str = "auto"
-    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
+    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'stems': also the
+    stems <name>.impacts.wav, .scrapes, .footsteps, .ambient, .music, .voice; 'none': no sound."""
     parallel: bool | None = None
     """Simulate in a second process, overlapping drawing and encoding (same bytes either
     way). None: when measured to help (see ``job.worker.clip_frames``)."""
@@ -79,7 +80,7 @@ class RenderResult:
     run_hash: str
 
 
-AUDIO_MODES = ("auto", "wav", "none")
+AUDIO_MODES = ("auto", "wav", "stems", "none")
 
 
 def sibling(output: Path, ending: str) -> Path:
@@ -102,15 +103,15 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     if job.audio not in AUDIO_MODES:
         raise ValueError(f"audio must be one of {AUDIO_MODES}, got {job.audio!r}")
     spec = job.scene.audio
-    wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
+    wanted = job.audio in ("wav", "stems") or (job.audio == "auto" and job.fmt == "mp4")
     if not wanted or job.audio == "none" or not spec.enabled:
         return None
     materials = {name: (m.density, m.elasticity) for name, m in job.scene.materials.items()}
     base_dir = job.source.parent if job.source is not None else Path(".")
     return AudioSink(
         audio_path(job.output), spec, job.scene.seed,
-        keep=job.audio == "wav", base_dir=base_dir, materials=materials,
-        time_map=clip.timeline.video_time,
+        keep=job.audio in ("wav", "stems"), base_dir=base_dir, materials=materials,
+        time_map=clip.timeline.video_time, stems=job.audio == "stems",
     )  # fmt: skip
 
 
@@ -219,6 +220,7 @@ def run(
     if audio is not None:
         if audio.keep:
             files.append(audio.path)
+        files += audio.stem_paths.values()
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
     files.append(metadata_path)
     for path in [*files, *([audio.path] if audio is not None else [])]:

@@ -19,7 +19,8 @@ from ..audio.beds import Beds
 from ..audio.dsp import RATE, Audio32
 from ..audio.mix import Levels
 from ..audio.score import Score
-from ..audio.track import TimeMap, identity, write_track
+from ..audio.stems import STEMS, write_stems
+from ..audio.track import Mix, TimeMap, identity, write_track
 from ..errors import AudioInputError
 from ..frame import Frame
 from ..scene import files
@@ -44,10 +45,14 @@ class AudioSink:
         base_dir: Path = Path("."),
         materials: dict[str, tuple[float, float]] | None = None,
         time_map: TimeMap = identity,
+        stems: bool = False,
     ) -> None:
         self.path = Path(path)
         self.spec, self.seed, self.keep = spec, seed, keep
         self.base_dir, self.materials, self.time_map = base_dir, materials, time_map
+        self.stem_paths = {name: stem_path(self.path, name) for name in STEMS} if stems else {}
+        """Where each stem goes: ``clip.impacts.wav`` … beside ``clip.wav``."""
+        self._stems: dict[str, AtomicPath] = {}
         self._out: AtomicPath | None = None
         self._score: Score | None = None
         self.levels: Levels | None = None
@@ -55,6 +60,7 @@ class AudioSink:
 
     def open(self, info: Any) -> None:
         self._out = AtomicPath(self.path, group=info.outputs)
+        self._stems = {n: AtomicPath(p, group=info.outputs) for n, p in self.stem_paths.items()}
         self._score = Score(info.layout)
         self._duration = info.frame_count / info.fps
 
@@ -70,6 +76,10 @@ class AudioSink:
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
             encoded_peak=aac_true_peak, beds=beds,
         )  # fmt: skip
+        if self._stems:
+            mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
+                      self.base_dir, self.materials, beds)  # fmt: skip
+            write_stems({n: out.temp for n, out in self._stems.items()}, mix, self.levels)
         self.wav = self._out.temp
 
     def metadata(self) -> dict[str, Any] | None:
@@ -90,10 +100,19 @@ class AudioSink:
             self._out.commit()
         else:
             self._out.discard()
+        for stem in self._stems.values():
+            stem.commit()
 
     def discard(self) -> None:
         if self._out is not None:
             self._out.discard()
+        for stem in self._stems.values():
+            stem.discard()
+
+
+def stem_path(wav: Path, name: str) -> Path:
+    """``out/clip.wav`` → ``out/clip.impacts.wav``."""
+    return wav.with_name(f"{wav.stem}.{name}.wav")
 
 
 def load_beds(spec: AudioSpec, base_dir: Path, seconds: float) -> Beds:
