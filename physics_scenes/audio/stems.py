@@ -1,7 +1,7 @@
 """Stems for a DAW: impacts, scrapes, footsteps, ambient, music and voice, one WAV each.
 
-Each stem is its part of the mix through the same high-pass and fades and at the same
-gain as the master, and the ambient stem holds the room tone too, so the stems sum to
+Each stem is its part of the mix through the same high-passes and fades and at the
+same gain as the master, and the ambient stem holds the room tone too, so the stems sum to
 the master as it was *before the limiter*: where the limiter caught a peak, the master
 is that much lower than the sum (nowhere else; see ``tests/test_sound_delivery.py``).
 A part the scene does not have is a silent stem, so a session always has all six.
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dsp import BLOCK, Audio32, WavWriter
-from .finish import finished, room_tone
+from .finish import Highpass, finished, room_tone
 from .mix import Levels
 from .spill import SpilledTrack
 from .track import Mix
@@ -59,12 +59,13 @@ def write_stems(paths: Mapping[str, Path], mix: Mix, levels: Levels) -> None:
             if name == "ambient" and below is not None and under is not None:
                 tone = room_tone(mix.seed, length, under - below)
             after = np.float32(10 ** (levels.after_limiter_db / 20))
+            highpass = Highpass()  # the master's own, after its limiter
             with WavWriter(paths[name]) as wav:
                 for block in _reblock(windows):
                     out = block * gain
                     if tone is not None:
                         out += next(tone) * after
-                    wav.write(out)
+                    wav.write(highpass(out))
 
 
 def _blocks(track: SpilledTrack) -> Iterator[Audio32]:
