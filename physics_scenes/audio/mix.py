@@ -30,7 +30,7 @@ from .dsp import (
     block_true_peak,
     integrated_loudness,
 )
-from .finish import Highpass
+from .finish import Highpass, fades
 
 FADE = int(0.005 * RATE)
 
@@ -318,8 +318,7 @@ def master(
         ceiling (the oversampled peak between samples) under it."""
         loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20), beds())
         tp = 20 * math.log10(peak) if peak > 0 else -math.inf
-        # 0.2 dB kept for the high-pass after the limiter, which may lift a peak a little
-        trim = 10 ** ((peak_db - 0.2 - tp) / 20) if tp > peak_db - 0.2 else 1.0
+        trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
         return loudness + 20 * math.log10(trim), trim
 
     for _ in range(12):
@@ -340,11 +339,23 @@ def master(
         gain = step
     else:  # out of tries: measure where the search stopped
         loudness, trim = trial(gain)
-    final = trim * 10 ** (gain_db / 20)
     # The limiter's gain riding on strong lows makes infrasound of its own (a limited
-    # 40 Hz thump has sidebands near 0 Hz): the same high-pass again removes it.
-    highpass = Highpass(audio.shape[1])
-    for start, stop, c0, context in _bedded(audio, ceiling, 10 ** (gain / 20), beds()):
-        out(start, highpass(context[start - c0 : stop - c0] * final))
+    # 40 Hz thump has sidebands near 0 Hz): the same high-pass again removes it, and the
+    # fades again make the ends exactly zero. The high-pass may lift a peak a little: a
+    # dry run measures it and lowers the trim by as much before the real pass.
+
+    def final_pass(final: float, sink: Callable[[int, Audio32], None]) -> None:
+        highpass = Highpass(audio.shape[1])
+        for start, stop, c0, context in _bedded(audio, ceiling, 10 ** (gain / 20), beds()):
+            block = highpass(context[start - c0 : stop - c0] * final)
+            fade = fades(start, len(block), len(audio))
+            sink(start, block if fade is None else block * fade[:, None].astype(np.float32))
+
+    dry = TruePeakMeter()
+    final_pass(trim * 10 ** (gain_db / 20), lambda _start, block: dry.add(block))
+    over = dry.value() - (peak_db - 0.05)
+    if over > 0:
+        trim *= 10 ** (-over / 20)
+    final_pass(trim * 10 ** (gain_db / 20), out)
     after = 20 * math.log10(trim) + gain_db
     return Levels(meter.value(), peak_meter.value(), gain + after, None, after, under)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .dsp import BLOCK, Audio32, WavWriter
-from .finish import Highpass, finished, room_tone
+from .finish import Highpass, fades, finished, room_tone
 from .mix import Levels
 from .spill import SpilledTrack
 from .track import Mix
@@ -59,13 +59,17 @@ def write_stems(paths: Mapping[str, Path], mix: Mix, levels: Levels) -> None:
             if name == "ambient" and below is not None and under is not None:
                 tone = room_tone(mix.seed, length, under - below)
             after = np.float32(10 ** (levels.after_limiter_db / 20))
-            highpass = Highpass()  # the master's own, after its limiter
+            highpass = Highpass()  # the master's own, after its limiter, and its fades
             with WavWriter(paths[name]) as wav:
+                at = 0
                 for block in _reblock(windows):
                     out = block * gain
                     if tone is not None:
                         out += next(tone) * after
-                    wav.write(highpass(out))
+                    out = highpass(out)
+                    fade = fades(at, len(out), length)
+                    wav.write(out if fade is None else out * fade[:, None].astype(np.float32))
+                    at += len(out)
 
 
 def _blocks(track: SpilledTrack) -> Iterator[Audio32]:
