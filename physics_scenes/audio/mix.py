@@ -27,7 +27,6 @@ from .dsp import (
     LoudnessMeter,
     Samples,
     TruePeakMeter,
-    block_true_peak,
     integrated_loudness,
 )
 from .finish import Highpass, fades
@@ -233,16 +232,31 @@ def _bedded(
         yield start, stop, c0, context
 
 
+def _finished(
+    audio: Samples, ceiling: float, gain: float, beds: Iterator[Audio32] | None, final: float
+) -> Iterator[tuple[int, Audio32]]:
+    """(start, block) of the master: limited, the bed added, times ``final``, and then
+    the high-pass and fades again. The limiter's gain riding on strong lows makes
+    infrasound of its own (a limited 40 Hz thump has sidebands near 0 Hz): the same
+    high-pass removes it, and the fades make the ends exactly zero once more."""
+    highpass = Highpass(audio.shape[1])
+    for start, stop, c0, context in _bedded(audio, ceiling, gain, beds):
+        block = highpass(context[start - c0 : stop - c0] * final)
+        fade = fades(start, len(block), len(audio))
+        yield start, block if fade is None else block * fade[:, None].astype(np.float32)
+
+
 def _measure(
     audio: Samples, ceiling: float, gain: float, beds: Iterator[Audio32] | None
 ) -> tuple[float, float]:
-    """(loudness LUFS, linear true peak) of the limited signal, without storing it."""
-    meter = LoudnessMeter(audio.shape[1])
-    peak = 0.0
-    for start, stop, c0, context in _bedded(audio, ceiling, gain, beds):
-        meter.add(context[start - c0 : stop - c0])
-        peak = max(peak, block_true_peak(context, slice(start - c0, stop - c0)))
-    return meter.value(), peak
+    """(loudness LUFS, linear true peak) of the master at ``gain``, without storing it
+    (exactly what the final pass will make, but for the final trim)."""
+    meter, peaks = LoudnessMeter(audio.shape[1]), TruePeakMeter()
+    for _start, block in _finished(audio, ceiling, gain, beds, 1.0):
+        meter.add(block)
+        peaks.add(block)
+    peak_db = peaks.value()
+    return meter.value(), 10 ** (peak_db / 20) if math.isfinite(peak_db) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,23 +353,8 @@ def master(
         gain = step
     else:  # out of tries: measure where the search stopped
         loudness, trim = trial(gain)
-    # The limiter's gain riding on strong lows makes infrasound of its own (a limited
-    # 40 Hz thump has sidebands near 0 Hz): the same high-pass again removes it, and the
-    # fades again make the ends exactly zero. The high-pass may lift a peak a little: a
-    # dry run measures it and lowers the trim by as much before the real pass.
-
-    def final_pass(final: float, sink: Callable[[int, Audio32], None]) -> None:
-        highpass = Highpass(audio.shape[1])
-        for start, stop, c0, context in _bedded(audio, ceiling, 10 ** (gain / 20), beds()):
-            block = highpass(context[start - c0 : stop - c0] * final)
-            fade = fades(start, len(block), len(audio))
-            sink(start, block if fade is None else block * fade[:, None].astype(np.float32))
-
-    dry = TruePeakMeter()
-    final_pass(trim * 10 ** (gain_db / 20), lambda _start, block: dry.add(block))
-    over = dry.value() - (peak_db - 0.05)
-    if over > 0:
-        trim *= 10 ** (-over / 20)
-    final_pass(trim * 10 ** (gain_db / 20), out)
+    final = trim * 10 ** (gain_db / 20)
+    for start, block in _finished(audio, ceiling, 10 ** (gain / 20), beds(), final):
+        out(start, block)
     after = 20 * math.log10(trim) + gain_db
     return Levels(meter.value(), peak_meter.value(), gain + after, None, after, under)
