@@ -70,6 +70,7 @@ def test_one_hit_then_silence_ends_soft_has_no_infrasound_and_no_digital_zero() 
     assert below < -35, below
 
 
+@pytest.mark.slow  # two more tracks (about 1 s)
 def test_room_tone_can_be_switched_off_and_a_silent_scene_stays_silent() -> None:
     off = track(ONE_HIT.replace("audio: {", "audio: {room_tone: null, "))[0]
     assert longest_zero_run(off[:, 0]) > RATE // 2, "after the hit: digital silence"

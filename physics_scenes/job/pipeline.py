@@ -112,6 +112,7 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
         audio_path(job.output), spec, job.scene.seed,
         keep=job.audio in ("wav", "stems"), base_dir=base_dir, materials=materials,
         time_map=clip.timeline.video_time, stems=job.audio == "stems",
+        encoded=job.fmt == "mp4",
     )  # fmt: skip
 
 

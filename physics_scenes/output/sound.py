@@ -46,10 +46,13 @@ class AudioSink:
         materials: dict[str, tuple[float, float]] | None = None,
         time_map: TimeMap = identity,
         stems: bool = False,
+        encoded: bool = True,
     ) -> None:
         self.path = Path(path)
         self.spec, self.seed, self.keep = spec, seed, keep
         self.base_dir, self.materials, self.time_map = base_dir, materials, time_map
+        self.encoded = encoded
+        """Whether an MP4 takes the sound as AAC: then the master is checked once encoded."""
         self.stem_paths = {name: stem_path(self.path, name) for name in STEMS} if stems else {}
         """Where each stem goes: ``clip.impacts.wav`` … beside ``clip.wav``."""
         self._stems: dict[str, AtomicPath] = {}
@@ -74,7 +77,7 @@ class AudioSink:
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
-            encoded_peak=aac_true_peak, beds=beds,
+            encoded_peak=aac_true_peak if self.encoded else None, beds=beds,
         )  # fmt: skip
         if self._stems:
             mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
