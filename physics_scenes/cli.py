@@ -152,10 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     sound = render.add_mutually_exclusive_group()
     sound.add_argument(
         "--audio",
-        choices=["auto", "wav"],
+        choices=["auto", "wav", "stems"],
         default="auto",
         help="auto: an MP4 gets a sound track made from the simulation (default); "
-        "wav: also write <name>.wav beside the output (any format)",
+        "wav: also write <name>.wav beside the output (any format); stems: the WAV and "
+        "<name>.impacts/.scrapes/.footsteps/.ambient/.music/.voice.wav for a DAW",
     )
     sound.add_argument(
         "--no-audio", action="store_true", help="no sound at all (overrides the scene)"

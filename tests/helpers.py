@@ -75,3 +75,30 @@ def decode_video(path: Path) -> DecodedVideo:
     ).stdout
     frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, height, width, 3)
     return DecodedVideo(frames, fps, codec, pix_fmt)
+
+
+def decoded_sound(path: Path) -> np.ndarray:
+    """The sound track of a media file decoded by ffmpeg: (n, 2) float64 at 48 kHz."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    raw = subprocess.run(
+        [exe, "-v", "error", "-i", str(path), "-map", "0:a:0", "-f", "f32le", "-ac", "2",
+         "-ar", "48000", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, 2).astype(np.float64)
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated loudness LUFS, true peak dBTP) of a file's sound, by ffmpeg's own
+    ``ebur128`` filter with ``peak=true``: a meter independent of ours."""
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    text = subprocess.run(
+        [exe, "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+         "-af", "ebur128=peak=true", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    summary = text[text.rfind("Summary:") :]
+    loudness = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    assert loudness is not None and peak is not None, summary
+    return float(loudness.group(1)), float(peak.group(1))

@@ -27,9 +27,9 @@ from .dsp import (
     LoudnessMeter,
     Samples,
     TruePeakMeter,
-    block_true_peak,
     integrated_loudness,
 )
+from .finish import Highpass, fades
 
 FADE = int(0.005 * RATE)
 
@@ -221,14 +221,42 @@ def limit(audio: Audio, ceiling: float, gain: float = 1.0) -> Audio:
     return out
 
 
-def _measure(audio: Samples, ceiling: float, gain: float) -> tuple[float, float]:
-    """(loudness LUFS, linear true peak) of the limited signal, without storing it."""
-    meter = LoudnessMeter(audio.shape[1])
-    peak = 0.0
+def _bedded(
+    audio: Samples, ceiling: float, gain: float, beds: Iterator[Audio32] | None
+) -> Iterator[tuple[int, int, int, Audio]]:
+    """``limited_blocks`` with the bed's blocks added (context kept around each block)."""
     for start, stop, c0, context in limited_blocks(audio, ceiling, gain):
-        meter.add(context[start - c0 : stop - c0])
-        peak = max(peak, block_true_peak(context, slice(start - c0, stop - c0)))
-    return meter.value(), peak
+        if beds is not None:
+            context = context.copy()
+            context[start - c0 : stop - c0] += next(beds)
+        yield start, stop, c0, context
+
+
+def _finished(
+    audio: Samples, ceiling: float, gain: float, beds: Iterator[Audio32] | None, final: float
+) -> Iterator[tuple[int, Audio32]]:
+    """(start, block) of the master: limited, the bed added, times ``final``, and then
+    the high-pass and fades again. The limiter's gain riding on strong lows makes
+    infrasound of its own (a limited 40 Hz thump has sidebands near 0 Hz): the same
+    high-pass removes it, and the fades make the ends exactly zero once more."""
+    highpass = Highpass(audio.shape[1])
+    for start, stop, c0, context in _bedded(audio, ceiling, gain, beds):
+        block = highpass(context[start - c0 : stop - c0] * final)
+        fade = fades(start, len(block), len(audio))
+        yield start, block if fade is None else block * fade[:, None].astype(np.float32)
+
+
+def _measure(
+    audio: Samples, ceiling: float, gain: float, beds: Iterator[Audio32] | None
+) -> tuple[float, float]:
+    """(loudness LUFS, linear true peak) of the master at ``gain``, without storing it
+    (exactly what the final pass will make, but for the final trim)."""
+    meter, peaks = LoudnessMeter(audio.shape[1]), TruePeakMeter()
+    for _start, block in _finished(audio, ceiling, gain, beds, 1.0):
+        meter.add(block)
+        peaks.add(block)
+    peak_db = peaks.value()
+    return meter.value(), 10 ** (peak_db / 20) if math.isfinite(peak_db) else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +266,16 @@ class Levels:
     loudness: float
     true_peak: float
     gain_db: float
+    encoded_true_peak: float | None = None
+    """True peak (dBTP) of the track once encoded for delivery (AAC), when measured."""
+    after_limiter_db: float = 0.0
+    """The part of ``gain_db`` applied after the limiter (its trim and the master gain)."""
+    bed_loudness: float | None = None
+    """The loudness (LUFS, before ``after_limiter_db``) the bed was asked to sit under."""
+
+
+Bed = Callable[[int, float], Iterator[Audio32]]
+"""(samples, loudness LUFS) → a quiet bed of that loudness, in ``BLOCK``-sample blocks."""
 
 
 def master(
@@ -246,9 +284,14 @@ def master(
     peak_db: float,
     gain_db: float = 0.0,
     emit: Callable[[int, Audio32], None] | None = None,
+    bed: Bed | None = None,
 ) -> Levels:
     """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP.
 
+    ``bed`` (a room tone, far under the track) is added after the limiter, at the
+    loudness it asks relative to the target (or, without one, to the track's), whatever
+    gain the track needed; the trials include it, as it moves the gated loudness of a
+    sparse track (more 400 ms blocks pass the -70 LUFS gate).
     ``audio`` is read block by block, several times: trial gains are measured
     without keeping the result, and only the final one is passed, block by
     block in order, to ``emit(start, block)`` (float32); without ``emit`` it is
@@ -275,14 +318,25 @@ def master(
         return Levels(meter.value(), peak_meter.value(), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
     gain = 0.0 if target is None else target - measured
+    under = measured if target is None else target
+
+    def beds() -> Iterator[Audio32] | None:
+        return None if bed is None else bed(len(audio), under)
+
     most = gain + MAX_LIMITING_DB
     trim = 1.0
     previous: tuple[float, float] | None = None
-    for _ in range(12):
-        loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20))
+
+    def trial(gain: float) -> tuple[float, float]:
+        """(loudness, trim) at ``gain``: the trim brings a true peak still over the
+        ceiling (the oversampled peak between samples) under it."""
+        loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20), beds())
         tp = 20 * math.log10(peak) if peak > 0 else -math.inf
         trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
-        loudness += 20 * math.log10(trim)
+        return loudness + 20 * math.log10(trim), trim
+
+    for _ in range(12):
+        loudness, trim = trial(gain)
         if target is None:
             break
         error = target - loudness
@@ -297,8 +351,10 @@ def master(
         if step == gain:  # as loud as limiting can make it without crushing it
             break
         gain = step
+    else:  # out of tries: measure where the search stopped
+        loudness, trim = trial(gain)
     final = trim * 10 ** (gain_db / 20)
-    for start, stop, c0, context in limited_blocks(audio, ceiling, 10 ** (gain / 20)):
-        out(start, context[start - c0 : stop - c0] * final)
-    total = gain + 20 * math.log10(trim) + gain_db
-    return Levels(meter.value(), peak_meter.value(), total)
+    for start, block in _finished(audio, ceiling, 10 ** (gain / 20), beds(), final):
+        out(start, block)
+    after = 20 * math.log10(trim) + gain_db
+    return Levels(meter.value(), peak_meter.value(), gain + after, None, after, under)

@@ -33,7 +33,9 @@ class Hit:
     """'begin' (impact), 'foot' (footstep) or 'splash' (liquid; rows -1, ``impulse`` the
     momentum the liquid lost)."""
     a: int
+    """Row of the event's first body: for a footstep, the foot."""
     b: int
+    """Row of the other body: for a footstep, the ground."""
     impulse: float
     x: float
     order: int
@@ -93,8 +95,13 @@ class Score:
     def _event(self, event: Event, frame: Frame) -> None:
         a, b = self._row(event.a), self._row(event.b)
         normal = event.normal
-        if a > b:  # foot events name the foot first, whatever its row
+        # Lasting contacts are keyed by rows in order, so 'separate' finds them whichever
+        # way they are named; a footstep's hit keeps the event's order (the foot first).
+        hit_a, hit_b = a, b
+        if a > b:
             a, b, normal = b, a, (-normal[0], -normal[1])
+        if event.kind != "foot":
+            hit_a, hit_b = a, b
         if event.kind == "separate":
             self._contacts.pop((a, b), None)
             self._arrays = None
@@ -108,8 +115,8 @@ class Score:
             Hit(
                 event.time,
                 event.kind,
-                a,
-                b,
+                hit_a,
+                hit_b,
                 event.impulse,
                 event.point[0],
                 len(self.hits),

@@ -18,10 +18,10 @@ from .dsp import RATE, Audio, band_noise
 from .timbre import MAX_HZ, Timbre
 
 LN1000 = math.log(1000.0)
-FOOTSTEP_LENGTH = int(0.25 * RATE)
 SPLASH_LENGTH = int(0.45 * RATE)
 MAX_RING = 4.0
 """Longest ring kept, seconds."""
+END_FADE = int(0.005 * RATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,8 @@ class ImpactSynth:
         """A unit-level impact of a body (its first ``limit`` samples, if given);
         returns the waveform and its longest ring time."""
         modes = self.modes(timbre, f0)
-        length = max([len(p) for p in modes.parts] + [len(modes.noise)])
-        if limit is not None:
-            length = min(length, limit)
+        full = max([len(p) for p in modes.parts] + [len(modes.noise)])
+        length = full if limit is None else min(full, limit)
         out = np.zeros(length)
         weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
         for weight, part in zip(weights, modes.parts, strict=False):
@@ -95,31 +94,47 @@ class ImpactSynth:
         ramp = _ramp(length, timbre.attack_ms)
         if ramp is not None:
             out[: len(ramp)] *= ramp
+        if length == full:  # the ring ends 60 dB down: fade that last step to zero
+            fade = min(length, END_FADE)
+            out[length - fade :] *= np.linspace(1.0, 0.0, fade)
         return out, max(modes.decays, default=timbre.noise_ms * 1e-3)
 
     def footstep(
-        self, ground: Timbre, weight: float, rng: np.random.Generator
-    ) -> tuple[Audio, float]:
-        """A footfall: a low body thump, the scuff of the sole, a little of the ground's ring.
+        self,
+        ground: Timbre,
+        ground_f0: float,
+        sole_hz: float,
+        mass: float,
+        speed: float,
+        rng: np.random.Generator,
+    ) -> Audio:
+        """A footfall (unit level, ``footstep_length(mass)`` samples): a low body thump
+        whose pitch and length follow the walker's size (a heavier walker is lower and
+        longer), the scuff of the sole on that ground, brighter for a harder step
+        (``speed``, the walker's change of speed), and a little of the ground's own ring.
 
-        ``weight`` (0-1, from the impulse) lowers and lengthens the thump for heavier steps.
+        It rises from zero and ends at exactly zero (a short fade), so it never clicks.
         """
-        length = FOOTSTEP_LENGTH
+        length = footstep_length(mass)
         t = np.arange(length) / RATE
-        f = 95.0 - 30.0 * weight + rng.uniform(-5, 5)
-        thump = np.exp(-t / (0.025 + 0.02 * weight)) * np.sin(2 * np.pi * f * t)
-        scuff_len = int(0.06 * RATE)
-        scuff = band_noise(rng, scuff_len, ground.scrape_hz * rng.uniform(0.8, 1.25), 2.5)
-        scuff *= 0.35 * np.exp(-np.arange(scuff_len) / (0.012 * RATE))
-        out = thump
+        size = (mass / 70.0) ** (1 / 3)
+        hard = min(1.0, speed / 0.12)
+        f = 78.0 / size * (0.9 + 0.25 * hard) * rng.uniform(0.95, 1.05)
+        thump = np.exp(-t / (THUMP_TAU * size)) * np.sin(2 * np.pi * f * t)
+        scuff_len = min(length, int(0.06 * RATE))
+        centre = math.sqrt(ground.scrape_hz * sole_hz) * (0.8 + 0.5 * hard)
+        scuff = band_noise(rng, scuff_len, centre * rng.uniform(0.9, 1.1), 2.5)
+        scuff *= (0.12 + 0.2 * hard) * np.exp(-np.arange(scuff_len) / (0.012 * RATE))
+        out: Audio = thump
         out[:scuff_len] += scuff
-        click, _ = self.impact(ground.scaled(decay=0.5), ground.f_ref * 0.06, rng)
-        size = min(len(click), length)
-        out[:size] += 0.3 * click[:size]
+        click, _ = self.impact(ground.scaled(decay=0.5), ground_f0, rng, length)
+        out[: len(click)] += 0.2 * click
         ramp = _ramp(length, 2.0)
         assert ramp is not None
         out[: len(ramp)] *= ramp
-        return out, 0.25
+        fade = min(length, int(FOOTSTEP_FADE * RATE))
+        out[length - fade :] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade + 1) / fade)
+        return out
 
     def splash(self, weight: float, rng: np.random.Generator) -> tuple[Audio, float]:
         """Liquid stopped hard (a ``splash`` event): a low noisy body, lower and longer for
@@ -141,7 +156,20 @@ class ImpactSynth:
         ramp = _ramp(length, 3.0)
         assert ramp is not None
         out[: len(ramp)] *= ramp
+        fade = int(FOOTSTEP_FADE * RATE)  # ends at exactly zero, like every voice
+        out[length - fade :] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, fade + 1) / fade)
         return out, 0.3
+
+
+THUMP_TAU = 0.03
+"""Time constant (s) of a 70 kg walker's thump."""
+FOOTSTEP_FADE = 0.03
+
+
+def footstep_length(mass: float) -> int:
+    """Samples in a footstep of a walker of ``mass`` kg: its thump falls by 60 dB, then a fade."""
+    tau = THUMP_TAU * (mass / 70.0) ** (1 / 3)
+    return int((6.9 * tau + FOOTSTEP_FADE) * RATE)
 
 
 def play_sample(sample: Audio, ratio: float) -> Audio:

@@ -85,6 +85,34 @@ PRESET_TIMBRES: MappingProxyType[str, Timbre] = MappingProxyType(
 )  # fmt: skip
 """Sound of each material preset of ``materials.PRESETS``, by the same names."""
 
+FLESH = Timbre("flesh", 520.0, (1.0, 1.62, 2.35), (0.05, 0.03, 0.02), (1.0, 0.4, 0.2),
+               0.6, 450.0, 9.0, 3.0, 1.0, 700.0, 1000.0, 0.1)  # fmt: skip
+"""A body (a person's torso, limbs, head): a low, dull, quickly damped thud."""
+SOLE = Timbre("sole", 1300.0, (1.0, 1.71, 2.63), (0.03, 0.02, 0.012), (1.0, 0.4, 0.2),
+              0.5, 1500.0, 5.0, 1.0, 0.8, 1800.0, 1000.0, 0.0)  # fmt: skip
+"""A shoe: a soft rubber tap and a bright scuff."""
+
+BUILDER_TIMBRES: MappingProxyType[str, Timbre] = MappingProxyType(
+    {
+        "steel": replace(PRESET_TIMBRES["metal"], name="steel"),
+        "sole": SOLE,
+        "grip": replace(PRESET_TIMBRES["rubber"], name="grip"),
+        "flesh": FLESH,
+    }
+)
+"""Sounds of the materials the composite builders use themselves (a cradle's ``steel``
+balls, a walker's ``sole``, whegs' ``grip``) and of a body (``flesh``: the parts of a
+walker or ragdoll left in the default material). Never a custom material's fallback."""
+
+BODY_KINDS = frozenset({"torso", "limb", "head"})
+"""Parts of a person: in the default material they sound like ``FLESH``, not planks."""
+
+
+def named_timbre(name: str) -> Timbre:
+    """A preset or builder sound by name (what ``audio.materials.X.like`` may name)."""
+    return PRESET_TIMBRES.get(name) or BUILDER_TIMBRES[name]
+
+
 SURFACE_KINDS = frozenset({"floor", "walls", "ramp"})
 """Bodies that are 'the world' rather than objects: they sound at a fixed, low size."""
 SURFACE_SIZE = 1.5
@@ -137,8 +165,18 @@ def body_shape(body: BodyInfo) -> Shape:
     return Shape(SURFACE_SIZE, False)
 
 
+CAP_KNEE = 5000.0
+"""Above this a fundamental is compressed towards ``MAX_HZ`` instead of clipped at it, so
+small parts of different sizes still differ in pitch (they all rang at the cap)."""
+
+
 def fundamental(timbre: Timbre, shape: Shape) -> float:
-    """The fundamental frequency (Hz) of ``shape`` made of ``timbre``, clamped to hearing."""
+    """The fundamental frequency (Hz) of ``shape`` made of ``timbre``, kept in hearing:
+    at least ``MIN_HZ``; above ``CAP_KNEE`` compressed smoothly (and monotonically)
+    towards ``MAX_HZ``."""
     size = max(shape.size, 1e-3)
     f = timbre.f_ref * (BEAM_FACTOR / (size * size) if shape.beam else 0.1 / size)
-    return min(max(f, MIN_HZ), MAX_HZ)
+    if f > CAP_KNEE:
+        room = MAX_HZ - CAP_KNEE
+        f = CAP_KNEE + room * math.tanh((f - CAP_KNEE) / room)
+    return max(f, MIN_HZ)

@@ -7,17 +7,20 @@ the timeline is remapped), and the track is exactly ``duration`` long.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..errors import AudioInputError
 from ..frame import Layout
 from ..scene.audio import AudioSpec
+from .beds import Beds, BedWindow, bed_windows
 from .dsp import (
     BLOCK,
     RATE,
@@ -30,18 +33,20 @@ from .dsp import (
     pink_shape,
     read_wav,
 )
-from .mix import Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
+from .finish import finished, room_tone
+from .mix import Bed, Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
 from .score import Hit, Score
 from .sounds import (
+    BodySound,
+    Step,
     body_sounds,
-    composite_masses,
-    footstep_level,
+    footsteps,
     impact_level,
     same_sound,
     scrape_hz,
 )
 from .spill import SpilledTrack
-from .synth import FOOTSTEP_LENGTH, SPLASH_LENGTH, ImpactSynth, play_sample
+from .synth import SPLASH_LENGTH, ImpactSynth, footstep_length, play_sample
 from .timbre import PRESET_TIMBRES
 
 TimeMap = Callable[[float], float]
@@ -101,15 +106,25 @@ def render_track(
     time_map: TimeMap = identity,
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
+    beds: Beds | None = None,
 ) -> tuple[Audio32, Levels]:
-    """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels."""
-    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
-    out = np.empty((length, 2), dtype=np.float32)
-    at = 0
-    for window in windows:
-        out[at : at + len(window)] = window
-        at += len(window)
-    return out, master(out, spec.loudness, spec.true_peak, spec.gain_db)
+    """The finished stereo track (``round(duration·48000)`` × 2 floats), in memory, and levels.
+
+    ``beds``: the decoded music and voice files the scene names (``output.sound.load_beds``).
+    """
+    mix = Mix(score, spec, seed, duration, time_map, base_dir, materials, beds)
+    out = np.asarray(mix.premaster(_in_memory), dtype=np.float32)
+    return out, master(out, spec.loudness, spec.true_peak, spec.gain_db, bed=_bed(spec, seed))
+
+
+def _in_memory(windows: Iterator[Audio32]) -> Audio32:
+    blocks = list(windows)
+    return np.concatenate(blocks) if blocks else np.zeros((0, 2), dtype=np.float32)
+
+
+EncodedPeak = Callable[[Path], float]
+"""The true peak (dBTP) of a finished WAV once encoded as it will be delivered (AAC)."""
+ENCODED_TRIES = 4
 
 
 def write_track(
@@ -122,25 +137,107 @@ def write_track(
     time_map: TimeMap = identity,
     base_dir: Path = Path("."),
     materials: dict[str, tuple[float, float]] | None = None,
+    encoded_peak: EncodedPeak | None = None,
+    beds: Beds | None = None,
 ) -> Levels:
     """``render_track`` written to a 24-bit WAV at ``path``, the same samples, in flat memory.
 
     The mix is made a window at a time into a nameless temporary file beside
     ``path`` and mastered from there, so memory does not grow with the length.
+    With ``encoded_peak``, the WAV is measured as it will be delivered: an encoder
+    (AAC) overshoots the peaks it is given, so while the encoded true peak is above
+    the ceiling the track is mastered again with the limiter's ceiling lowered by the
+    excess (the loudness target still met: the limiter takes the difference).
     """
-    length, windows = mixed_windows(score, spec, seed, duration, time_map, base_dir, materials)
-    with SpilledTrack(path.parent) as mixed:
-        for window in windows:
-            mixed.append(window)
-        assert len(mixed) == length
-        with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
-            return master(
-                mixed,  # type: ignore[arg-type]  # read like an array, a slice at a time
-                spec.loudness,
-                spec.true_peak,
-                spec.gain_db,
-                emit=lambda _start, block: wav.write(block),
+    mix = Mix(score, spec, seed, duration, time_map, base_dir, materials, beds)
+    with contextlib.ExitStack() as stack:
+
+        def spill(windows: Iterator[Audio32]) -> SpilledTrack:
+            track = stack.enter_context(SpilledTrack(path.parent))
+            for window in windows:
+                track.append(window)
+            return track
+
+        mixed = mix.premaster(spill)
+        assert len(mixed) == mix.length
+        ceiling = spec.true_peak
+        for _ in range(ENCODED_TRIES):
+            with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
+                levels = master(
+                    mixed,  # a SpilledTrack: read like an array, a slice at a time
+                    spec.loudness,
+                    ceiling,
+                    spec.gain_db,
+                    emit=lambda _start, block: wav.write(block),
+                    bed=_bed(spec, seed),
+                )
+            if encoded_peak is None:
+                return levels
+            encoded = encoded_peak(path)
+            levels = replace(levels, encoded_true_peak=encoded)
+            worst = max(encoded, levels.true_peak)  # (the final high-pass may add a little)
+            if not math.isfinite(worst) or worst <= spec.true_peak:
+                break
+            ceiling -= worst - spec.true_peak + 0.1
+        return levels
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+Store = Callable[[Iterator[Audio32]], Any]
+"""Keeps a whole track given window by window; returns it readable as ``track[a:b]``."""
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Everything that makes the track before the master stage."""
+
+    score: Score
+    spec: AudioSpec
+    seed: int
+    duration: float
+    time_map: TimeMap
+    base_dir: Path
+    materials: dict[str, tuple[float, float]] | None
+    beds: Beds | None
+
+    @property
+    def length(self) -> int:
+        return round(self.duration * RATE)
+
+    def windows(self, solo: str | None = None) -> Iterator[Audio32]:
+        """The physics sounds (only the ``solo`` stem's, if given), before the edges."""
+        return mixed_windows(
+            self.score, self.spec, self.seed, self.duration, self.time_map, self.base_dir,
+            self.materials, solo,
+        )[1]  # fmt: skip
+
+    def parts(self, store: Store) -> Iterator[BedWindow] | None:
+        """The physics, voice and ducked music by window; None if the scene has no beds."""
+        spec = self.spec
+        if spec.music is None and not spec.voice:
+            return None
+        if self.beds is None:
+            raise AudioInputError(
+                "the scene names music or voice files: pass them decoded "
+                "(beds=output.sound.load_beds(spec, folder, seconds))"
             )
+        return bed_windows(store(self.windows()), spec, self.beds, MIX_WINDOW)
+
+    def premaster(self, store: Store) -> Any:
+        """The whole track before the master stage (beds in, high-pass, fades), stored."""
+        parts = self.parts(store)
+        if parts is None:
+            return store(finished(self.windows(), self.length))
+        summed = (p.action + p.voice + p.music for p in parts)
+        return store(finished(summed, self.length))
+
+
+def _bed(spec: AudioSpec, seed: int) -> Bed | None:
+    """The room tone the master adds ``spec.room_tone`` LU under the track's loudness."""
+    below = spec.room_tone
+    if below is None:
+        return None
+    return lambda length, loudness: room_tone(seed, length, loudness - below)
 
 
 SPLASH = -2
@@ -166,25 +263,25 @@ def mixed_windows(
     time_map: TimeMap,
     base_dir: Path,
     materials: dict[str, tuple[float, float]] | None,
+    solo: str | None = None,
 ) -> tuple[int, Iterator[Audio32]]:
-    """The track's length in samples, and its mix before mastering, window by window."""
+    """The track's length in samples, and its mix before mastering, window by window;
+    with ``solo`` ('impacts', 'footsteps', 'scrapes' or 'ambient'), only that part."""
     layout = score.layout
     length = round(duration * RATE)
-    sounds = body_sounds(layout, spec, base_dir, materials)
+    sounds = body_sounds(layout, spec, base_dir, materials, seed)
     masses = layout.masses()
     synth = ImpactSynth(seed)
     voices: list[Voice] = []
-    recipes: dict[int, tuple[Hit, int]] = {}
+    recipes: dict[int, int] = {}
+    splashing: dict[int, Hit] = {}
     impacts = 10 ** (spec.impacts_db / 20)
-    steps = 10 ** (spec.footsteps_db / 20)
-    walkers = composite_masses(layout)
     audible: list[tuple[Hit, float]] = []
     for hit in score.hits:
+        if hit.kind == "foot":
+            continue
         if hit.kind == "splash":
             level = splash_level(hit.impulse) * impacts
-        elif hit.kind == "foot":
-            whole = walkers.get(layout.bodies[hit.a].name.split("/")[0], 1.0) if hit.a >= 0 else 1.0
-            level = footstep_level(hit.impulse, whole)
         else:
             mass_a = masses[hit.a] if hit.a >= 0 else 1.0
             mass_b = masses[hit.b] if hit.b >= 0 else math.inf
@@ -199,13 +296,8 @@ def mixed_windows(
         pan = _pan(hit.x, layout)
         if hit.kind == "splash":
             order = 2 * hit.order
-            recipes[order] = (hit, SPLASH)
+            splashing[order] = hit
             voices.append(Voice(start, SPLASH_LENGTH, level, pan, 0.3, order))
-            continue
-        if hit.kind == "foot":
-            order = 2 * hit.order
-            recipes[order] = (hit, -1)
-            voices.append(Voice(start, FOOTSTEP_LENGTH, level * steps, pan, 0.25, order))
             continue
         rows = [hit.a, hit.b]
         share = 1.0
@@ -224,26 +316,45 @@ def mixed_windows(
                 size, ring = synth.length(sound.timbre), max(sound.timbre.decays)
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
-            recipes[order] = (hit, row)
+            recipes[order] = row
             voices.append(Voice(start, size, gain, pan, ring, order))
+    walking: dict[int, Step] = {}
+    for step in footsteps(score.hits, layout):
+        start = round(time_map(step.hit.time) * RATE)
+        if 0 <= start < length:
+            order = 2 * step.hit.order
+            walking[order] = step
+            gain = step.level * 10 ** (spec.footsteps_db / 20)
+            size = footstep_length(step.mass)
+            voices.append(Voice(start, size, gain, _pan(step.hit.x, layout), size / RATE, order))
 
     rng = np.random.default_rng([seed, 0x48])  # drawn from in mixing order: deterministic
+    ground = BodySound(PRESET_TIMBRES["ground"], PRESET_TIMBRES["ground"].f_ref * 0.06, 1.0)
 
     def make(voice: Voice, n: int) -> Audio:
-        hit, row = recipes[voice.order]
-        if row == SPLASH:
-            return synth.splash(min(1.0, hit.impulse / SPLASH_HEAVY), rng)[0]
-        if row < 0:
-            ground = sounds[hit.b].timbre if hit.b >= 0 else PRESET_TIMBRES["ground"]
-            return synth.footstep(ground, min(1.0, voice.gain), rng)[0]
+        if voice.order in splashing:
+            weight = min(1.0, splashing[voice.order].impulse / SPLASH_HEAVY)
+            wave = synth.splash(weight, rng)[0]
+            return wave if solo in (None, "impacts") else wave * 0.0
+        if voice.order in walking:
+            step = walking[voice.order]
+            floor = sounds[step.hit.b] if step.hit.b >= 0 else ground
+            sole = sounds[step.hit.a].timbre.scrape_hz if step.hit.a >= 0 else 1000.0
+            wave = synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
+            return wave if solo in (None, "footsteps") else wave * 0.0
+        row = recipes[voice.order]
         sound = sounds[row]
         if sound.sample is not None:
-            return play_sample(sound.sample, sound.sample_ratio)
-        return synth.impact(sound.timbre, sound.f0, rng, n)[0]
+            wave = play_sample(sound.sample, sound.sample_ratio)
+        else:
+            wave = synth.impact(sound.timbre, sound.f0, rng, n)[0]
+        # a stem of its own still makes every voice, so the noise drawn stays the same
+        return wave if solo in (None, "impacts") else wave * 0.0
 
     sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
-    sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
-    if spec.ambient is not None:
+    if solo in (None, "scrapes"):
+        sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
+    if spec.ambient is not None and solo in (None, "ambient"):
         sources.append((0, _ambient(spec, seed, length, base_dir)))
     return length, mix_windows(sources, length, MIX_WINDOW)
 

@@ -62,7 +62,8 @@ class RenderJob:
     states: bool = True
     source: Path | None = None
     audio: str = "auto"
-    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'none': no sound."""
+    """'auto': an MP4 gets a sound track; 'wav': also write <name>.wav; 'stems': also the
+    stems <name>.impacts.wav, .scrapes, .footsteps, .ambient, .music, .voice; 'none': no sound."""
     parallel: bool | None = None
     """Simulate in a second process, overlapping drawing and encoding (same bytes either
     way). None: when measured to help (see ``job.worker.clip_frames``)."""
@@ -79,7 +80,7 @@ class RenderResult:
     run_hash: str
 
 
-AUDIO_MODES = ("auto", "wav", "none")
+AUDIO_MODES = ("auto", "wav", "stems", "none")
 
 
 def sibling(output: Path, ending: str) -> Path:
@@ -102,16 +103,24 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     if job.audio not in AUDIO_MODES:
         raise ValueError(f"audio must be one of {AUDIO_MODES}, got {job.audio!r}")
     spec = job.scene.audio
-    wanted = job.audio == "wav" or (job.audio == "auto" and job.fmt == "mp4")
+    wanted = job.audio in ("wav", "stems") or (job.audio == "auto" and job.fmt == "mp4")
     if not wanted or job.audio == "none" or not spec.enabled:
         return None
     source_dir = job.source.parent if job.source is not None else None
     return audio_sink_for(job.scene, audio_path(job.output), clip, source_dir,
-                          keep=job.audio == "wav")  # fmt: skip
+                          keep=job.audio in ("wav", "stems"), stems=job.audio == "stems",
+                          encoded=job.fmt == "mp4")  # fmt: skip
 
 
 def audio_sink_for(
-    scene: Scene, path: Path, clip: Clip, source_dir: Path | None, *, keep: bool = True
+    scene: Scene,
+    path: Path,
+    clip: Clip,
+    source_dir: Path | None,
+    *,
+    keep: bool = True,
+    stems: bool = False,
+    encoded: bool = False,
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
@@ -119,7 +128,7 @@ def audio_sink_for(
     return AudioSink(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
-        materials=materials, time_map=clip.timeline.video_time,
+        materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
     )  # fmt: skip
 
 
@@ -228,6 +237,7 @@ def run(
     if audio is not None:
         if audio.keep:
             files.append(audio.path)
+        files += audio.stem_paths.values()
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
     files.append(metadata_path)
     for path in [*files, *([audio.path] if audio is not None else [])]:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import imageio_ffmpeg
+import numpy as np
 
+from ..audio.dsp import BLOCK, RATE, TruePeakMeter
 from ..frame import Frame
 from ..picture.view import Pixels
 from .atomic import AtomicPath, held_signals, stem_key
@@ -136,6 +138,82 @@ class FFmpegSink:
 AAC_BITRATE = "192k"
 
 
+def _aac_args() -> list[str]:
+    return ["-c:a", "aac", "-b:a", AAC_BITRATE, "-flags:a", "+bitexact"]
+
+
+def aac_true_peak(wav: Path) -> float:
+    """True peak (dBTP) of ``wav`` once encoded as ``mux_audio`` encodes it, and decoded.
+
+    The encoder's ADTS stream is piped straight into a decoder, whose samples are
+    measured as they come (``audio.dsp.TruePeakMeter``): nothing is written, memory
+    stays flat. The priming the MP4 trims shifts the samples, not their peak.
+    """
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    quiet = [exe, "-hide_banner", "-loglevel", "error", "-nostdin"]
+    encode = [
+        *quiet,
+        "-i",
+        ffmpeg_path(wav),
+        *_aac_args(),
+        "-fflags",
+        "+bitexact",
+        "-f",
+        "adts",
+        "-",
+    ]
+    decode = [*quiet, "-f", "aac", "-i", "-", "-f", "f32le", "-ac", "2", "-ar", str(RATE), "-"]
+    meter = TruePeakMeter()
+    frame = 8
+    with tempfile.TemporaryFile() as errors:
+        encoder = subprocess.Popen(
+            encode, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=errors,
+            **_run_alone(),
+        )  # fmt: skip
+        assert encoder.stdout is not None
+        try:
+            decoder = subprocess.Popen(
+                decode, stdin=encoder.stdout, stdout=subprocess.PIPE, stderr=errors,
+                **_run_alone(),
+            )  # fmt: skip
+            encoder.stdout.close()
+            assert decoder.stdout is not None
+            with decoder.stdout:
+                # a buffered read returns all it asks for, short only at the end
+                while data := decoder.stdout.read(BLOCK * frame):
+                    usable = len(data) - len(data) % frame
+                    meter.add(np.frombuffer(data[:usable], dtype="<f4").reshape(-1, 2))
+            failed = decoder.wait() != 0
+        finally:
+            if encoder.poll() is None:
+                encoder.kill()
+            failed_encoder = encoder.wait() != 0
+        if failed or failed_encoder:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise ExportError(f"{wav}: measuring the encoded sound failed: {lines[-1:] or ''}")
+    return meter.value()
+
+
+def decode_audio(path: Path, seconds: float) -> np.ndarray:
+    """The first ``seconds`` of a WAV, FLAC or MP3 file as (n, 2) float32 at 48 kHz
+    (mono doubled, more channels mixed down by ffmpeg); ``ExportError`` if it cannot."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-i", ffmpeg_path(path), "-map", "0:a:0", "-t", f"{max(seconds, 0.001):.6f}",
+        "-f", "f32le", "-ac", "2", "-ar", str(RATE), "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    if result.returncode != 0:
+        raise ExportError(f"{path}: cannot decode the sound: {lines[-1] if lines else ''}")
+    data = result.stdout[: len(result.stdout) - len(result.stdout) % 8]
+    audio = np.frombuffer(data, dtype="<f4").reshape(-1, 2)
+    if not len(audio):
+        raise ExportError(f"{path}: the file holds no sound")
+    return audio
+
+
 def mux_audio(video: Path, wav: Path) -> None:
     """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
 
@@ -147,7 +225,7 @@ def mux_audio(video: Path, wav: Path) -> None:
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", ffmpeg_path(video), "-i", ffmpeg_path(wav), "-map", "0:v:0", "-map", "1:a:0",
-        "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE, "-flags:a", "+bitexact",
+        "-c:v", "copy", *_aac_args(),
         "-fflags", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
         "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip

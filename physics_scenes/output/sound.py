@@ -1,5 +1,7 @@
 """The audio sink: collects the score while frames stream by, writes the WAV at the end
-(mixed and mastered through a temporary file, so memory stays flat however long).
+(mixed and mastered through a temporary file, so memory stays flat however long),
+measured once encoded as AAC and mastered again lower if the encoder pushed its true
+peak over the ceiling (the MP4 gets exactly that encoding).
 
 It follows the ``Sink`` protocol of ``sink.py`` (open / write / finish /
 commit / discard) and is atomic: the WAV lives at a temporary name until
@@ -13,13 +15,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..audio.dsp import RATE
+from ..audio.beds import Beds
+from ..audio.dsp import RATE, Audio32
 from ..audio.mix import Levels
 from ..audio.score import Score
-from ..audio.track import TimeMap, identity, write_track
+from ..audio.stems import STEMS, write_stems
+from ..audio.track import Mix, TimeMap, identity, write_track
+from ..errors import AudioInputError
 from ..frame import Frame
+from ..scene import files
 from ..scene.audio import AudioSpec
 from .atomic import AtomicPath
+from .ffmpeg import aac_true_peak, decode_audio
+from .sink import ExportError
 
 
 class AudioSink:
@@ -37,10 +45,17 @@ class AudioSink:
         base_dir: Path = Path("."),
         materials: dict[str, tuple[float, float]] | None = None,
         time_map: TimeMap = identity,
+        stems: bool = False,
+        encoded: bool = True,
     ) -> None:
         self.path = Path(path)
         self.spec, self.seed, self.keep = spec, seed, keep
         self.base_dir, self.materials, self.time_map = base_dir, materials, time_map
+        self.encoded = encoded
+        """Whether an MP4 takes the sound as AAC: then the master is checked once encoded."""
+        self.stem_paths = {name: stem_path(self.path, name) for name in STEMS} if stems else {}
+        """Where each stem goes: ``clip.impacts.wav`` … beside ``clip.wav``."""
+        self._stems: dict[str, AtomicPath] = {}
         self._out: AtomicPath | None = None
         self._score: Score | None = None
         self.levels: Levels | None = None
@@ -48,6 +63,7 @@ class AudioSink:
 
     def open(self, info: Any) -> None:
         self._out = AtomicPath(self.path, group=info.outputs)
+        self._stems = {n: AtomicPath(p, group=info.outputs) for n, p in self.stem_paths.items()}
         self._score = Score(info.layout)
         self._duration = info.frame_count / info.fps
 
@@ -57,10 +73,16 @@ class AudioSink:
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
+        beds = load_beds(self.spec, self.base_dir, self._duration)
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
+            encoded_peak=aac_true_peak if self.encoded else None, beds=beds,
         )  # fmt: skip
+        if self._stems:
+            mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
+                      self.base_dir, self.materials, beds)  # fmt: skip
+            write_stems({n: out.temp for n, out in self._stems.items()}, mix, self.levels)
         self.wav = self._out.temp
 
     def metadata(self) -> dict[str, Any] | None:
@@ -72,6 +94,7 @@ class AudioSink:
             "loudness_lufs": _rounded(self.levels.loudness),
             "true_peak_dbtp": _rounded(self.levels.true_peak),
             "gain_db": _rounded(self.levels.gain_db),
+            "aac_true_peak_dbtp": _rounded(self.levels.encoded_true_peak),
         }  # fmt: skip
 
     def commit(self) -> None:
@@ -80,11 +103,44 @@ class AudioSink:
             self._out.commit()
         else:
             self._out.discard()
+        for stem in self._stems.values():
+            stem.commit()
 
     def discard(self) -> None:
         if self._out is not None:
             self._out.discard()
+        for stem in self._stems.values():
+            stem.discard()
 
 
-def _rounded(value: float) -> float | None:
-    return round(value, 3) if math.isfinite(value) else None
+def stem_path(wav: Path, name: str) -> Path:
+    """``out/clip.wav`` → ``out/clip.impacts.wav``."""
+    return wav.with_name(f"{wav.stem}.{name}.wav")
+
+
+def load_beds(spec: AudioSpec, base_dir: Path, seconds: float) -> Beds:
+    """The music and voice files ``spec`` names (relative to ``base_dir``, the scene's
+    folder), decoded by ffmpeg: only as much as a clip of ``seconds`` can play.
+    ``AudioInputError`` names the field of a file that cannot be used."""
+
+    def decoded(loc: str, ref: str, length: float) -> Audio32:
+        try:
+            path = files.check(base_dir, ref, "media")
+            return decode_audio(path, length)
+        except (files.FileRefError, ExportError) as error:
+            raise AudioInputError(f"{loc}: {error}") from None
+
+    music = None
+    if spec.music is not None:
+        music = decoded("audio.music.file", spec.music.file, seconds)
+    voices = tuple(
+        (round(v.start * RATE), decoded(f"audio.voice[{i}].file", v.file, seconds - v.start),
+         v.gain_db)
+        for i, v in enumerate(spec.voice)
+        if v.start < seconds
+    )  # fmt: skip
+    return Beds(music, voices)
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 3) if value is not None and math.isfinite(value) else None

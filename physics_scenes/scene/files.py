@@ -1,4 +1,5 @@
-"""The files a scene names (audio samples, the ambient WAV, a background image): where
+"""The files a scene names (audio samples, the ambient WAV, music and voice files, a
+background image): where
 they may be and what they must be, checked before anything decodes them.
 
 Every path is relative to the scene's folder (the *root*) and must stay inside it:
@@ -24,7 +25,8 @@ from typing import BinaryIO, Literal
 from .audio import AudioSpec
 from .camera import ImageBackground, Look
 
-Kind = Literal["wav", "image"]
+Kind = Literal["wav", "image", "media"]
+"""A WAV sample; an image; a music or voice file (WAV, FLAC or MP3, which ffmpeg decodes)."""
 Loc = tuple[str | int, ...]
 
 MAX_WAV_BYTES = 256 * 1024 * 1024
@@ -66,6 +68,10 @@ def references(audio: AudioSpec, look: Look | None) -> list[tuple[Loc, str, Kind
                 refs.append((("audio", section, name, "sample"), sound.sample, "wav"))
     if audio.ambient is not None and audio.ambient.file is not None:
         refs.append((("audio", "ambient", "file"), audio.ambient.file, "wav"))
+    if audio.music is not None:
+        refs.append((("audio", "music", "file"), audio.music.file, "media"))
+    for index, voice in enumerate(audio.voice):
+        refs.append((("audio", "voice", index, "file"), voice.file, "media"))
     if look is not None and isinstance(look.background, ImageBackground):
         refs.append((("look", "background", "image"), look.background.image, "image"))
     return refs
@@ -109,9 +115,31 @@ def check(root: Path, ref: str, kind: Kind) -> Path:
     path = resolve(root, ref)
     if kind == "wav":
         wav_header(path, ref)
+    elif kind == "media":
+        media_format(path, ref)
     else:
         image_size(path, ref)
     return path
+
+
+MAX_MEDIA_BYTES = 512 * 1024 * 1024
+"""A music or voice file's size limit (a 48 kHz 24-bit stereo WAV of 31 minutes)."""
+
+
+def media_format(path: Path, shown: str | None = None) -> str:
+    """'wav', 'flac' or 'mp3', from the file's first bytes; ``FileRefError`` for anything
+    else (ffmpeg would decode far more, but only these are promised)."""
+    shown = str(path) if shown is None else shown
+    with _open_regular(path, shown, MAX_MEDIA_BYTES) as file:
+        head = file.read(12)
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        wav_header(path, shown)
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "mp3"
+    raise FileRefError(f"{shown!r} is not a WAV, FLAC or MP3 file")
 
 
 def _open_regular(path: Path, shown: str, limit: int) -> BinaryIO:
