@@ -619,7 +619,7 @@ def test_footstep_level_follows_the_impulse_over_20_db_settling_silent_recontact
     # the walker weighs 70 kg: impulses 1.75 … 17.5 N·s are changes of 0.025 … 0.25 m/s
     impulses = [1.75, 5.534, 17.5]
     steps = [(0.5 + 0.6 * k, "left" if k % 2 else "right", i) for k, i in enumerate(impulses)]
-    steps += [(0.02, "left", 0.6), (0.04, "right", 0.3)]  # settling: under 1 cm/s
+    steps += [(0.02, "left", 0.6), (0.04, "right", 0.3)]  # settling: under 1.5 cm/s
     steps += [(0.5 + 0.6 * 2 + 0.08, "right", 3.0)]  # a re-contact 80 ms after a step
     spec = parse_scene(
         "bodies: [{kind: floor}]\naudio: {loudness: null, footsteps_db: -20, room_tone: null}"

@@ -185,9 +185,12 @@ def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float)
 
 STEP_SPEED = 0.06
 """A footfall that changes the walker's momentum by its mass x 0.06 m/s is unit level."""
-STEP_FLOOR = 0.01
+STEP_FLOOR = 0.015
 """Footfalls changing the walker's speed by less than this (m/s) are silent: a foot
-settling on the ground, a sole that only brushes it."""
+settling on the ground (a walker placed on it touches down at about 1 cm/s), a sole that
+only brushes it."""
+STEP_KNEE = 0.0075
+"""Above ``STEP_FLOOR`` a step fades in over this much more speed (m/s)."""
 STEP_MERGE = 0.12
 """A foot touching down again within this many seconds of its step is the same step
 (heel, then the flat of the foot): one sound, not a flam."""
@@ -200,14 +203,14 @@ def footstep_level(impulse: float, walker_mass: float) -> float:
     (the foot is light, the body lands on it), 1 dB per dB, a little more for a heavier
     walker; silent below ``STEP_FLOOR`` with a soft knee above it.
 
-    >>> round(20 * math.log10(footstep_level(42.0, 70.0) / footstep_level(4.2, 70.0)), 6)
+    >>> round(20 * math.log10(footstep_level(16.1, 70.0) / footstep_level(1.61, 70.0)), 6)
     20.0
     """
     mass = max(walker_mass, 1e-9)
     speed = impulse / mass
     if speed < STEP_FLOOR:
         return 0.0
-    knee = min(1.0, (speed - STEP_FLOOR) / STEP_FLOOR)
+    knee = min(1.0, (speed - STEP_FLOOR) / STEP_KNEE)
     level_db = 20.0 * math.log10(speed / STEP_SPEED) + 5.0 * math.log10(mass / PERSON)
     return knee * 10 ** (min(max(level_db, -60.0), 12.0) / 20)
 

@@ -472,7 +472,12 @@ class CameraRig:
         self._rig: _Rig[Any] | None = None
         self._shot = -1
         size = layout.region_size
-        self.reframes = picture.area_width / picture.area_height < REFRAME_BELOW * size[0] / size[1]
+        # a narrower picture than the world's region reframes; no picture (states or sound
+        # only, 0x0) has nothing to frame
+        self.reframes = (
+            picture.area_height > 0
+            and picture.area_width / picture.area_height < REFRAME_BELOW * size[0] / size[1]
+        )
 
     def shot_at(self, index: int) -> int:
         return max(i for i, cut in enumerate(self.cuts) if cut <= index)
@@ -484,11 +489,13 @@ class CameraRig:
         if shot != self._shot:
             self._shot = shot
             spec, _, _ = cm.resolve(self.specs[shot], None, None, [], None)
-            if spec is not None:
+            if self.picture.area_width * self.picture.area_height == 0:
+                self._rig = None
+            elif spec is not None:
                 self._rig = _RIGS[spec.mode](spec, self.ctx)
             else:
                 self._rig = _Reframe(self.ctx) if self.reframes else None
-        if self._rig is None:
+        if self._rig is None:  # the default framing, or no picture (sound only, 0x0)
             p = self.picture
             view = View(self.ctx.region_center, self.ctx.base_scale, p.width, p.height)
             return view, ShotRecord(shot, "default")
