@@ -30,7 +30,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
     "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
-    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "job", "preview"},
+    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "output.provenance",
+            "job", "preview"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }
@@ -40,14 +41,17 @@ An entry such as ``picture.view`` allows that module only."""
 BACKENDS: dict[str, set[str]] = {
     "pymunk": {"physics"},
     "pygame": {"picture.renderer", "preview.app", "preview.overlays"},
-    "imageio": {"output.png"},
-    "imageio_ffmpeg": {"output.ffmpeg"},
+    "imageio": {"output.png", "output.provenance.media"},
+    "imageio_ffmpeg": {"output.ffmpeg", "output.provenance.media"},
     "yaml": {"scene.loader"},
     "scipy": {"audio"},
-    "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
+    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media"},
+    # the encoder; the physics worker; the decoder that reads copies back for verify
     "multiprocessing": {"job.worker", "preview.worker"},
     "rich": {"cli"},
     "orjson": {"output.states"},
+    "c2pa": {"output.provenance.credentials"},
+    "cryptography": {"output.provenance.keys"},
     "pydantic": {"scene", "cli"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""

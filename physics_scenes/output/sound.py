@@ -10,6 +10,7 @@ deletes the temporary WAV after the MP4 has taken it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,13 @@ class AudioSink:
         base_dir: Path = Path("."),
         materials: dict[str, tuple[float, float]] | None = None,
         time_map: TimeMap = identity,
+        mark: Callable[[Path], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.spec, self.seed, self.keep = spec, seed, keep
         self.base_dir, self.materials, self.time_map = base_dir, materials, time_map
+        self.mark = mark
+        """Adds the in-signal mark to the finished WAV, in place (``output.provenance``)."""
         self._out: AtomicPath | None = None
         self._score: Score | None = None
         self.levels: Levels | None = None
@@ -61,6 +65,8 @@ class AudioSink:
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
         )  # fmt: skip
+        if self.mark is not None:
+            self.mark(self._out.temp)
         self.wav = self._out.temp
 
     def metadata(self) -> dict[str, Any] | None:
