@@ -30,8 +30,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     "output": {"scene", "frame", "errors", "picture.view", "audio"},
     "job": {"scene", "frame", "errors", "physics", "picture", "audio", "output"},
     "preview": {"scene", "frame", "errors", "physics", "picture", "output"},
-    "cli": {"scene", "frame", "errors", "picture.view", "output.sink", "output.provenance",
-            "job", "preview"},
+    "cli": {
+        "scene",
+        "frame",
+        "errors",
+        "picture.view",
+        "output.sink",
+        "output.provenance",
+        "job",
+        "preview",
+    },
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }
