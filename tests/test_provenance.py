@@ -115,6 +115,11 @@ def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
     assert report["watermark"]["picture"]["payload"] == cid
     assert report["watermark"]["sound"]["payload"] == cid
     assert report["scene"]["manifest_run_hash_matches"] and report["scene"]["watermark_matches"]
+    header = subprocess.run([FFMPEG, "-hide_banner", "-i", str(signed_clip)],
+                            capture_output=True, text=True).stderr  # fmt: skip
+    assert "title           : bouncing balls" in header
+    assert "comment         : synthetic: rendered by physics_scenes" in header
+    assert f"content id {cid}" in header
 
     tampered = tmp_path / "t.mp4"
     data = bytearray(signed_clip.read_bytes())

@@ -14,6 +14,7 @@ import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from PIL import Image
 
 from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.output.provenance.media import frames_of, sound_of
@@ -169,6 +170,10 @@ def test_the_sound_mark_survives(codec: list[str], clip: tuple[Path, str], tmp_p
     assert detect_sound(sound, MarkKey()).payload == cid
 
 
+def marked_id(folder: Path) -> str:
+    return json.loads((folder / "marked.metadata.json").read_text())["watermark"]["content_id"]
+
+
 @pytest.mark.slow
 def test_no_watermark_and_keyed_renders(tmp_path: Path) -> None:
     plain = _render(tmp_path, "plain", "png", 1, watermark=False)
@@ -181,3 +186,6 @@ def test_no_watermark_and_keyed_renders(tmp_path: Path) -> None:
     cid = json.loads((tmp_path / "keyed.metadata.json").read_text())["watermark"]["content_id"]
     assert detect_picture(frames_of(keyed), MarkKey(SECRET)).payload == cid
     assert "watermark" not in json.loads((tmp_path / "plain.metadata.json").read_text())
+    with Image.open(marked / "frame_000010.png") as png:  # the PNG's text chunks
+        assert png.text["Comment"].startswith("synthetic: rendered by physics_scenes")
+        assert png.text["Comment"].endswith(f"content id {marked_id(tmp_path)}")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
-from ..output.ffmpeg import encoder_versions
+from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
 from ..output.png import PngSequenceSink
 from ..output.provenance.keys import Identity
@@ -185,6 +185,29 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
+def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], ...]:
+    """What a player shows: the title, a comment saying the video is synthetic, the tool
+    (MP4 keeps title and comment; ffmpeg's bit-exact mode drops its tool tag, so the
+    comment names the tool; PNG frames get all three as text chunks)."""
+    version = _version("physics-scenes")
+    title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
+    comment = (
+        f"synthetic: rendered by physics_scenes {version} from scene "
+        f"{scene_hash(job.scene)[:16]} (seed {job.scene.seed})"
+        + (f", content id {marks.content_id}" if marks is not None else "")
+    )
+    return (("title", title), ("comment", comment), ("software", f"physics_scenes {version}"))
+
+
+def _label(sink: Sink, job: RenderJob, marks: Marks | None) -> None:
+    """Container tags (MP4) or PNG text chunks on the main output."""
+    tags = player_tags(job, marks)
+    if isinstance(sink, FFmpegSink):
+        sink.tags = tags[:2]
+    elif isinstance(sink, PngSequenceSink):
+        sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
+
+
 def _marks(job: RenderJob, clip: Clip) -> Marks | None:
     """The job's in-signal marks, named by what decides the run hash: the scene (with its
     seed) and the clock, not the picture size or format (every output of a run carries one
@@ -286,7 +309,11 @@ def run(
     states_path, metadata_path = sidecar_paths(job.output)
     marks = _marks(job, clip)
     audio = _audio_sink(job, clip, marks)
+    if audio is not None:
+        title, comment, software = (value for _, value in player_tags(job, marks))
+        audio.info = (("INAM", title), ("ICMT", comment), ("ISFT", software))
     sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
+    _label(sinks[0], job, marks)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
     files = [sink.path for sink in sinks]

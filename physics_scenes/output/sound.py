@@ -27,6 +27,9 @@ class AudioSink:
     """Builds the track from the Frames; ``wav`` is the finished file after ``finish()``."""
 
     needs_pixels = False
+    info: tuple[tuple[str, str], ...] = ()
+    """RIFF INFO fields (``INAM`` title, ``ICMT`` comment, ``ISFT`` software), set before
+    ``open``: what a player shows about the file."""
 
     def __init__(
         self,
@@ -67,6 +70,8 @@ class AudioSink:
         )  # fmt: skip
         if self.mark is not None:
             self.mark(self._out.temp)
+        if self.info:
+            append_wav_info(self._out.temp, self.info)
         self.wav = self._out.temp
 
     def metadata(self) -> dict[str, Any] | None:
@@ -90,6 +95,36 @@ class AudioSink:
     def discard(self) -> None:
         if self._out is not None:
             self._out.discard()
+
+
+def append_wav_info(path: Path, fields: tuple[tuple[str, str], ...]) -> None:
+    """Append a ``LIST``/``INFO`` chunk to a WAV file and fix the RIFF size.
+
+    >>> import tempfile, wave
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "a.wav"
+    ...     with wave.open(str(path), "wb") as out:
+    ...         out.setnchannels(1); out.setsampwidth(2); out.setframerate(8000)
+    ...         out.writeframes(bytes(8))
+    ...     append_wav_info(path, (("INAM", "bounce"),))
+    ...     data = path.read_bytes()
+    ...     with wave.open(str(path)) as back:
+    ...         print(back.getnframes(), data[-8:-2], int.from_bytes(data[4:8], "little") + 8)
+    4 b'bounce' 80
+    """
+    body = b"INFO"
+    for key, value in fields:
+        text = value.encode("utf-8") + b"\0"
+        body += key.encode("ascii") + len(text).to_bytes(4, "little") + text
+        body += b"\0" * (len(text) % 2)
+    with path.open("r+b") as handle:
+        handle.seek(0, 2)
+        if handle.tell() % 2:
+            handle.write(b"\0")
+        handle.write(b"LIST" + len(body).to_bytes(4, "little") + body)
+        size = handle.tell() - 8
+        handle.seek(4)
+        handle.write(size.to_bytes(4, "little"))
 
 
 def _rounded(value: float) -> float | None:

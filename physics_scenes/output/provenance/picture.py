@@ -86,8 +86,10 @@ class PictureMark:
     """Adds the tile to frames of any size (the pattern is made once per size)."""
 
     def __init__(self, key: MarkKey, bits: Sequence[int], strength: int = STRENGTH) -> None:
+        self.strength = strength
         self.tile = _pixels_of(tile_chips(chip_layout(key), bits)).astype(np.int16) * strength
         self._plane: npt.NDArray[np.int16] | None = None
+        self._ones: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]] | None = None
 
     def _plane_for(self, height: int, width: int) -> npt.NDArray[np.int16]:
         if self._plane is None or self._plane.shape != (height, width):
@@ -96,10 +98,18 @@ class PictureMark:
         return self._plane
 
     def apply_rgb(self, rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-        """An (h, w, 3 or 4) picture with the mark added to its first three channels."""
-        plane = self._plane_for(rgb.shape[0], rgb.shape[1])[..., None]
+        """An (h, w, 3 or 4) picture with the mark added to every channel (a fourth one
+        is the raw frames' padding byte, which nothing reads), clipped to 0..255."""
+        plane = self._plane_for(rgb.shape[0], rgb.shape[1])
+        if self._ones is None or self._ones[0].shape[:2] != plane.shape:
+            self._ones = ((plane > 0).astype(np.uint8)[..., None],
+                          (plane < 0).astype(np.uint8)[..., None])  # fmt: skip
+        if self.strength != 1:
+            return np.clip(rgb.astype(np.int16) + plane[..., None], 0, 255).astype(np.uint8)
+        up, down = self._ones
         out = rgb.copy()
-        out[..., :3] = np.clip(rgb[..., :3].astype(np.int16) + plane, 0, 255).astype(np.uint8)
+        out += up & (out != 255)  # uint8 throughout: 4 passes, no widening
+        out -= down & (out != 0)
         return out
 
     def apply(self, pixels: Pixels) -> Pixels:
