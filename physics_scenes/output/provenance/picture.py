@@ -105,7 +105,9 @@ class PictureMark:
             self._ones = ((plane > 0).astype(np.uint8)[..., None],
                           (plane < 0).astype(np.uint8)[..., None])  # fmt: skip
         if self.strength != 1:
-            return np.clip(rgb.astype(np.int16) + plane[..., None], 0, 255).astype(np.uint8)
+            wide = rgb.astype(np.int16) + plane[..., None]
+            clipped: npt.NDArray[np.uint8] = np.clip(wide, 0, 255).astype(np.uint8)
+            return clipped
         up, down = self._ones
         out = rgb.copy()
         out += up & (out != 255)  # uint8 throughout: 4 passes, no widening

@@ -101,8 +101,9 @@ def _envelope(mono: Array) -> Array:
 
 def _moving_mean(values: Array, width: int) -> Array:
     """Causal moving average (cumulative sums: linear time)."""
-    total = np.concatenate([np.zeros(width), np.cumsum(values)])
-    return (total[width:] - total[:-width]) / width
+    total: Array = np.concatenate([np.zeros(width), np.cumsum(values)])
+    mean: Array = (total[width:] - total[:-width]) / width
+    return mean
 
 
 def mark_signal(length: int, key: MarkKey, bits: Sequence[int]) -> Array:
