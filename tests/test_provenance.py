@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import subprocess
+import wave
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -174,3 +175,26 @@ def test_a_signing_failure_leaves_nothing_at_the_target(identity, tmp_path: Path
     with pytest.raises(ExportError, match="signing failed"):
         run(RenderJob(scene, tmp_path / "x.gif", "gif", 128, 72, sign=broken))
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_files_a_scene_uses_are_its_ingredients(identity, write_scene, tmp_path: Path) -> None:
+    ident, _ = identity
+    t = np.arange(4800) / 48_000
+    clack = (np.sin(2 * np.pi * 880 * t) * np.exp(-t * 30) * 20_000).astype("<i2")
+    with wave.open(str(tmp_path / "clack.wav"), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(48_000)
+        out.writeframes(clack.tobytes())
+    path = write_scene(
+        "seed: 3\ntiming: {duration: 0.5, fps: 30}\n"
+        "audio: {materials: {rubber: {sample: clack.wav}}}\n"
+        "bodies: [{kind: floor}, {kind: ball, radius: 0.3, position: [2, 0.8], material: rubber}]\n"
+    )
+    run(RenderJob(load_scene(path), tmp_path / "o.wav.gif", "gif", 64, 36, audio="wav",
+                  source=path, sign=ident))  # fmt: skip
+    for name in ("o.wav.gif", "o.wav.wav"):
+        manifest = read(tmp_path / name)
+        assert manifest.state == "untrusted" and manifest.ingredients == ("clack.wav",)
+        sha = hashlib.sha256((tmp_path / "clack.wav").read_bytes()).hexdigest()
+        assert manifest.claims is not None
+        assert manifest.claims["ingredients_sha256"] == {"clack.wav": sha}
