@@ -189,3 +189,11 @@ def test_no_watermark_and_keyed_renders(tmp_path: Path) -> None:
     with Image.open(marked / "frame_000010.png") as png:  # the PNG's text chunks
         assert png.text["Comment"].startswith("synthetic: rendered by physics_scenes")
         assert png.text["Comment"].endswith(f"content id {marked_id(tmp_path)}")
+
+
+@pytest.mark.slow
+def test_our_own_gif_keeps_the_mark(tmp_path: Path) -> None:
+    """The GIF's ordered dithering is weak enough not to wipe out ±1 levels."""
+    gif = _render(tmp_path, "g", "gif", 2)
+    cid = json.loads((tmp_path / "g.metadata.json").read_text())["watermark"]["content_id"]
+    assert detect_picture(frames_of(gif), MarkKey()).payload == cid

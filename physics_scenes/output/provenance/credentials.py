@@ -121,7 +121,13 @@ class ManifestReading:
 
 
 def read(path: Path, anchors: bytes | None = None) -> ManifestReading:
-    """Read and validate ``path``'s manifest (``anchors``: root certificates to trust)."""
+    """Read and validate ``path``'s manifest (``anchors``: root certificates to trust); a
+    folder of PNG frames is read by its first frame."""
+    if path.is_dir():
+        frames = sorted(path.glob("frame_*.png"))
+        if not frames:
+            return ManifestReading("none", ("a folder without PNG frames",))
+        path = frames[0]
     mime = MIME.get(path.suffix.lower())
     if mime is None or not path.is_file():
         return ManifestReading("none", ("not a format that carries a manifest",))
