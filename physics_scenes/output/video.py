@@ -49,5 +49,6 @@ class GifSink(FFmpegSink):
 
     def _codec_args(self, info: StreamInfo) -> list[str]:
         rate = f"fps={GIF_MAX_FPS}," if info.fps > GIF_MAX_FPS else ""
-        graph = f"{rate}split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=5"
+        dither = "dither=bayer:bayer_scale=5"
+        graph = f"{rate}split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse={dither}"
         return ["-an", "-filter_complex", graph, "-loop", "0", "-f", "gif"]
