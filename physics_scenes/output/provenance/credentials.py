@@ -52,7 +52,8 @@ def _context(identity: Identity | None = None, anchors: bytes | None = None) -> 
 
 
 def _signer(identity: Identity) -> c2pa.Signer:
-    info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain, identity.key, None)
+    algorithm = getattr(c2pa.C2paSigningAlg, identity.algorithm())
+    info = c2pa.C2paSignerInfo(algorithm, identity.chain, identity.key, None)
     return c2pa.Signer.from_info(info)
 
 

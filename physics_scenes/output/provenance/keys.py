@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CONFIG_ENV = "PHYSICS_SCENES_CONFIG_DIR"
@@ -43,6 +43,17 @@ class Identity:
     key: bytes
     source: str
     """Where it came from, for messages: 'local (…)' or the certificate's path."""
+
+    def algorithm(self) -> str:
+        """The C2PA signing algorithm for the key: ES256/ES384/ES512, PS256 or ED25519."""
+        key = serialization.load_pem_private_key(self.key, None)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
+            return {256: "ES256", 384: "ES384", 521: "ES512"}.get(key.curve.key_size, "ES256")
+        if isinstance(key, rsa.RSAPrivateKey):
+            return "PS256"
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return "ED25519"
+        raise ValueError(f"{self.source}: a {type(key).__name__} cannot sign C2PA manifests")
 
     def signer_name(self) -> str:
         cert = x509.load_pem_x509_certificate(self.chain)
@@ -71,7 +82,9 @@ def load_identity(cert: Path, key: Path) -> Identity:
         serialization.load_pem_private_key(secret, None)
     except ValueError as error:
         raise ValueError(f"--sign-with: not a PEM certificate chain and key: {error}") from None
-    return Identity(chain, secret, str(cert))
+    identity = Identity(chain, secret, str(cert))
+    identity.algorithm()  # a key type C2PA cannot use fails here, before the render
+    return identity
 
 
 def _name(common: str) -> x509.Name:
