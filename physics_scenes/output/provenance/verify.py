@@ -95,6 +95,8 @@ def _judge(report: Report) -> None:
             found.append("manifest and watermark agree")
     else:
         found.append("no watermark found")
+        if (manifest.claims or {}).get("watermark_keyed"):
+            found.append("the manifest says the marks are keyed: give --watermark-key to read them")
         if manifest.state == "none":
             report.status = max(report.status, EXIT_NOTHING)
 
