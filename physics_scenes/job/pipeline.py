@@ -199,9 +199,8 @@ def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], .
     return (("title", title), ("comment", comment), ("software", f"physics_scenes {version}"))
 
 
-def _label(sink: Sink, job: RenderJob, marks: Marks | None) -> None:
+def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
     """Container tags (MP4) or PNG text chunks on the main output."""
-    tags = player_tags(job, marks)
     if isinstance(sink, FFmpegSink):
         sink.tags = tags[:2]
     elif isinstance(sink, PngSequenceSink):
@@ -308,12 +307,13 @@ def run(
 
     states_path, metadata_path = sidecar_paths(job.output)
     marks = _marks(job, clip)
+    tags = player_tags(job, marks)
     audio = _audio_sink(job, clip, marks)
     if audio is not None:
-        title, comment, software = (value for _, value in player_tags(job, marks))
+        title, comment, software = (value for _, value in tags)
         audio.info = (("INAM", title), ("ICMT", comment), ("ISFT", software))
     sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
-    _label(sinks[0], job, marks)
+    _label(sinks[0], tags)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
     files = [sink.path for sink in sinks]

@@ -89,7 +89,7 @@ class PictureMark:
         self.strength = strength
         self.tile = _pixels_of(tile_chips(chip_layout(key), bits)).astype(np.int16) * strength
         self._plane: npt.NDArray[np.int16] | None = None
-        self._ones: tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]] | None = None
+        self._ones: tuple[npt.NDArray[np.uint8], ...] | None = None
 
     def _plane_for(self, height: int, width: int) -> npt.NDArray[np.int16]:
         if self._plane is None or self._plane.shape != (height, width):
@@ -101,17 +101,20 @@ class PictureMark:
         """An (h, w, 3 or 4) picture with the mark added to every channel (a fourth one
         is the raw frames' padding byte, which nothing reads), clipped to 0..255."""
         plane = self._plane_for(rgb.shape[0], rgb.shape[1])
-        if self._ones is None or self._ones[0].shape[:2] != plane.shape:
-            self._ones = ((plane > 0).astype(np.uint8)[..., None],
-                          (plane < 0).astype(np.uint8)[..., None])  # fmt: skip
         if self.strength != 1:
             wide = rgb.astype(np.int16) + plane[..., None]
             clipped: npt.NDArray[np.uint8] = np.clip(wide, 0, 255).astype(np.uint8)
             return clipped
-        up, down = self._ones
-        out = rgb.copy()
-        out += up & (out != 255)  # uint8 throughout: 4 passes, no widening
-        out -= down & (out != 0)
+        if self._ones is None or self._ones[0].shape != rgb.shape:
+            shape = rgb.shape
+            up = np.broadcast_to((plane > 0).astype(np.uint8)[..., None], shape).copy()
+            down = np.broadcast_to((plane < 0).astype(np.uint8)[..., None], shape).copy()
+            self._ones = (up, down, (255 - up).astype(np.uint8))
+        up, down, ceiling = self._ones
+        out = np.maximum(rgb, down)  # saturating in uint8: no widening, no temporaries
+        np.subtract(out, down, out=out)
+        np.minimum(out, ceiling, out=out)
+        np.add(out, up, out=out)
         return out
 
     def apply(self, pixels: Pixels) -> Pixels:
