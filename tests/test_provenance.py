@@ -21,7 +21,12 @@ import pytest
 
 from physics_scenes.cli import main
 from physics_scenes.job.pipeline import RenderJob, run
-from physics_scenes.output.provenance.credentials import ALGORITHMIC_MEDIA, read, sign
+from physics_scenes.output.provenance.credentials import (
+    ALGORITHMIC_MEDIA,
+    ManifestReading,
+    read,
+    sign,
+)
 from physics_scenes.output.provenance.keys import (
     CONFIG_ENV,
     KEY,
@@ -29,6 +34,14 @@ from physics_scenes.output.provenance.keys import (
     init_identity,
     local_identity,
     make_identity,
+)
+from physics_scenes.output.provenance.picture import PictureReading
+from physics_scenes.output.provenance.verify import (
+    EXIT_CONSISTENT,
+    EXIT_NOTHING,
+    EXIT_TAMPERED,
+    Report,
+    _judge,
 )
 from physics_scenes.output.sink import ExportError
 from physics_scenes.scene.loader import load_scene
@@ -198,3 +211,22 @@ def test_the_files_a_scene_uses_are_its_ingredients(identity, write_scene, tmp_p
         sha = hashlib.sha256((tmp_path / "clack.wav").read_bytes()).hexdigest()
         assert manifest.claims is not None
         assert manifest.claims["ingredients_sha256"] == {"clack.wav": sha}
+
+
+def _report(state: str, claimed: str | None, marked: str | None) -> Report:
+    manifest = ManifestReading(state, claims={"content_id": claimed} if claimed else None)
+    picture = PictureReading(marked, 12.0 if marked else 3.0, 128, 2.0, 10)
+    report = Report("f.mp4", manifest, picture, None)
+    _judge(report)
+    return report
+
+
+def test_verify_judges_agreement_tampering_and_absence() -> None:
+    assert _report("untrusted", "aa" * 6, "aa" * 6).status == EXIT_CONSISTENT
+    assert "manifest and watermark agree" in _report("trusted", "aa" * 6, "aa" * 6).findings
+    assert _report("untrusted", "aa" * 6, "bb" * 6).status == EXIT_TAMPERED  # they disagree
+    assert _report("invalid", "aa" * 6, "aa" * 6).status == EXIT_TAMPERED
+    stripped = _report("none", None, "aa" * 6)
+    assert stripped.status == EXIT_CONSISTENT
+    assert stripped.findings == ["no manifest", "watermark says: physics_scenes clip aaaaaaaaaaaa"]
+    assert _report("none", None, None).status == EXIT_NOTHING
