@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -36,6 +36,7 @@ from .scene.model import Scene, Timing, json_schema
 
 if TYPE_CHECKING:
     from .job.pipeline import Progress
+    from .output.provenance.keys import Identity
     from .probe.compare import Truth
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
@@ -167,6 +168,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace existing files at the output paths (the outputs of an earlier render "
         "are replaced without it; a folder holding other files never is)",
     )
+    render.add_argument(
+        "--no-watermark",
+        action="store_true",
+        help="leave out the invisible marks in the picture and the sound (on by default)",
+    )
+    render.add_argument(
+        "--watermark-key",
+        type=Path,
+        metavar="FILE",
+        help="a secret (any file of 16 bytes or more): only its holder can detect or forge "
+        "the marks (default: the public key, which anyone with physics_scenes can read)",
+    )
+    signing = render.add_mutually_exclusive_group()
+    signing.add_argument(
+        "--sign-with",
+        nargs=2,
+        type=Path,
+        metavar=("CERT", "KEY"),
+        help="sign with this certificate chain and private key (PEM); default: the local "
+        "identity made by `physics-scenes keys init`, when there is one",
+    )
+    signing.add_argument("--no-sign", action="store_true", help="write no C2PA content credentials")
     render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
@@ -224,6 +247,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="close once frame N is shown (for scripts and tests)",
     )
+
+    verify = commands.add_parser(
+        "verify",
+        help="say where files came from: C2PA manifest, invisible marks, scene",
+        description="For each file: the content credentials (none, trusted, untrusted, "
+        "invalid), the marks in picture and sound, whether they agree, and with --scene "
+        "whether the file matches that scene. Exit 0: provenance found and consistent; "
+        "3: nothing found; 4: tampered or contradictory; 1: bad input.",
+    )
+    verify.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    verify.add_argument("--scene", type=Path, help="re-simulate this scene and compare")
+    verify.add_argument("--watermark-key", type=Path, metavar="FILE", help="a keyed mark's key")
+    verify.add_argument("--json", action="store_true", help="one JSON report per line")
+    verify.add_argument("--seed", type=int, help="with --scene: the seed the render used")
+    verify.add_argument("--fps", type=_positive(int), help="with --scene: the render's fps")
+    verify.add_argument(
+        "--duration", type=_positive(float), metavar="SECONDS", help="with --scene: its length"
+    )
+
+    keys = commands.add_parser("keys", help="manage the local C2PA signing identity")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    init = keys_commands.add_parser(
+        "init", help="make a local root CA and a signer certificate in the config folder"
+    )
+    init.add_argument("--name", default="physics_scenes local signer", help="the signer's name")
+    init.add_argument("--force", action="store_true", help="replace an existing identity")
 
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
@@ -299,6 +348,84 @@ def _markup_escape(text: str) -> str:
     return escape(text)
 
 
+def _watermark_key(args: argparse.Namespace) -> bytes | None:
+    path: Path | None = args.watermark_key
+    if path is None:
+        return None
+    if getattr(args, "no_watermark", False):
+        raise UsageError("--watermark-key and --no-watermark cannot be used together")
+    try:
+        secret = path.read_bytes()
+    except OSError as error:
+        raise UsageError(f"--watermark-key {path}: {error.strerror}") from None
+    if len(secret) < 16:
+        raise UsageError(f"--watermark-key {path}: a key needs at least 16 bytes")
+    return secret
+
+
+def _signing_identity(args: argparse.Namespace) -> Identity | None:
+    """--sign-with, else the local identity if ``keys init`` made one, else None."""
+    from .output.provenance.keys import load_identity, local_identity
+
+    if args.no_sign:
+        return None
+    if args.sign_with is not None:
+        try:
+            return load_identity(*args.sign_with)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    return local_identity()
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from .output.provenance.keys import CHAIN, KEY, init_identity
+
+    try:
+        folder = init_identity(args.name, force=args.force)
+    except FileExistsError as error:
+        _say(f"physics-scenes: {error}", error=True)
+        return EXIT_INPUT
+    _say(f"made a local signing identity: {folder / CHAIN} and {folder / KEY} (mode 0600)")
+    _say("renders are now signed; readers will call the signature valid but untrusted")
+    return EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from .job.pipeline import run_hash_for
+    from .output.provenance.payload import MarkKey
+    from .output.provenance.verify import compare_scene, inspect
+
+    secret = _watermark_key(args)
+    key = MarkKey(secret) if secret is not None else MarkKey()
+    expected = None
+    if args.scene is not None:
+        scene = _with_overrides(load_scene(args.scene), args)
+        expected = run_hash_for(scene, args.scene)
+    status = EXIT_OK
+    for path in args.files:
+        if not path.exists():
+            _say(f"physics-scenes: {path}: no such file", error=True)
+            status = max(status, EXIT_INPUT)
+            continue
+        report = inspect(path, key)
+        if expected is not None:
+            compare_scene(report, *expected)
+        status = max(status, report.status)
+        if args.json:
+            print(json.dumps(report.as_json(), default=str))
+        else:
+            _say(f"{path}: " + "; ".join(report.findings))
+            _say_claims(report.manifest.claims, report.manifest.signed_at)
+    return status
+
+
+def _say_claims(claims: Mapping[str, object] | None, signed_at: str | None) -> None:
+    if claims:
+        fields = ("scene_sha256", "seed", "run_hash", "content_id")
+        _say("  claims: " + ", ".join(f"{k} {claims.get(k)}" for k in fields))
+        _say(f"  signed at: {signed_at or 'no trusted time stamp'}")
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     from .job.pipeline import RenderJob, run  # the renderer, encoder and sound: only here
 
@@ -318,6 +445,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
         source=args.scene,
         audio="none" if args.no_audio else args.audio,
         overwrite=args.overwrite,
+        watermark=not args.no_watermark,
+        watermark_key=_watermark_key(args),
+        sign=_signing_identity(args),
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -529,6 +659,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "preview": _cmd_preview,
         **cli_dataset.COMMANDS,
         "probe": _cmd_probe,
+        "verify": _cmd_verify,
+        "keys": _cmd_keys,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

@@ -6,6 +6,11 @@ import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+# No signing identity unless a test makes one: a user's own (from `keys init`) would make
+# every CLI render sign, slower and never byte-identical.
+import tempfile
+
+os.environ["PHYSICS_SCENES_CONFIG_DIR"] = tempfile.mkdtemp(prefix="ps-test-config-")
 
 import shutil
 import subprocess

@@ -36,6 +36,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "errors",
         "picture.view",
         "output.sink",
+        "output.provenance",
         "job",
         "preview",
         "cli_dataset",
@@ -58,17 +59,20 @@ BACKENDS: dict[str, set[str]] = {
         "preview.overlays",
         "preview.speaker",
     },
-    "imageio": {"output.png"},
-    "imageio_ffmpeg": {"output.ffmpeg"},
+    "imageio": {"output.png", "output.provenance.media"},
+    "imageio_ffmpeg": {"output.ffmpeg", "output.provenance.media"},
     "yaml": {"scene.loader"},
     "scipy": {"audio", "physics.fluid", "probe.track", "probe.compare"},
     "cv2": {"probe"},
-    "subprocess": {"output.ffmpeg", "job.worker"},  # the encoder; the physics worker
+    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media"},
+    # the encoder; the physics worker; the decoder that reads copies back for verify
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
+    "c2pa": {"output.provenance.credentials"},
+    "cryptography": {"output.provenance.keys"},
     "pydantic": {"scene", "cli"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""

@@ -28,6 +28,9 @@ W, H = 320, 180
 
 
 def render(tmp_path: Path, name: str, fmt: str, scene=SCENE, **options) -> Path:
+    """Without the in-signal mark, so pictures compare with the renderer's (the mark's own
+    ±1 change is checked in test_watermark.py)."""
+    options.setdefault("watermark", False)
     target = tmp_path / name
     run(RenderJob(scene, target, fmt, W, H, **options))
     return target

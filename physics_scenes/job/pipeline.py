@@ -21,16 +21,18 @@ from typing import Any, Protocol
 
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
-from ..output.ffmpeg import encoder_versions
+from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
 from ..output.png import PngSequenceSink
+from ..output.provenance.keys import Identity
+from ..output.provenance.marks import Marks
 from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.sound import AudioSink
-from ..output.states import StatesSink
+from ..output.states import RunDigest, StatesSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.model import Scene
-from .clip import Clip, ClipFrame
+from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
 
 Progress = Callable[[int, int], None]
@@ -70,6 +72,13 @@ class RenderJob:
     overwrite: bool = False
     """Replace existing targets. Without it only the outputs of an earlier render (listed
     in its metadata.json) are replaced; a folder holding other files never is."""
+    watermark: bool = True
+    """The in-signal marks in every frame and in the sound (``output.provenance``)."""
+    watermark_key: bytes | None = None
+    """A secret for keyed marks (``--watermark-key``); None: the public key."""
+    sign: Identity | None = None
+    """Sign the MP4, GIF, PNG frames and WAV with C2PA content credentials (the last step,
+    after the unsigned bytes are complete); None: unsigned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,7 @@ def audio_path(output: Path) -> Path:
     return sibling(output, ".wav")
 
 
-def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
+def _audio_sink(job: RenderJob, clip: Clip, marks: Marks | None) -> AudioSink | None:
     """The job's audio sink, or None when nothing would use the sound.
 
     Sounds follow the video's clock: events carry simulation time, and the clip's
@@ -109,7 +118,8 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     source_dir = job.source.parent if job.source is not None else None
     return audio_sink_for(job.scene, audio_path(job.output), clip, source_dir,
                           keep=job.audio in ("wav", "stems"), stems=job.audio == "stems",
-                          encoded=job.fmt == "mp4")  # fmt: skip
+                          encoded=job.fmt == "mp4",
+                          mark=marks.mark_wav if marks is not None else None)  # fmt: skip
 
 
 def audio_sink_for(
@@ -121,6 +131,7 @@ def audio_sink_for(
     keep: bool = True,
     stems: bool = False,
     encoded: bool = False,
+    mark: Callable[[Path], None] | None = None,
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
@@ -129,6 +140,7 @@ def audio_sink_for(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
+        mark=mark,
     )  # fmt: skip
 
 
@@ -193,6 +205,91 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
+def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], ...]:
+    """What a player shows: the title, a comment saying the video is synthetic, the tool
+    (MP4 keeps title and comment; ffmpeg's bit-exact mode drops its tool tag, so the
+    comment names the tool; PNG frames get all three as text chunks)."""
+    version = _version("physics-scenes")
+    title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
+    comment = (
+        f"synthetic: rendered by physics_scenes {version} from scene "
+        f"{scene_hash(job.scene)[:16]} (seed {job.scene.seed})"
+        + (f", content id {marks.content_id}" if marks is not None else "")
+    )
+    return (("title", title), ("comment", comment), ("software", f"physics_scenes {version}"))
+
+
+def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
+    """Container tags (MP4) or PNG text chunks on the main output."""
+    if isinstance(sink, FFmpegSink):
+        sink.tags = tags[:2]
+    elif isinstance(sink, PngSequenceSink):
+        sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
+
+
+def _marks(job: RenderJob, clip: Clip) -> Marks | None:
+    """The job's in-signal marks, named by what decides the run hash: the scene (with its
+    seed) and the clock, not the picture size or format (every output of a run carries one
+    id, and ``verify --scene`` can name it without rendering)."""
+    if not job.watermark:
+        return None
+    settings = f"{job.scene.timing.fps}fps {clip.frame_count}"
+    return Marks.make(scene_hash(job.scene), job.scene.seed, settings, job.watermark_key)
+
+
+def _sign(
+    job: RenderJob,
+    outputs: OutputSet,
+    files: list[Path],
+    run_hash: str,
+    marks: Marks | None,
+    check: Callable[[], None],
+) -> None:
+    """Embed signed C2PA manifests in the finished outputs, still in the staging folder:
+    a failure or an interrupt here discards the whole set like any other."""
+    from ..output.provenance.credentials import sign, signable  # c2pa: only when signing
+
+    assert job.sign is not None
+    targets: list[Path] = []
+    for path in files:
+        staged = outputs.staged(path)
+        if staged.is_dir():
+            targets += sorted(staged.glob("frame_*.png"))
+        elif signable(staged):
+            targets.append(staged)
+    root = job.source.parent if job.source is not None else Path(".")
+    ingredients = sorted(set(check_inputs(job.scene, root).values()))
+    claims = {
+        "scene_sha256": scene_hash(job.scene), "seed": job.scene.seed, "run_hash": run_hash,
+        "content_id": marks.content_id if marks is not None else None,
+        "watermark_keyed": marks.key.keyed if marks is not None else None,
+        "source_file": job.source.name if job.source is not None else None,
+        "ingredients_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                               for p in ingredients},
+    }  # fmt: skip
+    for target in targets:
+        check()
+        try:
+            sign(target, job.sign, claims, _version("physics-scenes"), ingredients)
+        except Exception as error:  # the SDK's errors: a bad certificate, an odd file
+            raise ExportError(f"{target.name}: signing failed: {error}") from error
+
+
+def run_hash_for(scene: Scene, source: Path | None = None) -> tuple[str, str]:
+    """(run hash, content id) of ``scene`` as a render would have them, re-simulated
+    without drawing (``verify --scene``): the run hash digests the Frames only."""
+    clip = Clip(scene, 64, 36, source.parent if source is not None else None)
+    digest = RunDigest()
+    for clip_frame in clip_frames(
+        clip, scene, source.parent if source is not None else None, False
+    ):
+        digest.add(clip_frame.frame)
+    job = RenderJob(scene, Path("x.mp4"), "mp4", 64, 36)
+    marks = _marks(job, clip)
+    assert marks is not None
+    return digest.hexdigest(), marks.content_id
+
+
 def _nothing() -> None:
     pass
 
@@ -229,8 +326,14 @@ def run(
         return current[0].record()
 
     states_path, metadata_path = sidecar_paths(job.output)
-    audio = _audio_sink(job, clip)
+    marks = _marks(job, clip)
+    tags = player_tags(job, marks)
+    audio = _audio_sink(job, clip, marks)
+    if audio is not None:
+        title, comment, software = (value for _, value in tags)
+        audio.info = (("INAM", title), ("ICMT", comment), ("ISFT", software))
     sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
+    _label(sinks[0], tags)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
     files = [sink.path for sink in sinks]
@@ -244,7 +347,12 @@ def run(
         if name_too_long(path):
             raise ExportError(f"{path}: the file name is too long for its folder")
     late = {"audio": audio.metadata} if audio is not None else {}
-    meta = MetadataSink(metadata_path, describe_run(job, files, clip), late)
+    fields = describe_run(job, files, clip)
+    if marks is not None:
+        fields["watermark"] = marks.describe()
+    if job.sign is not None:
+        fields["content_credentials"] = {"signed": True, "signer": job.sign.signer_name()}
+    meta = MetadataSink(metadata_path, fields, late)
     sinks.append(meta)
     check = interrupts.check if interrupts is not None else _nothing
     deferred = interrupts.deferred if interrupts is not None else contextlib.nullcontext
@@ -265,6 +373,8 @@ def run(
                 current[:] = [clip_frame]
                 frame = clip_frame.frame
                 pixels = clip.pixels(clip_frame) if needs_pixels else None
+                if pixels is not None and marks is not None:
+                    pixels = marks.picture.apply(pixels)
                 for sink in sinks:
                     sink.write(frame, pixels)
                 if progress is not None:
@@ -273,6 +383,8 @@ def run(
         for sink in sinks:
             check()
             sink.finish()
+        if job.sign is not None:
+            _sign(job, outputs, files, meta.digest.hexdigest(), marks, check)
         for sink in sinks:
             sink.commit()
         check()

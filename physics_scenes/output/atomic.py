@@ -262,6 +262,12 @@ class OutputSet:
             temp.mkdir()
         return temp
 
+    def staged(self, target: Path) -> Path:
+        """Where member ``target`` is until the commit (signing works on it there)."""
+        assert self.staging is not None, "the set was already committed or discarded"
+        assert Path(target).name in self._members, f"{target} is not a member"
+        return self.staging / "new" / Path(target).name
+
     def drop(self, target: Path) -> None:
         """Take ``target`` out of the set and delete its temporary."""
         if self.staging is not None and self._members.pop(Path(target).name, None) is not None:

@@ -52,6 +52,8 @@ class FFmpegSink:
     """Pipes raw frames to the ffmpeg that imageio-ffmpeg ships; no numpy copy per frame."""
 
     needs_pixels = True
+    tags: tuple[tuple[str, str], ...] = ()
+    """Container tags a player shows (title, comment, encoder), set before ``open``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -79,7 +81,9 @@ class FFmpegSink:
             "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{info.width}x{info.height}",
             "-framerate", str(info.fps), "-i", "-",
             *self._codec_args(info),
-            "-fflags", "+bitexact", "-map_metadata", "-1", ffmpeg_path(out.temp),
+            "-fflags", "+bitexact", "-map_metadata", "-1",
+            *[part for key, value in self.tags for part in ("-metadata", f"{key}={value}")],
+            ffmpeg_path(out.temp),
         ]  # fmt: skip
         with held_signals():  # no interrupt between starting the encoder and keeping its handle
             return subprocess.Popen(
@@ -219,14 +223,14 @@ def mux_audio(video: Path, wav: Path) -> None:
 
     The picture is copied, not re-encoded; bit-exact flags keep the bytes the same run
     after run. The MP4 edit list trims the AAC encoder's priming, so the sound starts
-    with the picture.
+    with the picture. The video's container tags are kept (``FFmpegSink.tags``).
     """
     muxed = video.with_name(f".mux-{stem_key(video.name)}")
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", ffmpeg_path(video), "-i", ffmpeg_path(wav), "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "copy", *_aac_args(),
-        "-fflags", "+bitexact", "-map_metadata", "-1", "-movflags", "+faststart",
+        "-fflags", "+bitexact", "-map_metadata", "0", "-movflags", "+faststart",
         "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
     try:

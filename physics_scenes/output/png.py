@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import imageio.v3 as iio
+from PIL.PngImagePlugin import PngInfo
 
 from ..frame import Frame
 from ..picture.view import Pixels
@@ -20,6 +21,8 @@ class PngSequenceSink:
     """A folder of frame_000000.png … (lossless, for datasets and compositing)."""
 
     needs_pixels = True
+    text: tuple[tuple[str, str], ...] = ()
+    """tEXt chunks for every frame (what made it), set before ``open``."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -32,7 +35,13 @@ class PngSequenceSink:
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
         assert pixels is not None and self._out is not None
         target = self._out.temp / f"frame_{frame.index:0{self._digits}d}.png"
-        iio.imwrite(target, pixels.rgb(), extension=".png")
+        if self.text:
+            info = PngInfo()
+            for key, value in self.text:
+                info.add_text(key, value)
+            iio.imwrite(target, pixels.rgb(), extension=".png", pnginfo=info)
+        else:
+            iio.imwrite(target, pixels.rgb(), extension=".png")
 
     def finish(self) -> None:
         pass

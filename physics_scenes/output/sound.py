@@ -12,6 +12,7 @@ deletes the temporary WAV after the MP4 has taken it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ class AudioSink:
     """Builds the track from the Frames; ``wav`` is the finished file after ``finish()``."""
 
     needs_pixels = False
+    info: tuple[tuple[str, str], ...] = ()
+    """RIFF INFO fields (``INAM`` title, ``ICMT`` comment, ``ISFT`` software), set before
+    ``open``: what a player shows about the file."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class AudioSink:
         time_map: TimeMap = identity,
         stems: bool = False,
         encoded: bool = True,
+        mark: Callable[[Path], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.spec, self.seed, self.keep = spec, seed, keep
@@ -56,6 +61,8 @@ class AudioSink:
         self.stem_paths = {name: stem_path(self.path, name) for name in STEMS} if stems else {}
         """Where each stem goes: ``clip.impacts.wav`` … beside ``clip.wav``."""
         self._stems: dict[str, AtomicPath] = {}
+        self.mark = mark
+        """Adds the in-signal mark to the finished WAV, in place (``output.provenance``)."""
         self._out: AtomicPath | None = None
         self._score: Score | None = None
         self.levels: Levels | None = None
@@ -83,6 +90,10 @@ class AudioSink:
             mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
                       self.base_dir, self.materials, beds)  # fmt: skip
             write_stems({n: out.temp for n, out in self._stems.items()}, mix, self.levels)
+        if self.mark is not None:
+            self.mark(self._out.temp)
+        if self.info:
+            append_wav_info(self._out.temp, self.info)
         self.wav = self._out.temp
 
     def metadata(self) -> dict[str, Any] | None:
@@ -144,3 +155,33 @@ def load_beds(spec: AudioSpec, base_dir: Path, seconds: float) -> Beds:
 
 def _rounded(value: float | None) -> float | None:
     return round(value, 3) if value is not None and math.isfinite(value) else None
+
+
+def append_wav_info(path: Path, fields: tuple[tuple[str, str], ...]) -> None:
+    """Append a ``LIST``/``INFO`` chunk to a WAV file and fix the RIFF size.
+
+    >>> import tempfile, wave
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "a.wav"
+    ...     with wave.open(str(path), "wb") as out:
+    ...         out.setnchannels(1); out.setsampwidth(2); out.setframerate(8000)
+    ...         out.writeframes(bytes(8))
+    ...     append_wav_info(path, (("INAM", "bounce"),))
+    ...     data = path.read_bytes()
+    ...     with wave.open(str(path)) as back:
+    ...         print(back.getnframes(), data[-8:-2], int.from_bytes(data[4:8], "little") + 8)
+    4 b'bounce' 80
+    """
+    body = b"INFO"
+    for key, value in fields:
+        text = value.encode("utf-8") + b"\0"
+        body += key.encode("ascii") + len(text).to_bytes(4, "little") + text
+        body += b"\0" * (len(text) % 2)
+    with path.open("r+b") as handle:
+        handle.seek(0, 2)
+        if handle.tell() % 2:
+            handle.write(b"\0")
+        handle.write(b"LIST" + len(body).to_bytes(4, "little") + body)
+        size = handle.tell() - 8
+        handle.seek(4)
+        handle.write(size.to_bytes(4, "little"))

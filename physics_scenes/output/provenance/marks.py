@@ -1,0 +1,69 @@
+"""One render's marks: the content id, the key, the picture mark and the WAV marker.
+
+>>> marks = Marks.make("ab" * 32, 0, "mp4 320x180 30fps 60", None)
+>>> marks.content_id, marks.describe()["keyed"]
+('a69dd286b021', False)
+"""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ...audio.dsp import WavWriter
+from .payload import MarkKey, content_id, payload_bits
+from .picture import STRENGTH, PictureMark
+from .sound import PERIOD, UNDER_DB, mark_track
+
+WAV_BLOCK = 10 * PERIOD
+"""Samples marked at once (20 s): memory stays flat however long the track."""
+
+
+@dataclass(frozen=True)
+class Marks:
+    content_id: str
+    key: MarkKey
+    picture: PictureMark
+
+    @classmethod
+    def make(cls, scene_hash: str, seed: int, settings: str, secret: bytes | None) -> Marks:
+        cid = content_id(scene_hash, seed, settings)
+        key = MarkKey(secret) if secret is not None else MarkKey()
+        return cls(cid, key, PictureMark(key, payload_bits(cid)))
+
+    def describe(self) -> dict[str, Any]:
+        """The ``watermark`` section of metadata.json (never the key itself)."""
+        return {
+            "content_id": self.content_id,
+            "keyed": self.key.keyed,
+            "picture": {"kind": "tiled spread spectrum, luma", "strength_levels": STRENGTH},
+            "sound": {"kind": "spread spectrum 1.5-6 kHz", "under_programme_db": UNDER_DB},
+        }
+
+    def mark_wav(self, path: Path) -> None:
+        """Add the sound mark to a 24-bit WAV in place (through a file beside it)."""
+        marked = path.with_name(path.name + ".mark")
+        try:
+            with wave.open(str(path), "rb") as source:
+                channels, total = source.getnchannels(), source.getnframes()
+                with WavWriter(marked, channels) as out:
+                    for _ in range(0, total, WAV_BLOCK):
+                        block = _samples(source.readframes(WAV_BLOCK), channels)
+                        out.write(mark_track(block, self.key, payload_bits(self.content_id)))
+            marked.replace(path)
+        finally:
+            marked.unlink(missing_ok=True)
+
+
+def _samples(raw: bytes, channels: int) -> npt.NDArray[np.float64]:
+    """24-bit little-endian PCM → (samples, channels) floats in [-1, 1]."""
+    triples = np.frombuffer(raw, np.uint8).reshape(-1, 3)
+    wide = np.zeros((len(triples), 4), np.uint8)
+    wide[:, 1:] = triples
+    values = wide.view("<i4").ravel() >> 8
+    return (values / (2**23 - 1)).reshape(-1, channels)

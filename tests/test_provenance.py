@@ -1,0 +1,232 @@
+"""C2PA content credentials and ``verify``: signed, tampered, stripped, unrelated files.
+
+The fast tests sign small PNGs with a fresh identity; the slow ones go through the
+command line on a rendered clip and real ffmpeg re-encodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import wave
+from pathlib import Path
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from physics_scenes.cli import main
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.output.provenance.credentials import (
+    ALGORITHMIC_MEDIA,
+    ManifestReading,
+    read,
+    sign,
+)
+from physics_scenes.output.provenance.keys import (
+    CONFIG_ENV,
+    KEY,
+    Identity,
+    init_identity,
+    local_identity,
+    make_identity,
+)
+from physics_scenes.output.provenance.picture import PictureReading
+from physics_scenes.output.provenance.verify import (
+    EXIT_CONSISTENT,
+    EXIT_NOTHING,
+    EXIT_TAMPERED,
+    Report,
+    _judge,
+)
+from physics_scenes.output.sink import ExportError
+from physics_scenes.scene.loader import load_scene
+from physics_scenes.scene.model import Timing
+
+from helpers import SCENES
+
+
+@pytest.fixture(scope="module")
+def identity() -> tuple[Identity, bytes]:
+    root, chain, key = make_identity("test signer")
+    return Identity(chain, key, "test"), root
+
+
+def _png(path: Path) -> Path:
+    iio.imwrite(path, np.random.default_rng(0).integers(0, 255, (32, 48, 3), dtype=np.uint8))
+    return path
+
+
+def test_a_signed_png_reads_back_untrusted_trusted_or_invalid(identity, tmp_path: Path) -> None:
+    ident, root = identity
+    path = _png(tmp_path / "f.png")
+    unsigned = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert read(path).state == "none"
+    sign(path, ident, {"run_hash": "abc", "seed": 3}, "9.9")
+    untrusted = read(path)
+    assert untrusted.state == "untrusted", untrusted
+    assert untrusted.signer == "test signer"
+    assert untrusted.claims == {"run_hash": "abc", "seed": 3, "unsigned_sha256": unsigned}
+    assert untrusted.source_type == ALGORITHMIC_MEDIA
+    assert read(path, root).state == "trusted"
+    data = bytearray(path.read_bytes())
+    data[60] ^= 1  # inside the IHDR/pixel chunks before the manifest
+    path.write_bytes(bytes(data))
+    tampered = read(path, root)
+    assert tampered.state == "invalid" and tampered.reasons
+
+
+def test_keys_init_writes_a_private_key_only_its_owner_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "cfg"))
+    assert local_identity() is None
+    folder = init_identity("me")
+    assert stat.S_IMODE(os.stat(folder / KEY).st_mode) == 0o600
+    ident = local_identity()
+    assert ident is not None and ident.signer_name() == "me"
+    with pytest.raises(FileExistsError):
+        init_identity("me")
+
+
+# --- through the command line ---------------------------------------------------------
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@pytest.fixture(scope="module")
+def signed_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("signed")
+    os.environ[CONFIG_ENV] = str(folder / "cfg")
+    try:
+        assert main(["keys", "init"]) == 0
+        assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(folder / "c.mp4"),
+                     "--size", "256x144", "--duration", "4", "--fps", "30", "-q"]) == 0  # fmt: skip
+    finally:
+        os.environ[CONFIG_ENV] = str(folder / "empty")
+    return folder / "c.mp4"
+
+
+def _verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main(["verify", *args, "--json"])
+    return code, json.loads(capsys.readouterr().out.splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
+    signed_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = _verify(capsys, str(signed_clip), "--scene", str(SCENES / "bouncing_balls.yaml"),
+                           "--duration", "4", "--fps", "30")  # fmt: skip
+    assert code == 0, report
+    assert report["manifest"]["state"] == "untrusted"  # the test's identity is not trusted here
+    cid = report["manifest"]["claims"]["content_id"]
+    assert report["watermark"]["picture"]["payload"] == cid
+    assert report["watermark"]["sound"]["payload"] == cid
+    assert report["scene"]["manifest_run_hash_matches"] and report["scene"]["watermark_matches"]
+    header = subprocess.run([FFMPEG, "-hide_banner", "-i", str(signed_clip)],
+                            capture_output=True, text=True).stderr  # fmt: skip
+    assert "title           : bouncing balls" in header
+    assert "comment         : synthetic: rendered by physics_scenes" in header
+    assert f"content id {cid}" in header
+
+    tampered = tmp_path / "t.mp4"
+    data = bytearray(signed_clip.read_bytes())
+    data[len(data) // 2] ^= 4
+    tampered.write_bytes(bytes(data))
+    code, report = _verify(capsys, str(tampered))
+    assert code == 4 and report["manifest"]["state"] == "invalid"
+
+    stripped = tmp_path / "s.mp4"
+    subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(signed_clip), "-vf",
+                    "crop=220:124:13:7", "-c:v", "libx264", "-crf", "26", "-c:a", "aac", "-b:a",
+                    "96k", "-map_metadata", "-1", str(stripped)], check=True)  # fmt: skip
+    code, report = _verify(capsys, str(stripped))
+    assert code == 0 and report["manifest"]["state"] == "none"
+    assert report["watermark"]["content_id"] == cid
+    assert "watermark says: physics_scenes clip " + cid in report["verdict"]
+
+    other = tmp_path / "o.mp4"
+    plain = ["--size", "256x144", "--duration", "1", "--no-watermark", "--no-sign", "-q"]
+    assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(other), *plain]) == 0
+    code, report = _verify(capsys, str(other))
+    assert code == 3 and report["watermark"]["content_id"] is None
+
+    code, report = _verify(capsys, str(stripped), "--scene", str(SCENES / "bouncing_balls.yaml"),
+                           "--duration", "4", "--fps", "30", "--seed", "2")  # fmt: skip
+    assert code == 4 and report["scene"]["watermark_matches"] is False
+
+
+@pytest.mark.slow
+def test_signing_is_the_last_step_over_the_deterministic_unsigned_bytes(
+    identity, tmp_path: Path
+) -> None:
+    ident, _ = identity
+    scene = load_scene(SCENES / "bouncing_balls.yaml")
+    scene = scene.model_copy(update={"timing": Timing(duration=0.5, fps=30, substeps=4)})
+    plain, signed = tmp_path / "plain.gif", tmp_path / "signed.gif"
+    run(RenderJob(scene, plain, "gif", 128, 72, states=False))
+    run(RenderJob(scene, signed, "gif", 128, 72, states=False, sign=ident))
+    claims = read(signed).claims
+    assert claims is not None
+    assert claims["unsigned_sha256"] == hashlib.sha256(plain.read_bytes()).hexdigest()
+    assert signed.read_bytes() != plain.read_bytes()
+
+
+@pytest.mark.slow
+def test_a_signing_failure_leaves_nothing_at_the_target(identity, tmp_path: Path) -> None:
+    ident, _ = identity
+    _, _, other_key = make_identity("someone else")
+    broken = Identity(ident.chain, other_key, "a certificate with another's key")
+    scene = load_scene(SCENES / "bouncing_balls.yaml")
+    scene = scene.model_copy(update={"timing": Timing(duration=0.3, fps=30, substeps=4)})
+    with pytest.raises(ExportError, match="signing failed"):
+        run(RenderJob(scene, tmp_path / "x.gif", "gif", 128, 72, sign=broken))
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_the_files_a_scene_uses_are_its_ingredients(identity, write_scene, tmp_path: Path) -> None:
+    ident, _ = identity
+    t = np.arange(4800) / 48_000
+    clack = (np.sin(2 * np.pi * 880 * t) * np.exp(-t * 30) * 20_000).astype("<i2")
+    with wave.open(str(tmp_path / "clack.wav"), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(48_000)
+        out.writeframes(clack.tobytes())
+    path = write_scene(
+        "seed: 3\ntiming: {duration: 0.5, fps: 30}\n"
+        "audio: {materials: {rubber: {sample: clack.wav}}}\n"
+        "bodies: [{kind: floor}, {kind: ball, radius: 0.3, position: [2, 0.8], material: rubber}]\n"
+    )
+    run(RenderJob(load_scene(path), tmp_path / "o.wav.gif", "gif", 64, 36, audio="wav",
+                  source=path, sign=ident))  # fmt: skip
+    for name in ("o.wav.gif", "o.wav.wav"):
+        manifest = read(tmp_path / name)
+        assert manifest.state == "untrusted" and manifest.ingredients == ("clack.wav",)
+        sha = hashlib.sha256((tmp_path / "clack.wav").read_bytes()).hexdigest()
+        assert manifest.claims is not None
+        assert manifest.claims["ingredients_sha256"] == {"clack.wav": sha}
+
+
+def _report(state: str, claimed: str | None, marked: str | None) -> Report:
+    manifest = ManifestReading(state, claims={"content_id": claimed} if claimed else None)
+    picture = PictureReading(marked, 12.0 if marked else 3.0, 128, 2.0, 10)
+    report = Report("f.mp4", manifest, picture, None)
+    _judge(report)
+    return report
+
+
+def test_verify_judges_agreement_tampering_and_absence() -> None:
+    assert _report("untrusted", "aa" * 6, "aa" * 6).status == EXIT_CONSISTENT
+    assert "manifest and watermark agree" in _report("trusted", "aa" * 6, "aa" * 6).findings
+    assert _report("untrusted", "aa" * 6, "bb" * 6).status == EXIT_TAMPERED  # they disagree
+    assert _report("invalid", "aa" * 6, "aa" * 6).status == EXIT_TAMPERED
+    stripped = _report("none", None, "aa" * 6)
+    assert stripped.status == EXIT_CONSISTENT
+    assert stripped.findings == ["no manifest", "watermark says: physics_scenes clip aaaaaaaaaaaa"]
+    assert _report("none", None, None).status == EXIT_NOTHING
