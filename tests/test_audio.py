@@ -574,7 +574,9 @@ def test_the_aac_track_in_the_mp4_is_in_sync_too(tmp_path: Path) -> None:
     scene = parse_scene(BOUNCE)
     _layout, frames = simulate(scene)
     hits = [e.time for f in frames for e in f.events if e.kind == "begin"]
-    run(RenderJob(scene, tmp_path / "b.mp4", "mp4", 160, 90, "draft", states=False))
+    run(
+        RenderJob(scene, tmp_path / "b.mp4", "mp4", 160, 90, "draft", states=False, watermark=False)
+    )
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     raw = subprocess.run([exe, "-v", "error", "-i", str(tmp_path / "b.mp4"), "-map", "0:a",
                           "-f", "f32le", "-"], capture_output=True, check=True).stdout  # fmt: skip

@@ -335,11 +335,14 @@ def master(
         trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
         return loudness + 20 * math.log10(trim), trim
 
+    best: tuple[float, float, float] | None = None  # (miss, gain, trim) of the closest trial
     for _ in range(12):
         loudness, trim = trial(gain)
         if target is None:
             break
         error = target - loudness
+        if best is None or abs(error) < best[0]:
+            best = (abs(error), gain, trim)
         if abs(error) < 0.05:
             break
         # Under heavy limiting a dB of gain buys less than a dB of loudness: secant step.
@@ -353,6 +356,12 @@ def master(
         gain = step
     else:  # out of tries: measure where the search stopped
         loudness, trim = trial(gain)
+        if target is not None and best is not None and abs(target - loudness) < best[0]:
+            best = (abs(target - loudness), gain, trim)
+    if best is not None and (best[1], best[2]) != (gain, trim):
+        # Heavy limiting can make loudness fall as the gain rises (the limiter pumps and the
+        # trim for inter-sample peaks grows): keep the trial that came closest.
+        _miss, gain, trim = best
     final = trim * 10 ** (gain_db / 20)
     for start, block in _finished(audio, ceiling, 10 ** (gain / 20), beds(), final):
         out(start, block)

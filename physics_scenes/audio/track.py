@@ -139,6 +139,7 @@ def write_track(
     materials: dict[str, tuple[float, float]] | None = None,
     encoded_peak: EncodedPeak | None = None,
     beds: Beds | None = None,
+    mark: Callable[[Path], None] | None = None,
 ) -> Levels:
     """``render_track`` written to a 24-bit WAV at ``path``, the same samples, in flat memory.
 
@@ -148,6 +149,8 @@ def write_track(
     (AAC) overshoots the peaks it is given, so while the encoded true peak is above
     the ceiling the track is mastered again with the limiter's ceiling lowered by the
     excess (the loudness target still met: the limiter takes the difference).
+    ``mark`` (the in-signal mark, ``output.provenance``) is added to each written master
+    before it is measured encoded, so the delivered file, mark included, meets the ceiling.
     """
     mix = Mix(score, spec, seed, duration, time_map, base_dir, materials, beds)
     with contextlib.ExitStack() as stack:
@@ -171,6 +174,8 @@ def write_track(
                     emit=lambda _start, block: wav.write(block),
                     bed=_bed(spec, seed),
                 )
+            if mark is not None:
+                mark(path)
             if encoded_peak is None:
                 return levels
             encoded = encoded_peak(path)

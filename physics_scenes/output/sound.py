@@ -84,14 +84,12 @@ class AudioSink:
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, self._duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
-            encoded_peak=aac_true_peak if self.encoded else None, beds=beds,
+            encoded_peak=aac_true_peak if self.encoded else None, beds=beds, mark=self.mark,
         )  # fmt: skip
         if self._stems:
             mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
                       self.base_dir, self.materials, beds)  # fmt: skip
             write_stems({n: out.temp for n, out in self._stems.items()}, mix, self.levels)
-        if self.mark is not None:
-            self.mark(self._out.temp)
         if self.info:
             append_wav_info(self._out.temp, self.info)
         self.wav = self._out.temp
