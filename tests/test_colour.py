@@ -29,32 +29,43 @@ bodies:
 """
 
 
+def decoded_as_a_player_does(target: Path) -> np.ndarray:
+    """The first frame decoded as a BT.709 player does, whatever ffmpeg's own default."""
+    raw = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(target), "-frames:v", "1",
+         "-vf", "scale=in_color_matrix=bt709:in_range=tv", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(180, 320, 3)
+
+
 def test_mp4_is_bt709_tagged_and_shows_the_drawn_colour(tmp_path: Path) -> None:
     target = tmp_path / "clip.mp4"
-    run(RenderJob(parse_scene(SCENE), target, "mp4", 320, 180))
+    run(RenderJob(parse_scene(SCENE), target, "mp4", 320, 180, watermark=False))  # see below
     probe = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(target)],
         capture_output=True, text=True,
     )  # fmt: skip
     # matrix, then primaries/transfer when they differ; one name when all three agree
     assert re.search(r"yuv420p\(tv, bt709, progressive\)", probe.stderr), probe.stderr
-    exe = imageio_ffmpeg.get_ffmpeg_exe()
-    # decoded as a BT.709 player does, whatever ffmpeg's own default
-    raw = subprocess.run(
-        [exe, "-v", "error", "-i", str(target), "-frames:v", "1", "-vf",
-         "scale=in_color_matrix=bt709:in_range=tv", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    rgb = np.frombuffer(raw, np.uint8).reshape(180, 320, 3)
+    rgb = decoded_as_a_player_does(target)
     corner = rgb[20:40, 150:170].reshape(-1, 3).astype(int)  # background, far from bodies
     assert np.abs(corner - RUBBER).max() <= 2, corner[0]
     assert np.abs(decode_video(target).frames[0][30, 160].astype(int) - RUBBER).max() <= 2
+    # by default the invisible provenance mark adds ±1 level to every pixel: single pixels
+    # then differ by a few levels, the colour of an area hardly (the mark is zero-mean over
+    # a 128 px tile; this 20 px patch holds a few of its 8 px chips)
+    run(RenderJob(parse_scene(SCENE), target, "mp4", 320, 180, overwrite=True))
+    marked = decoded_as_a_player_does(target)[20:40, 150:170].reshape(-1, 3).astype(int)
+    assert np.abs(marked - RUBBER).max() <= 5
+    assert np.abs(marked.mean(axis=0) - RUBBER).max() <= 2.5
 
 
 def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
     scene = parse_scene(SCENE)
     target = tmp_path / "clip.gif"
-    run(RenderJob(scene, target, "gif", 320, 180))
+    run(RenderJob(scene, target, "gif", 320, 180, watermark=False))  # the mark: below
     gif = iio.imread(target, index=None)[..., :3].astype(int)
     layout, frames = simulate(scene)
     renderer = Renderer(layout, 320, 180)
@@ -75,3 +86,9 @@ def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
     assert off.sum() <= flat.sum() / 100_000, (off.sum(), flat.sum())
     mse = ((gif - exact) ** 2).mean()
     assert 10 * np.log10(255**2 / mse) > 40  # was 35 dB with a Bayer-dithered palette
+    # with the invisible provenance mark (the default) the GIF carries it: every pixel of a
+    # flat area is within a level or two of its colour, and no more
+    run(RenderJob(scene, target, "gif", 320, 180, overwrite=True))
+    marked = iio.imread(target, index=None)[..., :3].astype(int)
+    near = np.abs(marked[:, 1:-1, 1:-1] - exact[:, 1:-1, 1:-1]).max(axis=3)[flat]
+    assert np.percentile(near, 99) <= 2 and near.mean() <= 1.5, (near.max(), near.mean())

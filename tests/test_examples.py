@@ -24,6 +24,10 @@ EXAMPLES = [p for p in ALL_EXAMPLES if p not in WATER_EXAMPLES]
 them, short and small."""
 
 
+WIDTH, HEIGHT = 320, 180
+"""The examples' test size: small, as drawing is not what these tests check."""
+
+
 def read_states(path: Path) -> tuple[dict, list[dict]]:
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert lines[0]["type"] == "header" and lines[-1]["type"] == "footer"
@@ -32,13 +36,13 @@ def read_states(path: Path) -> tuple[dict, list[dict]]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict, list[dict]]]:
-    """Each example rendered once, whole, at 360p with its states (the sound of every
+    """Each example rendered once, whole, at 180p with its states (the sound of every
     example is checked by the slow test below, and of several in test_audio.py)."""
     out = tmp_path_factory.mktemp("examples")
     results = {}
     for scene_path in EXAMPLES:
         video = out / f"{scene_path.stem}.mp4"
-        job = RenderJob(load_scene(scene_path), video, "mp4", 640, 360, "draft",
+        job = RenderJob(load_scene(scene_path), video, "mp4", WIDTH, HEIGHT, "draft",
                         source=scene_path, audio="none")  # fmt: skip
         run(job)
         header, frames = read_states(out / f"{scene_path.stem}.states.jsonl")
@@ -61,7 +65,7 @@ def test_example_renders_a_playable_video(rendered, name: str) -> None:
     frame_count = scene_timeline(scene).frame_count(scene.timing.fps)
     assert len(frames) == frame_count
     header = probe_video(video)
-    assert header.size == (640, 360) and header.fps == scene.timing.fps
+    assert header.size == (WIDTH, HEIGHT) and header.fps == scene.timing.fps
     assert (header.codec, header.pix_fmt) == ("h264", "yuv420p")
     assert header.frame_count == frame_count
     # the picture changes: something moves in every example
@@ -147,13 +151,13 @@ def test_slow_motion_impact_slows_around_the_hit_and_cuts_wide(rendered) -> None
     assert frames[100]["position"][ball][0] > 9  # the ball reached the stack
     assert frames[-1]["sim_time"] == pytest.approx(4.0, abs=2 / 60)
     # it ends on the wreck, not on the floor: the floor (top at y = 0.5) is a thin band at
-    # the bottom of the 2.39:1 picture (640x268 between bars 46 px high); it was 60 %
+    # the bottom of the 2.39:1 picture (320x134 between bars 23 px high); it was 60 %
     matrix = np.array(frames[-1]["camera"]["matrix"])
     crates = np.array(frames[-1]["position"])[[i for i, n in enumerate(names) if "crate" in n]]
     floor_y = (matrix @ [crates[:, 0].mean(), 0.5, 1.0])[1]
-    assert 0 < (46 + 268 - floor_y) / 268 < 0.15
+    assert 0 < (23 + 134 - floor_y) / 134 < 0.15
     pixels = (matrix @ np.column_stack([crates, np.ones(len(crates))]).T).T
-    shown = (pixels[:, 0] > 0) & (pixels[:, 0] < 640) & (pixels[:, 1] > 46) & (pixels[:, 1] < 314)
+    shown = (pixels[:, 0] > 0) & (pixels[:, 0] < WIDTH) & (pixels[:, 1] > 23) & (pixels[:, 1] < 157)
     assert shown.sum() >= 6  # the wreck is in the shot
 
 

@@ -102,7 +102,9 @@ def test_ids_and_flow_match_the_rendered_frames() -> None:
             total += int(ok.sum())
             moved_pixels += int((np.abs(flow[i, ys, xs]).max(axis=1) > 1).sum())
     assert moved_pixels > total / 3  # the check is not trivially about still pixels
-    assert agree / compared >= 0.98 and marks > 100  # nor only about plain fills
+    # nor only about plain fills (rims and spin marks are anti-aliased by coverage, so at
+    # 160x120 only a few dozen of their pixels are pure colours)
+    assert agree / compared >= 0.98 and marks > 30
     # the background moves only with the camera: the same flow everywhere it shows
     back = flow[3][ids[3] == 0]
     assert np.ptp(back, axis=0).max() < 1e-3 and np.abs(back).max() > 0.1
