@@ -88,6 +88,8 @@ class Score:
         self._contact_levels(frame)
 
     def _event(self, event: Event, frame: Frame) -> None:
+        if event.kind == "action":  # a script's action names no bodies
+            return
         a, b = self._row(event.a), self._row(event.b)
         normal = event.normal
         if a > b:  # foot events name the foot first, whatever its row

@@ -146,6 +146,9 @@ class Clip:
             frame = self.sampler.frame_at(index, sim_time)
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             yield ClipFrame(frame, view, video_time, shot)
+            world = self.sampler.world
+            if world.end_step is not None and world.end_step * world.dt <= sim_time:
+                return  # a script's ``end``: this frame shows it
 
     def _trail_lines(self, clip_frame: ClipFrame) -> list[Trail]:
         if not self._trails or self.look is None or self.look.trails is None:

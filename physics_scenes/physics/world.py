@@ -36,8 +36,10 @@ from ..frame import (
 from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
+from ..scene.script import matches, spawned
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .gait import GaitController, PartState
+from .script import Director
 
 _BODY_TYPES = MappingProxyType(
     {
@@ -95,7 +97,7 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
             shape.filter = pymunk.ShapeFilter(group=spec.group)
         shape.friction = spec.material.friction
         shape.elasticity = spec.material.elasticity
-        if spec.body_type == "dynamic":
+        if spec.body_type != "static":  # kinematic too: a script may release it
             # A mass override scales density so mass, moment and centre of
             # gravity all still come from the shapes.
             shape.density = spec.mass / area if spec.mass else spec.material.density
@@ -122,12 +124,18 @@ class World:
         self.space.collision_slop = scene.world.collision_slop
         self.dt = scene.timing.dt
         self.step_index = 0
-        assembly = assemble(scene)
+        assembly = assemble(model.with_spawns(scene))
         specs = assembly.bodies
+        spawns = {b.name for b in spawned(scene.script)}
         self.bodies: dict[str, pymunk.Body] = {}
+        self._absent: set[str] = set()
+        """Bodies built but not in the space: spawned later, or removed."""
         for spec in specs:
             body, shapes = _build_body(spec)
-            self.space.add(body, *shapes)
+            if spec.name.split("/")[0] in spawns:
+                self._absent.add(spec.name)
+            else:
+                self.space.add(body, *shapes)
             if spec.body_type != "static":
                 body.velocity = spec.velocity
                 body.angular_velocity = spec.angular_velocity
@@ -136,7 +144,8 @@ class World:
         for joint in assembly.joints:
             other = self.space.static_body if joint.b is None else self.bodies[joint.b]
             self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other)
-            self.space.add(self.joints[joint.name])
+            if not {joint.a, joint.b} & self._absent:
+                self.space.add(self.joints[joint.name])
         self._walkers = [
             (
                 walker,
@@ -159,6 +168,9 @@ class World:
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
+        self.end_step: int | None = None
+        """The step of a script's ``end`` action: the clip stops at the frame that shows it."""
+        self._order = np.zeros(len(self._names), dtype=np.intp)
         self.layout = Layout(
             bodies=tuple(_body_info(spec, self.bodies[spec.name]) for spec in specs),
             region_origin=scene.world.origin,
@@ -167,6 +179,9 @@ class World:
             gravity=scene.world.gravity,
             joints=tuple(_joint_info(joint, rows) for joint in assembly.joints),
         )
+        self._director = Director(self, scene.script) if scene.script else None
+        if self._director is not None:
+            self._director.after_step(())
 
     @property
     def time(self) -> float:
@@ -225,9 +240,14 @@ class World:
         """Advance one fixed step and record the contacts it began and ended."""
         if self._walkers:
             self._drive_walkers()
+        if self._director is not None:
+            self._director.apply_forces()
         self.space.step(self.dt)
         self.step_index += 1
+        known = len(self._events)
         self._collect_events()
+        if self._director is not None:
+            self._director.after_step(self._events[known:])
 
     def _collect_events(self) -> None:
         """Read every arbiter in bulk and turn changes of contact into Events.
@@ -326,6 +346,47 @@ class World:
         twin._index_ids()
         return twin, twin_along
 
+    @property
+    def absent(self) -> np.ndarray | None:
+        """Rows not in the world now (NaN in states), or None when every body is in it."""
+        if not self._absent:
+            return None
+        mask = np.zeros(len(self._names), dtype=bool)
+        mask[[self._rows_by_name[name] for name in self._absent]] = True
+        return mask
+
+    def bodies_of(self, ref: str) -> list[pymunk.Body]:
+        """The bodies a script names: one body, or every body of a grid or composite."""
+        return [body for name, body in self.bodies.items() if matches(ref, name)]
+
+    def present(self, body: pymunk.Body) -> bool:
+        return body.space is not None
+
+    def take_out(self, ref: str) -> None:
+        """Remove bodies (with their shapes and joints) from the space; rows become NaN."""
+        for name in [n for n in self.bodies if matches(ref, n) and n not in self._absent]:
+            body = self.bodies[name]
+            self.space.remove(*[c for c in body.constraints if c in self.space.constraints])
+            self.space.remove(body, *body.shapes)
+            self._absent.add(name)
+
+    def put_in(self, ref: str) -> None:
+        """Add the bodies of a spawned entry, and the joints whose bodies are all present."""
+        for name in [n for n in self.bodies if matches(ref, n) and n in self._absent]:
+            body = self.bodies[name]
+            self.space.add(body, *body.shapes)
+            self._absent.discard(name)
+        for joint in self.joints.values():
+            ends = (joint.a, joint.b)
+            if joint not in self.space.constraints and all(
+                e.space is not None or e is self.space.static_body for e in ends
+            ):
+                self.space.add(joint)
+
+    def record(self, event: Event) -> None:
+        """An event from the script (``action``), delivered with the others."""
+        self._events.append(event)
+
     def drain_events(self) -> tuple[Event, ...]:
         """The events since the last call, in a stable order (step, kind, rows)."""
         events, self._events = tuple(self._events), []
@@ -345,10 +406,12 @@ class World:
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
             rows, ours = self._lookup(ids)
-            order = np.empty(len(self._names), dtype=np.intp)
+            order = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
             order[rows[ours]] = np.flatnonzero(ours)
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
+        if self._absent:
+            ordered[[self._rows_by_name[name] for name in self._absent]] = np.nan
         return BodyState(
             position=ordered[:, 0:2].copy(),
             angle=ordered[:, 2].copy(),

@@ -51,6 +51,8 @@ from .fields import (
 )
 from .joints import WORLD, Joint
 from .materials import PRESETS
+from .script import Action, spawned
+from .script import check as check_script
 
 SCHEMA_VERSION = 1
 MAX_BODIES = 20_000
@@ -200,6 +202,7 @@ Body = Annotated[
     | Whegs,
     Field(discriminator="kind"),
 ]
+Action.model_rebuild(_types_namespace={"Body": Body})
 BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS)
 
 
@@ -303,6 +306,16 @@ class Scene(Model):
     look: camera_model.Look | None = None
     style: camera_model.Style = Field(default_factory=tuple)
     audio: AudioSpec = Field(default_factory=AudioSpec)
+    script: ReadOnlyList[Action] = Field(
+        default_factory=tuple,
+        description="Actions at set times or on triggers (push, release, spawn, caption, end).",
+    )
+
+
+def with_spawns(scene: Scene) -> Scene:
+    """The scene with the script's spawned bodies appended (built absent, added when spawned)."""
+    extra = tuple(spawned(scene.script))
+    return scene.model_copy(update={"bodies": scene.bodies + extra}) if extra else scene
 
 
 def body_names(scene: Scene) -> list[list[str]]:
@@ -376,7 +389,33 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
             )
     all_names = [n for names in body_names(scene) for n in names]
     problems += camera_model.cross_check(scene.camera, scene.look, all_names)
+    if scene.script:
+        problems += _script_names(scene, set(all_names))
     return problems
+
+
+def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Spawned names must be new; the script's references must name bodies and actions."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    grown = with_spawns(scene)
+    names = [n for names in body_names(grown) for n in names]
+    spawns = iter(body_names(grown)[len(scene.bodies) :])
+    for index, action in enumerate(scene.script):
+        if action.spawn is not None:
+            for name in next(spawns):
+                if name in taken:
+                    problems.append(
+                        (("script", index, "spawn", "name"), f"name {name!r} is already used")
+                    )
+                taken.add(name)
+    static = {
+        n
+        for body, ns in zip(grown.bodies, body_names(grown), strict=True)
+        if not isinstance(body, COMPOSITES) and body.body_type == "static"
+        for n in ns
+    }
+    duration = scene.timing.frame_count / scene.timing.fps if scene.time is None else None
+    return problems + check_script(scene.script, names, static, duration)
 
 
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -1,0 +1,370 @@
+"""The ``script:`` of a scene: actions at set times or on triggers, as pure data.
+
+A scene file without a script is one initial state left to run; a script changes the
+world while it runs (push a ball at 1 s, release a held crate when the ball hits the
+first domino, show a caption, end the clip). ``physics/script.py`` applies the actions
+between physics steps at exact step indices; this module only says what may be
+written and checks the names and times (``check``), so ``validate`` needs no physics.
+
+>>> from physics_scenes.scene.loader import parse_scene
+>>> scene = parse_scene('''
+... bodies: [{kind: ball, name: b, radius: 0.2, position: [0, 2]}]
+... script:
+...   - {name: kick, at: 0.5, impulse: {body: b, impulse: [1, 0]}}
+...   - {after: kick, delay: 0.25, caption: "off it goes"}
+... ''')
+>>> [(a.label(i), a.verb) for i, a in enumerate(scene.script)]
+[('kick', 'impulse'), ('action_1', 'caption')]
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
+
+from .fields import MODEL_CONFIG, Color, Model, Point, ReadOnlyList, Vec2
+
+if TYPE_CHECKING:  # the union is given to ``Action.model_rebuild`` by model.py
+    from .model import Body
+
+Seconds = Annotated[float, Field(ge=0, le=1e6)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s/][^/]*$")]
+BodyRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        description="A body's name; a grid's or composite's name means all its bodies.",
+    ),
+]
+Loc = tuple[str | int, ...]
+VERBS = ("impulse", "force", "set", "remove", "spawn", "caption", "end")
+TRIGGERS = (
+    "contact",
+    "enter",
+    "leave",
+    "rest",
+    "speed_above",
+    "angle_above",
+    "event",
+    "any",
+    "all",
+)
+
+
+class Region(Model):
+    """A body (any of a grid's or composite's bodies) and an axis-aligned box."""
+
+    body: BodyRef
+    region: tuple[Point, Point] = Field(description="[[x0, y0], [x1, y1]]: two opposite corners.")
+
+
+class Rest(Model):
+    """The body (every one of a group) slower than ``speed_below`` for ``for`` seconds."""
+
+    model_config = ConfigDict(**MODEL_CONFIG, populate_by_name=True)
+    body: BodyRef
+    speed_below: float = Field(0.05, gt=0, le=1e4, description="m/s.")
+    for_: Seconds = Field(0.5, alias="for", description="Seconds it must stay that slow.")
+
+
+class SpeedAbove(Model):
+    body: BodyRef
+    speed: float = Field(gt=0, le=1e4, description="m/s.")
+
+
+class AngleAbove(Model):
+    body: BodyRef
+    degrees: float = Field(gt=0, le=1e6, description="|angle| in degrees.")
+
+
+def _only_key(value: object) -> str | None:
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        return key if key in TRIGGERS else None
+    if isinstance(value, Model):
+        return next((k for k in TRIGGERS if getattr(value, k, None) is not None), None)
+    return None
+
+
+class OnContact(Model):
+    contact: tuple[BodyRef, BodyRef] = Field(description="First touch between A and B.")
+
+
+class OnEnter(Model):
+    enter: Region
+
+
+class OnLeave(Model):
+    leave: Region
+
+
+class OnRest(Model):
+    rest: Rest
+
+
+class OnSpeed(Model):
+    speed_above: SpeedAbove
+
+
+class OnAngle(Model):
+    angle_above: AngleAbove
+
+
+class OnEvent(Model):
+    event: Name = Field(description="Another action's name: fires when that action fires.")
+
+
+class OnAny(Model):
+    any: ReadOnlyList[Trigger] = Field(min_length=1, max_length=64)
+
+
+class OnAll(Model):
+    all: ReadOnlyList[Trigger] = Field(min_length=1, max_length=64)
+
+
+Trigger = Annotated[
+    Annotated[OnContact, Tag("contact")]
+    | Annotated[OnEnter, Tag("enter")]
+    | Annotated[OnLeave, Tag("leave")]
+    | Annotated[OnRest, Tag("rest")]
+    | Annotated[OnSpeed, Tag("speed_above")]
+    | Annotated[OnAngle, Tag("angle_above")]
+    | Annotated[OnEvent, Tag("event")]
+    | Annotated[OnAny, Tag("any")]
+    | Annotated[OnAll, Tag("all")],
+    Discriminator(
+        _only_key,
+        custom_error_type="trigger",
+        custom_error_message="a trigger is one of: " + ", ".join(TRIGGERS),
+    ),
+]
+OnAny.model_rebuild()
+OnAll.model_rebuild()
+
+
+class Impulse(Model):
+    body: BodyRef
+    impulse: Vec2 = Field(description="N·s, applied at the centre of gravity.")
+
+
+class Force(Model):
+    body: BodyRef
+    force: Vec2 = Field(description="N, at the centre of gravity, every step for `duration`.")
+    duration: float = Field(gt=0, le=1e6, description="Seconds.")
+
+
+class SetSpec(Model):
+    """Change a body's motion or type, or the world's gravity, at once."""
+
+    body: BodyRef | None = None
+    velocity: Vec2 | None = Field(None, description="m/s.")
+    angular_velocity: float | None = Field(None, ge=-1e6, le=1e6, description="Degrees/s.")
+    body_type: Literal["dynamic", "kinematic"] | None = Field(
+        None, description="'dynamic' releases a body held as 'kinematic'; 'kinematic' holds it."
+    )
+    gravity: Vec2 | None = Field(None, description="The world's gravity from now on, m/s².")
+
+    @model_validator(mode="after")
+    def _something(self) -> SetSpec:
+        motion = (self.velocity, self.angular_velocity, self.body_type)
+        if all(v is None for v in (*motion, self.gravity)):
+            raise ValueError("set needs velocity, angular_velocity, body_type or gravity")
+        if self.body is None and any(v is not None for v in motion):
+            raise ValueError("set: velocity, angular_velocity and body_type need a body")
+        return self
+
+
+class Caption(Model):
+    """Text burned into the picture and written to the subtitle sidecars."""
+
+    text: str = Field(min_length=1, max_length=500)
+    duration: float = Field(3.0, gt=0, le=1e4, description="Seconds on screen (video time).")
+    position: Literal["bottom", "top", "center"] = "bottom"
+    size: float = Field(0.06, gt=0, le=0.5, description="Text height, fraction of the picture.")
+    color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
+    box: bool = Field(True, description="A translucent dark box behind the text.")
+    fade: float = Field(0.25, ge=0, le=10, description="Seconds of fade in and of fade out.")
+
+
+def _caption(value: object) -> object:
+    return {"text": value} if isinstance(value, str) else value
+
+
+class Action(Model):
+    """One action: when (``at``, ``when`` or ``after``) and what (exactly one verb)."""
+
+    name: Name | None = Field(None, description="Default 'action_<index>'.")
+    at: Seconds | None = Field(None, description="Simulation time in seconds.")
+    when: Trigger | None = Field(None, description="Fire on the first time this holds.")
+    after: Name | None = Field(None, description="Fire after this action first fires.")
+    delay: Seconds = Field(0.0, description="Seconds after the trigger or `after` action.")
+    every: float | None = Field(None, gt=0, le=1e6, description="Repeat period, seconds.")
+    times: int | None = Field(None, ge=1, le=1_000_000, description="Firings (default 1).")
+    impulse: Impulse | None = None
+    force: Force | None = None
+    set: SetSpec | None = None
+    remove: BodyRef | None = Field(None, description="Take a body (or group) out of the world.")
+    spawn: Body | None = Field(None, description="An inline body entry added to the world.")
+    caption: Annotated[Caption | None, Field(None)] = None
+    end: Literal[True] | None = Field(None, description="true: the clip ends here.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_caption(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("caption"), str):
+            data = {**data, "caption": _caption(data["caption"])}
+        return data
+
+    @model_validator(mode="after")
+    def _one_each(self) -> Action:
+        whens = [k for k in ("at", "when", "after") if getattr(self, k) is not None]
+        if len(whens) != 1:
+            raise ValueError("give exactly one of at, when, after")
+        if self.at is not None and self.delay:
+            raise ValueError("delay goes with when or after, not at")
+        verbs = [k for k in VERBS if getattr(self, k) is not None]
+        if len(verbs) != 1:
+            raise ValueError(f"give exactly one action: {', '.join(VERBS)}")
+        if self.times is not None and self.times > 1 and self.every is None:
+            raise ValueError("times > 1 needs every (the period)")
+        if self.spawn is not None and self.spawn.name is None:
+            raise ValueError("a spawned body needs a name")
+        return self
+
+    @property
+    def verb(self) -> str:
+        return next(k for k in VERBS if getattr(self, k) is not None)
+
+    def label(self, index: int) -> str:
+        return self.name or f"action_{index}"
+
+
+def spawned(script: Sequence[Action]) -> list[Any]:
+    """The inline bodies of the script's spawn actions, in order (absent until spawned)."""
+    return [action.spawn for action in script if action.spawn is not None]
+
+
+def leaves(trigger: Any) -> list[Any]:
+    """Every non-combining trigger inside ``trigger``, depth first."""
+    if isinstance(trigger, OnAny | OnAll):
+        inner = trigger.any if isinstance(trigger, OnAny) else trigger.all
+        return [leaf for t in inner for leaf in leaves(t)]
+    return [trigger]
+
+
+def matches(ref: str, name: str) -> bool:
+    """``ref`` names ``name`` itself or the group (grid, composite) it is part of."""
+    return name == ref or name.startswith(ref + "/")
+
+
+def check(
+    script: Sequence[Action],
+    names: Sequence[str],
+    static: set[str],
+    sim_duration: float | None,
+) -> list[tuple[Loc, str]]:
+    """Located problems: unknown names, static targets, impossible times, cycles."""
+    problems: list[tuple[Loc, str]] = []
+    labels: dict[str, int] = {}
+    for i, action in enumerate(script):
+        label = action.label(i)
+        if label in labels:
+            problems.append((("script", i, "name"), f"action name {label!r} is already used"))
+        labels.setdefault(label, i)
+
+    def body(loc: Loc, ref: str, moving: bool = True) -> None:
+        found = [n for n in names if matches(ref, n)]
+        if not found:
+            hint = difflib.get_close_matches(ref, names, 1)
+            more = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append((loc, f"no body is called {ref!r}{more}"))
+        elif moving and all(n in static for n in found):
+            problems.append((loc, f"{ref!r} is static: it cannot be moved"))
+
+    def action_ref(loc: Loc, ref: str) -> None:
+        if ref not in labels:
+            hint = difflib.get_close_matches(ref, list(labels), 1)
+            more = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append((loc, f"no action is called {ref!r}{more}"))
+
+    for i, action in enumerate(script):
+        here: Loc = ("script", i)
+        if action.at is not None and sim_duration is not None and action.at > sim_duration:
+            problems.append(
+                (
+                    (*here, "at"),
+                    f"{action.at:g} s is after the end of the simulation ({sim_duration:g} s)",
+                )
+            )
+        if action.after is not None:
+            action_ref((*here, "after"), action.after)
+        if action.when is not None:
+            _check_trigger(action.when, (*here, "when"), body, action_ref)
+        verb = action.verb
+        spec = getattr(action, verb)
+        if verb in ("impulse", "force"):
+            body((*here, verb, "body"), spec.body)
+        elif verb == "set" and spec.body is not None:
+            body((*here, "set", "body"), spec.body)
+        elif verb == "remove":
+            body((*here, "remove"), spec, moving=False)
+    problems += _cycles(script, labels)
+    return problems
+
+
+def _check_trigger(trigger: Any, loc: Loc, body: Any, action_ref: Any) -> None:
+    if isinstance(trigger, OnAny | OnAll):
+        key = "any" if isinstance(trigger, OnAny) else "all"
+        for k, inner in enumerate(getattr(trigger, key)):
+            _check_trigger(inner, (*loc, key, k), body, action_ref)
+    elif isinstance(trigger, OnContact):
+        body((*loc, "contact", 0), trigger.contact[0], moving=False)
+        body((*loc, "contact", 1), trigger.contact[1], moving=False)
+    elif isinstance(trigger, OnEvent):
+        action_ref((*loc, "event"), trigger.event)
+    else:
+        kind = _only_key(trigger)
+        assert kind is not None
+        body((*loc, kind, "body"), getattr(trigger, kind).body, moving=False)
+
+
+def depends_on(action: Action) -> list[str]:
+    """The actions this one waits for (``after`` and ``event`` triggers)."""
+    names = [action.after] if action.after is not None else []
+    if action.when is not None:
+        names += [leaf.event for leaf in leaves(action.when) if isinstance(leaf, OnEvent)]
+    return names
+
+
+def _cycles(script: Sequence[Action], labels: dict[str, int]) -> list[tuple[Loc, str]]:
+    """An action that (through after/event) waits for itself would never fire."""
+    edges = {
+        i: [labels[n] for n in depends_on(action) if n in labels] for i, action in enumerate(script)
+    }
+    state: dict[int, int] = {}  # 1 visiting, 2 done
+    for start in range(len(script)):
+        stack = [(start, iter(edges[start]))]
+        path = [start]
+        if state.get(start):
+            continue
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif state.get(nxt) == 1:
+                cycle = [*path[path.index(nxt) :], nxt]
+                names = " → ".join(script[k].label(k) for k in cycle)
+                return [(("script", nxt), f"actions wait for each other in a cycle: {names}")]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(edges[nxt])))
+                path.append(nxt)
+    return []

@@ -1,0 +1,264 @@
+"""The script: each action and trigger checked by its effect on the Frames.
+
+Scenes run at 60 fps with one step a frame (dt = 1/60 s), so frame i is step i and a
+firing's step can be compared with the state that caused it, frame by frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from physics_scenes.errors import SceneError
+from physics_scenes.frame import Frame, Layout
+from physics_scenes.physics.simulate import simulate
+from physics_scenes.scene.loader import parse_scene
+
+HEAD = """
+timing: {duration: DUR, fps: 60, substeps: 1}
+world: {gravity: GRAV}
+"""
+
+
+def run(
+    body: str, duration: float = 1.0, gravity: str = "[0, -9.81]"
+) -> tuple[Layout, list[Frame]]:
+    text = HEAD.replace("DUR", str(duration)).replace("GRAV", gravity) + body
+    layout, frames = simulate(parse_scene(text))
+    return layout, list(frames)
+
+
+def fired(frames: list[Frame], name: str) -> list[int]:
+    """Frame indices (= steps here) at which action ``name`` fired, from the Frames."""
+    out = []
+    for frame in frames:
+        for event in frame.events:
+            if event.kind == "action" and event.a == name:
+                assert event.step == frame.index  # delivered with the frame of its step
+                out.append(event.step)
+    return out
+
+
+FREE_BALL = """
+bodies:
+  - {kind: ball, name: b, radius: 0.5, position: [0, 0], mass: 2}
+"""
+
+
+def test_at_impulse_changes_velocity_by_j_over_m_at_that_step() -> None:
+    layout, frames = run(
+        FREE_BALL + "script:\n  - {name: kick, at: 0.5, impulse: {body: b, impulse: [3, 0]}}\n",
+        gravity="[0, 0]",
+    )
+    assert fired(frames, "kick") == [30]
+    row = layout.index("b")
+    assert frames[29].velocity[row, 0] == 0.0
+    assert frames[30].velocity[row, 0] == pytest.approx(1.5, abs=1e-12)  # 3 N·s / 2 kg
+    assert frames[30].position[row, 0] == 0.0  # applied between steps: not moved yet
+    assert frames[40].position[row, 0] == pytest.approx(1.5 * 10 / 60, abs=1e-12)
+
+
+def test_force_for_a_duration_gives_f_t_over_m() -> None:
+    script = "script:\n  - {at: 0.25, force: {body: b, force: [4, 0], duration: 0.5}}\n"
+    layout, frames = run(FREE_BALL + script, gravity="[0, 0]")
+    row = layout.index("b")
+    v = [f.velocity[row, 0] for f in frames]
+    assert v[15] == 0.0 and v[16] > 0.0  # pushes from step 15 on
+    assert v[45] == pytest.approx(4 * 0.5 / 2, abs=1e-12)  # 30 steps of 4 N on 2 kg
+    assert v[59] == v[45]  # and then stops pushing
+
+
+def test_set_velocity_spin_and_gravity() -> None:
+    script = """script:
+  - {at: 0.5, set: {body: b, velocity: [1, 2], angular_velocity: 90}}
+  - {at: 0.5, set: {gravity: [0, 0]}}
+"""
+    layout, frames = run(FREE_BALL + script)
+    row = layout.index("b")
+    assert frames[29].velocity[row, 1] < -4.0  # falling before
+    assert tuple(frames[30].velocity[row]) == (1.0, 2.0)
+    assert frames[30].angular_velocity[row] == pytest.approx(math.pi / 2)
+    assert tuple(frames[59].velocity[row]) == (1.0, 2.0)  # no gravity any more
+
+
+def test_set_body_type_releases_a_held_body_on_contact() -> None:
+    scene = """
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: ball, name: b, radius: 0.2, position: [0, 1]}
+  - {kind: box, name: crate, size: [0.4, 0.4], position: [3, 2], body_type: kinematic}
+script:
+  - {name: release, when: {contact: [b, ground]}, set: {body: crate, body_type: dynamic}}
+"""
+    layout, frames = run(scene, duration=1.0)
+    row = layout.index("crate")
+    [step] = fired(frames, "release")
+    begin = [e.step for f in frames for e in f.events if e.kind == "begin"]
+    assert step == begin[0]  # the first touch of the ball and the ground
+    assert all(f.position[row, 1] == 2.0 for f in frames[: step + 1])  # held until then
+    assert frames[-1].position[row, 1] < 2.0 - 0.5 * 9.81 * ((59 - step - 2) / 60) ** 2 + 0.1
+
+
+def test_remove_takes_a_body_out_and_nothing_hits_it() -> None:
+    scene = """
+bodies:
+  - {kind: box, name: shelf, size: [2, 0.2], position: [0, 0], body_type: kinematic}
+  - {kind: ball, name: b, radius: 0.2, position: [0, 1]}
+script:
+  - {at: 0.2, remove: shelf}
+"""
+    layout, frames = run(scene)
+    shelf, ball = layout.index("shelf"), layout.index("b")
+    assert np.isfinite(frames[11].position[shelf]).all()
+    assert np.isnan(frames[12].position[shelf]).all() and np.isnan(frames[-1].angle[shelf])
+    assert frames[-1].position[ball, 1] < -1.0  # fell through where the shelf was
+    assert not [e for f in frames for e in f.events if e.kind == "begin"]
+
+
+def test_spawn_adds_an_inline_body_at_its_step() -> None:
+    scene = (
+        FREE_BALL
+        + """script:
+  - {at: 0.5, spawn: {kind: box, name: late, size: [0.3, 0.3], position: [2, 3], velocity: [1, 0]}}
+"""
+    )
+    layout, frames = run(scene)
+    row = layout.index("late")
+    assert np.isnan(frames[29].position[row]).all()
+    assert tuple(frames[30].position[row]) == (2.0, 3.0)
+    assert frames[31].position[row, 0] == pytest.approx(2 + 1 / 60)
+    assert frames[59].position[row, 1] < 3.0 - 0.5 * 9.81 * (28 / 60) ** 2
+
+
+def test_caption_and_end() -> None:
+    scene = (
+        FREE_BALL
+        + """script:
+  - {name: say, at: 0.25, caption: "hello"}
+  - {name: stop, when: {event: say}, delay: 0.25, end: true}
+"""
+    )
+    _, frames = run(scene, duration=2.0)
+    assert fired(frames, "say") == [15]
+    assert fired(frames, "stop") == [30]
+    assert len(frames) == 31 and frames[-1].index == 30  # the clip ends at the end action
+
+
+REGION = """
+bodies:
+  - {kind: ball, name: b, radius: 0.1, position: [0, 3]}
+script:
+  - {name: in, when: {enter: {body: b, region: [[-1, 0], [1, 1]]}}, caption: in}
+  - {name: out, when: {leave: {body: b, region: [[-1, 2.5], [1, 4]]}}, caption: out}
+  - {name: fast, when: {speed_above: {body: b, speed: 5}}, caption: fast}
+"""
+
+
+def test_enter_leave_and_speed_fire_on_the_first_frame_they_hold() -> None:
+    layout, frames = run(REGION, duration=1.0)
+    y = [f.position[layout.index("b"), 1] for f in frames]
+    speed = [abs(f.velocity[layout.index("b"), 1]) for f in frames]
+    assert fired(frames, "in") == [next(i for i, v in enumerate(y) if v <= 1.0)]
+    assert fired(frames, "out") == [next(i for i, v in enumerate(y) if v < 2.5)]
+    assert fired(frames, "fast") == [next(i for i, v in enumerate(speed) if v > 5)]
+
+
+def test_rest_and_angle_above() -> None:
+    scene = """
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: box, name: crate, size: [0.4, 0.4], position: [0, 0.3]}
+  - {kind: ball, name: spinner, radius: 0.2, position: [3, 5], angular_velocity: 90,
+     body_type: kinematic}
+script:
+  - {name: still, when: {rest: {body: crate, speed_below: 0.01, for: 0.25}}, caption: still}
+  - {name: turned, when: {angle_above: {body: spinner, degrees: 45}}, caption: turned}
+"""
+    layout, frames = run(scene, duration=2.0)
+    row = layout.index("crate")
+    slow = [math.hypot(*f.velocity[row]) < 0.01 for f in frames]
+    [step] = fired(frames, "still")
+    assert all(slow[step - 14 : step + 1]) and not all(slow[step - 15 : step + 1])
+    angle = [abs(f.angle[layout.index("spinner")]) for f in frames]
+    assert fired(frames, "turned") == [next(i for i, a in enumerate(angle) if a > math.pi / 4)]
+
+
+def test_after_event_any_all_every_times() -> None:
+    scene = (
+        FREE_BALL
+        + """script:
+  - {name: a, at: 0.1, caption: a}
+  - {name: b, at: 0.4, caption: b}
+  - {name: later, after: a, delay: 0.05, caption: later}
+  - {name: either, when: {any: [{event: a}, {event: b}]}, caption: either}
+  - {name: both, when: {all: [{event: a}, {event: b}]}, caption: both}
+  - {name: tick, at: 0.5, every: 0.1, times: 3, caption: tick}
+  - {name: forever, when: {event: b}, every: 0.25, caption: again}
+"""
+    )
+    _, frames = run(scene, duration=1.0)
+    assert fired(frames, "a") == [6] and fired(frames, "b") == [24]
+    assert fired(frames, "later") == [9]
+    assert fired(frames, "either") == [6]
+    assert fired(frames, "both") == [24]
+    assert fired(frames, "tick") == [30, 36, 42]
+    assert fired(frames, "forever") == [24, 39, 54]
+
+
+def test_a_script_run_is_deterministic() -> None:
+    scene = """
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: ball, name: b, radius: 0.2, position: [0, 1], grid: {columns: 5, spacing: [0.5, 0]}}
+script:
+  - when: {contact: [b, ground]}
+    every: 0.1
+    spawn: {kind: ball, name: s, radius: 0.1, position: [0, 2]}
+  - {at: 0.3, impulse: {body: b, impulse: [0.5, 1]}}
+"""
+    hashes = [[f.state_hash() for f in run(scene, duration=0.5)[1]] for _ in range(2)]
+    assert hashes[0] == hashes[1]
+
+
+@pytest.mark.parametrize(
+    ("script", "path", "message"),
+    [
+        (
+            "- {at: 0.1, impulse: {body: bb, impulse: [1, 0]}}",
+            "script[0].impulse.body",
+            "no body is called 'bb' (did you mean 'b'?)",
+        ),
+        ("- {after: nope, caption: x}", "script[0].after", "no action is called 'nope'"),
+        ("- {at: 9, caption: x}", "script[0].at", "after the end of the simulation"),
+        (
+            "- {name: x, after: y, caption: x}\n  - {name: y, when: {event: x}, caption: y}",
+            "script[0]",
+            "cycle: x → y → x",
+        ),
+        (
+            "- {at: 1, set: {body: ground, velocity: [1, 0]}}",
+            "script[0].set.body",
+            "'ground' is static",
+        ),
+        ("- {at: 1}", "script[0]", "give exactly one action"),
+        ("- {at: 1, when: {event: a}, caption: x}", "script[0]", "exactly one of at, when, after"),
+        ("- {when: {touch: [b, ground]}, caption: x}", "script[0].when", "a trigger is one of"),
+        (
+            "- {at: 1, spawn: {kind: ball, name: b, radius: 1}}",
+            "script[0].spawn.name",
+            "'b' is already used",
+        ),
+    ],
+)
+def test_script_errors_are_located(script: str, path: str, message: str) -> None:
+    text = (
+        "bodies:\n  - {kind: floor, name: ground}\n  - {kind: ball, name: b, radius: 0.2}\n"
+        "script:\n  " + script + "\n"
+    )
+    with pytest.raises(SceneError) as info:
+        parse_scene(text, "s.yaml")
+    issue = info.value.issues[0]
+    assert issue.path == path and message in issue.message, (issue.path, issue.message)
+    assert issue.line >= 4
