@@ -39,7 +39,7 @@ An entry such as ``picture.view`` allows that module only."""
 
 BACKENDS: dict[str, set[str]] = {
     "pymunk": {"physics"},
-    "pygame": {"picture.renderer", "preview.app", "preview.overlays"},
+    "pygame": {"picture.renderer", "picture.captions", "preview.app", "preview.overlays"},
     "imageio": {"output.png"},
     "imageio_ffmpeg": {"output.ffmpeg"},
     "yaml": {"scene.loader"},

@@ -22,6 +22,7 @@ from ..frame import Frame
 from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
+from ..picture.captions import Captions
 from ..picture.looks import Finisher, average, gradient, shutter_offsets
 from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
@@ -29,6 +30,7 @@ from ..scene import camera as cm
 from ..scene import files, limits
 from ..scene.loader import format_path
 from ..scene.model import Scene
+from ..scene.script import caption_table, cues_of, title_cues
 from .timeline import timeline_for
 
 
@@ -115,6 +117,9 @@ class Clip:
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
         self.renderer = Renderer(layout, width, height, self._background(look, checked))
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
+        self._captions = caption_table(scene.script)
+        title = title_cues(look.title if look is not None else None)
+        self.captions = Captions(self.picture, title) if title or self._captions else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()
         if look is not None and look.trails is not None:
@@ -168,7 +173,11 @@ class Clip:
             pixels = self.renderer.render(frame, view, trails=trails)
         else:
             pixels = average(self._shots(frame, view, trails), self.blur.samples)
-        return self.finisher.apply(pixels)
+        pixels = self.finisher.apply(pixels)
+        if self.captions is not None:
+            self.captions.add(cues_of(frame.events, self._captions, self.timeline.video_time))
+            pixels = self.captions.draw(pixels, clip_frame.video_time)
+        return pixels
 
     def _shots(self, frame: Frame, view: View, trails: list[Trail]) -> Iterator[Pixels]:
         """The motion blur's renders across the open shutter, one at a time."""

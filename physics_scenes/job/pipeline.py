@@ -27,9 +27,11 @@ from ..output.png import PngSequenceSink
 from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.sound import AudioSink
 from ..output.states import StatesSink
+from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.model import Scene
+from ..scene.script import caption_table, title_cues
 from .clip import Clip, ClipFrame
 from .worker import clip_frames
 
@@ -114,6 +116,16 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
     )  # fmt: skip
 
 
+def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
+    """``out/clip.vtt`` and ``out/clip.srt`` when the scene has captions or a title."""
+    table = caption_table(job.scene.script)
+    title = title_cues(clip.look.title if clip.look is not None else None)
+    if job.fmt == "states" or not (table or title):
+        return []
+    time_map = clip.timeline.video_time
+    return [SubtitleSink(sibling(job.output, end), table, time_map, title) for end in WRITERS]
+
+
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
     """``out/clip.mp4`` → ``out/clip.states.jsonl``, ``out/clip.metadata.json``."""
     return sibling(output, ".states.jsonl"), sibling(output, ".metadata.json")
@@ -185,10 +197,11 @@ def sink_for(
     *,
     annotate: Callable[[Frame], dict[str, Any]] | None = None,
     audio: AudioSource | None = None,
+    subtitles: SubtitleSink | None = None,
 ) -> Sink:
     """The main output's sink for a format name (see ``output.sink.FORMATS``)."""
     if fmt == "mp4":
-        return Mp4Sink(path, audio)
+        return Mp4Sink(path, audio, subtitles)
     if fmt == "gif":
         return GifSink(path)
     if fmt == "png":
@@ -212,14 +225,21 @@ def run(
 
     states_path, metadata_path = sidecar_paths(job.output)
     audio = _audio_sink(job, clip)
-    sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
+    subtitles = _subtitle_sinks(job, clip)
+    srt = next((sink for sink in subtitles if sink.path.suffix == ".srt"), None)
+    main = sink_for(job.output, job.fmt, annotate=annotate, audio=audio, subtitles=srt)
+    sinks: list[Sink] = [main]
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
+    sinks += subtitles
     files = [sink.path for sink in sinks]
     if audio is not None:
         if audio.keep:
             files.append(audio.path)
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
+    if srt is not None:
+        sinks.remove(srt)
+        sinks.insert(0, srt)  # the MP4 muxes it as a mov_text track
     files.append(metadata_path)
     for path in [*files, *([audio.path] if audio is not None else [])]:
         if name_too_long(path):

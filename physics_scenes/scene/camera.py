@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .fields import Color, Model, ReadOnlyList
+from .script import Title
 
 Center = Annotated[
     tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]],
@@ -343,6 +344,16 @@ class Look(Model):
     background: Background | None = Field(None, description="Colour, {top, bottom} or {image}.")
     trails: Trails | None = None
     vignette: float = Field(0.0, ge=0, le=1, description="Darkening of the corners, 0-1.")
+    title: Title | None = Field(
+        None, description="A title card at the start: text, or {text, duration, size, box, ...}."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_title(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("title"), str):
+            return {**data, "title": {"text": data["title"]}}
+        return data
 
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")

@@ -20,7 +20,8 @@ written and checks the names and times (``check``), so ``validate`` needs no phy
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
@@ -188,6 +189,49 @@ class Caption(Model):
     color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
     box: bool = Field(True, description="A translucent dark box behind the text.")
     fade: float = Field(0.25, ge=0, le=10, description="Seconds of fade in and of fade out.")
+
+
+class Title(Caption):
+    """A title card over the start of the video (``look.title``)."""
+
+    duration: float = Field(2.5, gt=0, le=1e4, description="Seconds on screen (video time).")
+    position: Literal["bottom", "top", "center"] = "center"
+    size: float = Field(0.1, gt=0, le=0.5, description="Text height, fraction of the picture.")
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One caption on the video clock: shown from ``start`` to ``end`` (video seconds)."""
+
+    start: float
+    end: float
+    style: Caption
+
+    @property
+    def text(self) -> str:
+        return self.style.text
+
+
+def caption_table(script: Sequence[Action]) -> dict[str, Caption]:
+    """Action name → its caption, for the captions' and sidecars' look-ups of events."""
+    return {a.label(i): a.caption for i, a in enumerate(script) if a.caption is not None}
+
+
+def cues_of(
+    events: Sequence[Any], table: Mapping[str, Caption], video_time: Callable[[float], float]
+) -> list[Cue]:
+    """The cues that the ``action`` events of a Frame start (``video_time`` maps sim time)."""
+    out = []
+    for event in events:
+        if event.kind == "action" and event.a in table:
+            start = video_time(event.time)
+            style = table[event.a]
+            out.append(Cue(start, start + style.duration, style))
+    return out
+
+
+def title_cues(title: Caption | None) -> list[Cue]:
+    return [] if title is None else [Cue(0.0, title.duration, title)]
 
 
 def _caption(value: object) -> object:
