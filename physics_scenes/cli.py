@@ -207,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="close once frame N is shown (for scripts and tests)",
     )
 
+    new = commands.add_parser(
+        "new",
+        help="write a scene from a sentence (offline, deterministic grammar)",
+        description='e.g. physics-scenes new "three rubber balls bounce down the stairs, slow '
+        'motion" -o scene.yaml. Words the grammar does not know are reported, never dropped.',
+    )
+    new.add_argument("prompt", help="what should happen, in English")
+    new.add_argument("-o", "--output", type=Path, help="scene file to write (default: stdout)")
+    new.add_argument("--explain", action="store_true", help="say how each phrase was used")
+    new.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     return parser
@@ -425,6 +436,30 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_new(args: argparse.Namespace) -> int:
+    from .scene.compose.build import compose
+
+    result = compose(args.prompt)
+    if args.explain:
+        for line in result.explain:
+            _say(f"  {line}", error=args.output is None)
+    if result.skipped:
+        _say(f"skipped (not understood): {', '.join(result.skipped)}", error=True)
+    if args.output is None:
+        sys.stdout.write(result.text)
+        return EXIT_OK
+    if args.output.exists() and not args.overwrite:
+        raise UsageError(f"{args.output} exists (use --overwrite to replace it)")
+    temp = args.output.with_name(f".{args.output.name}.new")
+    try:
+        temp.write_text(result.text, encoding="utf-8")
+        temp.replace(args.output)
+    finally:
+        temp.unlink(missing_ok=True)
+    _say(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(json_schema(), indent=2) + "\n"
     if args.output:
@@ -489,6 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _cmd_validate,
         "info": _cmd_info,
         "schema": _cmd_schema,
+        "new": _cmd_new,
         "preview": _cmd_preview,
     }
     stop = _StopRequests()
