@@ -6,7 +6,9 @@ firing's step can be compared with the state that caused it, frame by frame.
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -262,3 +264,37 @@ def test_script_errors_are_located(script: str, path: str, message: str) -> None
     issue = info.value.issues[0]
     assert issue.path == path and message in issue.message, (issue.path, issue.message)
     assert issue.line >= 4
+
+
+@pytest.mark.slow
+def test_the_rube_goldberg_example_runs_its_stages_in_order(tmp_path: Path) -> None:
+    """scenes/rube_goldberg.yaml: each stage's trigger fires after the one before, the
+    launch throws the ball up, the clip ends 2.5 s after it, and the captions are in the
+    sidecar and in the decoded picture."""
+    from physics_scenes.job.pipeline import RenderJob
+    from physics_scenes.job.pipeline import run as render
+    from physics_scenes.scene.loader import load_scene
+
+    from helpers import SCENES, decode_video
+
+    source = SCENES / "rube_goldberg.yaml"
+    target = tmp_path / "rube.mp4"
+    render(RenderJob(load_scene(source), target, "mp4", 320, 180, "draft", source=source))
+    lines = [json.loads(x) for x in (tmp_path / "rube.states.jsonl").read_text().splitlines()]
+    header, frames = lines[0], [r for r in lines if r["type"] == "frame"]
+    when = {e["a"]: e["time"] for r in frames for e in r["events"] if e["kind"] == "action"}
+    order = ["release", "topple", "drop", "launch"]
+    assert [when[k] for k in order] == sorted(when[k] for k in order)
+    assert when["finish"] == pytest.approx(when["launch"] + 2.5)
+    assert frames[-1]["time"] == pytest.approx(when["finish"], abs=1 / 30)
+    row = [b["name"] for b in header["bodies"]].index("projectile")
+    assert max(r["position"][row][1] for r in frames) > 2.5  # launched (rests at 1.14 m)
+    vtt = (tmp_path / "rube.vtt").read_text()
+    at = [vtt.index(t) for t in ("A small machine", "1. The", "2. The", "3. The", "4. Launch")]
+    assert at == sorted(at)
+    video = decode_video(target)
+    assert len(video.frames) == len(frames)
+    launch = math.ceil(when["launch"] * 30)
+    band = slice(180 - 40, 180 - 5)  # the bottom caption band
+    assert video.frames[30, band].max() < 150  # ground only: the title is in the middle
+    assert video.frames[launch + 10, band].max() > 230  # "4. Launch!" in white

@@ -49,16 +49,18 @@ class AudioSink:
     def open(self, info: Any) -> None:
         self._out = AtomicPath(self.path, group=info.outputs)
         self._score = Score(info.layout)
-        self._duration = info.frame_count / info.fps
+        self._fps = info.fps
+        self._frames = 0
 
     def write(self, frame: Frame, pixels: object | None) -> None:
         assert self._score is not None
         self._score.add(frame)
+        self._frames += 1  # a script's ``end`` may stop the clip before info.frame_count
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
         self.levels = write_track(
-            self._out.temp, self._score, self.spec, self.seed, self._duration,
+            self._out.temp, self._score, self.spec, self.seed, self._frames / self._fps,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
         )  # fmt: skip
         self.wav = self._out.temp

@@ -267,10 +267,9 @@ def _consequence(plan: Plan, words: list[str], contact: object, at: float) -> No
     """A 'then' clause (at a time) or the clause after 'when … hits …, ' (on the contact)."""
     trigger = plan.steps.pop() if plan.steps and plan.steps[-1].verb == "trigger" else None
     before = len(plan.groups)
-    named = _scene_clause(plan, [w for w in words if w not in v.MOTIONS])
+    named = _scene_clause(plan, [w for w in words if w not in v.MOTIONS and w[0] != '"'])
     verbs = [v.MOTIONS[w] for w in words if w in v.MOTIONS]
     quotes = [w.strip('"') for w in words if w.startswith('"')]
-    plan.steps = [s for s in plan.steps if not (s.text in quotes and s.at == 0.5)]
     steps: list[Step] = [Step("caption", text=q) for q in quotes]
     for index in named:
         if plan.groups[index].kind not in ("ball", "box", "domino"):
