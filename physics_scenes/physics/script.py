@@ -11,7 +11,7 @@ firing is delivered as an ``action`` Event (``a`` the action's name, ``b`` its v
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -151,78 +151,77 @@ def _set(world: World, spec: sm.SetSpec) -> None:
 
 
 class _Trigger:
-    """A ``when:`` tree: each leaf latches once it has held; ``any``/``all`` combine them."""
+    """A ``when:`` tree: each leaf latches once it has held; ``any``/``all`` combine them.
+
+    Plain data (names, counters), no closures over pymunk bodies: a forked World (the
+    preview's) deep-copies its Director, and every check must read the copy's bodies.
+    """
 
     def __init__(self, tree: Any, world: World) -> None:
         self.tree = tree
         self.world = world
         self.leaves = sm.leaves(tree)
         self.latched = [False] * len(self.leaves)
-        self.checks: list[Callable[[Sequence[Event]], bool] | None] = [
-            self._check_for(leaf) for leaf in self.leaves
-        ]
+        self.names: list[list[str]] = []
+        self.memory: list[int] = []
+        """Per leaf: enter/leave, whether it was inside at the last step; rest, steps still."""
+        for leaf in self.leaves:
+            key = sm.only_key(leaf)
+            spec = getattr(leaf, key) if key not in (None, "contact", "event") else None
+            ref = spec.body if spec is not None else None
+            self.names.append(
+                [] if ref is None else [n for n in world.bodies if sm.matches(ref, n)]
+            )
+            self.memory.append(0)
+        for k, leaf in enumerate(self.leaves):
+            if isinstance(leaf, sm.OnEnter | sm.OnLeave):
+                self.memory[k] = int(self._inside(k, leaf))
 
-    def _check_for(self, leaf: Any) -> Callable[[Sequence[Event]], bool] | None:
-        world = self.world
+    def _bodies(self, k: int) -> list[pymunk.Body]:
+        return [self.world.bodies[name] for name in self.names[k]]
+
+    def _inside(self, k: int, leaf: Any) -> bool:
+        spec = leaf.enter if isinstance(leaf, sm.OnEnter) else leaf.leave
+        (x0, y0), (x1, y1) = spec.region
+        lo, hi = (min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))
+        return any(
+            lo[0] <= b.position.x <= hi[0] and lo[1] <= b.position.y <= hi[1]
+            for b in self._bodies(k)
+            if self.world.present(b)
+        )
+
+    def _check(self, k: int, leaf: Any, events: Sequence[Event]) -> bool:
         if isinstance(leaf, sm.OnContact):
             a, b = leaf.contact
-
-            def contact(events: Sequence[Event]) -> bool:
-                for e in events:
-                    if e.kind in ("begin", "foot") and (
-                        (sm.matches(a, e.a) and sm.matches(b, e.b))
-                        or (sm.matches(b, e.a) and sm.matches(a, e.b))
-                    ):
-                        return True
-                return False
-
-            return contact
-        if isinstance(leaf, sm.OnEnter | sm.OnLeave):
-            spec = leaf.enter if isinstance(leaf, sm.OnEnter) else leaf.leave
-            (x0, y0), (x1, y1) = spec.region
-            lo, hi = (min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))
-            want = isinstance(leaf, sm.OnEnter)
-            bodies = world.bodies_of(spec.body)
-
-            def inside() -> bool:
-                return any(
-                    lo[0] <= b.position.x <= hi[0] and lo[1] <= b.position.y <= hi[1]
-                    for b in bodies
-                    if world.present(b)
+            return any(
+                e.kind in ("begin", "foot")
+                and (
+                    (sm.matches(a, e.a) and sm.matches(b, e.b))
+                    or (sm.matches(b, e.a) and sm.matches(a, e.b))
                 )
-
-            was = [inside()]
-
-            def edge(events: Sequence[Event]) -> bool:
-                now = inside()
-                crossed = now == want and was[0] != want
-                was[0] = now
-                return crossed
-
-            return edge
+                for e in events
+            )
+        if isinstance(leaf, sm.OnEnter | sm.OnLeave):
+            now = self._inside(k, leaf)
+            want = isinstance(leaf, sm.OnEnter)
+            crossed = now == want and bool(self.memory[k]) != want
+            self.memory[k] = int(now)
+            return crossed
         if isinstance(leaf, sm.OnRest):
-            bodies = world.bodies_of(leaf.rest.body)
-            need = max(1, round(leaf.rest.for_ / world.dt))
-            still = [0]
-
-            def rest(events: Sequence[Event]) -> bool:
-                slow = all(b.velocity.length < leaf.rest.speed_below for b in bodies)
-                still[0] = still[0] + 1 if slow else 0
-                return still[0] >= need
-
-            return rest
+            need = max(1, round(leaf.rest.for_ / self.world.dt))
+            slow = all(b.velocity.length < leaf.rest.speed_below for b in self._bodies(k))
+            self.memory[k] = self.memory[k] + 1 if slow else 0
+            return self.memory[k] >= need
         if isinstance(leaf, sm.OnSpeed):
-            bodies = world.bodies_of(leaf.speed_above.body)
-            return lambda events: any(b.velocity.length > leaf.speed_above.speed for b in bodies)
+            return any(b.velocity.length > leaf.speed_above.speed for b in self._bodies(k))
         if isinstance(leaf, sm.OnAngle):
-            bodies = world.bodies_of(leaf.angle_above.body)
             limit = math.radians(leaf.angle_above.degrees)
-            return lambda events: any(abs(b.angle) > limit for b in bodies)
-        return None  # event: answered by holds()
+            return any(abs(b.angle) > limit for b in self._bodies(k))
+        return False  # event: answered by holds()
 
     def observe(self, events: Sequence[Event]) -> None:
-        for k, check in enumerate(self.checks):
-            if check is not None and not self.latched[k] and check(events):
+        for k, leaf in enumerate(self.leaves):
+            if not self.latched[k] and self._check(k, leaf, events):
                 self.latched[k] = True
 
     def holds(self, fired_now: set[str]) -> bool:

@@ -82,7 +82,7 @@ class AngleAbove(Model):
     degrees: float = Field(gt=0, le=1e6, description="|angle| in degrees.")
 
 
-def _only_key(value: object) -> str | None:
+def only_key(value: object) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         key = next(iter(value))
         return key if key in TRIGGERS else None
@@ -138,7 +138,7 @@ Trigger = Annotated[
     | Annotated[OnAny, Tag("any")]
     | Annotated[OnAll, Tag("all")],
     Discriminator(
-        _only_key,
+        only_key,
         custom_error_type="trigger",
         custom_error_message="a trigger is one of: " + ", ".join(TRIGGERS),
     ),
@@ -371,7 +371,7 @@ def _check_trigger(trigger: Any, loc: Loc, body: Any, action_ref: Any) -> None:
     elif isinstance(trigger, OnEvent):
         action_ref((*loc, "event"), trigger.event)
     else:
-        kind = _only_key(trigger)
+        kind = only_key(trigger)
         assert kind is not None
         body((*loc, kind, "body"), getattr(trigger, kind).body, moving=False)
 
