@@ -252,6 +252,16 @@ script:
             "script[0].spawn.name",
             "'b' is already used",
         ),
+        (
+            "- {at: 1, remove: ground}",
+            "script[0].remove",
+            "'ground' is static",
+        ),
+        (
+            "- {at: 1, spawn: {kind: floor, name: f2, y: 1}}",
+            "script[0].spawn.kind",
+            "must move",
+        ),
     ],
 )
 def test_script_errors_are_located(script: str, path: str, message: str) -> None:

@@ -355,7 +355,18 @@ def check(
         elif verb == "set" and spec.body is not None:
             body((*here, "set", "body"), spec.body)
         elif verb == "remove":
-            body((*here, "remove"), spec, moving=False)
+            if any(matches(spec, n) for n in names) and all(
+                n in static for n in names if matches(spec, n)
+            ):
+                problems.append(((*here, "remove"), f"{spec!r} is static: scenery stays"))
+            else:
+                body((*here, "remove"), spec, moving=False)
+        elif verb == "spawn":
+            spawned_static = [n for n in names if matches(spec.name, n) and n in static]
+            if spawned_static:
+                problems.append(
+                    ((*here, "spawn", "kind"), "a spawned body must move (not static scenery)")
+                )
     problems += _cycles(script, labels)
     return problems
 
