@@ -353,3 +353,43 @@ def test_a_forked_world_runs_its_triggers_on_its_own_bodies() -> None:
         fork.step()
     assert [e.a for e in world.drain_events() if e.kind == "action"] == ["fast"]
     assert [e.a for e in fork.drain_events() if e.kind == "action"] == []
+
+
+def test_joint_break_and_motor_rate_and_off() -> None:
+    scene = """
+bodies:
+  - {kind: ball, name: bob, radius: 0.1, position: [1, 0]}
+  - {kind: ball, name: wheel, radius: 0.3, position: [5, 0]}
+joints:
+  - {kind: pin, name: rod, a: bob, b: world, anchor_b: [0, 1]}
+  - {kind: pivot, a: wheel, b: world, point: [5, 0]}
+  - {kind: motor, name: drive, a: wheel, b: world, rate: 90}
+script:
+  - {at: 0.5, joint: {break: rod}}
+  - {at: 0.5, motor: {joint: drive, rate: 180}}
+  - {at: 0.8, motor: {joint: drive, running: false}}
+  - {at: 0.8, set: {body: wheel, angular_velocity: 0}}
+"""
+    layout, frames = run(scene)
+    bob, wheel = layout.index("bob"), layout.index("wheel")
+    held = [math.dist(f.position[bob], (0, 1)) for f in frames[:30]]
+    assert max(held) - min(held) < 0.01  # on its rod (the solver lets it give a few mm)
+    vy = [f.velocity[bob, 1] for f in frames]
+    assert vy[59] - vy[40] == pytest.approx(-9.81 * 19 / 60, rel=1e-6)  # free fall after
+    spin = [f.angular_velocity[wheel] for f in frames]
+    assert abs(spin[29]) == pytest.approx(math.pi / 2, rel=1e-3)  # driven at 90 °/s
+    assert abs(spin[40]) == pytest.approx(math.pi, rel=1e-3)  # then 180 °/s
+    assert abs(spin[59]) < 1e-6  # switched off: stopped stays stopped
+
+
+def test_joint_and_motor_names_are_checked() -> None:
+    text = (
+        "bodies:\n  - {kind: ball, name: b, radius: 0.2}\n"
+        "joints:\n  - {kind: pivot, name: hinge, a: b, b: world}\n"
+        "script:\n  - {at: 0, joint: {break: hinj}}\n  - {at: 0, motor: {joint: hinge, rate: 1}}\n"
+    )
+    with pytest.raises(SceneError) as info:
+        parse_scene(text, "s.yaml")
+    found = {(i.path, i.message) for i in info.value.issues}
+    assert ("script[0].joint.break", "no joint is called 'hinj' (did you mean 'hinge'?)") in found
+    assert ("script[1].motor.joint", "'hinge' is a pivot joint, not a motor") in found

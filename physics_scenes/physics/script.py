@@ -19,6 +19,7 @@ import pymunk
 
 from ..frame import Event
 from ..scene import script as sm
+from .constraints import relative_rate_to_pymunk
 
 if TYPE_CHECKING:
     from .world import World
@@ -119,6 +120,14 @@ class Director:
             world.take_out(spec)
         elif verb == "spawn":
             world.put_in(spec.name)
+        elif verb == "joint":
+            world.break_joint(spec.break_)
+        elif verb == "motor":
+            motor = world.joints[spec.joint]
+            if spec.rate is not None:
+                motor.rate = relative_rate_to_pymunk(math.radians(spec.rate))
+            if spec.running is not None:
+                motor.max_force = world.motor_force[spec.joint] if spec.running else 0.0
         elif verb == "end":
             world.end_step = step if world.end_step is None else world.end_step
         world.record(Event(step * world.dt, step, "action", plan.label, verb))

@@ -168,6 +168,9 @@ class World:
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
+        self._broken: set[str] = set()
+        self.motor_force = {name: joint.max_force for name, joint in self.joints.items()}
+        """Each joint's torque limit as built: a script's ``motor: {on: true}`` restores it."""
         self.end_step: int | None = None
         """The step of a script's ``end`` action: the clip stops at the frame that shows it."""
         self._order = np.zeros(len(self._names), dtype=np.intp)
@@ -376,12 +379,21 @@ class World:
             body = self.bodies[name]
             self.space.add(body, *body.shapes)
             self._absent.discard(name)
-        for joint in self.joints.values():
+        for name, joint in self.joints.items():
             ends = (joint.a, joint.b)
+            if name in self._broken:
+                continue
             if joint not in self.space.constraints and all(
                 e.space is not None or e is self.space.static_body for e in ends
             ):
                 self.space.add(joint)
+
+    def break_joint(self, name: str) -> None:
+        """Take a joint out of the space for good (a spawn does not bring it back)."""
+        joint = self.joints[name]
+        if joint in self.space.constraints:
+            self.space.remove(joint)
+        self._broken.add(name)
 
     def record(self, event: Event) -> None:
         """An event from the script (``action``), delivered with the others."""

@@ -415,7 +415,8 @@ def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, 
         for n in ns
     }
     duration = scene.timing.frame_count / scene.timing.fps if scene.time is None else None
-    return problems + check_script(scene.script, names, static, duration)
+    joints = {j.name or f"{j.kind}_{i}": j.kind for i, j in enumerate(scene.joints)}
+    return problems + check_script(scene.script, names, static, duration, joints)
 
 
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -42,7 +42,7 @@ BodyRef = Annotated[
     ),
 ]
 Loc = tuple[str | int, ...]
-VERBS = ("impulse", "force", "set", "remove", "spawn", "caption", "end")
+VERBS = ("impulse", "force", "set", "remove", "spawn", "joint", "motor", "caption", "end")
 TRIGGERS = (
     "contact",
     "enter",
@@ -179,6 +179,29 @@ class SetSpec(Model):
         return self
 
 
+class JointChange(Model):
+    """Break a joint (by its name in ``joints:``, default '<kind>_<index>')."""
+
+    model_config = ConfigDict(**MODEL_CONFIG, populate_by_name=True)
+    break_: Name = Field(alias="break", description="The joint to break.")
+
+
+class MotorChange(Model):
+    """Change a ``motor`` joint: a new ``rate`` (degrees/s, b relative to a), or stop/start."""
+
+    joint: Name
+    rate: float | None = Field(None, ge=-1e6, le=1e6, description="Degrees/s.")
+    running: bool | None = Field(
+        None, description="false: no torque (it turns freely); true: drives again."
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> MotorChange:
+        if self.rate is None and self.running is None:
+            raise ValueError("motor needs rate or running")
+        return self
+
+
 class Caption(Model):
     """Text burned into the picture and written to the subtitle sidecars."""
 
@@ -253,6 +276,8 @@ class Action(Model):
     set: SetSpec | None = None
     remove: BodyRef | None = Field(None, description="Take a body (or group) out of the world.")
     spawn: Body | None = Field(None, description="An inline body entry added to the world.")
+    joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
+    motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
     caption: Annotated[Caption | None, Field(None)] = None
     end: Literal[True] | None = Field(None, description="true: the clip ends here.")
 
@@ -310,6 +335,7 @@ def check(
     names: Sequence[str],
     static: set[str],
     sim_duration: float | None,
+    joints: Mapping[str, str] | None = None,
 ) -> list[tuple[Loc, str]]:
     """Located problems: unknown names, static targets, impossible times, cycles."""
     problems: list[tuple[Loc, str]] = []
@@ -361,6 +387,16 @@ def check(
                 problems.append(((*here, "remove"), f"{spec!r} is static: scenery stays"))
             else:
                 body((*here, "remove"), spec, moving=False)
+        elif verb in ("joint", "motor"):
+            name = spec.break_ if verb == "joint" else spec.joint
+            kinds = joints or {}
+            loc = (*here, verb, "break" if verb == "joint" else "joint")
+            if name not in kinds:
+                hint = difflib.get_close_matches(name, list(kinds), 1)
+                more = f" (did you mean {hint[0]!r}?)" if hint else ""
+                problems.append((loc, f"no joint is called {name!r}{more}"))
+            elif verb == "motor" and kinds[name] != "motor":
+                problems.append((loc, f"{name!r} is a {kinds[name]} joint, not a motor"))
         elif verb == "spawn":
             spawned_static = [n for n in names if matches(spec.name, n) and n in static]
             if spawned_static:
