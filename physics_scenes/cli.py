@@ -168,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
     validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per file: {file, ok, issues: [{line, column, path, "
+        "message}], omitted} (for programs and language models that write scenes)",
+    )
 
     info = commands.add_parser("info", help="summarise what a scene contains")
     info.add_argument("scene", type=Path)
@@ -344,10 +350,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             scene = load_scene(path)
         except SceneError as error:
-            _say(error.report(), error=True)
             status = EXIT_INPUT
+            if args.json:
+                issues = [
+                    {"line": i.line, "column": i.column, "path": i.path, "message": i.message}
+                    for i in error.issues
+                ]
+                record = {"file": str(path), "ok": False, "issues": issues,
+                          "omitted": error.omitted}  # fmt: skip
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                _say(error.report(), error=True)
             continue
-        _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+        if args.json:
+            record = {"file": str(path), "ok": True, "issues": [], "omitted": 0}
+            sys.stdout.write(json.dumps(record) + "\n")
+        else:
+            _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
     return status
 
 

@@ -393,3 +393,28 @@ def test_joint_and_motor_names_are_checked() -> None:
     found = {(i.path, i.message) for i in info.value.issues}
     assert ("script[0].joint.break", "no joint is called 'hinj' (did you mean 'hinge'?)") in found
     assert ("script[1].motor.joint", "'hinge' is a pivot joint, not a motor") in found
+
+
+def test_validate_json_gives_located_issues(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from physics_scenes.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "bodies:\n  - {kind: ball, name: b, radius: 0.2}\n"
+        "script:\n  - {at: 1, impulse: {body: c, impulse: [1, 0]}}\n",
+        encoding="utf-8",
+    )
+    good = tmp_path / "good.yaml"
+    good.write_text("bodies:\n  - {kind: ball, radius: 0.2}\n", encoding="utf-8")
+    assert main(["validate", "--json", str(bad), str(good)]) == 1
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first == {
+        "file": str(bad),
+        "ok": False,
+        "issues": [{"line": 4, "column": 29, "path": "script[0].impulse.body",
+                    "message": "no body is called 'c'"}],
+        "omitted": 0,
+    }  # fmt: skip
+    assert second == {"file": str(good), "ok": True, "issues": [], "omitted": 0}
