@@ -253,6 +253,11 @@ script:
             "'b' is already used",
         ),
         (
+            "- {at: 1, camera: {mode: follow, target: bal}}",
+            "script[0].camera.target",
+            "unknown body 'bal'",
+        ),
+        (
             "- {at: 1, remove: ground}",
             "script[0].remove",
             "'ground' is static",
@@ -418,3 +423,26 @@ def test_validate_json_gives_located_issues(
         "omitted": 0,
     }  # fmt: skip
     assert second == {"file": str(good), "ok": True, "issues": [], "omitted": 0}
+
+
+def test_camera_action_cuts_on_the_frame_of_its_trigger() -> None:
+    from physics_scenes.job.clip import Clip
+
+    text = """
+timing: {duration: 1.5, fps: 30}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: ball, name: ball, radius: 0.2, position: [8, 2]}
+script:
+  - {name: cut, when: {contact: [ball, ground]}, camera: {mode: close_up, target: ball, fill: 0.5,
+     smoothing: 0}}
+"""
+    clip = Clip(parse_scene(text), 160, 90)
+    items = list(clip.frames())
+    [hit] = [k for k, it in enumerate(items) for e in it.frame.events if e.kind == "action"]
+    modes = [(it.shot.index, it.shot.mode) for it in items]
+    assert set(modes[:hit]) == {(0, "default")}
+    assert set(modes[hit:]) == {(1, "close_up")}
+    after = items[hit]
+    assert after.view.scale == pytest.approx(90 * 0.5 / 0.4)  # the ball fills half the height
+    assert after.record()["camera"]["mode"] == "close_up"  # and the states file says so

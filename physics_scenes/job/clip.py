@@ -118,6 +118,7 @@ class Clip:
         self.renderer = Renderer(layout, width, height, self._background(look, checked))
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         self._captions = caption_table(scene.script)
+        self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
         title = title_cues(look.title if look is not None else None)
         self.captions = Captions(self.picture, title) if title or self._captions else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
@@ -149,6 +150,9 @@ class Clip:
             video_time = index / self.fps
             sim_time = self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
+            for event in frame.events:
+                if event.kind == "action" and event.a in self._cuts:
+                    self.rig.cut_to(self._cuts[event.a], index)
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             yield ClipFrame(frame, view, video_time, shot)
             world = self.sampler.world

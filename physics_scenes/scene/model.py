@@ -202,7 +202,7 @@ Body = Annotated[
     | Whegs,
     Field(discriminator="kind"),
 ]
-Action.model_rebuild(_types_namespace={"Body": Body})
+Action.model_rebuild(_types_namespace={"Body": Body, "ShotCamera": camera_model.ShotCamera})
 BODY_KINDS = ("ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS)
 
 
@@ -415,6 +415,10 @@ def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, 
         for n in ns
     }
     duration = scene.timing.frame_count / scene.timing.fps if scene.time is None else None
+    for index, action in enumerate(scene.script):
+        if action.camera is not None:  # the camera's checks, located in the script
+            for loc, message in camera_model.cross_check(action.camera, None, names):
+                problems.append((("script", index, *loc), message))
     joints = {j.name or f"{j.kind}_{i}": j.kind for i, j in enumerate(scene.joints)}
     return problems + check_script(scene.script, names, static, duration, joints)
 

@@ -28,7 +28,8 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .fields import MODEL_CONFIG, Color, Model, Point, ReadOnlyList, Vec2
 
-if TYPE_CHECKING:  # the union is given to ``Action.model_rebuild`` by model.py
+if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.py
+    from .camera import ShotCamera
     from .model import Body
 
 Seconds = Annotated[float, Field(ge=0, le=1e6)]
@@ -42,7 +43,9 @@ BodyRef = Annotated[
     ),
 ]
 Loc = tuple[str | int, ...]
-VERBS = ("impulse", "force", "set", "remove", "spawn", "joint", "motor", "caption", "end")
+VERBS = (
+    "impulse", "force", "set", "remove", "spawn", "joint", "motor", "camera", "caption", "end",
+)  # fmt: skip
 TRIGGERS = (
     "contact",
     "enter",
@@ -278,6 +281,9 @@ class Action(Model):
     spawn: Body | None = Field(None, description="An inline body entry added to the world.")
     joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
     motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
+    camera: ShotCamera | None = Field(
+        None, description="Cut to this camera (any mode but shots) on the frame that shows it."
+    )
     caption: Annotated[Caption | None, Field(None)] = None
     end: Literal[True] | None = Field(None, description="true: the clip ends here.")
 
