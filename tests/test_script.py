@@ -302,6 +302,11 @@ def test_the_rube_goldberg_example_runs_its_stages_in_order(tmp_path: Path) -> N
     assert [when[k] for k in order] == sorted(when[k] for k in order)
     assert when["finish"] == pytest.approx(when["launch"] + 2.5)
     assert frames[-1]["time"] == pytest.approx(when["finish"], abs=1 / 30)
+    shots = [r["camera"]["shot"] for r in frames]
+    first_of = {shot: shots.index(shot) for shot in set(shots)}
+    assert sorted(first_of) == [0, 1, 2] and shots == sorted(shots)  # wide, dominoes, wide
+    assert first_of[1] == math.ceil(when["topple"] * 30 - 1e-9)  # cut on the trigger's frame
+    assert first_of[2] == math.ceil((when["drop"] + 0.3) * 30 - 1e-9)
     row = [b["name"] for b in header["bodies"]].index("projectile")
     assert max(r["position"][row][1] for r in frames) > 2.5  # launched (rests at 1.14 m)
     vtt = (tmp_path / "rube.vtt").read_text()
