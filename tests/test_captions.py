@@ -130,3 +130,25 @@ def test_sidecars_and_mov_text_track_match_the_action_events(tmp_path: Path) -> 
     assert video.frames[first, -40:].max() > 245
     assert video.frames[2, H // 2 - 8 : H // 2 + 8].max() > 230  # the title
     assert video.frames[20, H // 2 - 8 : H // 2 + 8].max() < 200
+
+
+def test_a_label_follows_its_body() -> None:
+    text = """
+timing: {duration: 1, fps: 30}
+world: {size: [8, 4.5], gravity: [0, 0]}
+look: {labels: [{body: b, text: hero, size: 0.1}]}
+bodies:
+  - {kind: ball, name: b, radius: 0.3, position: [2, 2], velocity: [4, 0], color: "#303030"}
+"""
+    clip = Clip(parse_scene(text), W, H)
+    centres = []
+    for item in clip.frames():
+        if item.frame.index in (0, 20):
+            picture = clip.pixels(item).rgb()
+            bright = np.argwhere(picture.max(axis=2) > 240)
+            (bx, by) = item.view.to_pixels(item.frame.position[0])
+            assert bright[:, 0].max() < by  # above the ball
+            centres.append((bright[:, 1].mean(), bx))
+    (x0, b0), (x1, b1) = centres
+    assert abs(x0 - b0) < 3 and abs(x1 - b1) < 3  # centred over it
+    assert x1 - x0 == pytest.approx((4 * 20 / 30) * W / 8, abs=3)  # and moved with it

@@ -120,7 +120,17 @@ class Clip:
         self._captions = caption_table(scene.script)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
         title = title_cues(look.title if look is not None else None)
-        self.captions = Captions(self.picture, title) if title or self._captions else None
+        reach = extents(layout)
+        self._labels = []
+        for tag in look.labels if look is not None else ():
+            rows = [r for r, n in enumerate(layout.names)
+                    if n == tag.body or n.startswith(tag.body + "/")]  # fmt: skip
+            if not all(layout.names[r].rsplit("/", 1)[-1].isdigit() for r in rows):
+                rows = rows[:1]  # a composite gets one tag (over its first part), a grid one each
+            self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
+                             for r in rows]  # fmt: skip
+        wanted = title or self._captions or self._labels
+        self.captions = Captions(self.picture, title) if wanted else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()
         if look is not None and look.trails is not None:
@@ -181,6 +191,10 @@ class Clip:
         if self.captions is not None:
             self.captions.add(cues_of(frame.events, self._captions, self.timeline.video_time))
             pixels = self.captions.draw(pixels, clip_frame.video_time)
+            for row, text, size, color, reach in self._labels:
+                x, y = frame.position[row]
+                px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))
+                pixels = self.captions.label(pixels, text, px, py, size, color)
         return pixels
 
     def _shots(self, frame: Frame, view: View, trails: list[Trail]) -> Iterator[Pixels]:

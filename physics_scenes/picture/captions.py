@@ -21,6 +21,7 @@ from ..scene.script import Cue
 from .camera import Picture
 from .view import Pixels
 
+Color3 = tuple[int, int, int]
 SAFE_MARGIN = 0.05
 """Of the picture area on each side: the title-safe area is the middle 90 %."""
 BOX_ALPHA = 0.6
@@ -138,3 +139,33 @@ class Captions:
             region *= 1 - a
             region += a * color[None, None, :]
             y += h
+
+    def label(
+        self, pixels: Pixels, text: str, x: float, y: float, size: float, color: Color3
+    ) -> Pixels:
+        """``text`` centred above the pixel point (x, y), on a small dark box; nothing when
+        the point is off the picture (or NaN: a body not in the world)."""
+        p = self.picture
+        if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < p.width and 0 <= y < p.height):
+            return pixels
+        px = max(6, round(size * p.area_height))
+        alpha = self.lines(text, px)[0]
+        h, w = alpha.shape
+        pad = max(1, px // 5)
+        left, top = round(x - w / 2), round(y - h - 2 * pad)
+        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+        out = raw.astype(np.float32)
+        box = out[
+            max(0, top - pad) : max(0, top + h + pad), max(0, left - pad) : max(0, left + w + pad)
+        ]
+        box[..., :3] *= 1 - BOX_ALPHA
+        order = CHANNELS[pixels.pix_fmt]
+        rgb = np.array(color, dtype=np.float32)[list(order)]
+        cut_y, cut_x = max(0, -top), max(0, -left)
+        region = out[top + cut_y : top + h, left + cut_x : left + w, :3]
+        a = alpha[cut_y : cut_y + region.shape[0], cut_x : cut_x + region.shape[1], None]
+        region *= 1 - a
+        region += a * rgb[None, None, :]
+        result = np.round(out).astype(np.uint8)
+        result[..., 3] = raw[..., 3]
+        return Pixels(pixels.width, pixels.height, result.tobytes(), pixels.pix_fmt)

@@ -326,6 +326,15 @@ class Trails(Model):
     length: float = Field(0.6, gt=0, le=60, description="Seconds (video) of trail.")
 
 
+class Label(Model):
+    """A name tag that follows a body (each body of a grid or composite), above it."""
+
+    body: BodyRef
+    text: str | None = Field(None, min_length=1, max_length=200, description="Default: body.")
+    size: float = Field(0.035, gt=0, le=0.3, description="Text height, fraction of the picture.")
+    color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
+
+
 Aspect = Literal["16:9", "9:16", "1:1", "4:3", "2.39:1"]
 ASPECTS: Mapping[str, float] = MappingProxyType(
     {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:3": 4 / 3, "2.39:1": 2.39}
@@ -344,6 +353,9 @@ class Look(Model):
     background: Background | None = Field(None, description="Colour, {top, bottom} or {image}.")
     trails: Trails | None = None
     vignette: float = Field(0.0, ge=0, le=1, description="Darkening of the corners, 0-1.")
+    labels: ReadOnlyList[Label] = Field(
+        default_factory=tuple, description="Name tags that follow bodies: [{body, text}]."
+    )
     title: Title | None = Field(
         None, description="A title card at the start: text, or {text, duration, size, box, ...}."
     )
@@ -422,6 +434,8 @@ def cross_check(
     refs = _refs(camera, ("camera",))
     if look is not None and look.trails is not None and look.trails.bodies:
         refs += [(("look", "trails", "bodies", i), n) for i, n in enumerate(look.trails.bodies)]
+    if look is not None:
+        refs += [(("look", "labels", i, "body"), tag.body) for i, tag in enumerate(look.labels)]
     problems: list[tuple[tuple[str | int, ...], str]] = []
     known = set(names)  # and every '<ref>' of a '<ref>/...', as resolve_names finds them
     for name in names:
