@@ -152,3 +152,39 @@ bodies:
     (x0, b0), (x1, b1) = centres
     assert abs(x0 - b0) < 3 and abs(x1 - b1) < 3  # centred over it
     assert x1 - x0 == pytest.approx((4 * 20 / 30) * W / 8, abs=3)  # and moved with it
+
+
+def test_auto_captions_name_each_first_contact() -> None:
+    from physics_scenes.physics.simulate import simulate
+    from physics_scenes.scene.script import CueMaker
+
+    text = """
+timing: {duration: 2, fps: 30}
+world: {size: [8, 4.5]}
+look: {auto_captions: {gap: 0.5}}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: ball, name: b, radius: 0.2, position: [2, 1], velocity: [3, 0], material: rubber}
+  - {kind: box, name: wall, size: [0.2, 2], position: [5, 1], body_type: static}
+"""
+    scene = parse_scene(text)
+    assert scene.look is not None and scene.look.auto_captions is not None
+    maker = CueMaker({}, lambda t: t, scene.look.auto_captions, frozenset({"ground", "wall"}))
+    _, frames = simulate(scene)
+    begins, cues = [], []
+    for frame in frames:
+        begins += [e for e in frame.events if e.kind == "begin"]
+        cues += maker.cues(frame.events)
+    pairs = {(e.a, e.b): e.time for e in reversed(begins)}  # first time of each pair
+    assert len(begins) > len(pairs)  # the ball bounces: the same pair again, no new cue
+    assert sorted(pairs) == [("b", "wall"), ("ground", "b")]
+    assert [c.text for c in cues] == [
+        f"b hits ground at {pairs['ground', 'b']:.1f} s",  # the static body named second
+        f"b hits wall at {pairs['b', 'wall']:.1f} s",
+    ]  # one a pair
+    assert all(c.end - c.start == 2.0 and c.style.position == "top" for c in cues)
+    clip = Clip(scene, W, H)
+    lit = [clip.pixels(item).rgb()[: H // 4].max() > 200 for item in clip.frames()]
+    first, second = (math.ceil(c.start * 30 - 1e-9) for c in cues)
+    assert not any(lit[:first]) and all(lit[first + 8 : second])  # faded in, then on
+    assert all(lit[second + 8 :])  # the second replaces it at the top

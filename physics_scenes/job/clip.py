@@ -30,7 +30,7 @@ from ..scene import camera as cm
 from ..scene import files, limits
 from ..scene.loader import format_path
 from ..scene.model import Scene
-from ..scene.script import caption_table, cues_of, title_cues
+from ..scene.script import CueMaker, caption_table, title_cues
 from .timeline import timeline_for
 
 
@@ -117,7 +117,9 @@ class Clip:
         self.rig = CameraRig(camera, layout, self.picture, self.fps, scene.seed)
         self.renderer = Renderer(layout, width, height, self._background(look, checked))
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
-        self._captions = caption_table(scene.script)
+        auto = look.auto_captions if look is not None else None
+        still = frozenset(b.name for b in layout.bodies if b.body_type == "static")
+        self._cues = CueMaker(caption_table(scene.script), self.timeline.video_time, auto, still)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
         title = title_cues(look.title if look is not None else None)
         reach = extents(layout)
@@ -129,7 +131,7 @@ class Clip:
                 rows = rows[:1]  # a composite gets one tag (over its first part), a grid one each
             self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
                              for r in rows]  # fmt: skip
-        wanted = title or self._captions or self._labels
+        wanted = title or self._cues or self._labels
         self.captions = Captions(self.picture, title) if wanted else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._history: deque[tuple[float, np.ndarray]] = deque()
@@ -189,7 +191,7 @@ class Clip:
             pixels = average(self._shots(frame, view, trails), self.blur.samples)
         pixels = self.finisher.apply(pixels)
         if self.captions is not None:
-            self.captions.add(cues_of(frame.events, self._captions, self.timeline.video_time))
+            self.captions.add(self._cues.cues(frame.events))
             pixels = self.captions.draw(pixels, clip_frame.video_time)
             for row, text, size, color, reach in self._labels:
                 x, y = frame.position[row]

@@ -31,7 +31,7 @@ from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.model import Scene
-from ..scene.script import caption_table, title_cues
+from ..scene.script import CueMaker, caption_table, title_cues
 from .clip import Clip, ClipFrame
 from .worker import clip_frames
 
@@ -119,11 +119,17 @@ def _audio_sink(job: RenderJob, clip: Clip) -> AudioSink | None:
 def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
     """``out/clip.vtt`` and ``out/clip.srt`` when the scene has captions or a title."""
     table = caption_table(job.scene.script)
-    title = title_cues(clip.look.title if clip.look is not None else None)
-    if job.fmt == "states" or not (table or title):
+    look = clip.look
+    title = title_cues(look.title if look is not None else None)
+    auto = look.auto_captions if look is not None else None
+    if job.fmt == "states" or not (table or title or auto):
         return []
     time_map = clip.timeline.video_time
-    return [SubtitleSink(sibling(job.output, end), table, time_map, title) for end in WRITERS]
+    still = frozenset(b.name for b in clip.layout.bodies if b.body_type == "static")
+    return [
+        SubtitleSink(sibling(job.output, end), CueMaker(table, time_map, auto, still), title)
+        for end in WRITERS
+    ]
 
 
 def sidecar_paths(output: Path) -> tuple[Path, Path]:

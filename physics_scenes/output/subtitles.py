@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..frame import Frame
 from ..picture.view import Pixels
-from ..scene.script import Caption, Cue, cues_of
+from ..scene.script import Cue, CueMaker
 from .atomic import AtomicPath
 from .sink import StreamInfo
 
@@ -68,14 +68,13 @@ class SubtitleSink:
     def __init__(
         self,
         path: str | Path,
-        table: Mapping[str, Caption],
-        video_time: Callable[[float], float],
+        maker: CueMaker,
         first: Sequence[Cue] = (),
     ) -> None:
         self.path = Path(path)
         self.write_text = WRITERS[self.path.suffix]
-        self.table = table
-        self.video_time = video_time
+        self.maker = maker
+        self.video_time = maker.video_time
         self.cues: list[Cue] = list(first)
         self._out: AtomicPath | None = None
         self.written: Path | None = None
@@ -88,7 +87,7 @@ class SubtitleSink:
         self._frame = 1.0 / info.fps
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
-        self.cues += cues_of(frame.events, self.table, self.video_time)
+        self.cues += self.maker.cues(frame.events)
         self._end = self.video_time(frame.time) + self._frame
 
     def finish(self) -> None:

@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from .fields import Color, Model, ReadOnlyList
-from .script import Title
+from .script import AutoCaptions, Title
 
 Center = Annotated[
     tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]],
@@ -353,6 +353,9 @@ class Look(Model):
     background: Background | None = Field(None, description="Colour, {top, bottom} or {image}.")
     trails: Trails | None = None
     vignette: float = Field(0.0, ge=0, le=1, description="Darkening of the corners, 0-1.")
+    auto_captions: AutoCaptions | None = Field(
+        None, description="true, or {min_impulse, gap, ...}: captions written from contacts."
+    )
     labels: ReadOnlyList[Label] = Field(
         default_factory=tuple, description="Name tags that follow bodies: [{body, text}]."
     )
@@ -364,7 +367,9 @@ class Look(Model):
     @classmethod
     def _short_title(cls, data: object) -> object:
         if isinstance(data, dict) and isinstance(data.get("title"), str):
-            return {**data, "title": {"text": data["title"]}}
+            data = {**data, "title": {"text": data["title"]}}
+        if isinstance(data, dict) and data.get("auto_captions") is True:
+            data = {**data, "auto_captions": {}}
         return data
 
 

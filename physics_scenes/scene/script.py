@@ -256,6 +256,65 @@ def cues_of(
     return out
 
 
+class AutoCaptions(Model):
+    """Captions written from the contacts: 'ball hits ramp at 1.2 s'."""
+
+    min_impulse: float = Field(0.05, ge=0, le=1e12, description="N·s a contact needs.")
+    gap: float = Field(1.0, ge=0, le=1e4, description="Seconds (video) between two of them.")
+    duration: float = Field(2.0, gt=0, le=1e4, description="Seconds on screen.")
+    position: Literal["bottom", "top", "center"] = "top"
+    size: float = Field(0.045, gt=0, le=0.5, description="Text height, fraction of the picture.")
+
+
+def _spoken(name: str) -> str:
+    return name.replace("/", " ").replace("_", " ")
+
+
+class CueMaker:
+    """The cues a run's events start: its caption actions, and with ``auto`` the first
+    contact of each pair of bodies (hard enough, and not too soon after the last one).
+    Stateful, and fed the same Frames in order: the picture and each sidecar keep one."""
+
+    def __init__(
+        self,
+        table: Mapping[str, Caption],
+        video_time: Callable[[float], float],
+        auto: AutoCaptions | None = None,
+        still: frozenset[str] = frozenset(),
+    ) -> None:
+        self.still = still
+        """Static bodies: named second ('ball hits floor', not 'floor hits ball')."""
+        self.table = table
+        self.video_time = video_time
+        self.auto = auto
+        self._seen: set[tuple[str, str]] = set()
+        self._last = -float("inf")
+
+    def __bool__(self) -> bool:
+        return bool(self.table) or self.auto is not None
+
+    def cues(self, events: Sequence[Any]) -> list[Cue]:
+        out = cues_of(events, self.table, self.video_time)
+        auto = self.auto
+        if auto is None:
+            return out
+        for event in events:
+            pair = (event.a, event.b)
+            if event.kind != "begin" or event.impulse < auto.min_impulse or pair in self._seen:
+                continue
+            self._seen.add(pair)
+            start = self.video_time(event.time)
+            if start - self._last < auto.gap:
+                continue
+            self._last = start
+            a, b = (event.b, event.a) if event.a in self.still else (event.a, event.b)
+            text = f"{_spoken(a)} hits {_spoken(b)} at {event.time:.1f} s"
+            style = Caption(text=text, duration=auto.duration, position=auto.position,
+                            size=auto.size)  # fmt: skip
+            out.append(Cue(start, start + auto.duration, style))
+        return out
+
+
 def title_cues(title: Caption | None) -> list[Cue]:
     return [] if title is None else [Cue(0.0, title.duration, title)]
 
