@@ -451,3 +451,27 @@ script:
     after = items[hit]
     assert after.view.scale == pytest.approx(90 * 0.5 / 0.4)  # the ball fills half the height
     assert after.record()["camera"]["mode"] == "close_up"  # and the states file says so
+
+
+@pytest.mark.slow
+def test_the_example_renders_the_same_bytes_with_the_physics_in_a_worker(tmp_path: Path) -> None:
+    """Actions, camera cuts, captions and labels: the same MP4 and sidecars whether the
+    clip is simulated in this process or in the worker process."""
+    import hashlib
+
+    from physics_scenes.job.pipeline import RenderJob
+    from physics_scenes.job.pipeline import run as render
+    from physics_scenes.scene.loader import load_scene
+
+    from helpers import SCENES
+
+    source = SCENES / "rube_goldberg.yaml"
+    made = []
+    for parallel in (False, True):
+        target = tmp_path / f"{parallel}" / "rube.mp4"
+        job = RenderJob(load_scene(source), target, "mp4", 160, 90, "draft", source=source,
+                        parallel=parallel)  # fmt: skip
+        result = render(job)
+        made.append((result.run_hash, hashlib.sha256(target.read_bytes()).digest(),
+                     target.with_suffix(".vtt").read_text()))  # fmt: skip
+    assert made[0] == made[1]
