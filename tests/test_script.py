@@ -217,6 +217,7 @@ bodies:
 script:
   - when: {contact: [b, ground]}
     every: 0.1
+    times: 5
     spawn: {kind: ball, name: s, radius: 0.1, position: [0, 2]}
   - {at: 0.3, impulse: {body: b, impulse: [0.5, 1]}}
 """
@@ -475,3 +476,30 @@ def test_the_example_renders_the_same_bytes_with_the_physics_in_a_worker(tmp_pat
         made.append((result.run_hash, hashlib.sha256(target.read_bytes()).digest(),
                      target.with_suffix(".vtt").read_text()))  # fmt: skip
     assert made[0] == made[1]
+
+
+def test_a_repeated_spawn_adds_one_copy_a_firing() -> None:
+    scene = (
+        FREE_BALL.replace("[0, 0]", "[5, 0]")
+        + """script:
+  - {name: rain, at: 0.1, every: 0.2, times: 4,
+     spawn: {kind: ball, name: drop, radius: 0.1, position: [0, 3]}}
+"""
+    )
+    layout, frames = run(scene)
+    assert fired(frames, "rain") == [6, 18, 30, 42]
+    for k, step in enumerate([6, 18, 30, 42]):
+        row = layout.index(f"drop/{k}")
+        assert np.isnan(frames[step - 1].position[row]).all()
+        assert tuple(frames[step].position[row]) == (0.0, 3.0)  # where the entry says
+        assert frames[59].position[row, 1] < 3.0  # and falls from there
+
+
+def test_a_repeated_spawn_needs_a_count() -> None:
+    text = (
+        "bodies:\n  - {kind: ball, name: b, radius: 0.2}\nscript:\n"
+        "  - {at: 0, every: 1, spawn: {kind: ball, name: c, radius: 0.1}}\n"
+    )
+    with pytest.raises(SceneError) as info:
+        parse_scene(text, "s.yaml")
+    assert "a repeated spawn needs times" in info.value.issues[0].message

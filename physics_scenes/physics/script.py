@@ -119,7 +119,12 @@ class Director:
         elif verb == "remove":
             world.take_out(spec)
         elif verb == "spawn":
-            world.put_in(spec.name)
+            times = action.times or 1
+            if times > 1:  # the next copy of the repeated spawn
+                k = times - plan.left
+                world.put_in(f"{spec.name}/{k:0{len(str(times - 1))}d}")
+            else:
+                world.put_in(spec.name)
         elif verb == "joint":
             world.break_joint(spec.break_)
         elif verb == "motor":

@@ -51,7 +51,7 @@ from .fields import (
 )
 from .joints import WORLD, Joint
 from .materials import PRESETS
-from .script import Action, spawned
+from .script import Action
 from .script import check as check_script
 
 SCHEMA_VERSION = 1
@@ -314,8 +314,16 @@ class Scene(Model):
 
 def with_spawns(scene: Scene) -> Scene:
     """The scene with the script's spawned bodies appended (built absent, added when spawned)."""
-    extra = tuple(spawned(scene.script))
-    return scene.model_copy(update={"bodies": scene.bodies + extra}) if extra else scene
+    extra = []
+    for action in scene.script:
+        body = action.spawn
+        if body is not None and (action.times or 1) > 1:  # one copy a firing: name/0, name/1 …
+            body = body.model_copy(
+                update={"grid": Grid(columns=action.times, spacing=(0.0, 0.0))}  # type: ignore[arg-type]
+            )
+        if body is not None:
+            extra.append(body)
+    return scene.model_copy(update={"bodies": scene.bodies + tuple(extra)}) if extra else scene
 
 
 def body_names(scene: Scene) -> list[list[str]]:

@@ -367,6 +367,11 @@ class Action(Model):
             raise ValueError("times > 1 needs every (the period)")
         if self.spawn is not None and self.spawn.name is None:
             raise ValueError("a spawned body needs a name")
+        if self.spawn is not None and self.every is not None:
+            if self.times is None:
+                raise ValueError("a repeated spawn needs times (each firing adds one copy)")
+            if self.spawn.kind not in ("ball", "box", "polygon") or self.spawn.grid is not None:
+                raise ValueError("repeated spawns are for single balls, boxes and polygons")
         return self
 
     @property
