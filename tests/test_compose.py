@@ -201,3 +201,77 @@ def test_generated_scenes_render(prompt: str, tmp_path: Path) -> None:
     result = run(RenderJob(scene, tmp_path / "clip", "png", 160, 90))
     assert result.frames >= 30  # slow motion stretches the 0.5 s
     assert len(list((tmp_path / "clip").glob("*.png"))) == result.frames
+
+
+WORDS = [
+    "a",
+    "the",
+    "ball",
+    "balls",
+    "box",
+    "crates",
+    "domino",
+    "dominoes",
+    "ramp",
+    "stairs",
+    "wall",
+    "floor",
+    "pendulum",
+    "chain",
+    "rope",
+    "cradle",
+    "man",
+    "woman",
+    "then",
+    "when",
+    "hits",
+    ",",
+    ".",
+    "slow",
+    "motion",
+    "close-up",
+    "drone",
+    "view",
+    "follow",
+    "3",
+    "five",
+    "red",
+    "rubber",
+    "big",
+    "pyramid",
+    "stack",
+    "pile",
+    "row",
+    "falls",
+    "rolls",
+    "down",
+    "bounces",
+    "thrown",
+    "at",
+    "kicked",
+    "stops",
+    '"hi"',
+    "seconds",
+    "4",
+    "water",
+    "1000",
+    "99999999999",
+    "0",
+    "unicorn",
+]
+
+
+def test_any_jumble_of_known_words_makes_a_valid_scene() -> None:
+    """No prompt makes compose fail: its output is always a scene the loader accepts."""
+    import random
+
+    rng = random.Random(16)
+    for _ in range(150):
+        prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 14)))
+        compose(prompt)  # raises if the generated scene is invalid
+
+
+@pytest.mark.parametrize("count", [2, 4, 7, 9])
+def test_a_pyramid_has_exactly_its_count(count: int) -> None:
+    kinds = summary(compose(f"a pyramid of {count} crates").scene)["kinds"]
+    assert kinds["box"] == count

@@ -79,7 +79,8 @@ def scene_data(plan: Plan, prompt: str) -> dict[str, Any]:
     }
     if plan.styles:
         data["style"] = list(plan.styles)
-    if plan.follow is not None and plan.follow in lay.names:
+    standing = {b["name"] for b in lay.bodies}  # not those spawned later by the script
+    if plan.follow is not None and lay.names.get(plan.follow) in standing:
         data["camera"] = {"mode": "follow", "target": lay.names[plan.follow]}
     if script:
         data["script"] = script
@@ -175,6 +176,7 @@ def _place(plan: Plan, index: int, lay: _Layout) -> None:
             body["position"][1] = _r(body["position"][1] + 1.0)
     if g.arrangement == "pyramid" and g.count > 1:
         _pyramid(g, body, spacing, lay)
+        lay.names[index] = f"{name}_row0"  # the base row stands for the pyramid
     else:
         lay.bodies.append(body)
     columns = body.get("grid", {}).get("columns", 1)
@@ -199,10 +201,14 @@ def _pyramid(g: Group, body: dict[str, Any], spacing: list[float], lay: _Layout)
     while base * (base + 1) // 2 < g.count:
         base += 1
     x, y = body["position"]
+    left = g.count
     for row in range(base):
-        n = base - row
-        part = {**body, "name": f"{body['name']}_{row}", "position": [_r(x + row * spacing[0] / 2),
-                _r(y + row * spacing[1])]}  # fmt: skip
+        n = min(base - row, left)  # the top row takes what is left: exactly count boxes
+        left -= n
+        if n <= 0:
+            break
+        where = [_r(x + row * spacing[0] / 2), _r(y + row * spacing[1])]
+        part = {**body, "name": f"{body['name']}_row{row}", "position": where}
         part["grid"] = {"columns": n, "rows": 1, "spacing": spacing}
         if n == 1:
             del part["grid"]
@@ -265,7 +271,9 @@ def _script(plan: Plan, lay: _Layout, duration: float) -> list[dict[str, Any]]:
         elif step.group is None or step.group not in lay.names:
             continue
         elif step.verb == "spawn":
-            spawn = next(b for b in lay.bodies if b["name"] == lay.names[step.group])
+            spawn = next((b for b in lay.bodies if b["name"] == lay.names[step.group]), None)
+            if spawn is None or plan.groups[step.group].arrangement == "pyramid":
+                continue  # a pyramid is several entries: it stands from the start
             lay.bodies.remove(spawn)
             spawn = {**spawn, "position": [spawn["position"][0], 6.0]}
             action["spawn"] = spawn

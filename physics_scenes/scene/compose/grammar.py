@@ -132,13 +132,13 @@ def _scene_clause(plan: Plan, words: list[str]) -> list[int]:
             continue
         if re.fullmatch(r"\d+(\.\d+)?", word):
             if i + 1 < len(words) and words[i + 1] in v.SECONDS:
-                plan.duration = float(word)
+                plan.duration = min(600.0, max(0.5, float(word)))
                 plan.explain.append(f"'{word} {words[i + 1]}' → duration {float(word):g} s")
                 i += 2
                 continue
             pending["count"] = max(1, min(50, int(float(word))))
         elif word.endswith("-second") and word.split("-")[0] in v.NUMBERS:
-            plan.duration = float(v.NUMBERS[word.split("-")[0]])
+            plan.duration = min(600.0, max(0.5, float(v.NUMBERS[word.split("-")[0]])))
             plan.explain.append(f"'{word}' → duration {plan.duration:g} s")
         elif word in ("follow", "follows", "following", "tracking", "track"):
             pending["follow"] = True
