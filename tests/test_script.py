@@ -259,6 +259,11 @@ script:
             "unknown body 'bal'",
         ),
         (
+            "- {at: 0, every: 0.001, times: 1000000, spawn: {kind: ball, name: r, radius: 0.1}}",
+            "script[0].times",
+            "the limit is 20,000",
+        ),
+        (
             "- {at: 1, remove: ground}",
             "script[0].remove",
             "'ground' is static",

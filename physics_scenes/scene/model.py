@@ -405,6 +405,20 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
 def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
     """Spawned names must be new; the script's references must name bodies and actions."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
+    total = len(taken)
+    for index, action in enumerate(scene.script):
+        body = action.spawn
+        if body is None:
+            continue
+        grid = getattr(body, "grid", None)
+        each = (
+            len(body.part_names()) if isinstance(body, COMPOSITES) else (grid.count if grid else 1)
+        )
+        total += each * (action.times or 1)
+        if total > MAX_BODIES:
+            where = "times" if (action.times or 1) > 1 else "spawn"
+            message = f"the scene would have {total:,} bodies; the limit is {MAX_BODIES:,}"
+            return [(("script", index, where), message)]
     grown = with_spawns(scene)
     names = [n for names in body_names(grown) for n in names]
     spawns = iter(body_names(grown)[len(scene.bodies) :])
