@@ -383,6 +383,16 @@ def _camera_lines(scene: Scene) -> list[str]:
     return [f"camera:    {mode}; video {video:.3g} s after time remapping{styles}"]
 
 
+def _script_lines(scene: Scene) -> list[str]:
+    """One line on the script: its actions by verb, and how many wait for a trigger."""
+    if not scene.script:
+        return []
+    verbs = Counter(action.verb for action in scene.script)
+    waiting = sum(action.when is not None or action.after is not None for action in scene.script)
+    listed = ", ".join(f"{n} {verb}" for verb, n in verbs.most_common())
+    return [f"script:    {len(scene.script)} actions ({listed}), {waiting} on triggers"]
+
+
 def _joint_lines(assembly: Assembly) -> list[str]:
     if not assembly.joints:
         return []
@@ -417,6 +427,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {k}" for k, n in kinds.most_common()),
         "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
         *_joint_lines(assembly),
+        *_script_lines(scene),
         "",
         f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
     ]

@@ -508,3 +508,13 @@ def test_a_repeated_spawn_needs_a_count() -> None:
     with pytest.raises(SceneError) as info:
         parse_scene(text, "s.yaml")
     assert "a repeated spawn needs times" in info.value.issues[0].message
+
+
+def test_info_summarises_the_script(capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import SCENES
+
+    from physics_scenes.cli import main
+
+    assert main(["info", str(SCENES / "rube_goldberg.yaml")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("script:"))
+    assert line == "script:    10 actions (5 caption, 2 set, 2 camera, 1 end), 9 on triggers"
