@@ -511,9 +511,9 @@ def test_a_repeated_spawn_needs_a_count() -> None:
 
 
 def test_info_summarises_the_script(capsys: pytest.CaptureFixture[str]) -> None:
-    from helpers import SCENES
-
     from physics_scenes.cli import main
+
+    from helpers import SCENES
 
     assert main(["info", str(SCENES / "rube_goldberg.yaml")]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("script:"))
