@@ -518,3 +518,35 @@ def test_info_summarises_the_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["info", str(SCENES / "rube_goldberg.yaml")]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("script:"))
     assert line == "script:    10 actions (5 caption, 2 set, 2 camera, 1 end), 9 on triggers"
+
+
+def test_walker_speed_and_limp() -> None:
+    text = """
+timing: {duration: 6, fps: 30, substeps: 8}
+world: {size: [16, 9], origin: [-8, -1]}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: walker, name: w, position: [0, 0], speed: 0.5}
+script:
+  - {at: 2.5, walker: {body: w, speed: 1.2}}
+  - {at: 5, walker: {body: w, limp: true}}
+"""
+    layout, stream = simulate(parse_scene(text))
+    frames = list(stream)
+    torso = layout.index("w/torso")
+    x = [f.position[torso, 0] for f in frames]
+    y = [f.position[torso, 1] for f in frames]
+    slow, fast = (x[75] - x[45]) / 1.0, (x[150] - x[120]) / 1.0
+    assert 0.3 < slow < 0.7 and 0.9 < fast < 1.5  # m/s, before and after the change
+    assert min(y[:150]) > 0.7  # upright while walking (the torso at about 0.9 m)
+    assert min(y[155:]) < 0.5  # limp: it crumples within a third of a second
+
+
+def test_walker_action_names_a_walker() -> None:
+    text = (
+        "bodies:\n  - {kind: ball, name: b, radius: 0.2}\n"
+        "script:\n  - {at: 0, walker: {body: b, speed: 1}}\n"
+    )
+    with pytest.raises(SceneError) as info:
+        parse_scene(text, "s.yaml")
+    assert info.value.issues[0].message == "no walker is called 'b'"

@@ -125,6 +125,12 @@ class Director:
                 world.put_in(f"{spec.name}/{k:0{len(str(times - 1))}d}")
             else:
                 world.put_in(spec.name)
+        elif verb == "walker":
+            gait = world.gaits[spec.body]
+            if spec.speed is not None:
+                gait.speed = spec.speed
+            if spec.limp:
+                gait.active = False
         elif verb == "joint":
             world.break_joint(spec.break_)
         elif verb == "motor":

@@ -442,7 +442,8 @@ def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, 
             for loc, message in camera_model.cross_check(action.camera, None, names):
                 problems.append((("script", index, *loc), message))
     joints = {j.name or f"{j.kind}_{i}": j.kind for i, j in enumerate(scene.joints)}
-    return problems + check_script(scene.script, names, static, duration, joints)
+    walkers = [b.name or f"walker_{i}" for i, b in enumerate(grown.bodies) if b.kind == "walker"]
+    return problems + check_script(scene.script, names, static, duration, joints, walkers)
 
 
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:

@@ -44,7 +44,8 @@ BodyRef = Annotated[
 ]
 Loc = tuple[str | int, ...]
 VERBS = (
-    "impulse", "force", "set", "remove", "spawn", "joint", "motor", "camera", "caption", "end",
+    "impulse", "force", "set", "remove", "spawn", "joint", "motor", "walker", "camera",
+    "caption", "end",
 )  # fmt: skip
 TRIGGERS = (
     "contact",
@@ -205,6 +206,20 @@ class MotorChange(Model):
         return self
 
 
+class WalkerChange(Model):
+    """A walker's new target speed, or ``limp: true`` (its muscles off: it falls)."""
+
+    body: Name = Field(description="The walker's name.")
+    speed: float | None = Field(None, ge=0.2, le=2.0, description="Target speed, m/s.")
+    limp: Literal[True] | None = Field(None, description="true: it goes limp, for good.")
+
+    @model_validator(mode="after")
+    def _something(self) -> WalkerChange:
+        if self.speed is None and self.limp is None:
+            raise ValueError("walker needs speed or limp")
+        return self
+
+
 class Caption(Model):
     """Text burned into the picture and written to the subtitle sidecars."""
 
@@ -340,6 +355,7 @@ class Action(Model):
     spawn: Body | None = Field(None, description="An inline body entry added to the world.")
     joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
     motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
+    walker: WalkerChange | None = Field(None, description="{body, speed | limp}.")
     camera: ShotCamera | None = Field(
         None, description="Cut to this camera (any mode but shots) on the frame that shows it."
     )
@@ -406,6 +422,7 @@ def check(
     static: set[str],
     sim_duration: float | None,
     joints: Mapping[str, str] | None = None,
+    walkers: Sequence[str] = (),
 ) -> list[tuple[Loc, str]]:
     """Located problems: unknown names, static targets, impossible times, cycles."""
     problems: list[tuple[Loc, str]] = []
@@ -457,6 +474,10 @@ def check(
                 problems.append(((*here, "remove"), f"{spec!r} is static: scenery stays"))
             else:
                 body((*here, "remove"), spec, moving=False)
+        elif verb == "walker" and spec.body not in walkers:
+            hint = difflib.get_close_matches(spec.body, list(walkers), 1)
+            more = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append(((*here, "walker", "body"), f"no walker is called {spec.body!r}{more}"))
         elif verb in ("joint", "motor"):
             name = spec.break_ if verb == "joint" else spec.joint
             kinds = joints or {}
