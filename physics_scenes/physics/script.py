@@ -50,7 +50,6 @@ class Director:
             period = max(1, round(action.every / dt)) if action.every is not None else 0
             start = round(action.at / dt) if action.at is not None else None
             self.plans.append(_Plan(action, action.label(i), start, left, period))
-        self.by_label = {plan.label: plan for plan in self.plans}
         self.fired: dict[str, int] = {}
         """Step at which each action first fired."""
         self._fired_now: set[str] = set()
@@ -59,7 +58,6 @@ class Director:
             _Trigger(plan.action.when, world) if plan.action.when is not None else None
             for plan in self.plans
         ]
-        self.caption_steps: list[tuple[str, int]] = []
 
     def apply_forces(self) -> None:
         """Before a step: push with every force still running."""
@@ -147,7 +145,7 @@ class Director:
         plan.left -= 1
         plan.next_step = step + plan.period if plan.left > 0 and plan.period else None
         if plan.next_step is None:
-            plan.left = 0 if not plan.period else plan.left
+            plan.left = 0  # done (a one-off, or the last of its repeats)
 
 
 def _set(world: World, spec: sm.SetSpec) -> None:
