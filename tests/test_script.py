@@ -550,3 +550,35 @@ def test_walker_action_names_a_walker() -> None:
     with pytest.raises(SceneError) as info:
         parse_scene(text, "s.yaml")
     assert info.value.issues[0].message == "no walker is called 'b'"
+
+
+def test_spawn_from_a_template() -> None:
+    scene = (
+        FREE_BALL
+        + """templates:
+  crate: {kind: box, size: [0.4, 0.4], material: metal, position: [9, 9]}
+script:
+  - {at: 0.2, spawn: {template: crate, name: first, position: [1, 3]}}
+  - {at: 0.5, every: 0.1, times: 2, spawn: {template: crate, name: more}}
+"""
+    )
+    layout, frames = run(scene)
+    first = layout.bodies[layout.index("first")]
+    assert first.material == "metal" and first.kind == "box"
+    assert tuple(frames[12].position[layout.index("first")]) == (1.0, 3.0)  # moved
+    assert np.isnan(frames[11].position[layout.index("first")]).all()
+    assert tuple(frames[30].position[layout.index("more/0")]) == (9.0, 9.0)  # the template's
+    assert tuple(frames[36].position[layout.index("more/1")]) == (9.0, 9.0)
+
+
+def test_an_unknown_template_is_located() -> None:
+    text = (
+        "bodies:\n  - {kind: ball, name: b, radius: 0.2}\n"
+        "templates:\n  crate: {kind: box, size: [1, 1]}\n"
+        "script:\n  - {at: 0, spawn: {template: crat, name: c}}\n"
+    )
+    with pytest.raises(SceneError) as info:
+        parse_scene(text, "s.yaml")
+    issue = info.value.issues[0]
+    assert issue.path == "script[0].spawn.template" and issue.line == 6
+    assert issue.message == "no template is called 'crat' (templates: crate)"

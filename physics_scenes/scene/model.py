@@ -51,7 +51,7 @@ from .fields import (
 )
 from .joints import WORLD, Joint
 from .materials import PRESETS
-from .script import Action
+from .script import Action, spawn_body
 from .script import check as check_script
 
 SCHEMA_VERSION = 1
@@ -310,13 +310,16 @@ class Scene(Model):
         default_factory=tuple,
         description="Actions at set times or on triggers (push, release, spawn, caption, end).",
     )
+    templates: ReadOnlyMap[Body] = Field(
+        default_factory=dict, description="Body entries by name, for the script to spawn."
+    )
 
 
 def with_spawns(scene: Scene) -> Scene:
     """The scene with the script's spawned bodies appended (built absent, added when spawned)."""
     extra = []
     for action in scene.script:
-        body = action.spawn
+        body = spawn_body(action.spawn, scene.templates)
         if body is not None and (action.times or 1) > 1:  # one copy a firing: name/0, name/1 …
             body = body.model_copy(
                 update={"grid": Grid(columns=action.times, spacing=(0.0, 0.0))}  # type: ignore[arg-type]
@@ -407,9 +410,19 @@ def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, 
     problems: list[tuple[tuple[str | int, ...], str]] = []
     total = len(taken)
     for index, action in enumerate(scene.script):
-        body = action.spawn
-        if body is None:
+        if action.spawn is None:
             continue
+        body = spawn_body(action.spawn, scene.templates)
+        if body is None:
+            known = ", ".join(sorted(scene.templates)) or "none are defined"
+            missing = getattr(action.spawn, "template", "")
+            message = f"no template is called {missing!r} (templates: {known})"
+            return [(("script", index, "spawn", "template"), message)]
+        if (action.times or 1) > 1 and (
+            body.kind not in ("ball", "box", "polygon") or getattr(body, "grid", None) is not None
+        ):
+            message = "repeated spawns are for single balls, boxes and polygons"
+            return [(("script", index, "spawn"), message)]
         grid = getattr(body, "grid", None)
         each = (
             len(body.part_names()) if isinstance(body, COMPOSITES) else (grid.count if grid else 1)

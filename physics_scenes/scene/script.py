@@ -334,6 +334,22 @@ def title_cues(title: Caption | None) -> list[Cue]:
     return [] if title is None else [Cue(0.0, title.duration, title)]
 
 
+class FromTemplate(Model):
+    """A spawn of a ``templates:`` entry, with its own name and, optionally, a new place."""
+
+    template: Name = Field(description="A key of the scene's templates.")
+    name: Name
+    position: Point | None = Field(None, description="Default: the template's.")
+    velocity: Vec2 | None = Field(None, description="m/s; default: the template's.")
+    color: Color | None = Field(None, description="Default: the template's.")
+
+
+def _spawn_tag(value: object) -> str:
+    if isinstance(value, FromTemplate) or (isinstance(value, dict) and "template" in value):
+        return "template"
+    return "body"
+
+
 def _caption(value: object) -> object:
     return {"text": value} if isinstance(value, str) else value
 
@@ -352,7 +368,13 @@ class Action(Model):
     force: Force | None = None
     set: SetSpec | None = None
     remove: BodyRef | None = Field(None, description="Take a body (or group) out of the world.")
-    spawn: Body | None = Field(None, description="An inline body entry added to the world.")
+    spawn: (
+        Annotated[
+            Annotated[Body, Tag("body")] | Annotated[FromTemplate, Tag("template")],
+            Discriminator(_spawn_tag),
+        ]
+        | None
+    ) = Field(None, description="A body entry (inline, or {template, name, position}).")
     joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
     motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
     walker: WalkerChange | None = Field(None, description="{body, speed | limp}.")
@@ -383,11 +405,8 @@ class Action(Model):
             raise ValueError("times > 1 needs every (the period)")
         if self.spawn is not None and self.spawn.name is None:
             raise ValueError("a spawned body needs a name")
-        if self.spawn is not None and self.every is not None:
-            if self.times is None:
-                raise ValueError("a repeated spawn needs times (each firing adds one copy)")
-            if self.spawn.kind not in ("ball", "box", "polygon") or self.spawn.grid is not None:
-                raise ValueError("repeated spawns are for single balls, boxes and polygons")
+        if self.spawn is not None and self.every is not None and self.times is None:
+            raise ValueError("a repeated spawn needs times (each firing adds one copy)")
         return self
 
     @property
@@ -399,8 +418,23 @@ class Action(Model):
 
 
 def spawned(script: Sequence[Action]) -> list[Any]:
-    """The inline bodies of the script's spawn actions, in order (absent until spawned)."""
+    """The script's spawn entries, in order (absent until spawned); templates unresolved."""
     return [action.spawn for action in script if action.spawn is not None]
+
+
+def spawn_body(spawn: Any, templates: Mapping[str, Any]) -> Any:
+    """The body entry a spawn adds: inline as written, or its template renamed and moved.
+
+    None for an unknown template (a located error of ``model.cross_check``)."""
+    if not isinstance(spawn, FromTemplate):
+        return spawn
+    template = templates.get(spawn.template)
+    if template is None:
+        return None
+    fields = {"name": spawn.name}
+    fields.update({k: getattr(spawn, k) for k in ("position", "velocity", "color")
+                   if getattr(spawn, k) is not None})  # fmt: skip
+    return template.model_copy(update=fields)
 
 
 def leaves(trigger: Any) -> list[Any]:
