@@ -582,3 +582,20 @@ def test_an_unknown_template_is_located() -> None:
     issue = info.value.issues[0]
     assert issue.path == "script[0].spawn.template" and issue.line == 6
     assert issue.message == "no template is called 'crat' (templates: crate)"
+
+
+def test_energies_leave_out_bodies_not_in_the_world() -> None:
+    from physics_scenes.physics.measure import kinetic_energy, potential_energy
+
+    scene = (
+        FREE_BALL
+        + """script:
+  - {at: 0.5, spawn: {kind: ball, name: late, radius: 0.1, position: [0, 2], mass: 1}}
+"""
+    )
+    layout, frames = run(scene)
+    b, frame = layout.index("b"), frames[10]
+    alone = 0.5 * 2 * float(np.sum(frame.velocity[b] ** 2))  # the 2 kg ball, not spinning
+    assert kinetic_energy(layout, frame) == pytest.approx(alone)  # the absent one left out
+    assert potential_energy(layout, frame) == pytest.approx(2 * 9.81 * frame.position[b, 1])
+    assert math.isfinite(kinetic_energy(layout, frames[40]))
