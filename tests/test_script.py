@@ -246,6 +246,11 @@ script:
             "'ground' is static",
         ),
         ("- {at: 1}", "script[0]", "give exactly one action"),
+        (
+            "- {at: 1, set: {body: b, material: rubbr}}",
+            "script[0].set.material",
+            "unknown material",
+        ),
         ("- {at: 1, when: {event: a}, caption: x}", "script[0]", "exactly one of at, when, after"),
         ("- {when: {touch: [b, ground]}, caption: x}", "script[0].when", "a trigger is one of"),
         (
@@ -599,3 +604,20 @@ def test_energies_leave_out_bodies_not_in_the_world() -> None:
     assert kinetic_energy(layout, frame) == pytest.approx(alone)  # the absent one left out
     assert potential_energy(layout, frame) == pytest.approx(2 * 9.81 * frame.position[b, 1])
     assert math.isfinite(kinetic_energy(layout, frames[40]))
+
+
+def test_set_material_changes_the_bounce() -> None:
+    """Rebound height goes with elasticity squared: rubber (0.8) bounces 4x higher than
+    wood (0.4) off the ground (1.0; pymunk multiplies the two)."""
+    base = """
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: ball, name: b, radius: 0.1, position: [0, 1.1], material: wood}
+"""
+    apex = []
+    for script in ("", "script:\n  - {at: 0.1, set: {body: b, material: rubber}}\n"):
+        layout, frames = run(base + script, duration=1.5)
+        y = [f.position[layout.index("b"), 1] for f in frames]
+        bounce = int(np.argmin(y[:40]))  # the first contact, before 0.67 s
+        apex.append(max(y[bounce:]) - 0.1)
+    assert apex[1] / apex[0] == pytest.approx(4.0, rel=0.25)

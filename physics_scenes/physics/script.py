@@ -19,6 +19,7 @@ import pymunk
 
 from ..frame import Event
 from ..scene import script as sm
+from ..scene.assemble import resolve_material
 from .constraints import relative_rate_to_pymunk
 
 if TYPE_CHECKING:
@@ -153,6 +154,12 @@ def _set(world: World, spec: sm.SetSpec) -> None:
         world.space.gravity = spec.gravity
     if spec.body is None:
         return
+    if spec.material is not None:
+        material = resolve_material(spec.material, world.scene, static=False)
+        for body in world.bodies_of(spec.body):
+            for shape in body.shapes:
+                shape.friction = material.friction
+                shape.elasticity = material.elasticity
     for body in world.bodies_of(spec.body):
         if body.body_type == pymunk.Body.STATIC:
             continue

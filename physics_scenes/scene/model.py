@@ -393,6 +393,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     ]
     if isinstance(walls, Walls):
         refs.append((("world", "walls", "material"), walls.material))
+    refs += [(("script", i, "set", "material"), a.set.material)
+             for i, a in enumerate(scene.script) if a.set is not None]  # fmt: skip
     for path, ref in refs:
         if isinstance(ref, str) and ref not in known:
             problems.append(

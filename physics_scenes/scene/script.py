@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from .fields import MODEL_CONFIG, Color, Model, Point, ReadOnlyList, Vec2
+from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, ReadOnlyList, Vec2
 
 if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.py
     from .camera import ShotCamera
@@ -172,14 +172,17 @@ class SetSpec(Model):
         None, description="'dynamic' releases a body held as 'kinematic'; 'kinematic' holds it."
     )
     gravity: Vec2 | None = Field(None, description="The world's gravity from now on, m/s².")
+    material: MaterialRef | None = Field(
+        None, description="New friction and elasticity (the mass stays; the colour too)."
+    )
 
     @model_validator(mode="after")
     def _something(self) -> SetSpec:
-        motion = (self.velocity, self.angular_velocity, self.body_type)
+        motion = (self.velocity, self.angular_velocity, self.body_type, self.material)
         if all(v is None for v in (*motion, self.gravity)):
-            raise ValueError("set needs velocity, angular_velocity, body_type or gravity")
+            raise ValueError("set needs velocity, angular_velocity, body_type, material or gravity")
         if self.body is None and any(v is not None for v in motion):
-            raise ValueError("set: velocity, angular_velocity and body_type need a body")
+            raise ValueError("set: velocity, angular_velocity, body_type and material need a body")
         return self
 
 
