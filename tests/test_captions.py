@@ -18,8 +18,8 @@ from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.picture.camera import Picture
 from physics_scenes.picture.captions import SAFE_MARGIN, Captions
 from physics_scenes.picture.view import Pixels
+from physics_scenes.scene.captions import Caption, Cue
 from physics_scenes.scene.loader import parse_scene
-from physics_scenes.scene.script import Caption, Cue
 
 from helpers import decode_video
 
@@ -156,7 +156,7 @@ bodies:
 
 def test_auto_captions_name_each_first_contact() -> None:
     from physics_scenes.physics.simulate import simulate
-    from physics_scenes.scene.script import CueMaker
+    from physics_scenes.scene.captions import CueMaker
 
     text = """
 timing: {duration: 2, fps: 30}

@@ -28,9 +28,9 @@ from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
+from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
-from ..scene.script import CueMaker, caption_table, title_cues
 from .timeline import timeline_for
 
 

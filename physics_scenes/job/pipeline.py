@@ -30,8 +30,8 @@ from ..output.states import StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
+from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.model import Scene
-from ..scene.script import CueMaker, caption_table, title_cues
 from .clip import Clip, ClipFrame
 from .worker import clip_frames
 

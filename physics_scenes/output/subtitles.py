@@ -4,7 +4,7 @@ The same cues the picture burns in (``scene.script``: ``caption`` actions and th
 ``look.title`` card), timed on the video clock. Written atomically with the other
 outputs at the end of the run (a cue's start is known only when its trigger fires).
 
->>> from physics_scenes.scene.script import Caption, Cue
+>>> from physics_scenes.scene.captions import Caption, Cue
 >>> print(webvtt([Cue(1.2, 3.5, Caption(text="the ball hits the ramp"))]), end="")
 WEBVTT
 <BLANKLINE>
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..frame import Frame
 from ..picture.view import Pixels
-from ..scene.script import Cue, CueMaker
+from ..scene.captions import Cue, CueMaker
 from .atomic import AtomicPath
 from .sink import StreamInfo
 

@@ -19,6 +19,7 @@ import pymunk
 
 from ..frame import Event
 from ..scene import script as sm
+from ..scene import triggers as tg
 from ..scene.assemble import resolve_material
 from .constraints import relative_rate_to_pymunk
 
@@ -185,13 +186,13 @@ class _Trigger:
     def __init__(self, tree: Any, world: World) -> None:
         self.tree = tree
         self.world = world
-        self.leaves = sm.leaves(tree)
+        self.leaves = tg.leaves(tree)
         self.latched = [False] * len(self.leaves)
         self.names: list[list[str]] = []
         self.memory: list[int] = []
         """Per leaf: enter/leave, whether it was inside at the last step; rest, steps still."""
         for leaf in self.leaves:
-            key = sm.only_key(leaf)
+            key = tg.only_key(leaf)
             spec = getattr(leaf, key) if key not in (None, "contact", "event") else None
             ref = spec.body if spec is not None else None
             self.names.append(
@@ -199,14 +200,14 @@ class _Trigger:
             )
             self.memory.append(0)
         for k, leaf in enumerate(self.leaves):
-            if isinstance(leaf, sm.OnEnter | sm.OnLeave):
+            if isinstance(leaf, tg.OnEnter | tg.OnLeave):
                 self.memory[k] = int(self._inside(k, leaf))
 
     def _bodies(self, k: int) -> list[pymunk.Body]:
         return [self.world.bodies[name] for name in self.names[k]]
 
     def _inside(self, k: int, leaf: Any) -> bool:
-        spec = leaf.enter if isinstance(leaf, sm.OnEnter) else leaf.leave
+        spec = leaf.enter if isinstance(leaf, tg.OnEnter) else leaf.leave
         (x0, y0), (x1, y1) = spec.region
         lo, hi = (min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))
         return any(
@@ -216,7 +217,7 @@ class _Trigger:
         )
 
     def _check(self, k: int, leaf: Any, events: Sequence[Event]) -> bool:
-        if isinstance(leaf, sm.OnContact):
+        if isinstance(leaf, tg.OnContact):
             a, b = leaf.contact
             return any(
                 e.kind in ("begin", "foot")
@@ -226,20 +227,20 @@ class _Trigger:
                 )
                 for e in events
             )
-        if isinstance(leaf, sm.OnEnter | sm.OnLeave):
+        if isinstance(leaf, tg.OnEnter | tg.OnLeave):
             now = self._inside(k, leaf)
-            want = isinstance(leaf, sm.OnEnter)
+            want = isinstance(leaf, tg.OnEnter)
             crossed = now == want and bool(self.memory[k]) != want
             self.memory[k] = int(now)
             return crossed
-        if isinstance(leaf, sm.OnRest):
+        if isinstance(leaf, tg.OnRest):
             need = max(1, round(leaf.rest.for_ / self.world.dt))
             slow = all(b.velocity.length < leaf.rest.speed_below for b in self._bodies(k))
             self.memory[k] = self.memory[k] + 1 if slow else 0
             return self.memory[k] >= need
-        if isinstance(leaf, sm.OnSpeed):
+        if isinstance(leaf, tg.OnSpeed):
             return any(b.velocity.length > leaf.speed_above.speed for b in self._bodies(k))
-        if isinstance(leaf, sm.OnAngle):
+        if isinstance(leaf, tg.OnAngle):
             limit = math.radians(leaf.angle_above.degrees)
             return any(abs(b.angle) > limit for b in self._bodies(k))
         return False  # event: answered by holds()
@@ -251,15 +252,15 @@ class _Trigger:
 
     def holds(self, fired_now: set[str]) -> bool:
         for k, leaf in enumerate(self.leaves):
-            if isinstance(leaf, sm.OnEvent) and leaf.event in fired_now:
+            if isinstance(leaf, tg.OnEvent) and leaf.event in fired_now:
                 self.latched[k] = True
         return bool(self._value(self.tree, iter(self.latched)))
 
     def _value(self, tree: Any, flags: Any) -> bool:
-        if isinstance(tree, sm.OnAny | sm.OnAll):
+        if isinstance(tree, tg.OnAny | tg.OnAll):
             inner = [
                 self._value(t, flags)
-                for t in (tree.any if isinstance(tree, sm.OnAny) else tree.all)
+                for t in (tree.any if isinstance(tree, tg.OnAny) else tree.all)
             ]
-            return any(inner) if isinstance(tree, sm.OnAny) else all(inner)
+            return any(inner) if isinstance(tree, tg.OnAny) else all(inner)
         return bool(next(flags))

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pygame
 
-from ..scene.script import Cue
+from ..scene.captions import Cue
 from .camera import Picture
 from .view import Pixels
 

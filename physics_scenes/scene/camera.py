@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from .captions import AutoCaptions, Title
 from .fields import Color, Model, ReadOnlyList
-from .script import AutoCaptions, Title
 
 Center = Annotated[
     tuple[Annotated[float, Field(ge=-1e6, le=1e6)], Annotated[float, Field(ge=-1e6, le=1e6)]],

@@ -20,135 +20,35 @@ written and checks the names and times (``check``), so ``validate`` needs no phy
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
-from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, ReadOnlyList, Vec2
+from .captions import Caption
+from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, Vec2
+from .triggers import (
+    BodyRef,
+    Name,
+    OnAll,
+    OnAny,
+    OnContact,
+    OnEvent,
+    Seconds,
+    Trigger,
+    leaves,
+    only_key,
+)
 
 if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.py
     from .camera import ShotCamera
     from .model import Body
 
-Seconds = Annotated[float, Field(ge=0, le=1e6)]
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s/][^/]*$")]
-BodyRef = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=1000,
-        description="A body's name; a grid's or composite's name means all its bodies.",
-    ),
-]
 Loc = tuple[str | int, ...]
 VERBS = (
     "impulse", "force", "set", "remove", "spawn", "joint", "motor", "walker", "camera",
     "caption", "end",
 )  # fmt: skip
-TRIGGERS = (
-    "contact",
-    "enter",
-    "leave",
-    "rest",
-    "speed_above",
-    "angle_above",
-    "event",
-    "any",
-    "all",
-)
-
-
-class Region(Model):
-    """A body (any of a grid's or composite's bodies) and an axis-aligned box."""
-
-    body: BodyRef
-    region: tuple[Point, Point] = Field(description="[[x0, y0], [x1, y1]]: two opposite corners.")
-
-
-class Rest(Model):
-    """The body (every one of a group) slower than ``speed_below`` for ``for`` seconds."""
-
-    model_config = ConfigDict(**MODEL_CONFIG, populate_by_name=True)
-    body: BodyRef
-    speed_below: float = Field(0.05, gt=0, le=1e4, description="m/s.")
-    for_: Seconds = Field(0.5, alias="for", description="Seconds it must stay that slow.")
-
-
-class SpeedAbove(Model):
-    body: BodyRef
-    speed: float = Field(gt=0, le=1e4, description="m/s.")
-
-
-class AngleAbove(Model):
-    body: BodyRef
-    degrees: float = Field(gt=0, le=1e6, description="|angle| in degrees.")
-
-
-def only_key(value: object) -> str | None:
-    if isinstance(value, dict) and len(value) == 1:
-        key = next(iter(value))
-        return key if key in TRIGGERS else None
-    if isinstance(value, Model):
-        return next((k for k in TRIGGERS if getattr(value, k, None) is not None), None)
-    return None
-
-
-class OnContact(Model):
-    contact: tuple[BodyRef, BodyRef] = Field(description="First touch between A and B.")
-
-
-class OnEnter(Model):
-    enter: Region
-
-
-class OnLeave(Model):
-    leave: Region
-
-
-class OnRest(Model):
-    rest: Rest
-
-
-class OnSpeed(Model):
-    speed_above: SpeedAbove
-
-
-class OnAngle(Model):
-    angle_above: AngleAbove
-
-
-class OnEvent(Model):
-    event: Name = Field(description="Another action's name: fires when that action fires.")
-
-
-class OnAny(Model):
-    any: ReadOnlyList[Trigger] = Field(min_length=1, max_length=64)
-
-
-class OnAll(Model):
-    all: ReadOnlyList[Trigger] = Field(min_length=1, max_length=64)
-
-
-Trigger = Annotated[
-    Annotated[OnContact, Tag("contact")]
-    | Annotated[OnEnter, Tag("enter")]
-    | Annotated[OnLeave, Tag("leave")]
-    | Annotated[OnRest, Tag("rest")]
-    | Annotated[OnSpeed, Tag("speed_above")]
-    | Annotated[OnAngle, Tag("angle_above")]
-    | Annotated[OnEvent, Tag("event")]
-    | Annotated[OnAny, Tag("any")]
-    | Annotated[OnAll, Tag("all")],
-    Discriminator(
-        only_key,
-        custom_error_type="trigger",
-        custom_error_message="a trigger is one of: " + ", ".join(TRIGGERS),
-    ),
-]
-OnAny.model_rebuild()
-OnAll.model_rebuild()
 
 
 class Impulse(Model):
@@ -221,120 +121,6 @@ class WalkerChange(Model):
         if self.speed is None and self.limp is None:
             raise ValueError("walker needs speed or limp")
         return self
-
-
-class Caption(Model):
-    """Text burned into the picture and written to the subtitle sidecars."""
-
-    text: str = Field(min_length=1, max_length=500)
-    duration: float = Field(3.0, gt=0, le=1e4, description="Seconds on screen (video time).")
-    position: Literal["bottom", "top", "center"] = "bottom"
-    size: float = Field(0.06, gt=0, le=0.5, description="Text height, fraction of the picture.")
-    color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
-    box: bool = Field(True, description="A translucent dark box behind the text.")
-    fade: float = Field(0.25, ge=0, le=10, description="Seconds of fade in and of fade out.")
-
-
-class Title(Caption):
-    """A title card over the start of the video (``look.title``)."""
-
-    duration: float = Field(2.5, gt=0, le=1e4, description="Seconds on screen (video time).")
-    position: Literal["bottom", "top", "center"] = "center"
-    size: float = Field(0.1, gt=0, le=0.5, description="Text height, fraction of the picture.")
-
-
-@dataclass(frozen=True, slots=True)
-class Cue:
-    """One caption on the video clock: shown from ``start`` to ``end`` (video seconds)."""
-
-    start: float
-    end: float
-    style: Caption
-
-    @property
-    def text(self) -> str:
-        return self.style.text
-
-
-def caption_table(script: Sequence[Action]) -> dict[str, Caption]:
-    """Action name → its caption, for the captions' and sidecars' look-ups of events."""
-    return {a.label(i): a.caption for i, a in enumerate(script) if a.caption is not None}
-
-
-def cues_of(
-    events: Sequence[Any], table: Mapping[str, Caption], video_time: Callable[[float], float]
-) -> list[Cue]:
-    """The cues that the ``action`` events of a Frame start (``video_time`` maps sim time)."""
-    out = []
-    for event in events:
-        if event.kind == "action" and event.a in table:
-            start = video_time(event.time)
-            style = table[event.a]
-            out.append(Cue(start, start + style.duration, style))
-    return out
-
-
-class AutoCaptions(Model):
-    """Captions written from the contacts: 'ball hits ramp at 1.2 s'."""
-
-    min_impulse: float = Field(0.05, ge=0, le=1e12, description="N·s a contact needs.")
-    gap: float = Field(1.0, ge=0, le=1e4, description="Seconds (video) between two of them.")
-    duration: float = Field(2.0, gt=0, le=1e4, description="Seconds on screen.")
-    position: Literal["bottom", "top", "center"] = "top"
-    size: float = Field(0.045, gt=0, le=0.5, description="Text height, fraction of the picture.")
-
-
-def _spoken(name: str) -> str:
-    return name.replace("/", " ").replace("_", " ")
-
-
-class CueMaker:
-    """The cues a run's events start: its caption actions, and with ``auto`` the first
-    contact of each pair of bodies (hard enough, and not too soon after the last one).
-    Stateful, and fed the same Frames in order: the picture and each sidecar keep one."""
-
-    def __init__(
-        self,
-        table: Mapping[str, Caption],
-        video_time: Callable[[float], float],
-        auto: AutoCaptions | None = None,
-        still: frozenset[str] = frozenset(),
-    ) -> None:
-        self.still = still
-        """Static bodies: named second ('ball hits floor', not 'floor hits ball')."""
-        self.table = table
-        self.video_time = video_time
-        self.auto = auto
-        self._seen: set[tuple[str, str]] = set()
-        self._last = -float("inf")
-
-    def __bool__(self) -> bool:
-        return bool(self.table) or self.auto is not None
-
-    def cues(self, events: Sequence[Any]) -> list[Cue]:
-        out = cues_of(events, self.table, self.video_time)
-        auto = self.auto
-        if auto is None:
-            return out
-        for event in events:
-            pair = (event.a, event.b)
-            if event.kind != "begin" or event.impulse < auto.min_impulse or pair in self._seen:
-                continue
-            self._seen.add(pair)
-            start = self.video_time(event.time)
-            if start - self._last < auto.gap:
-                continue
-            self._last = start
-            a, b = (event.b, event.a) if event.a in self.still else (event.a, event.b)
-            text = f"{_spoken(a)} hits {_spoken(b)} at {event.time:.1f} s"
-            style = Caption(text=text, duration=auto.duration, position=auto.position,
-                            size=auto.size)  # fmt: skip
-            out.append(Cue(start, start + auto.duration, style))
-        return out
-
-
-def title_cues(title: Caption | None) -> list[Cue]:
-    return [] if title is None else [Cue(0.0, title.duration, title)]
 
 
 class FromTemplate(Model):
@@ -438,14 +224,6 @@ def spawn_body(spawn: Any, templates: Mapping[str, Any]) -> Any:
     fields.update({k: getattr(spawn, k) for k in ("position", "velocity", "color")
                    if getattr(spawn, k) is not None})  # fmt: skip
     return template.model_copy(update=fields)
-
-
-def leaves(trigger: Any) -> list[Any]:
-    """Every non-combining trigger inside ``trigger``, depth first."""
-    if isinstance(trigger, OnAny | OnAll):
-        inner = trigger.any if isinstance(trigger, OnAny) else trigger.all
-        return [leaf for t in inner for leaf in leaves(t)]
-    return [trigger]
 
 
 def matches(ref: str, name: str) -> bool:
