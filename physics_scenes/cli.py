@@ -223,6 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("-o", "--output", type=Path, help="scene file to write (default: stdout)")
     new.add_argument("--explain", action="store_true", help="say how each phrase was used")
     new.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    new.add_argument(
+        "--llm",
+        metavar="URL",
+        help="ask an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080 for llama.cpp's "
+        "server, http://127.0.0.1:11434 for Ollama) instead of the built-in grammar",
+    )
+    new.add_argument("--model", default="local", help="model name sent with --llm")
+    new.add_argument(
+        "--repairs", type=int, default=3, help="times the errors go back to the model (--llm)"
+    )
 
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
@@ -467,6 +477,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    if args.llm:
+        return _new_by_llm(args)
     from .scene.compose.build import compose
 
     result = compose(args.prompt)
@@ -475,14 +487,34 @@ def _cmd_new(args: argparse.Namespace) -> int:
             _say(f"  {line}", error=args.output is None)
     if result.skipped:
         _say(f"skipped (not understood): {', '.join(result.skipped)}", error=True)
+    return _write_new(args, result.text)
+
+
+def _new_by_llm(args: argparse.Namespace) -> int:
+    from .scene.compose.llm import EndpointError, author
+
+    if args.repairs < 0:
+        raise UsageError("--repairs must be 0 or more")
+    try:
+        result = author(args.llm, args.prompt, json_schema(), model=args.model,
+                        repairs=args.repairs)  # fmt: skip
+    except EndpointError as error:
+        _say(f"physics-scenes: the model endpoint failed: {error}", error=True)
+        return EXIT_INPUT
+    if args.explain:
+        _say(f"  valid after {result.rounds} request(s) to {args.llm}", error=True)
+    return _write_new(args, result.text)
+
+
+def _write_new(args: argparse.Namespace, text: str) -> int:
     if args.output is None:
-        sys.stdout.write(result.text)
+        sys.stdout.write(text)
         return EXIT_OK
     if args.output.exists() and not args.overwrite:
         raise UsageError(f"{args.output} exists (use --overwrite to replace it)")
     temp = args.output.with_name(f".{args.output.name}.new")
     try:
-        temp.write_text(result.text, encoding="utf-8")
+        temp.write_text(text, encoding="utf-8")
         temp.replace(args.output)
     finally:
         temp.unlink(missing_ok=True)
