@@ -51,7 +51,7 @@ class Model(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     Model.requests, Model.stubborn = [], False
     httpd = HTTPServer(("127.0.0.1", 0), Model)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
