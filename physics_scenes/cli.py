@@ -194,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
     validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
+    validate.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per file: {file, ok, issues: [{line, column, path, "
+        "message}], omitted} (for programs and language models that write scenes)",
+    )
 
     info = commands.add_parser("info", help="summarise what a scene contains")
     info.add_argument("scene", type=Path)
@@ -273,6 +279,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--name", default="physics_scenes local signer", help="the signer's name")
     init.add_argument("--force", action="store_true", help="replace an existing identity")
+
+    new = commands.add_parser(
+        "new",
+        help="write a scene from a sentence (offline, deterministic grammar)",
+        description='e.g. physics-scenes new "three rubber balls bounce down the stairs, slow '
+        'motion" -o scene.yaml. Words the grammar does not know are reported, never dropped.',
+    )
+    new.add_argument("prompt", help="what should happen, in English")
+    new.add_argument("-o", "--output", type=Path, help="scene file to write (default: stdout)")
+    new.add_argument("--explain", action="store_true", help="say how each phrase was used")
+    new.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    new.add_argument(
+        "--llm",
+        metavar="URL",
+        help="ask an OpenAI-compatible endpoint (e.g. http://127.0.0.1:8080 for llama.cpp's "
+        "server, http://127.0.0.1:11434 for Ollama) instead of the built-in grammar",
+    )
+    new.add_argument("--model", default="local", help="model name sent with --llm")
+    new.add_argument(
+        "--repairs", type=int, default=3, help="times the errors go back to the model (--llm)"
+    )
 
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
@@ -477,10 +504,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         try:
             scene = load_scene(path)
         except SceneError as error:
-            _say(error.report(), error=True)
             status = EXIT_INPUT
+            if args.json:
+                issues = [
+                    {"line": i.line, "column": i.column, "path": i.path, "message": i.message}
+                    for i in error.issues
+                ]
+                record = {"file": str(path), "ok": False, "issues": issues,
+                          "omitted": error.omitted}  # fmt: skip
+                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                _say(error.report(), error=True)
             continue
-        _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+        if args.json:
+            record = {"file": str(path), "ok": True, "issues": [], "omitted": 0}
+            sys.stdout.write(json.dumps(record) + "\n")
+        else:
+            _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
     return status
 
 
@@ -495,6 +535,16 @@ def _camera_lines(scene: Scene) -> list[str]:
     video = scene_timeline(scene).video_duration
     styles = f", style: {', '.join(scene.style)}" if scene.style else ""
     return [f"camera:    {mode}; video {video:.3g} s after time remapping{styles}"]
+
+
+def _script_lines(scene: Scene) -> list[str]:
+    """One line on the script: its actions by verb, and how many wait for a trigger."""
+    if not scene.script:
+        return []
+    verbs = Counter(action.verb for action in scene.script)
+    waiting = sum(action.when is not None or action.after is not None for action in scene.script)
+    listed = ", ".join(f"{n} {verb}" for verb, n in verbs.most_common())
+    return [f"script:    {len(scene.script)} actions ({listed}), {waiting} on triggers"]
 
 
 def _joint_lines(assembly: Assembly) -> list[str]:
@@ -531,6 +581,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {k}" for k, n in kinds.most_common()),
         "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
         *_joint_lines(assembly),
+        *_script_lines(scene),
         "",
         f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
     ]
@@ -569,6 +620,52 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     if code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt
     return code
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    if args.llm:
+        return _new_by_llm(args)
+    from .scene.compose.build import compose
+
+    result = compose(args.prompt)
+    if args.explain:
+        for line in result.explain:
+            _say(f"  {line}", error=args.output is None)
+    if result.skipped:
+        _say(f"skipped (not understood): {', '.join(result.skipped)}", error=True)
+    return _write_new(args, result.text)
+
+
+def _new_by_llm(args: argparse.Namespace) -> int:
+    from .scene.compose.llm import EndpointError, author
+
+    if args.repairs < 0:
+        raise UsageError("--repairs must be 0 or more")
+    try:
+        result = author(args.llm, args.prompt, json_schema(), model=args.model,
+                        repairs=args.repairs)  # fmt: skip
+    except EndpointError as error:
+        _say(f"physics-scenes: the model endpoint failed: {error}", error=True)
+        return EXIT_INPUT
+    if args.explain:
+        _say(f"  valid after {result.rounds} request(s) to {args.llm}", error=True)
+    return _write_new(args, result.text)
+
+
+def _write_new(args: argparse.Namespace, text: str) -> int:
+    if args.output is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if args.output.exists() and not args.overwrite:
+        raise UsageError(f"{args.output} exists (use --overwrite to replace it)")
+    temp = args.output.with_name(f".{args.output.name}.new")
+    try:
+        temp.write_text(text, encoding="utf-8")
+        temp.replace(args.output)
+    finally:
+        temp.unlink(missing_ok=True)
+    _say(f"wrote {args.output}")
+    return EXIT_OK
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -656,6 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _cmd_validate,
         "info": _cmd_info,
         "schema": _cmd_schema,
+        "new": _cmd_new,
         "preview": _cmd_preview,
         **cli_dataset.COMMANDS,
         "probe": _cmd_probe,

@@ -166,7 +166,7 @@ class Layout:
         return np.array([b.body_type == "dynamic" for b in self.bodies], dtype=bool)
 
 
-EventKind = Literal["begin", "separate", "foot", "splash"]
+EventKind = Literal["begin", "separate", "foot", "splash", "action"]
 
 
 class Event(NamedTuple):
@@ -178,6 +178,9 @@ class Event(NamedTuple):
     ``foot`` is a walker's foot (``a``, named '<walker>/foot_left' or '_right')
     landing on ``b``; it replaces the ``begin`` event of that contact, so sound
     and ground truth can tell footsteps from impacts.
+
+    ``action`` is a script's action firing: ``a`` is its name, ``b`` its verb
+    ('impulse', 'caption', ...).
 
     ``impulse`` is the total impulse (N·s) applied in the step where contact
     began, ``point`` a world contact point and ``normal`` points from ``a`` to

@@ -55,6 +55,7 @@ BACKENDS: dict[str, set[str]] = {
     "pygame": {
         "picture.renderer",
         "picture.sprites",
+        "picture.captions",
         "preview.app",
         "preview.overlays",
         "preview.speaker",

@@ -93,6 +93,8 @@ class Score:
         self._contact_levels(frame)
 
     def _event(self, event: Event, frame: Frame) -> None:
+        if event.kind == "action":  # a script's action names no bodies
+            return
         a, b = self._row(event.a), self._row(event.b)
         normal = event.normal
         # Lasting contacts are keyed by rows in order, so 'separate' finds them whichever

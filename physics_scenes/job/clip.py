@@ -22,11 +22,13 @@ from ..frame import Frame
 from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
+from ..picture.captions import Captions
 from ..picture.looks import Finisher, average, gradient, shutter_offsets
 from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
+from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
 from .timeline import timeline_for
@@ -120,6 +122,22 @@ class Clip:
         fluid = look.fluid if look is not None else "surface"
         self.renderer = Renderer(layout, width, height, background, spin_marks=marks, fluid=fluid)
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
+        auto = look.auto_captions if look is not None else None
+        still = frozenset(b.name for b in layout.bodies if b.body_type == "static")
+        self._cues = CueMaker(caption_table(scene.script), self.timeline.video_time, auto, still)
+        self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
+        title = title_cues(look.title if look is not None else None)
+        reach = extents(layout)
+        self._labels = []
+        for tag in look.labels if look is not None else ():
+            rows = [r for r, n in enumerate(layout.names)
+                    if n == tag.body or n.startswith(tag.body + "/")]  # fmt: skip
+            if not all(layout.names[r].rsplit("/", 1)[-1].isdigit() for r in rows):
+                rows = rows[:1]  # a composite gets one tag (over its first part), a grid one each
+            self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
+                             for r in rows]  # fmt: skip
+        wanted = title or self._cues or self._labels
+        self.captions = Captions(self.picture, title) if wanted else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._recent: deque[ClipFrame] = deque()
         if look is not None and look.trails is not None:
@@ -149,8 +167,14 @@ class Clip:
             video_time = index / self.fps
             sim_time = self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
+            for event in frame.events:
+                if event.kind == "action" and event.a in self._cuts:
+                    self.rig.cut_to(self._cuts[event.a], index)
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             yield ClipFrame(frame, view, video_time, shot, self._shutter(frame))
+            world = self.sampler.world
+            if world.end_step is not None and world.end_step * world.dt <= sim_time:
+                return  # a script's ``end``: this frame shows it
 
     def _shutter(self, frame: Frame) -> tuple[Frame, ...]:
         """Motion blur's states across the open shutter (sampled before the next frame, so
@@ -210,4 +234,12 @@ class Clip:
         else:
             shots = (self.renderer.render(sub, view, trails=trails) for sub in clip_frame.shutter)
             pixels = average(shots, self.blur.samples)
-        return self.finisher.apply(pixels)
+        pixels = self.finisher.apply(pixels)
+        if self.captions is not None:
+            self.captions.add(self._cues.cues(frame.events))
+            pixels = self.captions.draw(pixels, clip_frame.video_time)
+            for row, text, size, color, reach in self._labels:
+                x, y = frame.position[row]
+                px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))
+                pixels = self.captions.label(pixels, text, px, py, size, color)
+        return pixels

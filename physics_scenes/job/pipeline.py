@@ -29,8 +29,10 @@ from ..output.provenance.marks import Marks
 from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.sound import AudioSink
 from ..output.states import RunDigest, StatesSink
+from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
+from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
@@ -142,6 +144,22 @@ def audio_sink_for(
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
         mark=mark,
     )  # fmt: skip
+
+
+def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
+    """``out/clip.vtt`` and ``out/clip.srt`` when the scene has captions or a title."""
+    table = caption_table(job.scene.script)
+    look = clip.look
+    title = title_cues(look.title if look is not None else None)
+    auto = look.auto_captions if look is not None else None
+    if job.fmt == "states" or not (table or title or auto):
+        return []
+    time_map = clip.timeline.video_time
+    still = frozenset(b.name for b in clip.layout.bodies if b.body_type == "static")
+    return [
+        SubtitleSink(sibling(job.output, end), CueMaker(table, time_map, auto, still), title)
+        for end in WRITERS
+    ]
 
 
 def sidecar_paths(output: Path) -> tuple[Path, Path]:
@@ -300,10 +318,11 @@ def sink_for(
     *,
     annotate: Callable[[Frame], dict[str, Any]] | None = None,
     audio: AudioSource | None = None,
+    subtitles: SubtitleSink | None = None,
 ) -> Sink:
     """The main output's sink for a format name (see ``output.sink.FORMATS``)."""
     if fmt == "mp4":
-        return Mp4Sink(path, audio)
+        return Mp4Sink(path, audio, subtitles)
     if fmt == "gif":
         return GifSink(path)
     if fmt == "png":
@@ -332,16 +351,23 @@ def run(
     if audio is not None:
         title, comment, software = (value for _, value in tags)
         audio.info = (("INAM", title), ("ICMT", comment), ("ISFT", software))
-    sinks: list[Sink] = [sink_for(job.output, job.fmt, annotate=annotate, audio=audio)]
+    subtitles = _subtitle_sinks(job, clip)
+    srt = next((sink for sink in subtitles if sink.path.suffix == ".srt"), None)
+    main = sink_for(job.output, job.fmt, annotate=annotate, audio=audio, subtitles=srt)
+    sinks: list[Sink] = [main]
     _label(sinks[0], tags)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
+    sinks += subtitles
     files = [sink.path for sink in sinks]
     if audio is not None:
         if audio.keep:
             files.append(audio.path)
         files += audio.stem_paths.values()
         sinks.insert(0, audio)  # finishes first: the MP4 muxes its WAV
+    if srt is not None:
+        sinks.remove(srt)
+        sinks.insert(0, srt)  # the MP4 muxes it as a mov_text track
     files.append(metadata_path)
     for path in [*files, *([audio.path] if audio is not None else [])]:
         if name_too_long(path):

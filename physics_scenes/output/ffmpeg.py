@@ -243,3 +243,28 @@ def mux_audio(video: Path, wav: Path) -> None:
         muxed.replace(video)
     finally:
         muxed.unlink(missing_ok=True)
+
+
+def mux_subtitles(video: Path, srt: Path, language: str = "und") -> None:
+    """Add ``srt`` to ``video`` (an MP4) as a ``mov_text`` subtitle track players can switch.
+
+    Picture and sound are copied, not re-encoded; bit-exact flags as in ``mux_audio``.
+    """
+    muxed = video.with_name(f".subs-{stem_key(video.name)}")
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-i", ffmpeg_path(video), "-f", "srt", "-i", ffmpeg_path(srt), "-map", "0", "-map", "1:s:0",
+        "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", f"language={language}",
+        "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1",
+        "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(muxed),
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(
+            command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone()
+        )
+        if result.returncode != 0:
+            lines = result.stderr.decode(errors="replace").strip().splitlines()
+            raise ExportError(f"{video}: adding the subtitles failed: {lines[-1] if lines else ''}")
+        muxed.replace(video)
+    finally:
+        muxed.unlink(missing_ok=True)

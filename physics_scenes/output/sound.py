@@ -72,22 +72,25 @@ class AudioSink:
         self._out = AtomicPath(self.path, group=info.outputs)
         self._stems = {n: AtomicPath(p, group=info.outputs) for n, p in self.stem_paths.items()}
         self._score = Score(info.layout)
-        self._duration = info.frame_count / info.fps
+        self._fps = info.fps
+        self._frames = 0
 
     def write(self, frame: Frame, pixels: object | None) -> None:
         assert self._score is not None
         self._score.add(frame)
+        self._frames += 1  # a script's ``end`` may stop the clip before info.frame_count
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
-        beds = load_beds(self.spec, self.base_dir, self._duration)
+        duration = self._frames / self._fps  # the frames written (a script may ``end`` early)
+        beds = load_beds(self.spec, self.base_dir, duration)
         self.levels = write_track(
-            self._out.temp, self._score, self.spec, self.seed, self._duration,
+            self._out.temp, self._score, self.spec, self.seed, duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
             encoded_peak=aac_true_peak if self.encoded else None, beds=beds, mark=self.mark,
         )  # fmt: skip
         if self._stems:
-            mix = Mix(self._score, self.spec, self.seed, self._duration, self.time_map,
+            mix = Mix(self._score, self.spec, self.seed, duration, self.time_map,
                       self.base_dir, self.materials, beds)  # fmt: skip
             write_stems({n: out.temp for n, out in self._stems.items()}, mix, self.levels)
         if self.info:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..picture.view import flat_colors
-from .ffmpeg import FFmpegSink, mux_audio
+from .ffmpeg import FFmpegSink, mux_audio, mux_subtitles
 from .sink import QUALITY, X264_THREADS, StreamInfo, gif_delay
 
 
@@ -17,21 +17,37 @@ class AudioSource(Protocol):
     wav: Path | None
 
 
+class SubtitleSource(Protocol):
+    """Anything that has a finished SRT file once it has finished (``subtitles.SubtitleSink``)."""
+
+    written: Path | None
+
+
 class Mp4Sink(FFmpegSink):
     """H.264 in MP4, yuv420p: plays in browsers, phones and editors.
 
-    With ``audio`` set (and finished before this sink), the sound goes in as AAC.
+    With ``audio`` set (and finished before this sink), the sound goes in as AAC; with
+    ``subtitles`` (an SRT finished before this sink), a ``mov_text`` subtitle track.
     """
 
-    def __init__(self, path: str | Path, audio: AudioSource | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        audio: AudioSource | None = None,
+        subtitles: SubtitleSource | None = None,
+    ) -> None:
         super().__init__(path)
         self.audio = audio
+        self.subtitles = subtitles
 
     def finish(self) -> None:
         super().finish()
         if self.audio is not None and self.audio.wav is not None:
             assert self._out is not None
             mux_audio(self._out.temp, self.audio.wav)
+        if self.subtitles is not None and self.subtitles.written is not None:
+            assert self._out is not None
+            mux_subtitles(self._out.temp, self.subtitles.written)
 
     def _codec_args(self, info: StreamInfo) -> list[str]:
         quality = QUALITY[info.quality]

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from ..frame import NO_BODY, FloatArray, Frame, Layout, PolyGeom
 
@@ -19,9 +20,15 @@ def centers_of_gravity(layout: Layout, frame: Frame) -> FloatArray:
     )
 
 
+def _present(layout: Layout, frame: Frame) -> npt.NDArray[np.bool_]:
+    """Dynamic bodies in the world (a script's absent bodies have NaN states)."""
+    return layout.dynamic_mask() & np.isfinite(frame.position).all(axis=1)
+
+
 def kinetic_energy(layout: Layout, frame: Frame) -> float:
-    """Σ ½mv² + ½Iω² over dynamic bodies, in joules (pymunk's velocity is the COG's)."""
-    mask = layout.dynamic_mask()
+    """Σ ½mv² + ½Iω² over dynamic bodies, in joules (pymunk's velocity is the COG's).
+    Bodies not in the world (a script's, NaN) are left out."""
+    mask = _present(layout, frame)
     mass, moment = layout.masses()[mask], layout.moments()[mask]
     speed2 = np.sum(frame.velocity[mask] ** 2, axis=1)
     return float(
@@ -31,7 +38,7 @@ def kinetic_energy(layout: Layout, frame: Frame) -> float:
 
 def potential_energy(layout: Layout, frame: Frame) -> float:
     """Gravitational energy −Σ m g·r of dynamic bodies, in joules (zero at the origin)."""
-    mask = layout.dynamic_mask()
+    mask = _present(layout, frame)
     gravity = np.asarray(layout.gravity, dtype=np.float64)
     heights = centers_of_gravity(layout, frame)[mask] @ gravity
     return float(-np.sum(layout.masses()[mask] * heights))

@@ -38,10 +38,22 @@ class Guard:
         """rad/s at which a body's rim moves at ``MAX_SPEED``."""
         self.names = layout.names
 
-    def check(self, state: BodyState, time: float, step: int) -> None:
-        """Raise ``SimulationError`` if any body is non-finite, too fast or escaped."""
+    def check(
+        self, state: BodyState, time: float, step: int, absent: np.ndarray | None = None
+    ) -> None:
+        """Raise ``SimulationError`` if any body is non-finite, too fast or escaped.
+
+        ``absent`` rows (bodies a script has not spawned yet or has removed) are NaN by
+        design and not checked."""
         if not len(self.names):
             return
+        if absent is not None:
+            state = BodyState(
+                np.where(absent[:, None], self.center, state.position),
+                np.where(absent, 0.0, state.angle),
+                np.where(absent[:, None], 0.0, state.velocity),
+                np.where(absent, 0.0, state.angular_velocity),
+            )
         if not self._started:
             self._started = True
             start = np.abs(state.position - self.center).max()
@@ -99,13 +111,15 @@ def frames(world: World, count: int, fps: int, substeps: int) -> Iterator[Frame]
             for _ in range(substeps):
                 world.step()
         yield snapshot(world, index, fps, guard)
+        if world.end_step is not None and world.step_index >= world.end_step:
+            return  # a script's ``end``: this frame shows it
 
 
 def snapshot(world: World, index: int, fps: int, guard: Guard | None = None) -> Frame:
     """The world's current state as Frame ``index``, with the events since the last one."""
     state = world.read_state()
     if guard is not None:
-        guard.check(state, world.time, world.step_index)
+        guard.check(state, world.time, world.step_index, world.absent)
     return Frame(
         index=index,
         time=index / fps,
@@ -170,7 +184,7 @@ class Sampler:
 
     def _read(self) -> BodyState:
         state = self.world.read_state()
-        self.guard.check(state, self.world.time, self.world.step_index)
+        self.guard.check(state, self.world.time, self.world.step_index, self.world.absent)
         return state
 
     def steps_for(self, sim_time: float) -> tuple[int, float]:

@@ -37,10 +37,12 @@ from ..frame import (
 from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
+from ..scene.script import matches, spawned
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold
 from .fluid import Collider, Fluid
 from .gait import GaitController, PartState
+from .script import Director
 
 _BODY_TYPES = MappingProxyType(
     {
@@ -110,7 +112,7 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
             shape.filter = pymunk.ShapeFilter(group=spec.group)
         shape.friction = spec.material.friction
         shape.elasticity = spec.material.elasticity
-        if spec.body_type == "dynamic":
+        if spec.body_type != "static":  # kinematic too: a script may release it
             # A mass override scales density so mass, moment and centre of
             # gravity all still come from the shapes.
             shape.density = spec.mass / area if spec.mass else spec.material.density
@@ -137,12 +139,18 @@ class World:
         self.space.collision_slop = scene.world.collision_slop
         self.dt = scene.timing.dt
         self.step_index = 0
-        assembly = assemble(scene)
+        assembly = assemble(model.with_spawns(scene))
         specs = assembly.bodies
+        spawns = {b.name for b in spawned(scene.script)}
         self.bodies: dict[str, pymunk.Body] = {}
+        self._absent: set[str] = set()
+        """Bodies built but not in the space: spawned later, or removed."""
         for spec in specs:
             body, shapes = _build_body(spec)
-            self.space.add(body, *shapes)
+            if spec.name.split("/")[0] in spawns:
+                self._absent.add(spec.name)
+            else:
+                self.space.add(body, *shapes)
             if spec.body_type != "static":
                 body.velocity = spec.velocity
                 body.angular_velocity = spec.angular_velocity
@@ -151,7 +159,8 @@ class World:
         for joint in assembly.joints:
             other = self.space.static_body if joint.b is None else self.bodies[joint.b]
             self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other, self.dt)
-            self.space.add(self.joints[joint.name])
+            if not {joint.a, joint.b} & self._absent:
+                self.space.add(self.joints[joint.name])
         self._walkers = [
             (
                 walker,
@@ -209,6 +218,12 @@ class World:
                 for geom, kind, row in self._shapes
                 if kind == "static"
             ]
+        self._broken: set[str] = set()
+        self.motor_force = {name: joint.max_force for name, joint in self.joints.items()}
+        """Each joint's torque limit as built: a script's ``motor: {on: true}`` restores it."""
+        self.end_step: int | None = None
+        """The step of a script's ``end`` action: the clip stops at the frame that shows it."""
+        self._order = np.zeros(len(self._names), dtype=np.intp)
         self.layout = Layout(
             bodies=tuple(_body_info(spec, self.bodies[spec.name]) for spec in specs),
             region_origin=scene.world.origin,
@@ -219,6 +234,9 @@ class World:
             fluids=fluids,
             fluid_spacing=assembly.fluid.spacing if assembly.fluid is not None else 0.0,
         )
+        self._director = Director(self, scene.script) if scene.script else None
+        if self._director is not None:
+            self._director.after_step(())
 
     @property
     def time(self) -> float:
@@ -280,11 +298,16 @@ class World:
         # bodies that parted a moment ago may touch again: how fast they approach decides
         # whether that is the same contact or a new hit (contacts.ContactHold)
         before = self.read_state().velocity if self._contacts.waiting else None
+        if self._director is not None:
+            self._director.apply_forces()
         self.space.step(self.dt)
         self.step_index += 1
+        known = len(self._events)
         self._collect_events(before)
         if self.fluid is not None:
             self._step_fluid(self.fluid)
+        if self._director is not None:
+            self._director.after_step(self._events[known:])
 
     def _step_fluid(self, fluid: Fluid) -> None:
         """The liquid's step against the bodies where this rigid step left them; its
@@ -422,6 +445,56 @@ class World:
         twin._index_ids()
         return twin, twin_along
 
+    @property
+    def absent(self) -> np.ndarray | None:
+        """Rows not in the world now (NaN in states), or None when every body is in it."""
+        if not self._absent:
+            return None
+        mask = np.zeros(len(self._names), dtype=bool)
+        mask[[self._rows_by_name[name] for name in self._absent]] = True
+        return mask
+
+    def bodies_of(self, ref: str) -> list[pymunk.Body]:
+        """The bodies a script names: one body, or every body of a grid or composite."""
+        return [body for name, body in self.bodies.items() if matches(ref, name)]
+
+    def present(self, body: pymunk.Body) -> bool:
+        return body.space is not None
+
+    def take_out(self, ref: str) -> None:
+        """Remove bodies (with their shapes and joints) from the space; rows become NaN."""
+        for name in [n for n in self.bodies if matches(ref, n) and n not in self._absent]:
+            body = self.bodies[name]
+            self.space.remove(*[c for c in body.constraints if c in self.space.constraints])
+            self.space.remove(body, *body.shapes)
+            self._absent.add(name)
+
+    def put_in(self, ref: str) -> None:
+        """Add the bodies of a spawned entry, and the joints whose bodies are all present."""
+        for name in [n for n in self.bodies if matches(ref, n) and n in self._absent]:
+            body = self.bodies[name]
+            self.space.add(body, *body.shapes)
+            self._absent.discard(name)
+        for name, joint in self.joints.items():
+            ends = (joint.a, joint.b)
+            if name in self._broken:
+                continue
+            if joint not in self.space.constraints and all(
+                e.space is not None or e is self.space.static_body for e in ends
+            ):
+                self.space.add(joint)
+
+    def break_joint(self, name: str) -> None:
+        """Take a joint out of the space for good (a spawn does not bring it back)."""
+        joint = self.joints[name]
+        if joint in self.space.constraints:
+            self.space.remove(joint)
+        self._broken.add(name)
+
+    def record(self, event: Event) -> None:
+        """An event from the script (``action``), delivered with the others."""
+        self._events.append(event)
+
     def drain_events(self) -> tuple[Event, ...]:
         """The events since the last call, in a stable order (step, kind, rows)."""
         events, self._events = tuple(self._events), []
@@ -441,10 +514,12 @@ class World:
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
             rows, ours = self._lookup(ids)
-            order = np.empty(len(self._names), dtype=np.intp)
+            order = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
             order[rows[ours]] = np.flatnonzero(ours)
             self._rows_for_order = (key, order)
         ordered = values[self._rows_for_order[1]]
+        if self._absent:
+            ordered[[self._rows_by_name[name] for name in self._absent]] = np.nan
         if self.fluid is None:
             return BodyState(
                 position=ordered[:, 0:2].copy(),

@@ -480,7 +480,14 @@ class CameraRig:
         )
 
     def shot_at(self, index: int) -> int:
-        return max(i for i, cut in enumerate(self.cuts) if cut <= index)
+        """The shot of frame ``index``: the latest cut at or before it (a script's cut, made
+        while the clip runs, counts from its frame until a later planned shot)."""
+        return max((cut, i) for i, cut in enumerate(self.cuts) if cut <= index)[1]
+
+    def cut_to(self, spec: cm.ShotCamera, index: int) -> None:
+        """A script's ``camera`` action: a hard cut to ``spec`` from frame ``index`` on."""
+        self.cuts.append(index)
+        self.specs.append(spec)
 
     def view(self, frame: Frame, video_time: float, rate: float = 1.0) -> tuple[View, ShotRecord]:
         """The View for ``frame``; ``rate`` is the clock's playback rate there."""

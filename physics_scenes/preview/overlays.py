@@ -73,7 +73,7 @@ def contacts(
 ) -> None:
     """Each new contact's point, with its normal as long as the impulse is large (log)."""
     for event in frame.events:
-        if event.kind == "separate":
+        if event.kind in ("separate", "action"):
             continue
         px, py = view.to_pixels(event.point)
         length = min(60.0, 8.0 * math.log1p(event.impulse * 10))

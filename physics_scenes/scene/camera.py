@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from .captions import AutoCaptions, Title
 from .fields import Color, Model, ReadOnlyList
 
 Center = Annotated[
@@ -325,6 +326,15 @@ class Trails(Model):
     length: float = Field(0.6, gt=0, le=60, description="Seconds (video) of trail.")
 
 
+class Label(Model):
+    """A name tag that follows a body (each body of a grid or composite), above it."""
+
+    body: BodyRef
+    text: str | None = Field(None, min_length=1, max_length=200, description="Default: body.")
+    size: float = Field(0.035, gt=0, le=0.3, description="Text height, fraction of the picture.")
+    color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
+
+
 Aspect = Literal["16:9", "9:16", "1:1", "4:3", "2.39:1"]
 ASPECTS: Mapping[str, float] = MappingProxyType(
     {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:3": 4 / 3, "2.39:1": 2.39}
@@ -353,6 +363,24 @@ class Look(Model):
         description="How liquids are drawn: 'surface' (smooth water) or 'particles' (each "
         "particle as a dot, to debug a scene).",
     )
+    auto_captions: AutoCaptions | None = Field(
+        None, description="true, or {min_impulse, gap, ...}: captions written from contacts."
+    )
+    labels: ReadOnlyList[Label] = Field(
+        default_factory=tuple, description="Name tags that follow bodies: [{body, text}]."
+    )
+    title: Title | None = Field(
+        None, description="A title card at the start: text, or {text, duration, size, box, ...}."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_title(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("title"), str):
+            data = {**data, "title": {"text": data["title"]}}
+        if isinstance(data, dict) and data.get("auto_captions") is True:
+            data = {**data, "auto_captions": {}}
+        return data
 
 
 STYLES = ("cinematic", "close-up cinematic", "drone view", "slow motion")
@@ -423,6 +451,8 @@ def cross_check(
     refs = _refs(camera, ("camera",))
     if look is not None and look.trails is not None and look.trails.bodies:
         refs += [(("look", "trails", "bodies", i), n) for i, n in enumerate(look.trails.bodies)]
+    if look is not None:
+        refs += [(("look", "labels", i, "body"), tag.body) for i, tag in enumerate(look.labels)]
     problems: list[tuple[tuple[str | int, ...], str]] = []
     known = set(names)  # and every '<ref>' of a '<ref>/...', as resolve_names finds them
     for name in names:

@@ -51,6 +51,8 @@ from .fields import (
 )
 from .joints import WORLD, Joint
 from .materials import PRESETS
+from .script import Action, spawn_body
+from .script import check as check_script
 from .water import LIQUIDS, Emitter, FluidMaterial, Water  # noqa: F401 (FluidMaterial: hints)
 
 SCHEMA_VERSION = 1
@@ -203,6 +205,7 @@ Body = Annotated[
     | Emitter,
     Field(discriminator="kind"),
 ]
+Action.model_rebuild(_types_namespace={"Body": Body, "ShotCamera": camera_model.ShotCamera})
 BODY_KINDS = (
     "ball", "box", "polygon", "segment", "ramp", "floor", *COMPOSITE_KINDS, "water", "emitter"
 )  # fmt: skip
@@ -314,6 +317,27 @@ class Scene(Model):
     look: camera_model.Look | None = None
     style: camera_model.Style = Field(default_factory=tuple)
     audio: AudioSpec = Field(default_factory=AudioSpec)
+    script: ReadOnlyList[Action] = Field(
+        default_factory=tuple,
+        description="Actions at set times or on triggers (push, release, spawn, caption, end).",
+    )
+    templates: ReadOnlyMap[Body] = Field(
+        default_factory=dict, description="Body entries by name, for the script to spawn."
+    )
+
+
+def with_spawns(scene: Scene) -> Scene:
+    """The scene with the script's spawned bodies appended (built absent, added when spawned)."""
+    extra = []
+    for action in scene.script:
+        body = spawn_body(action.spawn, scene.templates)
+        if body is not None and (action.times or 1) > 1:  # one copy a firing: name/0, name/1 …
+            body = body.model_copy(
+                update={"grid": Grid(columns=action.times, spacing=(0.0, 0.0))}  # type: ignore[arg-type]
+            )
+        if body is not None:
+            extra.append(body)
+    return scene.model_copy(update={"bodies": scene.bodies + tuple(extra)}) if extra else scene
 
 
 def body_names(scene: Scene) -> list[list[str]]:
@@ -386,6 +410,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     ]
     if isinstance(walls, Walls):
         refs.append((("world", "walls", "material"), walls.material))
+    refs += [(("script", i, "set", "material"), a.set.material)
+             for i, a in enumerate(scene.script) if a.set is not None]  # fmt: skip
     for path, ref in refs:
         if isinstance(ref, str) and ref not in known:
             problems.append(
@@ -394,6 +420,8 @@ def cross_check(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
     problems += _one_resolution(scene)
     all_names = [n for names in body_names(scene) for n in names]
     problems += camera_model.cross_check(scene.camera, scene.look, all_names)
+    if scene.script:
+        problems += _script_names(scene, set(all_names))
     return problems
 
 
@@ -414,6 +442,60 @@ def _one_resolution(scene: Scene) -> list[tuple[tuple[str | int, ...], str]]:
                 )
             ]
     return []
+
+
+def _script_names(scene: Scene, taken: set[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Spawned names must be new; the script's references must name bodies and actions."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    total = len(taken)
+    for index, action in enumerate(scene.script):
+        if action.spawn is None:
+            continue
+        body = spawn_body(action.spawn, scene.templates)
+        if body is None:
+            known = ", ".join(sorted(scene.templates)) or "none are defined"
+            missing = getattr(action.spawn, "template", "")
+            message = f"no template is called {missing!r} (templates: {known})"
+            return [(("script", index, "spawn", "template"), message)]
+        if (action.times or 1) > 1 and (
+            body.kind not in ("ball", "box", "polygon") or getattr(body, "grid", None) is not None
+        ):
+            message = "repeated spawns are for single balls, boxes and polygons"
+            return [(("script", index, "spawn"), message)]
+        grid = getattr(body, "grid", None)
+        each = (
+            len(body.part_names()) if isinstance(body, COMPOSITES) else (grid.count if grid else 1)
+        )
+        total += each * (action.times or 1)
+        if total > MAX_BODIES:
+            where = "times" if (action.times or 1) > 1 else "spawn"
+            message = f"the scene would have {total:,} bodies; the limit is {MAX_BODIES:,}"
+            return [(("script", index, where), message)]
+    grown = with_spawns(scene)
+    names = [n for names in body_names(grown) for n in names]
+    spawns = iter(body_names(grown)[len(scene.bodies) :])
+    for index, action in enumerate(scene.script):
+        if action.spawn is not None:
+            for name in next(spawns):
+                if name in taken:
+                    problems.append(
+                        (("script", index, "spawn", "name"), f"name {name!r} is already used")
+                    )
+                taken.add(name)
+    static = {
+        n
+        for body, ns in zip(grown.bodies, body_names(grown), strict=True)
+        if not isinstance(body, (*COMPOSITES, *LIQUIDS)) and body.body_type == "static"
+        for n in ns
+    }
+    duration = scene.timing.frame_count / scene.timing.fps if scene.time is None else None
+    for index, action in enumerate(scene.script):
+        if action.camera is not None:  # the camera's checks, located in the script
+            for loc, message in camera_model.cross_check(action.camera, None, names):
+                problems.append((("script", index, *loc), message))
+    joints = {j.name or f"{j.kind}_{i}": j.kind for i, j in enumerate(scene.joints)}
+    walkers = [b.name or f"walker_{i}" for i, b in enumerate(grown.bodies) if b.kind == "walker"]
+    return problems + check_script(scene.script, names, static, duration, joints, walkers)
 
 
 def _joint_names(scene: Scene, seen: dict[str, int]) -> list[tuple[tuple[str | int, ...], str]]:
