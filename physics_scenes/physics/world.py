@@ -180,10 +180,8 @@ class World:
         }
         self._index_ids()
         self._contacts = ContactHold(max(1, math.ceil(HOLD_TIME / self.dt - 1e-9)))
-        self._inverse_mass = np.array(
-            [1.0 / b.mass if s.body_type == "dynamic" else 0.0
-             for s, b in ((s, self.bodies[s.name]) for s in specs)]
-        )  # fmt: skip
+        self._dynamic = [s.body_type == "dynamic" for s in specs]
+        self._inverse_mass = self._inverse_masses()
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -469,12 +467,21 @@ class World:
             self.space.remove(body, *body.shapes)
             self._absent.add(name)
 
+    def _inverse_masses(self) -> np.ndarray:
+        """1 / mass of each dynamic body in row order (0: static, kinematic, or not yet in
+        the space, where pymunk has not summed its shapes' masses)."""
+        return np.array(
+            [1.0 / body.mass if dynamic and body.mass > 0 else 0.0
+             for dynamic, body in zip(self._dynamic, self.bodies.values(), strict=True)]
+        )  # fmt: skip
+
     def put_in(self, ref: str) -> None:
         """Add the bodies of a spawned entry, and the joints whose bodies are all present."""
         for name in [n for n in self.bodies if matches(ref, n) and n in self._absent]:
             body = self.bodies[name]
             self.space.add(body, *body.shapes)
             self._absent.discard(name)
+        self._inverse_mass = self._inverse_masses()  # the spawned bodies' masses are known now
         for name, joint in self.joints.items():
             ends = (joint.a, joint.b)
             if name in self._broken:
