@@ -10,6 +10,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
+from scipy import ndimage
 
 from physics_scenes import parse_scene, simulate
 from physics_scenes.job.pipeline import RenderJob, run
@@ -53,13 +54,17 @@ def test_mp4_is_bt709_tagged_and_shows_the_drawn_colour(tmp_path: Path) -> None:
     corner = rgb[20:40, 150:170].reshape(-1, 3).astype(int)  # background, far from bodies
     assert np.abs(corner - RUBBER).max() <= 2, corner[0]
     assert np.abs(decode_video(target).frames[0][30, 160].astype(int) - RUBBER).max() <= 2
-    # by default the invisible provenance mark adds ±1 level to every pixel: single pixels
-    # then differ by a few levels, the colour of an area hardly (the mark is zero-mean over
-    # a 128 px tile; this 20 px patch holds a few of its 8 px chips)
+    # by default the invisible provenance mark adds ±1 level to every pixel (zero-mean over
+    # its 128 px tile); once encoded, pixels of a flat area differ by a few levels, and its
+    # mean colour by less than one
     run(RenderJob(parse_scene(SCENE), target, "mp4", 320, 180, overwrite=True))
-    marked = decoded_as_a_player_does(target)[20:40, 150:170].reshape(-1, 3).astype(int)
-    assert np.abs(marked - RUBBER).max() <= 5
-    assert np.abs(marked.mean(axis=0) - RUBBER).max() <= 2.5
+    background = (np.abs(rgb.astype(int) - RUBBER) <= 2).all(axis=2)  # flat, far from edges
+    background = ndimage.binary_erosion(background, iterations=3)
+    change = (decoded_as_a_player_does(target).astype(int) - rgb.astype(int))[background]
+    assert background.mean() > 0.5
+    # measured: median 2 levels, 99.9 % within 4, the mean colour within 0.7 of a level
+    assert np.median(np.abs(change)) <= 2 and np.percentile(np.abs(change), 99.9) <= 4
+    assert np.abs(change.mean(axis=0)).max() <= 1
 
 
 def test_gif_keeps_flat_colours_flat_and_delays_even(tmp_path: Path) -> None:
