@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pymunk
 import pymunk.batch as batch
 
@@ -231,6 +232,11 @@ class World:
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
 
+    def _row_of(self, ids: np.ndarray) -> np.ndarray:
+        """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours."""
+        rows, ours = self._lookup(ids)
+        return np.where(ours, rows, -1)
+
     def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Body ids (as the batch API reports them) → (Layout rows, mask of ids that are ours).
 
@@ -330,26 +336,34 @@ class World:
         buffer.clear()
         batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
         ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
-        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
-        rows_a, known_a = self._lookup(ints[:, 0])
-        rows_b, known_b = self._lookup(ints[:, 1])
-        ours = known_a & known_b
-        if not ours.all():  # shapes on the space's static body are none of ours
-            ints, floats, rows_a, rows_b = ints[ours], floats[ours], rows_a[ours], rows_b[ours]
-        low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
-        touching = ints[:, 3] > 0
         count = len(self._names)
-        now = np.unique(low[touching].astype(np.int64) * count + high[touching])
+        # Every arbiter only as a pair key, a few whole-array passes: the per-contact work
+        # below (speeds, normals, Events) is done for the step's first contacts alone.
+        rows = self._row_of(ints[:, 0:2])
+        touching = ints[:, 3] > 0
+        first = np.flatnonzero(ints[:, 2] == 1)
+        if rows.min(initial=0) < 0:  # shapes on the space's static body are none of ours
+            ours: npt.NDArray[np.bool_] = np.all(rows >= 0, axis=1)
+            touching &= ours
+            first = first[ours[first]]
+        low, high = rows[touching].min(axis=1), rows[touching].max(axis=1)
+        now = np.sort(low * count + high)
+        if len(now) > 1:
+            now = now[np.concatenate(([True], now[1:] != now[:-1]))]
         time, step = self.time, self.step_index
-        first = np.flatnonzero((ints[:, 2] == 1) & touching)
-        mobility = self._inverse_mass[low[first]] + self._inverse_mass[high[first]]
-        speed = np.hypot(floats[first, 0], floats[first, 1]) * mobility
-        pairs = low[first].astype(np.int64) * count + high[first]
+        first = first[touching[first]]
+        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)[first]
+        rows_a, rows_b = rows[first, 0], rows[first, 1]
+        low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
+        first = np.arange(len(first))
+        mobility = self._inverse_mass[low] + self._inverse_mass[high]
+        speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
+        pairs = low * count + high
         approach = np.zeros(len(first))
         if before is not None and len(first):
-            flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)[:, None]
-            closing = before[low[first]] - before[high[first]]  # low's velocity relative to high
-            approach = np.sum(closing * floats[first, 2:4] * flip, axis=1)
+            flip = np.where(rows_a > rows_b, -1.0, 1.0)[:, None]
+            closing = before[low] - before[high]  # low's velocity relative to high
+            approach = np.sum(closing * floats[:, 2:4] * flip, axis=1)
         begins, ended = self._contacts.update(now, pairs, speed, approach, step)
         first = first[begins]
         # by body rows, then by contact point: one body pair can begin on two shapes in a
