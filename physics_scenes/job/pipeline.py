@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
@@ -25,13 +25,15 @@ from ..output.ffmpeg import encoder_versions
 from ..output.metadata import MetadataSink
 from ..output.png import PngSequenceSink
 from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
-from ..output.sound import AudioSink
 from ..output.states import StatesSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame
 from .worker import clip_frames
+
+if TYPE_CHECKING:  # loaded only when a job makes sound: it brings scipy.signal, ~0.5 s
+    from ..output.sound import AudioSink
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
@@ -115,6 +117,8 @@ def audio_sink_for(
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
+    from ..output.sound import AudioSink
+
     materials = {name: (m.density, m.elasticity) for name, m in scene.materials.items()}
     return AudioSink(
         path, scene.audio, scene.seed,
