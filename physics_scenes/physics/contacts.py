@@ -104,11 +104,12 @@ class ContactHold:
             ongoing = _member(first, held) & ~resting  # a new side of a touching pair
             again = approach >= self.rest_speed
             begins = ongoing | np.where(resting, again, speed >= self.graze_speed)
-            grazes = np.setdiff1d(first[~begins & ~resting], held)
+            grazes = _unique(first[~begins & ~resting])
+            grazes = grazes[~_member(grazes, held)]
         if len(silent):
             silent = silent[_member(silent, now)]
         if len(first):
-            silent = np.union1d(silent, grazes)
+            silent = _unique(np.concatenate((silent, grazes)))
             silent = silent[~_member(silent, np.sort(first[begins]))]
         in_now = _member(held, now)
         if not in_now.all():
@@ -141,3 +142,11 @@ def _member(values: Keys, table: Keys) -> Mask:
     at[at == len(table)] = 0
     found: Mask = table[at] == values
     return found
+
+
+def _unique(values: Keys) -> Keys:
+    """``np.unique`` of a few keys by sorting (numpy's hashes first, slower for small sets)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values
