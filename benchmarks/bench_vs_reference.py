@@ -119,12 +119,13 @@ def compare(scene: Scene, folder: Path, title: str) -> None:
             label = "physics_scenes" + (" + states.jsonl" if states else " (video only)")
             # no sound: the reference has none, and the comparison is of the picture pipeline
             job = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality, states=states,
-                            audio="none")  # fmt: skip
+                            audio="none", overwrite=True)  # fmt: skip
             rates[quality, states] = timed(label, lambda j=job: run(j).frames)
             print(f"  {'':<44} ratio {rates[quality, states] / reference:5.2f}x")
         for parallel, label in ((False, "in one process"), (True, "physics in a worker")):
             forced = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality,
-                               states=False, audio="none", parallel=parallel)  # fmt: skip
+                               states=False, audio="none", parallel=parallel,
+                               overwrite=True)  # fmt: skip
             rate = timed(f"  forced {label} (video only)", lambda j=forced: run(j).frames)
             print(f"  {'':<44} ratio {rate / reference:5.2f}x")
         if quality == "standard":
