@@ -231,11 +231,35 @@ class World:
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._hash_ids(ids)
 
     def _row_of(self, ids: np.ndarray) -> np.ndarray:
-        """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours."""
-        rows, ours = self._lookup(ids)
-        return np.where(ours, rows, -1)
+        """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours.
+
+        pymunk's ids are memory addresses, too spread for a dense table: a multiplicative
+        hash into 8 slots per body finds most of them with one gather, and the binary
+        search (``_lookup``) settles the rest (ids that share a slot, ids not ours)."""
+        factor, shift, table_ids, table_rows = self._id_hash
+        slot = (ids * factor) >> shift
+        rows: np.ndarray = table_rows[slot]
+        missed = table_ids[slot] != ids
+        if missed.any():
+            found, ours = self._lookup(ids[missed])
+            rows[missed] = np.where(ours, found, -1)
+        return rows
+
+    def _hash_ids(self, ids: np.ndarray, bits: int | None = None) -> None:
+        """Build ``_row_of``'s table: 2**bits slots (default: 8 or more per body)."""
+        bits = max(4, (8 * len(ids) - 1).bit_length()) if bits is None else bits
+        factor, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
+        table_ids = np.zeros(1 << bits, dtype=np.uint64)
+        table_rows = np.full(1 << bits, -1, dtype=np.int64)
+        slot = (ids * factor) >> shift
+        # the first id in each slot keeps it (reversed: numpy keeps the last write)
+        table_ids[slot[::-1]] = ids[::-1]
+        table_rows[slot[::-1]] = np.arange(len(ids), dtype=np.int64)[::-1]
+        table_rows[table_ids == 0] = -1  # an empty slot never matches a real id (never 0)
+        self._id_hash = (factor, shift, table_ids, table_rows)
 
     def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Body ids (as the batch API reports them) → (Layout rows, mask of ids that are ours).
