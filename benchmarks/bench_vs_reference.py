@@ -6,13 +6,25 @@ short and a long render (in subprocesses), and the simulation-only rate of a
 10 000-body scene against real time.
 
 Usage: python benchmarks/bench_vs_reference.py [--seconds 10] [--long-seconds 600]
+       python benchmarks/bench_vs_reference.py --skip compare drift memory bodies \
+           --rounds 3 --process-seconds 2 [--profile DIR]   # whole processes only
+
+The whole-process section (``processes``) runs, for ``ball_pile`` and the contact-rich
+``benchmarks/contact_rich.yaml``, the reference script and ``physics-scenes render`` (video
+only; ``--quality draft``; the defaults, sound and states) each as its own process,
+interleaved round by round so that a shared machine's load falls on all alike, and prints
+medians, ratios and the CPU of each process with its children (ffmpeg, the physics worker).
+``--profile DIR`` then runs each once more under cProfile and prints where its main
+process spends its time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pstats
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -107,12 +119,13 @@ def compare(scene: Scene, folder: Path, title: str) -> None:
             label = "physics_scenes" + (" + states.jsonl" if states else " (video only)")
             # no sound: the reference has none, and the comparison is of the picture pipeline
             job = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality, states=states,
-                            audio="none")  # fmt: skip
+                            audio="none", overwrite=True)  # fmt: skip
             rates[quality, states] = timed(label, lambda j=job: run(j).frames)
             print(f"  {'':<44} ratio {rates[quality, states] / reference:5.2f}x")
         for parallel, label in ((False, "in one process"), (True, "physics in a worker")):
             forced = RenderJob(scene, folder / "ps.mp4", "mp4", WIDTH, HEIGHT, quality,
-                               states=False, audio="none", parallel=parallel)  # fmt: skip
+                               states=False, audio="none", parallel=parallel,
+                               overwrite=True)  # fmt: skip
             rate = timed(f"  forced {label} (video only)", lambda j=forced: run(j).frames)
             print(f"  {'':<44} ratio {rate / reference:5.2f}x")
         if quality == "standard":
@@ -211,13 +224,99 @@ bodies:
         )
 
 
+CONTACT_RICH = ROOT / "benchmarks" / "contact_rich.yaml"
+PROCESS_SCENES = {"ball_pile": ROOT / "scenes" / "ball_pile.yaml", "contact_rich": CONTACT_RICH}
+
+
+def process_cases(scene: Path, folder: Path, seconds: float) -> dict[str, list[str]]:
+    """The command lines compared: the reference (standard x264 settings) and three renders."""
+    standard = QUALITY["standard"]
+    size, length = f"{WIDTH}x{HEIGHT}", f"{seconds:g}"
+    render = [sys.executable, "-m", "physics_scenes", "render", str(scene), "--size", size,
+              "--duration", length, "--overwrite", "-q", "-o"]  # fmt: skip
+    return {
+        "reference": [
+            sys.executable,
+            str(ROOT / "benchmarks" / "reference_pipeline.py"),
+            str(scene),
+            str(folder / "ref.mp4"),
+            str(WIDTH),
+            str(HEIGHT),
+            standard.preset,
+            str(standard.crf),
+            f"{seconds:g}",
+        ],
+        "video only": [*render, str(folder / "video.mp4"), "--no-audio", "--no-states"],
+        "draft": [
+            *render,
+            str(folder / "draft.mp4"),
+            "--no-audio",
+            "--no-states",
+            "--quality",
+            "draft",
+        ],
+        "defaults": [*render, str(folder / "defaults.mp4")],
+    }
+
+
+def run_process(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the process and every child it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(
+        command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
+
+
+def processes(folder: Path, seconds: float, rounds: int, profile: Path | None) -> None:
+    """Whole processes, interleaved: reference, video only, draft, defaults, then again."""
+    load = os.getloadavg()
+    print(f"whole processes, {seconds:g} s clips at {WIDTH}x{HEIGHT}, medians of {rounds} "
+          f"interleaved rounds; load average at the start {load[0]:.1f} {load[1]:.1f}")  # fmt: skip
+    for name, scene in PROCESS_SCENES.items():
+        cases = process_cases(scene, folder, seconds)
+        walls: dict[str, list[float]] = {case: [] for case in cases}
+        cpus: dict[str, list[float]] = {case: [] for case in cases}
+        for _ in range(rounds):
+            for case, command in cases.items():
+                wall, cpu = run_process(command)
+                walls[case].append(wall)
+                cpus[case].append(cpu)
+        reference = statistics.median(walls["reference"])
+        print(f"{name}:")
+        for case in cases:
+            wall = statistics.median(walls[case])
+            runs = ", ".join(f"{w:.2f}" for w in walls[case])
+            cpu = statistics.median(cpus[case])
+            print(f"  {case:<11} {wall:6.2f} s  (runs {runs})  CPU {cpu:6.2f} s  "
+                  f"ratio {reference / wall:5.2f}x")  # fmt: skip
+        if profile is not None:
+            profile.mkdir(parents=True, exist_ok=True)
+            for case, command in cases.items():
+                out = profile / f"{name}-{case.replace(' ', '_')}.prof"
+                run_process([command[0], "-m", "cProfile", "-o", str(out), *command[1:]])
+                print(f"  profile of {case} (main process, by own time): {out}")
+                stats = pstats.Stats(str(out))
+                stats.sort_stats("tottime").print_stats(8)
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.1f} {load[1]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--long-seconds", type=float, default=600.0)
     parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["compare", "drift", "memory", "bodies"]
-    )
+        "--skip", nargs="*", default=[],
+        choices=["compare", "drift", "memory", "bodies", "processes"],
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--process-seconds", type=float, default=5.0)
+    parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
@@ -226,6 +325,11 @@ def main() -> None:
             pile = load_scene(ROOT / "scenes" / "ball_pile.yaml")
             compare(with_seconds(pile, args.seconds), folder,
                     "ball_pile (heavy physics: ~450 contact events a frame)")  # fmt: skip
+            rich = load_scene(CONTACT_RICH)
+            compare(with_seconds(rich, min(args.seconds, rich.timing.duration)), folder,
+                    "contact_rich (1000 balls of 5-10 cm in a closed box with a ramp)")  # fmt: skip
+        if "processes" not in args.skip:
+            processes(folder, args.process_seconds, args.rounds, args.profile)
         if "drift" not in args.skip:
             compare(with_seconds(parse_scene(DRIFT), args.seconds), folder, "drift")
         if "memory" not in args.skip:

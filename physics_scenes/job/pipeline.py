@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
@@ -27,7 +27,6 @@ from ..output.png import PngSequenceSink
 from ..output.provenance.keys import Identity
 from ..output.provenance.marks import Marks
 from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
-from ..output.sound import AudioSink
 from ..output.states import RunDigest, StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
@@ -36,6 +35,9 @@ from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
+
+if TYPE_CHECKING:  # loaded only when a job makes sound: it brings scipy.signal, ~0.5 s
+    from ..output.sound import AudioSink
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
@@ -137,6 +139,8 @@ def audio_sink_for(
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
+    from ..output.sound import AudioSink
+
     materials = {name: (m.density, m.elasticity) for name, m in scene.materials.items()}
     return AudioSink(
         path, scene.audio, scene.seed,

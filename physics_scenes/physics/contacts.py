@@ -74,10 +74,8 @@ class ContactHold:
     @property
     def waiting(self) -> bool:
         """Some pairs have parted but are still held (a touch would need ``approach``)."""
-        return (
-            len(self._held) > len(self.touching)
-            or not np.isin(self._held, self.touching, assume_unique=True).all()
-        )
+        held, touching = self._held, self.touching
+        return len(held) > len(touching) or not _member(held, touching).all()
 
     def update(
         self,
@@ -92,23 +90,63 @@ class ContactHold:
 
         Returns (which first contacts are ``begin`` events, the pairs whose contact ends
         at ``step``: apart for ``hold_steps`` steps).
+
+        Every set is a sorted array of unique keys and membership is a binary search, so a
+        step costs a few passes over the touching pairs however many there are, and the
+        work on first contacts only as much as there are first contacts (most steps of a
+        settled pile have none).
         """
-        held, last = self._held, self._last
-        resting = np.isin(first, np.setdiff1d(held, self.touching, assume_unique=True))
-        ongoing = np.isin(first, held) & ~resting  # a new side of a touching pair
-        again = approach >= self.rest_speed
-        begins = ongoing | np.where(resting, again, speed >= self.graze_speed)
-        grazes = np.setdiff1d(first[~begins & ~resting], held)
-        silent = np.union1d(np.intersect1d(self._silent, now, assume_unique=True), grazes)
-        silent = np.setdiff1d(silent, first[begins])
-        last = np.where(np.isin(held, now, assume_unique=True), step, last)
-        new = np.setdiff1d(np.setdiff1d(now, held, assume_unique=True), silent, assume_unique=True)
+        held, last, silent = self._held, self._last, self._silent
+        begins = np.zeros(len(first), dtype=np.bool_)
+        if len(first):
+            parted = held[~_member(held, self.touching)]
+            resting = _member(first, parted)
+            ongoing = _member(first, held) & ~resting  # a new side of a touching pair
+            again = approach >= self.rest_speed
+            begins = ongoing | np.where(resting, again, speed >= self.graze_speed)
+            grazes = _unique(first[~begins & ~resting])
+            grazes = grazes[~_member(grazes, held)]
+        if len(silent):
+            silent = silent[_member(silent, now)]
+        if len(first):
+            silent = _unique(np.concatenate((silent, grazes)))
+            silent = silent[~_member(silent, np.sort(first[begins]))]
+        in_now = _member(held, now)
+        if not in_now.all():
+            last = np.where(in_now, step, last)
+        else:
+            last = np.full(len(held), step, dtype=np.int64)
+        new = now[~_member(now, held)]
+        if len(new) and len(silent):
+            new = new[~_member(new, silent)]
         if len(new):
             held = np.concatenate((held, new))
             last = np.concatenate((last, np.full(len(new), step, dtype=np.int64)))
             order = np.argsort(held, kind="stable")
             held, last = held[order], last[order]
         gone = step - last >= self.hold_steps
-        self._held, self._last, self._silent = held[~gone], last[~gone], silent
+        if gone.any():
+            self._held, self._last = held[~gone], last[~gone]
+        else:
+            self._held, self._last = held, last
+        self._silent = silent
         self.touching = now
         return begins, held[gone]
+
+
+def _member(values: Keys, table: Keys) -> Mask:
+    """Which of ``values`` are in ``table`` (sorted, unique): ``np.isin`` by binary search."""
+    if not len(table) or not len(values):
+        return np.zeros(len(values), dtype=np.bool_)
+    at = np.searchsorted(table, values)
+    at[at == len(table)] = 0
+    found: Mask = table[at] == values
+    return found
+
+
+def _unique(values: Keys) -> Keys:
+    """``np.unique`` of a few keys by sorting (numpy's hashes first, slower for small sets)."""
+    values = np.sort(values)
+    if len(values) > 1:
+        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
+    return values

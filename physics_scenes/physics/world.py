@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pymunk
 import pymunk.batch as batch
 
@@ -246,6 +247,35 @@ class World:
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._hash_ids(ids)
+
+    def _row_of(self, ids: np.ndarray) -> np.ndarray:
+        """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours.
+
+        pymunk's ids are memory addresses, too spread for a dense table: a multiplicative
+        hash into 8 slots per body finds most of them with one gather, and the binary
+        search (``_lookup``) settles the rest (ids that share a slot, ids not ours)."""
+        factor, shift, table_ids, table_rows = self._id_hash
+        slot = (ids * factor) >> shift
+        rows: np.ndarray = table_rows[slot]
+        missed = table_ids[slot] != ids
+        if missed.any():
+            found, ours = self._lookup(ids[missed])
+            rows[missed] = np.where(ours, found, -1)
+        return rows
+
+    def _hash_ids(self, ids: np.ndarray, bits: int | None = None) -> None:
+        """Build ``_row_of``'s table: 2**bits slots (default: 8 or more per body)."""
+        bits = max(4, (8 * len(ids) - 1).bit_length()) if bits is None else bits
+        factor, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
+        table_ids = np.zeros(1 << bits, dtype=np.uint64)
+        table_rows = np.full(1 << bits, -1, dtype=np.int64)
+        slot = (ids * factor) >> shift
+        # the first id in each slot keeps it (reversed: numpy keeps the last write)
+        table_ids[slot[::-1]] = ids[::-1]
+        table_rows[slot[::-1]] = np.arange(len(ids), dtype=np.int64)[::-1]
+        table_rows[table_ids == 0] = -1  # an empty slot never matches a real id (never 0)
+        self._id_hash = (factor, shift, table_ids, table_rows)
 
     def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Body ids (as the batch API reports them) → (Layout rows, mask of ids that are ours).
@@ -351,26 +381,34 @@ class World:
         buffer.clear()
         batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
         ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
-        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
-        rows_a, known_a = self._lookup(ints[:, 0])
-        rows_b, known_b = self._lookup(ints[:, 1])
-        ours = known_a & known_b
-        if not ours.all():  # shapes on the space's static body are none of ours
-            ints, floats, rows_a, rows_b = ints[ours], floats[ours], rows_a[ours], rows_b[ours]
-        low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
-        touching = ints[:, 3] > 0
         count = len(self._names)
-        now = np.unique(low[touching].astype(np.int64) * count + high[touching])
+        # Every arbiter only as a pair key, a few whole-array passes: the per-contact work
+        # below (speeds, normals, Events) is done for the step's first contacts alone.
+        rows = self._row_of(ints[:, 0:2])
+        touching = ints[:, 3] > 0
+        first = np.flatnonzero(ints[:, 2] == 1)
+        if rows.min(initial=0) < 0:  # shapes on the space's static body are none of ours
+            ours: npt.NDArray[np.bool_] = np.all(rows >= 0, axis=1)
+            touching &= ours
+            first = first[ours[first]]
+        low, high = rows[touching].min(axis=1), rows[touching].max(axis=1)
+        now = np.sort(low * count + high)
+        if len(now) > 1:
+            now = now[np.concatenate(([True], now[1:] != now[:-1]))]
         time, step = self.time, self.step_index
-        first = np.flatnonzero((ints[:, 2] == 1) & touching)
-        mobility = self._inverse_mass[low[first]] + self._inverse_mass[high[first]]
-        speed = np.hypot(floats[first, 0], floats[first, 1]) * mobility
-        pairs = low[first].astype(np.int64) * count + high[first]
+        first = first[touching[first]]
+        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)[first]
+        rows_a, rows_b = rows[first, 0], rows[first, 1]
+        low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
+        first = np.arange(len(first))
+        mobility = self._inverse_mass[low] + self._inverse_mass[high]
+        speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
+        pairs = low * count + high
         approach = np.zeros(len(first))
         if before is not None and len(first):
-            flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)[:, None]
-            closing = before[low[first]] - before[high[first]]  # low's velocity relative to high
-            approach = np.sum(closing * floats[first, 2:4] * flip, axis=1)
+            flip = np.where(rows_a > rows_b, -1.0, 1.0)[:, None]
+            closing = before[low] - before[high]  # low's velocity relative to high
+            approach = np.sum(closing * floats[:, 2:4] * flip, axis=1)
         begins, ended = self._contacts.update(now, pairs, speed, approach, step)
         first = first[begins]
         # by body rows, then by contact point: one body pair can begin on two shapes in a
