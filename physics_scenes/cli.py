@@ -31,8 +31,9 @@ from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .probe import command as probe_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
-from .scene.loader import load_scene
+from .scene.loader import load_scene, read_file
 from .scene.model import Scene, Timing, json_schema
+from .scene.template import is_template, load_template, sample
 
 if TYPE_CHECKING:
     from .job.pipeline import Progress
@@ -474,13 +475,20 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.scenes:
+        what = ""
         try:
-            scene = load_scene(path)
+            try:
+                scene = load_scene(path)
+            except SceneError:
+                if not is_template(read_file(path), str(path)):
+                    raise
+                scene, what = sample(load_template(path), 0).scene, "template; item 0: "
         except SceneError as error:
             _say(error.report(), error=True)
             status = EXIT_INPUT
             continue
-        _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+        bodies = len(expand(scene))
+        _say(f"{path}: ok ({what}{bodies} bodies, {scene.timing.frame_count} frames)")
     return status
 
 

@@ -188,3 +188,13 @@ def test_sample_prints_a_scene_that_renders_as_the_item(
     assert load_scene(tmp_path / "item.yaml") == item.scene
     assert 2 <= len(item.scene.bodies) <= 4 and math.isfinite(item.values["speed"])
     assert main(["sample", str(tmp_path / "missing.yaml")]) == 1
+
+
+def test_validate_checks_a_template_as_a_template(tmp_path: Path, capsys) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out == f"{EXAMPLE}: ok (template; item 0: 5 bodies, 32 frames)\n"
+    broken = tmp_path / "t.yaml"
+    broken.write_text(EXAMPLE.read_text().replace("$speed]", "$sped]"))
+    assert main(["validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown variable '$sped'" in err and "unknown field 'variables'" not in err

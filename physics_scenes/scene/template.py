@@ -218,6 +218,31 @@ def _in_template(error: SceneError, origins: list[tuple[int, str]], index: int) 
     return SceneError(list(issues.values()), error.source, omitted=error.omitted)
 
 
+def is_template(data: str | bytes, file: str = "<string>") -> bool:
+    """Whether a file is a template rather than a scene: so `validate` checks it as one.
+
+    >>> is_template("variables: {v: {uniform: [1, 2]}}"), is_template("name: x")
+    (True, False)
+    """
+    try:
+        raw = read_document(data, file)[1]
+    except SceneError:
+        return False
+    if not isinstance(raw, dict):
+        return False
+    if any(key in raw for key in DATASET_KEYS):
+        return True
+    return any(
+        _is_distribution(node) or (isinstance(node, dict) and "repeat" in node)
+        for node in _nodes(raw)
+    ) or any(_is_reference(leaf) for leaf in _leaves(raw))
+
+
+def _nodes(node: Any) -> list[Any]:
+    inner = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    return [node, *(n for child in inner for n in _nodes(child))]
+
+
 def _is_distribution(node: Any) -> bool:
     return isinstance(node, dict) and any(head in node for head in DISTRIBUTIONS)
 
