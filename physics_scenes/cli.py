@@ -492,6 +492,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _template_hint(args: argparse.Namespace) -> str | None:
+    """What to do instead, when a command that takes a scene was given a template."""
+    path = getattr(args, "scene", None)
+    if not isinstance(path, Path):
+        return None
+    try:
+        if not is_template(read_file(path), str(path)):
+            return None
+    except SceneError:
+        return None
+    return (
+        f"physics-scenes: {path} is a scene template: `physics-scenes sample {path} --seed N "
+        "-o item.yaml` writes its item N as a scene; `physics-scenes batch` renders a dataset"
+    )
+
+
 def _camera_lines(scene: Scene) -> list[str]:
     """One line on the camera, clock and look, when the scene sets any of them."""
     if scene.camera is None and scene.time is None and scene.look is None and not scene.style:
@@ -677,6 +693,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except SceneError as error:
         _say(error.report(), error=True)
+        hint = _template_hint(args)
+        if hint is not None:
+            _say(hint, error=True)
         return EXIT_INPUT
     except (UsageError, cli_dataset.UsageError) as error:
         parser.print_usage(sys.stderr)

@@ -198,3 +198,10 @@ def test_validate_checks_a_template_as_a_template(tmp_path: Path, capsys) -> Non
     assert main(["validate", str(broken)]) == 1
     err = capsys.readouterr().err
     assert "unknown variable '$sped'" in err and "unknown field 'variables'" not in err
+
+
+def test_render_of_a_template_says_how_to_render_one(tmp_path: Path, capsys) -> None:
+    assert main(["render", str(EXAMPLE), "-o", str(tmp_path / "x.mp4")]) == 1
+    err = capsys.readouterr().err
+    assert f"{EXAMPLE} is a scene template: `physics-scenes sample {EXAMPLE} --seed N" in err
+    assert not (tmp_path / "x.mp4").exists()
