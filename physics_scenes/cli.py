@@ -492,6 +492,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _liquid_lines(scene: Scene) -> list[str]:
+    """One line on the scene's liquids (they are not bodies, so the table leaves them out)."""
+    from .scene import water
+
+    liquids = [body for body in scene.bodies if isinstance(body, water.LIQUIDS)]
+    if not liquids:
+        return []
+    duration = scene.timing.frame_count / scene.timing.fps
+    counts = water.estimate_particles(liquids, duration)
+    parts = [
+        f"{entry.name or f'{entry.kind}_{scene.bodies.index(entry)}'} "
+        f"({'region' if entry.kind == 'water' else 'emitter'} of "
+        f"{water.resolve_fluid(entry.fluid).name}, up to {count} particles)"
+        for entry, count in zip(liquids, counts, strict=True)
+    ]
+    spacing = water.spacing_of(liquids)
+    return [f"liquids:   {', '.join(parts)}; {spacing:g} m apart"]
+
+
 def _template_hint(args: argparse.Namespace) -> str | None:
     """What to do instead, when a command that takes a scene was given a template."""
     path = getattr(args, "scene", None)
@@ -555,6 +574,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {k}" for k, n in kinds.most_common()),
         "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
         *_joint_lines(assembly),
+        *_liquid_lines(scene),
         "",
         f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
     ]

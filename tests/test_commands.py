@@ -138,6 +138,14 @@ def test_info_counts_joints_and_walkers(capsys) -> None:
     assert "walker/foot_left" in out
 
 
+def test_info_lists_the_liquids(capsys) -> None:
+    assert main(["info", str(SCENES / "floating_crates.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "bodies:    6 (3 dynamic, 3 static)" in out
+    pool, tap = "pool (region of water, up to 2000 particles)", "tap (emitter of water, up to"
+    assert f"liquids:   {pool}, {tap}" in out and "; 0.05 m apart" in out
+
+
 def test_a_path_holding_a_nul_byte_is_a_located_error(capsys) -> None:
     """Only from Python (a shell cannot pass one): open() raises ValueError for it."""
     assert main(["validate", "a\0.yaml"]) == 1
