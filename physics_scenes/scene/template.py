@@ -219,28 +219,23 @@ def _in_template(error: SceneError, origins: list[tuple[int, str]], index: int) 
 
 
 def is_template(data: str | bytes, file: str = "<string>") -> bool:
-    """Whether a file is a template rather than a scene: so `validate` checks it as one.
+    """Whether a file that failed as a scene looks like a template (dataset keys,
+    distributions, ``repeat`` or ``$variables``), so `validate` checks it as one. A scan
+    of the text, not a second parse: a huge broken scene costs no more memory.
 
     >>> is_template("variables: {v: {uniform: [1, 2]}}"), is_template("name: x")
     (True, False)
     """
-    try:
-        raw = read_document(data, file)[1]
-    except SceneError:
-        return False
-    if not isinstance(raw, dict):
-        return False
-    if any(key in raw for key in DATASET_KEYS):
-        return True
-    return any(
-        _is_distribution(node) or (isinstance(node, dict) and "repeat" in node)
-        for node in _nodes(raw)
-    ) or any(_is_reference(leaf) for leaf in _leaves(raw))
+    text = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    return _TEMPLATE_TEXT.search(text) is not None
 
 
-def _nodes(node: Any) -> list[Any]:
-    inner = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-    return [node, *(n for child in inner for n in _nodes(child))]
+_TEMPLATE_TEXT = re.compile(
+    rb"^(?:variables|accept|label|balance|retries|counterfactual)[ \t]*:"
+    rb"|[{,\s](?:uniform|normal|choice|randint|repeat)[ \t]*:"
+    rb"|[\s\[{,:]\$[A-Za-z_]",
+    re.MULTILINE,
+)
 
 
 def _is_distribution(node: Any) -> bool:
