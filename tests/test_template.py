@@ -205,3 +205,18 @@ def test_render_of_a_template_says_how_to_render_one(tmp_path: Path, capsys) -> 
     err = capsys.readouterr().err
     assert f"{EXAMPLE} is a scene template: `physics-scenes sample {EXAMPLE} --seed N" in err
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_misspelt_distribution_is_named_where_it_is_written() -> None:
+    with pytest.raises(SceneError) as caught:
+        parse_template(
+            "variables: {speed: {unifrm: [1, 5]}}\n"
+            "bodies:\n  - {kind: ball, radius: {randnt: [1, 2]}, velocity: [0, $speed]}\n",
+            "t.yaml",
+        )
+    assert [str(issue) for issue in caught.value.issues] == [
+        "t.yaml:1:21: variables.speed.unifrm: unknown key 'unifrm' (did you mean the "
+        "distribution 'uniform'?)",
+        "t.yaml:3:27: bodies[0].radius.randnt: unknown key 'randnt' (did you mean the "
+        "distribution 'randint'?)",
+    ]

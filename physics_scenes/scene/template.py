@@ -32,6 +32,7 @@ to keep), transformed here.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import math
@@ -288,6 +289,15 @@ def _check_node(node: Any, loc: Loc, known: set[str]) -> list[tuple[Loc, str]]:
     if not isinstance(node, dict):
         return []
     if not _is_distribution(node):
+        if len(node) == 1 and isinstance(head := next(iter(node)), str):
+            close = difflib.get_close_matches(head, DISTRIBUTIONS, n=1, cutoff=0.8)
+            if close and head != close[0]:  # {unifrm: [1, 5]}: else "expected a number" at a use
+                return [
+                    (
+                        (*loc, head),
+                        f"unknown key {head!r} (did you mean the distribution {close[0]!r}?)",
+                    )
+                ]
         return [p for key, value in node.items() for p in _check_node(value, (*loc, key), known)]
     heads = [head for head in DISTRIBUTIONS if head in node]
     if len(heads) > 1:
