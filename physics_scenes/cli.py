@@ -293,7 +293,14 @@ def _with_overrides(scene: Scene, args: argparse.Namespace) -> Scene:
         try:
             updates["timing"] = Timing(duration=duration, fps=fps, substeps=timing.substeps)
         except ValidationError as error:
-            raise UsageError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
+            first = error.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else ""
+            option = {"fps": "--fps", "duration": "--duration"}.get(field, "--fps/--duration")
+            message = (
+                first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+            )
+            got = "" if isinstance(first["input"], dict) else f" (got {first['input']})"
+            raise UsageError(f"{option}: {message}{got}") from None
     if args.seed is not None:
         if args.seed < 0:
             raise UsageError("--seed must be 0 or more")

@@ -78,6 +78,11 @@ def test_format_comes_from_the_extension_or_the_flag(write_scene, tmp_path) -> N
         (["--fps", "1000"], "less than or equal to 240"),
         (["--size", "161x96"], "even"),
         (["-o", "x\0.mp4"], "cannot hold a NUL byte"),
+        (["--fps", "1000"], "--fps: must be less than or equal to 240 (got 1000)"),
+        (
+            ["--duration", "1e9"],
+            "--duration: must be less than or equal to 1000000 (got 1000000000.0)",
+        ),
     ],
 )
 def test_bad_command_lines_exit_2_with_a_message(write_scene, tmp_path, capsys, args, message):
