@@ -31,8 +31,9 @@ from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .probe import command as probe_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
-from .scene.loader import load_scene
+from .scene.loader import load_scene, read_file
 from .scene.model import Scene, Timing, json_schema
+from .scene.template import is_template, load_template, sample
 
 if TYPE_CHECKING:
     from .job.pipeline import Progress
@@ -319,7 +320,14 @@ def _with_overrides(scene: Scene, args: argparse.Namespace) -> Scene:
         try:
             updates["timing"] = Timing(duration=duration, fps=fps, substeps=timing.substeps)
         except ValidationError as error:
-            raise UsageError(error.errors()[0]["msg"].removeprefix("Value error, ")) from None
+            first = error.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else ""
+            option = {"fps": "--fps", "duration": "--duration"}.get(field, "--fps/--duration")
+            message = (
+                first["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
+            )
+            got = "" if isinstance(first["input"], dict) else f" (got {first['input']})"
+            raise UsageError(f"{option}: {message}{got}") from None
     if args.seed is not None:
         if args.seed < 0:
             raise UsageError("--seed must be 0 or more")
@@ -501,8 +509,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.scenes:
+        what = ""
         try:
-            scene = load_scene(path)
+            try:
+                scene = load_scene(path)
+            except SceneError:
+                if not is_template(read_file(path), str(path)):
+                    raise
+                scene, what = sample(load_template(path), 0).scene, "template; item 0: "
         except SceneError as error:
             status = EXIT_INPUT
             if args.json:
@@ -520,8 +534,44 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             record = {"file": str(path), "ok": True, "issues": [], "omitted": 0}
             sys.stdout.write(json.dumps(record) + "\n")
         else:
-            _say(f"{path}: ok ({len(expand(scene))} bodies, {scene.timing.frame_count} frames)")
+            bodies = len(expand(scene))
+            _say(f"{path}: ok ({what}{bodies} bodies, {scene.timing.frame_count} frames)")
     return status
+
+
+def _liquid_lines(scene: Scene) -> list[str]:
+    """One line on the scene's liquids (they are not bodies, so the table leaves them out)."""
+    from .scene import water
+
+    liquids = [body for body in scene.bodies if isinstance(body, water.LIQUIDS)]
+    if not liquids:
+        return []
+    duration = scene.timing.frame_count / scene.timing.fps
+    counts = water.estimate_particles(liquids, duration)
+    parts = [
+        f"{entry.name or f'{entry.kind}_{scene.bodies.index(entry)}'} "
+        f"({'region' if entry.kind == 'water' else 'emitter'} of "
+        f"{water.resolve_fluid(entry.fluid).name}, up to {count} particles)"
+        for entry, count in zip(liquids, counts, strict=True)
+    ]
+    spacing = water.spacing_of(liquids)
+    return [f"liquids:   {', '.join(parts)}; {spacing:g} m apart"]
+
+
+def _template_hint(args: argparse.Namespace) -> str | None:
+    """What to do instead, when a command that takes a scene was given a template."""
+    path = getattr(args, "scene", None)
+    if not isinstance(path, Path):
+        return None
+    try:
+        if not is_template(read_file(path), str(path)):
+            return None
+    except SceneError:
+        return None
+    return (
+        f"physics-scenes: {path} is a scene template: `physics-scenes sample {path} --seed N "
+        "-o item.yaml` writes its item N as a scene; `physics-scenes batch` renders a dataset"
+    )
 
 
 def _camera_lines(scene: Scene) -> list[str]:
@@ -582,6 +632,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "materials: " + ", ".join(f"{m} x{n}" for m, n in materials.most_common()),
         *_joint_lines(assembly),
         *_script_lines(scene),
+        *_liquid_lines(scene),
         "",
         f"  {'name':<24} {'kind':<8} {'type':<10} {'material':<10} position",
     ]
@@ -767,6 +818,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except SceneError as error:
         _say(error.report(), error=True)
+        hint = _template_hint(args)
+        if hint is not None:
+            _say(hint, error=True)
         return EXIT_INPUT
     except (UsageError, cli_dataset.UsageError) as error:
         parser.print_usage(sys.stderr)

@@ -78,6 +78,11 @@ def test_format_comes_from_the_extension_or_the_flag(write_scene, tmp_path) -> N
         (["--fps", "1000"], "less than or equal to 240"),
         (["--size", "161x96"], "even"),
         (["-o", "x\0.mp4"], "cannot hold a NUL byte"),
+        (["--fps", "1000"], "--fps: must be less than or equal to 240 (got 1000)"),
+        (
+            ["--duration", "1e9"],
+            "--duration: must be less than or equal to 1000000 (got 1000000000.0)",
+        ),
     ],
 )
 def test_bad_command_lines_exit_2_with_a_message(write_scene, tmp_path, capsys, args, message):
@@ -136,6 +141,14 @@ def test_info_counts_joints_and_walkers(capsys) -> None:
     out = capsys.readouterr().out
     assert "joints:    25 (9 motor, 8 pivot, 8 rotary_limit); walkers: walker" in out
     assert "walker/foot_left" in out
+
+
+def test_info_lists_the_liquids(capsys) -> None:
+    assert main(["info", str(SCENES / "floating_crates.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "bodies:    6 (3 dynamic, 3 static)" in out
+    pool, tap = "pool (region of water, up to 2000 particles)", "tap (emitter of water, up to"
+    assert f"liquids:   {pool}, {tap}" in out and "; 0.05 m apart" in out
 
 
 def test_a_path_holding_a_nul_byte_is_a_located_error(capsys) -> None:

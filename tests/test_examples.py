@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from physics_scenes.job.timeline import scene_timeline
 from helpers import SCENES, decoded_sound, ebur128, probe_video
 
 ALL_EXAMPLES = sorted(SCENES.glob("*.yaml"))
-WATER_EXAMPLES = [p for p in ALL_EXAMPLES if "kind: water" in p.read_text(encoding="utf-8")]
+WATER_EXAMPLES = [
+    p for p in ALL_EXAMPLES if re.search(r"kind: (water|emitter)\b", p.read_text(encoding="utf-8"))
+]
 EXAMPLES = [p for p in ALL_EXAMPLES if p not in WATER_EXAMPLES]
 """Scenes with liquids cost 10-30 s each to simulate whole: tests/test_water.py renders
 them, short and small."""
@@ -56,6 +59,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
 
 def test_the_four_examples_exist_and_reference_the_schema() -> None:
     assert {p.stem for p in EXAMPLES} >= {"bouncing_balls", "ramp_tumble", "dominoes", "ball_pile"}
+    water = {"ball_into_pool", "dam_break", "domino_splash", "floating_crates", "tap_fills_glass",
+             "u_tube"}  # fmt: skip
+    assert {p.stem for p in WATER_EXAMPLES} == water, "test_water.py renders these, short"
     for path in ALL_EXAMPLES:
         assert path.read_text(encoding="utf-8").startswith(
             "# yaml-language-server: $schema=../schema/scene.schema.json\n"

@@ -42,6 +42,7 @@ from physics_scenes.output.provenance.verify import (
     EXIT_TAMPERED,
     Report,
     _judge,
+    compare_scene,
 )
 from physics_scenes.output.sink import ExportError
 from physics_scenes.scene.loader import load_scene
@@ -230,3 +231,13 @@ def test_verify_judges_agreement_tampering_and_absence() -> None:
     assert stripped.status == EXIT_CONSISTENT
     assert stripped.findings == ["no manifest", "watermark says: physics_scenes clip aaaaaaaaaaaa"]
     assert _report("none", None, None).status == EXIT_NOTHING
+
+
+def test_a_scene_matched_by_the_watermark_alone_does_not_claim_a_run_hash() -> None:
+    stripped = _report("none", None, "aa" * 6)  # no manifest: the file holds no run hash
+    compare_scene(stripped, "ff" * 32, "aa" * 6)
+    assert stripped.findings[-1] == "matches the scene (watermark's content id)"
+    claims = {"content_id": "aa" * 6, "run_hash": "ff" * 32}
+    signed = Report("f.mp4", ManifestReading("untrusted", claims=claims), None, None)
+    compare_scene(signed, "ff" * 32, "aa" * 6)
+    assert signed.findings[-1] == "matches the scene (re-simulated run hash)"

@@ -165,3 +165,15 @@ def test_a_long_line_is_cut_around_the_caret() -> None:
 def test_a_key_that_is_a_field_elsewhere_is_not_suggested_as_itself() -> None:
     ((_, _, path, message),) = errors_of("a: 1\nbodies:\n  - " + GOOD_BALL + "\n")
     assert (path, message) == ("a", "unknown field 'a'")
+
+
+def test_a_list_of_the_wrong_length_is_one_plain_error() -> None:
+    issues = errors_of(
+        "bodies:\n  - {kind: water, box: [0, 0]}\n  - {kind: box, size: [1, 2, 3]}\n"
+        "  - {kind: polygon, vertices: [[0, 0]]}\n"
+    )
+    assert issues == [
+        (2, 24, "bodies[0].box", "too few items (got 2: [0, 0])"),
+        (3, 23, "bodies[1].size", "expected at most 2 items (got 3)"),
+        (4, 31, "bodies[2].vertices", "expected at least 3 items (got 1)"),
+    ]

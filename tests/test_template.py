@@ -188,3 +188,35 @@ def test_sample_prints_a_scene_that_renders_as_the_item(
     assert load_scene(tmp_path / "item.yaml") == item.scene
     assert 2 <= len(item.scene.bodies) <= 4 and math.isfinite(item.values["speed"])
     assert main(["sample", str(tmp_path / "missing.yaml")]) == 1
+
+
+def test_validate_checks_a_template_as_a_template(tmp_path: Path, capsys) -> None:
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out == f"{EXAMPLE}: ok (template; item 0: 5 bodies, 32 frames)\n"
+    broken = tmp_path / "t.yaml"
+    broken.write_text(EXAMPLE.read_text().replace("$speed]", "$sped]"))
+    assert main(["validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown variable '$sped'" in err and "unknown field 'variables'" not in err
+
+
+def test_render_of_a_template_says_how_to_render_one(tmp_path: Path, capsys) -> None:
+    assert main(["render", str(EXAMPLE), "-o", str(tmp_path / "x.mp4")]) == 1
+    err = capsys.readouterr().err
+    assert f"{EXAMPLE} is a scene template: `physics-scenes sample {EXAMPLE} --seed N" in err
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_misspelt_distribution_is_named_where_it_is_written() -> None:
+    with pytest.raises(SceneError) as caught:
+        parse_template(
+            "variables: {speed: {unifrm: [1, 5]}}\n"
+            "bodies:\n  - {kind: ball, radius: {randnt: [1, 2]}, velocity: [0, $speed]}\n",
+            "t.yaml",
+        )
+    assert [str(issue) for issue in caught.value.issues] == [
+        "t.yaml:1:21: variables.speed.unifrm: unknown key 'unifrm' (did you mean the "
+        "distribution 'uniform'?)",
+        "t.yaml:3:27: bodies[0].radius.randnt: unknown key 'randnt' (did you mean the "
+        "distribution 'randint'?)",
+    ]

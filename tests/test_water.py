@@ -157,6 +157,25 @@ def test_bad_liquids_get_located_errors(write_scene, entry: str, where: str, say
     assert "scene.yaml:3:" in text and where in text and says in text, text
 
 
+@pytest.mark.parametrize(
+    ("fluid", "says"),
+    [
+        ("hony", "bodies[1].fluid: expected 'water', 'oil' or 'honey' (got 'hony')"),
+        ("{like: oil, densty: 3}", "bodies[1].fluid.densty: unknown field 'densty'"),
+    ],
+)
+def test_a_wrong_fluid_is_one_error_not_one_per_union_member(
+    write_scene, fluid: str, says: str
+) -> None:
+    path = write_scene(
+        f"bodies:\n  - {{kind: floor}}\n  - {{kind: water, box: [0, 0, 1, 1], fluid: {fluid}}}\n"
+    )
+    with pytest.raises(SceneError) as caught:
+        load_scene(path)
+    assert [issue.path for issue in caught.value.issues] == [says.split(":")[0]]
+    assert says in str(caught.value)
+
+
 def test_liquids_share_one_resolution(write_scene) -> None:
     path = write_scene(
         "bodies:\n  - {kind: water, box: [0, 0, 1, 1], resolution: 0.1}\n"

@@ -4,6 +4,8 @@ Each stem is its part of the mix through the same high-passes and fades and at t
 same gain as the master, and the ambient stem holds the room tone too, so the stems sum to
 the master as it was *before the limiter*: where the limiter caught a peak, the master
 is that much lower than the sum (nowhere else; see ``tests/test_sound_delivery.py``).
+The master also carries the sound mark (``--no-watermark`` leaves it out), which no stem
+holds: with it, master minus the stems' sum is the mark, about 30 dB under the programme.
 A part the scene does not have is a silent stem, so a session always has all six.
 """
 

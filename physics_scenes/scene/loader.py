@@ -633,9 +633,20 @@ def _issue(error: Any, raw: Any, positions: Positions, file: str) -> Issue:
     value = error.get("input")
     path = format_path(loc)
     at_key = False
-    if kind == "missing":
+    if kind == "missing" and loc and isinstance(loc[-1], int) and isinstance(value, list):
+        loc = loc[:-1]  # a short tuple: one issue at the list, not one per absent item
+        path = format_path(loc)
+        message = f"too few items (got {len(value)}: {_show(value)})"
+    elif kind == "missing":
         message = f"missing required field {loc[-1]!r}"
         loc = loc[:-1]
+    elif kind in ("too_short", "too_long") and "actual_length" in (error.get("ctx") or {}):
+        ctx = error["ctx"]
+        most = kind == "too_long"
+        bound = ctx.get("max_length" if most else "min_length")
+        items = "item" if bound == 1 else "items"
+        got = ctx["actual_length"]
+        message = f"expected {'at most' if most else 'at least'} {bound} {items} (got {got})"
     elif kind == "extra_forbidden":
         unknown = str(loc[-1])
         names = sorted(_all_field_names() - {unknown})  # 'a' is a field of segments, not here

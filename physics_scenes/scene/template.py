@@ -32,6 +32,7 @@ to keep), transformed here.
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import json
 import math
@@ -218,6 +219,26 @@ def _in_template(error: SceneError, origins: list[tuple[int, str]], index: int) 
     return SceneError(list(issues.values()), error.source, omitted=error.omitted)
 
 
+def is_template(data: str | bytes, file: str = "<string>") -> bool:
+    """Whether a file that failed as a scene looks like a template (dataset keys,
+    distributions, ``repeat`` or ``$variables``), so `validate` checks it as one. A scan
+    of the text, not a second parse: a huge broken scene costs no more memory.
+
+    >>> is_template("variables: {v: {uniform: [1, 2]}}"), is_template("name: x")
+    (True, False)
+    """
+    text = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    return _TEMPLATE_TEXT.search(text) is not None
+
+
+_TEMPLATE_TEXT = re.compile(
+    rb"^(?:variables|accept|label|balance|retries|counterfactual)[ \t]*:"
+    rb"|[{,\s](?:uniform|normal|choice|randint|repeat)[ \t]*:"
+    rb"|[\s\[{,:]\$[A-Za-z_]",
+    re.MULTILINE,
+)
+
+
 def _is_distribution(node: Any) -> bool:
     return isinstance(node, dict) and any(head in node for head in DISTRIBUTIONS)
 
@@ -268,6 +289,15 @@ def _check_node(node: Any, loc: Loc, known: set[str]) -> list[tuple[Loc, str]]:
     if not isinstance(node, dict):
         return []
     if not _is_distribution(node):
+        if len(node) == 1 and isinstance(head := next(iter(node)), str):
+            close = difflib.get_close_matches(head, DISTRIBUTIONS, n=1, cutoff=0.8)
+            if close and head != close[0]:  # {unifrm: [1, 5]}: else "expected a number" at a use
+                return [
+                    (
+                        (*loc, head),
+                        f"unknown key {head!r} (did you mean the distribution {close[0]!r}?)",
+                    )
+                ]
         return [p for key, value in node.items() for p in _check_node(value, (*loc, key), known)]
     heads = [head for head in DISTRIBUTIONS if head in node]
     if len(heads) > 1:

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from ..frame import CircleGeom, SegmentGeom
 from .assembly import BodySpec, EmitterSpec, FluidSetup, FluidSpec
@@ -52,7 +52,16 @@ class FluidMaterial(Model):
     color: Color | None = Field(None, description="Colour of the liquid.")
 
 
-FluidRef = Literal["water", "oil", "honey"] | FluidMaterial
+def _name_or_mapping(value: object) -> str:
+    """One union member up front, so a wrong value gets one error, not two."""
+    return "spec" if isinstance(value, dict | FluidMaterial) else "name"
+
+
+FluidRef = Annotated[
+    Annotated[Literal["water", "oil", "honey"], Tag("name")]
+    | Annotated[FluidMaterial, Tag("spec")],
+    Discriminator(_name_or_mapping),
+]
 
 
 class _Liquid(Model):

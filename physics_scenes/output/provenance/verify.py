@@ -115,7 +115,8 @@ def compare_scene(report: Report, run_hash: str, content_id: str) -> None:
     if not matches:
         report.findings.append("nothing in the file to compare with the scene")
     elif all(matches):
-        report.findings.append("matches the scene (re-simulated run hash)")
+        how = "re-simulated run hash" if claimed is not None else "watermark's content id"
+        report.findings.append(f"matches the scene ({how})")
     else:
         report.findings.append("does NOT match the scene")
         report.status = EXIT_TAMPERED
