@@ -1,10 +1,10 @@
-"""The sound mark: spread-spectrum noise 30 dB under the programme, the picture's payload.
+"""The sound mark: spread-spectrum noise 27 dB under the programme, the picture's payload.
 
 Frames of 2 s repeat over the whole track: 160 slots of 12.5 ms, 32 of them sync and
 each payload bit in 2 others at keyed places (physics sounds come in bursts: a bit heard
 twice, apart, is likelier to fall once in a quiet moment where the mark stands out),
 every slot a keyed band-limited (1.5–6 kHz) noise chip times ±1. The
-mark follows the programme's envelope 30 dB under it, with a −80 dBFS floor in silence,
+mark follows the programme's envelope 27 dB under it, with a −80 dBFS floor in silence,
 and is the same in both channels. It is added to the mastered WAV, before the AAC
 encode. Detection whitens the sound first (block-wise LPC, order 24: the modal ringing
 of impacts would swamp the correlation), folds every 2 s into one frame (so any trim
@@ -43,7 +43,7 @@ COPIES = 3
 SLOTS = SYNC_SLOTS + COPIES * PAYLOAD_BITS
 PERIOD = SLOT * SLOTS
 """One frame of the mark: 96,000 samples, 2 s."""
-UNDER_DB = 30.0
+UNDER_DB = 27.0
 FLOOR_DB = -80.0
 BAND = (1_500.0, 6_000.0)
 LPC_ORDER = 24
@@ -88,7 +88,7 @@ def _slot_signs(key: MarkKey, bits: Sequence[int] | None) -> Array:
 def _envelope(mono: Array) -> Array:
     """The programme's RMS per 12.5 ms slot, one slot late and smoothed causally: the mark
     never starts before a sound (no pre-echo ahead of an impact; the impact masks what
-    follows it), 30 dB under the programme, never under the floor."""
+    follows it), 27 dB under the programme, never under the floor."""
     n = len(mono)
     blocks = -(-n // SLOT)
     padded = np.zeros(blocks * SLOT)
