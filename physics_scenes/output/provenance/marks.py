@@ -20,8 +20,8 @@ from .payload import MarkKey, content_id, payload_bits
 from .picture import STRENGTH, PictureMark
 from .sound import PERIOD, UNDER_DB, mark_track
 
-WAV_BLOCK = 10 * PERIOD
-"""Samples marked at once (20 s): memory stays flat however long the track."""
+WAV_BLOCK = PERIOD
+"""Samples marked at once (one 2 s period of the mark): memory stays flat and small."""
 
 
 @dataclass(frozen=True)
