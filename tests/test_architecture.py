@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -292,3 +294,20 @@ def test_the_entry_point_stops_on_the_same_signals_as_the_command() -> None:
     from physics_scenes import errors
 
     assert entry.STOP_SIGNALS == errors.STOP_SIGNALS
+
+
+PYGAME_MODULES = sorted(
+    ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    for path in PACKAGE.rglob("*.py")
+    if re.search(r"^\s*import pygame", path.read_text(encoding="utf-8"), re.M)
+)
+
+
+@pytest.mark.parametrize("module", PYGAME_MODULES)
+def test_no_module_lets_pygame_print_its_banner(module: str) -> None:
+    # pygame prints "pygame-ce 2.5.8 (SDL ...)" on import unless told not to: whichever of
+    # our modules is imported first, stdout (a render's report, a piped --json) stays clean
+    env = {k: v for k, v in os.environ.items() if k != "PYGAME_HIDE_SUPPORT_PROMPT"}
+    out = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=PACKAGE.parent, env=env,
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "pygame" not in out, (module, out)

@@ -317,6 +317,7 @@ def master(
             out(start, audio[start : start + BLOCK])
         return Levels(meter.value(), peak_meter.value(), 0.0)
     ceiling = 10 ** ((peak_db - 0.3) / 20)
+    floor = 10 ** ((peak_db - 12.0) / 20)
     gain = 0.0 if target is None else target - measured
     under = measured if target is None else target
 
@@ -329,9 +330,21 @@ def master(
 
     def trial(gain: float) -> tuple[float, float]:
         """(loudness, trim) at ``gain``: the trim brings a true peak still over the
-        ceiling (the oversampled peak between samples) under it."""
-        loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20), beds())
-        tp = 20 * math.log10(peak) if peak > 0 else -math.inf
+        ceiling (the oversampled peak between samples) under it.
+
+        What follows the limiter (the infrasound high-pass, the fades) can overshoot
+        its ceiling by a constant amount for a clip (a high-passed thump rings past its
+        peak); trimming that off afterwards would cost loudness the search cannot win
+        back, so the limiter's own ceiling is lowered by the overshoot first (at most
+        three times a trial, never below 12 dB under the asked peak)."""
+        nonlocal ceiling
+        for _ in range(3):
+            loudness, peak = _measure(audio, ceiling, 10 ** (gain / 20), beds())
+            tp = 20 * math.log10(peak) if peak > 0 else -math.inf
+            over = tp - peak_db
+            if over <= 0 or ceiling <= floor:
+                break
+            ceiling = max(floor, ceiling * 10 ** (-(over + 0.05) / 20))
         trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
         return loudness + 20 * math.log10(trim), trim
 
@@ -358,9 +371,20 @@ def master(
         loudness, trim = trial(gain)
         if target is not None and best is not None and abs(target - loudness) < best[0]:
             best = (abs(target - loudness), gain, trim)
-    if best is not None and (best[1], best[2]) != (gain, trim):
+    if target is not None and best is not None and best[0] >= 0.05:
         # Heavy limiting can make loudness fall as the gain rises (the limiter pumps and the
-        # trim for inter-sample peaks grows): keep the trial that came closest.
+        # trim for inter-sample peaks grows), and the secant steps lose their way: search
+        # around the closest trial in halving steps, and keep the closest of all.
+        for step in (2.0, 1.0, 0.5, 0.25, 0.125):
+            for candidate in (best[1] - step, best[1] + step):
+                if candidate > most:
+                    continue
+                loudness, trim = trial(candidate)
+                if abs(target - loudness) < best[0]:
+                    best = (abs(target - loudness), candidate, trim)
+            if best[0] < 0.05:
+                break
+    if best is not None and (best[1], best[2]) != (gain, trim):
         _miss, gain, trim = best
     final = trim * 10 ** (gain_db / 20)
     for start, block in _finished(audio, ceiling, 10 ** (gain / 20), beds(), final):

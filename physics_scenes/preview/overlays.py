@@ -7,10 +7,13 @@ the View, so the window's class keeps only events and playback.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
 
 import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame
 
 from ..frame import Frame, Layout
