@@ -119,6 +119,7 @@ def test_sidecars_and_mov_text_track_match_the_action_events(tmp_path: Path) -> 
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     probe = subprocess.run([exe, "-hide_banner", "-i", str(target)], capture_output=True, text=True)
     assert re.search(r"Subtitle: mov_text", probe.stderr)
+    assert "synthetic: rendered by physics_scenes" in probe.stderr  # the tags survive
     track = subprocess.run(
         [exe, "-v", "error", "-i", str(target), "-map", "0:s:0", "-f", "srt", "-"],
         capture_output=True, text=True, check=True,

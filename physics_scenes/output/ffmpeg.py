@@ -233,13 +233,19 @@ def mux_audio(video: Path, wav: Path) -> None:
         "-fflags", "+bitexact", "-map_metadata", "0", "-movflags", "+faststart",
         "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
+    _remux(command, muxed, video, "the sound")
+
+
+def _remux(command: list[str], muxed: Path, video: Path, what: str) -> None:
+    """Run an ffmpeg ``command`` that writes ``muxed``, then put it in place of ``video``;
+    on failure nothing is replaced and ``muxed`` is removed."""
     try:
         result = subprocess.run(
             command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone()
         )
         if result.returncode != 0:
             lines = result.stderr.decode(errors="replace").strip().splitlines()
-            raise ExportError(f"{video}: adding the sound failed: {lines[-1] if lines else ''}")
+            raise ExportError(f"{video}: adding {what} failed: {lines[-1] if lines else ''}")
         muxed.replace(video)
     finally:
         muxed.unlink(missing_ok=True)
@@ -248,23 +254,15 @@ def mux_audio(video: Path, wav: Path) -> None:
 def mux_subtitles(video: Path, srt: Path, language: str = "und") -> None:
     """Add ``srt`` to ``video`` (an MP4) as a ``mov_text`` subtitle track players can switch.
 
-    Picture and sound are copied, not re-encoded; bit-exact flags as in ``mux_audio``.
+    Picture and sound are copied, not re-encoded; bit-exact flags as in ``mux_audio``, and
+    the file's tags (title, the "synthetic" comment) kept.
     """
     muxed = video.with_name(f".subs-{stem_key(video.name)}")
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", ffmpeg_path(video), "-f", "srt", "-i", ffmpeg_path(srt), "-map", "0", "-map", "1:s:0",
         "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", f"language={language}",
-        "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "-1",
+        "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "0",
         "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
-    try:
-        result = subprocess.run(
-            command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone()
-        )
-        if result.returncode != 0:
-            lines = result.stderr.decode(errors="replace").strip().splitlines()
-            raise ExportError(f"{video}: adding the subtitles failed: {lines[-1] if lines else ''}")
-        muxed.replace(video)
-    finally:
-        muxed.unlink(missing_ok=True)
+    _remux(command, muxed, video, "the subtitles")
