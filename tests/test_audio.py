@@ -353,6 +353,7 @@ def test_ambient_bed_synthesized_or_looped_from_a_wav(tmp_path: Path) -> None:
     assert np.allclose(looped[2 * period : 3 * period], looped[3 * period : 4 * period], atol=1e-6)
 
 
+@pytest.mark.slow  # 4 s; .ci/run runs it
 def test_streamed_track_is_the_in_memory_track_byte_for_byte(tmp_path: Path) -> None:
     # impacts, scraping and a room tone, 13 s: more than one mixing window (10.9 s)
     text = (SCENES / "ramp_tumble.yaml").read_text() + "\naudio: {ambient: {level_db: -45}}\n"
@@ -667,6 +668,7 @@ def test_a_rendered_slow_motion_clip_plays_its_sounds_on_the_video_clock(tmp_pat
     assert max(errors) <= 0.001, errors
 
 
+@pytest.mark.slow  # a whole walker clip (6 s); footstep levels stay in the default run
 def test_walker_footsteps_are_heard_at_its_foot_events(tmp_path: Path) -> None:
     scene = load_scene(SCENES / "walker_hit_by_ball.yaml")
     out = tmp_path / "walk.mp4"

@@ -108,6 +108,7 @@ def two_sets(tmp_path: Path, name: str, *options: str) -> tuple[Path, dict, dict
     return scene, sets[0], sets[1]
 
 
+@pytest.mark.slow  # 8 s of real signals; .ci/run runs it
 def test_a_signal_during_the_commit_waits_for_it_and_still_stops(tmp_path: Path) -> None:
     """The commit's renames hold signals back: SIGTERM in the middle of them leaves the
     complete new set (no mix of old and new), then the command exits 143."""

@@ -25,6 +25,7 @@ def render(folder: Path, parallel: bool, seconds: float = 2.0) -> list[Path]:
     return [output, *sidecar_paths(output)]
 
 
+@pytest.mark.slow  # 8 s; test_determinism keeps process identity in the default run
 def test_pipelined_export_is_byte_identical_to_a_serial_one(tmp_path: Path) -> None:
     # 1000 balls raining into a box: hundreds of contact events a frame, balls in the
     # corners touching two walls at once (whose order once depended on memory addresses)

@@ -16,10 +16,10 @@ works), finds the sync by FFT cross-correlation and despreads the bits.
 >>> track = np.repeat(rng.normal(0, 0.05, (48_000 * 4, 1)), 2, axis=1).astype(np.float32)
 >>> marked = mark_track(track, MarkKey(), payload_bits("0123456789ab"))
 >>> under = float(20 * np.log10(np.std(marked - track) / np.std(track)))
->>> -31.5 < under < -29.5
+>>> -28.5 < under < -26.5
 True
->>> detect_sound(marked, MarkKey()).payload is None  # white noise masks it best: 4 s fail
-True
+>>> detect_sound(marked, MarkKey()).payload  # white noise masks it best; 4 s carry it
+'0123456789ab'
 >>> track[48_000:] *= 0.01  # quieter moments, as between impacts
 >>> detect_sound(mark_track(track, MarkKey(), payload_bits("0123456789ab")), MarkKey()).payload
 '0123456789ab'
