@@ -648,6 +648,7 @@ def test_every_footstep_and_impact_voice_ends_at_zero() -> None:
         assert impact[-1] == 0.0, name
 
 
+@pytest.mark.slow  # a whole clip (6 s); the remapped clock stays in the default run
 def test_a_rendered_slow_motion_clip_plays_its_sounds_on_the_video_clock(tmp_path: Path) -> None:
     """Through the whole pipeline: a 0.5x segment in the scene's `time:` stretches the sound."""
     text = BOUNCE + "time:\n  segments:\n    - {start: 1.0, end: 3.0, rate: 0.5}\n"

@@ -142,6 +142,7 @@ def test_the_longest_legal_names_work_and_longer_ones_fail_clearly(write_scene, 
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # 3 s; .ci/run runs it
 def test_a_folder_named_like_an_ffmpeg_protocol_gets_the_video(write_scene, tmp_path) -> None:
     scene = write_scene(SMALL)
     result = cli("render", str(scene), "-o", "file:odd/c.mp4", "--size", "64x36", cwd=tmp_path)
@@ -166,6 +167,7 @@ def test_escape_codes_in_names_do_not_reach_the_terminal(write_scene, tmp_path) 
     assert "\x1b" not in missing.stderr
 
 
+@pytest.mark.slow  # 3 s; .ci/run runs it
 def test_a_full_disk_while_the_states_are_written_loses_nothing(write_scene, tmp_path) -> None:
     """RLIMIT_FSIZE makes writes past 20 kB fail with a real OS error (EFBIG) while the
     states file is written, as a full disk would with ENOSPC: exit 1 with the reason,

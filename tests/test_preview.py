@@ -315,6 +315,7 @@ def test_resizing_the_window_redraws_the_scene_at_the_new_size(app) -> None:
     app.draw()
 
 
+@pytest.mark.slow  # a real window and a real signal (4.5 s); .ci/run runs it
 def test_ctrl_c_closes_the_window_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     process = subprocess.Popen(

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from physics_scenes import RenderJob, load_scene, run
 from physics_scenes.scene.model import Timing
 
@@ -41,6 +43,7 @@ def render(folder: Path, parallel: bool) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in result.files}
 
 
+@pytest.mark.slow  # 3 s; .ci/run runs it
 def test_a_loaded_machine_and_a_worker_process_change_no_byte(tmp_path: Path) -> None:
     quiet = render(tmp_path / "quiet", parallel=False)
     with busy_cores():
