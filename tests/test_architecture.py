@@ -222,7 +222,21 @@ def loaded_after(code: str) -> list[str]:
     return sorted({name.split(".")[0] for name in json.loads(out.splitlines()[-1])})
 
 
-@pytest.mark.parametrize("module", sorted(LIGHT))
+LIGHT_IN_SLOW_RUN = {"frame", "errors", "scene.assemble", "output.sink", "job.timeline",
+                     "picture.camera", "picture.raster", "picture.looks", "physics.gait",
+                     "preview.history"}  # fmt: skip
+"""A fresh interpreter each (about 0.7 s): the default run checks the modules at the top of
+the chains (cli, model, loader, view, track, probe), which import most of these; .ci/run
+checks them all."""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        pytest.param(m, marks=pytest.mark.slow) if m in LIGHT_IN_SLOW_RUN else m
+        for m in sorted(LIGHT)
+    ],
+)
 def test_light_modules_load_no_heavy_backend(module: str) -> None:
     loaded = loaded_after(f"import {ROOT_NAME}.{module}")
     assert set(loaded) & set(LIGHT[module]) == set()
