@@ -348,14 +348,22 @@ def master(
         trim = 10 ** ((peak_db - 0.05 - tp) / 20) if tp > peak_db else 1.0
         return loudness + 20 * math.log10(trim), trim
 
-    best: tuple[float, float, float] | None = None  # (miss, gain, trim) of the closest trial
-    for _ in range(12):
+    # The closest trial so far, with the limiter ceiling it ran at: (miss, gain, trim, ceiling)
+    best = (math.inf, gain, trim, ceiling)
+
+    def tried(gain: float) -> tuple[float, float]:
+        """``trial(gain)``, kept in ``best`` if it is the closest so far."""
+        nonlocal best
         loudness, trim = trial(gain)
+        if target is not None and abs(target - loudness) < best[0]:
+            best = (abs(target - loudness), gain, trim, ceiling)
+        return loudness, trim
+
+    for _ in range(12):
+        loudness, trim = tried(gain)
         if target is None:
             break
         error = target - loudness
-        if best is None or abs(error) < best[0]:
-            best = (abs(error), gain, trim)
         if abs(error) < 0.05:
             break
         # Under heavy limiting a dB of gain buys less than a dB of loudness: secant step.
@@ -368,24 +376,19 @@ def master(
             break
         gain = step
     else:  # out of tries: measure where the search stopped
-        loudness, trim = trial(gain)
-        if target is not None and best is not None and abs(target - loudness) < best[0]:
-            best = (abs(target - loudness), gain, trim)
-    if target is not None and best is not None and best[0] >= 0.05:
+        tried(gain)
+    if target is not None and best[0] >= 0.05:
         # Heavy limiting can make loudness fall as the gain rises (the limiter pumps and the
         # trim for inter-sample peaks grows), and the secant steps lose their way: search
         # around the closest trial in halving steps, and keep the closest of all.
         for step in (2.0, 1.0, 0.5, 0.25, 0.125):
             for candidate in (best[1] - step, best[1] + step):
-                if candidate > most:
-                    continue
-                loudness, trim = trial(candidate)
-                if abs(target - loudness) < best[0]:
-                    best = (abs(target - loudness), candidate, trim)
+                if candidate <= most:
+                    tried(candidate)
             if best[0] < 0.05:
                 break
-    if best is not None and (best[1], best[2]) != (gain, trim):
-        _miss, gain, trim = best
+    if target is not None:  # the closest trial, at the ceiling it was measured with
+        _miss, gain, trim, ceiling = best
     final = trim * 10 ** (gain_db / 20)
     for start, block in _finished(audio, ceiling, 10 ** (gain / 20), beds(), final):
         out(start, block)
