@@ -103,6 +103,22 @@ script:
     assert frames[-1].position[row, 1] < 2.0 - 0.5 * 9.81 * ((59 - step - 2) / 60) ** 2 + 0.1
 
 
+def test_a_released_body_lands_with_a_begin_event() -> None:
+    # once dynamic, the crate has a mass: its landing is a hit, not a graze of an
+    # immovable body (the contact hold weighs a touch by the bodies' inverse masses)
+    scene = """
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: box, name: crate, size: [0.4, 0.4], position: [0, 1], body_type: kinematic}
+script:
+  - {name: release, at: 0.1, set: {body: crate, body_type: dynamic}}
+"""
+    _layout, frames = run(scene, duration=1.0)
+    landed = [e for f in frames for e in f.events if e.kind == "begin" and "crate" in (e.a, e.b)]
+    fall = math.sqrt(2 * 0.8 / 9.81)  # its bottom 0.8 m up, released at 0.1 s
+    assert landed and abs(landed[0].time - (0.1 + fall)) < 0.03, landed[:1]
+
+
 def test_remove_takes_a_body_out_and_nothing_hits_it() -> None:
     scene = """
 bodies:

@@ -168,6 +168,7 @@ def _set(world: World, spec: sm.SetSpec) -> None:
             kind = pymunk.Body.DYNAMIC if spec.body_type == "dynamic" else pymunk.Body.KINEMATIC
             if body.body_type != kind:
                 body.body_type = kind
+                world.refresh_masses()  # a released body can now be pushed (contact hold)
                 if kind == pymunk.Body.KINEMATIC:
                     body.velocity, body.angular_velocity = (0.0, 0.0), 0.0
         if spec.velocity is not None:

@@ -181,8 +181,8 @@ class World:
         }
         self._index_ids()
         self._contacts = ContactHold(max(1, math.ceil(HOLD_TIME / self.dt - 1e-9)))
-        self._dynamic = [s.body_type == "dynamic" for s in specs]
-        self._inverse_mass = self._inverse_masses()
+        self._inverse_mass = np.zeros(0)
+        self.refresh_masses()
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -505,12 +505,13 @@ class World:
             self.space.remove(body, *body.shapes)
             self._absent.add(name)
 
-    def _inverse_masses(self) -> np.ndarray:
-        """1 / mass of each dynamic body in row order (0: static, kinematic, or not yet in
-        the space, where pymunk has not summed its shapes' masses)."""
-        return np.array(
-            [1.0 / body.mass if dynamic and body.mass > 0 else 0.0
-             for dynamic, body in zip(self._dynamic, self.bodies.values(), strict=True)]
+    def refresh_masses(self) -> None:
+        """Re-read 1 / mass of each body in row order, for the contact hold (0: static,
+        kinematic, or not yet in the space, where pymunk has not summed its shapes'
+        masses); after a spawn or a change of body type."""
+        self._inverse_mass = np.array(
+            [1.0 / body.mass if body.body_type == pymunk.Body.DYNAMIC and body.mass > 0
+             else 0.0 for body in self.bodies.values()]
         )  # fmt: skip
 
     def put_in(self, ref: str) -> None:
@@ -519,7 +520,7 @@ class World:
             body = self.bodies[name]
             self.space.add(body, *body.shapes)
             self._absent.discard(name)
-        self._inverse_mass = self._inverse_masses()  # the spawned bodies' masses are known now
+        self.refresh_masses()  # the spawned bodies' masses are known now
         for name, joint in self.joints.items():
             ends = (joint.a, joint.b)
             if name in self._broken:
