@@ -79,7 +79,7 @@ BACKENDS: dict[str, set[str]] = {
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "c2pa": {"output.provenance.credentials"},
-    "cryptography": {"output.provenance.keys"},
+    "cryptography": {"output.provenance.keys", "rights.consent", "rights.consent_check"},
     "pydantic": {"scene", "cli"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""
