@@ -108,13 +108,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def image_phash(path: Path) -> str:
-    """The picture's 64-bit pHash (``imagehash``) as hex, on its RGB pixels."""
+def image_hashes(path: Path) -> tuple[str, str]:
+    """The picture's 64-bit pHash and dHash (``imagehash``) as hex, on its RGB pixels."""
     import imagehash  # PIL and scipy: only when a face is hashed
     from PIL import Image
 
     with Image.open(path) as picture:
-        return str(imagehash.phash(picture.convert("RGB")))
+        rgb = picture.convert("RGB")
+    return str(imagehash.phash(rgb)), str(imagehash.dhash(rgb))
 
 
 def describe_asset(path: Path, name: str) -> cs.Asset:
@@ -123,7 +124,8 @@ def describe_asset(path: Path, name: str) -> cs.Asset:
         head = stream.read(8)
     if head.startswith((b"\x89PNG", b"\xff\xd8")):
         files.image_size(path, name)
-        return cs.Asset("image", sha256_file(path), image_phash(path), name)
+        phash, dhash = image_hashes(path)
+        return cs.Asset("image", sha256_file(path), phash, name, dhash)
     files.media_format(path, name)
     return cs.Asset("sound", sha256_file(path), None, name)
 
@@ -198,7 +200,8 @@ def check_scene(
                 if p.is_file()
             )  # fmt: skip
             asset = describe_asset(asset_path, item.asset)
-            request = cs.Request(item.use, asset.sha256, asset.phash, names, local)
+            hashes = (asset.phash, asset.dhash) if asset.phash and asset.dhash else None
+            request = cs.Request(item.use, asset.sha256, hashes, names, local)
             cs.check(record, request, now, revocations)
         except cs.ConsentProblem as error:
             raise CameoError((*item.loc, "consent"), f"{item.consent}: {error}") from None
