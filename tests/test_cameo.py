@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import shutil
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -251,3 +253,54 @@ def test_the_example_self_cameo_is_signed_with_its_consent_and_verify_shows_it(
     assert main(["verify", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"used with consent {record.consent_id} (face in self_cameo; expires 2036" in printed
+
+
+def write_tone(path: Path, hertz: float, seconds: float = 0.4) -> None:
+    t = np.arange(int(48_000 * seconds)) / 48_000
+    samples = (0.3 * np.sin(2 * np.pi * hertz * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        out.writeframes(samples.tobytes())
+
+
+def band_power(track: np.ndarray, rate: int, seconds: tuple[float, float], hertz: float):
+    """Power near ``hertz`` in each channel between two times (a Hann-windowed FFT)."""
+    part = track[int(seconds[0] * rate) : int(seconds[1] * rate)].astype(np.float64)
+    spectrum = np.fft.rfft(part * np.hanning(len(part))[:, None], axis=0)
+    freqs = np.fft.rfftfreq(len(part), 1 / rate)
+    near = np.abs(freqs - hertz) < 20
+    return (np.abs(spectrum[near]) ** 2).sum(axis=0)
+
+
+@pytest.mark.slow  # 2.5 s: the sound's mastering
+def test_a_figures_voice_plays_at_its_start_panned_where_it_stands(home: Path) -> None:
+    from scipy.io import wavfile
+
+    write_tone(home / "line.wav", 660.0)
+    args = ["--uses", "voice", "--scenes", "voice*", "--expires", "2099-01-01"]
+    assert main(["consent", "grant", str(home / "line.wav"), "--name", "Ada", *args,
+                 "-o", str(home / "v.consent.json")]) == 0  # fmt: skip
+    scene = home / "voice.yaml"
+    scene.write_text("""\
+world: {size: [4, 2.25], origin: [-2, -0.2]}
+timing: {duration: 1.2, fps: 30}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: walker, name: me, position: [-1.5, 0], active: false,
+     voice: {file: line.wav, consent: v.consent.json, start: 0.5}}
+""")
+    out = home / "out"
+    run(RenderJob(load_scene(scene), out / "v.mp4", "mp4", 64, 36, "draft", source=scene,
+                  audio="wav"))  # fmt: skip
+    rate, track = wavfile.read(out / "v.wav")
+    before = band_power(track, rate, (0.05, 0.45), 660.0)
+    during = band_power(track, rate, (0.55, 0.85), 660.0)
+    assert during.sum() > 1e4 * before.sum()  # silent before its start, then the line
+    # the walker stands at x = -1.5 of [-2, 2]: pan -0.6, so left/right = cot²(0.1·π) ≈ 9.5
+    assert 7 < during[0] / during[1] < 12
+    write_tone(home / "line.wav", 440.0)  # another recording under the same name
+    shutil.rmtree(out)
+    message = refused(scene, home)
+    assert "bodies[1].voice.consent" in message and "its SHA-256 differs" in message

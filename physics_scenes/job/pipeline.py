@@ -142,15 +142,32 @@ def audio_sink_for(
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
-    from ..output.sound import AudioSink
+    from ..output.sound import AudioSink, FigureVoice
 
     materials = {name: (m.density, m.elasticity) for name, m in scene.materials.items()}
+    figures = tuple(
+        FigureVoice(f"bodies[{index}].voice.file", f"{name}/{part}", voice.file, voice.start,
+                    voice.gain_db)
+        for index, name, part, voice in figure_voices(scene)
+    )  # fmt: skip
     return AudioSink(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
-        mark=mark,
+        mark=mark, figures=figures,
     )  # fmt: skip
+
+
+def figure_voices(scene: Scene) -> list[tuple[int, str, str, Any]]:
+    """(index in ``bodies``, figure name, the part it speaks from, its ``voice:``) of each
+    walker or ragdoll with a recorded voice: the one lookup a ``say`` line can use."""
+    found = []
+    for index, body in enumerate(scene.bodies):
+        voice = getattr(body, "voice", None)
+        if voice is not None:
+            part = "head" if body.kind == "ragdoll" else "torso"
+            found.append((index, body.name or f"{body.kind}_{index}", part, voice))
+    return found
 
 
 def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
