@@ -654,6 +654,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_preview(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)  # errors are reported like every other command's
     clip_size = args.clip_size or SIZE_PRESETS[args.preset or default_size(scene)]
+    from .job.pipeline import consent_scopes
+
+    consent_scopes(scene, args.scene)  # a personal face is not shown without its consent
     # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from .preview.app import NoDisplayError, preview  # pygame's window only for this command

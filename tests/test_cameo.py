@@ -163,7 +163,9 @@ def test_no_consent_is_a_located_error_at_validate(home: Path) -> None:
     assert load_scene(scene_file(home, "{image: me.png, personal: false}")).bodies[1]
 
 
-def test_a_revoked_consent_stops_the_render_before_anything_is_written(home: Path) -> None:
+def test_a_revoked_consent_stops_the_render_before_anything_is_written(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert grant(home) == 0
     path = scene_file(home, "{image: me.png, consent: me.consent.json}")
     assert main(["consent", "revoke", str(home / "me.consent.json")]) == 0
@@ -175,6 +177,8 @@ def test_a_revoked_consent_stops_the_render_before_anything_is_written(home: Pat
     beside.unlink()  # the copy in the data folder still revokes it on this machine
     assert "was revoked" in refused(path, home)
     assert main(["consent", "show", str(home / "me.consent.json")]) == 1
+    assert main(["preview", str(path)]) == 1  # refused before any window opens
+    assert "was revoked" in capsys.readouterr().err
 
 
 def test_someone_elses_face_is_refused_and_a_resized_copy_is_not(home: Path) -> None:
