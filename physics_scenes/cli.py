@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("scene", type=Path, help="scene file (YAML)")
     render.add_argument(
+        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        help="a folder the scene's pictures, faces, voices, music and consent records may "
+        "also be in (after the scene's own folder; repeatable); nothing outside is read",
+    )  # fmt: skip
+    render.add_argument(
         "-o",
         "--output",
         type=Path,
@@ -196,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
     validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
+    validate.add_argument(
+        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        help="a folder the scenes' files may also be in (as for render)",
+    )  # fmt: skip
     validate.add_argument(
         "--json",
         action="store_true",
@@ -466,7 +475,7 @@ def _say_claims(claims: Mapping[str, object] | None, signed_at: str | None) -> N
 def _cmd_render(args: argparse.Namespace) -> int:
     from .job.pipeline import RenderJob, run  # the renderer, encoder and sound: only here
 
-    scene = _with_overrides(load_scene(args.scene), args)
+    scene = _with_overrides(load_scene(args.scene, tuple(args.assets)), args)
     output, fmt = _output_and_format(args)
     width, height = args.size or SIZE_PRESETS[args.preset or default_size(scene)]
     if fmt == "mp4" and (width % 2 or height % 2):
@@ -485,6 +494,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         watermark=not args.no_watermark,
         watermark_key=_watermark_key(args),
         sign=_signing_identity(args),
+        assets=tuple(args.assets),
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -514,7 +524,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         what = ""
         try:
             try:
-                scene = load_scene(path)
+                scene = load_scene(path, tuple(args.assets))
             except SceneError:
                 if not is_template(read_file(path), str(path)):
                     raise

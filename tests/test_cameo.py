@@ -308,3 +308,36 @@ bodies:
     shutil.rmtree(out)
     message = refused(scene, home)
     assert "bodies[1].voice.consent" in message and "its SHA-256 differs" in message
+
+
+def test_assets_folders_confine_what_a_scene_may_read(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Faces and consents from an --assets folder; absolute paths, '..', links out of a
+    root and files that are not what they claim are located errors, at validate."""
+    shared = home / "shared"
+    shared.mkdir()
+    (home / "me.png").rename(shared / "me.png")
+    assert grant(home, asset="shared/me.png", out="shared/me.consent.json") == 0
+    folder = home / "scenes"
+    folder.mkdir()
+    path = scene_file(folder, "{image: me.png, consent: me.consent.json}")
+    assert main(["validate", str(path)]) == 1
+    assert "bodies[1].face.image: no file 'me.png' in the scene's folder" in capsys.readouterr().err
+    assert main(["validate", str(path), "--assets", str(shared)]) == 0
+    out = home / "out" / "c.mp4"
+    assert main(["render", str(path), "--assets", str(shared), "-o", str(out), "--size",
+                 "64x36", "--no-audio", "--quiet"]) == 0  # fmt: skip
+    assert out.is_file()
+    (shared / "link.png").symlink_to(home / "elsewhere.png")
+    Image.fromarray(draw_face()).save(home / "elsewhere.png")
+    (shared / "fake.png").write_text("not a picture")
+    for face, expected in [
+        (f"{{image: {shared / 'me.png'}, personal: false}}", "is an absolute path"),
+        ("{image: ../shared/me.png, personal: false}", "leads out of its folder"),
+        ("{image: link.png, personal: false}", "no file 'link.png' in the scene's folder or"),
+        ("{image: fake.png, personal: false}", "'fake.png' is not a PNG or JPEG image"),
+    ]:
+        bad = scene_file(folder, face, "bad.yaml")
+        assert main(["validate", str(bad), "--assets", str(shared)]) == 1
+        assert expected in capsys.readouterr().err, face

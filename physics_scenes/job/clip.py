@@ -67,7 +67,7 @@ MAX_BLUR_PIXELS = 7680 * 4320 * 16
 samples. Each sample is a full render: 64 samples at 7680x7680 drew 3.8 G pixels a frame."""
 
 
-def check_inputs(scene: Scene, root: Path) -> dict[str, Path]:
+def check_inputs(scene: Scene, root: files.Root) -> dict[str, Path]:
     """Before anything is rendered: the limits the command line can break (seed, frames
     after slow motion) and every file the scene names, again (files change after
     ``validate``; a missing sample must not surface after the video is made). Returns
@@ -105,8 +105,9 @@ class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
     def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
+        self, scene: Scene, width: int, height: int, source_dir: files.Root | None = None
     ) -> None:
+        """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``)."""
         checked = check_inputs(scene, source_dir if source_dir is not None else Path("."))
         world = World(scene)
         layout = self.layout = world.layout

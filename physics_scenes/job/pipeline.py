@@ -34,6 +34,7 @@ from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.files import Root, Roots, roots_of
 from ..scene.loader import format_path
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
@@ -86,6 +87,13 @@ class RenderJob:
     sign: Identity | None = None
     """Sign the MP4, GIF, PNG frames and WAV with C2PA content credentials (the last step,
     after the unsigned bytes are complete); None: unsigned."""
+    assets: tuple[Path, ...] = ()
+    """``--assets`` folders: where the scene's pictures, faces, voices, music and consent
+    records may also be (after its own folder; samples only from its own folder)."""
+
+    def roots(self) -> Roots:
+        """The scene's folder and the ``--assets`` folders."""
+        return Roots(self.source.parent if self.source is not None else Path("."), self.assets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +130,7 @@ def _audio_sink(job: RenderJob, clip: Clip, marks: Marks | None) -> AudioSink | 
     wanted = job.audio in ("wav", "stems") or (job.audio == "auto" and job.fmt == "mp4")
     if not wanted or job.audio == "none" or not spec.enabled:
         return None
-    source_dir = job.source.parent if job.source is not None else None
-    return audio_sink_for(job.scene, audio_path(job.output), clip, source_dir,
+    return audio_sink_for(job.scene, audio_path(job.output), clip, job.roots(),
                           keep=job.audio in ("wav", "stems"), stems=job.audio == "stems",
                           encoded=job.fmt == "mp4",
                           mark=marks.mark_wav if marks is not None else None)  # fmt: skip
@@ -133,7 +140,7 @@ def audio_sink_for(
     scene: Scene,
     path: Path,
     clip: Clip,
-    source_dir: Path | None,
+    source_dir: Root | None,
     *,
     keep: bool = True,
     stems: bool = False,
@@ -150,9 +157,10 @@ def audio_sink_for(
                     voice.gain_db)
         for index, name, part, voice in figure_voices(scene)
     )  # fmt: skip
+    roots = roots_of(source_dir if source_dir is not None else Path("."))
     return AudioSink(
         path, scene.audio, scene.seed,
-        keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
+        keep=keep, base_dir=roots.scene, assets=roots.assets,
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
         mark=mark, figures=figures,
     )  # fmt: skip
@@ -300,8 +308,7 @@ def _sign(
             targets += sorted(staged.glob("frame_*.png"))
         elif signable(staged):
             targets.append(staged)
-    root = job.source.parent if job.source is not None else Path(".")
-    ingredients = sorted(set(check_inputs(job.scene, root).values()))
+    ingredients = sorted(set(check_inputs(job.scene, job.roots()).values()))
     claims = {
         "scene_sha256": scene_hash(job.scene), "seed": job.scene.seed, "run_hash": run_hash,
         "content_id": marks.content_id if marks is not None else None,
@@ -318,7 +325,9 @@ def _sign(
             raise ExportError(f"{target.name}: signing failed: {error}") from error
 
 
-def consent_scopes(scene: Scene, source: Path | None) -> list[dict[str, Any]]:
+def consent_scopes(
+    scene: Scene, source: Path | None, assets: tuple[Path, ...] = ()
+) -> list[dict[str, Any]]:
     """Before anything is opened: every personal face and voice of ``scene`` must be
     allowed by its consent record now (``rights.consent_check``); returns the consents'
     ids and scopes for the manifest. ``InputFileError`` names the field and the reason."""
@@ -326,7 +335,7 @@ def consent_scopes(scene: Scene, source: Path | None) -> list[dict[str, Any]]:
 
     if not wearings(scene):
         return []
-    root = source.parent if source is not None else Path(".")
+    root = Roots(source.parent if source is not None else Path("."), assets)
     try:
         return check_scene(scene, root, source, datetime.datetime.now(datetime.UTC))
     except CameoError as error:
@@ -378,8 +387,8 @@ def run(
 ) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
-    source_dir = job.source.parent if job.source is not None else None
-    consents = consent_scopes(job.scene, job.source)
+    source_dir = job.roots()
+    consents = consent_scopes(job.scene, job.source, job.assets)
     clip = Clip(job.scene, job.width, job.height, source_dir)
     current: list[ClipFrame] = []
 

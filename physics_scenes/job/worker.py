@@ -30,6 +30,7 @@ from typing import Any
 from ..frame import pack, unpack
 from ..picture.camera import ShotRecord
 from ..picture.view import View
+from ..scene.files import Root
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame
 
@@ -68,7 +69,7 @@ def unpack_clip(packed: Packed) -> ClipFrame:
 
 
 def produce(
-    scene: Scene, width: int, height: int, source_dir: Path | None, start: int, conn: Connection
+    scene: Scene, width: int, height: int, source_dir: Root | None, start: int, conn: Connection
 ) -> None:
     """The worker's side: every ClipFrame from ``start`` on down ``conn``, then DONE (or
     FAILED, error). Frames before ``start`` are computed (they lead to the others) but not sent."""
@@ -100,7 +101,7 @@ def _worker_env() -> dict[str, str]:
 
 
 def frames_in_worker(
-    scene: Scene, width: int, height: int, source_dir: Path | None = None, start: int = 0
+    scene: Scene, width: int, height: int, source_dir: Root | None = None, start: int = 0
 ) -> Generator[ClipFrame, None, None]:
     """The frames of ``Clip(scene, width, height, source_dir).frames()`` from ``start`` on,
     made in a worker."""
@@ -163,7 +164,7 @@ def worth_a_worker(
 
 
 def clip_frames(
-    clip: Clip, scene: Scene, source_dir: Path | None, parallel: bool | None
+    clip: Clip, scene: Scene, source_dir: Root | None, parallel: bool | None
 ) -> Generator[ClipFrame, None, None]:
     """The clip's frames: in a worker (``parallel=True``), in this process (``False``), or
     (None) in this process, and every ``PROBE_FRAMES`` frames a look at whether the

@@ -69,8 +69,11 @@ class AudioSink:
         encoded: bool = True,
         mark: Callable[[Path], None] | None = None,
         figures: tuple[FigureVoice, ...] = (),
+        assets: tuple[Path, ...] = (),
     ) -> None:
         self.path = Path(path)
+        self.roots = files.Roots(base_dir, assets)
+        """Music, voices and figures' recordings may also be in the ``--assets`` folders."""
         self.figures = figures
         self._figure_x: list[list[float]] = [[] for _ in figures]
         self.spec, self.seed, self.keep = spec, seed, keep
@@ -106,7 +109,7 @@ class AudioSink:
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
         duration = self._frames / self._fps  # the frames written (a script may ``end`` early)
-        beds = load_beds(self.spec, self.base_dir, duration)
+        beds = load_beds(self.spec, self.roots, duration)
         if self.figures:
             beds = replace(beds, voices=beds.voices + self._figure_voices(duration))
         self.levels = write_track(
@@ -130,7 +133,7 @@ class AudioSink:
             if figure.start >= duration or not xs:
                 continue
             try:
-                path = files.check(self.base_dir, figure.file, "media")
+                path = files.check(self.roots, figure.file, "media")
                 clip = decode_audio(path, duration - figure.start)
             except (files.FileRefError, ExportError) as error:
                 raise AudioInputError(f"{figure.loc}: {error}") from None
@@ -182,7 +185,7 @@ def stem_path(wav: Path, name: str) -> Path:
     return wav.with_name(f"{wav.stem}.{name}.wav")
 
 
-def load_beds(spec: AudioSpec, base_dir: Path, seconds: float) -> Beds:
+def load_beds(spec: AudioSpec, base_dir: files.Root, seconds: float) -> Beds:
     """The music and voice files ``spec`` names (relative to ``base_dir``, the scene's
     folder), decoded by ffmpeg: only as much as a clip of ``seconds`` can play.
     ``AudioInputError`` names the field of a file that cannot be used."""

@@ -175,7 +175,7 @@ def wearings(scene: Scene) -> list[Wearing]:
 
 
 def check_scene(
-    scene: Scene, root: Path, scene_file: Path | None, now: datetime.datetime
+    scene: Scene, root: files.Root, scene_file: Path | None, now: datetime.datetime
 ) -> list[dict[str, Any]]:
     """The scopes of the consents that allow every personal asset of ``scene`` (for the
     manifest), or ``CameoError`` at the first that is not allowed."""

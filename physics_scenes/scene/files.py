@@ -2,7 +2,10 @@
 background image, the faces and voices figures wear and their consent records): where
 they may be and what they must be, checked before anything decodes them.
 
-Every path is relative to the scene's folder (the *root*) and must stay inside it:
+Every path is relative to the scene's folder (the *root*) or to a folder given with
+``--assets DIR`` (``Roots``; searched after the scene's own, each confining its files
+like the scene's folder; physics samples and the ambient loop come from the scene's
+folder only) and must stay inside it:
 absolute paths and ``..`` are refused without looking at the disk, and a name that
 does not lead to a file inside the root, through links or not, gets the same message
 as a missing one, so ``validate`` tells nothing about files outside the root. A file
@@ -46,6 +49,22 @@ MAX_IMAGE_PIXELS = 50_000_000
 takes 4 bytes, and scaling takes as much again."""
 HEADER_BYTES = 1 << 16
 """How much of a JPEG is read looking for its size (the SOF marker comes before the data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Roots:
+    """Where a scene's files may be: its own folder, then the ``--assets`` folders."""
+
+    scene: Path
+    assets: tuple[Path, ...] = ()
+
+
+Root = Path | Roots
+"""A plain folder is ``Roots(folder)``."""
+
+
+def roots_of(root: Root) -> Roots:
+    return root if isinstance(root, Roots) else Roots(root)
 
 
 class FileRefError(ValueError):
@@ -96,7 +115,7 @@ def references(
 
 
 def file_checks(
-    audio: AudioSpec, look: Look | None, root: Path, bodies: Sequence[Any] = ()
+    audio: AudioSpec, look: Look | None, root: Root, bodies: Sequence[Any] = ()
 ) -> list[tuple[Loc, str]]:
     """(field path, message) for every named file that cannot be used."""
     problems: list[tuple[Loc, str]] = []
@@ -108,9 +127,10 @@ def file_checks(
     return problems
 
 
-def resolve(root: Path, ref: str) -> Path:
-    """The file ``ref`` names inside ``root``, links followed; ``FileRefError`` if it is not
-    a path inside ``root`` or leads to nothing there (one message for both)."""
+def resolve(root: Root, ref: str) -> Path:
+    """The file ``ref`` names inside the scene's folder, else inside the first ``--assets``
+    folder holding it, links followed; ``FileRefError`` if it is not a relative path or
+    leads to nothing inside any of them (one message for both)."""
     written = PurePath(ref)
     if written.is_absolute() or written.drive or written.anchor:
         raise FileRefError(
@@ -120,19 +140,24 @@ def resolve(root: Path, ref: str) -> Path:
         raise FileRefError(f"{ref!r} leads out of its folder ('..'); files must be inside it")
     if "\x00" in ref:
         raise FileRefError(f"{ref!r} contains a NUL character")
-    base = root.resolve()
-    try:
-        path = (base / written).resolve(strict=True)
-    except (OSError, RuntimeError):  # missing, a loop of links, a component not a folder
-        path = None
-    if path is None or not path.is_relative_to(base):
-        raise FileRefError(f"no file {ref!r} in the scene's folder")
-    return path
+    roots = roots_of(root)
+    for folder in (roots.scene, *roots.assets):
+        base = folder.resolve()
+        try:
+            path = (base / written).resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, a loop of links, a component not a folder
+            continue
+        if path.is_relative_to(base):  # a link out of its folder counts as missing
+            return path
+    where = "the scene's folder" + (" or the --assets folders" if roots.assets else "")
+    raise FileRefError(f"no file {ref!r} in {where}")
 
 
-def check(root: Path, ref: str, kind: Kind) -> Path:
-    """``resolve``, then the file must be a regular file of its kind within its limits."""
-    path = resolve(root, ref)
+def check(root: Root, ref: str, kind: Kind) -> Path:
+    """``resolve``, then the file must be a regular file of its kind within its limits.
+    WAV samples and the ambient loop (``kind='wav'``) only from the scene's folder: the
+    physics sounds read them from there."""
+    path = resolve(roots_of(root).scene if kind == "wav" else root, ref)
     if kind == "wav":
         wav_header(path, ref)
     elif kind == "media":

@@ -24,7 +24,7 @@ from ..errors import Issue, SceneError
 from . import camera as camera_model
 from . import model
 from .assemble import check_anchors
-from .files import file_checks
+from .files import Roots, file_checks
 from .limits import check_limits, check_particles
 from .model import Scene
 
@@ -49,15 +49,16 @@ class Positions:
         return (1, 1)
 
 
-def load_scene(path: str | Path) -> Scene:
-    """Read and validate a scene file; raise ``SceneError`` listing every problem."""
-    return parse_scene(read_file(path), str(path))
+def load_scene(path: str | Path, assets: tuple[Path, ...] = ()) -> Scene:
+    """Read and validate a scene file; raise ``SceneError`` listing every problem.
+    ``assets``: the ``--assets`` folders its files may also be in."""
+    return parse_scene(read_file(path), str(path), assets)
 
 
-def parse_scene(data: str | bytes, file: str = "<string>") -> Scene:
+def parse_scene(data: str | bytes, file: str = "<string>", assets: tuple[Path, ...] = ()) -> Scene:
     """Validate scene text (YAML; JSON is YAML too)."""
     text, raw, positions = read_document(data, file)
-    return validate_data(raw, positions, text, file)
+    return validate_data(raw, positions, text, file, assets=assets)
 
 
 def read_file(path: str | Path) -> bytes:
@@ -121,7 +122,13 @@ def validate_part(kind: type[M], raw: Any, positions: Positions, text: str, file
 
 
 def validate_data(
-    raw: Any, positions: Positions, text: str, file: str = "<string>", base_dir: Path | None = None
+    raw: Any,
+    positions: Positions,
+    text: str,
+    file: str = "<string>",
+    base_dir: Path | None = None,
+    *,
+    assets: tuple[Path, ...] = (),
 ) -> Scene:
     """Plain data → ``Scene``, every problem located through ``positions`` (in ``text``).
 
@@ -142,7 +149,7 @@ def validate_data(
     if base_dir is None and file != "<string>":
         base_dir = Path(file).parent
     if base_dir is not None:
-        problems += file_checks(scene.audio, scene.look, base_dir, scene.bodies)
+        problems += file_checks(scene.audio, scene.look, Roots(base_dir, assets), scene.bodies)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), format_path(loc), message)
