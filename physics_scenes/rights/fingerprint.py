@@ -200,15 +200,31 @@ def sound_print(path: Path) -> SoundPrint:
 
     ``FingerprintError`` for a missing file or one holding no decodable sound.
     """
-    from ..output.ffmpeg import chromaprint
+    sha = sha256_file(path)
+    with path.open("rb") as file:
+        head = file.read(12)
+    if not _sounds_like_audio(head):
+        raise FingerprintError(f"{path}: not a sound file (WAV, FLAC, MP3, Ogg, M4A or AAC)")
+    from ..output.ffmpeg import chromaprint  # loads the audio stack: only for a sound
     from ..output.sink import ExportError
 
-    sha = sha256_file(path)
     try:
         codes, seconds = chromaprint(path, SOUND_SECONDS, LOOP_TO)
     except ExportError as error:
         raise FingerprintError(str(error)) from None
     return sound_print_of(codes, sha, seconds)
+
+
+def _sounds_like_audio(head: bytes) -> bool:
+    """The first bytes of a WAV, FLAC, MP3, Ogg, MP4/M4A or ADTS AAC file (ffmpeg would
+    guess at anything, slowly: a text file took it 5 s to refuse)."""
+    return (
+        (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
+        or head[:4] in (b"fLaC", b"OggS")
+        or head[:3] == b"ID3"
+        or head[4:8] == b"ftyp"
+        or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    )
 
 
 def sound_print_of(codes: np.ndarray, sha256: str, seconds: float) -> SoundPrint:
