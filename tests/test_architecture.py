@@ -47,7 +47,14 @@ MAY_IMPORT: dict[str, set[str]] = {
         "portal",
     },
     "probe": {"frame"},
-    "rights": {"scene", "frame", "errors", "output.provenance.keys"},
+    "rights": {
+        "scene",
+        "frame",
+        "errors",
+        "output.provenance.keys",
+        "output.ffmpeg",  # sound fingerprints (Chromaprint) through the one encoder caller
+        "output.sink",  # its ExportError
+    },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job"},
     "__main__": {"cli", "errors"},
@@ -81,6 +88,8 @@ BACKENDS: dict[str, set[str]] = {
     "c2pa": {"output.provenance.credentials"},
     "cryptography": {"output.provenance.keys", "rights.consent", "rights.consent_check"},
     "pydantic": {"scene", "cli"},
+    "imagehash": {"rights.fingerprint", "rights.consent_check"},
+    "sqlite3": {"rights.registry"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""
 
