@@ -88,7 +88,7 @@ BACKENDS: dict[str, set[str]] = {
     "c2pa": {"output.provenance.credentials"},
     "cryptography": {"output.provenance.keys", "rights.consent", "rights.consent_check"},
     "pydantic": {"scene", "cli"},
-    "imagehash": {"rights.fingerprint", "rights.consent_check"},
+    "imagehash": {"rights.fingerprint"},
     "sqlite3": {"rights.registry"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""

@@ -22,6 +22,7 @@ from physics_scenes.job.clip import Clip
 from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.rights import consent as cs
 from physics_scenes.rights import consent_check as cc
+from physics_scenes.rights import fingerprint
 from physics_scenes.scene.loader import load_scene
 
 from helpers import SCENES
@@ -44,19 +45,21 @@ EYE = np.array([30, 90, 230])
 
 
 def draw_face(size: int = 96) -> np.ndarray:
-    """A generic cartoon face, RGBA: skin disc, dark hair cap, blue eyes, red mouth (the
-    picture of scenes/self_cameo_face.png)."""
+    """A generic cartoon face, RGBA (the picture of scenes/self_cameo_face.png): skin lit
+    from the upper left on a green backdrop, hair swept to one side, blue eyes, a red
+    smile. Lit and lopsided on purpose: a flat, symmetric drawing has a fragile pHash (a
+    JPEG copy of one moved it 15 bits), a photograph does not."""
     y, x = np.mgrid[0:size, 0:size] + 0.5
     c = size / 2
-    r = np.hypot(x - c, y - c) / c
+    light = 1.0 - 0.35 * (x / size) - 0.15 * (y / size)
     img = np.zeros((size, size, 4), np.uint8)
-    img[...] = (250, 250, 250, 255)
-    skin = r < 0.95
-    img[skin] = (236, 188, 140, 255)
-    img[skin & (y < c * 0.62)] = (70, 40, 20, 255)
+    img[...] = (90, 140, 110, 255)
+    skin = np.hypot(x - c, y - c) < 0.92 * c
+    img[skin, :3] = (np.array([236, 188, 140])[None, :] * light[skin][:, None]).clip(0, 255)
+    img[skin & (y < c * (0.55 + 0.25 * (x / size))), :3] = (70, 40, 20)
     for ex in (0.62, 1.38):
         img[np.hypot(x - c * ex, y - c * 0.85) < c * 0.13] = (30, 90, 230, 255)
-    mouth = (np.abs(np.hypot(x - c, y - c * 0.95) - c * 0.55) < c * 0.07) & (y > c * 1.25)
+    mouth = (np.abs(np.hypot(x - c * 1.05, y - c) - c * 0.5) < c * 0.07) & (y > c * 1.3)
     img[mouth] = (210, 30, 40, 255)
     return img
 
@@ -113,7 +116,11 @@ def test_grant_signs_a_record_that_verifies_and_an_edit_breaks_it(home: Path) ->
     key = cc.local_key()
     assert key is not None and record.public_key == cs.public_raw(key)  # the local key, made
     assert cs.verify_signature(record)
-    assert (record.asset.phash, record.asset.dhash) == cc.image_hashes(home / "me.png")
+    printed = fingerprint.image_print(home / "me.png")
+    assert (record.asset.prints["phash"], record.asset.prints["dhash"]) == (
+        printed.phash,
+        printed.dhash,
+    )
     document = json.loads(path.read_text())
     document["consent"]["uses"] = ["face", "voice"]  # widened by hand
     edited = cs.parse(json.dumps(document).encode())
@@ -192,7 +199,7 @@ def test_someone_elses_face_is_refused_and_a_resized_copy_is_not(home: Path) -> 
                                                                        quality=85)  # fmt: skip
     copy = scene_file(home, "{image: copy.jpg, consent: me.consent.json}")
     scopes = cc.check_scene(load_scene(copy), home, copy, datetime.datetime.now(datetime.UTC))
-    assert len(scopes) == 1  # the same picture re-encoded: within PERCEPTUAL_NEAR
+    assert len(scopes) == 1  # the same picture resized and re-encoded: a near print
 
 
 def test_edited_expired_and_out_of_scope_consents_are_refused(home: Path) -> None:
@@ -261,12 +268,25 @@ def test_the_example_self_cameo_is_signed_with_its_consent_and_verify_shows_it(
 
 def write_tone(path: Path, hertz: float, seconds: float = 0.4) -> None:
     t = np.arange(int(48_000 * seconds)) / 48_000
-    samples = (0.3 * np.sin(2 * np.pi * hertz * t) * 32767).astype("<i2")
+    write_wav(path, 0.3 * np.sin(2 * np.pi * hertz * t), 48_000)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(48_000)
-        out.writeframes(samples.tobytes())
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def write_line(path: Path, seed: int, gain: float = 1.0, rate: int = 48_000) -> None:
+    """A voice-like line: 2 s of notes (150-400 Hz, 0.15 s each) with five harmonics and a
+    3 Hz swell; another seed is another line."""
+    notes = np.random.default_rng(seed).uniform(150, 400, 14)
+    t = np.arange(2 * rate) / rate
+    phase = 2 * np.pi * np.cumsum(notes[(t / 0.15).astype(int)]) / rate
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6)) * (0.6 + 0.4 * np.sin(6 * np.pi * t))
+    write_wav(path, 0.2 * gain * voice, rate)
 
 
 def band_power(track: np.ndarray, rate: int, seconds: tuple[float, float], hertz: float):
@@ -304,10 +324,27 @@ bodies:
     assert during.sum() > 1e4 * before.sum()  # silent before its start, then the line
     # the walker stands at x = -1.5 of [-2, 2]: pan -0.6, so left/right = cot²(0.1·π) ≈ 9.5
     assert 7 < during[0] / during[1] < 12
-    write_tone(home / "line.wav", 440.0)  # another recording under the same name
+    write_line(home / "line.wav", seed=2)  # another recording under the same name
     shutil.rmtree(out)
     message = refused(scene, home)
-    assert "bodies[1].voice.consent" in message and "its SHA-256 differs" in message
+    assert "bodies[1].voice.consent" in message and "another recording ('line.wav')" in message
+
+
+@pytest.mark.slow  # 1 s: five Chromaprint runs through ffmpeg
+def test_a_voice_consent_knows_its_recording_by_its_fingerprint(home: Path) -> None:
+    write_line(home / "line.wav", seed=1)
+    args = ["--uses", "voice", "--scenes", "*", "--expires", "2099-01-01"]
+    assert main(["consent", "grant", str(home / "line.wav"), "--name", "Ada", *args,
+                 "-o", str(home / "v.consent.json")]) == 0  # fmt: skip
+    face = "null\n    voice: {file: FILE, consent: v.consent.json}"
+    now = datetime.datetime.now(datetime.UTC)
+    write_line(home / "quiet44k.wav", seed=1, gain=0.5, rate=44_100)  # re-encoded: gain, rate
+    copy = scene_file(home, face.replace("FILE", "quiet44k.wav"), "copy.yaml")
+    assert len(cc.check_scene(load_scene(copy), home, copy, now)) == 1
+    write_line(home / "other.wav", seed=2)  # another line, same voice-like sound
+    other = scene_file(home, face.replace("FILE", "other.wav"), "other.yaml")
+    with pytest.raises(cc.CameoError, match=r"another recording \('line.wav'\).*differ in 3\d%"):
+        cc.check_scene(load_scene(other), home, other, now)
 
 
 def test_assets_folders_confine_what_a_scene_may_read(

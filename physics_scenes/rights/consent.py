@@ -18,7 +18,7 @@ limited in the README ("Cameo and consent").
 >>> key = ed25519.Ed25519PrivateKey.generate()
 >>> terms = Terms("Ada", ("face",), ("demo*",), False,
 ...               datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC))
->>> record = sign_record(key, Asset("image", "ab" * 32, None, "me.png"), terms, "c-1",
+>>> record = sign_record(key, Asset("image", "ab" * 32, "me.png"), terms, "c-1",
 ...                      datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
 >>> parse(encode(record)).consent_id, verify_signature(parse(encode(record)))
 ('c-1', True)
@@ -31,8 +31,8 @@ import datetime
 import fnmatch
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
@@ -44,12 +44,6 @@ REVOCATION_FORMAT = "physics-scenes-consent-revocation/1"
 USES = ("face", "voice")
 MAX_RECORD_BYTES = 64 * 1024
 """A consent record is a few hundred bytes; anything this large is not one."""
-PERCEPTUAL_NEAR = 16
-"""Bits (of 128: pHash and dHash, 64 each) by which two pictures may differ and still be
-the same picture resized or re-encoded. Measured on the drawn test face: resized 0, JPEG
-at quality 85 15 (its pHash is fragile: a symmetric cartoon has many DCT coefficients
-near the median; its dHash did not move); a noise picture 61, the face upside down 36."""
-
 Use = Literal["face", "voice"]
 AssetKind = Literal["image", "sound"]
 
@@ -60,14 +54,15 @@ class ConsentProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Asset:
-    """What a record is about: its kind, SHA-256 (hex), perceptual hashes (hex pHash
-    and dHash of 64 bits, images only) and the file name it was granted for."""
+    """What a record is about: its kind, SHA-256 (hex), the file name it was granted for
+    and its perceptual print (``rights.fingerprint``'s fields: an image's pHash, dHash,
+    size and crops; a sound's Chromaprint codes and length), which this module keeps
+    but does not read."""
 
     kind: AssetKind
     sha256: str
-    phash: str | None
     name: str
-    dhash: str | None = None
+    prints: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +147,7 @@ def sign_record(
         "asset": {
             "kind": asset.kind,
             "sha256": asset.sha256,
-            "phash": asset.phash,
-            "dhash": asset.dhash,
+            "print": dict(asset.prints),
             "name": asset.name,
         },
         "uses": list(terms.uses),
@@ -201,11 +195,9 @@ def parse(data: bytes) -> Record:
     kind = _field(raw_asset, "kind", str)
     if kind not in ("image", "sound"):
         raise ConsentProblem(f"not a consent record: asset kind {kind!r}")
-    phash = raw_asset.get("phash")
-    dhash = raw_asset.get("dhash")
-    asset = Asset(kind, _field(raw_asset, "sha256", str),
-                  phash if isinstance(phash, str) else None, str(raw_asset.get("name", "")),
-                  dhash if isinstance(dhash, str) else None)  # fmt: skip
+    prints = raw_asset.get("print")
+    asset = Asset(kind, _field(raw_asset, "sha256", str), str(raw_asset.get("name", "")),
+                  prints if isinstance(prints, dict) else {})  # fmt: skip
     terms = Terms(
         _field(body, "person", str),
         tuple(str(u) for u in _field(body, "uses", list)),
@@ -267,17 +259,13 @@ class Request:
 
     use: Use
     sha256: str
-    hashes: tuple[str, str] | None
-    """The asset's (pHash, dHash), images only."""
+    near: Callable[[Asset], str | None] | None
+    """Compares the used file's perceptual print with a record's: None when they are the
+    same picture or recording (resized, re-encoded), else how far apart they are."""
     scene_names: tuple[str, ...]
     """The scene file's stem and its ``name:`` (any may match a scope's glob)."""
     local_key: bytes | None
     """The raw public key of this machine's consent key, if there is one."""
-
-
-def bits_apart(a: str, b: str) -> int:
-    """Bits by which two hex hashes differ."""
-    return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
 def check(record: Record, request: Request, now: datetime.datetime,
@@ -320,15 +308,14 @@ def _check_asset(record: Record, request: Request) -> None:
     asset = record.asset
     if asset.sha256 == request.sha256:
         return
-    if asset.phash is not None and asset.dhash is not None and request.hashes is not None:
-        distance = bits_apart(asset.phash, request.hashes[0])
-        distance += bits_apart(asset.dhash, request.hashes[1])
-        if distance <= PERCEPTUAL_NEAR:
+    what = "picture" if asset.kind == "image" else "recording"
+    if asset.prints and request.near is not None:
+        far = request.near(asset)
+        if far is None:
             return
         raise ConsentProblem(
-            f"consent {record.consent_id} is for another picture ({asset.name!r}): the "
-            f"SHA-256 differs and the perceptual hashes are {distance} of 128 bits away "
-            f"(at most {PERCEPTUAL_NEAR} for the same picture)"
+            f"consent {record.consent_id} is for another {what} ({asset.name!r}): the "
+            f"SHA-256 differs and {far}"
         )
     raise ConsentProblem(
         f"consent {record.consent_id} is for another file ({asset.name!r}): its SHA-256 differs"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,26 +109,84 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def image_hashes(path: Path) -> tuple[str, str]:
-    """The picture's 64-bit pHash and dHash (``imagehash``) as hex, on its RGB pixels."""
-    import imagehash  # PIL and scipy: only when a face is hashed
-    from PIL import Image
+LENGTH_SLACK = 0.1
+"""A recording's length may differ from the consented one's by this fraction (a
+re-encode pads or trims a little); a longer file holding the recording is another one."""
 
-    with Image.open(path) as picture:
-        rgb = picture.convert("RGB")
-    return str(imagehash.phash(rgb)), str(imagehash.dhash(rgb))
+
+def _prints(path: Path, kind: cs.AssetKind) -> dict[str, Any]:
+    """The file's perceptual print as plain data (``rights.fingerprint``)."""
+    from . import fingerprint as fp  # ImageHash, or ffmpeg's Chromaprint: only when used
+
+    try:
+        if kind == "image":
+            image = fp.image_print(path)
+            return {"phash": image.phash, "dhash": image.dhash, "width": image.width,
+                    "height": image.height, "crops": list(image.crops)}  # fmt: skip
+        sound = fp.sound_print(path)
+    except fp.FingerprintError as error:
+        raise cs.ConsentProblem(str(error)) from None
+    return {"chromaprint": sound.codes, "seconds": sound.seconds}
+
+
+def near_to(used: cs.Asset) -> Callable[[cs.Asset], str | None]:
+    """How the used file compares with a record's asset: None for the same picture or
+    recording (``fingerprint``'s thresholds), else how far apart they are."""
+
+    def near(granted: cs.Asset) -> str | None:
+        try:
+            if used.kind == "image" and granted.kind == "image":
+                return _image_far(used, granted)
+            if used.kind == "sound" and granted.kind == "sound":
+                return _sound_far(used, granted)
+        except (KeyError, TypeError, ValueError):
+            return "the record's perceptual print is malformed"
+        return f"it is a {granted.kind}, not a {used.kind}"
+
+    return near
+
+
+def _image_far(used: cs.Asset, granted: cs.Asset) -> str | None:
+    from . import fingerprint as fp
+
+    a, b = used.prints, granted.prints
+    mine = fp.ImagePrint(used.sha256, a["phash"], a["dhash"], a["width"], a["height"],
+                         tuple(a["crops"]))  # fmt: skip
+    theirs = fp.ImagePrint(granted.sha256, str(b["phash"]), str(b["dhash"]), int(b["width"]),
+                           int(b["height"]), tuple(str(c) for c in b.get("crops", ())))  # fmt: skip
+    if fp.image_matches(mine, theirs):
+        return None
+    p, d = fp.image_distance(mine, theirs)
+    limits = f"at most {fp.PHASH_MAX} and {fp.DHASH_MAX}"
+    return f"the perceptual hashes are {p} (pHash) and {d} (dHash) of 64 bits away ({limits})"
+
+
+def _sound_far(used: cs.Asset, granted: cs.Asset) -> str | None:
+    from . import fingerprint as fp
+
+    a, b = used.prints, granted.prints
+    mine = fp.SoundPrint(used.sha256, a["chromaprint"], float(a["seconds"]))
+    theirs = fp.SoundPrint(granted.sha256, str(b["chromaprint"]), float(b["seconds"]))
+    ratio = mine.seconds / max(theirs.seconds, 1e-9)
+    ber = fp.sound_distance(mine, theirs)
+    if ber <= fp.SOUND_BER and abs(ratio - 1) <= LENGTH_SLACK:
+        return None
+    return (
+        f"the fingerprints differ in {ber:.0%} of their bits (the same recording: at most "
+        f"{fp.SOUND_BER:.0%}) and it lasts {mine.seconds:.2f} s against {theirs.seconds:.2f} s"
+    )
 
 
 def describe_asset(path: Path, name: str) -> cs.Asset:
-    """An asset's hashes: images get a pHash too; sounds SHA-256 only."""
+    """An asset's SHA-256 and perceptual print; ``ConsentProblem`` if it is neither a
+    PNG/JPEG picture nor a WAV/FLAC/MP3 recording within the limits."""
     with open(path, "rb") as stream:
         head = stream.read(8)
     if head.startswith((b"\x89PNG", b"\xff\xd8")):
         files.image_size(path, name)
-        phash, dhash = image_hashes(path)
-        return cs.Asset("image", sha256_file(path), phash, name, dhash)
+        return cs.Asset("image", sha256_file(path), name, _prints(path, "image"))
     files.media_format(path, name)
-    return cs.Asset("sound", sha256_file(path), None, name)
+    return cs.Asset("sound", sha256_file(path), name, _prints(path, "sound"))
 
 
 def revocation_files(record_path: Path, consent_id: str) -> list[Path]:
@@ -200,8 +259,7 @@ def check_scene(
                 if p.is_file()
             )  # fmt: skip
             asset = describe_asset(asset_path, item.asset)
-            hashes = (asset.phash, asset.dhash) if asset.phash and asset.dhash else None
-            request = cs.Request(item.use, asset.sha256, hashes, names, local)
+            request = cs.Request(item.use, asset.sha256, near_to(asset), names, local)
             cs.check(record, request, now, revocations)
         except cs.ConsentProblem as error:
             raise CameoError((*item.loc, "consent"), f"{item.consent}: {error}") from None
