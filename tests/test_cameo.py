@@ -378,3 +378,21 @@ def test_assets_folders_confine_what_a_scene_may_read(
         bad = scene_file(folder, face, "bad.yaml")
         assert main(["validate", str(bad), "--assets", str(shared)]) == 1
         assert expected in capsys.readouterr().err, face
+
+
+@pytest.mark.slow  # 0.9 s: the blocklist's prints of the face (36 crops)
+def test_a_generic_face_is_still_screened_against_the_blocklist(home: Path) -> None:
+    """personal: false skips consent, not the owners' blocklist: a blocked character's
+    face is refused on any figure, before anything is written."""
+    from physics_scenes.rights.registry import Registry
+
+    registry = home / "blocklist.sqlite"
+    with Registry(registry) as blocklist:
+        blocklist.add_file(home / "me.png", owner="Studio", reason="our character")
+    path = scene_file(home, "{image: me.png, personal: false}")
+    out = home / "out"
+    with pytest.raises(SceneError) as caught:
+        run(RenderJob(load_scene(path), out / "c.mp4", "mp4", 64, 36, "draft", source=path,
+                      audio="none", registry=registry))  # fmt: skip
+    assert "bodies[1].face.image" in caught.value.report() and "Studio" in caught.value.report()
+    assert not out.exists()

@@ -501,7 +501,8 @@ def _screen(job: RenderJob) -> Screened | None:
 
     try:
         with Registry(job.registry) as registry:
-            return screen(job.scene, job.source, registry)
+            roots = job.roots() if job.source is not None else None
+            return screen(job.scene, job.source, registry, roots)
     except RegistryError as error:
         raise ExportError(f"the blocklist: {error}") from None
 

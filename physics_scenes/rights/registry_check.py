@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Issue, SceneError
-from ..scene.files import FileRefError, references, resolve
+from ..scene.files import FileRefError, Root, references, resolve
 from ..scene.loader import Positions, format_path, read_document, read_file
 from ..scene.model import Scene
 from .fingerprint import FingerprintError, image_print, sound_print
@@ -57,7 +57,7 @@ def text_hits(text: str, registry: Registry) -> list[Hit]:
 
 
 def screen(
-    scene: Scene, source: Path | None, registry: Registry, root: Path | None = None
+    scene: Scene, source: Path | None, registry: Registry, root: Root | None = None
 ) -> Screened:
     """``SceneError`` (every match, located) if ``scene`` uses a blocked file or name;
     otherwise the prints of its files. ``root``: where its files are (default: the
@@ -68,9 +68,11 @@ def screen(
             problems.append((loc, _blocked(hit, f"{text!r} contains {hit.entry.label!r}")))
     used: list[UsedAsset] = []
     base = root if root is not None else (source.parent if source is not None else None)
-    for loc, ref, kind in references(scene.audio, scene.look):
+    for loc, ref, kind in references(scene.audio, scene.look, scene.bodies):
         if base is None:
             break
+        if kind == "consent":  # a person's record, not a picture or a sound
+            continue
         try:
             path = resolve(base, ref)
             found = image_print(path) if kind == "image" else sound_print(path)
