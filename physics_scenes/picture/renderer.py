@@ -23,7 +23,7 @@ from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, e
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
 from . import raster
-from .faces import face_tile, square
+from .faces import TEXTURE, face_tile, square
 from .sprites import (
     PREMULTIPLIED,
     SPRITE_MAX_RADIUS,
@@ -433,9 +433,14 @@ def load_face(path: Path) -> npt.NDArray[np.float32]:
         raise InputFileError(str(error)) from None
     except pygame.error as error:
         raise InputFileError(f"{path}: cannot decode the image ({error})") from None
-    rgb = pygame.surfarray.array3d(image).swapaxes(0, 1)
-    if image.get_flags() & pygame.SRCALPHA:
-        alpha = pygame.surfarray.array_alpha(image).swapaxes(0, 1)
+    side = min(image.get_width(), image.get_height())
+    crop = image.subsurface(((image.get_width() - side) // 2, (image.get_height() - side) // 2,
+                             side, side))  # fmt: skip
+    if side > 4 * TEXTURE:  # a photograph: shrunk first, in pygame's bytes, not numpy floats
+        crop = pygame.transform.smoothscale(crop, (4 * TEXTURE, 4 * TEXTURE))
+    rgb = pygame.surfarray.array3d(crop).swapaxes(0, 1)
+    if crop.get_flags() & pygame.SRCALPHA:
+        alpha = pygame.surfarray.array_alpha(crop).swapaxes(0, 1)
     else:
         alpha = np.full(rgb.shape[:2], 255, np.uint8)
     return square(np.dstack((rgb, alpha)).astype(np.uint8))
