@@ -229,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("scene", type=Path)
     preview.add_argument(
+        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        help="a folder the scene's files may also be in (as for render)",
+    )  # fmt: skip
+    preview.add_argument(
         "--size",
         type=_size,
         metavar="WxH",
@@ -706,11 +710,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
-    scene = load_scene(args.scene)  # errors are reported like every other command's
+    scene = load_scene(args.scene, tuple(args.assets))  # errors reported like any command's
     clip_size = args.clip_size or SIZE_PRESETS[args.preset or default_size(scene)]
     from .job.pipeline import consent_scopes
 
-    consent_scopes(scene, args.scene)  # a personal face is not shown without its consent
+    consent_scopes(scene, args.scene, tuple(args.assets))  # no personal face without consent
     # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from .preview.app import NoDisplayError, preview  # pygame's window only for this command
@@ -719,7 +723,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     try:
         code = preview(args.scene, args.size, clip_size=clip_size, inspect=args.inspect,
                        sound=not args.no_sound, play=args.play, overlays=overlays,
-                       screenshot=args.screenshot, quit_after=args.quit_after)  # fmt: skip
+                       screenshot=args.screenshot, quit_after=args.quit_after,
+                       assets=tuple(args.assets))  # fmt: skip
     except NoDisplayError as error:
         _say(
             f"physics-scenes: cannot open a window: {error}. There is no display here; "

@@ -396,3 +396,29 @@ def test_a_generic_face_is_still_screened_against_the_blocklist(home: Path) -> N
                       audio="none", registry=registry))  # fmt: skip
     assert "bodies[1].face.image" in caught.value.report() and "Studio" in caught.value.report()
     assert not out.exists()
+
+
+@pytest.mark.slow  # 1 s: a preview window (SDL's dummy driver)
+def test_the_preview_shows_the_face_from_an_assets_folder(home: Path) -> None:
+    import pygame
+
+    from physics_scenes.preview.app import BAR, PreviewApp
+
+    shared = home / "shared"
+    shared.mkdir()
+    (home / "me.png").rename(shared / "me.png")
+    assert grant(home, asset="shared/me.png", out="shared/me.consent.json") == 0
+    folder = home / "scenes"
+    folder.mkdir()
+    path = scene_file(folder, "{image: me.png, consent: me.consent.json}")
+    assert main(["preview", str(path)]) == 1  # not in the scene's folder: refused
+    app = PreviewApp(path, (320, 180 + BAR), clock=lambda: 0.0, worker=False,
+                     clip_size=(320, 180), sound=False, assets=(shared,))  # fmt: skip
+    try:
+        app.overlays = set()
+        app.draw()
+        rect = app.placement()[1]
+        shown = pygame.surfarray.array3d(app.window.subsurface(rect)).swapaxes(0, 1)
+        assert np.all(np.abs(shown.astype(int) - EYE) < 40, axis=2).sum() > 20
+    finally:
+        app.close()

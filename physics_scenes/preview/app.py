@@ -25,11 +25,13 @@ import pygame
 from ..errors import RenderError, SceneError
 from ..frame import Frame
 from ..job.clip import check_inputs
+from ..job.pipeline import consent_scopes
 from ..output.sink import ExportError, StreamInfo
 from ..output.video import Mp4Sink
 from ..physics.measure import kinetic_energy, potential_energy
 from ..picture.renderer import Renderer
 from ..picture.view import SIZE_PRESETS, View, default_size
+from ..scene.files import Roots
 from ..scene.loader import load_scene
 from . import overlays
 from .history import History
@@ -124,17 +126,20 @@ class PreviewApp:
         clip_size: tuple[int, int] | None = None,
         view: str = CLIP,
         sound: bool = True,
+        assets: tuple[Path, ...] = (),
     ) -> None:
         """``size``: the window's (default: the clip's plus the bar, within the screen);
         ``clip_size``: the clip's, as ``render --size`` (default: what ``render`` uses);
         ``view``: ``"clip"`` or ``"inspect"`` to start in; ``worker``: simulate in a second
         process (the window's normal mode); without it everything runs in this process,
-        which tests use for speed; ``sound``: play the clip's sound (when a device exists)."""
+        which tests use for speed; ``sound``: play the clip's sound (when a device exists);
+        ``assets``: the ``--assets`` folders the scene's files may also be in."""
         self.path = Path(path)
+        self.roots = Roots(self.path.parent, assets)
         self.worker = worker
         self.clock = clock
         self.out_dir = Path(out_dir)
-        self.scene = load_scene(self.path)
+        self.scene = load_scene(self.path, assets)
         self.clip_size = clip_size or SIZE_PRESETS[default_size(self.scene)]
         # HiDPI: one window pixel per screen pixel on Windows (not a blurred, scaled-up
         # bitmap), so the scene is drawn sharp and mouse positions are surface pixels.
@@ -201,7 +206,7 @@ class PreviewApp:
         """The clip view's frames (started when first needed)."""
         if self._player is None:
             make = RemotePlayer if self.worker else LocalPlayer
-            self._player = make(self.scene, *self.clip_size, self.path.parent)
+            self._player = make(self.scene, *self.clip_size, self.roots)
         return self._player
 
     @property
@@ -510,8 +515,9 @@ class PreviewApp:
             return False
         self._mtime = mtime
         try:
-            scene = load_scene(self.path)
-            check_inputs(scene, self.path.parent)  # the files it names, as render checks them
+            scene = load_scene(self.path, self.roots.assets)
+            check_inputs(scene, self.roots)  # the files it names, as render checks them
+            consent_scopes(scene, self.path, self.roots.assets)  # and the consents, now
         except SceneError as error:
             self.error = error.report()
             return False
@@ -723,6 +729,7 @@ def preview(
     overlays: tuple[str, ...] = (),
     screenshot: str | Path | None = None,
     quit_after: int | None = None,
+    assets: tuple[Path, ...] = (),
 ) -> int:
     """Open the window and run it until closed (the ``preview`` command).
 
@@ -730,7 +737,7 @@ def preview(
     scripted runs: documentation pictures and the real-window test.
     """
     app = PreviewApp(path, size, clip_size=clip_size, view=INSPECT if inspect else CLIP,
-                     sound=sound)  # fmt: skip
+                     sound=sound, assets=assets)  # fmt: skip
     app.playing = play
     app.overlays |= set(overlays)
     if quit_after is not None:

@@ -38,6 +38,7 @@ from ..job.clip import Clip, ClipFrame
 from ..job.worker import pack_clip, unpack_clip
 from ..output.sink import StreamInfo
 from ..picture.view import Pixels, Trail
+from ..scene.files import Root
 from ..scene.model import Scene
 
 Track = npt.NDArray[np.float32]
@@ -70,7 +71,7 @@ def even_sized(pixels: Pixels) -> Pixels:
 class TrackMaker:
     """Feeds a clip's frames to the export's audio sink and gives its WAV's samples."""
 
-    def __init__(self, scene: Scene, clip: Clip, source_dir: Path | None) -> None:
+    def __init__(self, scene: Scene, clip: Clip, source_dir: Root | None) -> None:
         # the sound's modules (scipy) only where a track is made: they take seconds to load
         from ..job.pipeline import audio_sink_for
 
@@ -110,7 +111,7 @@ class Player:
     process (``RemotePlayer``); both keep every frame they were given.
     """
 
-    def __init__(self, scene: Scene, width: int, height: int, source_dir: Path | None) -> None:
+    def __init__(self, scene: Scene, width: int, height: int, source_dir: Root | None) -> None:
         self.scene = scene
         self.clip = Clip(scene, width, height, source_dir)
         self.layout = self.clip.layout
@@ -175,7 +176,7 @@ class LocalPlayer(Player):
     """The clip computed in this process, on demand (tests; ``--no-worker``)."""
 
     def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
+        self, scene: Scene, width: int, height: int, source_dir: Root | None = None
     ) -> None:
         super().__init__(scene, width, height, source_dir)
         self._maker: TrackMaker | None = TrackMaker(scene, self.clip, source_dir)
@@ -209,7 +210,7 @@ class LocalPlayer(Player):
 SOUND_MODULE = "physics_scenes.job.pipeline"
 
 
-def _play(scene: Scene, width: int, height: int, source_dir: Path | None, conn: Connection) -> None:
+def _play(scene: Scene, width: int, height: int, source_dir: Root | None, conn: Connection) -> None:
     """The clip worker: every frame of the export's Clip in order, then its sound track
     (it runs to the end at once: the track needs every frame).
 
@@ -260,7 +261,7 @@ class RemotePlayer(Player):
     frame it is sent (about 50 kB a frame with 1000 bodies) and the track at the end."""
 
     def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: Path | None = None
+        self, scene: Scene, width: int, height: int, source_dir: Root | None = None
     ) -> None:
         super().__init__(scene, width, height, source_dir)
         context = multiprocessing.get_context("spawn")
