@@ -260,7 +260,8 @@ def test_the_example_self_cameo_is_signed_with_its_consent_and_verify_shows_it(
     assert reading.state in ("untrusted", "trusted", "valid")
     assert [dict(c) for c in reading.consents] == [{"use": "face", **record.scope()}]
     assert "Example" not in json.dumps(reading.consents)
-    assert "self_cameo.consent.json" not in reading.ingredients
+    assert "self_cameo.consent.json" not in reading.ingredients  # nor the face itself:
+    assert reading.ingredients == () and "self_cameo_face" not in json.dumps(reading.claims)
     assert main(["verify", str(out)]) == 0
     printed = capsys.readouterr().out
     assert f"used with consent {record.consent_id} (face in self_cameo; expires 2036" in printed

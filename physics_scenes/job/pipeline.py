@@ -313,7 +313,12 @@ def _sign(
             targets += sorted(staged.glob("frame_*.png"))
         elif signable(staged):
             targets.append(staged)
-    ingredients = sorted(set(check_inputs(job.scene, job.roots()).values()))
+    from ..rights.consent_check import wearings
+
+    personal = {w.asset for w in wearings(job.scene) if w.personal}
+    used = check_inputs(job.scene, job.roots())
+    # a person's face or voice is not an ingredient: the consent assertion names its hash
+    ingredients = sorted({path for ref, path in used.items() if ref not in personal})
     claims = {
         "scene_sha256": scene_hash(job.scene), "seed": job.scene.seed, "run_hash": run_hash,
         "content_id": marks.content_id if marks is not None else None,
