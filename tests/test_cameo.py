@@ -19,10 +19,11 @@ from PIL import Image
 from physics_scenes.cli import main
 from physics_scenes.errors import InputFileError, SceneError
 from physics_scenes.job.clip import Clip
-from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.job.pipeline import RenderJob, consent_scopes, run
 from physics_scenes.rights import consent as cs
 from physics_scenes.rights import consent_check as cc
 from physics_scenes.rights import fingerprint
+from physics_scenes.scene.files import Roots
 from physics_scenes.scene.loader import load_scene
 
 from helpers import SCENES
@@ -363,10 +364,10 @@ def test_assets_folders_confine_what_a_scene_may_read(
     assert main(["validate", str(path)]) == 1
     assert "bodies[1].face.image: no file 'me.png' in the scene's folder" in capsys.readouterr().err
     assert main(["validate", str(path), "--assets", str(shared)]) == 0
-    out = home / "out" / "c.mp4"
-    assert main(["render", str(path), "--assets", str(shared), "-o", str(out), "--size",
-                 "64x36", "--no-audio", "--quiet"]) == 0  # fmt: skip
-    assert out.is_file()
+    scene = load_scene(path, (shared,))
+    assert consent_scopes(scene, path, (shared,))[0]["uses"] == ["face"]
+    clip = Clip(scene, 64, 36, Roots(folder, (shared,)))  # the face read from the assets
+    assert len(clip.renderer._faces) == 1
     (shared / "link.png").symlink_to(home / "elsewhere.png")
     Image.fromarray(draw_face()).save(home / "elsewhere.png")
     (shared / "fake.png").write_text("not a picture")
@@ -399,8 +400,8 @@ def test_a_generic_face_is_still_screened_against_the_blocklist(home: Path) -> N
     assert not out.exists()
 
 
-@pytest.mark.slow  # 1 s: a preview window (SDL's dummy driver)
-def test_the_preview_shows_the_face_from_an_assets_folder(home: Path) -> None:
+@pytest.mark.slow  # 1.5 s: a preview window (SDL's dummy driver) and a render
+def test_render_and_preview_take_the_face_from_an_assets_folder(home: Path) -> None:
     import pygame
 
     from physics_scenes.preview.app import BAR, PreviewApp
@@ -413,6 +414,10 @@ def test_the_preview_shows_the_face_from_an_assets_folder(home: Path) -> None:
     folder.mkdir()
     path = scene_file(folder, "{image: me.png, consent: me.consent.json}")
     assert main(["preview", str(path)]) == 1  # not in the scene's folder: refused
+    out = home / "out" / "c.mp4"
+    assert main(["render", str(path), "--assets", str(shared), "-o", str(out), "--size",
+                 "64x36", "--no-audio", "--quiet"]) == 0  # fmt: skip
+    assert out.is_file()
     app = PreviewApp(path, (320, 180 + BAR), clock=lambda: 0.0, worker=False,
                      clip_size=(320, 180), sound=False, assets=(shared,))  # fmt: skip
     try:
