@@ -228,7 +228,9 @@ def test_edited_expired_and_out_of_scope_consents_are_refused(home: Path) -> Non
     assert "for its signer's own use only" in refused(path, home)
 
 
-def test_a_consent_made_with_the_persons_own_key(home: Path) -> None:
+def test_a_consent_made_with_the_persons_own_key(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = home / "ada.pem"
     assert grant(home, "--new-key", str(key), "--others") == 0
     assert key.stat().st_mode & 0o777 == 0o600
@@ -239,6 +241,7 @@ def test_a_consent_made_with_the_persons_own_key(home: Path) -> None:
     assert main(["consent", "revoke", str(home / "me.consent.json"), "--key", str(key)]) == 0
     assert grant(home, "--expires", "2001-01-01", out="old.consent.json") == 1
     assert not (home / "old.consent.json").exists()
+    assert "--expires 2001-01-01 is in the past" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             return _revoke(args)
         return _show(args)
     except cs.ConsentProblem as error:
-        print(f"physics-scenes consent: {error}", flush=True)
+        print(f"physics-scenes consent: {error}", file=sys.stderr, flush=True)
         return EXIT_INPUT
 
 
