@@ -81,6 +81,11 @@ BACKENDS: dict[str, set[str]] = {
     "c2pa": {"output.provenance.credentials"},
     "cryptography": {"output.provenance.keys"},
     "pydantic": {"scene", "cli"},
+    # the portal's web stack: nowhere else
+    "starlette": {"portal"},
+    "uvicorn": {"portal.command"},
+    "python_multipart": {"portal.uploads"},
+    "jinja2": {"portal.app"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""
 

@@ -1,0 +1,65 @@
+"""The portal's data directory and the owner token.
+
+Everything the portal writes lives in one folder (``--data``, else
+``$PHYSICS_SCENES_DATA_DIR``, else ``$XDG_DATA_HOME/physics_scenes``, else
+``~/.local/share/physics_scenes``): ``uploads/`` (files being checked, deleted after
+their report) and ``owner-token.sha256`` (the SHA-256 of the owner token, mode 0600; the
+token itself is printed once by ``portal --init`` and kept nowhere). The token is 32
+random bytes, so a plain SHA-256 is enough to store it: there is nothing to guess.
+
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp())
+>>> token = init_token(folder)
+>>> check_token(folder, token), check_token(folder, token + "x")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+DATA_ENV = "PHYSICS_SCENES_DATA_DIR"
+TOKEN_FILE = "owner-token.sha256"
+UPLOADS = "uploads"
+
+
+def data_dir(given: Path | None = None) -> Path:
+    """The data directory (see the module's docstring)."""
+    if given is not None:
+        return given
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "physics_scenes"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def init_token(folder: Path) -> str:
+    """Make a new owner token (replacing any previous one) and return it, once."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = secrets.token_urlsafe(32)
+    temporary = folder / f".{TOKEN_FILE}.{secrets.token_hex(4)}"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(_digest(token) + "\n")
+    temporary.replace(folder / TOKEN_FILE)
+    return token
+
+
+def has_token(folder: Path) -> bool:
+    return (folder / TOKEN_FILE).is_file()
+
+
+def check_token(folder: Path, token: str | None) -> bool:
+    """Whether ``token`` is the owner token (compared in constant time)."""
+    if not token or not has_token(folder):
+        return False
+    stored = (folder / TOKEN_FILE).read_text(encoding="ascii").strip()
+    return hmac.compare_digest(stored, _digest(token.strip()))
