@@ -151,16 +151,43 @@ def _report(upload: Upload) -> dict[str, Any]:
     try:
         report = inspect(upload.path).as_json()
     except Exception as error:  # a decoder's failure on a file that only looked like media
-        raise UploadRefused(
-            422, f"{upload.name!r} looks like a {upload.kind} but could not be decoded: "
-            f"{type(error).__name__}: {str(error)[:300]}",
-        ) from None  # fmt: skip
+        report = _manifest_only(upload, f"{type(error).__name__}: {str(error)[:300]}")
     report["file"] = upload.name
     return {
         "upload": {"name": upload.name, "kind": upload.kind, "size": upload.size,
                    "sha256": sha256_file(upload.path)},
         "report": report,
     }  # fmt: skip
+
+
+def _manifest_only(upload: Upload, why: str) -> dict[str, Any]:
+    """When the media cannot be decoded (an edit broke it), its manifest still speaks:
+    ``verify``'s own judgement on the manifest alone; with no manifest either, 422."""
+    from ..output.provenance.credentials import read
+    from ..output.provenance.keys import trust_anchors
+    from ..output.provenance.verify import Report, _judge
+
+    manifest = read(upload.path, trust_anchors())
+    unreadable = manifest.signer is None and manifest.claims is None
+    if manifest.state == "none" or (unreadable and not _holds_c2pa(upload.path)):
+        raise UploadRefused(
+            422, f"{upload.name!r} looks like a {upload.kind} but could not be decoded: {why}"
+        )
+    report = Report(str(upload.path), manifest, None, None)
+    _judge(report)
+    report.findings.append(f"the media could not be decoded ({why}): no watermark was read")
+    return report.as_json()
+
+
+def _holds_c2pa(path: Path) -> bool:
+    """Whether the file holds a C2PA block at all (a damaged manifest, not plain garbage)."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if b"c2pa" in tail + chunk:
+                return True
+            tail = chunk[-3:]
+    return False
 
 
 def _rows(claims: Mapping[str, Any] | None, *, consent: bool) -> list[tuple[str, str]]:

@@ -1,0 +1,239 @@
+"""The verification portal through a real uvicorn server on a free port: reports as JSON
+and pages, refused uploads (not media, too large, malformed), streaming to the data
+directory, the owner token. The browser test (slow) is in test_portal_browser.py."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import uvicorn
+
+from physics_scenes.cli import main
+from physics_scenes.output.provenance.credentials import sign
+from physics_scenes.output.provenance.keys import Identity, make_identity
+from physics_scenes.portal.app import PortalConfig, make_app
+from physics_scenes.portal.store import TOKEN_FILE, UPLOADS, check_token, init_token
+
+LIMIT = 300_000
+
+
+class Served:
+    """A portal served by uvicorn in a thread, on a port the OS chose."""
+
+    def __init__(self, config: PortalConfig) -> None:
+        self.config = config
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(
+            uvicorn.Config(make_app(config), log_level="error", lifespan="off")
+        )
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the portal did not start"
+            time.sleep(0.01)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+    def upload(self, path: str, name: str, data: bytes, **headers: str) -> tuple[int, bytes]:
+        body, content_type = form({"file": (name, data)})
+        status, _, answer = self.request("POST", path, body,
+                                         {"Content-Type": content_type, **headers})  # fmt: skip
+        return status, answer
+
+
+def form(fields: dict[str, str | tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body, as a browser sends it."""
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, value in fields.items():
+        if isinstance(value, tuple):
+            head = f'name="{name}"; filename="{value[0]}"\r\nContent-Type: application/octet-stream'
+            data = value[1]
+        else:
+            head, data = f'name="{name}"', value.encode()
+        parts.append(f"--{boundary}\r\nContent-Disposition: form-data; {head}\r\n\r\n".encode()
+                     + data + b"\r\n")  # fmt: skip
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    served = Served(PortalConfig(tmp_path_factory.mktemp("portal"), LIMIT))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def signed_png(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    _root, chain, key = make_identity("portal test signer")
+    path = tmp_path_factory.mktemp("png") / "still.png"
+    iio.imwrite(path, np.random.default_rng(1).integers(0, 255, (32, 48, 3), dtype=np.uint8))
+    sign(path, Identity(chain, key, "test"), {"content_id": "0123456789ab", "seed": 7}, "9.9")
+    return path.read_bytes()
+
+
+def _leftovers(portal: Served) -> list[Path]:
+    folder = portal.config.data / UPLOADS
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_a_signed_image_gets_its_report_as_json_and_as_a_page(portal: Served, signed_png: bytes):
+    status, answer = portal.upload("/api/verify", "still.png", signed_png)
+    assert status == 200, answer
+    result = json.loads(answer)
+    assert result["upload"]["kind"] == "PNG image" and result["upload"]["size"] == len(signed_png)
+    report = result["report"]
+    assert report["file"] == "still.png"  # the upload's name, not the server's temporary path
+    assert report["manifest"]["state"] == "untrusted"  # the test signer is not trusted here
+    assert report["manifest"]["signer"] == "portal test signer"
+    assert report["manifest"]["claims"]["content_id"] == "0123456789ab"
+    assert report["status"] == 0 and result["headline"].startswith("Verified")
+
+    status, page = portal.upload("/verify", "still <b>.png", signed_png)
+    html = page.decode()
+    assert status == 200 and "Verified: provenance found and consistent" in html
+    assert "portal test signer" in html and "0123456789ab" in html
+    assert "still &lt;b&gt;.png" in html and "still <b>" not in html  # names are text
+    assert _leftovers(portal) == []  # deleted after the report
+
+
+def test_a_tampered_image_is_flagged(portal: Served, signed_png: bytes) -> None:
+    data = bytearray(signed_png)
+    data[signed_png.index(b"IDAT") + 30] ^= 1  # one pixel byte, after signing
+    status, answer = portal.upload("/api/verify", "edited.png", bytes(data))
+    report = json.loads(answer)["report"]
+    assert status == 200 and report["status"] == 4
+    assert report["manifest"]["state"] == "invalid" and "mismatch" in report["verdict"][0]
+    assert "could not be decoded" in report["verdict"][-1]  # the edit broke the PNG too
+    status, page = portal.upload("/verify", "edited.png", bytes(data))
+    assert "TAMPERED" in page.decode() and 'class="verdict tampered"' in page.decode()
+
+
+def test_a_raw_body_is_an_upload_too(portal: Served, signed_png: bytes) -> None:
+    status, _, answer = portal.request("POST", "/api/verify?name=../../x.png", signed_png,
+                                       {"Content-Type": "application/octet-stream"})  # fmt: skip
+    assert status == 200 and json.loads(answer)["report"]["file"] == "x.png"
+
+
+def test_what_is_not_media_is_refused_with_a_clear_error(portal: Served) -> None:
+    script = b"#!/bin/sh\necho owned > /tmp/owned\n"
+    status, answer = portal.upload("/api/verify", "clip.mp4", script)
+    error = json.loads(answer)
+    assert status == 415 and "'clip.mp4' is not a video, image or sound file" in error["error"]
+    status, page = portal.upload("/verify", "clip.mp4", script)
+    assert status == 415 and "Not a media file" in page.decode()
+    status, answer = portal.upload("/api/verify", "empty.png", b"")
+    assert status == 400 and "empty" in json.loads(answer)["error"]
+    fake = b"\x89PNG\r\n\x1a\n" + b"not a picture" * 10
+    status, answer = portal.upload("/api/verify", "fake.png", fake)
+    assert status == 422 and "could not be decoded" in json.loads(answer)["error"]
+    assert _leftovers(portal) == []
+
+
+def test_a_huge_upload_is_refused_with_the_limit(portal: Served) -> None:
+    big = bytes(LIMIT + 1)
+    status, answer = portal.upload("/api/verify", "big.mp4", big)  # announced by Content-Length
+    error = json.loads(answer)
+    assert status == 413 and error["limit_bytes"] == LIMIT and "300,000 bytes" in error["error"]
+    status, page = portal.upload("/verify", "big.mp4", big)
+    assert status == 413 and "Upload too large" in page.decode()
+
+    # a chunked body announces no size: it is counted as it streams and cut at the limit
+    connection = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=30)
+    chunks = (bytes(50_000) for _ in range(20))  # 1 MB
+    connection.request("POST", "/api/verify", chunks, encode_chunked=True,
+                       headers={"Transfer-Encoding": "chunked"})  # fmt: skip
+    response = connection.getresponse()
+    assert response.status == 413 and json.loads(response.read())["limit_bytes"] == LIMIT
+    connection.close()
+    assert _leftovers(portal) == []
+
+
+def test_an_upload_streams_into_the_data_directory(portal: Served, signed_png: bytes) -> None:
+    """Half a body sent: it is already in a file of the data directory (mode 0600)."""
+    body, content_type = form({"file": ("still.png", signed_png)})
+    connection = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=30)
+    connection.putrequest("POST", "/api/verify")
+    connection.putheader("Content-Type", content_type)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders()
+    half = len(body) // 2
+    connection.send(body[:half])
+    deadline = time.monotonic() + 10
+    while not (parts := _leftovers(portal)) or parts[0].stat().st_size < half - 1000:
+        assert time.monotonic() < deadline, "the first half never reached the disk"
+        time.sleep(0.01)
+    assert parts[0].suffix == ".part" and stat.S_IMODE(parts[0].stat().st_mode) == 0o600
+    connection.send(body[half:])
+    assert connection.getresponse().status == 200
+    connection.close()
+    assert _leftovers(portal) == []
+
+
+def test_portal_init_prints_a_token_once_and_keeps_only_its_hash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["portal", "--init", "--data", str(tmp_path)]) == 0
+    token = capsys.readouterr().out.splitlines()[1]
+    stored = (tmp_path / TOKEN_FILE).read_text()
+    assert token not in stored and len(stored.strip()) == 64
+    assert stat.S_IMODE((tmp_path / TOKEN_FILE).stat().st_mode) == 0o600
+    assert check_token(tmp_path, token) and not check_token(tmp_path, token[:-1])
+    assert main(["portal", "--init", "--data", str(tmp_path)]) == 0  # a new one replaces it
+    assert not check_token(tmp_path, token)
+
+
+def test_owner_pages_need_the_token(portal: Served) -> None:
+    token = init_token(portal.config.data)
+    status, _, answer = portal.request("GET", "/api/owner")
+    assert status == 401 and "owner token required" in json.loads(answer)["error"]
+    status, _, _ = portal.request("GET", "/api/owner", headers={"Authorization": "Bearer nope"})
+    assert status == 401
+    status, _, answer = portal.request("GET", "/api/owner",
+                                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert status == 200 and set(json.loads(answer)) >= {"assets", "names"}
+
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, _, page = portal.request("POST", "/owner/login", b"token=wrong", urlencoded)
+    assert status == 403 and "not this portal" in page.decode()
+    status, headers, _ = portal.request("POST", "/owner/login", f"token={token}".encode(),
+                                        urlencoded)  # fmt: skip
+    assert status == 303 and "httponly" in headers["set-cookie"].lower()
+    assert "samesite=strict" in headers["set-cookie"].lower()
+    cookie = headers["set-cookie"].split(";")[0]
+    assert token not in cookie  # the cookie is a session, not the token
+    _, _, page = portal.request("GET", "/owner", headers={"Cookie": cookie})
+    assert 'id="logout"' in page.decode()
+    _, _, page = portal.request("GET", "/owner", headers={"Cookie": "ps_owner=forged"})
+    assert 'id="token"' in page.decode()  # the login form again
