@@ -47,7 +47,15 @@ MAY_IMPORT: dict[str, set[str]] = {
         "portal",
     },
     "probe": {"frame"},
-    "rights": {"scene", "frame", "errors", "output.provenance.keys"},
+    "rights": {
+        "scene",
+        "frame",
+        "errors",
+        "output.provenance.keys",
+        "output.ffmpeg",  # sound fingerprints (Chromaprint) through the one encoder caller
+        "output.sink",  # its ExportError
+        "output.provenance.payload",  # a render's content id, logged by the registry
+    },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job"},
     "__main__": {"cli", "errors"},
@@ -86,6 +94,8 @@ BACKENDS: dict[str, set[str]] = {
     "uvicorn": {"portal.command"},
     "python_multipart": {"portal.uploads"},
     "jinja2": {"portal.app"},
+    "imagehash": {"rights.fingerprint"},
+    "sqlite3": {"rights.registry"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""
 

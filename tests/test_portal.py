@@ -4,6 +4,7 @@ directory, the owner token. The browser test (slow) is in test_portal_browser.py
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import socket
@@ -237,3 +238,61 @@ def test_owner_pages_need_the_token(portal: Served) -> None:
     assert 'id="logout"' in page.decode()
     _, _, page = portal.request("GET", "/owner", headers={"Cookie": "ps_owner=forged"})
     assert 'id="token"' in page.decode()  # the login form again
+
+
+def _picture(path: Path, size: tuple[int, int] = (96, 64)) -> Path:
+    """A smooth picture with structure (what perceptual hashes are made for)."""
+    y, x = np.mgrid[0 : size[1], 0 : size[0]] / max(size)
+    rgb = np.stack([np.sin(6 * x) * 0.5 + 0.5, np.cos(4 * y + x) * 0.5 + 0.5, x * y], -1)
+    iio.imwrite(path, (rgb * 255).astype(np.uint8))
+    return path
+
+
+def test_an_owner_blocks_an_asset_and_a_name_and_sees_the_renders_near_them(
+    portal: Served, tmp_path: Path
+) -> None:
+    from physics_scenes.rights.fingerprint import image_print
+    from physics_scenes.rights.registry import Registry, UsedAsset
+
+    token = init_token(portal.config.data)
+    bearer = {"Authorization": f"Bearer {token}"}
+    logo = _picture(tmp_path / "logo.png").read_bytes()
+    status, _ = portal.upload("/api/owner/assets", "logo.png", logo)
+    assert status == 401  # no token, nothing added
+    body, content_type = form({"owner": "Acme Corp", "reason": "trademark",
+                               "file": ("../../logo.png", logo)})  # fmt: skip
+    status, _, answer = portal.request("POST", "/api/owner/assets", body,
+                                       {"Content-Type": content_type, **bearer})  # fmt: skip
+    entry = json.loads(answer)
+    assert status == 201, entry
+    assert entry["kind"] == "image" and entry["label"] == "logo.png"
+    assert entry["owner"] == "Acme Corp" and entry["sha256"] == hashlib.sha256(logo).hexdigest()
+
+    # a render here that used a resized copy of it (the render log the pipeline writes)
+    copy = _picture(tmp_path / "copy.png", (144, 96))
+    with Registry(portal.config.data / "registry.sqlite3") as registry:
+        used = UsedAsset("look.background.image", "copy.png", image_print(copy))
+        registry.log_render("c0ffee123456", "ads.yaml", [used])
+
+    status, _, answer = portal.request("POST", "/api/owner/names",
+                                       json.dumps({"name": "Acme Rockets", "owner": "Acme Corp",
+                                                   "reason": "mark"}).encode(),
+                                       {"Content-Type": "application/json", **bearer})  # fmt: skip
+    assert status == 201 and json.loads(answer)["kind"] == "name"
+
+    _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
+    overview = json.loads(answer)
+    [asset] = overview["assets"]
+    [use] = asset["uses_near"]
+    assert use["content_id"] == "c0ffee123456" and use["ref"] == "copy.png"
+    assert use["rule"].startswith("near copy")
+    assert [n["label"] for n in overview["names"]] == ["Acme Rockets"]
+
+    garbage = b"\x89PNG\r\n\x1a\n" + bytes(200)  # looks like a PNG, is not one
+    body, content_type = form({"owner": "Acme Corp", "reason": "x", "file": ("bad.png", garbage)})
+    status, _, answer = portal.request("POST", "/api/owner/assets", body,
+                                       {"Content-Type": content_type, **bearer})  # fmt: skip
+    assert status == 422 and "cannot block this file: 'bad.png'" in json.loads(answer)["error"]
+    assert _leftovers(portal) == []
+    _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
+    assert len(json.loads(answer)["assets"]) == 1  # nothing half-added

@@ -266,3 +266,46 @@ def mux_subtitles(video: Path, srt: Path, language: str = "und") -> None:
         "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
     _remux(command, muxed, video, "the subtitles")
+
+
+PRINT_RATE = 11_025
+"""Chromaprint's own working rate: decoding straight to it keeps a long file small."""
+
+
+def chromaprint(path: Path, seconds: float, at_least: float) -> tuple[np.ndarray, float]:
+    """The Chromaprint fingerprint (one uint32 per 0.124 s, the code AcoustID uses) of the
+    first ``seconds`` of a sound file, by this ffmpeg's ``chromaprint`` muxer.
+
+    A sound shorter than ``at_least`` seconds is looped to that length first: Chromaprint
+    needs a few seconds of signal before it emits a code, and a sample is often a fraction
+    of a second. Returns the codes and the seconds decoded (before looping);
+    ``ExportError`` if the file does not decode to any sound.
+    """
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    decode = [
+        exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-i", ffmpeg_path(path),
+        "-map", "0:a:0", "-t", f"{max(seconds, 0.001):.6f}",
+        "-f", "s16le", "-ac", "1", "-ar", str(PRINT_RATE), "-",
+    ]  # fmt: skip
+    result = subprocess.run(decode, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    if result.returncode != 0:
+        raise ExportError(f"{path}: cannot decode the sound: {lines[-1] if lines else ''}")
+    pcm = np.frombuffer(result.stdout[: len(result.stdout) // 2 * 2], dtype="<i2")
+    if not len(pcm):
+        raise ExportError(f"{path}: the file holds no sound")
+    decoded = len(pcm) / PRINT_RATE
+    wanted = int(at_least * PRINT_RATE)
+    if len(pcm) < wanted:
+        pcm = np.tile(pcm, -(-wanted // len(pcm)))
+    encode = [
+        exe, "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-f", "s16le", "-ac", "1", "-ar", str(PRINT_RATE), "-i", "-",
+        "-f", "chromaprint", "-fp_format", "raw", "-",
+    ]  # fmt: skip
+    printed = subprocess.run(encode, input=pcm.tobytes(), capture_output=True, **_run_alone())
+    if printed.returncode != 0:
+        lines = printed.stderr.decode(errors="replace").strip().splitlines()
+        raise ExportError(f"{path}: fingerprinting failed: {lines[-1] if lines else ''}")
+    data = printed.stdout[: len(printed.stdout) // 4 * 4]
+    return np.frombuffer(data, dtype="<u4").copy(), decoded

@@ -14,10 +14,10 @@ markup) with no script, so they work without a build step.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -29,6 +29,8 @@ from starlette.routing import Route
 
 from .store import UPLOADS
 from .uploads import ACCEPTED, Upload, UploadRefused, receive
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 200 * 1000 * 1000
 """Uploads above this many bytes are refused (``--max-upload``)."""
@@ -46,6 +48,8 @@ class PortalConfig:
 
     data: Path
     max_upload: int = DEFAULT_LIMIT
+    registry: Path | None = None
+    """The blocklist registry; None: ``registry.sqlite3`` in ``data``."""
 
 
 class Portal:
@@ -87,11 +91,15 @@ class Portal:
             self.config.max_upload, name,
         )  # fmt: skip
 
+    async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (decoding, the registry) in a worker thread, one at a time."""
+        return await anyio.to_thread.run_sync(work, *args, limiter=self.limiter)
+
     async def checked(self, request: Request) -> dict[str, Any]:
         """Receive the upload, make its report, delete it."""
         upload = await self.upload(request)
         try:
-            return await anyio.to_thread.run_sync(_report, upload, limiter=self.limiter)
+            return await self.in_thread(_report, upload)
         finally:
             upload.path.unlink(missing_ok=True)
 

@@ -28,6 +28,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     portal.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     portal.add_argument("--data", type=Path, metavar="DIR", help="the portal's data directory")
     portal.add_argument(
+        "--registry",
+        type=Path,
+        metavar="FILE",
+        help="the blocklist (default DIR/registry.sqlite3)",
+    )
+    portal.add_argument(
         "--max-upload", type=float, default=200.0, metavar="MB", help="upload limit (default 200)"
     )
     portal.add_argument(
@@ -54,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         print(f"warning: serving on {args.host}: anyone who can reach it can upload files",
               file=sys.stderr)  # fmt: skip
-    app = make_app(PortalConfig(folder, int(args.max_upload * 1e6)))
+    app = make_app(PortalConfig(folder, int(args.max_upload * 1e6), args.registry))
     print(f"physics_scenes portal on http://{args.host}:{args.port}/ (data in {folder})")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

@@ -1,10 +1,11 @@
 """The portal's data directory and the owner token.
 
-Everything the portal writes lives in one folder (``--data``, else
-``$PHYSICS_SCENES_DATA_DIR``, else ``$XDG_DATA_HOME/physics_scenes``, else
-``~/.local/share/physics_scenes``): ``uploads/`` (files being checked, deleted after
-their report) and ``owner-token.sha256`` (the SHA-256 of the owner token, mode 0600; the
-token itself is printed once by ``portal --init`` and kept nowhere). The token is 32
+Everything the portal writes lives in one folder (``--data``, else the folder of the
+blocklist registry: ``$XDG_DATA_HOME/physics-scenes``, else
+``~/.local/share/physics-scenes``): ``registry.sqlite3`` (the blocklist and the render
+log, unless ``--registry`` names another), ``uploads/`` (files being checked, deleted
+after their report) and ``owner-token.sha256`` (the SHA-256 of the owner token, mode
+0600; the token itself is printed once by ``portal --init`` and kept nowhere). The token is 32
 random bytes, so a plain SHA-256 is enough to store it: there is nothing to guess.
 
 >>> import tempfile
@@ -22,19 +23,23 @@ import os
 import secrets
 from pathlib import Path
 
-DATA_ENV = "PHYSICS_SCENES_DATA_DIR"
 TOKEN_FILE = "owner-token.sha256"
 UPLOADS = "uploads"
+REGISTRY = "registry.sqlite3"
 
 
 def data_dir(given: Path | None = None) -> Path:
     """The data directory (see the module's docstring)."""
     if given is not None:
         return given
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "physics_scenes"
+    from ..rights.registry import default_path  # loads the fingerprints: only when asked
+
+    return default_path().parent
+
+
+def registry_path(folder: Path, given: Path | None = None) -> Path:
+    """The blocklist registry the portal shows: ``--registry``, else the data folder's."""
+    return given if given is not None else folder / REGISTRY
 
 
 def _digest(token: str) -> str:
