@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import socket
 import stat
 import threading
@@ -14,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import imageio.v3 as iio
 import numpy as np
@@ -22,9 +24,11 @@ import uvicorn
 
 from physics_scenes.cli import main
 from physics_scenes.output.provenance.credentials import sign
-from physics_scenes.output.provenance.keys import Identity, make_identity
+from physics_scenes.output.provenance.keys import CONFIG_ENV, Identity, make_identity
 from physics_scenes.portal.app import PortalConfig, make_app
 from physics_scenes.portal.store import TOKEN_FILE, UPLOADS, check_token, init_token
+
+from helpers import SCENES
 
 LIMIT = 300_000
 
@@ -296,3 +300,90 @@ def test_an_owner_blocks_an_asset_and_a_name_and_sees_the_renders_near_them(
     assert _leftovers(portal) == []
     _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
     assert len(json.loads(answer)["assets"]) == 1  # nothing half-added
+
+
+# --- in a real browser: Debian's Chromium driven by Selenium --------------------------
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
+        pytest.skip("chromium and chromium-driver are not installed (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                     "--window-size=1100,1000"):  # fmt: skip
+        options.add_argument(argument)
+    # the driver's path given: Selenium Manager is skipped, nothing is downloaded
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.implicitly_wait(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def rendered_clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A tiny clip signed by a fresh local identity (trusted while the test runs)."""
+    folder = tmp_path_factory.mktemp("clip")
+    previous = os.environ[CONFIG_ENV]
+    os.environ[CONFIG_ENV] = str(folder / "cfg")
+    try:
+        assert main(["keys", "init"]) == 0
+        assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(folder / "c.mp4"),
+                     "--size", "256x144", "--duration", "1", "--fps", "30", "-q"]) == 0  # fmt: skip
+        metadata = json.loads((folder / "c.metadata.json").read_text())
+        yield folder / "c.mp4", metadata["watermark"]["content_id"]
+    finally:
+        os.environ[CONFIG_ENV] = previous
+
+
+@pytest.mark.slow
+def test_in_a_browser_a_clip_verifies_a_tampered_copy_is_flagged_and_an_owner_blocks_an_asset(
+    browser: Any, rendered_clip: tuple[Path, str], tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    clip, content_id = rendered_clip
+    tampered = tmp_path / "tampered.mp4"
+    data = bytearray(clip.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2] = bytes(b ^ 0xFF for b in data[middle : middle + 2])
+    tampered.write_bytes(bytes(data))
+    served = Served(PortalConfig(tmp_path / "data", LIMIT))
+    shots = Path(os.environ.get("PORTAL_SCREENSHOTS", tmp_path))
+    try:
+        results = {}
+        for name, path in (("verified", clip), ("tampered", tampered)):
+            browser.get(served.url)
+            browser.find_element(By.ID, "file").send_keys(str(path))
+            browser.find_element(By.ID, "check").click()
+            results[name] = browser.find_element(By.ID, "verdict").text
+            browser.get_screenshot_as_file(str(shots / f"portal_{name}.png"))
+            if name == "verified":
+                assert browser.find_element(By.ID, "manifest-state").text == "trusted"
+                assert browser.find_element(By.ID, "payload").text == content_id
+            else:
+                assert browser.find_element(By.ID, "manifest-state").text == "invalid"
+        assert results["verified"] == "Verified: provenance found and consistent"
+        assert results["tampered"].startswith("TAMPERED")
+
+        token = init_token(served.config.data)
+        browser.get(served.url + "owner")
+        browser.find_element(By.ID, "token").send_keys(token)
+        browser.find_element(By.ID, "login").click()
+        browser.find_element(By.ID, "asset-file").send_keys(str(_picture(tmp_path / "logo.png")))
+        browser.find_element(By.ID, "asset-owner").send_keys("Acme Corp")
+        browser.find_element(By.ID, "asset-reason").send_keys("trademark")
+        browser.find_element(By.ID, "add-asset").click()
+        flash = browser.find_element(By.ID, "flash").text
+        browser.get_screenshot_as_file(str(shots / "portal_owner.png"))
+        assert flash.startswith("Blocked image 'logo.png'")
+        assert "Acme Corp: trademark" in browser.find_element(By.ID, "assets").text
+        assert _leftovers(served) == []
+    finally:
+        served.stop()
