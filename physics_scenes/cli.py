@@ -30,6 +30,7 @@ from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .portal import command as portal_command
 from .probe import command as probe_command
+from .rights import consent_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
 from .scene.loader import load_scene, read_file
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_dataset.add_commands(commands)
     probe_command.add_parser(commands)
     portal_command.add_parser(commands)
+    consent_command.add_parser(commands)
     return parser
 
 
@@ -654,6 +656,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_preview(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)  # errors are reported like every other command's
     clip_size = args.clip_size or SIZE_PRESETS[args.preset or default_size(scene)]
+    from .job.pipeline import consent_scopes
+
+    consent_scopes(scene, args.scene)  # a personal face is not shown without its consent
     # The window loop calls no Python from inside pymunk, so Ctrl-C may interrupt at once.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from .preview.app import NoDisplayError, preview  # pygame's window only for this command
@@ -813,6 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "verify": _cmd_verify,
         "keys": _cmd_keys,
         "portal": portal_command.run,
+        "consent": consent_command.run,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

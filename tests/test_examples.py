@@ -30,9 +30,9 @@ them, short and small."""
 WIDTH, HEIGHT = 320, 180
 """The examples' test size: small, as drawing is not what these tests check."""
 
-SLOW_EXAMPLES = {"rube_goldberg", "ball_pile"}
-"""Rendered by their own slow tests (test_script.py; the pile's below, 17 s), not by the
-default run's fixture."""
+SLOW_EXAMPLES = {"rube_goldberg", "ball_pile", "self_cameo"}
+"""Rendered by their own slow tests (test_script.py; the pile's below, 17 s; the cameo's,
+signed, in test_cameo.py), not by the default run's fixture."""
 RENDERED = [p for p in EXAMPLES if p.stem not in SLOW_EXAMPLES]
 
 

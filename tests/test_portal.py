@@ -328,13 +328,14 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def rendered_clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A tiny clip signed by a fresh local identity (trusted while the test runs)."""
+    """A tiny self-cameo clip (a face worn with its consent) signed by a fresh local
+    identity (trusted while the test runs)."""
     folder = tmp_path_factory.mktemp("clip")
     previous = os.environ[CONFIG_ENV]
     os.environ[CONFIG_ENV] = str(folder / "cfg")
     try:
         assert main(["keys", "init"]) == 0
-        assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(folder / "c.mp4"),
+        assert main(["render", str(SCENES / "self_cameo.yaml"), "-o", str(folder / "c.mp4"),
                      "--size", "256x144", "--duration", "1", "--fps", "30", "-q"]) == 0  # fmt: skip
         metadata = json.loads((folder / "c.metadata.json").read_text())
         yield folder / "c.mp4", metadata["watermark"]["content_id"]
@@ -367,6 +368,9 @@ def test_in_a_browser_a_clip_verifies_a_tampered_copy_is_flagged_and_an_owner_bl
             if name == "verified":
                 assert browser.find_element(By.ID, "manifest-state").text == "trusted"
                 assert browser.find_element(By.ID, "payload").text == content_id
+                record = json.loads((SCENES / "self_cameo.consent.json").read_text())["consent"]
+                consent = browser.find_element(By.ID, "consent").text
+                assert record["id"] in consent and "face" in consent
             else:
                 assert browser.find_element(By.ID, "manifest-state").text == "invalid"
         assert results["verified"] == "Verified: provenance found and consistent"

@@ -24,7 +24,7 @@ from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
 from ..picture.captions import Captions
 from ..picture.looks import Finisher, average, gradient, shutter_offsets
-from ..picture.renderer import Renderer, load_image_rgb
+from ..picture.renderer import Renderer, load_face, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
@@ -76,12 +76,29 @@ def check_inputs(scene: Scene, root: Path) -> dict[str, Path]:
     if problems:
         raise RenderError("; ".join(f"{format_path(loc)}: {m}" for loc, m in problems))
     checked = {}
-    for loc, ref, kind in files.references(scene.audio, scene.look):
+    for loc, ref, kind in files.references(scene.audio, scene.look, scene.bodies):
         try:
-            checked[ref] = files.check(root, ref, kind)
+            path = files.check(root, ref, kind)
         except files.FileRefError as error:
             raise InputFileError(f"{format_path(loc)}: {error}") from None
+        if kind != "consent":  # a person's record: its scope reaches the manifest, not it
+            checked[ref] = path
     return checked
+
+
+def face_rows(scene: Scene, names: Sequence[str], checked: dict[str, Path]) -> dict[int, Path]:
+    """Layout row → face picture of each figure wearing one: a ragdoll's head, a walker's
+    torso (whose last circle is its head). Consent was checked before (``pipeline``)."""
+    rows = {}
+    for index, body in enumerate(scene.bodies):
+        face = getattr(body, "face", None)
+        if face is None:
+            continue
+        part = "head" if body.kind == "ragdoll" else "torso"
+        rows[list(names).index(f"{body.name or f'{body.kind}_{index}'}/{part}")] = checked[
+            face.image
+        ]
+    return rows
 
 
 class Clip:
@@ -120,7 +137,11 @@ class Clip:
         marks = look is None or look.spin_marks is not False
         background = self._background(look, checked)
         fluid = look.fluid if look is not None else "surface"
-        self.renderer = Renderer(layout, width, height, background, spin_marks=marks, fluid=fluid)
+        faces = face_rows(scene, layout.names, checked)
+        textures = {row: load_face(path) for row, path in faces.items()}
+        self.renderer = Renderer(
+            layout, width, height, background, spin_marks=marks, fluid=fluid, faces=textures
+        )
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         auto = look.auto_captions if look is not None else None
         still = frozenset(b.name for b in layout.bodies if b.body_type == "static")

@@ -9,16 +9,18 @@ cleaned by the next run of the same target).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import platform
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..errors import InputFileError
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
@@ -32,6 +34,7 @@ from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.loader import format_path
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
@@ -139,15 +142,32 @@ def audio_sink_for(
 ) -> AudioSink:
     """The sound of ``clip`` as ``render`` makes it, into the WAV ``path`` (the preview
     plays the same track): the scene's settings, materials and the clip's clock."""
-    from ..output.sound import AudioSink
+    from ..output.sound import AudioSink, FigureVoice
 
     materials = {name: (m.density, m.elasticity) for name, m in scene.materials.items()}
+    figures = tuple(
+        FigureVoice(f"bodies[{index}].voice.file", f"{name}/{part}", voice.file, voice.start,
+                    voice.gain_db)
+        for index, name, part, voice in figure_voices(scene)
+    )  # fmt: skip
     return AudioSink(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
-        mark=mark,
+        mark=mark, figures=figures,
     )  # fmt: skip
+
+
+def figure_voices(scene: Scene) -> list[tuple[int, str, str, Any]]:
+    """(index in ``bodies``, figure name, the part it speaks from, its ``voice:``) of each
+    walker or ragdoll with a recorded voice: the one lookup a ``say`` line can use."""
+    found = []
+    for index, body in enumerate(scene.bodies):
+        voice = getattr(body, "voice", None)
+        if voice is not None:
+            part = "head" if body.kind == "ragdoll" else "torso"
+            found.append((index, body.name or f"{body.kind}_{index}", part, voice))
+    return found
 
 
 def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
@@ -266,6 +286,7 @@ def _sign(
     run_hash: str,
     marks: Marks | None,
     check: Callable[[], None],
+    consents: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Embed signed C2PA manifests in the finished outputs, still in the staging folder:
     a failure or an interrupt here discards the whole set like any other."""
@@ -292,9 +313,25 @@ def _sign(
     for target in targets:
         check()
         try:
-            sign(target, job.sign, claims, _version("physics-scenes"), ingredients)
+            sign(target, job.sign, claims, _version("physics-scenes"), ingredients, consents)
         except Exception as error:  # the SDK's errors: a bad certificate, an odd file
             raise ExportError(f"{target.name}: signing failed: {error}") from error
+
+
+def consent_scopes(scene: Scene, source: Path | None) -> list[dict[str, Any]]:
+    """Before anything is opened: every personal face and voice of ``scene`` must be
+    allowed by its consent record now (``rights.consent_check``); returns the consents'
+    ids and scopes for the manifest. ``InputFileError`` names the field and the reason."""
+    from ..rights.consent_check import CameoError, check_scene, wearings
+
+    if not wearings(scene):
+        return []
+    root = source.parent if source is not None else Path(".")
+    try:
+        return check_scene(scene, root, source, datetime.datetime.now(datetime.UTC))
+    except CameoError as error:
+        where = f"{source}: " if source is not None else ""
+        raise InputFileError(f"{where}{format_path(error.loc)}: {error.message}") from None
 
 
 def run_hash_for(scene: Scene, source: Path | None = None) -> tuple[str, str]:
@@ -342,6 +379,7 @@ def run(
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
     timing = job.scene.timing
     source_dir = job.source.parent if job.source is not None else None
+    consents = consent_scopes(job.scene, job.source)
     clip = Clip(job.scene, job.width, job.height, source_dir)
     current: list[ClipFrame] = []
 
@@ -414,7 +452,7 @@ def run(
             check()
             sink.finish()
         if job.sign is not None:
-            _sign(job, outputs, files, meta.digest.hexdigest(), marks, check)
+            _sign(job, outputs, files, meta.digest.hexdigest(), marks, check, consents)
         for sink in sinks:
             sink.commit()
         check()

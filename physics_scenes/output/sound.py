@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..audio.beds import Beds
 from ..audio.dsp import RATE, Audio32
@@ -29,6 +32,19 @@ from ..scene.audio import AudioSpec
 from .atomic import AtomicPath
 from .ffmpeg import aac_true_peak, decode_audio
 from .sink import ExportError
+
+
+@dataclass(frozen=True, slots=True)
+class FigureVoice:
+    """A figure's recording (``bodies[i].voice``): played from ``start`` (video seconds),
+    panned where the figure's ``part`` (a Layout name) stands at that moment. Consent was
+    checked before the render began (``rights.consent_check``)."""
+
+    loc: str
+    part: str
+    file: str
+    start: float
+    gain_db: float
 
 
 class AudioSink:
@@ -52,8 +68,11 @@ class AudioSink:
         stems: bool = False,
         encoded: bool = True,
         mark: Callable[[Path], None] | None = None,
+        figures: tuple[FigureVoice, ...] = (),
     ) -> None:
         self.path = Path(path)
+        self.figures = figures
+        self._figure_x: list[list[float]] = [[] for _ in figures]
         self.spec, self.seed, self.keep = spec, seed, keep
         self.base_dir, self.materials, self.time_map = base_dir, materials, time_map
         self.encoded = encoded
@@ -72,18 +91,24 @@ class AudioSink:
         self._out = AtomicPath(self.path, group=info.outputs)
         self._stems = {n: AtomicPath(p, group=info.outputs) for n, p in self.stem_paths.items()}
         self._score = Score(info.layout)
+        self._layout = info.layout
+        self._figure_rows = [info.layout.names.index(f.part) for f in self.figures]
         self._fps = info.fps
         self._frames = 0
 
     def write(self, frame: Frame, pixels: object | None) -> None:
         assert self._score is not None
         self._score.add(frame)
+        for row, xs in zip(self._figure_rows, self._figure_x, strict=True):
+            xs.append(float(frame.position[row, 0]))
         self._frames += 1  # a script's ``end`` may stop the clip before info.frame_count
 
     def finish(self) -> None:
         assert self._score is not None and self._out is not None
         duration = self._frames / self._fps  # the frames written (a script may ``end`` early)
         beds = load_beds(self.spec, self.base_dir, duration)
+        if self.figures:
+            beds = replace(beds, voices=beds.voices + self._figure_voices(duration))
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
@@ -96,6 +121,24 @@ class AudioSink:
         if self.info:
             append_wav_info(self._out.temp, self.info)
         self.wav = self._out.temp
+
+    def _figure_voices(self, duration: float) -> tuple[tuple[int, Audio32, float], ...]:
+        """Each figure's recording, decoded, panned (constant power) at the figure's x in
+        the frame shown at its start."""
+        voices = []
+        for figure, xs in zip(self.figures, self._figure_x, strict=True):
+            if figure.start >= duration or not xs:
+                continue
+            try:
+                path = files.check(self.base_dir, figure.file, "media")
+                clip = decode_audio(path, duration - figure.start)
+            except (files.FileRefError, ExportError) as error:
+                raise AudioInputError(f"{figure.loc}: {error}") from None
+            x = xs[min(len(xs) - 1, round(figure.start * self._fps))]
+            origin, width = self._layout.region_origin[0], self._layout.region_size[0]
+            pan = 0.8 * (2.0 * (x - origin) / width - 1.0) if math.isfinite(x) else 0.0
+            voices.append((round(figure.start * RATE), panned(clip, pan), figure.gain_db))
+        return tuple(voices)
 
     def metadata(self) -> dict[str, Any] | None:
         """The measured levels for ``metadata.json`` (None before ``finish()``)."""
@@ -123,6 +166,15 @@ class AudioSink:
             self._out.discard()
         for stem in self._stems.values():
             stem.discard()
+
+
+def panned(clip: Audio32, pan: float) -> Audio32:
+    """A clip's mono sum placed at ``pan`` (-1 left … 1 right), constant power (the
+    centre keeps the clip's level in each channel)."""
+    angle = (min(1.0, max(-1.0, pan)) + 1.0) * math.pi / 4
+    mono = clip.mean(axis=1, dtype=np.float32)
+    gains = np.array([math.cos(angle), math.sin(angle)], np.float32) * np.float32(math.sqrt(2))
+    return np.ascontiguousarray(mono[:, None] * gains[None, :], dtype=np.float32)
 
 
 def stem_path(wav: Path, name: str) -> Path:

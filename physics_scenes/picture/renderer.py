@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from ..frame import NO_BODY, CircleGeom, Frame, Layout, PolyGeom, SegmentGeom, e
 from ..scene.colors import shade
 from ..scene.files import FileRefError, image_size
 from . import raster
+from .faces import face_tile, square
 from .sprites import (
     PREMULTIPLIED,
     SPRITE_MAX_RADIUS,
@@ -30,6 +31,7 @@ from .sprites import (
     ShapeTiles,
     aa_line,
     blit_tile,
+    rim_width,
     spin_mark,
 )
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
@@ -56,11 +58,14 @@ class Renderer:
         *,
         spin_marks: bool = True,
         fluid: str = "surface",
+        faces: Mapping[int, npt.NDArray[np.float32]] | None = None,
     ) -> None:
         """``background``: an optional (height, width, 3) RGB picture behind everything;
         ``spin_marks``: draw the dash that shows a ball's rotation; ``fluid``: liquids as a
-        smooth 'surface' or as 'particles' (a debug view)."""
+        smooth 'surface' or as 'particles' (a debug view); ``faces``: row → a face
+        texture (``load_face``) worn on that body's last circle, its head."""
         self.spin_marks = spin_marks
+        self._faces = dict(faces or {})
         self.layout = layout
         self._background: pygame.Surface | None = None
         if background is not None:
@@ -306,7 +311,9 @@ class Renderer:
         cos, sin = math.cos(angle), math.sin(angle)
         x, y = float(frame.position[row, 0]), float(frame.position[row, 1])
         fill, edge = body.color, self._edges[row]
-        for geom in body.shapes:
+        face = self._faces.get(row)
+        head = max((i for i, g in enumerate(body.shapes) if isinstance(g, CircleGeom)), default=-1)
+        for index, geom in enumerate(body.shapes):
             if isinstance(geom, CircleGeom):
                 ox, oy = geom.offset
                 if ox or oy:
@@ -321,6 +328,11 @@ class Renderer:
                     geom.radius * view.scale,
                     angle - view.rotation if body.marked and self.spin_marks else None,
                 )
+                if face is not None and index == head:
+                    radius = geom.radius * view.scale
+                    inner = radius - (rim_width(radius) if radius >= 1 else 0.0)
+                    tile = face_tile(face, (cx, cy), inner, angle - view.rotation, self.size)
+                    blit_tile(surface, tile)
             elif isinstance(geom, PolyGeom):
                 local = np.asarray(geom.vertices)
                 world = np.column_stack(
@@ -409,6 +421,24 @@ def _surface_from_rgb(rgb: npt.NDArray[np.uint8]) -> pygame.Surface:
     out = pygame.Surface((width, height), 0, 32)
     out.blit(surface, (0, 0))
     return out
+
+
+def load_face(path: Path) -> npt.NDArray[np.float32]:
+    """A face picture's texture (``faces.square``: the centred square, alpha kept);
+    the header is checked before decoding, as for backgrounds."""
+    try:
+        image_size(path)
+        image = pygame.image.load(str(path))
+    except FileRefError as error:
+        raise InputFileError(str(error)) from None
+    except pygame.error as error:
+        raise InputFileError(f"{path}: cannot decode the image ({error})") from None
+    rgb = pygame.surfarray.array3d(image).swapaxes(0, 1)
+    if image.get_flags() & pygame.SRCALPHA:
+        alpha = pygame.surfarray.array_alpha(image).swapaxes(0, 1)
+    else:
+        alpha = np.full(rgb.shape[:2], 255, np.uint8)
+    return square(np.dstack((rgb, alpha)).astype(np.uint8))
 
 
 def load_image_rgb(path: str, width: int, height: int) -> npt.NDArray[np.uint8]:

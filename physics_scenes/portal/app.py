@@ -129,8 +129,7 @@ class Portal:
         report = result["report"]
         return self.page(
             "report.html", upload=result["upload"], report=report, css=css, headline=headline,
-            claims=_rows(report["manifest"].get("claims"), consent=False),
-            consent=_rows(report["manifest"].get("claims"), consent=True),
+            claims=_rows(report["manifest"].get("claims")),
         )  # fmt: skip
 
     async def verify_api(self, request: Request) -> Response:
@@ -198,13 +197,9 @@ def _holds_c2pa(path: Path) -> bool:
     return False
 
 
-def _rows(claims: Mapping[str, Any] | None, *, consent: bool) -> list[tuple[str, str]]:
-    """The manifest's claims as table rows: the consent ones, or all the others."""
-    rows = []
-    for key, value in sorted((claims or {}).items()):
-        if key.startswith("consent") == consent:
-            rows.append((key, value if isinstance(value, str) else _text(value)))
-    return rows
+def _rows(claims: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The manifest's claims as table rows (values that are not text as JSON)."""
+    return [(k, v if isinstance(v, str) else _text(v)) for k, v in sorted((claims or {}).items())]
 
 
 def _text(value: Any) -> str:

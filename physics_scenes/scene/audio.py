@@ -110,6 +110,9 @@ class VoiceSpec(BaseModel):
     gain_db: float = Field(
         0.0, ge=-60, le=20, description="Loudness relative to the physics sounds' own, LU."
     )
+    consent: str | None = Field(
+        None, description="A consent record for a personal voice (checked before rendering)."
+    )
 
 
 class AudioSpec(BaseModel):

@@ -15,6 +15,45 @@ from pydantic import Field, model_validator
 from .fields import Color, Degrees, Length, MaterialRef, Model, Name, Point, Positive, Vec2
 
 
+class Face(Model):
+    """A picture worn on a figure's head: its centred square cropped to the inscribed
+    circle, drawn turned with the head. A personal likeness (the default for a picture
+    of your own) needs a consent record; ``personal: false`` declares a generic face."""
+
+    image: str = Field(min_length=1, description="PNG or JPEG, relative to the scene file.")
+    consent: str | None = Field(None, description="The consent record (.consent.json).")
+    personal: bool = Field(True, description="false: a generic face that needs no consent.")
+
+    @model_validator(mode="after")
+    def _consented(self) -> Face:
+        if self.personal and self.consent is None:
+            raise ValueError(
+                "a personal face needs 'consent: FILE.consent.json' (made by "
+                "'physics-scenes consent grant'); a generic face says 'personal: false'"
+            )
+        return self
+
+
+class Voice(Model):
+    """A recording a figure speaks: played at ``start`` on the video clock, panned where
+    the figure stands then. A personal voice needs a consent record, like a face."""
+
+    file: str = Field(min_length=1, description="WAV, FLAC or MP3, relative to the scene file.")
+    consent: str | None = Field(None, description="The consent record (.consent.json).")
+    personal: bool = Field(True, description="false: a generic voice that needs no consent.")
+    start: float = Field(0.0, ge=0, le=86_400, description="Video time it starts, seconds.")
+    gain_db: float = Field(0.0, ge=-60, le=20, description="Loudness relative to the mix, LU.")
+
+    @model_validator(mode="after")
+    def _consented(self) -> Voice:
+        if self.personal and self.consent is None:
+            raise ValueError(
+                "a personal voice needs 'consent: FILE.consent.json' (made by "
+                "'physics-scenes consent grant'); a generic voice says 'personal: false'"
+            )
+        return self
+
+
 class CompositeBase(Model):
     name: Name | None = Field(None, description="Parts are named '<name>/<part>'.")
     material: MaterialRef | None = Field(None, description="Material of the parts.")
@@ -117,6 +156,8 @@ class Ragdoll(CompositeBase):
     velocity: Vec2 = Field((0.0, 0.0), description="Initial velocity of every part, m/s.")
     mass: Positive | None = Field(None, description="Total mass; default 70 kg × (height/1.7)³.")
     facing: Literal["right", "left"] = "right"
+    face: Face | None = Field(None, description="A picture worn on the head.")
+    voice: Voice | None = Field(None, description="A recording it speaks.")
 
     def part_names(self) -> list[str]:
         return list(RAGDOLL_PARTS)
@@ -145,6 +186,8 @@ class Walker(CompositeBase):
         40.0, gt=5, lt=90, description="Torso tilt (degrees) beyond which it goes limp."
     )
     mass: Positive | None = Field(None, description="Total mass; default 70 kg × (height/1.7)³.")
+    face: Face | None = Field(None, description="A picture worn on the head.")
+    voice: Voice | None = Field(None, description="A recording it speaks.")
 
     def part_names(self) -> list[str]:
         return list(WALKER_PARTS)

@@ -1,5 +1,5 @@
 """The files a scene names (audio samples, the ambient WAV, music and voice files, a
-background image): where
+background image, the faces and voices figures wear and their consent records): where
 they may be and what they must be, checked before anything decodes them.
 
 Every path is relative to the scene's folder (the *root*) and must stay inside it:
@@ -18,15 +18,18 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from .audio import AudioSpec
 from .camera import ImageBackground, Look
 
-Kind = Literal["wav", "image", "media"]
-"""A WAV sample; an image; a music or voice file (WAV, FLAC or MP3, which ffmpeg decodes)."""
+Kind = Literal["wav", "image", "media", "consent"]
+"""A WAV sample; an image; a music or voice file (WAV, FLAC or MP3, which ffmpeg decodes);
+a consent record (a small JSON file, read by ``rights``)."""
+MAX_CONSENT_BYTES = 64 * 1024
 Loc = tuple[str | int, ...]
 
 MAX_WAV_BYTES = 256 * 1024 * 1024
@@ -58,9 +61,22 @@ class WavInfo:
     frames: int
 
 
-def references(audio: AudioSpec, look: Look | None) -> list[tuple[Loc, str, Kind]]:
-    """Every file the scene names: (field path, the path as written, kind), in file order."""
+def references(
+    audio: AudioSpec, look: Look | None, bodies: Sequence[Any] = ()
+) -> list[tuple[Loc, str, Kind]]:
+    """Every file the scene names: (field path, the path as written, kind), in file order.
+    ``bodies``: the scene's ``bodies:`` (faces and voices of walkers and ragdolls)."""
     refs: list[tuple[Loc, str, Kind]] = []
+    for index, body in enumerate(bodies):
+        face, voice = getattr(body, "face", None), getattr(body, "voice", None)
+        if face is not None:
+            refs.append((("bodies", index, "face", "image"), face.image, "image"))
+            if face.consent is not None:
+                refs.append((("bodies", index, "face", "consent"), face.consent, "consent"))
+        if voice is not None:
+            refs.append((("bodies", index, "voice", "file"), voice.file, "media"))
+            if voice.consent is not None:
+                refs.append((("bodies", index, "voice", "consent"), voice.consent, "consent"))
     for section in ("materials", "bodies"):
         table = getattr(audio, section)
         for name, sound in table.items():
@@ -72,15 +88,19 @@ def references(audio: AudioSpec, look: Look | None) -> list[tuple[Loc, str, Kind
         refs.append((("audio", "music", "file"), audio.music.file, "media"))
     for index, voice in enumerate(audio.voice):
         refs.append((("audio", "voice", index, "file"), voice.file, "media"))
+        if voice.consent is not None:
+            refs.append((("audio", "voice", index, "consent"), voice.consent, "consent"))
     if look is not None and isinstance(look.background, ImageBackground):
         refs.append((("look", "background", "image"), look.background.image, "image"))
     return refs
 
 
-def file_checks(audio: AudioSpec, look: Look | None, root: Path) -> list[tuple[Loc, str]]:
+def file_checks(
+    audio: AudioSpec, look: Look | None, root: Path, bodies: Sequence[Any] = ()
+) -> list[tuple[Loc, str]]:
     """(field path, message) for every named file that cannot be used."""
     problems: list[tuple[Loc, str]] = []
-    for loc, ref, kind in references(audio, look):
+    for loc, ref, kind in references(audio, look, bodies):
         try:
             check(root, ref, kind)
         except FileRefError as error:
@@ -117,6 +137,10 @@ def check(root: Path, ref: str, kind: Kind) -> Path:
         wav_header(path, ref)
     elif kind == "media":
         media_format(path, ref)
+    elif kind == "consent":
+        with _open_regular(path, ref, MAX_CONSENT_BYTES) as file:
+            if file.read(1) != b"{":
+                raise FileRefError(f"{ref!r} is not a consent record (JSON)")
     else:
         image_size(path, ref)
     return path

@@ -142,7 +142,7 @@ def validate_data(
     if base_dir is None and file != "<string>":
         base_dir = Path(file).parent
     if base_dir is not None:
-        problems += file_checks(scene.audio, scene.look, base_dir)
+        problems += file_checks(scene.audio, scene.look, base_dir, scene.bodies)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), format_path(loc), message)

@@ -25,6 +25,9 @@ from .keys import Identity
 
 ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"
 CLAIM_LABEL = "org.physics_scenes.render"
+CONSENT_LABEL = "org.physics_scenes.consent"
+"""The consents a render used (id and scope of each, given by ``job`` as plain data:
+this package does not read consent records)."""
 MIME = {".mp4": "video/mp4", ".gif": "image/gif", ".png": "image/png", ".wav": "audio/wav",
         ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}  # fmt: skip
 SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
@@ -58,10 +61,16 @@ def _signer(identity: Identity) -> c2pa.Signer:
 
 
 def manifest_for(
-    path: Path, claims: Mapping[str, Any], version: str, unsigned_sha256: str
+    path: Path,
+    claims: Mapping[str, Any],
+    version: str,
+    unsigned_sha256: str,
+    consents: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The manifest definition (JSON) for one output file."""
+    """The manifest definition (JSON) for one output file; ``consents``: the scopes of
+    the consent records the render was allowed by (an assertion of their own)."""
     agent = {"name": "physics_scenes", "version": version}
+    extra = [{"label": CONSENT_LABEL, "data": {"consents": [dict(c) for c in consents]}}]
     return {
         "claim_generator_info": [agent],
         "title": path.name,
@@ -73,6 +82,7 @@ def manifest_for(
                 "description": "rendered from a physics simulation of a scene file",
             }]}},
             {"label": CLAIM_LABEL, "data": {**claims, "unsigned_sha256": unsigned_sha256}},
+            *(extra if consents else []),
         ],
     }  # fmt: skip
 
@@ -83,9 +93,10 @@ def sign(
     claims: Mapping[str, Any],
     version: str,
     ingredients: Sequence[Path] = (),
+    consents: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Embed a signed manifest in ``path`` (through a file beside it, then renamed over)."""
-    definition = manifest_for(path, claims, version, sha256_file(path))
+    definition = manifest_for(path, claims, version, sha256_file(path), consents)
     signed = path.with_name(path.name + ".signed" + path.suffix)
     try:
         with c2pa.Builder(definition, _context()) as builder:
@@ -119,6 +130,8 @@ class ManifestReading:
     generator: str | None = None
     source_type: str | None = None
     ingredients: tuple[str, ...] = ()
+    consents: tuple[Mapping[str, Any], ...] = ()
+    """The consent assertion's entries: id and scope of each consent the render used."""
 
 
 def read(path: Path, anchors: bytes | None = None) -> ManifestReading:
@@ -161,9 +174,13 @@ def _reading(store: dict[str, Any], state: str) -> ManifestReading:
     informational = [f"{i.get('code')}" for i in results.get("informational", [])]
     claims: dict[str, Any] | None = None
     source_type = None
+    consents: tuple[Mapping[str, Any], ...] = ()
     for assertion in active.get("assertions", []):
         if assertion.get("label") == CLAIM_LABEL:
             claims = assertion.get("data")
+        if assertion.get("label") == CONSENT_LABEL:
+            listed = assertion.get("data", {}).get("consents", [])
+            consents = tuple(c for c in listed if isinstance(c, dict))
         if str(assertion.get("label", "")).startswith("c2pa.actions"):
             for action in assertion.get("data", {}).get("actions", []):
                 if action.get("action") == "c2pa.created":
@@ -185,5 +202,5 @@ def _reading(store: dict[str, Any], state: str) -> ManifestReading:
         kind, tuple(dict.fromkeys(reasons)),
         signature.get("common_name") or signature.get("issuer"),
         signature.get("time"), claims, generator or None, source_type,
-        tuple(i.get("title", "") for i in active.get("ingredients", [])),
+        tuple(i.get("title", "") for i in active.get("ingredients", [])), consents,
     )  # fmt: skip

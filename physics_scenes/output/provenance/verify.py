@@ -82,6 +82,11 @@ def _judge(report: Report) -> None:
             "valid": "valid",
         }[manifest.state]
         found.append(f"manifest {trust} (signed by {who})")
+        for scope in manifest.consents:
+            found.append(
+                f"used with consent {scope.get('id')} ({', '.join(scope.get('uses', []))} in "
+                f"{', '.join(scope.get('scenes', []))}; expires {scope.get('expires')})"
+            )
     if len(ids) > 1:
         found.append(f"picture and sound marks disagree: {sorted(ids)}")
         report.status = EXIT_TAMPERED
