@@ -30,6 +30,7 @@ from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .portal import command as portal_command
 from .probe import command as probe_command
+from .rights import command as blocklist_command
 from .rights import consent_command
 from .scene.assemble import assemble, expand
 from .scene.assembly import Assembly
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     signing.add_argument("--no-sign", action="store_true", help="write no C2PA content credentials")
     render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    blocklist_command.add_registry_option(render)
 
     validate = commands.add_parser("validate", help="check scene files and report every error")
     validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
@@ -203,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one JSON object per file: {file, ok, issues: [{line, column, path, "
         "message}], omitted} (for programs and language models that write scenes)",
     )
+    blocklist_command.add_registry_option(validate)
 
     info = commands.add_parser("info", help="summarise what a scene contains")
     info.add_argument("scene", type=Path)
@@ -300,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         "server, http://127.0.0.1:11434 for Ollama) instead of the built-in grammar",
     )
     new.add_argument("--model", default="local", help="model name sent with --llm")
+    blocklist_command.add_registry_option(new)
     new.add_argument(
         "--repairs", type=int, default=3, help="times the errors go back to the model (--llm)"
     )
@@ -310,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe_command.add_parser(commands)
     portal_command.add_parser(commands)
     consent_command.add_parser(commands)
+    blocklist_command.add_parser(commands)
     return parser
 
 
@@ -487,6 +492,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         watermark=not args.no_watermark,
         watermark_key=_watermark_key(args),
         sign=_signing_identity(args),
+        registry=blocklist_command.registry_in_use(args.registry),
     )
     started = time.perf_counter()
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -521,6 +527,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 if not is_template(read_file(path), str(path)):
                     raise
                 scene, what = sample(load_template(path), 0).scene, "template; item 0: "
+            _screen(scene, path, args.registry)
         except SceneError as error:
             status = EXIT_INPUT
             if args.json:
@@ -612,6 +619,43 @@ def _joint_lines(assembly: Assembly) -> list[str]:
     return [f"joints:    {len(assembly.joints)} ({counts}){walkers}"]
 
 
+def _screen(scene: Scene, path: Path, given: Path | None) -> None:
+    """``SceneError`` if the scene uses a blocked file or name (when a registry is in use:
+    ``--registry``, or the default one if it exists)."""
+    registry_path = blocklist_command.registry_in_use(given)
+    if registry_path is None:
+        return
+    from .rights.registry import Registry, RegistryError  # the fingerprints: only here
+    from .rights.registry_check import screen
+
+    try:
+        with Registry(registry_path) as registry:
+            screen(scene, path, registry)
+    except RegistryError as error:
+        raise UsageError(f"the blocklist: {error}") from None
+
+
+def _blocked_prompt(prompt: str, given: Path | None) -> None:
+    """``UsageError`` if a ``new`` prompt names something on the blocklist."""
+    registry_path = blocklist_command.registry_in_use(given)
+    if registry_path is None:
+        return
+    from .rights.registry import Registry, RegistryError
+    from .rights.registry_check import prompt_issues
+
+    try:
+        with Registry(registry_path) as registry:
+            problems = prompt_issues(prompt, registry)
+    except RegistryError as error:
+        raise UsageError(f"the blocklist: {error}") from None
+    if problems:
+        raise PromptRefused("; ".join(problems))
+
+
+class PromptRefused(Exception):
+    """A ``new`` prompt with a blocked name in it (exit 1)."""
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     scene = load_scene(args.scene)
     assembly = assemble(scene)
@@ -681,6 +725,11 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
 
 def _cmd_new(args: argparse.Namespace) -> int:
+    try:
+        _blocked_prompt(args.prompt, args.registry)
+    except PromptRefused as error:
+        _say(f"physics-scenes: refused: {error}", error=True)
+        return EXIT_INPUT
     if args.llm:
         return _new_by_llm(args)
     from .scene.compose.build import compose
@@ -733,6 +782,10 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _cmd_blocklist(args: argparse.Namespace) -> int:
+    return blocklist_command.run(args, _say)
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
@@ -819,6 +872,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _cmd_keys,
         "portal": portal_command.run,
         "consent": consent_command.run,
+        "blocklist": _cmd_blocklist,
     }
     stop = _StopRequests()
     previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}

@@ -54,7 +54,6 @@ MAY_IMPORT: dict[str, set[str]] = {
         "output.provenance.keys",
         "output.ffmpeg",  # sound fingerprints (Chromaprint) through the one encoder caller
         "output.sink",  # its ExportError
-        "output.provenance.payload",  # a render's content id, logged by the registry
     },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job"},

@@ -41,6 +41,7 @@ from .worker import clip_frames
 
 if TYPE_CHECKING:  # loaded only when a job makes sound: it brings scipy.signal, ~0.5 s
     from ..output.sound import AudioSink
+    from ..rights.registry_check import Screened
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
@@ -86,6 +87,10 @@ class RenderJob:
     sign: Identity | None = None
     """Sign the MP4, GIF, PNG frames and WAV with C2PA content credentials (the last step,
     after the unsigned bytes are complete); None: unsigned."""
+    registry: Path | None = None
+    """The blocklist (``rights.registry``) to check the scene's files and texts against
+    before anything is written, and to log the render in; None: no check. It decides
+    whether there are outputs, never their bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +381,11 @@ def sink_for(
 def run(
     job: RenderJob, progress: Progress | None = None, interrupts: Interrupts | None = None
 ) -> RenderResult:
-    """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
+    """Render ``job``; on any error or interrupt, delete every partial output and re-raise.
+
+    A scene that uses a blocked file or name (``job.registry``) is refused here, with a
+    located ``SceneError``, before any output is opened."""
+    screened = _screen(job)
     timing = job.scene.timing
     source_dir = job.source.parent if job.source is not None else None
     consents = consent_scopes(job.scene, job.source)
@@ -466,6 +475,36 @@ def run(
         if outputs is not None:
             outputs.discard()  # every temporary, whichever sink made it
         raise
+    if screened is not None:
+        _log_use(job, screened, marks.content_id if marks is not None else None)
     return RenderResult(
         tuple(files), meta.digest.frames, meta.digest.events, meta.digest.hexdigest()
     )
+
+
+def _screen(job: RenderJob) -> Screened | None:
+    """The scene against the blocklist (``SceneError`` if it uses a blocked asset or
+    name); the prints of its files, to log after the render. None without a registry."""
+    if job.registry is None:
+        return None
+    from ..rights.registry import Registry, RegistryError
+    from ..rights.registry_check import screen
+
+    try:
+        with Registry(job.registry) as registry:
+            return screen(job.scene, job.source, registry)
+    except RegistryError as error:
+        raise ExportError(f"the blocklist: {error}") from None
+
+
+def _log_use(job: RenderJob, screened: Screened, content_id: str | None) -> None:
+    """Record the committed render's assets (and its content id) in the registry."""
+    from ..rights.registry import Registry, RegistryError
+
+    assert job.registry is not None
+    name = job.source.name if job.source is not None else "<scene>"
+    try:
+        with Registry(job.registry) as registry:
+            registry.log_render(content_id or "(no watermark)", name, screened.assets)
+    except RegistryError as error:  # the outputs are complete: say so, do not undo them
+        raise ExportError(f"rendered, but not logged in the blocklist: {error}") from None

@@ -32,7 +32,7 @@ def data_dir(given: Path | None = None) -> Path:
     """The data directory (see the module's docstring)."""
     if given is not None:
         return given
-    from ..rights.registry import default_path  # loads the fingerprints: only when asked
+    from ..rights.registry_path import default_path
 
     return default_path().parent
 

@@ -41,6 +41,7 @@ from .fingerprint import (
     sound_print,
 )
 from .registry_json import Entry, Kind, Print, RegistryError, read_entries
+from .registry_path import default_path
 
 SCHEMA_VERSION = 1
 """Bumped when a table changes; ``Registry`` refuses a file with a higher version."""
@@ -75,12 +76,6 @@ CREATE TABLE render_assets (
 );
 CREATE INDEX render_assets_sha ON render_assets(sha256);
 """
-
-
-def default_path() -> Path:
-    """Where the registry lives unless ``--registry`` says otherwise (XDG base dirs)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "physics-scenes" / "registry.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
