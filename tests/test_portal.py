@@ -317,7 +317,7 @@ def browser() -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1100,1000"):  # fmt: skip
+                     "--window-size=1100,1400"):  # fmt: skip
         options.add_argument(argument)
     # the driver's path given: Selenium Manager is skipped, nothing is downloaded
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -327,35 +327,44 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def rendered_clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """A tiny self-cameo clip (a face worn with its consent) signed by a fresh local
-    identity (trusted while the test runs)."""
+def rendered_clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:
+    """A tiny self-cameo clip (a face worn with its consent, before a poster) signed by a
+    fresh local identity (trusted while the test runs), logged in the registry of a
+    portal's data folder: (clip, its content id, the data folder)."""
     folder = tmp_path_factory.mktemp("clip")
+    data = folder / "data"
+    for name in ("self_cameo_face.png", "self_cameo.consent.json"):
+        (folder / name).write_bytes((SCENES / name).read_bytes())
+    scene = (SCENES / "self_cameo.yaml").read_text() + "look: {background: {image: poster.png}}\n"
+    (folder / "self_cameo.yaml").write_text(scene)
+    _picture(folder / "poster.png", (256, 144))
     previous = os.environ[CONFIG_ENV]
     os.environ[CONFIG_ENV] = str(folder / "cfg")
     try:
         assert main(["keys", "init"]) == 0
-        assert main(["render", str(SCENES / "self_cameo.yaml"), "-o", str(folder / "c.mp4"),
-                     "--size", "256x144", "--duration", "1", "--fps", "30", "-q"]) == 0  # fmt: skip
+        assert main(["render", str(folder / "self_cameo.yaml"), "-o", str(folder / "c.mp4"),
+                     "--size", "256x144", "--duration", "1", "--fps", "30", "-q",
+                     "--registry", str(data / "registry.sqlite3")]) == 0  # fmt: skip
         metadata = json.loads((folder / "c.metadata.json").read_text())
-        yield folder / "c.mp4", metadata["watermark"]["content_id"]
+        yield folder / "c.mp4", metadata["watermark"]["content_id"], data
     finally:
         os.environ[CONFIG_ENV] = previous
 
 
 @pytest.mark.slow
 def test_in_a_browser_a_clip_verifies_a_tampered_copy_is_flagged_and_an_owner_blocks_an_asset(
-    browser: Any, rendered_clip: tuple[Path, str], tmp_path: Path
+    browser: Any, rendered_clip: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
+    from PIL import Image
     from selenium.webdriver.common.by import By
 
-    clip, content_id = rendered_clip
+    clip, content_id, data = rendered_clip
     tampered = tmp_path / "tampered.mp4"
-    data = bytearray(clip.read_bytes())
-    middle = len(data) // 2
-    data[middle : middle + 2] = bytes(b ^ 0xFF for b in data[middle : middle + 2])
-    tampered.write_bytes(bytes(data))
-    served = Served(PortalConfig(tmp_path / "data", LIMIT))
+    edited = bytearray(clip.read_bytes())
+    middle = len(edited) // 2
+    edited[middle : middle + 2] = bytes(b ^ 0xFF for b in edited[middle : middle + 2])
+    tampered.write_bytes(bytes(edited))
+    served = Served(PortalConfig(data, LIMIT))
     shots = Path(os.environ.get("PORTAL_SCREENSHOTS", tmp_path))
     try:
         results = {}
@@ -380,14 +389,20 @@ def test_in_a_browser_a_clip_verifies_a_tampered_copy_is_flagged_and_an_owner_bl
         browser.get(served.url + "owner")
         browser.find_element(By.ID, "token").send_keys(token)
         browser.find_element(By.ID, "login").click()
-        browser.find_element(By.ID, "asset-file").send_keys(str(_picture(tmp_path / "logo.png")))
-        browser.find_element(By.ID, "asset-owner").send_keys("Acme Corp")
-        browser.find_element(By.ID, "asset-reason").send_keys("trademark")
+        # the owner's own copy of the poster behind the clip: larger, and saved as JPEG
+        mine = Image.open(_picture(tmp_path / "poster.png", (256, 144))).resize((384, 216))
+        mine.save(tmp_path / "mine.jpg", quality=80)
+        browser.find_element(By.ID, "asset-file").send_keys(str(tmp_path / "mine.jpg"))
+        browser.find_element(By.ID, "asset-owner").send_keys("Poster Studio")
+        browser.find_element(By.ID, "asset-reason").send_keys("our artwork")
         browser.find_element(By.ID, "add-asset").click()
         flash = browser.find_element(By.ID, "flash").text
         browser.get_screenshot_as_file(str(shots / "portal_owner.png"))
-        assert flash.startswith("Blocked image 'logo.png'")
-        assert "Acme Corp: trademark" in browser.find_element(By.ID, "assets").text
+        assert flash.startswith("Blocked image 'mine.jpg'")
+        assets = browser.find_element(By.ID, "assets").text
+        assert "Poster Studio: our artwork" in assets
+        # the render logged its files: the owner sees the clip that used a near copy
+        assert f"clip {content_id}" in assets and "near copy" in assets
         assert _leftovers(served) == []
     finally:
         served.stop()
