@@ -188,22 +188,51 @@ def test_a_huge_upload_is_refused_with_the_limit(portal: Served) -> None:
 def test_an_upload_streams_into_the_data_directory(portal: Served, signed_png: bytes) -> None:
     """Half a body sent: it is already in a file of the data directory (mode 0600)."""
     body, content_type = form({"file": ("still.png", signed_png)})
+    connection = _half_sent(portal, body, content_type)
+    [part] = _leftovers(portal)
+    assert part.suffix == ".part" and stat.S_IMODE(part.stat().st_mode) == 0o600
+    connection.send(body[len(body) // 2 :])
+    assert connection.getresponse().status == 200
+    connection.close()
+    assert _leftovers(portal) == []
+
+
+def _half_sent(portal: Served, body: bytes, content_type: str) -> http.client.HTTPConnection:
+    """A connection that has sent half of ``body``, once that half is on the disk."""
     connection = http.client.HTTPConnection("127.0.0.1", portal.port, timeout=30)
     connection.putrequest("POST", "/api/verify")
     connection.putheader("Content-Type", content_type)
     connection.putheader("Content-Length", str(len(body)))
     connection.endheaders()
-    half = len(body) // 2
-    connection.send(body[:half])
+    connection.send(body[: len(body) // 2])
     deadline = time.monotonic() + 10
-    while not (parts := _leftovers(portal)) or parts[0].stat().st_size < half - 1000:
+    while not (parts := _leftovers(portal)) or parts[0].stat().st_size < len(body) // 2 - 1000:
         assert time.monotonic() < deadline, "the first half never reached the disk"
         time.sleep(0.01)
-    assert parts[0].suffix == ".part" and stat.S_IMODE(parts[0].stat().st_mode) == 0o600
-    connection.send(body[half:])
-    assert connection.getresponse().status == 200
-    connection.close()
-    assert _leftovers(portal) == []
+    return connection
+
+
+def test_uploads_at_once_are_bounded_and_a_dropped_one_leaves_nothing(
+    tmp_path: Path, signed_png: bytes
+) -> None:
+    (tmp_path / UPLOADS).mkdir()
+    (tmp_path / UPLOADS / "killed-mid-upload.part").write_bytes(b"x")  # a previous crash
+    portal = Served(PortalConfig(tmp_path, LIMIT, uploads=1))
+    try:
+        assert _leftovers(portal) == []  # cleared when the app was made
+        body, content_type = form({"file": ("still.png", signed_png)})
+        first = _half_sent(portal, body, content_type)
+        status, answer = portal.upload("/api/verify", "second.png", signed_png)
+        assert status == 503 and "busy" in json.loads(answer)["error"]
+        first.close()  # the client goes away mid-upload
+        deadline = time.monotonic() + 10
+        while _leftovers(portal):
+            assert time.monotonic() < deadline, "a dropped upload's file stayed"
+            time.sleep(0.01)
+        status, _ = portal.upload("/api/verify", "third.png", signed_png)
+        assert status == 200  # the slot is free again
+    finally:
+        portal.stop()
 
 
 def test_portal_init_prints_a_token_once_and_keeps_only_its_hash(

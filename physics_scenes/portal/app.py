@@ -14,6 +14,7 @@ markup) with no script, so they work without a build step.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,8 @@ class PortalConfig:
     max_upload: int = DEFAULT_LIMIT
     registry: Path | None = None
     """The blocklist registry; None: ``registry.sqlite3`` in ``data``."""
+    uploads: int = 4
+    """How many uploads may be received at once (more get 503)."""
 
 
 class Portal:
@@ -62,6 +65,7 @@ class Portal:
             autoescape=select_autoescape(default=True, default_for_string=True),
         )
         self.limiter = anyio.CapacityLimiter(1)  # one decode at a time: they are CPU-bound
+        self.receiving = 0  # uploads being received now (one event loop: no lock needed)
 
     # --- rendering ------------------------------------------------------------------
 
@@ -76,7 +80,8 @@ class Portal:
             body["limit_bytes"] = self.config.max_upload
         if request.url.path.startswith("/api"):
             return JSONResponse(body, error.status)
-        titles = {413: "Upload too large", 415: "Not a media file", 422: "Cannot read this file"}
+        titles = {413: "Upload too large", 415: "Not a media file", 422: "Cannot read this file",
+                  503: "Busy"}  # fmt: skip
         title = titles.get(error.status, "Cannot check this upload")
         return self.page("error.html", error.status, status=error.status, title=title,
                          message=error.message, back=back)  # fmt: skip
@@ -84,12 +89,20 @@ class Portal:
     # --- uploads --------------------------------------------------------------------
 
     async def upload(self, request: Request) -> Upload:
+        """Receive one upload; at most ``config.uploads`` at a time (the disk they may take
+        is bounded by that times the limit), else 503."""
+        if self.receiving >= self.config.uploads:
+            raise UploadRefused(503, "the portal is busy with other uploads: try again soon")
         name = Path(request.query_params.get("name", "upload")).name or "upload"
-        return await receive(
-            request.stream(), request.headers.get("content-type", ""),
-            request.headers.get("content-length"), self.config.data / UPLOADS,
-            self.config.max_upload, name,
-        )  # fmt: skip
+        self.receiving += 1
+        try:
+            return await receive(
+                request.stream(), request.headers.get("content-type", ""),
+                request.headers.get("content-length"), self.config.data / UPLOADS,
+                self.config.max_upload, name,
+            )  # fmt: skip
+        finally:
+            self.receiving -= 1
 
     async def in_thread(self, work: Callable[..., T], *args: Any) -> T:
         """Run blocking work (decoding, the registry) in a worker thread, one at a time."""
@@ -209,7 +222,13 @@ def _text(value: Any) -> str:
 
 
 def make_app(config: PortalConfig) -> Starlette:
-    """The ASGI app for uvicorn (or any ASGI server)."""
+    """The ASGI app for uvicorn (or any ASGI server). Files left in ``uploads/`` by a
+    portal that was killed mid-upload are deleted first."""
+    for leftover in (config.data / UPLOADS).glob("*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
     portal = Portal(config)
     from .owner import owner_routes
 
