@@ -330,6 +330,17 @@ def test_an_owner_blocks_an_asset_and_a_name_and_sees_the_renders_near_them(
     _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
     assert len(json.loads(answer)["assets"]) == 1  # nothing half-added
 
+    status, _, _ = portal.request("DELETE", f"/api/owner/entries/{entry['id']}")
+    assert status == 401
+    status, _, answer = portal.request("DELETE", f"/api/owner/entries/{entry['id']}",
+                                       headers=bearer)  # fmt: skip
+    assert status == 200 and json.loads(answer)["id"] == entry["id"]
+    status, _, answer = portal.request("DELETE", f"/api/owner/entries/{entry['id']}",
+                                       headers=bearer)  # fmt: skip
+    assert status == 404 and "no blocklist entry" in json.loads(answer)["error"]
+    _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
+    assert json.loads(answer)["assets"] == []
+
 
 # --- in a real browser: Debian's Chromium driven by Selenium --------------------------
 

@@ -81,7 +81,7 @@ class Portal:
         if request.url.path.startswith("/api"):
             return JSONResponse(body, error.status)
         titles = {413: "Upload too large", 415: "Not a media file", 422: "Cannot read this file",
-                  503: "Busy"}  # fmt: skip
+                  404: "Not found", 503: "Busy"}  # fmt: skip
         title = titles.get(error.status, "Cannot check this upload")
         return self.page("error.html", error.status, status=error.status, title=title,
                          message=error.message, back=back)  # fmt: skip
@@ -130,6 +130,7 @@ class Portal:
                 "GET /api/owner": "blocked assets and names, clips near them (owner token)",
                 "POST /api/owner/assets": "block an image or sound (owner token)",
                 "POST /api/owner/names": "block a name or mark (owner token)",
+                "DELETE /api/owner/entries/{id}": "remove a blocklist entry (owner token)",
             },
         })  # fmt: skip
 

@@ -172,6 +172,33 @@ class Owners:
             raise UploadRefused(422, f"cannot block this name: {error}") from None
         return _public(entry)
 
+    async def remove(self, request: Request) -> Response:
+        """Remove an entry: ``POST /owner/remove`` (field ``id``) or
+        ``DELETE /api/owner/entries/{id}``."""
+        if not self.logged_in(request):
+            return self._denied(request)
+        try:
+            if "id" in request.path_params:
+                entry_id = str(request.path_params["id"])
+            else:
+                entry_id = (await _small_form(request)).get("id", "")
+            entry = await self.portal.in_thread(self._remove, entry_id)
+        except UploadRefused as error:
+            return self.portal.refused(request, error, "/owner")
+        if request.url.path.startswith("/api"):
+            return JSONResponse(entry)
+        done = f"Removed {entry['kind']} {entry['label']!r} ({entry['id']})"
+        return RedirectResponse(f"/owner?{urlencode({'done': done})}", 303)
+
+    def _remove(self, entry_id: str) -> dict[str, Any]:
+        from ..rights.registry import RegistryError
+
+        try:
+            with self.registry() as registry:
+                return _public(registry.remove(entry_id))
+        except RegistryError as error:
+            raise UploadRefused(404, str(error)) from None
+
     def _denied(self, request: Request) -> Response:
         if request.url.path.startswith("/api"):
             return self.unauthorised()
@@ -193,6 +220,8 @@ class Owners:
             Route("/api/owner", self.home_api),
             Route("/api/owner/assets", self.add_asset, methods=["POST"]),
             Route("/api/owner/names", self.add_name, methods=["POST"]),
+            Route("/owner/remove", self.remove, methods=["POST"]),
+            Route("/api/owner/entries/{id}", self.remove, methods=["DELETE"]),
         ]
 
 
