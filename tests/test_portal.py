@@ -271,6 +271,9 @@ def test_owner_pages_need_the_token(portal: Served) -> None:
     assert 'id="logout"' in page.decode()
     _, _, page = portal.request("GET", "/owner", headers={"Cookie": "ps_owner=forged"})
     assert 'id="token"' in page.decode()  # the login form again
+    init_token(portal.config.data)  # a new token: the session made with the old one ends
+    _, _, page = portal.request("GET", "/owner", headers={"Cookie": cookie})
+    assert 'id="token"' in page.decode()
 
 
 def _picture(path: Path, size: tuple[int, int] = (96, 64)) -> Path:

@@ -3,8 +3,9 @@ names and see which clips rendered here used assets near theirs.
 
 A browser logs in once (``POST /owner/login``): the portal answers with a session cookie
 (random, HttpOnly, SameSite=Strict, kept only in this process's memory, so a restart
-logs everyone out). The JSON API takes the token itself in ``Authorization: Bearer``.
-Without either, owner pages answer with the login form and the API with 401.
+logs everyone out, and bound to the token it was made with, so ``portal --init`` does
+too). The JSON API takes the token itself in ``Authorization: Bearer``. Without either,
+owner pages answer with the login form and the API with 401.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .store import check_token, has_token, registry_path
+from .store import check_token, has_token, registry_path, stored_digest
 from .uploads import Upload, UploadRefused
 
 if TYPE_CHECKING:
@@ -37,14 +38,16 @@ class Owners:
 
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
-        self.sessions: set[str] = set()  # SHA-256 of each live session id
+        self.sessions: dict[str, str] = {}  # SHA-256 of a session id → its token's SHA-256
 
     def logged_in(self, request: Request) -> bool:
         if request.url.path.startswith("/api"):
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             return scheme.lower() == "bearer" and check_token(self.portal.config.data, token)
         session = request.cookies.get(COOKIE)
-        return session is not None and _digest(session) in self.sessions
+        if session is None or _digest(session) not in self.sessions:
+            return False
+        return self.sessions[_digest(session)] == stored_digest(self.portal.config.data)
 
     def login_page(self, status: int = 200, message: str = "") -> Response:
         ready = has_token(self.portal.config.data)
@@ -58,13 +61,13 @@ class Owners:
 
     async def login(self, request: Request) -> Response:
         try:
-            upload_free = await _small_form(request)
+            fields = await _small_form(request)
         except UploadRefused as error:
             return self.portal.refused(request, error, "/owner")
-        if not check_token(self.portal.config.data, upload_free.get("token")):
+        if not check_token(self.portal.config.data, fields.get("token")):
             return self.login_page(403, "That is not this portal's owner token.")
         session = secrets.token_urlsafe(32)
-        self.sessions.add(_digest(session))
+        self.sessions[_digest(session)] = stored_digest(self.portal.config.data) or ""
         response = RedirectResponse("/owner", 303)
         response.set_cookie(COOKIE, session, httponly=True, samesite="strict")
         return response
@@ -72,7 +75,7 @@ class Owners:
     async def logout(self, request: Request) -> Response:
         session = request.cookies.get(COOKIE)
         if session is not None:
-            self.sessions.discard(_digest(session))
+            self.sessions.pop(_digest(session), None)
         response = RedirectResponse("/owner", 303)
         response.delete_cookie(COOKIE)
         return response

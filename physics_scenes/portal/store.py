@@ -62,9 +62,16 @@ def has_token(folder: Path) -> bool:
     return (folder / TOKEN_FILE).is_file()
 
 
+def stored_digest(folder: Path) -> str | None:
+    """The SHA-256 of the current owner token, or None before ``portal --init``."""
+    if not has_token(folder):
+        return None
+    return (folder / TOKEN_FILE).read_text(encoding="ascii").strip()
+
+
 def check_token(folder: Path, token: str | None) -> bool:
     """Whether ``token`` is the owner token (compared in constant time)."""
-    if not token or not has_token(folder):
+    stored = stored_digest(folder)
+    if not token or stored is None:
         return False
-    stored = (folder / TOKEN_FILE).read_text(encoding="ascii").strip()
     return hmac.compare_digest(stored, _digest(token.strip()))
