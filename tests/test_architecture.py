@@ -93,6 +93,7 @@ BACKENDS: dict[str, set[str]] = {
     "uvicorn": {"portal.command"},
     "python_multipart": {"portal.uploads"},
     "jinja2": {"portal.app"},
+    "anyio": {"portal.app"},
     "imagehash": {"rights.fingerprint", "rights.consent_check"},  # consent: a face's pHash
     "sqlite3": {"rights.registry"},
 }
