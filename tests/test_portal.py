@@ -449,3 +449,14 @@ def test_in_a_browser_a_clip_verifies_a_tampered_copy_is_flagged_and_an_owner_bl
         assert _leftovers(served) == []
     finally:
         served.stop()
+
+
+def test_the_command_refuses_a_bad_limit_and_a_port_in_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["portal", "--data", str(tmp_path), "--max-upload", "0"]) == 2
+    assert "--max-upload must be more than 0" in capsys.readouterr().err
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        assert main(["portal", "--data", str(tmp_path), "--port", port]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

@@ -8,6 +8,7 @@ uploads from the network (still size-limited, never executed, deleted after chec
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 from pathlib import Path
 
@@ -51,8 +52,17 @@ def run(args: argparse.Namespace) -> int:
             print("the previous owner token no longer works")
         return 0
     if not 0 < args.max_upload <= 100_000:
-        print("physics-scenes: --max-upload must be between 0 and 100000 MB", file=sys.stderr)
+        print("physics-scenes: --max-upload must be more than 0 and at most 100000 (MB)",
+              file=sys.stderr)  # fmt: skip
         return 2
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    try:
+        listener = socket.create_server((args.host, args.port), family=family)
+    except OSError as error:
+        reason = error.strerror or error
+        print(f"physics-scenes: cannot listen on {args.host}:{args.port}: {reason}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     import uvicorn
 
     from .app import PortalConfig, make_app
@@ -62,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
     app = make_app(PortalConfig(folder, int(args.max_upload * 1e6), args.registry))
     print(f"physics_scenes portal on http://{args.host}:{args.port}/ (data in {folder})")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    with listener:
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[listener])
     return 0
