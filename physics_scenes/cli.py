@@ -28,6 +28,7 @@ from . import __version__, cli_dataset
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
+from .portal import command as portal_command
 from .probe import command as probe_command
 from .rights import command as blocklist_command
 from .rights import consent_command
@@ -324,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     cli_dataset.add_commands(commands)
     probe_command.add_parser(commands)
+    portal_command.add_parser(commands)
     consent_command.add_parser(commands)
     blocklist_command.add_parser(commands)
     return parser
@@ -883,6 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "probe": _cmd_probe,
         "verify": _cmd_verify,
         "keys": _cmd_keys,
+        "portal": portal_command.run,
         "consent": consent_command.run,
         "blocklist": _cmd_blocklist,
     }

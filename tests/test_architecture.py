@@ -88,7 +88,13 @@ BACKENDS: dict[str, set[str]] = {
     "c2pa": {"output.provenance.credentials"},
     "cryptography": {"output.provenance.keys", "rights.consent", "rights.consent_check"},
     "pydantic": {"scene", "cli"},
-    "imagehash": {"rights.fingerprint"},
+    # the portal's web stack: nowhere else
+    "starlette": {"portal"},
+    "uvicorn": {"portal.command"},
+    "python_multipart": {"portal.uploads"},
+    "jinja2": {"portal.app"},
+    "anyio": {"portal.app"},
+    "imagehash": {"rights.fingerprint", "rights.consent_check"},  # consent: a face's pHash
     "sqlite3": {"rights.registry"},
 }
 """Third-party backends (and subprocess) → the only places that may import them."""
