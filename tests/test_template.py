@@ -207,6 +207,22 @@ def test_render_of_a_template_says_how_to_render_one(tmp_path: Path, capsys) -> 
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_a_broken_scene_with_the_schema_header_is_not_called_a_template(
+    tmp_path: Path, capsys
+) -> None:
+    """The examples' first line, ``# yaml-language-server: $schema=...``, is a comment,
+    not a ``$variable``: a broken scene gets its own error and no template hint."""
+    scene = tmp_path / "s.yaml"
+    scene.write_text(
+        "# yaml-language-server: $schema=../schema/scene.schema.json\n"
+        "bodies:\n  - {kind: ball, radius: -1}\n"
+    )
+    assert main(["render", str(scene), "-o", str(tmp_path / "x.mp4")]) == 1
+    err = capsys.readouterr().err
+    assert "bodies[0].radius" in err and "template" not in err
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_a_misspelt_distribution_is_named_where_it_is_written() -> None:
     with pytest.raises(SceneError) as caught:
         parse_template(

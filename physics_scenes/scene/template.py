@@ -224,11 +224,20 @@ def is_template(data: str | bytes, file: str = "<string>") -> bool:
     distributions, ``repeat`` or ``$variables``), so `validate` checks it as one. A scan
     of the text, not a second parse: a huge broken scene costs no more memory.
 
+    Comments are not read: the examples' ``# yaml-language-server: $schema=...`` header
+    is not a ``$variable``.
+
     >>> is_template("variables: {v: {uniform: [1, 2]}}"), is_template("name: x")
     (True, False)
+    >>> is_template("name: x  # yaml-language-server: $schema=scene.schema.json")
+    False
     """
     text = data.encode("utf-8", "replace") if isinstance(data, str) else data
-    return _TEMPLATE_TEXT.search(text) is not None
+    return _TEMPLATE_TEXT.search(_COMMENT.sub(b"", text)) is not None
+
+
+_COMMENT = re.compile(rb"(?:^|(?<=\s))#[^\n]*", re.MULTILINE)
+"""A YAML comment: ``#`` at a line's start or after a space, to the line's end."""
 
 
 _TEMPLATE_TEXT = re.compile(
