@@ -71,8 +71,9 @@ BACKENDS: dict[str, set[str]] = {
     "yaml": {"scene.loader"},
     "scipy": {"audio", "physics.fluid", "probe.track", "probe.compare"},
     "cv2": {"probe"},
-    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media"},
-    # the encoder; the physics worker; the decoder that reads copies back for verify
+    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media", "audio.speech"},
+    # the encoder; the physics worker; the decoder that reads copies back for verify;
+    # the speech engine (espeak-ng)
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},

@@ -219,7 +219,7 @@ class Mix:
     def parts(self, store: Store) -> Iterator[BedWindow] | None:
         """The physics, voice and ducked music by window; None if the scene has no beds."""
         spec = self.spec
-        if spec.music is None and not spec.voice:
+        if spec.music is None and not spec.voice and not self.beds:
             return None
         if self.beds is None:
             raise AudioInputError(

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
 from .timeline import timeline_for
+
+if TYPE_CHECKING:
+    from ..output.sound import ScriptSounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,17 @@ def check_inputs(scene: Scene, root: Path) -> dict[str, Path]:
     return checked
 
 
+def _script_sounds(scene: Scene, source_dir: Path | None) -> ScriptSounds | None:
+    """The script's spoken lines and cues, made now (a missing speech engine or file is
+    a located error before anything is drawn); None if it has neither."""
+    if not any(a.say is not None or a.sound is not None for a in scene.script):
+        return None
+    from ..output.sound import load_script_sounds  # (loads the sound stack only when used)
+
+    root = source_dir if source_dir is not None else Path(".")
+    return load_script_sounds(scene.script, root, scene.seed)
+
+
 class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
@@ -124,7 +139,11 @@ class Clip:
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         auto = look.auto_captions if look is not None else None
         still = frozenset(b.name for b in layout.bodies if b.body_type == "static")
-        self._cues = CueMaker(caption_table(scene.script), self.timeline.video_time, auto, still)
+        self.sounds = _script_sounds(scene, source_dir)
+        spoken = self.sounds.seconds() if self.sounds is not None else None
+        self.caption_table = caption_table(scene.script, spoken)
+        """The captions of the script's actions by name (lines as long as they are spoken)."""
+        self._cues = CueMaker(self.caption_table, self.timeline.video_time, auto, still)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
         title = title_cues(look.title if look is not None else None)
         reach = extents(layout)

@@ -31,7 +31,7 @@ from ..output.states import RunDigest, StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
-from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.captions import CueMaker, title_cues
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
@@ -146,13 +146,13 @@ def audio_sink_for(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=source_dir if source_dir is not None else Path("."),
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
-        mark=mark,
+        mark=mark, script=clip.sounds,
     )  # fmt: skip
 
 
 def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
     """``out/clip.vtt`` and ``out/clip.srt`` when the scene has captions or a title."""
-    table = caption_table(job.scene.script)
+    table = clip.caption_table
     look = clip.look
     title = title_cues(look.title if look is not None else None)
     auto = look.auto_captions if look is not None else None

@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .captions import Caption
 from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, Vec2
+from .speech import Say, SoundCue
 from .triggers import (
     BodyRef,
     Name,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.p
 Loc = tuple[str | int, ...]
 VERBS = (
     "impulse", "force", "set", "remove", "spawn", "joint", "motor", "walker", "camera",
-    "caption", "end",
+    "caption", "say", "sound", "end",
 )  # fmt: skip
 
 
@@ -171,6 +172,8 @@ class Action(Model):
         None, description="Cut to this camera (any mode but shots) on the frame that shows it."
     )
     caption: Annotated[Caption | None, Field(None)] = None
+    say: Say | None = Field(None, description="Speak a line: {text, who, file, voice} or a text.")
+    sound: SoundCue | None = Field(None, description="A sound cue: {file | hit, gain_db}.")
     end: Literal[True] | None = Field(None, description="true: the clip ends here.")
 
     @model_validator(mode="before")
@@ -178,6 +181,8 @@ class Action(Model):
     def _short_caption(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("caption"), str):
             data = {**data, "caption": _caption(data["caption"])}
+        if isinstance(data, dict) and isinstance(data.get("say"), str):
+            data = {**data, "say": {"text": data["say"]}}
         return data
 
     @model_validator(mode="after")
@@ -289,6 +294,8 @@ def check(
                 problems.append(((*here, "remove"), f"{spec!r} is static: scenery stays"))
             else:
                 body((*here, "remove"), spec, moving=False)
+        elif verb == "say" and spec.who is not None:
+            body((*here, "say", "who"), spec.who, moving=False)
         elif verb == "walker" and spec.body not in walkers:
             hint = difflib.get_close_matches(spec.body, list(walkers), 1)
             more = f" (did you mean {hint[0]!r}?)" if hint else ""
