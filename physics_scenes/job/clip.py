@@ -32,7 +32,8 @@ from ..scene import files, limits
 from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
-from .timeline import timeline_for
+from ..scene.script import Action
+from .timeline import Timeline, timeline_for
 
 if TYPE_CHECKING:
     from ..output.sound import ScriptSounds
@@ -88,6 +89,28 @@ def check_inputs(scene: Scene, root: Path) -> dict[str, Path]:
     return checked
 
 
+def _time_changes(
+    world: World, script: Sequence[Action], sim_end: float
+) -> list[tuple[float, float, float]]:
+    """When the script's ``time`` actions fire, as (simulation time, rate, ramp): found by
+    running a copy of the world ahead (a trigger's moment is known only by running; the
+    clip's frame count must be known before its first frame)."""
+    specs = {a.label(i): a for i, a in enumerate(script) if a.time is not None}
+    ahead = world.fork()
+    last = round(sim_end / ahead.dt)
+    changes: list[tuple[float, float, float]] = []
+    once = all(a.every is None for a in specs.values())
+    while True:
+        for event in ahead.drain_events():
+            spec = specs[event.a].time if event.kind == "action" and event.a in specs else None
+            if spec is not None:
+                changes.append((event.time, spec.rate, spec.ramp))
+        done = once and len(changes) >= len(specs)
+        if done or ahead.step_index >= last or ahead.end_step is not None:
+            return changes
+        ahead.step()
+
+
 def _script_sounds(scene: Scene, source_dir: Path | None) -> ScriptSounds | None:
     """The script's spoken lines and cues, made now (a missing speech engine or file is
     a located error before anything is drawn); None if it has neither."""
@@ -116,6 +139,14 @@ class Clip:
         timing = scene.timing
         self.fps = timing.fps
         self.timeline = timeline_for(time, timing.frame_count / timing.fps)
+        if any(a.time is not None for a in scene.script):
+            if time is not None:
+                raise RenderError(
+                    "script: time actions change the clip's speed; the scene's time: "
+                    "segments (or its style's) do too: use one or the other"
+                )
+            changes = _time_changes(world, scene.script, self.timeline.sim_end)
+            self.timeline = Timeline.from_changes(changes, self.timeline.sim_end)
         self.frame_count = self.timeline.frame_count(self.fps)
         self.blur = look.motion_blur if look is not None else None
         if self.blur is not None and width * height * self.blur.samples > MAX_BLUR_PIXELS:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.p
 Loc = tuple[str | int, ...]
 VERBS = (
     "impulse", "force", "set", "remove", "spawn", "joint", "motor", "walker", "camera",
-    "caption", "say", "sound", "end",
+    "caption", "say", "sound", "time", "end",
 )  # fmt: skip
 
 
@@ -124,6 +124,13 @@ class WalkerChange(Model):
         return self
 
 
+class TimeChange(Model):
+    """From this moment the clip plays at ``rate``: 0.25 enters 4x slow motion, 1 leaves it."""
+
+    rate: float = Field(ge=0.01, le=100, description="Simulation seconds per video second.")
+    ramp: float = Field(0.0, ge=0, le=1e4, description="Simulation seconds to ease into it.")
+
+
 class FromTemplate(Model):
     """A spawn of a ``templates:`` entry, with its own name and, optionally, a new place."""
 
@@ -174,6 +181,9 @@ class Action(Model):
     caption: Annotated[Caption | None, Field(None)] = None
     say: Say | None = Field(None, description="Speak a line: {text, who, file, voice} or a text.")
     sound: SoundCue | None = Field(None, description="A sound cue: {file | hit, gain_db}.")
+    time: TimeChange | None = Field(
+        None, description="{rate, ramp}: the clip's speed from now on (slow motion in or out)."
+    )
     end: Literal[True] | None = Field(None, description="true: the clip ends here.")
 
     @model_validator(mode="before")
