@@ -43,3 +43,46 @@ def test_time_actions_and_time_segments_do_not_mix() -> None:
     scene = parse_scene(DROP + "time: {segments: [{start: 0.1, end: 0.2, rate: 0.5}]}\n")
     with pytest.raises(RenderError, match="use one or the other"):
         Clip(scene, 32, 24)
+
+
+CATCH = """
+timing: {duration: 1.0, fps: 60, substeps: 1}
+world: {size: [4, 3], origin: [-2, -1.5]}
+bodies:
+  - {kind: ball, name: bob, radius: 0.1, position: [0, 0]}
+joints:
+  - {kind: pin, name: rope, a: bob, b: world, anchor_b: [0, 1]}
+script:
+  - {at: 0.5, joint: {add: rope}}
+"""
+
+
+def test_joint_add_holds_from_its_step_and_is_drawn_from_then() -> None:
+    from physics_scenes.frame import Frame
+
+    layout, stream = simulate(parse_scene(CATCH))
+    frames: list[Frame] = list(stream)
+    bob = layout.index("bob")
+    vy = [f.velocity[bob, 1] for f in frames]
+    assert vy[29] == pytest.approx(-9.81 * 29 / 60, rel=1e-6)  # free fall before
+    # made when added: the rope measures its length then (the bob 2.19 m under the anchor)
+    lengths = [np.hypot(f.position[bob, 0], f.position[bob, 1] - 1) for f in frames[30:]]
+    assert lengths[0] > 2.0  # it fell 1.1 m before
+    # caught: a soft rope gives 8 cm at 4.9 m/s for a step or two, then holds (free, the
+    # bob would have fallen 0.9 m more in these 10 frames)
+    assert max(lengths) - lengths[0] < 0.1 and abs(lengths[10] - lengths[0]) < 0.01
+    # drawn only once it holds: the rod's pixels between the anchor and the bob
+    clip = Clip(parse_scene(CATCH), 80, 60)
+    pictures = {f.frame.index: clip.pixels(f).rgb() for f in clip.frames() if f.frame.index in (20, 45)}
+    column = pictures[20][5:14, 40].astype(int)  # just under the anchor at (0, 1): the rod
+    assert (column == pictures[20][5:14, 30].astype(int)).all()  # nothing there before
+    assert (np.abs(pictures[45][5:14, 40].astype(int) - column).sum(axis=1) > 30).any()
+
+
+def test_joint_needs_exactly_one_change() -> None:
+    from physics_scenes.errors import SceneError
+
+    with pytest.raises(SceneError, match="exactly one of break, add"):
+        parse_scene(CATCH.replace("{add: rope}", "{add: rope, break: rope}"))
+    with pytest.raises(SceneError, match=r"script\[0\]\.joint\.add: no joint is called 'rop'"):
+        parse_scene(CATCH.replace("{add: rope}", "{add: rop}"))

@@ -32,7 +32,7 @@ from ..scene import files, limits
 from ..scene.captions import CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
-from ..scene.script import Action
+from ..scene.script import Action, added_joints
 from .timeline import Timeline, timeline_for
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class ClipFrame:
     shot: ShotRecord
     shutter: tuple[Frame, ...] = ()
     """With motion blur: the states across the open shutter that the picture averages."""
+    hidden: frozenset[str] = frozenset()
+    """Joints out of the world at this frame (a script's broken or not yet added ones)."""
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""
@@ -176,6 +178,8 @@ class Clip:
         """The captions of the script's actions by name (lines as long as they are spoken)."""
         self._cues = CueMaker(self.caption_table, self.timeline.video_time, auto, still)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
+        self._joint_changes = {a.label(i): a.joint for i, a in enumerate(scene.script) if a.joint}
+        self._joints_out = added_joints(scene.script)
         title = title_cues(look.title if look is not None else None)
         reach = extents(layout)
         self._labels = []
@@ -220,8 +224,13 @@ class Clip:
             for event in frame.events:
                 if event.kind == "action" and event.a in self._cuts:
                     self.rig.cut_to(self._cuts[event.a], index)
+                change = self._joint_changes.get(event.a) if event.kind == "action" else None
+                if change is not None:
+                    out = self._joints_out
+                    self._joints_out = out - {change.add} if change.add else out | {change.name}
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
-            yield ClipFrame(frame, view, video_time, shot, self._shutter(frame))
+            shutter = self._shutter(frame)
+            yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out)
             world = self.sampler.world
             if world.end_step is not None and world.end_step * world.dt <= sim_time:
                 return  # a script's ``end``: this frame shows it
@@ -279,10 +288,12 @@ class Clip:
     def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
         """The finished picture of ``clip_frame`` with these ``trails``."""
         frame, view = clip_frame.frame, clip_frame.view
+        hidden = clip_frame.hidden
         if self.blur is None:
-            pixels = self.renderer.render(frame, view, trails=trails)
+            pixels = self.renderer.render(frame, view, trails=trails, hidden=hidden)
         else:
-            shots = (self.renderer.render(sub, view, trails=trails) for sub in clip_frame.shutter)
+            shots = (self.renderer.render(sub, view, trails=trails, hidden=hidden)
+                     for sub in clip_frame.shutter)  # fmt: skip
             pixels = average(shots, self.blur.samples)
         pixels = self.finisher.apply(pixels)
         if self.captions is not None:

@@ -58,13 +58,13 @@ def pack_clip(item: ClipFrame) -> Packed:
     view = item.view
     return (pack(item.frame), (view.center, view.scale, view.width, view.height,
             view.rotation), item.video_time, (item.shot.index, item.shot.mode),
-            tuple(pack(sub) for sub in item.shutter))  # fmt: skip
+            tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)))  # fmt: skip
 
 
 def unpack_clip(packed: Packed) -> ClipFrame:
-    frame, view, video_time, shot, shutter = packed
+    frame, view, video_time, shot, shutter, hidden = packed
     return ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot),
-                     tuple(unpack(sub) for sub in shutter))  # fmt: skip
+                     tuple(unpack(sub) for sub in shutter), frozenset(hidden))  # fmt: skip
 
 
 def produce(

@@ -132,7 +132,10 @@ class Director:
             if spec.limp:
                 gait.active = False
         elif verb == "joint":
-            world.break_joint(spec.break_)
+            if spec.add is not None:
+                world.add_joint(spec.add)
+            else:
+                world.break_joint(spec.break_)
         elif verb == "motor":
             motor = world.joints[spec.joint]
             if spec.rate is not None:

@@ -96,10 +96,12 @@ class Renderer:
         *,
         trails: Sequence[Trail] = (),
         into: pygame.Surface | None = None,
+        hidden: frozenset[str] = frozenset(),
     ) -> pygame.Surface:
         """Draw ``frame`` and return the surface drawn on: the renderer's own (reused each
         call), or ``into`` (same size and pixel format, e.g. the preview window's: one
-        full-frame copy less per frame)."""
+        full-frame copy less per frame). ``hidden``: joints not in the world at this
+        frame (a script's broken or not yet added ones), not drawn."""
         view = view or self.default_view()
         surface = self.surface if into is None else into
         if into is not None and not self.same_format(into):
@@ -108,12 +110,12 @@ class Renderer:
         for trail in trails:
             self._draw_trail(trail, view, surface)
         if self._joints:  # strings and rods behind what they hold
-            self._draw_joints(surface, frame, view, lines=True)
+            self._draw_joints(surface, frame, view, lines=True, hidden=hidden)
         for chain in self._chains:
             self._draw_chain(surface, frame, view, chain)
         self._draw_rows(surface, frame, view, self._moving_rows)
         if self._joints:  # pins to the world on top
-            self._draw_joints(surface, frame, view, lines=False)
+            self._draw_joints(surface, frame, view, lines=False, hidden=hidden)
         if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
             x, y, factor, patch = self._water.paint(frame, view)
             if patch.size:
@@ -155,11 +157,19 @@ class Renderer:
         )
 
     def _draw_joints(
-        self, surface: pygame.Surface, frame: Frame, view: View, *, lines: bool
+        self,
+        surface: pygame.Surface,
+        frame: Frame,
+        view: View,
+        *,
+        lines: bool,
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         """Rods and strings as lines, springs as zig-zags (``lines``), or hinges to the
         world as pins."""
         for joint in self._joints:
+            if joint.name in hidden:
+                continue
             pin = joint.kind in ("pin", "pivot") and joint.b == NO_BODY
             if not lines and not pin:
                 continue
@@ -187,10 +197,15 @@ class Renderer:
                 aa_line(surface, JOINT_COLOR, (ax, ay), (bx, by))
 
     def render(
-        self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
+        self,
+        frame: Frame,
+        view: View | None = None,
+        *,
+        trails: Sequence[Trail] = (),
+        hidden: frozenset[str] = frozenset(),
     ) -> Pixels:
         """Draw ``frame`` and return its pixels as raw bytes (no numpy copy)."""
-        surface = self.draw(frame, view, trails=trails)
+        surface = self.draw(frame, view, trails=trails, hidden=hidden)
         return Pixels(self.width, self.height, surface.get_buffer().raw, self.pix_fmt)
 
     def _draw_trail(self, trail: Trail, view: View, surface: pygame.Surface) -> None:

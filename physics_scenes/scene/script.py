@@ -88,10 +88,27 @@ class SetSpec(Model):
 
 
 class JointChange(Model):
-    """Break a joint (by its name in ``joints:``, default '<kind>_<index>')."""
+    """Break a joint, or add one (by its name in ``joints:``, default '<kind>_<index>'): a
+    joint a script adds is held out of the world until then (as a spawned body is)."""
 
     model_config = ConfigDict(**MODEL_CONFIG, populate_by_name=True)
-    break_: Name = Field(alias="break", description="The joint to break.")
+    break_: Name | None = Field(None, alias="break", description="The joint to break.")
+    add: Name | None = Field(None, description="The joint to add (absent until now).")
+
+    @model_validator(mode="after")
+    def _one(self) -> JointChange:
+        if (self.break_ is None) == (self.add is None):
+            raise ValueError("joint needs exactly one of break, add")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.break_ if self.break_ is not None else self.add or ""
+
+
+def added_joints(script: Sequence[Action]) -> frozenset[str]:
+    """The joints a script adds: absent from the world until their action fires."""
+    return frozenset(a.joint.add for a in script if a.joint is not None and a.joint.add)
 
 
 class MotorChange(Model):
@@ -172,7 +189,9 @@ class Action(Model):
         ]
         | None
     ) = Field(None, description="A body entry (inline, or {template, name, position}).")
-    joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
+    joint: JointChange | None = Field(
+        None, description="{break: NAME}: a joint snaps; {add: NAME}: it holds from now."
+    )
     motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
     walker: WalkerChange | None = Field(None, description="{body, speed | limp}.")
     camera: ShotCamera | None = Field(
@@ -311,9 +330,10 @@ def check(
             more = f" (did you mean {hint[0]!r}?)" if hint else ""
             problems.append(((*here, "walker", "body"), f"no walker is called {spec.body!r}{more}"))
         elif verb in ("joint", "motor"):
-            name = spec.break_ if verb == "joint" else spec.joint
+            name = spec.name if verb == "joint" else spec.joint
             kinds = joints or {}
-            loc = (*here, verb, "break" if verb == "joint" else "joint")
+            field = ("add" if spec.add else "break") if verb == "joint" else "joint"
+            loc = (*here, verb, field)
             if name not in kinds:
                 hint = difflib.get_close_matches(name, list(kinds), 1)
                 more = f" (did you mean {hint[0]!r}?)" if hint else ""
