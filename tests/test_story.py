@@ -73,7 +73,7 @@ def test_joint_add_holds_from_its_step_and_is_drawn_from_then() -> None:
     assert max(lengths) - lengths[0] < 0.1 and abs(lengths[10] - lengths[0]) < 0.01
     # drawn only once it holds: the rod's pixels between the anchor and the bob
     clip = Clip(parse_scene(CATCH), 80, 60)
-    pictures = {f.frame.index: clip.pixels(f).rgb() for f in clip.frames() if f.frame.index in (20, 45)}
+    pictures = {f.frame.index: clip.pixels(f).rgb() for f in clip.frames()}
     column = pictures[20][5:14, 40].astype(int)  # just under the anchor at (0, 1): the rod
     assert (column == pictures[20][5:14, 30].astype(int)).all()  # nothing there before
     assert (np.abs(pictures[45][5:14, 40].astype(int) - column).sum(axis=1) > 30).any()
