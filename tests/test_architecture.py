@@ -42,6 +42,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "job",
         "preview",
         "cli_dataset",
+        "cli_story",
         "probe",
         "rights",
         "portal",
@@ -50,6 +51,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "rights": {"scene", "frame", "errors", "output.provenance.keys"},
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job"},
+    "cli_story": {"errors", "job"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }

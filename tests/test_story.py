@@ -86,3 +86,81 @@ def test_joint_needs_exactly_one_change() -> None:
         parse_scene(CATCH.replace("{add: rope}", "{add: rope, break: rope}"))
     with pytest.raises(SceneError, match=r"script\[0\]\.joint\.add: no joint is called 'rop'"):
         parse_scene(CATCH.replace("{add: rope}", "{add: rop}"))
+
+
+ACT = """
+timing: {duration: 0.5, fps: 20}
+world: {size: [4, 3]}
+look: {background: "COLOR"}
+audio: {room_tone: null}
+bodies: [{kind: floor, name: floor, y: -5}]
+"""
+
+
+def _story(tmp_path, transition: str, duration: float = 0.2):
+    from physics_scenes.job.story import load_story, story_pictures
+
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8"))
+    (tmp_path / "s.yaml").write_text(
+        "story:\n  acts:\n    - {scene: a.yaml}\n"
+        f"    - {{scene: b.yaml, transition: {{kind: {transition}, duration: {duration}}}}}\n"
+    )
+    acts = load_story(tmp_path / "s.yaml")
+    clips = [Clip(act.scene, 32, 24, act.folder) for act in acts]
+    return [p.rgb() for p in story_pictures(clips, [a.transition for a in acts])]
+
+
+RED, BLUE = np.array([200, 50, 20]), np.array([20, 50, 200])
+
+
+@pytest.mark.parametrize("kind", ["cut", "crossfade", "fade", "wipe"])
+def test_story_transitions_in_the_pixels(tmp_path, kind: str) -> None:
+    pictures = _story(tmp_path, kind)
+    middle = np.array([p[12, 16].astype(int) for p in pictures])
+    left, right = (np.array([p[12, c].astype(int) for p in pictures]) for c in (2, 29))
+    if kind == "cut":
+        assert len(pictures) == 20 and (middle[:10] == RED).all() and (middle[10:] == BLUE).all()
+    elif kind == "crossfade":  # 4 frames overlap: 10 + 10 - 4
+        assert len(pictures) == 16 and (middle[:6] == RED).all() and (middle[10:] == BLUE).all()
+        for i in range(4):
+            share = (i + 1) / 5
+            assert np.abs(middle[6 + i] - (RED * (1 - share) + BLUE * share)).max() <= 1
+    elif kind == "fade":  # through black: 2 frames out, 2 in, no overlap
+        assert len(pictures) == 20 and (middle[:8] == RED).all() and (middle[12:] == BLUE).all()
+        levels = [m.max() / 200 for m in middle[8:12]]
+        assert levels == pytest.approx([2 / 3, 1 / 3, 1 / 3, 2 / 3], abs=0.01)
+        assert (middle[9].argmax(), middle[10].argmax()) == (0, 2)  # red fading, blue coming
+    else:  # a wipe from the left over 4 frames
+        assert len(pictures) == 16
+        assert (left[6:] == BLUE).all() and (right[6:9] == RED).all() and (right[10:] == BLUE).all()
+        edges = [int((p[12, :, 2] > 100).sum()) for p in pictures[6:10]]
+        assert edges == [6, 13, 19, 26]  # round(share * 32) columns of the new act
+
+
+def test_story_track_crossfades_the_acts_sound() -> None:
+    from physics_scenes.audio import RATE
+    from physics_scenes.job.story import story_track
+    from physics_scenes.scene.story import Transition
+
+    one, two = np.ones((RATE, 2), np.float32), -np.ones((RATE, 2), np.float32)
+    cross = story_track([one, two], [Transition(), Transition(kind="crossfade", duration=0.5)], 20)
+    assert len(cross) == 2 * RATE - RATE // 2  # half a second overlaps
+    assert cross[RATE // 2 - 1, 0] == 1 and cross[RATE, 0] == -1 and cross[RATE - 1, 0] < -0.999
+    assert abs(cross[3 * RATE // 4, 0]) < 1e-3  # halfway through: the two cancel here
+    fade = story_track([one, two], [Transition(), Transition(kind="fade", duration=0.5)], 20)
+    assert len(fade) == 2 * RATE and fade[RATE - 1, 0] == 0 and fade[RATE, 0] == 0
+    assert fade[RATE - RATE // 4 - 1, 0] == 1 and fade[RATE + RATE // 4, 0] == -1
+
+
+def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
+    from physics_scenes.job.story import load_story
+
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8").replace("20}", "25}"))
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: c.yaml}]}\n")
+    with pytest.raises(RenderError, match=r"story\.acts\[1\]\.scene: no file 'c\.yaml'"):
+        load_story(tmp_path / "s.yaml")
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
+    with pytest.raises(RenderError, match=r"acts\[1\]\.scene: 25 fps; the story plays at .* 20"):
+        load_story(tmp_path / "s.yaml")
