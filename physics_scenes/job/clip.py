@@ -29,7 +29,7 @@ from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
-from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.captions import Cue, CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
 from ..scene.script import Action, added_joints
@@ -51,6 +51,9 @@ class ClipFrame:
     """With motion blur: the states across the open shutter that the picture averages."""
     hidden: frozenset[str] = frozenset()
     """Joints out of the world at this frame (a script's broken or not yet added ones)."""
+    cues: tuple[Cue, ...] = ()
+    """The captions and titles on screen at this frame (started, not yet ended): the
+    picture of any frame can be made alone, in any order (the preview scrubs)."""
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""
@@ -191,7 +194,8 @@ class Clip:
             self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
                              for r in rows]  # fmt: skip
         wanted = title or self._cues or self._labels
-        self.captions = Captions(self.picture, title) if wanted else None
+        self.captions = Captions(self.picture) if wanted else None
+        self._shown: tuple[Cue, ...] = tuple(title)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._recent: deque[ClipFrame] = deque()
         if look is not None and look.trails is not None:
@@ -230,7 +234,11 @@ class Clip:
                     self._joints_out = out - {change.add} if change.add else out | {change.name}
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             shutter = self._shutter(frame)
-            yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out)
+            if self.captions is not None:
+                started = self._cues.cues(frame.events)
+                self._shown = tuple(c for c in (*self._shown, *started) if c.end > video_time)
+            yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out,
+                            self._shown)  # fmt: skip
             world = self.sampler.world
             if world.end_step is not None and world.end_step * world.dt <= sim_time:
                 return  # a script's ``end``: this frame shows it
@@ -281,9 +289,9 @@ class Clip:
     @property
     def direct(self) -> bool:
         """Whether the picture is the renderer's drawing untouched (no blur, no vignette,
-        no bars): then ``renderer.draw(frame, view, trails=..., into=surface)`` draws the
-        same pixels straight into a window."""
-        return self.blur is None and not self.finisher.active
+        no bars, no captions): then ``renderer.draw(frame, view, trails=..., into=surface)``
+        draws the same pixels straight into a window."""
+        return self.blur is None and not self.finisher.active and self.captions is None
 
     def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
         """The finished picture of ``clip_frame`` with these ``trails``."""
@@ -297,8 +305,7 @@ class Clip:
             pixels = average(shots, self.blur.samples)
         pixels = self.finisher.apply(pixels)
         if self.captions is not None:
-            self.captions.add(self._cues.cues(frame.events))
-            pixels = self.captions.draw(pixels, clip_frame.video_time)
+            pixels = self.captions.draw(pixels, clip_frame.video_time, clip_frame.cues)
             for row, text, size, color, reach in self._labels:
                 x, y = frame.position[row]
                 px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))

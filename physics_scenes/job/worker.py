@@ -30,6 +30,7 @@ from typing import Any
 from ..frame import pack, unpack
 from ..picture.camera import ShotRecord
 from ..picture.view import View
+from ..scene.captions import Caption, Cue
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame
 
@@ -58,13 +59,15 @@ def pack_clip(item: ClipFrame) -> Packed:
     view = item.view
     return (pack(item.frame), (view.center, view.scale, view.width, view.height,
             view.rotation), item.video_time, (item.shot.index, item.shot.mode),
-            tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)))  # fmt: skip
+            tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)),
+            tuple((c.start, c.end, c.style.model_dump()) for c in item.cues))  # fmt: skip
 
 
 def unpack_clip(packed: Packed) -> ClipFrame:
-    frame, view, video_time, shot, shutter, hidden = packed
+    frame, view, video_time, shot, shutter, hidden, cues = packed
     return ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot),
-                     tuple(unpack(sub) for sub in shutter), frozenset(hidden))  # fmt: skip
+                     tuple(unpack(sub) for sub in shutter), frozenset(hidden),
+                     tuple(Cue(a, b, Caption(**style)) for a, b, style in cues))  # fmt: skip
 
 
 def produce(
