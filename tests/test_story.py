@@ -3,6 +3,8 @@ walker turns; each checked by its effect on the Frames (or the clip's clock)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,31 @@ def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
     with pytest.raises(RenderError, match=r"acts\[1\]\.scene: 25 fps; the story plays at .* 20"):
         load_story(tmp_path / "s.yaml")
+
+
+STORIES = Path(__file__).parent.parent / "scenes" / "stories"
+
+
+@pytest.mark.slow  # the examples: one clip run, one small story render (about 10 s idle)
+def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
+    from physics_scenes import load_scene
+    from physics_scenes.job.story import render_story
+
+    from helpers import decode_video
+
+    clip = Clip(load_scene(STORIES / "three_shots.yaml"), 160, 90, STORIES)
+    items = list(clip.frames())
+    shots = [item.shot.mode for item in items]
+    modes = [m for i, m in enumerate(shots) if i == 0 or shots[i - 1] != m]
+    assert modes == ["fixed", "close_up", "fit"], modes  # setup, the hit, the aftermath
+    sims = [item.frame.time for item in items]
+    assert min(np.diff(sims)) == pytest.approx(0.25 / 30, abs=1e-6)  # the hit slowed 4x
+    said = {cue.text for item in items for cue in item.cues}
+    assert {"man: What a lovely day for a walk.", "He never saw it coming.", "Impact."} <= said
+    story = tmp_path / "s.mp4"
+    frames = render_story(STORIES / "two_acts.story.yaml", story, 160, 90, quality="draft")
+    pictures = decode_video(story).frames
+    first = Clip(load_scene(STORIES / "up_the_hill.yaml"), 16, 16).frame_count
+    assert len(pictures) == frames == first + len(items)  # a fade: no overlap
+    darkest = [int(pictures[first + k].max()) for k in (-1, 0)]
+    assert max(darkest) < 40 < int(pictures[first + 30].max())  # through black, then act two
