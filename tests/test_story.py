@@ -194,3 +194,51 @@ def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
     assert len(pictures) == frames == first + len(items)  # a fade: no overlap
     darkest = [int(pictures[first + k].max()) for k in (-1, 0)]
     assert max(darkest) < 40 < int(pictures[first + 30].max())  # through black, then act two
+
+
+SHOTS = """
+timing: {duration: 1.0, fps: 20}
+world: {size: [4, 3]}
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: box, name: crate, size: [0.6, 0.6], position: [2, 0.8], color: "#e0a030"}
+script:
+  - {at: 0.5, camera: {mode: fixed, center: [2, 0.8], zoom: 3}, transition: TRANSITION}
+"""
+
+
+@pytest.mark.parametrize("kind", ["crossfade", "wipe", "fade"])
+def test_a_camera_action_can_dissolve_wipe_or_fade_to_its_shot(kind: str) -> None:
+    from physics_scenes.picture.looks import blend, darken, wipe
+
+    plain = Clip(parse_scene(SHOTS.replace(", transition: TRANSITION", "")), 40, 30)
+    cut = [(f, plain.pixels(f)) for f in plain.frames()]
+    text = SHOTS.replace("TRANSITION", f"{{kind: {kind}, duration: 0.2}}")
+    clip = Clip(parse_scene(text), 40, 30)
+    both = [(f, clip.pixels(f)) for f in clip.frames()]
+    assert len(both) == len(cut) == 20
+    wide = cut[9][1]  # the last frame of the wide shot (nothing moves: every wide frame)
+    for index in range(20):
+        item, pixels = both[index]
+        close = cut[index][1]
+        if not 10 <= index < 14:
+            assert item.outgoing is None and pixels.data == close.data, index
+            continue
+        assert item.outgoing is not None
+        share = (index - 9) / 5  # 4 frames of transition from the cut's frame 10
+        if kind == "crossfade":
+            expected = blend(wide, close, share)
+        elif kind == "wipe":
+            expected = wipe(wide, close, share)
+        else:  # through black
+            expected = darken(wide, 1 - 2 * share) if share < 0.5 else darken(close, 2 * share - 1)
+        assert pixels.data == expected.data, index
+    assert both[12][1].data != both[10][1].data  # it moves on, frame by frame
+
+
+def test_a_transition_needs_a_camera_action() -> None:
+    from physics_scenes.errors import SceneError
+
+    with pytest.raises(SceneError, match="transition goes with a camera action"):
+        parse_scene(SHOTS.replace("camera: {mode: fixed, center: [2, 0.8], zoom: 3}", "end: true")
+                    .replace("TRANSITION", "{kind: wipe}"))  # fmt: skip

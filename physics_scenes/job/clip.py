@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
 from ..picture.captions import Captions
-from ..picture.looks import Finisher, average, gradient, shutter_offsets
+from ..picture.looks import Finisher, average, blend, darken, gradient, shutter_offsets, wipe
 from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
@@ -54,6 +54,9 @@ class ClipFrame:
     cues: tuple[Cue, ...] = ()
     """The captions and titles on screen at this frame (started, not yet ended): the
     picture of any frame can be made alone, in any order (the preview scrubs)."""
+    outgoing: tuple[View, float, str] | None = None
+    """During a camera action's transition: the shot before's view, how far the
+    transition is (0..1) and its kind (crossfade, fade, wipe)."""
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""
@@ -181,6 +184,13 @@ class Clip:
         """The captions of the script's actions by name (lines as long as they are spoken)."""
         self._cues = CueMaker(self.caption_table, self.timeline.video_time, auto, still)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
+        self._transitions = {
+            a.label(i): a.transition
+            for i, a in enumerate(scene.script)
+            if a.camera and a.transition and a.transition.kind != "cut"
+        }
+        self._leaving: tuple[Callable[[Frame, float], View], int, int, str] | None = None
+        """A transition under way: the shot before, its first frame, its frames, its kind."""
         self._joint_changes = {a.label(i): a.joint for i, a in enumerate(scene.script) if a.joint}
         self._joints_out = added_joints(scene.script)
         title = title_cues(look.title if look is not None else None)
@@ -227,6 +237,10 @@ class Clip:
             frame = self.sampler.frame_at(index, sim_time)
             for event in frame.events:
                 if event.kind == "action" and event.a in self._cuts:
+                    into = self._transitions.get(event.a)
+                    if into is not None and into.frames(self.fps) > 0:
+                        leaving = self.rig.outgoing()
+                        self._leaving = (leaving, index, into.frames(self.fps), into.kind)
                     self.rig.cut_to(self._cuts[event.a], index)
                 change = self._joint_changes.get(event.a) if event.kind == "action" else None
                 if change is not None:
@@ -234,11 +248,19 @@ class Clip:
                     self._joints_out = out - {change.add} if change.add else out | {change.name}
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
             shutter = self._shutter(frame)
+            outgoing = None
+            if self._leaving is not None:
+                leaving, first, count, kind = self._leaving
+                if index - first < count:
+                    share = (index - first + 1) / (count + 1)
+                    outgoing = (leaving(frame, video_time), share, kind)
+                else:
+                    self._leaving = None
             if self.captions is not None:
                 started = self._cues.cues(frame.events)
                 self._shown = tuple(c for c in (*self._shown, *started) if c.end > video_time)
             yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out,
-                            self._shown)  # fmt: skip
+                            self._shown, outgoing)  # fmt: skip
             world = self.sampler.world
             if world.end_step is not None and world.end_step * world.dt <= sim_time:
                 return  # a script's ``end``: this frame shows it
@@ -286,12 +308,27 @@ class Clip:
                 self._recent.popleft()
         return self.picture_of(clip_frame, self.trails(self._recent))
 
+    def _transition(self, item: ClipFrame, trails: Sequence[Trail], pixels: Pixels) -> Pixels:
+        """The picture of a frame within a camera transition: the shot before (drawn
+        sharp, finished the same) and this one, dissolved, wiped or through black."""
+        assert item.outgoing is not None
+        view, share, kind = item.outgoing
+        hidden = item.hidden
+        before = self.renderer.render(item.frame, view, trails=trails, hidden=hidden)
+        before = self.finisher.apply(before)
+        if kind == "crossfade":
+            return blend(before, pixels, share)
+        if kind == "wipe":
+            return wipe(before, pixels, share)
+        return darken(before, 1 - 2 * share) if share < 0.5 else darken(pixels, 2 * share - 1)
+
     @property
     def direct(self) -> bool:
         """Whether the picture is the renderer's drawing untouched (no blur, no vignette,
         no bars, no captions): then ``renderer.draw(frame, view, trails=..., into=surface)``
         draws the same pixels straight into a window."""
-        return self.blur is None and not self.finisher.active and self.captions is None
+        return (self.blur is None and not self.finisher.active and self.captions is None
+                and not self._transitions)  # fmt: skip
 
     def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
         """The finished picture of ``clip_frame`` with these ``trails``."""
@@ -304,6 +341,8 @@ class Clip:
                      for sub in clip_frame.shutter)  # fmt: skip
             pixels = average(shots, self.blur.samples)
         pixels = self.finisher.apply(pixels)
+        if clip_frame.outgoing is not None:
+            pixels = self._transition(clip_frame, trails, pixels)
         if self.captions is not None:
             pixels = self.captions.draw(pixels, clip_frame.video_time, clip_frame.cues)
             for row, text, size, color, reach in self._labels:

@@ -28,6 +28,7 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 from .captions import Caption
 from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, Vec2
 from .speech import Say, SoundCue
+from .story import Transition
 from .triggers import (
     BodyRef,
     Name,
@@ -197,6 +198,11 @@ class Action(Model):
     camera: ShotCamera | None = Field(
         None, description="Cut to this camera (any mode but shots) on the frame that shows it."
     )
+    transition: Transition | None = Field(
+        None,
+        description="With camera: {kind: crossfade|fade|wipe, duration} from the shot before "
+        "(default a cut).",
+    )
     caption: Annotated[Caption | None, Field(None)] = None
     say: Say | None = Field(None, description="Speak a line: {text, who, file, voice} or a text.")
     sound: SoundCue | None = Field(None, description="A sound cue: {file | hit, gain_db}.")
@@ -224,6 +230,8 @@ class Action(Model):
         verbs = [k for k in VERBS if getattr(self, k) is not None]
         if len(verbs) != 1:
             raise ValueError(f"give exactly one action: {', '.join(VERBS)}")
+        if self.transition is not None and self.camera is None:
+            raise ValueError("transition goes with a camera action")
         if self.times is not None and self.times > 1 and self.every is None:
             raise ValueError("times > 1 needs every (the period)")
         if self.spawn is not None and self.spawn.name is None:
