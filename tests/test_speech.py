@@ -141,3 +141,28 @@ def test_a_line_may_be_written_as_its_text() -> None:
 @pytest.fixture(autouse=True)
 def _repo_root(monkeypatch) -> None:
     monkeypatch.chdir(Path(__file__).parent.parent)
+
+
+@needs_engine
+def test_the_music_ducks_under_a_spoken_line() -> None:
+    from physics_scenes.audio.beds import Beds, bed_windows
+    from physics_scenes.output.sound import ScriptSounds
+    from physics_scenes.scene.audio import AudioSpec, MusicSpec
+
+    mono = speak(Speaker(None, "en-us", 165, 50), "Watch the first domino fall.")
+    line = np.repeat(mono.astype(np.float32)[:, None], 2, axis=1)
+    sounds = ScriptSounds({"said": (line, 0.0)}, {})
+    t = np.arange(4 * RATE) / RATE
+    music = np.repeat((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[:, None], 2, 1)
+    beds = sounds.placed(Beds(music), [("said", 1.0)], lambda s: s)  # said at 1 s
+    spec = AudioSpec(music=MusicSpec(file="m.wav", gain_db=-10, fade_out=0))
+    action = np.zeros((4 * RATE, 2), np.float32)  # no physics sound: only the line
+    parts = list(bed_windows(action, spec, beds, RATE // 2))
+    bed = np.concatenate([p.music for p in parts])
+    voice = np.concatenate([p.voice for p in parts])
+    start = round(1.0 * RATE)
+    assert not voice[:start].any() and np.abs(voice[start : start + RATE]).max() > 0.01
+    before = band_level(bed, 220, 0.3, 0.9)
+    under = band_level(bed, 220, 1.4, 1.9)  # (the line lasts about 1.6 s)
+    assert before - under > 6, (before, under)  # dips 8 dB (the default) under the voice
+    assert abs(band_level(bed, 220, 3.4, 3.9) - before) < 1.5  # and comes back after
