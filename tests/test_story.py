@@ -192,6 +192,8 @@ def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
     pictures = decode_video(story).frames
     first = Clip(load_scene(STORIES / "up_the_hill.yaml"), 16, 16).frame_count
     assert len(pictures) == frames == first + len(items)  # a fade: no overlap
+    vtt = story.with_suffix(".vtt").read_text()
+    assert "Somewhere up the hill, a stone breaks loose." in vtt and "Impact." in vtt
     darkest = [int(pictures[first + k].max()) for k in (-1, 0)]
     assert max(darkest) < 40 < int(pictures[first + 30].max())  # through black, then act two
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,17 +24,19 @@ import numpy as np
 from ..audio.dsp import RATE, Audio32, write_wav
 from ..errors import InputFileError, RenderError
 from ..frame import Frame
-from ..output.atomic import OutputSet
+from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
 from ..output.sink import StreamInfo
+from ..output.subtitles import WRITERS
 from ..output.video import Mp4Sink
 from ..picture.looks import blend, darken, wipe
 from ..picture.view import Pixels
 from ..scene import files
+from ..scene.captions import Cue
 from ..scene.loader import load_scene, read_document, read_file, validate_part
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
-from .clip import Clip
+from .clip import Clip, ClipFrame
 from .pipeline import audio_sink_for
 
 if TYPE_CHECKING:
@@ -87,10 +89,10 @@ def _fade_halves(transition: Transition, fps: int) -> tuple[int, int]:
 def story_pictures(
     clips: Sequence[Clip],
     transitions: Sequence[Transition],
-    seen: Callable[[int, Frame], None] | None = None,
+    seen: Callable[[int, ClipFrame], None] | None = None,
 ) -> Iterator[Pixels]:
-    """The story's pictures in order; ``seen(act, frame)`` is called with each act's
-    physics Frames as they are made (for its sound)."""
+    """The story's pictures in order; ``seen(act, item)`` is called with each act's
+    frames as they are made (for its sound and subtitles)."""
     fps = clips[0].fps
     held: deque[Pixels] = deque()
     for k, clip in enumerate(clips):
@@ -106,7 +108,7 @@ def story_pictures(
             before = []
         for i, item in enumerate(clip.frames()):
             if seen is not None:
-                seen(k, item.frame)
+                seen(k, item)
             pixels = clip.pixels(item)
             if i < overlap:
                 share = (i + 1) / (overlap + 1)
@@ -157,6 +159,36 @@ class _Wav:
     wav: Path | None = None
 
 
+@dataclass
+class _Srt:
+    written: Path | None = None
+
+
+def story_cues(
+    cues: Sequence[Mapping[tuple[float, float, str], Cue]],
+    counts: Sequence[int],
+    transitions: Sequence[Transition],
+    fps: int,
+) -> list[Cue]:
+    """Each act's captions on the story's clock: moved by where the act starts (its
+    frames before, less the overlaps), cut where the act ends (as in its pictures).
+
+    >>> from physics_scenes.scene.captions import Caption
+    >>> line = {(0.5, 3.0, "hi"): Cue(0.5, 3.0, Caption(text="hi"))}
+    >>> cross = Transition(kind="crossfade", duration=0.5)
+    >>> [(c.start, c.end) for c in story_cues([line, line], [40, 40], [Transition(), cross], 20)]
+    [(0.5, 2.0), (2.0, 3.5)]
+    """
+    out, start = [], 0.0
+    for k, act in enumerate(cues):
+        if k:
+            start += (counts[k - 1] - min(_overlap(transitions[k], fps), counts[k - 1])) / fps
+        end = start + counts[k] / fps
+        out += [Cue(c.start + start, min(c.end + start, end), c.style)
+                for c in act.values() if c.start + start < end]  # fmt: skip
+    return out
+
+
 def render_story(
     path: Path,
     output: Path,
@@ -176,8 +208,8 @@ def render_story(
     fps = clips[0].fps
     total = sum(c.frame_count for c in clips) - sum(_overlap(t, fps) for t in transitions[1:])
     outputs = OutputSet(output.parent, output.stem, overwrite=overwrite)
-    audio = _Wav()
-    video = Mp4Sink(output, audio=audio)
+    audio, subtitles = _Wav(), _Srt()
+    video = Mp4Sink(output, audio=audio, subtitles=subtitles)
     written = 0
     with contextlib.ExitStack() as stack:
         try:
@@ -195,10 +227,15 @@ def render_story(
             video.open(StreamInfo(first.layout, width, height, fps, total,
                                   acts[0].scene.timing.dt, quality, outputs))  # fmt: skip
 
-            def seen(k: int, frame: Frame) -> None:
+            counts = [0] * len(clips)
+            cues: list[dict[tuple[float, float, str], Cue]] = [{} for _ in clips]
+
+            def seen(k: int, item: ClipFrame) -> None:
                 sink = sinks[k]
                 if sink is not None:
-                    sink.write(frame, None)
+                    sink.write(item.frame, None)
+                counts[k] += 1
+                cues[k].update({(c.start, c.end, c.text): c for c in item.cues})
 
             for pixels in story_pictures(clips, transitions, seen):
                 video.write(_BLANK, pixels)  # (the encoder reads the pixels only)
@@ -218,8 +255,18 @@ def render_story(
             if any(s is not None for s in sinks):
                 audio.wav = folder / "story.wav"
                 write_wav(audio.wav, story_track(tracks, transitions, fps))
+            timed = story_cues(cues, counts, transitions, fps)
+            sidecars = []
+            for end, write in WRITERS.items() if timed else ():
+                sidecar = AtomicPath(output.with_suffix(end), group=outputs)
+                sidecar.temp.write_text(write(timed), encoding="utf-8")
+                sidecars.append(sidecar)
+                if end == ".srt":
+                    subtitles.written = sidecar.temp  # the MP4's mov_text track
             video.finish()
             video.commit()
+            for sidecar in sidecars:
+                sidecar.commit()
             outputs.commit()
         except BaseException:
             with contextlib.suppress(Exception):
