@@ -244,3 +244,42 @@ def test_a_transition_needs_a_camera_action() -> None:
     with pytest.raises(SceneError, match="transition goes with a camera action"):
         parse_scene(SHOTS.replace("camera: {mode: fixed, center: [2, 0.8], zoom: 3}", "end: true")
                     .replace("TRANSITION", "{kind: wipe}"))  # fmt: skip
+
+
+TURN = """
+timing: {duration: 6, fps: 30, substeps: 8}
+world: {size: [8, 4.5], origin: [-2, -0.5]}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: walker, name: w, position: [0, 0], speed: 0.8}
+script:
+  - {name: back, at: 2.5, walker: {body: w, turn: true}}
+"""
+
+
+@pytest.mark.slow  # 6 s of a walker (about 1 s)
+def test_a_walker_turns_round_walks_back_upright_and_is_drawn_turned() -> None:
+    clip = Clip(parse_scene(TURN), 160, 90)
+    items = list(clip.frames())
+    torso = clip.layout.index("w/torso")
+    x = np.array([i.frame.position[torso, 0] for i in items])
+    y = np.array([i.frame.position[torso, 1] for i in items])
+    assert 0.5 < (x[75] - x[30]) / 1.5 < 1.1  # walking right at about 0.8 m/s
+    assert -1.2 < (x[175] - x[115]) / 2.0 < -0.5  # then left, after turning round
+    assert y.min() > 0.7  # upright all the while (the torso's hip at about 0.9 m)
+    feet = {clip.layout.index(f"w/foot_{side}") for side in ("left", "right")}
+    assert not items[74].mirrored and feet <= items[76].mirrored  # drawn turned from then
+    # drawn mirrored, a foot's toe is on the other side of its ankle
+    from physics_scenes.picture.renderer import Renderer
+
+    renderer = Renderer(clip.layout, 640, 360)  # (80 pixels a metre: a foot is 20 long)
+    frame, view = items[30].frame, renderer.default_view()  # walking right, before the turn
+    foot = clip.layout.index("w/foot_right")
+    plain = renderer.render(frame, view).rgb().astype(int)
+    turned = renderer.render(frame, view, mirrored=frozenset({foot})).rgb().astype(int)
+    background = plain[0, 0]
+    only_plain = (plain != background).any(axis=2) & (turned == background).all(axis=2)
+    only_turned = (turned != background).any(axis=2) & (plain == background).all(axis=2)
+    ankle = view.to_pixels(frame.position[foot])[0]
+    assert only_plain.sum() > 20 and only_turned.sum() > 20
+    assert np.nonzero(only_turned)[1].mean() < ankle < np.nonzero(only_plain)[1].mean()

@@ -54,6 +54,8 @@ class ClipFrame:
     cues: tuple[Cue, ...] = ()
     """The captions and titles on screen at this frame (started, not yet ended): the
     picture of any frame can be made alone, in any order (the preview scrubs)."""
+    mirrored: frozenset[int] = frozenset()
+    """Rows drawn mirrored in their own frame (the parts of walkers turned round)."""
     outgoing: tuple[View, float, str] | None = None
     """During a camera action's transition: the shot before's view, how far the
     transition is (0..1) and its kind (crossfade, fade, wipe)."""
@@ -193,6 +195,12 @@ class Clip:
         """A transition under way: the shot before, its first frame, its frames, its kind."""
         self._joint_changes = {a.label(i): a.joint for i, a in enumerate(scene.script) if a.joint}
         self._joints_out = added_joints(scene.script)
+        self._turns = {
+            a.label(i): a.walker.body
+            for i, a in enumerate(scene.script)
+            if a.walker is not None and a.walker.turn
+        }
+        self._mirrored: frozenset[int] = frozenset()
         title = title_cues(look.title if look is not None else None)
         reach = extents(layout)
         self._labels = []
@@ -242,6 +250,12 @@ class Clip:
                         leaving = self.rig.outgoing()
                         self._leaving = (leaving, index, into.frames(self.fps), into.kind)
                     self.rig.cut_to(self._cuts[event.a], index)
+                turned = self._turns.get(event.a) if event.kind == "action" else None
+                if turned is not None:
+                    parts = {
+                        r for r, n in enumerate(self.layout.names) if n.startswith(turned + "/")
+                    }
+                    self._mirrored = self._mirrored ^ parts
                 change = self._joint_changes.get(event.a) if event.kind == "action" else None
                 if change is not None:
                     out = self._joints_out
@@ -260,7 +274,7 @@ class Clip:
                 started = self._cues.cues(frame.events)
                 self._shown = tuple(c for c in (*self._shown, *started) if c.end > video_time)
             yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out,
-                            self._shown, outgoing)  # fmt: skip
+                            self._shown, self._mirrored, outgoing)  # fmt: skip
             world = self.sampler.world
             if world.end_step is not None and world.end_step * world.dt <= sim_time:
                 return  # a script's ``end``: this frame shows it
@@ -313,8 +327,9 @@ class Clip:
         sharp, finished the same) and this one, dissolved, wiped or through black."""
         assert item.outgoing is not None
         view, share, kind = item.outgoing
-        hidden = item.hidden
-        before = self.renderer.render(item.frame, view, trails=trails, hidden=hidden)
+        before = self.renderer.render(
+            item.frame, view, trails=trails, hidden=item.hidden, mirrored=item.mirrored
+        )
         before = self.finisher.apply(before)
         if kind == "crossfade":
             return blend(before, pixels, share)
@@ -333,11 +348,14 @@ class Clip:
     def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
         """The finished picture of ``clip_frame`` with these ``trails``."""
         frame, view = clip_frame.frame, clip_frame.view
-        hidden = clip_frame.hidden
+        hidden, mirrored = clip_frame.hidden, clip_frame.mirrored
         if self.blur is None:
-            pixels = self.renderer.render(frame, view, trails=trails, hidden=hidden)
+            pixels = self.renderer.render(
+                frame, view, trails=trails, hidden=hidden, mirrored=mirrored
+            )
         else:
-            shots = (self.renderer.render(sub, view, trails=trails, hidden=hidden)
+            shots = (self.renderer.render(sub, view, trails=trails, hidden=hidden,
+                                          mirrored=mirrored)
                      for sub in clip_frame.shutter)  # fmt: skip
             pixels = average(shots, self.blur.samples)
         pixels = self.finisher.apply(pixels)

@@ -61,6 +61,7 @@ def pack_clip(item: ClipFrame) -> Packed:
             view.rotation), item.video_time, (item.shot.index, item.shot.mode),
             tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)),
             tuple((c.start, c.end, c.style.model_dump()) for c in item.cues),
+            tuple(sorted(item.mirrored)),
             None if item.outgoing is None else (_view(item.outgoing[0]), *item.outgoing[1:]),
             )  # fmt: skip
 
@@ -70,12 +71,12 @@ def _view(view: View) -> tuple[Any, ...]:
 
 
 def unpack_clip(packed: Packed) -> ClipFrame:
-    frame, view, video_time, shot, shutter, hidden, cues, outgoing = packed
+    frame, view, video_time, shot, shutter, hidden, cues, mirrored, outgoing = packed
     leaving = None if outgoing is None else (View(*outgoing[0]), *outgoing[1:])
     return ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot),
                      tuple(unpack(sub) for sub in shutter), frozenset(hidden),
                      tuple(Cue(a, b, Caption(**style)) for a, b, style in cues),
-                     leaving)  # fmt: skip
+                     frozenset(mirrored), leaving)  # fmt: skip
 
 
 def produce(

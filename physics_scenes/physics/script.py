@@ -129,6 +129,8 @@ class Director:
             gait = world.gaits[spec.body]
             if spec.speed is not None:
                 gait.speed = spec.speed
+            if spec.turn:
+                world.turn_walker(spec.body)
             if spec.limp:
                 gait.active = False
         elif verb == "joint":

@@ -533,6 +533,27 @@ class World:
             ):
                 self.space.add(joint)
 
+    def turn_walker(self, name: str) -> None:
+        """The walker turns round: each part's shapes mirrored in its own frame (feet and
+        bent elbows point the other way; the joints sit on the parts' axes, so the pose
+        stays whole), its knee and hip limits mirrored, its controller walking back."""
+        walker, gait = next((w, g) for w, g in self._walkers if w.name == name)
+        for part in walker.parts.values():
+            for shape in self.bodies[part].shapes:
+                if isinstance(shape, pymunk.Poly):
+                    points = [(-v.x, v.y) for v in shape.get_vertices()]
+                    shape.unsafe_set_vertices(points[::-1])
+                elif isinstance(shape, pymunk.Segment):
+                    (ax, ay), (bx, by) = shape.a, shape.b
+                    shape.unsafe_set_endpoints((-ax, ay), (-bx, by))
+                elif isinstance(shape, pymunk.Circle):
+                    shape.unsafe_set_offset((-shape.offset.x, shape.offset.y))
+        prefix = f"{name}/"
+        for joint_name, joint in self.joints.items():
+            if joint_name.startswith(prefix) and isinstance(joint, pymunk.RotaryLimitJoint):
+                joint.min, joint.max = -joint.max, -joint.min
+        gait.turn()
+
     def add_joint(self, name: str) -> None:
         """Put a held (or broken) joint into the space: it holds from this step on (once
         both its bodies are in the world). A held joint is made now, from where its bodies

@@ -129,16 +129,18 @@ class MotorChange(Model):
 
 
 class WalkerChange(Model):
-    """A walker's new target speed, or ``limp: true`` (its muscles off: it falls)."""
+    """A walker's new target speed, ``turn: true`` (it turns round and walks back), or
+    ``limp: true`` (its muscles off: it falls)."""
 
     body: Name = Field(description="The walker's name.")
     speed: float | None = Field(None, ge=0.2, le=2.0, description="Target speed, m/s.")
+    turn: Literal[True] | None = Field(None, description="true: it turns round.")
     limp: Literal[True] | None = Field(None, description="true: it goes limp, for good.")
 
     @model_validator(mode="after")
     def _something(self) -> WalkerChange:
-        if self.speed is None and self.limp is None:
-            raise ValueError("walker needs speed or limp")
+        if self.speed is None and self.limp is None and self.turn is None:
+            raise ValueError("walker needs speed, turn or limp")
         return self
 
 
