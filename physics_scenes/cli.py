@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from . import __version__, cli_dataset
+from . import __version__, cli_dataset, cli_story
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the scene files' JSON Schema")
     schema.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     cli_dataset.add_commands(commands)
+    cli_story.add_commands(commands)
     probe_command.add_parser(commands)
     portal_command.add_parser(commands)
     consent_command.add_parser(commands)
@@ -882,6 +883,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "new": _cmd_new,
         "preview": _cmd_preview,
         **cli_dataset.COMMANDS,
+        **cli_story.COMMANDS,
         "probe": _cmd_probe,
         "verify": _cmd_verify,
         "keys": _cmd_keys,

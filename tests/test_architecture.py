@@ -42,6 +42,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "job",
         "preview",
         "cli_dataset",
+        "cli_story",
         "probe",
         "rights",
         "portal",
@@ -57,6 +58,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job"},
+    "cli_story": {"errors", "job"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }
@@ -78,8 +80,9 @@ BACKENDS: dict[str, set[str]] = {
     "yaml": {"scene.loader"},
     "scipy": {"audio", "physics.fluid", "probe.track", "probe.compare"},
     "cv2": {"probe"},
-    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media"},
-    # the encoder; the physics worker; the decoder that reads copies back for verify
+    "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media", "audio.speech"},
+    # the encoder; the physics worker; the decoder that reads copies back for verify;
+    # the speech engine (espeak-ng)
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},

@@ -40,6 +40,9 @@ LOOKS = {
     # a trail and a gradient only: the window draws the export's drawing straight in
     "direct": "look: {trails: {bodies: [red], length: 0.3}, "
     "background: {top: '#203040', bottom: '#000000'}}\n",
+    # a title card and a script's caption: burned in as the export burns them
+    "captions": "look: {title: {text: Drop, duration: 0.6}}\n"
+    "script: [{at: 0.1, caption: {text: the red ball, duration: 2, fade: 0}}]\n",
 }
 WIDTH, HEIGHT = 320, 180
 

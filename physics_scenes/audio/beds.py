@@ -38,6 +38,12 @@ class Beds:
     music: Audio32 | None = None
     voices: tuple[tuple[int, Audio32, float], ...] = ()
     """(first sample on the video clock, samples, gain_db) of each voice clip."""
+    cues: tuple[tuple[int, Audio32], ...] = ()
+    """(first sample, samples at their level) of each sound cue a script plays: mixed
+    with the voices (their stem), not levelled by loudness."""
+
+    def __bool__(self) -> bool:
+        return self.music is not None or bool(self.voices) or bool(self.cues)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ def bed_windows(action: Samples, spec: AudioSpec, beds: Beds, window: int) -> It
             a, b = max(w0, start), min(w1, start + len(clip))
             if b > a:
                 voice[a - w0 : b - w0] += clip[a - start : b - start] * np.float32(gain)
+        for start, clip in beds.cues:
+            a, b = max(w0, start), min(w1, start + len(clip))
+            if b > a:
+                voice[a - w0 : b - w0] += clip[a - start : b - start]
         bed = music.block(w0, w1, act + voice) if music is not None else np.zeros_like(act)
         yield BedWindow(act, voice, bed)
 

@@ -219,8 +219,8 @@ class Mix:
     def parts(self, store: Store) -> Iterator[BedWindow] | None:
         """The physics, voice and ducked music by window; None if the scene has no beds."""
         spec = self.spec
-        if spec.music is None and not spec.voice and (self.beds is None or not self.beds.voices):
-            return None  # (a figure's voice comes in ``beds`` without a line in ``spec``)
+        if spec.music is None and not spec.voice and not self.beds:
+            return None
         if self.beds is None:
             raise AudioInputError(
                 "the scene names music or voice files: pass them decoded "

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,15 +24,19 @@ from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
 from ..picture.captions import Captions
-from ..picture.looks import Finisher, average, gradient, shutter_offsets
+from ..picture.looks import Finisher, average, blend, darken, gradient, shutter_offsets, wipe
 from ..picture.renderer import Renderer, load_face, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
-from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.captions import Cue, CueMaker, caption_table, title_cues
 from ..scene.loader import format_path
 from ..scene.model import Scene
-from .timeline import timeline_for
+from ..scene.script import Action, added_joints
+from .timeline import Timeline, timeline_for
+
+if TYPE_CHECKING:
+    from ..output.sound import ScriptSounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,16 @@ class ClipFrame:
     shot: ShotRecord
     shutter: tuple[Frame, ...] = ()
     """With motion blur: the states across the open shutter that the picture averages."""
+    hidden: frozenset[str] = frozenset()
+    """Joints out of the world at this frame (a script's broken or not yet added ones)."""
+    cues: tuple[Cue, ...] = ()
+    """The captions and titles on screen at this frame (started, not yet ended): the
+    picture of any frame can be made alone, in any order (the preview scrubs)."""
+    mirrored: frozenset[int] = frozenset()
+    """Rows drawn mirrored in their own frame (the parts of walkers turned round)."""
+    outgoing: tuple[View, float, str] | None = None
+    """During a camera action's transition: the shot before's view, how far the
+    transition is (0..1) and its kind (crossfade, fade, wipe)."""
 
     def record(self) -> dict[str, object]:
         """The per-frame clock and camera fields of the states output."""
@@ -101,6 +116,39 @@ def face_rows(scene: Scene, names: Sequence[str], checked: dict[str, Path]) -> d
     return rows
 
 
+def _time_changes(
+    world: World, script: Sequence[Action], sim_end: float
+) -> list[tuple[float, float, float]]:
+    """When the script's ``time`` actions fire, as (simulation time, rate, ramp): found by
+    running a copy of the world ahead (a trigger's moment is known only by running; the
+    clip's frame count must be known before its first frame)."""
+    specs = {a.label(i): a for i, a in enumerate(script) if a.time is not None}
+    ahead = world.fork()
+    last = round(sim_end / ahead.dt)
+    changes: list[tuple[float, float, float]] = []
+    once = all(a.every is None for a in specs.values())
+    while True:
+        for event in ahead.drain_events():
+            spec = specs[event.a].time if event.kind == "action" and event.a in specs else None
+            if spec is not None:
+                changes.append((event.time, spec.rate, spec.ramp))
+        done = once and len(changes) >= len(specs)
+        if done or ahead.step_index >= last or ahead.end_step is not None:
+            return changes
+        ahead.step()
+
+
+def _script_sounds(scene: Scene, source_dir: files.Root | None) -> ScriptSounds | None:
+    """The script's spoken lines and cues, made now (a missing speech engine or file is
+    a located error before anything is drawn); None if it has neither."""
+    if not any(a.say is not None or a.sound is not None for a in scene.script):
+        return None
+    from ..output.sound import load_script_sounds  # (loads the sound stack only when used)
+
+    root: files.Root = source_dir if source_dir is not None else Path(".")
+    return load_script_sounds(scene.script, root, scene.seed)
+
+
 class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
@@ -119,6 +167,14 @@ class Clip:
         timing = scene.timing
         self.fps = timing.fps
         self.timeline = timeline_for(time, timing.frame_count / timing.fps)
+        if any(a.time is not None for a in scene.script):
+            if time is not None:
+                raise RenderError(
+                    "script: time actions change the clip's speed; the scene's time: "
+                    "segments (or its style's) do too: use one or the other"
+                )
+            changes = _time_changes(world, scene.script, self.timeline.sim_end)
+            self.timeline = Timeline.from_changes(changes, self.timeline.sim_end)
         self.frame_count = self.timeline.frame_count(self.fps)
         self.blur = look.motion_blur if look is not None else None
         if self.blur is not None and width * height * self.blur.samples > MAX_BLUR_PIXELS:
@@ -146,8 +202,27 @@ class Clip:
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         auto = look.auto_captions if look is not None else None
         still = frozenset(b.name for b in layout.bodies if b.body_type == "static")
-        self._cues = CueMaker(caption_table(scene.script), self.timeline.video_time, auto, still)
+        self.sounds = _script_sounds(scene, source_dir)
+        spoken = self.sounds.seconds() if self.sounds is not None else None
+        self.caption_table = caption_table(scene.script, spoken)
+        """The captions of the script's actions by name (lines as long as they are spoken)."""
+        self._cues = CueMaker(self.caption_table, self.timeline.video_time, auto, still)
         self._cuts = {a.label(i): a.camera for i, a in enumerate(scene.script) if a.camera}
+        self._transitions = {
+            a.label(i): a.transition
+            for i, a in enumerate(scene.script)
+            if a.camera and a.transition and a.transition.kind != "cut"
+        }
+        self._leaving: tuple[Callable[[Frame, float], View], int, int, str] | None = None
+        """A transition under way: the shot before, its first frame, its frames, its kind."""
+        self._joint_changes = {a.label(i): a.joint for i, a in enumerate(scene.script) if a.joint}
+        self._joints_out = added_joints(scene.script)
+        self._turns = {
+            a.label(i): a.walker.body
+            for i, a in enumerate(scene.script)
+            if a.walker is not None and a.walker.turn
+        }
+        self._mirrored: frozenset[int] = frozenset()
         title = title_cues(look.title if look is not None else None)
         reach = extents(layout)
         self._labels = []
@@ -159,7 +234,8 @@ class Clip:
             self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
                              for r in rows]  # fmt: skip
         wanted = title or self._cues or self._labels
-        self.captions = Captions(self.picture, title) if wanted else None
+        self.captions = Captions(self.picture) if wanted else None
+        self._shown: tuple[Cue, ...] = tuple(title)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._recent: deque[ClipFrame] = deque()
         if look is not None and look.trails is not None:
@@ -191,9 +267,36 @@ class Clip:
             frame = self.sampler.frame_at(index, sim_time)
             for event in frame.events:
                 if event.kind == "action" and event.a in self._cuts:
+                    into = self._transitions.get(event.a)
+                    if into is not None and into.frames(self.fps) > 0:
+                        leaving = self.rig.outgoing()
+                        self._leaving = (leaving, index, into.frames(self.fps), into.kind)
                     self.rig.cut_to(self._cuts[event.a], index)
+                turned = self._turns.get(event.a) if event.kind == "action" else None
+                if turned is not None:
+                    parts = {
+                        r for r, n in enumerate(self.layout.names) if n.startswith(turned + "/")
+                    }
+                    self._mirrored = self._mirrored ^ parts
+                change = self._joint_changes.get(event.a) if event.kind == "action" else None
+                if change is not None:
+                    out = self._joints_out
+                    self._joints_out = out - {change.add} if change.add else out | {change.name}
             view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
-            yield ClipFrame(frame, view, video_time, shot, self._shutter(frame))
+            shutter = self._shutter(frame)
+            outgoing = None
+            if self._leaving is not None:
+                leaving, first, count, kind = self._leaving
+                if index - first < count:
+                    share = (index - first + 1) / (count + 1)
+                    outgoing = (leaving(frame, video_time), share, kind)
+                else:
+                    self._leaving = None
+            if self.captions is not None:
+                started = self._cues.cues(frame.events)
+                self._shown = tuple(c for c in (*self._shown, *started) if c.end > video_time)
+            yield ClipFrame(frame, view, video_time, shot, shutter, self._joints_out,
+                            self._shown, self._mirrored, outgoing)  # fmt: skip
             world = self.sampler.world
             if world.end_step is not None and world.end_step * world.dt <= sim_time:
                 return  # a script's ``end``: this frame shows it
@@ -241,25 +344,47 @@ class Clip:
                 self._recent.popleft()
         return self.picture_of(clip_frame, self.trails(self._recent))
 
+    def _transition(self, item: ClipFrame, trails: Sequence[Trail], pixels: Pixels) -> Pixels:
+        """The picture of a frame within a camera transition: the shot before (drawn
+        sharp, finished the same) and this one, dissolved, wiped or through black."""
+        assert item.outgoing is not None
+        view, share, kind = item.outgoing
+        before = self.renderer.render(
+            item.frame, view, trails=trails, hidden=item.hidden, mirrored=item.mirrored
+        )
+        before = self.finisher.apply(before)
+        if kind == "crossfade":
+            return blend(before, pixels, share)
+        if kind == "wipe":
+            return wipe(before, pixels, share)
+        return darken(before, 1 - 2 * share) if share < 0.5 else darken(pixels, 2 * share - 1)
+
     @property
     def direct(self) -> bool:
         """Whether the picture is the renderer's drawing untouched (no blur, no vignette,
-        no bars): then ``renderer.draw(frame, view, trails=..., into=surface)`` draws the
-        same pixels straight into a window."""
-        return self.blur is None and not self.finisher.active
+        no bars, no captions): then ``renderer.draw(frame, view, trails=..., into=surface)``
+        draws the same pixels straight into a window."""
+        return (self.blur is None and not self.finisher.active and self.captions is None
+                and not self._transitions)  # fmt: skip
 
     def picture_of(self, clip_frame: ClipFrame, trails: Sequence[Trail]) -> Pixels:
         """The finished picture of ``clip_frame`` with these ``trails``."""
         frame, view = clip_frame.frame, clip_frame.view
+        hidden, mirrored = clip_frame.hidden, clip_frame.mirrored
         if self.blur is None:
-            pixels = self.renderer.render(frame, view, trails=trails)
+            pixels = self.renderer.render(
+                frame, view, trails=trails, hidden=hidden, mirrored=mirrored
+            )
         else:
-            shots = (self.renderer.render(sub, view, trails=trails) for sub in clip_frame.shutter)
+            shots = (self.renderer.render(sub, view, trails=trails, hidden=hidden,
+                                          mirrored=mirrored)
+                     for sub in clip_frame.shutter)  # fmt: skip
             pixels = average(shots, self.blur.samples)
         pixels = self.finisher.apply(pixels)
+        if clip_frame.outgoing is not None:
+            pixels = self._transition(clip_frame, trails, pixels)
         if self.captions is not None:
-            self.captions.add(self._cues.cues(frame.events))
-            pixels = self.captions.draw(pixels, clip_frame.video_time)
+            pixels = self.captions.draw(pixels, clip_frame.video_time, clip_frame.cues)
             for row, text, size, color, reach in self._labels:
                 x, y = frame.position[row]
                 px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))

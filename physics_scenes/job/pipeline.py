@@ -33,7 +33,7 @@ from ..output.states import RunDigest, StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
-from ..scene.captions import CueMaker, caption_table, title_cues
+from ..scene.captions import CueMaker, title_cues
 from ..scene.files import Root, Roots, roots_of
 from ..scene.loader import format_path
 from ..scene.model import Scene
@@ -167,7 +167,7 @@ def audio_sink_for(
         path, scene.audio, scene.seed,
         keep=keep, base_dir=roots.scene, assets=roots.assets,
         materials=materials, time_map=clip.timeline.video_time, stems=stems, encoded=encoded,
-        mark=mark, figures=figures,
+        mark=mark, figures=figures, script=clip.sounds,
     )  # fmt: skip
 
 
@@ -185,7 +185,7 @@ def figure_voices(scene: Scene) -> list[tuple[int, str, str, Any]]:
 
 def _subtitle_sinks(job: RenderJob, clip: Clip) -> list[SubtitleSink]:
     """``out/clip.vtt`` and ``out/clip.srt`` when the scene has captions or a title."""
-    table = caption_table(job.scene.script)
+    table = clip.caption_table
     look = clip.look
     title = title_cues(look.title if look is not None else None)
     auto = look.auto_captions if look is not None else None

@@ -96,6 +96,28 @@ class Timeline:
             knots.append((start, rate))
             knots.append((stop, rate))
             knots.append((stop + ramp, 1.0))
+        return cls._of_knots(knots, end)
+
+    @classmethod
+    def from_changes(cls, changes: list[tuple[float, float, float]], end: float) -> Timeline:
+        """``changes``: (time, rate, ramp) in simulation seconds, in order: from ``time`` the
+        rate eases over ``ramp`` seconds from the one before (1 at first) to ``rate``.
+
+        >>> t = Timeline.from_changes([(1.0, 0.5, 0.0), (2.0, 1.0, 0.0)], end=3.0)
+        >>> t.video_time(2.0), t.video_time(3.0)
+        (3.0, 4.0)
+        """
+        knots: list[tuple[float, float]] = [(0.0, 1.0)]
+        for time, rate, ramp in changes:
+            start = max(time, knots[-1][0])
+            knots.append((start, knots[-1][1]))
+            knots.append((start + ramp, rate))
+        return cls._of_knots(knots, end, knots[-1][1])
+
+    @classmethod
+    def _of_knots(
+        cls, knots: list[tuple[float, float]], end: float, last_rate: float = 1.0
+    ) -> Timeline:
         pieces: list[Piece] = []
         v = 0.0
         for (s0, r0), (s1, r1) in itertools.pairwise(knots):
@@ -105,7 +127,7 @@ class Timeline:
             v += piece.video_span(s1)
             pieces.append(piece)
         last = knots[-1][0]
-        pieces.append(Piece(last, math.inf, 1.0, 1.0, v))
+        pieces.append(Piece(last, math.inf, last_rate, last_rate, v))
         return cls(tuple(pieces), end)
 
     @property

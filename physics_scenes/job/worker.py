@@ -30,6 +30,7 @@ from typing import Any
 from ..frame import pack, unpack
 from ..picture.camera import ShotRecord
 from ..picture.view import View
+from ..scene.captions import Caption, Cue
 from ..scene.files import Root
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame
@@ -59,13 +60,24 @@ def pack_clip(item: ClipFrame) -> Packed:
     view = item.view
     return (pack(item.frame), (view.center, view.scale, view.width, view.height,
             view.rotation), item.video_time, (item.shot.index, item.shot.mode),
-            tuple(pack(sub) for sub in item.shutter))  # fmt: skip
+            tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)),
+            tuple((c.start, c.end, c.style.model_dump()) for c in item.cues),
+            tuple(sorted(item.mirrored)),
+            None if item.outgoing is None else (_view(item.outgoing[0]), *item.outgoing[1:]),
+            )  # fmt: skip
+
+
+def _view(view: View) -> tuple[Any, ...]:
+    return (view.center, view.scale, view.width, view.height, view.rotation)
 
 
 def unpack_clip(packed: Packed) -> ClipFrame:
-    frame, view, video_time, shot, shutter = packed
+    frame, view, video_time, shot, shutter, hidden, cues, mirrored, outgoing = packed
+    leaving = None if outgoing is None else (View(*outgoing[0]), *outgoing[1:])
     return ClipFrame(unpack(frame), View(*view), video_time, ShotRecord(*shot),
-                     tuple(unpack(sub) for sub in shutter))  # fmt: skip
+                     tuple(unpack(sub) for sub in shutter), frozenset(hidden),
+                     tuple(Cue(a, b, Caption(**style)) for a, b, style in cues),
+                     frozenset(mirrored), leaving)  # fmt: skip
 
 
 def produce(

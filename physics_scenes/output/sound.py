@@ -12,7 +12,7 @@ deletes the temporary WAV after the MP4 has taken it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,17 @@ from ..audio.beds import Beds
 from ..audio.dsp import RATE, Audio32
 from ..audio.mix import Levels
 from ..audio.score import Score
+from ..audio.speech import speak
 from ..audio.stems import STEMS, write_stems
+from ..audio.synth import ImpactSynth
+from ..audio.timbre import PRESET_TIMBRES
 from ..audio.track import Mix, TimeMap, identity, write_track
 from ..errors import AudioInputError
 from ..frame import Frame
 from ..scene import files
 from ..scene.audio import AudioSpec
+from ..scene.script import Action
+from ..scene.speech import voice_for
 from .atomic import AtomicPath
 from .ffmpeg import aac_true_peak, decode_audio
 from .sink import ExportError
@@ -70,7 +75,11 @@ class AudioSink:
         mark: Callable[[Path], None] | None = None,
         figures: tuple[FigureVoice, ...] = (),
         assets: tuple[Path, ...] = (),
+        script: ScriptSounds | None = None,
     ) -> None:
+        self.script = script
+        """The script's spoken lines and sound cues, placed where their actions fire."""
+        self._fired: list[tuple[str, float]] = []
         self.path = Path(path)
         self.roots = files.Roots(base_dir, assets)
         """Music, voices and figures' recordings may also be in the ``--assets`` folders."""
@@ -104,6 +113,8 @@ class AudioSink:
         self._score.add(frame)
         for row, xs in zip(self._figure_rows, self._figure_x, strict=True):
             xs.append(float(frame.position[row, 0]))
+        if self.script:
+            self._fired += [(e.a, e.time) for e in frame.events if e.kind == "action"]
         self._frames += 1  # a script's ``end`` may stop the clip before info.frame_count
 
     def finish(self) -> None:
@@ -112,6 +123,8 @@ class AudioSink:
         beds = load_beds(self.spec, self.roots, duration)
         if self.figures:
             beds = replace(beds, voices=beds.voices + self._figure_voices(duration))
+        if self.script:
+            beds = self.script.placed(beds, self._fired, self.time_map)
         self.levels = write_track(
             self._out.temp, self._score, self.spec, self.seed, duration,
             time_map=self.time_map, base_dir=self.base_dir, materials=self.materials,
@@ -207,6 +220,82 @@ def load_beds(spec: AudioSpec, base_dir: files.Root, seconds: float) -> Beds:
         if v.start < seconds
     )  # fmt: skip
     return Beds(music, voices)
+
+
+@dataclass(frozen=True)
+class ScriptSounds:
+    """The sound of a script's ``say`` and ``sound`` actions, made before the run (a line
+    is the same whenever it is said), placed on the video clock once the run says when."""
+
+    lines: Mapping[str, tuple[Audio32, float]]
+    """Action name → (its spoken line, stereo at ``RATE``; its gain_db)."""
+    cues: Mapping[str, Audio32]
+    """Action name → its cue at its level."""
+
+    def __bool__(self) -> bool:
+        return bool(self.lines) or bool(self.cues)
+
+    def seconds(self) -> dict[str, float]:
+        """How long each line is spoken (the captions show that long)."""
+        return {name: len(clip) / RATE for name, (clip, _) in self.lines.items()}
+
+    def placed(self, beds: Beds, fired: Sequence[tuple[str, float]], time_map: TimeMap) -> Beds:
+        """``beds`` with each line and cue at the moment its action fired (simulation
+        seconds, mapped to the video's clock)."""
+        voices, cues = list(beds.voices), list(beds.cues)
+        for name, time in fired:
+            start = round(time_map(time) * RATE)
+            if name in self.lines:
+                clip, gain_db = self.lines[name]
+                voices.append((start, clip, gain_db))
+            if name in self.cues:
+                cues.append((start, self.cues[name]))
+        return Beds(beds.music, tuple(voices), tuple(cues))
+
+
+LONGEST_LINE = 600.0
+"""Seconds of a recorded line or cue file decoded at most."""
+
+
+def load_script_sounds(script: Sequence[Action], base_dir: files.Root, seed: int) -> ScriptSounds:
+    """Every ``say`` line spoken (or its file decoded) and every ``sound`` cue made, with
+    located errors (``script[2].say: ...``); a missing speech engine is one of them."""
+    lines: dict[str, tuple[Audio32, float]] = {}
+    cues: dict[str, Audio32] = {}
+
+    def decoded(loc: str, ref: str) -> Audio32:
+        try:
+            return decode_audio(files.check(base_dir, ref, "media"), LONGEST_LINE)
+        except (files.FileRefError, ExportError) as error:
+            raise AudioInputError(f"{loc}: {error}") from None
+
+    for i, action in enumerate(script):
+        name = action.label(i)
+        if action.say is not None:
+            speaker = voice_for(action.say)
+            if speaker.file is not None:
+                clip = decoded(f"script[{i}].say.file", speaker.file)
+            else:
+                try:
+                    mono = speak(speaker, action.say.text)
+                except AudioInputError as error:
+                    raise AudioInputError(f"script[{i}].say: {error}") from None
+                clip = np.repeat(mono.astype(np.float32)[:, None], 2, axis=1)
+            lines[name] = (clip, action.say.gain_db)
+        elif action.sound is not None:
+            cue = action.sound
+            if cue.file is not None:
+                wave = decoded(f"script[{i}].sound.file", cue.file)
+            else:
+                assert cue.hit is not None
+                timbre = PRESET_TIMBRES[cue.hit]
+                rng = np.random.default_rng([seed, 0x5C, i])
+                mono = ImpactSynth(seed).impact(timbre, timbre.f_ref * 0.1 / cue.size, rng)[0]
+                wave = np.repeat(mono.astype(np.float32)[:, None], 2, axis=1)
+            peak = float(np.abs(wave).max())
+            level = 10 ** (cue.gain_db / 20) / peak if peak > 0 else 0.0
+            cues[name] = (wave * np.float32(level)).astype(np.float32)
+    return ScriptSounds(lines, cues)
 
 
 def _rounded(value: float | None) -> float | None:

@@ -202,6 +202,13 @@ class GaitController:
     push: float = 0.0
     """The learnt extra forward push (m/s² of the body) that holds the wanted speed."""
 
+    def turn(self) -> None:
+        """Walk the other way, setting off again gently (the script's ``turn``)."""
+        self.direction = -self.direction
+        self.clock, self.push, self.step_time = 0.0, 0.0, 0.0
+        self.foothold, self.lift, self.airborne = None, None, False
+        self.ground_pitch = -self.ground_pitch
+
     @property
     def scale(self) -> float:
         return self.height / 1.7

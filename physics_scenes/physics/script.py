@@ -129,10 +129,15 @@ class Director:
             gait = world.gaits[spec.body]
             if spec.speed is not None:
                 gait.speed = spec.speed
+            if spec.turn:
+                world.turn_walker(spec.body)
             if spec.limp:
                 gait.active = False
         elif verb == "joint":
-            world.break_joint(spec.break_)
+            if spec.add is not None:
+                world.add_joint(spec.add)
+            else:
+                world.break_joint(spec.break_)
         elif verb == "motor":
             motor = world.joints[spec.joint]
             if spec.rate is not None:

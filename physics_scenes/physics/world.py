@@ -38,7 +38,7 @@ from ..frame import (
 from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
-from ..scene.script import matches, spawned
+from ..scene.script import added_joints, matches, spawned
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold
 from .fluid import Collider, Fluid
@@ -157,10 +157,13 @@ class World:
                 body.angular_velocity = spec.angular_velocity
             self.bodies[spec.name] = body
         self.joints: dict[str, pymunk.Constraint] = {}
+        self._held = set(added_joints(scene.script))
+        """Joints a script adds, out of the world until then."""
+        self._joint_specs = {joint.name: joint for joint in assembly.joints}
         for joint in assembly.joints:
             other = self.space.static_body if joint.b is None else self.bodies[joint.b]
             self.joints[joint.name] = build_constraint(joint, self.bodies[joint.a], other, self.dt)
-            if not {joint.a, joint.b} & self._absent:
+            if not {joint.a, joint.b} & self._absent and joint.name not in self._held:
                 self.space.add(self.joints[joint.name])
         self._walkers = [
             (
@@ -523,12 +526,50 @@ class World:
         self.refresh_masses()  # the spawned bodies' masses are known now
         for name, joint in self.joints.items():
             ends = (joint.a, joint.b)
-            if name in self._broken:
+            if name in self._broken or name in self._held:
                 continue
             if joint not in self.space.constraints and all(
                 e.space is not None or e is self.space.static_body for e in ends
             ):
                 self.space.add(joint)
+
+    def turn_walker(self, name: str) -> None:
+        """The walker turns round: each part's shapes mirrored in its own frame (feet and
+        bent elbows point the other way; the joints sit on the parts' axes, so the pose
+        stays whole), its knee and hip limits mirrored, its controller walking back."""
+        walker, gait = next((w, g) for w, g in self._walkers if w.name == name)
+        for part in walker.parts.values():
+            for shape in self.bodies[part].shapes:
+                if isinstance(shape, pymunk.Poly):
+                    points = [(-v.x, v.y) for v in shape.get_vertices()]
+                    shape.unsafe_set_vertices(points[::-1])
+                elif isinstance(shape, pymunk.Segment):
+                    (ax, ay), (bx, by) = shape.a, shape.b
+                    shape.unsafe_set_endpoints((-ax, ay), (-bx, by))
+                elif isinstance(shape, pymunk.Circle):
+                    shape.unsafe_set_offset((-shape.offset.x, shape.offset.y))
+        prefix = f"{name}/"
+        for joint_name, joint in self.joints.items():
+            if joint_name.startswith(prefix) and isinstance(joint, pymunk.RotaryLimitJoint):
+                joint.min, joint.max = -joint.max, -joint.min
+        gait.turn()
+
+    def add_joint(self, name: str) -> None:
+        """Put a held (or broken) joint into the space: it holds from this step on (once
+        both its bodies are in the world). A held joint is made now, from where its bodies
+        are: a pin or spring without a written length takes the distance of this moment."""
+        joint = self.joints[name]
+        if name in self._held:
+            spec = self._joint_specs[name]
+            joint = build_constraint(spec, joint.a, joint.b, self.dt)
+            self.joints[name] = joint
+        self._held.discard(name)
+        self._broken.discard(name)
+        ends = (joint.a, joint.b)
+        if joint not in self.space.constraints and all(
+            e.space is not None or e is self.space.static_body for e in ends
+        ):
+            self.space.add(joint)
 
     def break_joint(self, name: str) -> None:
         """Take a joint out of the space for good (a spawn does not bring it back)."""

@@ -484,6 +484,17 @@ class CameraRig:
         while the clip runs, counts from its frame until a later planned shot)."""
         return max((cut, i) for i, cut in enumerate(self.cuts) if cut <= index)[1]
 
+    def outgoing(self) -> Callable[[Frame, float], View]:
+        """The shot on now, still running after a cut (a transition shows both)."""
+        rig, picture, ctx = self._rig, self.picture, self.ctx
+
+        def view(frame: Frame, video_time: float) -> View:
+            if rig is None:
+                return View(ctx.region_center, ctx.base_scale, picture.width, picture.height)
+            return rig.view(frame, video_time)
+
+        return view
+
     def cut_to(self, spec: cm.ShotCamera, index: int) -> None:
         """A script's ``camera`` action: a hard cut to ``spec`` from frame ``index`` on."""
         self.cuts.append(index)

@@ -54,10 +54,11 @@ class Captions:
     def add(self, cues: Iterable[Cue]) -> None:
         self.cues.extend(cues)
 
-    def draw(self, pixels: Pixels, t: float) -> Pixels:
-        """``pixels`` with the captions of time ``t`` blended in (the same object if none)."""
+    def draw(self, pixels: Pixels, t: float, cues: Iterable[Cue] | None = None) -> Pixels:
+        """``pixels`` with the captions of time ``t`` blended in (the same object if none):
+        of ``cues`` if given, else of the ones added."""
         shown: dict[str, tuple[Cue, float]] = {}
-        for cue in self.cues:
+        for cue in self.cues if cues is None else cues:
             alpha = fade(cue, t)
             if alpha > 0:
                 shown[cue.style.position] = (cue, alpha)  # the later cue wins its place

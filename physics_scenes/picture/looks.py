@@ -103,3 +103,28 @@ def gradient(
     return np.ascontiguousarray(
         np.broadcast_to(np.round(rows).astype(np.uint8)[:, None, :], (height, width, 3))
     )
+
+
+def blend(a: Pixels, b: Pixels, share: float) -> Pixels:
+    """``a`` dissolving into ``b``: ``share`` (0..1) of ``b``, rounded (a crossfade's frame).
+
+    >>> one, two = Pixels(1, 1, bytes([0, 100, 200, 0])), Pixels(1, 1, bytes([200, 100, 0, 0]))
+    >>> list(blend(one, two, 0.25).data)
+    [50, 100, 150, 0]
+    """
+    mixed = _raw(a) * (1.0 - share) + _raw(b) * share
+    return Pixels(a.width, a.height, np.rint(mixed).astype(np.uint8).tobytes(), a.pix_fmt)
+
+
+def darken(a: Pixels, level: float) -> Pixels:
+    """``a`` at ``level`` (0 black .. 1 as is): a fade to or from black."""
+    dark = np.rint(_raw(a) * level).astype(np.uint8)
+    return Pixels(a.width, a.height, dark.tobytes(), a.pix_fmt)
+
+
+def wipe(a: Pixels, b: Pixels, share: float) -> Pixels:
+    """``b`` revealed from the left over ``a``: its first ``share`` of the columns."""
+    edge = round(share * a.width)
+    out = _raw(a).copy()
+    out[:, :edge] = _raw(b)[:, :edge]
+    return Pixels(a.width, a.height, out.tobytes(), a.pix_fmt)

@@ -101,10 +101,14 @@ class Renderer:
         *,
         trails: Sequence[Trail] = (),
         into: pygame.Surface | None = None,
+        hidden: frozenset[str] = frozenset(),
+        mirrored: frozenset[int] = frozenset(),
     ) -> pygame.Surface:
         """Draw ``frame`` and return the surface drawn on: the renderer's own (reused each
         call), or ``into`` (same size and pixel format, e.g. the preview window's: one
-        full-frame copy less per frame)."""
+        full-frame copy less per frame). ``hidden``: joints not in the world at this
+        frame (a script's broken or not yet added ones), not drawn; ``mirrored``: rows
+        whose shapes are drawn mirrored in their own frame (a walker turned round)."""
         view = view or self.default_view()
         surface = self.surface if into is None else into
         if into is not None and not self.same_format(into):
@@ -113,12 +117,12 @@ class Renderer:
         for trail in trails:
             self._draw_trail(trail, view, surface)
         if self._joints:  # strings and rods behind what they hold
-            self._draw_joints(surface, frame, view, lines=True)
+            self._draw_joints(surface, frame, view, lines=True, hidden=hidden)
         for chain in self._chains:
             self._draw_chain(surface, frame, view, chain)
-        self._draw_rows(surface, frame, view, self._moving_rows)
+        self._draw_rows(surface, frame, view, self._moving_rows, mirrored)
         if self._joints:  # pins to the world on top
-            self._draw_joints(surface, frame, view, lines=False)
+            self._draw_joints(surface, frame, view, lines=False, hidden=hidden)
         if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
             x, y, factor, patch = self._water.paint(frame, view)
             if patch.size:
@@ -160,11 +164,19 @@ class Renderer:
         )
 
     def _draw_joints(
-        self, surface: pygame.Surface, frame: Frame, view: View, *, lines: bool
+        self,
+        surface: pygame.Surface,
+        frame: Frame,
+        view: View,
+        *,
+        lines: bool,
+        hidden: frozenset[str] = frozenset(),
     ) -> None:
         """Rods and strings as lines, springs as zig-zags (``lines``), or hinges to the
         world as pins."""
         for joint in self._joints:
+            if joint.name in hidden:
+                continue
             pin = joint.kind in ("pin", "pivot") and joint.b == NO_BODY
             if not lines and not pin:
                 continue
@@ -192,10 +204,16 @@ class Renderer:
                 aa_line(surface, JOINT_COLOR, (ax, ay), (bx, by))
 
     def render(
-        self, frame: Frame, view: View | None = None, *, trails: Sequence[Trail] = ()
+        self,
+        frame: Frame,
+        view: View | None = None,
+        *,
+        trails: Sequence[Trail] = (),
+        hidden: frozenset[str] = frozenset(),
+        mirrored: frozenset[int] = frozenset(),
     ) -> Pixels:
         """Draw ``frame`` and return its pixels as raw bytes (no numpy copy)."""
-        surface = self.draw(frame, view, trails=trails)
+        surface = self.draw(frame, view, trails=trails, hidden=hidden, mirrored=mirrored)
         return Pixels(self.width, self.height, surface.get_buffer().raw, self.pix_fmt)
 
     def _draw_trail(self, trail: Trail, view: View, surface: pygame.Surface) -> None:
@@ -228,7 +246,12 @@ class Renderer:
         return self._static_layer[1]
 
     def _draw_rows(
-        self, surface: pygame.Surface, frame: Frame, view: View, rows: list[int]
+        self,
+        surface: pygame.Surface,
+        frame: Frame,
+        view: View,
+        rows: list[int],
+        mirrored: frozenset[int] = frozenset(),
     ) -> None:
         if not rows:
             return
@@ -252,7 +275,7 @@ class Renderer:
                 self._draw_discs(surface, frame, view, rows, centers, discs, batch)
                 batch = []
             if visible[k]:  # off screen (or blown up to inf/NaN): nothing to draw
-                self._draw_body(surface, frame, view, row, centers[k])
+                self._draw_body(surface, frame, view, row, centers[k], row in mirrored)
         if batch:
             self._draw_discs(surface, frame, view, rows, centers, discs, batch)
 
@@ -305,8 +328,10 @@ class Renderer:
         view: View,
         row: int,
         center: npt.NDArray[np.float64],
+        mirror: bool = False,
     ) -> None:
         body = self.layout.bodies[row]
+        flip = -1.0 if mirror else 1.0
         angle = float(frame.angle[row])
         cos, sin = math.cos(angle), math.sin(angle)
         x, y = float(frame.position[row, 0]), float(frame.position[row, 1])
@@ -316,6 +341,7 @@ class Renderer:
         for index, geom in enumerate(body.shapes):
             if isinstance(geom, CircleGeom):
                 ox, oy = geom.offset
+                ox *= flip
                 if ox or oy:
                     cx, cy = view.to_pixels((x + ox * cos - oy * sin, y + ox * sin + oy * cos))
                 else:
@@ -334,7 +360,7 @@ class Renderer:
                     tile = face_tile(face, (cx, cy), inner, angle - view.rotation, self.size)
                     blit_tile(surface, tile)
             elif isinstance(geom, PolyGeom):
-                local = np.asarray(geom.vertices)
+                local = np.asarray(geom.vertices) * (flip, 1.0)
                 world = np.column_stack(
                     (
                         x + local[:, 0] * cos - local[:, 1] * sin,
@@ -343,7 +369,7 @@ class Renderer:
                 )
                 self._shapes.convex(surface, fill, edge, view.to_pixels(world))
             elif isinstance(geom, SegmentGeom):
-                ends = np.array([geom.a, geom.b], dtype=np.float64)
+                ends = np.array([geom.a, geom.b], dtype=np.float64) * (flip, 1.0)
                 world = np.column_stack(
                     (
                         x + ends[:, 0] * cos - ends[:, 1] * sin,

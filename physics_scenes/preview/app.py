@@ -652,7 +652,9 @@ class PreviewApp:
         clip = player.clip
         if scale == 1.0 and clip.direct and clip.renderer.same_format(area):
             # the export's own drawing, straight into the window (no copy)
-            clip.renderer.draw(item.frame, item.view, trails=player.trails(self.index), into=area)
+            clip.renderer.draw(item.frame, item.view, trails=player.trails(self.index),
+                               into=area, hidden=item.hidden,
+                               mirrored=item.mirrored)  # fmt: skip
         else:
             if self._picture is None or self._picture[0] != self.index:
                 pixels = player.pixels(self.index)

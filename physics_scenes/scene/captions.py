@@ -57,9 +57,19 @@ class Cue:
         return self.style.text
 
 
-def caption_table(script: Sequence[Action]) -> dict[str, Caption]:
-    """Action name → its caption, for the captions' and sidecars' look-ups of events."""
-    return {a.label(i): a.caption for i, a in enumerate(script) if a.caption is not None}
+def caption_table(
+    script: Sequence[Action], spoken: Mapping[str, float] | None = None
+) -> dict[str, Caption]:
+    """Action name → its caption, for the captions' and sidecars' look-ups of events; a
+    ``say`` line's shows as long as it is spoken (``spoken``: seconds by action name)."""
+    from .speech import say_caption  # (speech builds on Caption)
+
+    table = {a.label(i): a.caption for i, a in enumerate(script) if a.caption is not None}
+    for i, a in enumerate(script):
+        if a.say is not None and a.say.caption:
+            label = a.label(i)
+            table[label] = say_caption(a.say, (spoken or {}).get(label))
+    return table
 
 
 def cues_of(

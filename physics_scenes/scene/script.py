@@ -27,6 +27,8 @@ from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .captions import Caption
 from .fields import MODEL_CONFIG, Color, MaterialRef, Model, Point, Vec2
+from .speech import Say, SoundCue
+from .story import Transition
 from .triggers import (
     BodyRef,
     Name,
@@ -47,7 +49,7 @@ if TYPE_CHECKING:  # the unions are given to ``Action.model_rebuild`` by model.p
 Loc = tuple[str | int, ...]
 VERBS = (
     "impulse", "force", "set", "remove", "spawn", "joint", "motor", "walker", "camera",
-    "caption", "end",
+    "caption", "say", "sound", "time", "end",
 )  # fmt: skip
 
 
@@ -87,10 +89,27 @@ class SetSpec(Model):
 
 
 class JointChange(Model):
-    """Break a joint (by its name in ``joints:``, default '<kind>_<index>')."""
+    """Break a joint, or add one (by its name in ``joints:``, default '<kind>_<index>'): a
+    joint a script adds is held out of the world until then (as a spawned body is)."""
 
     model_config = ConfigDict(**MODEL_CONFIG, populate_by_name=True)
-    break_: Name = Field(alias="break", description="The joint to break.")
+    break_: Name | None = Field(None, alias="break", description="The joint to break.")
+    add: Name | None = Field(None, description="The joint to add (absent until now).")
+
+    @model_validator(mode="after")
+    def _one(self) -> JointChange:
+        if (self.break_ is None) == (self.add is None):
+            raise ValueError("joint needs exactly one of break, add")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.break_ if self.break_ is not None else self.add or ""
+
+
+def added_joints(script: Sequence[Action]) -> frozenset[str]:
+    """The joints a script adds: absent from the world until their action fires."""
+    return frozenset(a.joint.add for a in script if a.joint is not None and a.joint.add)
 
 
 class MotorChange(Model):
@@ -110,17 +129,26 @@ class MotorChange(Model):
 
 
 class WalkerChange(Model):
-    """A walker's new target speed, or ``limp: true`` (its muscles off: it falls)."""
+    """A walker's new target speed, ``turn: true`` (it turns round and walks back), or
+    ``limp: true`` (its muscles off: it falls)."""
 
     body: Name = Field(description="The walker's name.")
     speed: float | None = Field(None, ge=0.2, le=2.0, description="Target speed, m/s.")
+    turn: Literal[True] | None = Field(None, description="true: it turns round.")
     limp: Literal[True] | None = Field(None, description="true: it goes limp, for good.")
 
     @model_validator(mode="after")
     def _something(self) -> WalkerChange:
-        if self.speed is None and self.limp is None:
-            raise ValueError("walker needs speed or limp")
+        if self.speed is None and self.limp is None and self.turn is None:
+            raise ValueError("walker needs speed, turn or limp")
         return self
+
+
+class TimeChange(Model):
+    """From this moment the clip plays at ``rate``: 0.25 enters 4x slow motion, 1 leaves it."""
+
+    rate: float = Field(ge=0.01, le=100, description="Simulation seconds per video second.")
+    ramp: float = Field(0.0, ge=0, le=1e4, description="Simulation seconds to ease into it.")
 
 
 class FromTemplate(Model):
@@ -164,13 +192,25 @@ class Action(Model):
         ]
         | None
     ) = Field(None, description="A body entry (inline, or {template, name, position}).")
-    joint: JointChange | None = Field(None, description="{break: NAME}: a joint snaps.")
+    joint: JointChange | None = Field(
+        None, description="{break: NAME}: a joint snaps; {add: NAME}: it holds from now."
+    )
     motor: MotorChange | None = Field(None, description="{joint, rate, running}: drive a motor.")
     walker: WalkerChange | None = Field(None, description="{body, speed | limp}.")
     camera: ShotCamera | None = Field(
         None, description="Cut to this camera (any mode but shots) on the frame that shows it."
     )
+    transition: Transition | None = Field(
+        None,
+        description="With camera: {kind: crossfade|fade|wipe, duration} from the shot before "
+        "(default a cut).",
+    )
     caption: Annotated[Caption | None, Field(None)] = None
+    say: Say | None = Field(None, description="Speak a line: {text, who, file, voice} or a text.")
+    sound: SoundCue | None = Field(None, description="A sound cue: {file | hit, gain_db}.")
+    time: TimeChange | None = Field(
+        None, description="{rate, ramp}: the clip's speed from now on (slow motion in or out)."
+    )
     end: Literal[True] | None = Field(None, description="true: the clip ends here.")
 
     @model_validator(mode="before")
@@ -178,6 +218,8 @@ class Action(Model):
     def _short_caption(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("caption"), str):
             data = {**data, "caption": _caption(data["caption"])}
+        if isinstance(data, dict) and isinstance(data.get("say"), str):
+            data = {**data, "say": {"text": data["say"]}}
         return data
 
     @model_validator(mode="after")
@@ -190,6 +232,8 @@ class Action(Model):
         verbs = [k for k in VERBS if getattr(self, k) is not None]
         if len(verbs) != 1:
             raise ValueError(f"give exactly one action: {', '.join(VERBS)}")
+        if self.transition is not None and self.camera is None:
+            raise ValueError("transition goes with a camera action")
         if self.times is not None and self.times > 1 and self.every is None:
             raise ValueError("times > 1 needs every (the period)")
         if self.spawn is not None and self.spawn.name is None:
@@ -289,14 +333,17 @@ def check(
                 problems.append(((*here, "remove"), f"{spec!r} is static: scenery stays"))
             else:
                 body((*here, "remove"), spec, moving=False)
+        elif verb == "say" and spec.who is not None:
+            body((*here, "say", "who"), spec.who, moving=False)
         elif verb == "walker" and spec.body not in walkers:
             hint = difflib.get_close_matches(spec.body, list(walkers), 1)
             more = f" (did you mean {hint[0]!r}?)" if hint else ""
             problems.append(((*here, "walker", "body"), f"no walker is called {spec.body!r}{more}"))
         elif verb in ("joint", "motor"):
-            name = spec.break_ if verb == "joint" else spec.joint
+            name = spec.name if verb == "joint" else spec.joint
             kinds = joints or {}
-            loc = (*here, verb, "break" if verb == "joint" else "joint")
+            field = ("add" if spec.add else "break") if verb == "joint" else "joint"
+            loc = (*here, verb, field)
             if name not in kinds:
                 hint = difflib.get_close_matches(name, list(kinds), 1)
                 more = f" (did you mean {hint[0]!r}?)" if hint else ""

@@ -1,0 +1,58 @@
+"""The ``story`` command of ``physics-scenes``: a story file (acts joined by transitions)
+rendered to one MP4. Kept beside ``cli.py``, which adds it to its parser and reports its
+errors like any other command's; the renderer is imported only inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import RenderError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1280x720, got {text!r}") from None
+    if not (16 <= width <= 7680 and 16 <= height <= 7680) or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError("expected even sizes from 16 to 7680 pixels")
+    return width, height
+
+
+def add_commands(commands: Any) -> None:
+    story = commands.add_parser(
+        "story",
+        help="render a story file: several scenes (acts) in one MP4, with transitions",
+        description="A story file lists scene files as acts, each with the transition it "
+        "comes in with (cut, crossfade, fade, wipe); the sound runs on across them.",
+    )
+    story.add_argument("story", type=Path, help="story file (YAML with a story: key)")
+    story.add_argument("-o", "--output", type=Path, help="MP4 to write (default out/<name>.mp4)")
+    story.add_argument("--size", type=_size, default=(1280, 720), help="WxH (default 1280x720)")
+    story.add_argument("--quality", choices=("draft", "standard", "high"), default="standard")
+    story.add_argument("--no-audio", action="store_true", help="no sound track")
+    story.add_argument("--overwrite", action="store_true", help="replace existing output")
+    story.add_argument("-q", "--quiet", action="store_true", help="no summary")
+
+
+def _cmd_story(args: argparse.Namespace) -> int:
+    from .job.story import render_story  # the renderer and encoder: only here
+
+    path: Path = args.story
+    output: Path = args.output or Path("out") / f"{path.stem}.mp4"
+    if output.suffix.lower() != ".mp4":
+        raise RenderError(f"-o {output}: a story is written as an MP4 (.mp4)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    width, height = args.size
+    frames = render_story(path, output, width, height, sound=not args.no_audio,
+                          quality=args.quality, overwrite=args.overwrite)  # fmt: skip
+    if not args.quiet:
+        print(f"wrote {output}: {frames} frames", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"story": _cmd_story}

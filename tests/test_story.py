@@ -1,0 +1,285 @@
+"""The story's later actions: ``time`` (slow motion in and out at a moment), ``joint: add``,
+walker turns; each checked by its effect on the Frames (or the clip's clock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from physics_scenes.errors import RenderError
+from physics_scenes.job.clip import Clip
+from physics_scenes.physics.simulate import simulate
+from physics_scenes.scene.loader import parse_scene
+
+DROP = """
+timing: {duration: 1.5, fps: 20, substeps: 12}
+world: {size: [4, 3]}
+bodies:
+  - {kind: floor, name: floor, y: 0}
+  - {kind: ball, name: ball, radius: 0.1, position: [2, 1.0], material: rubber}
+script:
+  - {name: slow, when: {contact: [ball, floor]}, time: {rate: 0.25}}
+  - {name: back, after: slow, delay: 0.2, time: {rate: 1}}
+"""
+
+
+def test_time_enters_slow_motion_on_a_trigger_and_leaves_it() -> None:
+    scene = parse_scene(DROP)
+    hit = next(e.time for f in simulate(scene)[1] for e in f.events if e.a == "slow")
+    assert hit == pytest.approx(np.sqrt(2 * 0.9 / 9.81), abs=0.02)  # the fall of 0.9 m
+    clip = Clip(scene, 32, 24)
+    times = np.array([f.frame.time for f in clip.frames()])
+    # 0.2 s of simulation shown 4x slower: 0.6 s more video, 12 more frames at 20 fps
+    assert len(times) == clip.frame_count == round((1.5 + 0.6) * 20)
+    steps = np.diff(times)
+    before, during = times[1:] <= hit, (times[1:] > hit + 0.05) & (times[1:] < hit + 0.15)
+    after = times[1:] > hit + 0.25
+    assert np.allclose(steps[before], 1 / 20) and np.allclose(steps[after], 1 / 20)
+    assert np.allclose(steps[during], 0.25 / 20)  # a quarter of the simulation per frame
+    assert clip.timeline.video_time(hit + 0.2) == pytest.approx(hit + 0.8)
+
+
+def test_time_actions_and_time_segments_do_not_mix() -> None:
+    scene = parse_scene(DROP + "time: {segments: [{start: 0.1, end: 0.2, rate: 0.5}]}\n")
+    with pytest.raises(RenderError, match="use one or the other"):
+        Clip(scene, 32, 24)
+
+
+CATCH = """
+timing: {duration: 1.0, fps: 60, substeps: 1}
+world: {size: [4, 3], origin: [-2, -1.5]}
+bodies:
+  - {kind: ball, name: bob, radius: 0.1, position: [0, 0]}
+joints:
+  - {kind: pin, name: rope, a: bob, b: world, anchor_b: [0, 1]}
+script:
+  - {at: 0.5, joint: {add: rope}}
+"""
+
+
+def test_joint_add_holds_from_its_step_and_is_drawn_from_then() -> None:
+    from physics_scenes.frame import Frame
+
+    layout, stream = simulate(parse_scene(CATCH))
+    frames: list[Frame] = list(stream)
+    bob = layout.index("bob")
+    vy = [f.velocity[bob, 1] for f in frames]
+    assert vy[29] == pytest.approx(-9.81 * 29 / 60, rel=1e-6)  # free fall before
+    # made when added: the rope measures its length then (the bob 2.19 m under the anchor)
+    lengths = [np.hypot(f.position[bob, 0], f.position[bob, 1] - 1) for f in frames[30:]]
+    assert lengths[0] > 2.0  # it fell 1.1 m before
+    # caught: a soft rope gives 8 cm at 4.9 m/s for a step or two, then holds (free, the
+    # bob would have fallen 0.9 m more in these 10 frames)
+    assert max(lengths) - lengths[0] < 0.1 and abs(lengths[10] - lengths[0]) < 0.01
+    # drawn only once it holds: the rod's pixels between the anchor and the bob
+    clip = Clip(parse_scene(CATCH), 80, 60)
+    pictures = {f.frame.index: clip.pixels(f).rgb() for f in clip.frames()}
+    column = pictures[20][5:14, 40].astype(int)  # just under the anchor at (0, 1): the rod
+    assert (column == pictures[20][5:14, 30].astype(int)).all()  # nothing there before
+    assert (np.abs(pictures[45][5:14, 40].astype(int) - column).sum(axis=1) > 30).any()
+
+
+def test_joint_needs_exactly_one_change() -> None:
+    from physics_scenes.errors import SceneError
+
+    with pytest.raises(SceneError, match="exactly one of break, add"):
+        parse_scene(CATCH.replace("{add: rope}", "{add: rope, break: rope}"))
+    with pytest.raises(SceneError, match=r"script\[0\]\.joint\.add: no joint is called 'rop'"):
+        parse_scene(CATCH.replace("{add: rope}", "{add: rop}"))
+
+
+ACT = """
+timing: {duration: 0.5, fps: 20}
+world: {size: [4, 3]}
+look: {background: "COLOR"}
+audio: {room_tone: null}
+bodies: [{kind: floor, name: floor, y: -5}]
+"""
+
+
+def _story(tmp_path, transition: str, duration: float = 0.2):
+    from physics_scenes.job.story import load_story, story_pictures
+
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8"))
+    (tmp_path / "s.yaml").write_text(
+        "story:\n  acts:\n    - {scene: a.yaml}\n"
+        f"    - {{scene: b.yaml, transition: {{kind: {transition}, duration: {duration}}}}}\n"
+    )
+    acts = load_story(tmp_path / "s.yaml")
+    clips = [Clip(act.scene, 32, 24, act.folder) for act in acts]
+    return [p.rgb() for p in story_pictures(clips, [a.transition for a in acts])]
+
+
+RED, BLUE = np.array([200, 50, 20]), np.array([20, 50, 200])
+
+
+@pytest.mark.parametrize("kind", ["cut", "crossfade", "fade", "wipe"])
+def test_story_transitions_in_the_pixels(tmp_path, kind: str) -> None:
+    pictures = _story(tmp_path, kind)
+    middle = np.array([p[12, 16].astype(int) for p in pictures])
+    left, right = (np.array([p[12, c].astype(int) for p in pictures]) for c in (2, 29))
+    if kind == "cut":
+        assert len(pictures) == 20 and (middle[:10] == RED).all() and (middle[10:] == BLUE).all()
+    elif kind == "crossfade":  # 4 frames overlap: 10 + 10 - 4
+        assert len(pictures) == 16 and (middle[:6] == RED).all() and (middle[10:] == BLUE).all()
+        for i in range(4):
+            share = (i + 1) / 5
+            assert np.abs(middle[6 + i] - (RED * (1 - share) + BLUE * share)).max() <= 1
+    elif kind == "fade":  # through black: 2 frames out, 2 in, no overlap
+        assert len(pictures) == 20 and (middle[:8] == RED).all() and (middle[12:] == BLUE).all()
+        levels = [m.max() / 200 for m in middle[8:12]]
+        assert levels == pytest.approx([2 / 3, 1 / 3, 1 / 3, 2 / 3], abs=0.01)
+        assert (middle[9].argmax(), middle[10].argmax()) == (0, 2)  # red fading, blue coming
+    else:  # a wipe from the left over 4 frames
+        assert len(pictures) == 16
+        assert (left[6:] == BLUE).all() and (right[6:9] == RED).all() and (right[10:] == BLUE).all()
+        edges = [int((p[12, :, 2] > 100).sum()) for p in pictures[6:10]]
+        assert edges == [6, 13, 19, 26]  # round(share * 32) columns of the new act
+
+
+def test_story_track_crossfades_the_acts_sound() -> None:
+    from physics_scenes.audio import RATE
+    from physics_scenes.job.story import story_track
+    from physics_scenes.scene.story import Transition
+
+    one, two = np.ones((RATE, 2), np.float32), -np.ones((RATE, 2), np.float32)
+    cross = story_track([one, two], [Transition(), Transition(kind="crossfade", duration=0.5)], 20)
+    assert len(cross) == 2 * RATE - RATE // 2  # half a second overlaps
+    assert cross[RATE // 2 - 1, 0] == 1 and cross[RATE, 0] == -1 and cross[RATE - 1, 0] < -0.999
+    assert abs(cross[3 * RATE // 4, 0]) < 1e-3  # halfway through: the two cancel here
+    fade = story_track([one, two], [Transition(), Transition(kind="fade", duration=0.5)], 20)
+    assert len(fade) == 2 * RATE and fade[RATE - 1, 0] == 0 and fade[RATE, 0] == 0
+    assert fade[RATE - RATE // 4 - 1, 0] == 1 and fade[RATE + RATE // 4, 0] == -1
+
+
+def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
+    from physics_scenes.job.story import load_story
+
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8").replace("20}", "25}"))
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: c.yaml}]}\n")
+    with pytest.raises(RenderError, match=r"story\.acts\[1\]\.scene: no file 'c\.yaml'"):
+        load_story(tmp_path / "s.yaml")
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
+    with pytest.raises(RenderError, match=r"acts\[1\]\.scene: 25 fps; the story plays at .* 20"):
+        load_story(tmp_path / "s.yaml")
+
+
+STORIES = Path(__file__).parent.parent / "scenes" / "stories"
+
+
+@pytest.mark.slow  # the examples: one clip run, one small story render (about 10 s idle)
+def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
+    from physics_scenes import load_scene
+    from physics_scenes.job.story import render_story
+
+    from helpers import decode_video
+
+    clip = Clip(load_scene(STORIES / "three_shots.yaml"), 160, 90, STORIES)
+    items = list(clip.frames())
+    shots = [item.shot.mode for item in items]
+    modes = [m for i, m in enumerate(shots) if i == 0 or shots[i - 1] != m]
+    assert modes == ["fixed", "close_up", "fit"], modes  # setup, the hit, the aftermath
+    sims = [item.frame.time for item in items]
+    assert min(np.diff(sims)) == pytest.approx(0.25 / 30, abs=1e-6)  # the hit slowed 4x
+    said = {cue.text for item in items for cue in item.cues}
+    assert {"man: What a lovely day for a walk.", "He never saw it coming.", "Impact."} <= said
+    story = tmp_path / "s.mp4"
+    frames = render_story(STORIES / "two_acts.story.yaml", story, 160, 90, quality="draft")
+    pictures = decode_video(story).frames
+    first = Clip(load_scene(STORIES / "up_the_hill.yaml"), 16, 16).frame_count
+    assert len(pictures) == frames == first + len(items)  # a fade: no overlap
+    vtt = story.with_suffix(".vtt").read_text()
+    assert "Somewhere up the hill, a stone breaks loose." in vtt and "Impact." in vtt
+    darkest = [int(pictures[first + k].max()) for k in (-1, 0)]
+    assert max(darkest) < 40 < int(pictures[first + 30].max())  # through black, then act two
+
+
+SHOTS = """
+timing: {duration: 1.0, fps: 20}
+world: {size: [4, 3]}
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: box, name: crate, size: [0.6, 0.6], position: [2, 0.8], color: "#e0a030"}
+script:
+  - {at: 0.5, camera: {mode: fixed, center: [2, 0.8], zoom: 3}, transition: TRANSITION}
+"""
+
+
+@pytest.mark.parametrize("kind", ["crossfade", "wipe", "fade"])
+def test_a_camera_action_can_dissolve_wipe_or_fade_to_its_shot(kind: str) -> None:
+    from physics_scenes.picture.looks import blend, darken, wipe
+
+    plain = Clip(parse_scene(SHOTS.replace(", transition: TRANSITION", "")), 40, 30)
+    cut = [(f, plain.pixels(f)) for f in plain.frames()]
+    text = SHOTS.replace("TRANSITION", f"{{kind: {kind}, duration: 0.2}}")
+    clip = Clip(parse_scene(text), 40, 30)
+    both = [(f, clip.pixels(f)) for f in clip.frames()]
+    assert len(both) == len(cut) == 20
+    wide = cut[9][1]  # the last frame of the wide shot (nothing moves: every wide frame)
+    for index in range(20):
+        item, pixels = both[index]
+        close = cut[index][1]
+        if not 10 <= index < 14:
+            assert item.outgoing is None and pixels.data == close.data, index
+            continue
+        assert item.outgoing is not None
+        share = (index - 9) / 5  # 4 frames of transition from the cut's frame 10
+        if kind == "crossfade":
+            expected = blend(wide, close, share)
+        elif kind == "wipe":
+            expected = wipe(wide, close, share)
+        else:  # through black
+            expected = darken(wide, 1 - 2 * share) if share < 0.5 else darken(close, 2 * share - 1)
+        assert pixels.data == expected.data, index
+    assert both[12][1].data != both[10][1].data  # it moves on, frame by frame
+
+
+def test_a_transition_needs_a_camera_action() -> None:
+    from physics_scenes.errors import SceneError
+
+    with pytest.raises(SceneError, match="transition goes with a camera action"):
+        parse_scene(SHOTS.replace("camera: {mode: fixed, center: [2, 0.8], zoom: 3}", "end: true")
+                    .replace("TRANSITION", "{kind: wipe}"))  # fmt: skip
+
+
+TURN = """
+timing: {duration: 6, fps: 30, substeps: 8}
+world: {size: [8, 4.5], origin: [-2, -0.5]}
+bodies:
+  - {kind: floor, name: ground, y: 0}
+  - {kind: walker, name: w, position: [0, 0], speed: 0.8}
+script:
+  - {name: back, at: 2.5, walker: {body: w, turn: true}}
+"""
+
+
+@pytest.mark.slow  # 6 s of a walker (about 1 s)
+def test_a_walker_turns_round_walks_back_upright_and_is_drawn_turned() -> None:
+    clip = Clip(parse_scene(TURN), 160, 90)
+    items = list(clip.frames())
+    torso = clip.layout.index("w/torso")
+    x = np.array([i.frame.position[torso, 0] for i in items])
+    y = np.array([i.frame.position[torso, 1] for i in items])
+    assert 0.5 < (x[75] - x[30]) / 1.5 < 1.1  # walking right at about 0.8 m/s
+    assert -1.2 < (x[175] - x[115]) / 2.0 < -0.5  # then left, after turning round
+    assert y.min() > 0.7  # upright all the while (the torso's hip at about 0.9 m)
+    feet = {clip.layout.index(f"w/foot_{side}") for side in ("left", "right")}
+    assert not items[74].mirrored and feet <= items[76].mirrored  # drawn turned from then
+    # drawn mirrored, a foot's toe is on the other side of its ankle
+    from physics_scenes.picture.renderer import Renderer
+
+    renderer = Renderer(clip.layout, 640, 360)  # (80 pixels a metre: a foot is 20 long)
+    frame, view = items[30].frame, renderer.default_view()  # walking right, before the turn
+    foot = clip.layout.index("w/foot_right")
+    plain = renderer.render(frame, view).rgb().astype(int)
+    turned = renderer.render(frame, view, mirrored=frozenset({foot})).rgb().astype(int)
+    background = plain[0, 0]
+    only_plain = (plain != background).any(axis=2) & (turned == background).all(axis=2)
+    only_turned = (turned != background).any(axis=2) & (plain == background).all(axis=2)
+    ankle = view.to_pixels(frame.position[foot])[0]
+    assert only_plain.sum() > 20 and only_turned.sum() > 20
+    assert np.nonzero(only_turned)[1].mean() < ankle < np.nonzero(only_plain)[1].mean()
