@@ -96,7 +96,7 @@ def test_copies_of_an_image_match(original: Path, tmp_path: Path) -> None:
 
 def test_unrelated_images_do_not_match(original: Path, tmp_path: Path) -> None:
     blocked = image_print(original)
-    for seed in range(2, 12):
+    for seed in range(2, 8):
         path = tmp_path / f"other{seed}.png"
         picture(seed).save(path)
         assert not image_matches(blocked, image_print(path)), seed
@@ -136,8 +136,9 @@ def test_sound_survives_aac_mp3_and_gain(tmp_path: Path) -> None:
     assert not sound_matches(blocked, other)
 
 
+@pytest.mark.slow  # the audio stack's import and four ffmpeg runs: about 1 s
 def test_sound_survives_aac(tmp_path: Path) -> None:
-    """The default run's check: one re-encoded copy matches, another melody does not."""
+    """The quick check: one re-encoded copy matches, another melody does not."""
     source = write_wav(tmp_path / "theme.wav", melody(1, seconds=3.0))
     blocked = sound_print(source)
     copy = sound_print(encode(source, tmp_path / "theme.m4a", "-c:a", "aac", "-b:a", "96k"))
