@@ -38,7 +38,7 @@ PHASH_MAX = 12
 """The largest pHash distance (of 64 bits) still called the same image (benchmarks/)."""
 DHASH_MAX = 14
 """The largest dHash distance (of 64 bits) still called the same image (benchmarks/)."""
-SOUND_BER = 0.20
+SOUND_BER = 0.15
 """The largest fraction of differing bits, at the best alignment, still called the same
 sound (benchmarks/; unrelated sounds sit near 0.5)."""
 SLACK = 8
