@@ -3,9 +3,11 @@ cropped a little or recoloured, and when a sound is re-encoded or made louder.
 
 Images: the perceptual hash (pHash, a 64-bit sign pattern of the low DCT frequencies)
 and the difference hash (dHash, a 64-bit sign pattern of neighbouring brightness), both
-from ``imagehash`` on the picture's luminance after histogram equalisation (a brightness
-or contrast change moves no bit). Two images *match* when both Hamming distances are
-within the thresholds chosen in ``benchmarks/README.md`` from measured copies.
+from ``imagehash``: on the picture's luminance after histogram equalisation (a brightness
+or contrast change moves no bit), also on 36 crops of it (a copy cropped by up to 10 %),
+and on the HSV value channel (a hue rotation moves no bit). Two images *match* when both
+Hamming distances of one of these are within the thresholds chosen in
+``benchmarks/README.md`` from measured copies.
 
 Sounds: Chromaprint (the code behind AcoustID, run by our ffmpeg's ``chromaprint``
 muxer): one 32-bit code per 0.124 s from the signs of chroma-band energy differences, so
@@ -36,7 +38,7 @@ PHASH_MAX = 12
 """The largest pHash distance (of 64 bits) still called the same image (benchmarks/)."""
 DHASH_MAX = 14
 """The largest dHash distance (of 64 bits) still called the same image (benchmarks/)."""
-SOUND_BER = 0.20
+SOUND_BER = 0.15
 """The largest fraction of differing bits, at the best alignment, still called the same
 sound (benchmarks/; unrelated sounds sit near 0.5)."""
 SLACK = 8
@@ -76,6 +78,9 @@ class ImagePrint:
     crops: tuple[str, ...] = ()
     """``"phash:dhash"`` of the picture cut by up to ``CROP`` on each axis (``CROPS``):
     a copy cropped by that much matches one of these closely."""
+    value: str = ""
+    """``"phash:dhash"`` of the HSV value channel, max(R, G, B), which a hue rotation
+    leaves unchanged: the colour-insensitive print ('' in prints made without it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,8 @@ def image_print_of(image: Image.Image, sha256: str) -> ImagePrint:
         for y0, y1 in CROPS:
             box = (round(w * x0), round(h * y0), round(w * (1 - x1)), round(h * (1 - y1)))
             crops.append(":".join(_hashes(ImageOps.equalize(small.crop(box)))))
-    return ImagePrint(sha256, phash, dhash, image.width, image.height, tuple(crops))
+    value = ":".join(_hashes(_flattened(image).convert("HSV").getchannel("V")))
+    return ImagePrint(sha256, phash, dhash, image.width, image.height, tuple(crops), value)
 
 
 WORKING = 256
@@ -153,15 +159,19 @@ def _hashes(grey: Image.Image) -> tuple[str, str]:
     return str(imagehash.phash(grey)), str(imagehash.dhash(grey))
 
 
-def _luminance(image: Image.Image) -> Image.Image:
-    """Alpha laid over mid-grey, then luminance, equalised (so brightness and contrast
-    changes, and most hue shifts, leave the hashes alone)."""
+def _flattened(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency laid over mid-grey."""
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (*_BACKGROUND, 255))
         flat.alpha_composite(rgba)
         image = flat
-    return ImageOps.equalize(image.convert("L"))
+    return image.convert("RGB")
+
+
+def _luminance(image: Image.Image) -> Image.Image:
+    """Luminance, equalised: brightness and contrast changes leave the hashes alone."""
+    return ImageOps.equalize(_flattened(image).convert("L"))
 
 
 def _pair(crop: str) -> tuple[str, str]:
@@ -187,12 +197,23 @@ def image_distance(a: ImagePrint, b: ImagePrint) -> tuple[int, int]:
     return best
 
 
+def value_distance(a: ImagePrint, b: ImagePrint) -> tuple[int, int]:
+    """(pHash, dHash) distances of the colour-insensitive prints (65, 65 if one lacks it)."""
+    if not a.value or not b.value:
+        return (65, 65)
+    (p1, d1), (p2, d2) = _pair(a.value), _pair(b.value)
+    return (_bits(p1) ^ _bits(p2)).bit_count(), (_bits(d1) ^ _bits(d2)).bit_count()
+
+
 def image_matches(a: ImagePrint, b: ImagePrint) -> bool:
-    """The same file, or both hashes within their thresholds."""
+    """The same file, or both hashes within their thresholds, of the luminance prints
+    (with the crops) or of the colour-insensitive ones."""
     if a.sha256 == b.sha256:
         return True
-    phash, dhash = image_distance(a, b)
-    return phash <= PHASH_MAX and dhash <= DHASH_MAX
+    return any(
+        phash <= PHASH_MAX and dhash <= DHASH_MAX
+        for phash, dhash in (image_distance(a, b), value_distance(a, b))
+    )
 
 
 def sound_print(path: Path) -> SoundPrint:

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .fingerprint import (
+    DHASH_MAX,
+    PHASH_MAX,
     FingerprintError,
     ImagePrint,
     SoundPrint,
@@ -39,6 +41,7 @@ from .fingerprint import (
     sound_distance,
     sound_matches,
     sound_print,
+    value_distance,
 )
 from .registry_json import Entry, Kind, Print, RegistryError, read_entries
 from .registry_path import default_path
@@ -353,6 +356,9 @@ def _rule(entry: Entry, found: Print) -> str:
         if not image_matches(entry.print, found):
             return ""
         phash, dhash = image_distance(entry.print, found)
+        if phash > PHASH_MAX or dhash > DHASH_MAX:
+            phash, dhash = value_distance(entry.print, found)
+            return f"near copy, colours changed (pHash {phash}, dHash {dhash} of 64 bits differ)"
         return f"near copy (pHash {phash}, dHash {dhash} of 64 bits differ)"
     if isinstance(entry.print, SoundPrint) and isinstance(found, SoundPrint):
         if not sound_matches(entry.print, found):

@@ -137,8 +137,11 @@ def _print_from_json(kind: str, data: Any, sha: str, where: str) -> Print:
             isinstance(c, str) and _CROP.fullmatch(c) for c in crops
         ):
             raise RegistryError(f"{where}.crops: expected a list of 'phash:dhash' pairs")
+        value = data.get("value", "")
+        if not isinstance(value, str) or (value and not _CROP.fullmatch(value)):
+            raise RegistryError(f"{where}.value: expected a 'phash:dhash' pair")
         return ImagePrint(sha, data["phash"], data["dhash"], data["width"], data["height"],
-                          tuple(crops))  # fmt: skip
+                          tuple(crops), value)  # fmt: skip
     codes, seconds = data.get("codes"), data.get("seconds")
     try:
         raw = base64.b64decode(codes, validate=True) if isinstance(codes, str) else None
