@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from physics_scenes.job.clip import Clip
-from physics_scenes.job.ground_truth import write_truth
+from physics_scenes.job.ground_truth import TruthRecorder, write_truth
+from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.scene.loader import parse_scene
 
 SCENE = """
@@ -108,3 +110,20 @@ def test_ids_and_flow_match_the_rendered_frames() -> None:
     # the background moves only with the camera: the same flow everywhere it shows
     back = flow[3][ids[3] == 0]
     assert np.ptp(back, axis=0).max() < 1e-3 and np.abs(back).max() > 0.1
+
+
+def test_the_render_s_own_frames_give_the_same_truth_as_a_separate_simulation(
+    tmp_path: Path,
+) -> None:
+    """A dataset item's truth is recorded from the frames its render makes (no second
+    simulation): the same bytes as simulating the clip again for it."""
+    scene = parse_scene(SCENE)
+    recorder = TruthRecorder(160, 120)
+    result = run(RenderJob(scene, tmp_path / "clip.jsonl", "states", 160, 120, audio="none",
+                           parallel=False), observers=[recorder])  # fmt: skip
+    assert result.frames == 10 and recorder.ids.shape == (10, 120, 160)
+    from_render, alone = io.BytesIO(), io.BytesIO()
+    recorder.write(from_render)
+    notes = write_truth(scene, 160, 120, alone)  # type: ignore[arg-type]
+    assert from_render.getvalue() == alone.getvalue()
+    assert recorder.notes() == notes and notes["collisions"]

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import json
 import platform
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -41,6 +41,17 @@ if TYPE_CHECKING:  # loaded only when a job makes sound: it brings scipy.signal,
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
+
+
+class Observer(Protocol):
+    """Sees every frame a render makes, as it is made (``ground_truth.TruthRecorder``): what
+    it derives comes from the render's own Frames, not from a second simulation."""
+
+    def start(self, clip: Clip) -> None:
+        """Before the first frame, with the clip being rendered."""
+
+    def add(self, shown: ClipFrame) -> None:
+        """Each frame, in order."""
 
 
 class Interrupts(Protocol):
@@ -337,9 +348,13 @@ def sink_for(
 
 
 def run(
-    job: RenderJob, progress: Progress | None = None, interrupts: Interrupts | None = None
+    job: RenderJob,
+    progress: Progress | None = None,
+    interrupts: Interrupts | None = None,
+    observers: Sequence[Observer] = (),
 ) -> RenderResult:
-    """Render ``job``; on any error or interrupt, delete every partial output and re-raise."""
+    """Render ``job``; on any error or interrupt, delete every partial output and re-raise.
+    ``observers`` see each frame too (after the sinks)."""
     timing = job.scene.timing
     source_dir = job.source.parent if job.source is not None else None
     clip = Clip(job.scene, job.width, job.height, source_dir)
@@ -397,6 +412,8 @@ def run(
         for sink in sinks:
             sink.open(info)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
+        for observer in observers:
+            observer.start(clip)
         with deferred():
             source = clip_frames(clip, job.scene, source_dir, job.parallel)
             for clip_frame in source:
@@ -407,6 +424,8 @@ def run(
                     pixels = marks.picture.apply(pixels)
                 for sink in sinks:
                     sink.write(frame, pixels)
+                for observer in observers:
+                    observer.add(clip_frame)
                 if progress is not None:
                     progress(frame.index + 1, clip.frame_count)
                 check()
