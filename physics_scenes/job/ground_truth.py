@@ -52,7 +52,7 @@ class TruthRecorder:
         self.flow = np.zeros((max(n - 1, 0), h, w, 2), dtype=np.float32)
         self.boxes = np.zeros((n, count, 4), dtype=np.int32)
         self.visible = np.zeros((n, count), dtype=np.float32)
-        self._previous: ClipFrame | None = None
+        self._previous: tuple[ClipFrame, truth.Covered] | None = None
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
@@ -64,16 +64,16 @@ class TruthRecorder:
         i, count = frame.index, self.count
         ids = self.ids
         ids[i], full = truth.instance_ids(layout, frame, shown.view)
-        self.boxes[i] = truth.boxes(ids[i], count)
-        seen = np.bincount(ids[i].ravel(), minlength=count + 1)[1:]
+        found = truth.covered(ids[i])
+        self.boxes[i] = truth.boxes(ids[i], count, found)
+        seen = np.bincount(found[2], minlength=count)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.visible[i] = np.where(full > 0, seen / np.maximum(full, 1), np.nan)
-        before = self._previous
-        if before is not None:
-            self.flow[i - 1] = truth.flow(
-                layout, before.frame, before.view, frame, shown.view, ids[i - 1]
-            )
-        self._previous = shown
+        if self._previous is not None:
+            before, found_before = self._previous
+            self.flow[i - 1] = truth.flow(layout, before.frame, before.view, frame, shown.view,
+                                          ids[i - 1], found_before)  # fmt: skip
+        self._previous = (shown, found)
 
     def write(self, path: Path | IO[bytes]) -> None:
         """The arrays as a deterministic npz (``output.arrays``)."""
