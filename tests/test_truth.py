@@ -127,3 +127,21 @@ def test_the_render_s_own_frames_give_the_same_truth_as_a_separate_simulation(
     notes = write_truth(scene, 160, 120, alone)  # type: ignore[arg-type]
     assert from_render.getvalue() == alone.getvalue()
     assert recorder.notes() == notes and notes["collisions"]
+
+
+def test_plausibility_measures_the_joints_of_a_clip() -> None:
+    """A pendulum's rod keeps its length (millimetres at 10 substeps: not flagged); a rod
+    of 2 m fixed to a ball 1 m from its world anchor starts 1 m wrong: flagged."""
+    pendulum = ("timing: {duration: 1, fps: 10, substeps: 10}\nbodies:\n"
+                "  - {kind: pendulum, name: p, pivot: [0, 3], length: 1, angle: 60}\n")  # fmt: skip
+    notes = write_truth(parse_scene(pendulum), 64, 36, None)["plausibility"]
+    (name, error), *others = notes["joint_error"].items()
+    assert not others and name == "p/rod" and 0 < error < 5e-3
+    assert notes["flagged"] is False
+    stretched = ("timing: {duration: 0.5, fps: 10, substeps: 10}\nbodies:\n"
+                 "  - {kind: ball, name: b, position: [0, 2], radius: 0.1}\njoints:\n"
+                 "  - {kind: pin, name: rod, a: b, anchor_b: [0, 3], length: 2}\n")  # fmt: skip
+    notes = write_truth(parse_scene(stretched), 64, 36, None)["plausibility"]
+    assert abs(notes["joint_error"]["rod"] - 1.0) < 1e-9 and notes["flagged"] is True
+    # a clip without rigid joints has no such field (its bytes stay as they were)
+    assert "joint_error" not in write_truth(parse_scene(SCENE), 64, 36, None)["plausibility"]

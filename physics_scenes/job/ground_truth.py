@@ -23,12 +23,18 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..frame import Frame
 from ..output.arrays import write_npz
-from ..physics.measure import kinetic_energy, potential_energy
+from ..physics.measure import joint_errors, kinetic_energy, potential_energy
 from ..picture import truth
 from ..scene.model import Scene
 from .annotate import Annotations
 from .clip import Clip, ClipFrame
+
+RIGID = ("pin", "pivot")
+"""The joints whose error ``measure.joint_errors`` measures."""
+JOINT_TOLERANCE = 0.01
+"""Metres: a pin or pivot off by more (a body's width at the scenes' scale) is flagged."""
 
 
 class TruthRecorder:
@@ -53,10 +59,14 @@ class TruthRecorder:
         self.boxes = np.zeros((n, count, 4), dtype=np.int32)
         self.visible = np.zeros((n, count), dtype=np.float32)
         self._previous: tuple[ClipFrame, truth.Covered] | None = None
+        self._rigid = any(joint.kind in RIGID for joint in layout.joints)
+        self._poses: list[Frame] = []
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
         layout, frame = self.layout, shown.frame
+        if self._rigid:
+            self._poses.append(frame)
         energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
         self._notes.add(frame.index, frame.events, energy)
         if not self.pixels:
@@ -83,9 +93,17 @@ class TruthRecorder:
         write_npz(path, arrays)
 
     def notes(self) -> dict[str, Any]:
-        """The clip's annotations (``job.annotate``)."""
+        """The clip's annotations (``job.annotate``); with pins or pivots, ``plausibility``
+        also has ``joint_error`` (each one's worst error in m, ``measure.joint_errors``),
+        flagged above ``JOINT_TOLERANCE``."""
         assert self._notes is not None, "start(clip) first"
-        return self._notes.record()
+        record = self._notes.record()
+        if self._rigid:
+            errors = joint_errors(self.layout, self._poses)
+            plausible = record["plausibility"]
+            plausible["joint_error"] = errors
+            plausible["flagged"] |= any(e > JOINT_TOLERANCE for e in errors.values())
+        return record
 
 
 def write_truth(
