@@ -236,6 +236,25 @@ def decode_audio(path: Path, seconds: float) -> np.ndarray:
     return audio
 
 
+def decode_frames(path: Path, width: int, height: int) -> np.ndarray:
+    """Every frame of one of our MP4s as (n, height, width, 3) uint8 sRGB, converted back
+    with the BT.709 limited-range matrix it was encoded with (ffmpeg's bit-exact
+    decoder: the same arrays on every run); ``ExportError`` if it cannot."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-i", ffmpeg_path(path), "-map", "0:v:0",
+        "-vf", "scale=in_color_matrix=bt709:in_range=tv:out_range=pc"
+               ":flags=accurate_rnd+full_chroma_int+bitexact",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
+    frame = width * height * 3
+    if result.returncode != 0 or len(result.stdout) % frame:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        raise ExportError(f"{path}: cannot decode the video: {lines[-1] if lines else ''}")
+    return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, height, width, 3)
+
+
 def mux_audio(video: Path, wav: Path) -> None:
     """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
 
