@@ -11,6 +11,7 @@ from scipy import ndimage
 from physics_scenes.job.clip import Clip
 from physics_scenes.job.ground_truth import TruthRecorder, write_truth
 from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.picture import truth
 from physics_scenes.scene.loader import parse_scene
 
 SCENE = """
@@ -145,3 +146,20 @@ def test_plausibility_measures_the_joints_of_a_clip() -> None:
     assert abs(notes["joint_error"]["rod"] - 1.0) < 1e-9 and notes["flagged"] is True
     # a clip without rigid joints has no such field (its bytes stay as they were)
     assert "joint_error" not in write_truth(parse_scene(SCENE), 64, 36, None)["plausibility"]
+
+
+def test_bodies_that_keep_still_reuse_their_pixels_with_the_same_ids() -> None:
+    """Under a still camera the floor, the wall and a ball come to rest: their pixels are
+    reused from the frame before, and every frame's ids equal a fresh computation."""
+    still = SCENE.replace("camera: {mode: follow, target: ball, smoothing: 0.05}\n", "")
+    scene = parse_scene(still.replace("velocity: [4, 3]", "velocity: [0, 0]"))
+    clip = Clip(scene, 80, 60)
+    masks: truth.Masks = {}
+    reused = 0
+    for shown in clip.frames():
+        before = {row: known[2] for row, known in masks.items()}
+        ids, full = truth.instance_ids(clip.layout, shown.frame, shown.view, masks)
+        fresh, fresh_full = truth.instance_ids(clip.layout, shown.frame, shown.view)
+        assert np.array_equal(ids, fresh) and np.array_equal(full, fresh_full)
+        reused += sum(1 for row, mask in before.items() if masks[row][2] is mask)
+    assert reused >= 2 * 9  # floor and wall on every frame after the first

@@ -59,6 +59,7 @@ class TruthRecorder:
         self.boxes = np.zeros((n, count, 4), dtype=np.int32)
         self.visible = np.zeros((n, count), dtype=np.float32)
         self._previous: tuple[ClipFrame, truth.Covered] | None = None
+        self._masks: truth.Masks = {}
         self._rigid = any(joint.kind in RIGID for joint in layout.joints)
         self._poses: list[Frame] = []
 
@@ -73,7 +74,7 @@ class TruthRecorder:
             return
         i, count = frame.index, self.count
         ids = self.ids
-        ids[i], full = truth.instance_ids(layout, frame, shown.view)
+        ids[i], full = truth.instance_ids(layout, frame, shown.view, self._masks)
         found = truth.covered(ids[i])
         self.boxes[i] = truth.boxes(ids[i], count, found)
         seen = np.bincount(found[2], minlength=count)

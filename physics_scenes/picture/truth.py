@@ -104,18 +104,37 @@ def _shape_box(
     return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
-def instance_ids(layout: Layout, frame: Frame, view: View) -> tuple[IdArray, npt.NDArray[np.int64]]:
+Masks = dict[
+    int, tuple[tuple[float, float, float, View], tuple[int, int, int, int], npt.NDArray[np.bool_]]
+]
+"""``instance_ids``' memory between frames: row → (pose and view, window, the body's pixels)."""
+
+
+def instance_ids(
+    layout: Layout, frame: Frame, view: View, masks: Masks | None = None
+) -> tuple[IdArray, npt.NDArray[np.int64]]:
     """The id under each pixel's centre, and each body's whole area in pixels (as if
     nothing covered it; its visible fraction is its share of ``ids`` over this).
 
     Each shape is tested only inside its own pixel box (walls around the picture are
-    four thin strips, not the whole picture)."""
+    four thin strips, not the whole picture). With ``masks`` (one dict per clip, frames
+    in order), a body whose position, angle and view are those of the frame before
+    (walls, a body at rest under a still camera) reuses its pixels: the same inputs, the
+    same bits."""
     if len(layout.bodies) > MAX_BODIES:
         raise ValueError(f"instance ids are 16-bit: at most {MAX_BODIES} bodies")
     ids = np.zeros((view.height, view.width), dtype=np.uint16)
     full = np.zeros(len(layout.bodies), dtype=np.int64)
     for row in _order(layout):
         if not np.isfinite(frame.position[row]).all() or not np.isfinite(frame.angle[row]):
+            continue
+        x, y = frame.position[row]
+        pose = (float(x), float(y), float(frame.angle[row]), view)
+        known = masks.get(row) if masks is not None else None
+        if known is not None and known[0] == pose:
+            _, (ux0, uy0, ux1, uy1), body = known
+            full[row] = int(body.sum())
+            ids[uy0:uy1, ux0:ux1][body] = row + 1
             continue
         windows = []
         for geom in layout.bodies[row].shapes:
@@ -137,6 +156,8 @@ def instance_ids(layout: Layout, frame: Frame, view: View) -> tuple[IdArray, npt
             )
         full[row] = int(body.sum())
         ids[uy0:uy1, ux0:ux1][body] = row + 1
+        if masks is not None:
+            masks[row] = (pose, (ux0, uy0, ux1, uy1), body)
     return ids, full
 
 
