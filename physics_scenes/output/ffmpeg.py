@@ -50,9 +50,9 @@ def _ffmpeg_version() -> str:
 
 PIPE_BYTES = 1 << 20
 """The encoder's input pipe: five 256x256 frames. Linux's default 64 KiB holds a third of
-one, so the render waited on every frame while the encoder started and worked; with
-room for a few, drawing the next frames overlaps encoding (measured in
-benchmarks/bench_dataset.py)."""
+one, so the render waited on every frame while the encoder started; with room for a
+few it can draw on meanwhile (part of the batch's gain in benchmarks/README.md, not
+measured on its own)."""
 
 
 def _deepen(fd: int) -> None:
