@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import webdataset
+from scipy import ndimage
 
 from physics_scenes.cli import main
 from physics_scenes.errors import SceneError
@@ -121,6 +122,19 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
             assert np.array_equal(group["flow"][()], truth["flow"])
             assert np.array_equal(group["ids"][()], truth["ids"])
             assert group["ids"].chunks == (1, 64, 64) and group["ids"].compression == "gzip"
+            # the decoded frames: inside each body's id region its colour, around it the
+            # background's (to within the encoding's error)
+            pictures = group["frames"][()].astype(int)
+            assert pictures.shape == (len(frames), 64, 64, 3)
+            bodies = json.loads(group.attrs["bodies"])
+            ids = truth["ids"]
+            for row, colour in [(0, [0x15, 0x17, 0x1C])] + [
+                (r + 1, body["color"]) for r, body in enumerate(bodies)
+            ]:
+                inner = np.stack([ndimage.binary_erosion(f == row, iterations=2) for f in ids])
+                if inner.any():
+                    error = np.abs(np.median(pictures[inner], axis=0) - colour).max()
+                    assert error <= 8, (row, error)  # BT.601 instead: 13 on red
     shards_before = tree(shards)
     for fmt in ("webdataset", "hdf5"):  # written again: the same bytes
         run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1))

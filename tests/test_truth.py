@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from physics_scenes.job.clip import Clip
-from physics_scenes.job.ground_truth import write_truth
+from physics_scenes.job.ground_truth import TruthRecorder, write_truth
+from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.picture import truth
 from physics_scenes.scene.loader import parse_scene
 
 SCENE = """
@@ -108,3 +111,55 @@ def test_ids_and_flow_match_the_rendered_frames() -> None:
     # the background moves only with the camera: the same flow everywhere it shows
     back = flow[3][ids[3] == 0]
     assert np.ptp(back, axis=0).max() < 1e-3 and np.abs(back).max() > 0.1
+
+
+def test_the_render_s_own_frames_give_the_same_truth_as_a_separate_simulation(
+    tmp_path: Path,
+) -> None:
+    """A dataset item's truth is recorded from the frames its render makes (no second
+    simulation): the same bytes as simulating the clip again for it."""
+    scene = parse_scene(SCENE)
+    recorder = TruthRecorder(160, 120)
+    result = run(RenderJob(scene, tmp_path / "clip.jsonl", "states", 160, 120, audio="none",
+                           parallel=False), observers=[recorder])  # fmt: skip
+    assert result.frames == 10 and recorder.ids.shape == (10, 120, 160)
+    from_render, alone = io.BytesIO(), io.BytesIO()
+    recorder.write(from_render)
+    notes = write_truth(scene, 160, 120, alone)  # type: ignore[arg-type]
+    assert from_render.getvalue() == alone.getvalue()
+    assert recorder.notes() == notes and notes["collisions"]
+
+
+def test_plausibility_measures_the_joints_of_a_clip() -> None:
+    """A pendulum's rod keeps its length (millimetres at 10 substeps: not flagged); a rod
+    of 2 m fixed to a ball 1 m from its world anchor starts 1 m wrong: flagged."""
+    pendulum = ("timing: {duration: 1, fps: 10, substeps: 10}\nbodies:\n"
+                "  - {kind: pendulum, name: p, pivot: [0, 3], length: 1, angle: 60}\n")  # fmt: skip
+    notes = write_truth(parse_scene(pendulum), 64, 36, None)["plausibility"]
+    (name, error), *others = notes["joint_error"].items()
+    assert not others and name == "p/rod" and 0 < error < 5e-3
+    assert notes["flagged"] is False
+    stretched = ("timing: {duration: 0.5, fps: 10, substeps: 10}\nbodies:\n"
+                 "  - {kind: ball, name: b, position: [0, 2], radius: 0.1}\njoints:\n"
+                 "  - {kind: pin, name: rod, a: b, anchor_b: [0, 3], length: 2}\n")  # fmt: skip
+    notes = write_truth(parse_scene(stretched), 64, 36, None)["plausibility"]
+    assert abs(notes["joint_error"]["rod"] - 1.0) < 1e-9 and notes["flagged"] is True
+    # a clip without rigid joints has no such field (its bytes stay as they were)
+    assert "joint_error" not in write_truth(parse_scene(SCENE), 64, 36, None)["plausibility"]
+
+
+def test_bodies_that_keep_still_reuse_their_pixels_with_the_same_ids() -> None:
+    """Under a still camera the floor, the wall and a ball come to rest: their pixels are
+    reused from the frame before, and every frame's ids equal a fresh computation."""
+    still = SCENE.replace("camera: {mode: follow, target: ball, smoothing: 0.05}\n", "")
+    scene = parse_scene(still.replace("velocity: [4, 3]", "velocity: [0, 0]"))
+    clip = Clip(scene, 80, 60)
+    masks: truth.Masks = {}
+    reused = 0
+    for shown in clip.frames():
+        before = {row: known[2] for row, known in masks.items()}
+        ids, full = truth.instance_ids(clip.layout, shown.frame, shown.view, masks)
+        fresh, fresh_full = truth.instance_ids(clip.layout, shown.frame, shown.view)
+        assert np.array_equal(ids, fresh) and np.array_equal(full, fresh_full)
+        reused += sum(1 for row, mask in before.items() if masks[row][2] is mask)
+    assert reused >= 2 * 9  # floor and wall on every frame after the first

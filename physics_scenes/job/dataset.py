@@ -46,7 +46,7 @@ from ..physics.simulate import simulate
 from ..scene.model import Scene
 from ..scene.outcome import Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
-from .ground_truth import write_truth
+from .ground_truth import TruthRecorder
 from .pipeline import RenderJob, run
 
 T = TypeVar("T")
@@ -236,11 +236,13 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         scene, into / CLIP, "mp4", job.width, job.height, job.quality,
         source=source, audio="auto" if job.audio else "none", parallel=False,
     )  # fmt: skip
-    result = run(render)
-    files = list(result.files)
-    truth = into / TRUTH if job.truth else None
-    notes = write_truth(scene, job.width, job.height, truth, template.base_dir)
-    files += [into / NOTES] + ([truth] if truth is not None else [])
+    recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
+    result = run(render, observers=[recorder])
+    files = [*result.files, into / NOTES]
+    if job.truth:
+        recorder.write(into / TRUTH)
+        files.append(into / TRUTH)
+    notes = recorder.notes()
     (into / NOTES).write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
     return {
         "frames": result.frames, "events": result.events, "run_hash": result.run_hash,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
 import json
 import platform
@@ -46,6 +47,17 @@ if TYPE_CHECKING:  # loaded only when a job makes sound: it brings scipy.signal,
 
 Progress = Callable[[int, int], None]
 """Called as progress(frames_done, frame_count) after each frame."""
+
+
+class Observer(Protocol):
+    """Sees every frame a render makes, as it is made (``ground_truth.TruthRecorder``): what
+    it derives comes from the render's own Frames, not from a second simulation."""
+
+    def start(self, clip: Clip) -> None:
+        """Before the first frame, with the clip being rendered."""
+
+    def add(self, shown: ClipFrame) -> None:
+        """Each frame, in order."""
 
 
 class Interrupts(Protocol):
@@ -210,7 +222,11 @@ def scene_hash(scene: Scene) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@functools.cache
 def _version(package: str) -> str:
+    """An installed package's version, read once a process: each read parses the
+    package's METADATA file (about 7 ms), which a batch of short clips paid six times
+    a clip."""
     try:
         return importlib_metadata.version(package)
     except importlib_metadata.PackageNotFoundError:
@@ -393,12 +409,16 @@ def sink_for(
 
 
 def run(
-    job: RenderJob, progress: Progress | None = None, interrupts: Interrupts | None = None
+    job: RenderJob,
+    progress: Progress | None = None,
+    interrupts: Interrupts | None = None,
+    observers: Sequence[Observer] = (),
 ) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise.
 
     A scene that uses a blocked file or name (``job.registry``) is refused here, with a
-    located ``SceneError``, before any output is opened."""
+    located ``SceneError``, before any output is opened. ``observers`` see each frame
+    too (after the sinks)."""
     screened = _screen(job)
     timing = job.scene.timing
     source_dir = job.roots()
@@ -458,6 +478,8 @@ def run(
         for sink in sinks:
             sink.open(info)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
+        for observer in observers:
+            observer.start(clip)
         with deferred():
             source = clip_frames(clip, job.scene, source_dir, job.parallel)
             for clip_frame in source:
@@ -468,6 +490,8 @@ def run(
                     pixels = marks.picture.apply(pixels)
                 for sink in sinks:
                     sink.write(frame, pixels)
+                for observer in observers:
+                    observer.add(clip_frame)
                 if progress is not None:
                     progress(frame.index + 1, clip.frame_count)
                 check()

@@ -14,7 +14,6 @@ an ordinary npz: ``numpy.load`` reads it.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +33,10 @@ def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.gene
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(info, buffer.getvalue(), compresslevel=1)
+            info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(compresslevel=1)
+            data = np.ascontiguousarray(array)
+            # streamed into the member (no copy of a whole flow field in memory); zip64 as
+            # writestr would decide it from the size, so the bytes are the same
+            big = data.nbytes * 1.05 > zipfile.ZIP64_LIMIT
+            with archive.open(info, "w", force_zip64=big) as member:
+                np.lib.format.write_array(member, data, allow_pickle=False)

@@ -48,6 +48,21 @@ def _ffmpeg_version() -> str:
     return version
 
 
+PIPE_BYTES = 1 << 20
+"""The encoder's input pipe: five 256x256 frames. Linux's default 64 KiB holds a third of
+one, so the render waited on every frame while the encoder started; with room for a
+few it can draw on meanwhile (part of the batch's gain in benchmarks/README.md, not
+measured on its own)."""
+
+
+def _deepen(fd: int) -> None:
+    """Grow a pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
 class FFmpegSink:
     """Pipes raw frames to the ffmpeg that imageio-ffmpeg ships; no numpy copy per frame."""
 
@@ -86,9 +101,12 @@ class FFmpegSink:
             ffmpeg_path(out.temp),
         ]  # fmt: skip
         with held_signals():  # no interrupt between starting the encoder and keeping its handle
-            return subprocess.Popen(
+            proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stderr=self._stderr, **_run_alone()
             )
+        assert proc.stdin is not None
+        _deepen(proc.stdin.fileno())
+        return proc
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
         assert pixels is not None
@@ -216,6 +234,25 @@ def decode_audio(path: Path, seconds: float) -> np.ndarray:
     if not len(audio):
         raise ExportError(f"{path}: the file holds no sound")
     return audio
+
+
+def decode_frames(path: Path, width: int, height: int) -> np.ndarray:
+    """Every frame of one of our MP4s as (n, height, width, 3) uint8 sRGB, converted back
+    with the BT.709 limited-range matrix it was encoded with (ffmpeg's bit-exact
+    decoder: the same arrays on every run); ``ExportError`` if it cannot."""
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
+        "-i", ffmpeg_path(path), "-map", "0:v:0",
+        "-vf", "scale=in_color_matrix=bt709:in_range=tv:out_range=pc"
+               ":flags=accurate_rnd+full_chroma_int+bitexact",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
+    frame = width * height * 3
+    if result.returncode != 0 or len(result.stdout) % frame:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
+        raise ExportError(f"{path}: cannot decode the video: {lines[-1] if lines else ''}")
+    return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, height, width, 3)
 
 
 def mux_audio(video: Path, wav: Path) -> None:

@@ -8,7 +8,8 @@ Every member has mtime 0, uid/gid 0, no owner names and mode 0644, in a fixed or
 two writes give the same bytes (ray.data's writer stamps times and random names).
 
 **HDF5** (``data-000000.h5``, PhyWorld-like): one group per clip, named by the item,
-holding ``video`` (the MP4's bytes, uint8), the states as arrays — ``position``
+holding ``video`` (the MP4's bytes, uint8), ``frames`` (n, H, W, 3) uint8 (the MP4
+decoded back to sRGB: what a reader of the video sees), the states as arrays — ``position``
 (n, B, 2), ``angle`` (n, B), ``velocity`` (n, B, 2), ``angular_velocity`` (n, B), float64;
 ``time`` (n,) — and the ground truth ``ids``, ``flow``, ``boxes``, ``visible`` as chunked,
 gzip-compressed datasets (one frame a chunk); attributes ``record`` (the item's JSON),
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import AtomicPath
+from .ffmpeg import decode_frames
 from .sink import ExportError
 
 TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
@@ -128,6 +130,12 @@ def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
             group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
             video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
             group.create_dataset("video", data=video, track_times=False)
+            size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
+            frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
+            group.create_dataset(
+                "frames", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip",
+                compression_opts=4, shuffle=True, track_times=False,
+            )  # fmt: skip
             bodies, arrays, events = _states(clip.files["states.jsonl"])
             group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
             group.attrs["events"] = json.dumps(events, sort_keys=True)

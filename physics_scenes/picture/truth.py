@@ -38,6 +38,8 @@ from .view import View
 
 IdArray = npt.NDArray[np.uint16]
 """(height, width): 0 for the background, row + 1 for body ``row`` of the Layout."""
+Covered = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.int64]]
+"""``covered``: the ys, xs and body rows of the pixels that show a body."""
 MAX_BODIES = 65_534
 """Ids are 16-bit."""
 
@@ -102,18 +104,37 @@ def _shape_box(
     return float(low[0]), float(low[1]), float(high[0]), float(high[1])
 
 
-def instance_ids(layout: Layout, frame: Frame, view: View) -> tuple[IdArray, npt.NDArray[np.int64]]:
+Masks = dict[
+    int, tuple[tuple[float, float, float, View], tuple[int, int, int, int], npt.NDArray[np.bool_]]
+]
+"""``instance_ids``' memory between frames: row → (pose and view, window, the body's pixels)."""
+
+
+def instance_ids(
+    layout: Layout, frame: Frame, view: View, masks: Masks | None = None
+) -> tuple[IdArray, npt.NDArray[np.int64]]:
     """The id under each pixel's centre, and each body's whole area in pixels (as if
     nothing covered it; its visible fraction is its share of ``ids`` over this).
 
     Each shape is tested only inside its own pixel box (walls around the picture are
-    four thin strips, not the whole picture)."""
+    four thin strips, not the whole picture). With ``masks`` (one dict per clip, frames
+    in order), a body whose position, angle and view are those of the frame before
+    (walls, a body at rest under a still camera) reuses its pixels: the same inputs, the
+    same bits."""
     if len(layout.bodies) > MAX_BODIES:
         raise ValueError(f"instance ids are 16-bit: at most {MAX_BODIES} bodies")
     ids = np.zeros((view.height, view.width), dtype=np.uint16)
     full = np.zeros(len(layout.bodies), dtype=np.int64)
     for row in _order(layout):
         if not np.isfinite(frame.position[row]).all() or not np.isfinite(frame.angle[row]):
+            continue
+        x, y = frame.position[row]
+        pose = (float(x), float(y), float(frame.angle[row]), view)
+        known = masks.get(row) if masks is not None else None
+        if known is not None and known[0] == pose:
+            _, (ux0, uy0, ux1, uy1), body = known
+            full[row] = int(body.sum())
+            ids[uy0:uy1, ux0:ux1][body] = row + 1
             continue
         windows = []
         for geom in layout.bodies[row].shapes:
@@ -135,24 +156,39 @@ def instance_ids(layout: Layout, frame: Frame, view: View) -> tuple[IdArray, npt
             )
         full[row] = int(body.sum())
         ids[uy0:uy1, ux0:ux1][body] = row + 1
+        if masks is not None:
+            masks[row] = (pose, (ux0, uy0, ux1, uy1), body)
     return ids, full
 
 
+def covered(ids: IdArray) -> Covered:
+    """The pixels with a body: their ys, xs and body rows (what ``flow`` and ``boxes``
+    both start from; found once a frame, they need not search the picture twice)."""
+    ys, xs = np.nonzero(ids)
+    return ys, xs, ids[ys, xs].astype(np.int64) - 1
+
+
 def flow(
-    layout: Layout, frame: Frame, view: View, after: Frame, view_after: View, ids: IdArray
+    layout: Layout,
+    frame: Frame,
+    view: View,
+    after: Frame,
+    view_after: View,
+    ids: IdArray,
+    hits: Covered | None = None,
 ) -> npt.NDArray[np.float32]:
     """Forward optical flow (height, width, 2), pixels from ``frame`` to ``after``: where
-    the world point under each pixel centre is seen in the next frame."""
+    the world point under each pixel centre is seen in the next frame. ``hits``:
+    ``covered(ids)`` when already known."""
     height, width = ids.shape
     shift = np.zeros((height, width, 2), dtype=np.float32)
     if view_after != view:  # the background moves with the camera only
         px, py = np.meshgrid(np.arange(width) + 0.5, np.arange(height) + 0.5)
         pixels = np.stack((px, py), axis=-1)
         shift[:] = view_after.to_pixels(view.to_world(pixels)) - pixels
-    ys, xs = np.nonzero(ids)
+    ys, xs, rows = covered(ids) if hits is None else hits
     if not len(ys):
         return shift
-    rows = ids[ys, xs].astype(np.int64) - 1
     pixels = np.column_stack((xs + 0.5, ys + 0.5))
     local = _to_body_rows(view.to_world(pixels), frame, rows)
     c, s = np.cos(after.angle[rows]), np.sin(after.angle[rows])
@@ -173,11 +209,15 @@ def _to_body_rows(
     return np.column_stack((dx * c + dy * s, -dx * s + dy * c))
 
 
-def boxes(ids: IdArray, count: int) -> npt.NDArray[np.int32]:
-    """Each body's visible pixels' bounding box [x0, y0, x1, y1] (inclusive), or all −1."""
+def boxes(
+    ids: IdArray,
+    count: int,
+    hits: Covered | None = None,
+) -> npt.NDArray[np.int32]:
+    """Each body's visible pixels' bounding box [x0, y0, x1, y1] (inclusive), or all −1.
+    ``hits``: ``covered(ids)`` when already known."""
     out = np.full((count, 4), -1, dtype=np.int32)
-    ys, xs = np.nonzero(ids)
-    rows = ids[ys, xs].astype(np.int64) - 1
+    ys, xs, rows = covered(ids) if hits is None else hits
     if rows.size:
         for corner, values, reduce in ((0, xs, np.minimum), (1, ys, np.minimum)):
             found = np.full(count, np.iinfo(np.int32).max, dtype=np.int64)
