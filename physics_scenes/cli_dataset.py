@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .rights.command import add_registry_option, registry_in_use
 from .scene.loader import dump_yaml
 from .scene.template import MAX_SEED, load_template, sample
 
@@ -110,6 +111,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     batch.add_argument("--shard-size", type=_count, default=1000, metavar="N",
                        help="clips per shard (default 1000)")  # fmt: skip
+    batch.add_argument(
+        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        help="a folder the template's pictures, faces, voices and music may also be in "
+        "(repeatable)",
+    )  # fmt: skip
+    add_registry_option(batch)
     batch.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -155,7 +162,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
         height=height, quality=args.quality, audio=args.audio, fmt=args.format,
-        truth=not args.no_truth, shard_size=args.shard_size,
+        truth=not args.no_truth, shard_size=args.shard_size, assets=tuple(args.assets),
+        registry=registry_in_use(args.registry),
     )  # fmt: skip
     workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()

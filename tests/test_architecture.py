@@ -57,7 +57,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "output.sink",  # its ExportError
     },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
-    "cli_dataset": {"scene", "frame", "errors", "job"},
+    "cli_dataset": {"scene", "frame", "errors", "job", "rights.command"},
     "cli_story": {"errors", "job"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},

@@ -167,6 +167,26 @@ def test_the_batch_command_refuses_bad_input_with_a_located_error(
     assert main([*args[:-1], "--size", "65x64"]) == 2
 
 
+def test_a_batch_checks_every_item_against_the_blocklist_before_writing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``batch --registry``: an item whose text is blocked is refused, located, and
+    nothing of it is written."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # never the user's own
+    registry = str(tmp_path / "r.sqlite3")
+    assert main(["blocklist", "add-name", "Zorblax", "--owner", "Zorb Inc", "--reason", "tm",
+                 "--registry", registry]) == 0  # fmt: skip
+    template = tmp_path / "t.yaml"
+    template.write_text(TINY.replace("name: tiny drop", "name: ZÖRBLAX drop"))
+    out = tmp_path / "out"
+    args = ["batch", str(template), "--count", "1", "--size", "64x64", "-q", "--workers", "1"]
+    capsys.readouterr()
+    assert main([*args, "--out", str(out), "--registry", registry]) == 1
+    err = capsys.readouterr().err
+    assert "blocked" in err and "Zorb Inc" in err, err
+    assert not list(out.rglob("clip.mp4"))  # (the same batch without it: the tests above)
+
+
 def _command(template: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "physics_scenes", "batch", str(template), "--out", str(out),
             "--size", "64x64", "-q", *extra]  # fmt: skip

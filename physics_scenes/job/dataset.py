@@ -87,6 +87,10 @@ class DatasetJob:
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
     shard_size: int = 1000
+    assets: tuple[Path, ...] = ()
+    """``--assets`` folders the template's files may also come from (``RenderJob.assets``)."""
+    registry: Path | None = None
+    """The blocklist every item is checked against before it is written (``RenderJob``)."""
 
     @classmethod
     def of(cls, template: Template, out: Path, count: int, **options: Any) -> DatasetJob:
@@ -235,6 +239,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     render = RenderJob(
         scene, into / CLIP, "mp4", job.width, job.height, job.quality,
         source=source, audio="auto" if job.audio else "none", parallel=False,
+        assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
     result = run(render, observers=[recorder])
