@@ -30,6 +30,8 @@ from physics_scenes.probe.run import Options, probe
 from physics_scenes.probe.track import MEASURED
 
 W, H, FPS = 480, 270, 30
+CW, CH = 640, 360
+"""Crowded clips: 20 balls of 7-13 px radius."""
 
 
 def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: str):  # type: ignore[no-untyped-def]
@@ -51,8 +53,12 @@ def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: 
     return probe(path, Options(fps=truth.fps)), np.broadcast_to(scale, (2,))
 
 
-def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
-    images, truth = pc.make(pc.scene_text(pc.random_balls(seed), 2.5, FPS), W, H)
+def correct(seed: int, root: Path, variant: str, crowd: bool = False) -> dict[str, object]:
+    if crowd:
+        text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
+        images, truth = pc.make(text, CW, CH)
+    else:
+        images, truth = pc.make(pc.scene_text(pc.random_balls(seed), 2.5, FPS), W, H)
     result, scale = run_probe(images, truth, root / f"ok{seed}", variant)
     tracks = [
         (
@@ -136,10 +142,31 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
     ]
 
 
-def broken(seed: int, root: Path, variant: str) -> list[tuple[str, bool, bool, str]]:
+def crowd_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
+    """The crowd of ``correct(crowd=True)`` broken: a ball (rows 2-21; 0 and 1 are the
+    walls and the floor) teleports, vanishes or changes size at frame 15-44, or gravity
+    changes for all at frame 10-24 (while most are still in flight)."""
+    rng = np.random.default_rng(100 + seed)
+    text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
+    row, k = int(rng.integers(2, 22)), int(rng.integers(15, 45))
+    return [
+        ("teleport", text, pc.teleport(row, k, (float(rng.choice([-3, 3])), 1.5))),
+        ("vanish", text, pc.vanish(row, k)),
+        ("size", text, pc.resize(row, k, float(rng.choice([0.7, 1.35])))),
+        (
+            "gravity",
+            pc.scene_text(pc.crowd_balls(seed), 1.2, FPS, walls=True),
+            pc.gravity_switch(int(rng.integers(10, 25)), float(rng.choice([0.4, 1.8]))),
+        ),
+    ]
+
+
+def broken(
+    seed: int, root: Path, variant: str, crowd: bool = False
+) -> list[tuple[str, bool, bool, str]]:
     out = []
-    for kind, text, edit in broken_cases(seed):
-        images, truth = pc.make(text, W, H, edit)
+    for kind, text, edit in crowd_cases(seed) if crowd else broken_cases(seed):
+        images, truth = pc.make(text, CW if crowd else W, CH if crowd else H, edit)
         result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
         assert truth.violation is not None
         want, lo, hi = truth.violation
@@ -153,13 +180,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--variant", default="png", choices=["png", "crf28", "half", "noise"])
+    parser.add_argument("--crowd", action="store_true", help="20 balls in a box (PNG frames)")
     parser.add_argument("-v", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        oks = [correct(seed, root, args.variant) for seed in range(args.clips)]
-        bads = [c for seed in range(args.clips // 2 or 1) for c in broken(seed, root, args.variant)]
+        oks = [correct(seed, root, args.variant, args.crowd) for seed in range(args.clips)]
+        bads = [
+            c
+            for seed in range(args.clips // 2 or 1)
+            for c in broken(seed, root, args.variant, args.crowd)
+        ]
     g = np.array([o["g"] for o in oks], dtype=float)
     px = np.concatenate([o["px"] for o in oks])
     e = np.concatenate([o["e"] for o in oks]) if any(o["e"] for o in oks) else np.array([])

@@ -312,6 +312,29 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
     ]
 
 
+CROWD_COLORS = [*PALETTE, "#f0f0f0", "#a0a0a0", "#ff80c0"]
+
+
+def crowd_balls(seed: int, count: int = 20) -> list[dict[str, object]]:
+    """A crowd: ``count`` balls in two rows 1.4 m apart, thrown in random directions, that
+    collide, pile up on the floor and roll against each other (use with walls). Colours
+    repeat every ten balls."""
+    rng = random.Random(seed)
+    return [
+        {
+            "p": [
+                round(1.0 + 1.4 * (i % 10) + rng.uniform(-0.2, 0.2), 2),
+                round(3.5 + 2.2 * (i // 10) + rng.uniform(-0.3, 0.3), 2),
+            ],
+            "r": round(rng.uniform(0.25, 0.4), 2),
+            "v": [round(rng.uniform(-3, 3), 2), round(rng.uniform(-1, 4), 2)],
+            "c": CROWD_COLORS[i % 10],
+            "e": round(rng.uniform(0.5, 0.9), 2),
+        }
+        for i in range(count)
+    ]
+
+
 def match(tracks: list[tuple[np.ndarray, np.ndarray]], truth: Truth) -> dict[int, int]:
     """Track index → body row, by the smallest mean pixel distance over shared frames."""
     result = {}

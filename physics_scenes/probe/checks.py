@@ -142,8 +142,11 @@ def gravity(
 
 
 def _differs(s: Segment, g: float) -> bool:
+    """Over 15 % and five sigmas off, with and without the flight's end points."""
     sigma = s.g_sigma if np.isfinite(s.g_sigma) else 0.0
-    return abs(s.g - g) > max(0.15 * abs(g), 5 * sigma)
+    limit = max(0.15 * abs(g), 5 * sigma)
+    inner = s.g_inner if np.isfinite(s.g_inner) else s.g
+    return abs(s.g - g) > limit and abs(inner - g) > limit
 
 
 def _accel(value: float, scale: float | None) -> str:
@@ -213,19 +216,27 @@ def permanence(
             return d < x < width - d and d < y < height - d
 
         first, last = t.frames[0], t.frames[-1]
-        if first > 0 and inner(t.x[0], t.y[0]):
+        # (at the edge of the picture, or of what a moving camera saw: came into view)
+        if first > 0 and inner(t.x[0], t.y[0]) and not any(t.touches_edge[:2]):
             starts.append((t, first))
         tail_merged = t.kind[-1] == MERGED
         stopped = _speed_at_end(t) <= 0.3
-        if last < last_frame and inner(t.x[-1], t.y[-1]) and not tail_merged and not stopped:
+        # a track lost among others (merged, its prediction on a blob, or touching one)
+        # may have been taken over by a neighbour's: nothing says the body is gone
+        crowded = any(t.near[-3:]) if t.near else False
+        hidden = tail_merged or t.lost_covered or crowded
+        hidden = hidden or any(t.touches_edge[-2:])
+        if last < last_frame and inner(t.x[-1], t.y[-1]) and not hidden and not stopped:
             ends.append((t, last + 1))
-        gap = 0
+        gap, begun = 0, 0
         for i, kind in enumerate(t.kind):
             if kind == PREDICTED:
-                gap += 1
+                if not t.covered[i]:  # a prediction on a blob is hidden, not gone
+                    begun = i if gap == 0 else begun
+                    gap += 1
                 continue
             if gap >= 2 and inner(t.x[i], t.y[i]):
-                frame = t.frames[i - gap]
+                frame = t.frames[begun]
                 found.append(
                     Violation(
                         frame,
@@ -298,10 +309,13 @@ def size(
     frames in a row (away from the edge, not merged with another)."""
     found = []
     for t in tracks:
+        near = t.near or [False] * len(t.kind)
         good = [
             i
-            for i, (k, e) in enumerate(zip(t.kind, t.touches_edge, strict=True))
-            if k == MEASURED and not e
+            for i, (k, e, n, s) in enumerate(
+                zip(t.kind, t.touches_edge, near, t.solid, strict=True)
+            )
+            if k == MEASURED and not e and not n and s
         ]
         d = np.sqrt(4 * np.array([t.area[i] for i in good]) / np.pi)
         streak = 0
@@ -329,18 +343,34 @@ def size(
     return found
 
 
-def overlap(tracks: list[Track], name: dict[int, str], limit: float = 0.8) -> list[Violation]:
-    """Two objects in one blob whose area is under ``limit`` of their two areas."""
+def overlap(
+    tracks: list[Track], name: dict[int, str], limit: float = 0.8, run: int = 2
+) -> list[Violation]:
+    """Two objects in one blob whose area is under ``limit`` of their two areas for
+    ``run`` frames in a row. Only objects whose size is known from blobs of their own
+    count (a track born on two bodies in contact has twice a body's area)."""
     by_id = {t.id: t for t in tracks}
+    known = {t.id for t in tracks if t.whole() >= 5}
     found = []
     seen: set[tuple[int, int]] = set()
     for t in tracks:
+        below: dict[int, list[int]] = {}
         for frame, other, area in t.merges:
             pair = (min(t.id, other), max(t.id, other))
-            if pair in seen or other not in by_id:
+            if pair in seen or other not in by_id or not {t.id, other} <= known:
                 continue
             ratio = area / max(t.size + by_id[other].size, 1.0)
-            if ratio < limit:
+            frames = below.setdefault(other, [])
+            if ratio >= limit:
+                frames.clear()
+                continue
+            if frames and frames[-1] != frame - 1:
+                frames.clear()
+            if not frames and not _approached(t, by_id[other], frame, limit):
+                continue
+            frames.append(frame)
+            if len(frames) >= run:
+                frame = frames[0]
                 seen.add(pair)
                 a, b = name[pair[0]], name[pair[1]]
                 found.append(
@@ -354,6 +384,20 @@ def overlap(tracks: list[Track], name: dict[int, str], limit: float = 0.8) -> li
                     )
                 )
     return found
+
+
+def _approached(a: Track, b: Track, frame: int, limit: float) -> bool:
+    """Whether both were seen in the frame before ``frame``, apart or merely touching:
+    bodies pass into each other continuously. (Two tracks that meet on one body at once
+    are one body followed twice, not an interpenetration.)"""
+    before = frame - 1
+    if before not in a.frames or before not in b.frames:
+        return False
+    i, j = a.frames.index(before), b.frames.index(before)
+    if a.kind[i] == MEASURED and b.kind[j] == MEASURED:
+        return True
+    touching = [area for f, o, area in a.merges if f == before and o == b.id]
+    return bool(touching) and touching[0] >= limit * (a.size + b.size)
 
 
 def score(counts: dict[str, tuple[int, int]]) -> tuple[float, dict[str, float]]:

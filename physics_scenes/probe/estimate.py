@@ -43,6 +43,10 @@ class Segment:
     """Parabola coefficients (highest power first) in seconds since frame ``first``."""
     changed: bool = False
     """Starts where gravity changed within a flight (not at an impact)."""
+    g_inner: float = float("nan")
+    """``g`` fitted without the flight's first and last points: a flight whose end
+    touches an unseen impact (two hits in consecutive frames, a kick from a body at
+    rest in the background) changes it, a real change of gravity does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +73,13 @@ def _runs(frames: FloatArray) -> list[tuple[int, int]]:
 
 
 def points(track: Track) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Frames, x and y of the measured points clear of the picture's edge."""
+    """Frames, x and y of the measured points clear of the picture's edge and of other
+    objects (a body touching another is in no free flight)."""
+    near = track.near or [False] * len(track.kind)
     keep = [
         i
-        for i, (k, e) in enumerate(zip(track.kind, track.touches_edge, strict=True))
-        if k == MEASURED and not e
+        for i, (k, e, n) in enumerate(zip(track.kind, track.touches_edge, near, strict=True))
+        if k == MEASURED and not e and not n
     ]
     f = np.array([track.frames[i] for i in keep], dtype=float)
     return f, np.array([track.x[i] for i in keep]), np.array([track.y[i] for i in keep])
@@ -168,6 +174,7 @@ def _segment(
     if rms > max(1.0, 0.05 * size):
         return [Segment(track.id, first, last, False)]  # not one clean parabola
     sigma = 2 * float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
+    inner = 2 * float(np.polyfit(t[1:-1], y[1:-1], 2)[0]) if len(t) >= 8 else 2 * float(cy[0])
     return [
         Segment(
             track.id,
@@ -179,6 +186,7 @@ def _segment(
             2 * float(cx[0]),
             (float(cx[0]), float(cx[1]), float(cx[2])),
             (float(cy[0]), float(cy[1]), float(cy[2])),
+            g_inner=inner,
         )
     ]
 

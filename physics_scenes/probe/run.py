@@ -21,7 +21,7 @@ from .checks import Violation
 from .detect import Detector, background
 from .estimate import Impact, Segment
 from .source import ClipInfo, Image, ProbeError, frames, open_clip, sample
-from .track import Track, Tracker
+from .track import Track, Tracker, mark_near
 
 EXIT_NOTHING_MOVES = 3
 """Exit code when the clip reads but nothing in it moves (1: not a readable clip)."""
@@ -73,7 +73,7 @@ def probe(
     count = 0
     rest = max(8, round(0.4 * info.fps))
     for index, image in enumerate(frames(info)):
-        tracker.update(index, detector(image))
+        tracker.update(index, detector(image), detector.parts)
         for track in tracker.still(rest):
             detector.absorb(image, track.box)
         if index in wanted:
@@ -86,6 +86,7 @@ def probe(
             f"{path}: {count} frame{'s' if count != 1 else ''}; motion needs at least two"
         )
     everything = tracker.finish()
+    mark_near(everything)
     tracks = [t for t in everything if checks.moving(t)]
     if not tracks:
         raise ProbeError(
