@@ -11,7 +11,7 @@ scale gives metres per pixel for free. Pixels a frame did not see are marked inv
 >>> import numpy as np
 >>> pan = [np.array([[50.0, 0.0, -50.0 * k], [0.0, -50.0, 300.0]]) for k in range(3)]
 >>> canvas = from_cameras(pan, 400, 300)
->>> canvas.width, canvas.height, canvas.scale
+>>> canvas.width, canvas.height, round(canvas.scale, 6)
 (500, 300, 50.0)
 """
 
@@ -44,6 +44,8 @@ class Canvas:
     """Canvas pixels per metre."""
     warps: tuple[FloatArray, ...]
     """Per frame: the 2 × 3 map from the frame's pixels to the canvas's."""
+    world: FloatArray
+    """World metres → canvas pixels (2 × 3)."""
 
     def warp(self, index: int, image: Image) -> tuple[Image, Image]:
         """Frame ``index`` on the canvas, and the mask (255) of the canvas it covers."""
@@ -114,7 +116,7 @@ def from_cameras(matrices: list[FloatArray], width: int, height: int) -> Canvas:
     to_canvas = np.array([[scale, 0.0, -scale * low[0]], [0.0, -scale, scale * high[1]]])
     warps = tuple(to_canvas @ np.vstack([_inverse(m), [0.0, 0.0, 1.0]]) for m in matrices)
     size = np.ceil((high - low) * scale).astype(int)
-    return Canvas(int(size[0]), int(size[1]), scale, warps)
+    return Canvas(int(size[0]), int(size[1]), scale, warps, to_canvas)
 
 
 def background(samples: list[tuple[Image, Image]]) -> Image:

@@ -221,17 +221,20 @@ def permanence(
             starts.append((t, first))
         tail_merged = t.kind[-1] == MERGED
         stopped = _speed_at_end(t) <= 0.3
-        # a track lost among others (merged, its prediction on a blob, or touching one)
-        # may have been taken over by a neighbour's: nothing says the body is gone
-        crowded = any(t.near[-3:]) if t.near else False
-        hidden = tail_merged or t.lost_covered or crowded
+        # a track lost in a blob with room for it, or rolling slowly in a pile (where
+        # the background model, sampled while bodies rested, loses them): nothing says
+        # the body is gone
+        piled = bool(t.near) and any(t.near[-3:]) and _speed_at_end(t) < 0.25 * d
+        hidden = tail_merged or t.lost_covered or piled
         hidden = hidden or any(t.touches_edge[-2:])
         if last < last_frame and inner(t.x[-1], t.y[-1]) and not hidden and not stopped:
             ends.append((t, last + 1))
         gap, begun = 0, 0
         for i, kind in enumerate(t.kind):
             if kind == PREDICTED:
-                if not t.covered[i]:  # a prediction on a blob is hidden, not gone
+                slow = i >= 2 and np.hypot(t.x[i] - t.x[i - 1], t.y[i] - t.y[i - 1]) < 0.25 * d
+                piled = bool(t.near) and t.near[i] and slow
+                if not t.covered[i] and not piled:  # on a blob: hidden, not gone
                     begun = i if gap == 0 else begun
                     gap += 1
                 continue

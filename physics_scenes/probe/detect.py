@@ -123,6 +123,20 @@ class Detector:
             out.append(Part(float(c[i, 0]), float(c[i, 1]), float(mine.sum()), color))
         return out
 
+    def camouflaged(self, x: float, y: float, diameter: float, color: Color) -> bool:
+        """Whether a body of ``color`` at (x, y) would not show: over a third of the
+        background around there has its colour (a body that rested there while the
+        background was sampled left itself in it)."""
+        r = max(2, round(0.5 * diameter))
+        height, width = self.back.shape[:2]
+        x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
+        patch = self.back[y0 : min(height, round(y) + r), x0 : min(width, round(x) + r)]
+        if not patch.size:
+            return False
+        bgr = np.array(color[::-1], dtype=np.int16)
+        close = np.abs(patch.astype(np.int16) - bgr).sum(axis=2) < 90
+        return bool(close.mean() > 1 / 3)
+
     def mask(self, image: Image) -> Image:
         """Foreground as 0/255."""
         diff = cv2.absdiff(image, self.back)

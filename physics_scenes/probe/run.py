@@ -9,6 +9,7 @@ physics_scenes.probe.source.ProbeError: missing.mp4: no such file or folder
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import checks, estimate
+from . import camera, checks, estimate
 from .checks import Violation
 from .detect import Detector, background
 from .estimate import Impact, Segment
@@ -38,6 +39,9 @@ class Options:
     min_area: int = 12
     patience: int = 5
     keyframes: int = 4
+    states: Path | None = None
+    """A states file whose per-frame ``camera.matrix`` says where a moving camera looked:
+    frames are warped onto one still canvas of the world (and the scale follows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +69,30 @@ def probe(
 ) -> Result:
     """Measure the physics of the clip at ``path``."""
     info = open_clip(path, options.fps)
-    back = background(sample(info, 15, max(30, round(3 * info.fps))))
+    canvas = _canvas(options.states, info)
+    within = max(30, round(3 * info.fps))
+    if canvas is None:
+        back = background(sample(info, 15, within))
+        width, height = info.width, info.height
+    else:
+        # a moving camera sees new scenery all along: samples from the whole clip
+        step = max(1, info.frame_count // 15)
+        pictures = sample(info, 15, info.frame_count)
+        back = camera.background([canvas.warp(k * step, p) for k, p in enumerate(pictures)])
+        width, height = canvas.width, canvas.height
+        options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
     detector = Detector(back, options.threshold, options.min_area)
-    tracker = Tracker(info.width, info.height, options.patience)
+    tracker = Tracker(width, height, options.patience)
     wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
     keyframes: list[tuple[int, Image]] = []
     count = 0
     rest = max(8, round(0.4 * info.fps))
     for index, image in enumerate(frames(info)):
-        tracker.update(index, detector(image), detector.parts)
+        valid = None
+        if canvas is not None:
+            image, valid = canvas.warp(index, image)
+        blobs = detector(image, valid)
+        tracker.update(index, blobs, detector.parts, detector.camouflaged)
         for track in tracker.still(rest):
             detector.absorb(image, track.box)
         if index in wanted:
@@ -87,6 +106,8 @@ def probe(
         )
     everything = tracker.finish()
     mark_near(everything)
+    if canvas is not None:
+        info = dataclasses.replace(info, width=width, height=height)
     tracks = [t for t in everything if checks.moving(t)]
     if not tracks:
         raise ProbeError(
@@ -95,6 +116,16 @@ def probe(
             EXIT_NOTHING_MOVES,
         )
     return analyse(info, options, count, tracks, back, keyframes, everything)
+
+
+def _canvas(states: Path | None, info: ClipInfo) -> camera.Canvas | None:
+    """The still canvas when ``states`` shows a camera that moves (None otherwise)."""
+    if states is None:
+        return None
+    cameras = camera.read_cameras(states)
+    if not camera.moves(cameras, info.width, info.height):
+        return None
+    return camera.from_cameras(cameras, info.width, info.height)
 
 
 def analyse(

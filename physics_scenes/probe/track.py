@@ -21,6 +21,8 @@ from .detect import Blob, Color, Part
 
 Split = Callable[[Blob, Sequence[tuple[float, float]], Sequence[float]], list[Part]]
 """A blob, the centres and areas of the bodies expected in it → each body's share."""
+Camouflage = Callable[[float, float, float, Color], bool]
+"""x, y, diameter, colour → whether such a body would not show against the background."""
 
 MEASURED, MERGED, PREDICTED = 0, 1, 2
 """How a track's point was obtained in a frame."""
@@ -115,15 +117,22 @@ class Track:
             self._color, self._color_at = (r, g, b), len(self.colors)
         return self._color
 
-    def predict(self, frame: int) -> tuple[float, float, float]:
-        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
-        and the speed in pixels per frame."""
-        seen = []
+    def _last(self, wanted: Callable[[int], bool], since: int) -> list[int]:
+        """Indices of the last three points of a wanted kind at frames after ``since``."""
+        seen: list[int] = []
         for i in range(len(self.kind) - 1, -1, -1):
-            if self.kind[i] != PREDICTED:
+            if self.frames[i] <= since:
+                break
+            if wanted(self.kind[i]):
                 seen.append(i)
                 if len(seen) == 3:
                     break
+        return seen
+
+    def predict(self, frame: int) -> tuple[float, float, float]:
+        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
+        and the speed in pixels per frame."""
+        seen = self._last(lambda k: k != PREDICTED, -1)
         if not seen:
             return self.x[-1], self.y[-1], 0.0
         if len(seen) == 1:
@@ -218,7 +227,32 @@ class Tracker:
                 keep.append(i)
         return keep
 
-    def update(self, frame: int, blobs: list[Blob], split: Split | None = None) -> None:
+    @staticmethod
+    def _room(
+        blob: Blob,
+        members: list[int],
+        live: list[Track],
+        predictions: list[tuple[float, float, float]],
+        track: Track,
+        split: Split | None,
+    ) -> bool:
+        """Whether ``track``'s body could be inside ``blob`` with its claimants: shared
+        between them all, its share has its colour and a fair part of its area."""
+        if split is None or not members:
+            return False
+        centres = [predictions[i][:2] for i in members] + [(track.x[-1], track.y[-1])]
+        sizes = [live[i].size for i in members] + [track.size]
+        share = split(blob, centres, sizes)[-1]
+        shade = float(np.abs(np.subtract(share.color, track.color)).sum())
+        return share.area >= 0.25 * track.size and shade < 90
+
+    def update(
+        self,
+        frame: int,
+        blobs: list[Blob],
+        split: Split | None = None,
+        camouflaged: Camouflage | None = None,
+    ) -> None:
         """Assign this frame's blobs; ``split`` shares a blob between several bodies in it."""
         live = self._live()
         predictions = [t.predict(frame) for t in live]
@@ -270,6 +304,9 @@ class Tracker:
                     others = [live[k].id for k in members if k != i]
                     live[i].merges.append((frame, others[0], blob.area))
             placed.update(members)
+        claimed = [0.0] * len(blobs)
+        for j, members in owners.items():
+            claimed[j] = sum(live[i].size for i in members if i in placed)
         for i, track in enumerate(live):
             if i in placed:
                 continue
@@ -279,14 +316,22 @@ class Tracker:
                 continue
             px, py, _ = predictions[i]
             # hidden, not gone: a blob where it should be or next to where it was last
-            # seen (a neighbour's blob took it, or it bounced off something unseen)
+            # seen (it bounced off something unseen) with room for it: one nobody
+            # claims, or larger than its claimants (they hide it)
             pad = 0.5 * np.sqrt(4 * max(track.size, 1.0) / np.pi)
             last = next(
                 (k for k in range(len(track.kind) - 1, -1, -1) if track.kind[k] == MEASURED),
                 len(track.kind) - 1,
             )
             lx, ly = track.x[last], track.y[last]
-            hidden = any(_inside(px, py, blob, pad) or _inside(lx, ly, blob, pad) for blob in blobs)
+            hidden = any(
+                (_inside(px, py, blob, pad) or _inside(lx, ly, blob, pad))
+                and (
+                    blob.area - claimed[j] >= 0.5 * track.size
+                    or self._room(blob, owners.get(j, []), live, predictions, track, split)
+                )
+                for j, blob in enumerate(blobs)
+            ) or (camouflaged is not None and camouflaged(px, py, 2 * pad, track.color))
             self._add(track, frame, px, py, track.size, PREDICTED, False, None, False, hidden)
         used = set(owners)
         for j, blob in enumerate(blobs):
