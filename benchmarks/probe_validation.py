@@ -117,6 +117,8 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         {"p": [13.0, 5.0], "r": 0.5, "v": [-4.0, 6.0], "c": pc.PALETTE[1], "e": 0.7},
     ]
 
+    twins = [dict(ball, c=pc.PALETTE[3]) for ball in meet]  # one colour: one body's parts
+
     def touch(frames: list) -> int:  # type: ignore[type-arg]
         d = [float(np.hypot(*(f.position[1] - f.position[2]))) for f in frames]
         return next(i for i, x in enumerate(d) if x < 1.0)
@@ -140,6 +142,8 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         ("vanish", pc.scene_text(drop, 2.0, FPS), pc.vanish(2, k)),
         ("size", pc.scene_text(high, 1.4, FPS), pc.resize(1, k, float(rng.choice([0.7, 1.35])))),
         ("overlap", pc.scene_text(meet, 1.6, FPS), pc.pass_through([1, 2], touch)),
+        ("merge", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),
+        ("split", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),  # played back
     ]
 
 
@@ -168,9 +172,12 @@ def broken(
     out = []
     for kind, text, edit in crowd_cases(seed) if crowd else broken_cases(seed):
         images, truth = pc.make(text, CW if crowd else W, CH if crowd else H, edit)
-        result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
         assert truth.violation is not None
         want, lo, hi = truth.violation
+        if kind == "split":  # a merge played backwards
+            images = images[::-1]
+            want, lo, hi = "split", len(images) - 1 - hi, len(images) - 1 - lo
+        result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
         hit = any(v.kind == want and lo - 1 <= v.frame <= hi + 1 for v in result.violations)
         anyhit = any(lo - 2 <= v.frame <= hi + 2 for v in result.violations)
         out.append((kind, hit, anyhit, "; ".join(v.message for v in result.violations)))

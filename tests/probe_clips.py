@@ -237,6 +237,44 @@ def pass_through(rows: list[int], k_touch: Callable[[list[Frame]], int]) -> Edit
     return edit
 
 
+def merge(rows: tuple[int, int], k_touch: Callable[[list[Frame]], int]) -> Edit:
+    """``rows`` fly as if alone until they touch, then go on as one ball of their two
+    areas at their midpoint with their mean velocity (momentum kept, like two drops).
+    Played backwards, the clip shows one ball splitting in two."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        a, b = rows
+        alone = _ballistic(frames, list(rows), 0, -9.81)
+        k = k_touch(alone)
+        f = alone[k]
+        start = (
+            f.time,
+            (0.5 * (f.position[a] + f.position[b]))[None],
+            (0.5 * (f.velocity[a] + f.velocity[b]))[None],
+        )
+        out = _ballistic(alone, [a], k, -9.81, start)
+        out = [
+            g if i < k else dataclasses.replace(g, position=_away(g.position, b))
+            for i, g in enumerate(out)
+        ]
+        body = layout.bodies[a]
+        shape = body.shapes[0]
+        assert isinstance(shape, CircleGeom)
+        joined = dataclasses.replace(body, shapes=(CircleGeom(shape.radius * 2**0.5),))
+        bodies = tuple(joined if i == a else x for i, x in enumerate(layout.bodies))
+        after = dataclasses.replace(layout, bodies=bodies)
+        layouts = [layout if i < k else after for i in range(len(frames))]
+        return out, layouts, ("merge", k, k + 3)
+
+    return edit
+
+
+def _away(position: np.ndarray, row: int) -> np.ndarray:
+    p = position.copy()
+    p[row] = (-1000.0, -1000.0)
+    return p
+
+
 def write_png_folder(images: list[np.ndarray], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):

@@ -53,13 +53,16 @@ def test_gravity_restitution_and_paths_of_a_correct_render(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    "kind", ["gravity", "restitution", "teleport", "vanish", "size", "overlap"]
+    "kind", ["gravity", "restitution", "teleport", "vanish", "size", "overlap", "merge", "split"]
 )
 def test_each_broken_render_is_flagged_at_its_frame(kind: str, tmp_path: Path) -> None:
     _, text, edit = next(case for case in pv.broken_cases(3) if case[0] == kind)
     images, truth = pc.make(text, pv.W, pv.H, edit)
     assert truth.violation is not None
     want, first, last = truth.violation
+    if kind == "split":  # two balls that merge, played backwards: one ball splits
+        images = images[::-1]
+        want, first, last = "split", len(images) - 1 - last, len(images) - 1 - first
     result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
     hits = [v for v in result.violations if v.kind == want]
     assert hits and first - 1 <= hits[0].frame <= last + 1, [v.message for v in result.violations]

@@ -25,13 +25,23 @@ class Violation:
 
     frame: int
     kind: str
-    """gravity, restitution, vanish, appear, teleport, size, overlap."""
+    """One of ``KINDS``."""
     objects: tuple[int, ...]
     message: str
     value: float = float("nan")
 
 
-KINDS = ("gravity", "restitution", "vanish", "appear", "teleport", "size", "overlap")
+KINDS = (
+    "gravity",
+    "restitution",
+    "vanish",
+    "appear",
+    "teleport",
+    "size",
+    "overlap",
+    "merge",
+    "split",
+)
 
 _NAMES: dict[str, Color] = {
     "red": (220, 40, 40),
@@ -207,7 +217,7 @@ def permanence(
     ``everything`` holds the still tracks too: an object that appears beside one (the
     ghost a resting body leaves when it starts to move) has not come from nowhere."""
     found: list[Violation] = []
-    ends: list[tuple[Track, int]] = []
+    ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
     for t in tracks:
         d = diameter(t)
@@ -225,10 +235,10 @@ def permanence(
         # the background model, sampled while bodies rested, loses them): nothing says
         # the body is gone
         piled = bool(t.near) and any(t.near[-3:]) and _speed_at_end(t) < 0.25 * d
-        hidden = tail_merged or t.lost_covered or piled
-        hidden = hidden or any(t.touches_edge[-2:])
-        if last < last_frame and inner(t.x[-1], t.y[-1]) and not hidden and not stopped:
-            ends.append((t, last + 1))
+        hidden = tail_merged or t.lost_covered or piled or stopped
+        if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
+            # a hidden end is no vanish, but it may still be half of a teleport
+            ends.append((t, last + 1, hidden))
         gap, begun = 0, 0
         for i, kind in enumerate(t.kind):
             if kind == PREDICTED:
@@ -250,7 +260,7 @@ def permanence(
                 )
             gap = 0
     paired: set[int] = set()
-    for t, frame in ends:
+    for t, frame, hidden in ends:
         for s, start in starts:
             if s.id in paired or not frame <= start <= frame + patience + 1:
                 continue
@@ -272,6 +282,8 @@ def permanence(
                 paired.update({t.id, s.id})
                 break
         else:
+            if hidden:
+                continue
             found.append(
                 Violation(
                     frame,
@@ -401,6 +413,110 @@ def _approached(a: Track, b: Track, frame: int, limit: float) -> bool:
         return True
     touching = [area for f, o, area in a.merges if f == before and o == b.id]
     return bool(touching) and touching[0] >= limit * (a.size + b.size)
+
+
+def _area(track: Track, first: int, last: int) -> float:
+    """The median area measured whole (alone, one convex blob clear of the edge) in
+    frames first..last."""
+    rows = zip(track.frames, track.area, track.kind, track.touches_edge, track.solid, strict=True)
+    areas = [a for f, a, k, e, s in rows if first <= f <= last and k == MEASURED and not e and s]
+    return float(np.median(areas)) if areas else float("nan")
+
+
+def _merged_rows(track: Track) -> list[int]:
+    """The index of each of ``track.merges`` in the track's columns."""
+    return [i for i, k in enumerate(track.kind) if k == MERGED]
+
+
+def merges_and_splits(
+    tracks: list[Track], last_frame: int, name: dict[int, str], gain: float = 1.3, run: int = 5
+) -> list[Violation]:
+    """Two objects that become one (one track ends inside a blob it shares, and its
+    partner comes out of it ``gain`` times larger or more), and one that becomes two (a
+    new object starts beside one whose area then drops by as much)."""
+    by_id = {t.id: t for t in tracks}
+    found = []
+    seen: set[tuple[int, int]] = set()
+    for t in tracks:
+        # one convex blob of both their areas for ``run`` frames: one body now
+        streak: dict[int, list[int]] = {}
+        for (frame, mate, area), i in zip(t.merges, _merged_rows(t), strict=True):
+            pair = (min(t.id, mate), max(t.id, mate))
+            if pair in seen or mate not in by_id:
+                continue
+            frames = streak.setdefault(mate, [])
+            whole = t.solid[i] and area >= 0.8 * (t.size + by_id[mate].size)
+            if not whole or (frames and frames[-1] != frame - 1):
+                frames.clear()
+            if whole:
+                frames.append(frame)
+            if len(frames) >= run:
+                seen.add(pair)
+                found.append(
+                    Violation(
+                        frames[0],
+                        "merge",
+                        pair,
+                        f"frame {frames[0]}: {name[pair[0]]} and {name[pair[1]]} merge into one "
+                        "object (one round blob of both their areas)",
+                        area / (t.size + by_id[mate].size),
+                    )
+                )
+    for t in tracks:
+        if t.kind[-1] != MERGED or t.frames[-1] >= last_frame - 3 or not t.merges:
+            continue
+        other = by_id.get(t.merges[-1][1])
+        end = t.frames[-1]
+        if (
+            other is None
+            or other.frames[-1] < end + 5
+            or (min(t.id, other.id), max(t.id, other.id)) in seen
+        ):
+            continue
+        shared = [f for f, o, _ in t.merges if o == other.id]
+        start = shared[-1]
+        while start - 1 in shared:
+            start -= 1
+        before, after = _area(other, start - 10, start - 1), _area(other, end + 1, end + 10)
+        if after >= gain * before:
+            found.append(
+                Violation(
+                    start,
+                    "merge",
+                    (t.id, other.id),
+                    f"frame {start}: {name[t.id]} and {name[other.id]} merge into one object "
+                    f"({after / before:.2f}x the area of {name[other.id]})",
+                    after / before,
+                )
+            )
+    for s in tracks:
+        start = s.frames[0]
+        if start == 0:
+            continue
+        for parent in tracks:
+            if parent.id == s.id or start - 1 not in parent.frames:
+                continue
+            i = parent.frames.index(start - 1)
+            reach = 0.75 * (diameter(s) + diameter(parent)) + 4
+            if np.hypot(parent.x[i] - s.x[0], parent.y[i] - s.y[0]) >= reach:
+                continue
+            before = _area(parent, start - 10, start - 1)
+            after = _area(parent, start, start + 10)
+            shade = float(np.abs(np.subtract(s.color, parent.color)).sum())
+            halves = abs(before - after - s.size) < 0.5 * s.size
+            if after <= before / gain and halves and shade < 90:
+                found.append(
+                    Violation(
+                        start,
+                        "split",
+                        (parent.id, s.id),
+                        f"frame {start}: {name[parent.id]} splits in two; {name[s.id]} comes "
+                        f"out of it ({after / before:.2f}x its area is left)",
+                        after / before,
+                    )
+                )
+                break
+    return found
 
 
 def score(counts: dict[str, tuple[int, int]]) -> tuple[float, dict[str, float]]:

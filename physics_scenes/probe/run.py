@@ -154,6 +154,7 @@ def analyse(
         ),
         *checks.size(tracks, name),
         *checks.overlap(tracks, name),
+        *checks.merges_and_splits(tracks, count - 1, name),
     ]
     found.sort(key=lambda v: (v.frame, v.kind, v.objects))
     kinds = {v.kind for v in found}
@@ -161,7 +162,7 @@ def analyse(
         "gravity": (sum(v.kind == "gravity" for v in found), max(len(flights), 1)),
         "restitution": (len(bad_bounces), len(bounces)),
         "permanence": (
-            sum(v.kind in ("vanish", "appear", "teleport") for v in found),
+            sum(v.kind in ("vanish", "appear", "teleport", "merge", "split") for v in found),
             len(tracks),
         ),
         "size": (sum(v.kind == "size" for v in found), len(tracks)),

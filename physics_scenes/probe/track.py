@@ -44,7 +44,8 @@ class Track:
     touches_edge: list[bool] = field(default_factory=list)
     colors: list[Color] = field(default_factory=list)
     solid: list[bool] = field(default_factory=list)
-    """Measured on a blob that is one convex body (not two in contact sharing it)."""
+    """Seen on a convex blob: one body whole when measured; when merged, two bodies
+    that have become one shape (not two in contact)."""
     covered: list[bool] = field(default_factory=list)
     """For a predicted point: the prediction fell on some blob (hidden, not gone)."""
     near: list[bool] = field(default_factory=list)
@@ -300,7 +301,17 @@ class Tracker:
                 )
                 for i, part in zip(members, shares, strict=True):
                     color = part.color if split is not None else None
-                    self._add(live[i], frame, part.x, part.y, blob.area, MERGED, edge, color)
+                    self._add(
+                        live[i],
+                        frame,
+                        part.x,
+                        part.y,
+                        blob.area,
+                        MERGED,
+                        edge,
+                        color,
+                        blob.solidity >= SOLID,
+                    )
                     others = [live[k].id for k in members if k != i]
                     live[i].merges.append((frame, others[0], blob.area))
             placed.update(members)
