@@ -350,6 +350,24 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
     ]
 
 
+RAMP = (1.0, 5.5, 14.0, 0.6)
+"""A ramp from (1, 5.5) down to (14, 0.6) m: 20.65° below horizontal."""
+
+
+def ramp_text(duration: float = 2.0) -> str:
+    """Two frictionless balls released just above the ramp (they slide down it at
+    g·sin θ) and one thrown from the right that lands on it."""
+    balls = [
+        {"p": [2.5, 5.9], "r": 0.35, "v": [0, 0], "c": PALETTE[0], "e": 0.2},
+        {"p": [6.0, 4.55], "r": 0.3, "v": [0, 0], "c": PALETTE[1], "e": 0.2},
+        {"p": [12.0, 7.5], "r": 0.4, "v": [-1.0, 3.0], "c": PALETTE[2], "e": 0.6},
+    ]
+    x0, y0, x1, y1 = RAMP
+    floor = "  - {kind: floor, name: floor, y: 0.6}\n"
+    ramp = f"  - {{kind: ramp, name: ramp, a: [{x0}, {y0}], b: [{x1}, {y1}], material: stone}}\n"
+    return scene_text(balls, duration, 30).replace(floor, floor + ramp)
+
+
 CROWD_COLORS = [*PALETTE, "#f0f0f0", "#a0a0a0", "#ff80c0"]
 
 

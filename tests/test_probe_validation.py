@@ -120,3 +120,20 @@ def test_a_moving_camera_is_undone_with_the_states_file(tmp_path: Path) -> None:
     assert run["alarms"] == []
     assert run["balls"][0] == run["balls"][1]
     assert max(run["px"]) < 1.0  # type: ignore[call-overload]
+
+
+def test_bodies_sliding_down_a_ramp_are_no_gravity_violation(tmp_path: Path) -> None:
+    # before, a slide's acceleration (g·sin θ, not vertical) was fitted as a flight with
+    # 0.12 g and all three balls were flagged; now it is a slope with its angle
+    images, truth = pc.make(pc.ramp_text(), pv.W, pv.H)
+    result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
+    assert result.violations == [], [v.message for v in result.violations]
+    assert result.gravity == pytest.approx(truth.gravity_px, rel=0.03)
+    x0, y0, x1, y1 = pc.RAMP
+    angle = np.degrees(np.arctan2(y0 - y1, x1 - x0))
+    slides = [s for s in result.segments if np.isfinite(s.slope) and s.last - s.first > 30]
+    assert len(slides) == 2  # the two released balls, each down the whole ramp
+    for s in slides:
+        assert s.slope == pytest.approx(angle, abs=1.0)
+        along = np.hypot(s.ax, s.g) / np.sin(np.radians(angle))
+        assert along == pytest.approx(truth.gravity_px, rel=0.03)  # frictionless: g·sin θ

@@ -43,6 +43,10 @@ class Segment:
     """Parabola coefficients (highest power first) in seconds since frame ``first``."""
     changed: bool = False
     """Starts where gravity changed within a flight (not at an impact)."""
+    slope: float = float("nan")
+    """Degrees below horizontal of a steady acceleration that is not vertical (a body
+    sliding or rolling down a slope): then no free flight, and ``g`` and ``ax`` are the
+    acceleration's parts."""
     g_inner: float = float("nan")
     """``g`` fitted without the flight's first and last points: a flight whose end
     touches an unseen impact (two hits in consecutive frames, a kick from a body at
@@ -174,6 +178,11 @@ def _segment(
     if rms > max(1.0, 0.05 * size):
         return [Segment(track.id, first, last, False)]  # not one clean parabola
     sigma = 2 * float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
+    ay, ax = 2 * float(cy[0]), 2 * float(cx[0])
+    if abs(ax) > 0.25 * abs(ay) and ay > 0 and len(f) >= 8:
+        # speeding up sideways as well as down: on a slope, not in free flight
+        angle = float(np.degrees(np.arctan2(ay, abs(ax))))
+        return [Segment(track.id, first, last, False, ay, sigma, ax, slope=angle)]
     inner = 2 * float(np.polyfit(t[1:-1], y[1:-1], 2)[0]) if len(t) >= 8 else 2 * float(cy[0])
     return [
         Segment(
