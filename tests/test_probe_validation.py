@@ -137,3 +137,20 @@ def test_bodies_sliding_down_a_ramp_are_no_gravity_violation(tmp_path: Path) -> 
         assert s.slope == pytest.approx(angle, abs=1.0)
         along = np.hypot(s.ax, s.g) / np.sin(np.radians(angle))
         assert along == pytest.approx(truth.gravity_px, rel=0.03)  # frictionless: g·sin θ
+
+
+def test_a_hit_between_two_balls_keeps_its_momentum(tmp_path: Path) -> None:
+    # a big and a small ball (one density) meet in the air: the probe pairs their flights
+    # around the hit and finds the total momentum kept (masses from the areas it sees)
+    meet = [
+        {"p": [3.0, 5.0], "r": 0.5, "v": [4.0, 6.0], "c": pc.PALETTE[0], "e": 0.7},
+        {"p": [13.0, 4.6], "r": 0.35, "v": [-4.0, 6.0], "c": pc.PALETTE[1], "e": 0.7},
+    ]
+    images, _ = pc.make(pc.scene_text(meet, 1.6, 30), pv.W, pv.H)
+    result = probe(pc.write_png_folder(images, tmp_path / "clip"), Options(fps=30))
+    assert len(result.collisions) == 1
+    hit = result.collisions[0]
+    assert 30 <= hit.frame <= 40
+    big, small = sorted(hit.masses, reverse=True)
+    assert 0.3 < small / big < 0.6  # (0.35 / 0.5)² = 0.49, less what the erosion takes
+    assert hit.momentum_change < 0.1

@@ -309,3 +309,80 @@ def clip_gravity(flights: list[Segment]) -> tuple[float, float]:
             sigma = max(sigma, float(np.std(values[good], ddof=1) / np.sqrt(good.sum())))
         return g, sigma
     return g, float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """Two objects' impacts at the same moment, side by side: a hit between them."""
+
+    first: int
+    second: int
+    frame: int
+    masses: tuple[float, float]
+    """Relative masses: their areas (one density, a 2D picture)."""
+    momentum_change: float
+    """|p_out − p_in| over the momentum the two brought (m1|v1| + m2|v2|)."""
+
+
+def _velocity(s: Segment, frame: float, fps: float) -> FloatArray:
+    """A flight's velocity (px/s) at ``frame``, carried along its parabola."""
+    t = (frame - s.first) / fps
+    return np.array([2 * s.coeffs_x[0] * t + s.coeffs_x[1], 2 * s.coeffs_y[0] * t + s.coeffs_y[1]])
+
+
+def _gaps(flights: list[Segment], longest: int) -> dict[int, list[tuple[Segment, Segment]]]:
+    """Per track, consecutive flights with at most ``longest`` frames between them."""
+    by_track: dict[int, list[Segment]] = {}
+    for s in sorted(flights, key=lambda s: (s.track, s.first)):
+        by_track.setdefault(s.track, []).append(s)
+    return {
+        k: [(a, b) for a, b in itertools.pairwise(v) if 0 < b.first - a.last <= longest]
+        for k, v in by_track.items()
+    }
+
+
+def _place(s: Segment, frame: float, fps: float) -> FloatArray:
+    t = (frame - s.first) / fps
+    return np.array([np.polyval(s.coeffs_x, t), np.polyval(s.coeffs_y, t)])
+
+
+def collisions(
+    flights: list[Segment], areas: dict[int, float], fps: float, longest: int = 8
+) -> list[Collision]:
+    """Hits between two objects: both fly before and after the same short gap (the
+    frames they touched, left out of the flights), so each one's velocity in and out is
+    its parabolas carried to the gap's middle; the change of their total momentum, with
+    masses taken as their areas (only bodies of one material, one density, compare).
+
+    >>> a = Segment(0, 0, 9, True, coeffs_x=(0.0, 20.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> b = Segment(0, 12, 20, True, coeffs_x=(0.0, 0.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> c = Segment(1, 0, 9, True, coeffs_x=(0.0, 0.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> d = Segment(1, 12, 20, True, coeffs_x=(0.0, 20.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> collisions([a, b, c, d], {0: 50.0, 1: 50.0}, 30.0)[0].momentum_change
+    0.0
+    """
+    gaps = _gaps(flights, longest)
+    found = []
+    tracks = sorted(gaps)
+    for n, one in enumerate(tracks):
+        for other in tracks[n + 1 :]:
+            for a_in, a_out in gaps[one]:
+                for b_in, b_out in gaps[other]:
+                    if abs(a_in.last - b_in.last) > 2 or abs(a_out.first - b_out.first) > 2:
+                        continue
+                    mid = 0.25 * (a_in.last + a_out.first + b_in.last + b_out.first)
+                    m1, m2 = areas[one], areas[other]
+                    # where the paths in and out meet: the two must touch there
+                    reach = 1.2 * float(np.sqrt(m1 / np.pi) + np.sqrt(m2 / np.pi)) + 4
+                    here = [_place(x, mid, fps) for x in (a_in, a_out, b_in, b_out)]
+                    apart = float(np.hypot(*(here[0] + here[1] - here[2] - here[3]))) / 2
+                    if apart > reach:
+                        continue
+                    v1, w1 = _velocity(a_in, mid, fps), _velocity(a_out, mid, fps)
+                    v2, w2 = _velocity(b_in, mid, fps), _velocity(b_out, mid, fps)
+                    brought = m1 * float(np.hypot(*v1)) + m2 * float(np.hypot(*v2))
+                    if brought <= 0:
+                        continue
+                    change = float(np.hypot(*(m1 * w1 + m2 * w2 - m1 * v1 - m2 * v2)) / brought)
+                    found.append(Collision(one, other, round(mid), (m1, m2), change))
+    return found

@@ -106,6 +106,15 @@ def findings(result: Result) -> dict[str, Any]:
             for x in result.segments
             if x.flight
         ],
+        "collisions": [
+            {
+                "objects": [c.first, c.second],
+                "frame": c.frame,
+                "masses_from_areas": list(c.masses),
+                "momentum_change": _num(c.momentum_change),
+            }
+            for c in result.collisions
+        ],
         "slopes": [
             {
                 "object": x.track,

@@ -57,6 +57,8 @@ class Result:
     gravity: float
     gravity_sigma: float
     bounces: list[Impact]
+    collisions: list[estimate.Collision]
+    """Hits between two objects with their momentum change (reported, not judged)."""
     violations: list[Violation]
     score: float
     components: dict[str, float]
@@ -146,6 +148,7 @@ def analyse(
     by_id = {t.id: t for t in tracks}
     hits = [h for t in tracks for h in estimate.impacts(t, fps, g if np.isfinite(g) else 0.0)]
     bounces, bad_bounces = checks.restitution(hits, by_id, name)
+    hits_between = estimate.collisions(flights, {t.id: t.size for t in tracks}, fps)
     found = [
         *checks.gravity(flights, g, g_sigma, name, options.scale),
         *checks.slopes(segs, g, name),
@@ -184,6 +187,7 @@ def analyse(
         g,
         g_sigma,
         bounces,
+        hits_between,
         found,
         total,
         parts,
