@@ -41,7 +41,6 @@ KINDS = (
     "overlap",
     "merge",
     "split",
-    "slope",
 )
 
 _NAMES: dict[str, Color] = {
@@ -149,31 +148,6 @@ def gravity(
                         s.g / g,
                     )
                 )
-    return found
-
-
-def slopes(
-    segments: list[Segment], g: float, name: dict[int, str], limit: float = 1.15
-) -> list[Violation]:
-    """Bodies that speed up down a slope faster than gravity allows there: at most
-    g·sin θ (sliding without friction; a rolling ball gets 5/7 of it)."""
-    found = []
-    for s in segments:
-        if not np.isfinite(s.slope) or not np.isfinite(g) or s.last - s.first < 7:
-            continue
-        along = float(np.hypot(s.ax, s.g))
-        ratio = along / (g * np.sin(np.radians(s.slope)))
-        if ratio > limit:
-            found.append(
-                Violation(
-                    s.first,
-                    "slope",
-                    (s.track,),
-                    f"frame {s.first}: {name[s.track]} speeds up down a {s.slope:.0f}° slope "
-                    f"{ratio:.2f}x as fast as gravity can make it",
-                    ratio,
-                )
-            )
     return found
 
 

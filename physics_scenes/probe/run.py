@@ -151,7 +151,6 @@ def analyse(
     hits_between = estimate.collisions(flights, {t.id: t.size for t in tracks}, fps)
     found = [
         *checks.gravity(flights, g, g_sigma, name, options.scale),
-        *checks.slopes(segs, g, name),
         *bad_bounces,
         *checks.permanence(
             tracks, count - 1, info.width, info.height, name, options.patience, everything
@@ -163,10 +162,7 @@ def analyse(
     found.sort(key=lambda v: (v.frame, v.kind, v.objects))
     kinds = {v.kind for v in found}
     counts = {
-        "gravity": (
-            sum(v.kind in ("gravity", "slope") for v in found),
-            max(len(flights) + sum(np.isfinite(s.slope) for s in segs), 1),
-        ),
+        "gravity": (sum(v.kind == "gravity" for v in found), max(len(flights), 1)),
         "restitution": (len(bad_bounces), len(bounces)),
         "permanence": (
             sum(v.kind in ("vanish", "appear", "teleport", "merge", "split") for v in found),
