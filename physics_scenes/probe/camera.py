@@ -32,6 +32,9 @@ FloatArray = npt.NDArray[np.float64]
 
 MAX_SIDE = 4096
 """The canvas's longest side in pixels (the scale is lowered to fit)."""
+MAX_PIXELS = 4_000_000
+"""The canvas's area in pixels (about 2700 × 1500; the scale is lowered to fit), which
+bounds the memory of the background model and the time of each warp."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +116,27 @@ def from_cameras(matrices: list[FloatArray], width: int, height: int) -> Canvas:
     span = float(max(high - low)) * scale
     if span > MAX_SIDE:
         scale *= MAX_SIDE / span
+    area = float(np.prod(high - low)) * scale**2
+    if area > MAX_PIXELS:
+        scale *= float(np.sqrt(MAX_PIXELS / area))
     to_canvas = np.array([[scale, 0.0, -scale * low[0]], [0.0, -scale, scale * high[1]]])
     warps = tuple(to_canvas @ np.vstack([_inverse(m), [0.0, 0.0, 1.0]]) for m in matrices)
     size = np.ceil((high - low) * scale).astype(int)
     return Canvas(int(size[0]), int(size[1]), scale, warps, to_canvas)
 
 
-def background(samples: list[tuple[Image, Image]]) -> Image:
-    """The per-pixel median of warped samples over the ones that saw each pixel."""
-    stack = np.stack([s.astype(np.float32) for s, _ in samples], axis=-1)
-    seen = np.stack([v > 0 for _, v in samples], axis=-1)[:, :, None, :]
-    stack = np.where(seen, stack, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels no sample saw
-        median = np.nanmedian(stack, axis=-1)
-    return np.asarray(np.nan_to_num(median, nan=0.0).round(), np.uint8)
+def background(samples: list[tuple[Image, Image]], rows: int = 64) -> Image:
+    """The per-pixel median of warped samples over the ones that saw each pixel (in
+    blocks of ``rows`` rows, so the float copy stays small)."""
+    height = samples[0][0].shape[0]
+    out = np.zeros_like(samples[0][0])
+    for top in range(0, height, rows):
+        block = slice(top, top + rows)
+        stack = np.stack([s[block].astype(np.float32) for s, _ in samples], axis=-1)
+        seen = np.stack([v[block] > 0 for _, v in samples], axis=-1)[:, :, None, :]
+        stack = np.where(seen, stack, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pixels no sample saw
+            median = np.nanmedian(stack, axis=-1)
+        out[block] = np.nan_to_num(median, nan=0.0).round().astype(np.uint8)
+    return out
