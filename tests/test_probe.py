@@ -135,3 +135,9 @@ def test_a_states_file_without_cameras_is_refused_with_its_line(tmp_path: Path) 
     states.write_text('{"type": "header"}\nnot json\n')
     with pytest.raises(ProbeError, match=r"x.states.jsonl:2:1: not JSON"):
         read_cameras(states)
+
+
+def test_against_and_states_together_are_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["probe", str(tmp_path / "x.mp4"), "--states", "s.jsonl", "--against", "x.yaml"])
+    assert code == 2
+    assert "use one of them" in capsys.readouterr().err

@@ -107,6 +107,13 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
     from .source import ProbeError
 
     video: Path = args.video
+    if getattr(args, "states", None) is not None and args.against is not None:
+        print(
+            "physics-scenes probe: --against compares in the frames' pixels and --states "
+            "moves everything onto the world's canvas; use one of them",
+            file=sys.stderr,
+        )
+        return 2
     folder = args.output or Path("out") / f"{video.name}.probe"
     options = Options(
         scale=args.scale or args.reference, fps=args.fps, states=getattr(args, "states", None)
