@@ -179,6 +179,10 @@ def _segment(
         return [Segment(track.id, first, last, False)]  # not one clean parabola
     sigma = 2 * float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
     ay, ax = 2 * float(cy[0]), 2 * float(cx[0])
+    if abs(ay) * float(t[-1]) ** 2 / 8 < 1.5:
+        # the path bends off its chord by under 1.5 px: a body coasting (rolling along a
+        # ramp at steady speed), or too short a hop to tell a curve from a line
+        return [Segment(track.id, first, last, False)]
     if abs(ax) > 0.25 * abs(ay) and ay > 0 and len(f) >= 8:
         # speeding up sideways as well as down: on a slope, not in free flight
         angle = float(np.degrees(np.arctan2(ay, abs(ax))))
