@@ -90,6 +90,8 @@ def main() -> None:
         f"(20 balls), {len(result.violations)} violations, gravity "
         f"{result.gravity / 80:.3f} m/s² (80 px/m)"
     )
+    for violation in result.violations:
+        print("  ", violation.message)
     print(
         f"probe:       {frames / spent[0]:6.1f} frames/s wall, "
         f"{frames / spent[1]:6.1f} frames/s CPU"

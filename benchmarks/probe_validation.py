@@ -15,6 +15,7 @@ its frame (within the window each edit gives).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -30,6 +31,8 @@ from physics_scenes.probe.run import Options, probe
 from physics_scenes.probe.track import MEASURED
 
 W, H, FPS = 480, 270, 30
+CW, CH = 640, 360
+"""Crowded clips: 20 balls of 7-13 px radius."""
 
 
 def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: str):  # type: ignore[no-untyped-def]
@@ -51,8 +54,12 @@ def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: 
     return probe(path, Options(fps=truth.fps)), np.broadcast_to(scale, (2,))
 
 
-def correct(seed: int, root: Path, variant: str) -> dict[str, object]:
-    images, truth = pc.make(pc.scene_text(pc.random_balls(seed), 2.5, FPS), W, H)
+def correct(seed: int, root: Path, variant: str, crowd: bool = False) -> dict[str, object]:
+    if crowd:
+        text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
+        images, truth = pc.make(text, CW, CH)
+    else:
+        images, truth = pc.make(pc.scene_text(pc.random_balls(seed), 2.5, FPS), W, H)
     result, scale = run_probe(images, truth, root / f"ok{seed}", variant)
     tracks = [
         (
@@ -110,6 +117,8 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         {"p": [13.0, 5.0], "r": 0.5, "v": [-4.0, 6.0], "c": pc.PALETTE[1], "e": 0.7},
     ]
 
+    twins = [dict(ball, c=pc.PALETTE[3]) for ball in meet]  # one colour: one body's parts
+
     def touch(frames: list) -> int:  # type: ignore[type-arg]
         d = [float(np.hypot(*(f.position[1] - f.position[2]))) for f in frames]
         return next(i for i, x in enumerate(d) if x < 1.0)
@@ -133,33 +142,141 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         ("vanish", pc.scene_text(drop, 2.0, FPS), pc.vanish(2, k)),
         ("size", pc.scene_text(high, 1.4, FPS), pc.resize(1, k, float(rng.choice([0.7, 1.35])))),
         ("overlap", pc.scene_text(meet, 1.6, FPS), pc.pass_through([1, 2], touch)),
+        ("merge", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),
+        ("split", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),  # played back
     ]
 
 
-def broken(seed: int, root: Path, variant: str) -> list[tuple[str, bool, bool, str]]:
+def crowd_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
+    """The crowd of ``correct(crowd=True)`` broken: a ball (rows 2-21; 0 and 1 are the
+    walls and the floor) teleports, vanishes or changes size at frame 15-44, or gravity
+    changes for all at frame 10-24 (while most are still in flight)."""
+    rng = np.random.default_rng(100 + seed)
+    text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
+    row, k = int(rng.integers(2, 22)), int(rng.integers(15, 45))
+    return [
+        ("teleport", text, pc.teleport(row, k, (float(rng.choice([-3, 3])), 1.5))),
+        ("vanish", text, pc.vanish(row, k)),
+        ("size", text, pc.resize(row, k, float(rng.choice([0.7, 1.35])))),
+        (
+            "gravity",
+            pc.scene_text(pc.crowd_balls(seed), 1.2, FPS, walls=True),
+            pc.gravity_switch(int(rng.integers(10, 25)), float(rng.choice([0.4, 1.8]))),
+        ),
+    ]
+
+
+def broken(
+    seed: int, root: Path, variant: str, crowd: bool = False
+) -> list[tuple[str, bool, bool, str]]:
     out = []
-    for kind, text, edit in broken_cases(seed):
-        images, truth = pc.make(text, W, H, edit)
-        result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
+    for kind, text, edit in crowd_cases(seed) if crowd else broken_cases(seed):
+        images, truth = pc.make(text, CW if crowd else W, CH if crowd else H, edit)
         assert truth.violation is not None
         want, lo, hi = truth.violation
+        if kind == "split":  # a merge played backwards
+            images = images[::-1]
+            want, lo, hi = "split", len(images) - 1 - hi, len(images) - 1 - lo
+        result, _ = run_probe(images, truth, root / f"bad{kind}{seed}", variant)
         hit = any(v.kind == want and lo - 1 <= v.frame <= hi + 1 for v in result.violations)
         anyhit = any(lo - 2 <= v.frame <= hi + 2 for v in result.violations)
         out.append((kind, hit, anyhit, "; ".join(v.message for v in result.violations)))
     return out
 
 
+def camera_text(seed: int) -> str:
+    """Random balls (``correct``'s) in a box seen by a keyframe camera that pans 2-4 m
+    and zooms from 11-13 m wide to 13-15 m (or back) over the clip."""
+    rng = np.random.default_rng(200 + seed)
+    text = pc.scene_text(pc.random_balls(seed), 2.5, FPS, walls=True)
+    x0, y0 = float(rng.uniform(5, 7)), float(rng.uniform(4, 5))
+    x1 = x0 + float(rng.choice([-1, 1])) * float(rng.uniform(2, 4))
+    w0, w1 = float(rng.uniform(11, 13)), float(rng.uniform(13, 15))
+    if rng.random() < 0.5:
+        w0, w1 = w1, w0
+    keys = (
+        f"[{{time: 0, center: [{x0:.2f}, {y0:.2f}], width: {w0:.2f}}}, "
+        f"{{time: 2.5, center: [{x1:.2f}, 4.5], width: {w1:.2f}, ease: ease_in_out}}]"
+    )
+    return text.replace("bodies:", f"camera: {{mode: keyframes, keys: {keys}}}\nbodies:", 1)
+
+
+def moving_camera(seed: int, root: Path) -> dict[str, object]:
+    """A render with a moving camera probed with its states (the canvas) and without."""
+    import os
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    from physics_scenes.job.pipeline import RenderJob, run
+    from physics_scenes.probe import camera
+    from physics_scenes.scene.loader import parse_scene
+
+    clip = root / f"cam{seed}.mp4"
+    scene = parse_scene(camera_text(seed))
+    run(RenderJob(scene, clip, "mp4", CW, CH, audio="none", parallel=False))
+    states = clip.with_name(f"cam{seed}.states.jsonl")
+    rows = [json.loads(line) for line in states.read_text().splitlines()]
+    frames = [r for r in rows if r["type"] == "frame"]
+    canvas = camera.from_cameras(camera.read_cameras(states), CW, CH)
+    world = np.array([f["position"] for f in frames])  # (frames, bodies, 2)
+    on_canvas = world @ canvas.world[:, :2].T + canvas.world[:, 2]
+    dynamic = [i for i, b in enumerate(rows[0]["bodies"]) if b["body_type"] == "dynamic"]
+    fixed = probe(clip, Options(fps=FPS))
+    moving = probe(clip, Options(fps=FPS, states=states))
+    errors = []
+    for t in moving.tracks:
+        keep = [i for i, k in enumerate(t.kind) if k == MEASURED]
+        f = np.array([t.frames[i] for i in keep])
+        xy = np.array([[t.x[i], t.y[i]] for i in keep])
+        errors.append(min(float(np.median(np.hypot(*(on_canvas[f, r] - xy).T))) for r in dynamic))
+    scales = [float(f["camera"]["scale"]) for f in frames]
+    return {
+        "g": moving.gravity * (moving.options.scale or 1.0) / 9.81,
+        "g_raw": fixed.gravity / float(np.mean(scales)) / 9.81,
+        "px": errors,
+        "alarms": [v.message for v in moving.violations],
+        "alarms_raw": [v.message for v in fixed.violations],
+        "balls": (len(moving.tracks), len(dynamic)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--variant", default="png", choices=["png", "crf28", "half", "noise"])
+    parser.add_argument("--crowd", action="store_true", help="20 balls in a box (PNG frames)")
+    parser.add_argument("--camera", action="store_true", help="a panning, zooming camera")
     parser.add_argument("-v", action="store_true")
     args = parser.parse_args()
+    if args.camera:
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = [moving_camera(seed, Path(tmp)) for seed in range(args.clips)]
+        g = np.array([r["g"] for r in runs], dtype=float)
+        raw = np.array([r["g_raw"] for r in runs], dtype=float)
+        px = np.concatenate([r["px"] for r in runs])
+        print(f"moving camera: {len(runs)} clips (MP4 at CRF 18, {CW}x{CH})")
+        print(
+            f"with --states: gravity ratio median {np.nanmedian(g):.4f}, worst "
+            f"{np.nanmax(np.abs(g - 1)):.2%}; path median {np.median(px):.2f} px, worst "
+            f"{np.max(px):.2f}; clips with alarms {sum(bool(r['alarms']) for r in runs)}"
+        )
+        print(
+            f"without (frames as they are): gravity ratio median {np.nanmedian(raw):.4f}, "
+            f"worst {np.nanmax(np.abs(raw - 1)):.2%}; clips with alarms "
+            f"{sum(bool(r['alarms_raw']) for r in runs)}"
+        )
+        if args.v:
+            for r in runs:
+                print(r)
+        return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        oks = [correct(seed, root, args.variant) for seed in range(args.clips)]
-        bads = [c for seed in range(args.clips // 2 or 1) for c in broken(seed, root, args.variant)]
+        oks = [correct(seed, root, args.variant, args.crowd) for seed in range(args.clips)]
+        bads = [
+            c
+            for seed in range(args.clips // 2 or 1)
+            for c in broken(seed, root, args.variant, args.crowd)
+        ]
     g = np.array([o["g"] for o in oks], dtype=float)
     px = np.concatenate([o["px"] for o in oks])
     e = np.concatenate([o["e"] for o in oks]) if any(o["e"] for o in oks) else np.array([])

@@ -237,6 +237,44 @@ def pass_through(rows: list[int], k_touch: Callable[[list[Frame]], int]) -> Edit
     return edit
 
 
+def merge(rows: tuple[int, int], k_touch: Callable[[list[Frame]], int]) -> Edit:
+    """``rows`` fly as if alone until they touch, then go on as one ball of their two
+    areas at their midpoint with their mean velocity (momentum kept, like two drops).
+    Played backwards, the clip shows one ball splitting in two."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        a, b = rows
+        alone = _ballistic(frames, list(rows), 0, -9.81)
+        k = k_touch(alone)
+        f = alone[k]
+        start = (
+            f.time,
+            (0.5 * (f.position[a] + f.position[b]))[None],
+            (0.5 * (f.velocity[a] + f.velocity[b]))[None],
+        )
+        out = _ballistic(alone, [a], k, -9.81, start)
+        out = [
+            g if i < k else dataclasses.replace(g, position=_away(g.position, b))
+            for i, g in enumerate(out)
+        ]
+        body = layout.bodies[a]
+        shape = body.shapes[0]
+        assert isinstance(shape, CircleGeom)
+        joined = dataclasses.replace(body, shapes=(CircleGeom(shape.radius * 2**0.5),))
+        bodies = tuple(joined if i == a else x for i, x in enumerate(layout.bodies))
+        after = dataclasses.replace(layout, bodies=bodies)
+        layouts = [layout if i < k else after for i in range(len(frames))]
+        return out, layouts, ("merge", k, k + 3)
+
+    return edit
+
+
+def _away(position: np.ndarray, row: int) -> np.ndarray:
+    p = position.copy()
+    p[row] = (-1000.0, -1000.0)
+    return p
+
+
 def write_png_folder(images: list[np.ndarray], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
@@ -309,6 +347,47 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
             "e": round(rng.uniform(0.4, 0.9), 2),
         }
         for i, s in enumerate(slots)
+    ]
+
+
+RAMP = (1.0, 5.5, 14.0, 0.6)
+"""A ramp from (1, 5.5) down to (14, 0.6) m: 20.65° below horizontal."""
+
+
+def ramp_text(duration: float = 2.0) -> str:
+    """Two frictionless balls released just above the ramp (they slide down it at
+    g·sin θ) and one thrown from the right that lands on it."""
+    balls = [
+        {"p": [2.5, 5.9], "r": 0.35, "v": [0, 0], "c": PALETTE[0], "e": 0.2},
+        {"p": [6.0, 4.55], "r": 0.3, "v": [0, 0], "c": PALETTE[1], "e": 0.2},
+        {"p": [12.0, 7.5], "r": 0.4, "v": [-1.0, 3.0], "c": PALETTE[2], "e": 0.6},
+    ]
+    x0, y0, x1, y1 = RAMP
+    floor = "  - {kind: floor, name: floor, y: 0.6}\n"
+    ramp = f"  - {{kind: ramp, name: ramp, a: [{x0}, {y0}], b: [{x1}, {y1}], material: stone}}\n"
+    return scene_text(balls, duration, 30).replace(floor, floor + ramp)
+
+
+CROWD_COLORS = [*PALETTE, "#f0f0f0", "#a0a0a0", "#ff80c0"]
+
+
+def crowd_balls(seed: int, count: int = 20) -> list[dict[str, object]]:
+    """A crowd: ``count`` balls in two rows 1.4 m apart, thrown in random directions, that
+    collide, pile up on the floor and roll against each other (use with walls). Colours
+    repeat every ten balls."""
+    rng = random.Random(seed)
+    return [
+        {
+            "p": [
+                round(1.0 + 1.4 * (i % 10) + rng.uniform(-0.2, 0.2), 2),
+                round(3.5 + 2.2 * (i // 10) + rng.uniform(-0.3, 0.3), 2),
+            ],
+            "r": round(rng.uniform(0.25, 0.4), 2),
+            "v": [round(rng.uniform(-3, 3), 2), round(rng.uniform(-1, 4), 2)],
+            "c": CROWD_COLORS[i % 10],
+            "e": round(rng.uniform(0.5, 0.9), 2),
+        }
+        for i in range(count)
     ]
 
 

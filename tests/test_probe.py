@@ -122,3 +122,22 @@ def test_usage_errors() -> None:
     with pytest.raises(SystemExit) as stop:
         main(["probe", "x.mp4", "--reference", "abc"])
     assert stop.value.code == 2
+
+
+def test_a_states_file_without_cameras_is_refused_with_its_line(tmp_path: Path) -> None:
+    from physics_scenes.probe.camera import read_cameras
+    from physics_scenes.probe.source import ProbeError
+
+    states = tmp_path / "x.states.jsonl"
+    states.write_text('{"type": "header"}\n{"type": "frame", "index": 0, "camera": {}}\n')
+    with pytest.raises(ProbeError, match=r"x.states.jsonl:2: frame 0 has no camera.matrix"):
+        read_cameras(states)
+    states.write_text('{"type": "header"}\nnot json\n')
+    with pytest.raises(ProbeError, match=r"x.states.jsonl:2:1: not JSON"):
+        read_cameras(states)
+
+
+def test_against_and_states_together_are_refused(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["probe", str(tmp_path / "x.mp4"), "--states", "s.jsonl", "--against", "x.yaml"])
+    assert code == 2
+    assert "use one of them" in capsys.readouterr().err

@@ -25,13 +25,23 @@ class Violation:
 
     frame: int
     kind: str
-    """gravity, restitution, vanish, appear, teleport, size, overlap."""
+    """One of ``KINDS``."""
     objects: tuple[int, ...]
     message: str
     value: float = float("nan")
 
 
-KINDS = ("gravity", "restitution", "vanish", "appear", "teleport", "size", "overlap")
+KINDS = (
+    "gravity",
+    "restitution",
+    "vanish",
+    "appear",
+    "teleport",
+    "size",
+    "overlap",
+    "merge",
+    "split",
+)
 
 _NAMES: dict[str, Color] = {
     "red": (220, 40, 40),
@@ -142,8 +152,11 @@ def gravity(
 
 
 def _differs(s: Segment, g: float) -> bool:
+    """Over 15 % and five sigmas off, with and without the flight's end points."""
     sigma = s.g_sigma if np.isfinite(s.g_sigma) else 0.0
-    return abs(s.g - g) > max(0.15 * abs(g), 5 * sigma)
+    limit = max(0.15 * abs(g), 5 * sigma)
+    inner = s.g_inner if np.isfinite(s.g_inner) else s.g
+    return abs(s.g - g) > limit and abs(inner - g) > limit
 
 
 def _accel(value: float, scale: float | None) -> str:
@@ -204,7 +217,7 @@ def permanence(
     ``everything`` holds the still tracks too: an object that appears beside one (the
     ghost a resting body leaves when it starts to move) has not come from nowhere."""
     found: list[Violation] = []
-    ends: list[tuple[Track, int]] = []
+    ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
     for t in tracks:
         d = diameter(t)
@@ -213,19 +226,30 @@ def permanence(
             return d < x < width - d and d < y < height - d
 
         first, last = t.frames[0], t.frames[-1]
-        if first > 0 and inner(t.x[0], t.y[0]):
+        # (at the edge of the picture, or of what a moving camera saw: came into view)
+        if first > 0 and inner(t.x[0], t.y[0]) and not any(t.touches_edge[:2]):
             starts.append((t, first))
         tail_merged = t.kind[-1] == MERGED
         stopped = _speed_at_end(t) <= 0.3
-        if last < last_frame and inner(t.x[-1], t.y[-1]) and not tail_merged and not stopped:
-            ends.append((t, last + 1))
-        gap = 0
+        # a track lost in a blob with room for it, or rolling slowly in a pile (where
+        # the background model, sampled while bodies rested, loses them): nothing says
+        # the body is gone
+        piled = bool(t.near) and any(t.near[-3:]) and _speed_at_end(t) < 0.25 * d
+        hidden = tail_merged or t.lost_covered or piled or stopped
+        if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
+            # a hidden end is no vanish, but it may still be half of a teleport
+            ends.append((t, last + 1, hidden))
+        gap, begun = 0, 0
         for i, kind in enumerate(t.kind):
             if kind == PREDICTED:
-                gap += 1
+                slow = i >= 2 and np.hypot(t.x[i] - t.x[i - 1], t.y[i] - t.y[i - 1]) < 0.25 * d
+                piled = bool(t.near) and t.near[i] and slow
+                if not t.covered[i] and not piled:  # on a blob: hidden, not gone
+                    begun = i if gap == 0 else begun
+                    gap += 1
                 continue
             if gap >= 2 and inner(t.x[i], t.y[i]):
-                frame = t.frames[i - gap]
+                frame = t.frames[begun]
                 found.append(
                     Violation(
                         frame,
@@ -236,7 +260,7 @@ def permanence(
                 )
             gap = 0
     paired: set[int] = set()
-    for t, frame in ends:
+    for t, frame, hidden in ends:
         for s, start in starts:
             if s.id in paired or not frame <= start <= frame + patience + 1:
                 continue
@@ -258,6 +282,8 @@ def permanence(
                 paired.update({t.id, s.id})
                 break
         else:
+            if hidden:
+                continue
             found.append(
                 Violation(
                     frame,
@@ -298,10 +324,13 @@ def size(
     frames in a row (away from the edge, not merged with another)."""
     found = []
     for t in tracks:
+        near = t.near or [False] * len(t.kind)
         good = [
             i
-            for i, (k, e) in enumerate(zip(t.kind, t.touches_edge, strict=True))
-            if k == MEASURED and not e
+            for i, (k, e, n, s) in enumerate(
+                zip(t.kind, t.touches_edge, near, t.solid, strict=True)
+            )
+            if k == MEASURED and not e and not n and s
         ]
         d = np.sqrt(4 * np.array([t.area[i] for i in good]) / np.pi)
         streak = 0
@@ -329,18 +358,34 @@ def size(
     return found
 
 
-def overlap(tracks: list[Track], name: dict[int, str], limit: float = 0.8) -> list[Violation]:
-    """Two objects in one blob whose area is under ``limit`` of their two areas."""
+def overlap(
+    tracks: list[Track], name: dict[int, str], limit: float = 0.8, run: int = 2
+) -> list[Violation]:
+    """Two objects in one blob whose area is under ``limit`` of their two areas for
+    ``run`` frames in a row. Only objects whose size is known from blobs of their own
+    count (a track born on two bodies in contact has twice a body's area)."""
     by_id = {t.id: t for t in tracks}
+    known = {t.id for t in tracks if t.whole() >= 5}
     found = []
     seen: set[tuple[int, int]] = set()
     for t in tracks:
+        below: dict[int, list[int]] = {}
         for frame, other, area in t.merges:
             pair = (min(t.id, other), max(t.id, other))
-            if pair in seen or other not in by_id:
+            if pair in seen or other not in by_id or not {t.id, other} <= known:
                 continue
             ratio = area / max(t.size + by_id[other].size, 1.0)
-            if ratio < limit:
+            frames = below.setdefault(other, [])
+            if ratio >= limit:
+                frames.clear()
+                continue
+            if frames and frames[-1] != frame - 1:
+                frames.clear()
+            if not frames and not _approached(t, by_id[other], frame, limit):
+                continue
+            frames.append(frame)
+            if len(frames) >= run:
+                frame = frames[0]
                 seen.add(pair)
                 a, b = name[pair[0]], name[pair[1]]
                 found.append(
@@ -353,6 +398,124 @@ def overlap(tracks: list[Track], name: dict[int, str], limit: float = 0.8) -> li
                         ratio,
                     )
                 )
+    return found
+
+
+def _approached(a: Track, b: Track, frame: int, limit: float) -> bool:
+    """Whether both were seen in the frame before ``frame``, apart or merely touching:
+    bodies pass into each other continuously. (Two tracks that meet on one body at once
+    are one body followed twice, not an interpenetration.)"""
+    before = frame - 1
+    if before not in a.frames or before not in b.frames:
+        return False
+    i, j = a.frames.index(before), b.frames.index(before)
+    if a.kind[i] == MEASURED and b.kind[j] == MEASURED:
+        return True
+    touching = [area for f, o, area in a.merges if f == before and o == b.id]
+    return bool(touching) and touching[0] >= limit * (a.size + b.size)
+
+
+def _area(track: Track, first: int, last: int) -> float:
+    """The median area measured whole (alone, one convex blob clear of the edge) in
+    frames first..last."""
+    rows = zip(track.frames, track.area, track.kind, track.touches_edge, track.solid, strict=True)
+    areas = [a for f, a, k, e, s in rows if first <= f <= last and k == MEASURED and not e and s]
+    return float(np.median(areas)) if areas else float("nan")
+
+
+def _merged_rows(track: Track) -> list[int]:
+    """The index of each of ``track.merges`` in the track's columns."""
+    return [i for i, k in enumerate(track.kind) if k == MERGED]
+
+
+def merges_and_splits(
+    tracks: list[Track], last_frame: int, name: dict[int, str], gain: float = 1.3, run: int = 5
+) -> list[Violation]:
+    """Two objects that become one (one track ends inside a blob it shares, and its
+    partner comes out of it ``gain`` times larger or more), and one that becomes two (a
+    new object starts beside one whose area then drops by as much)."""
+    by_id = {t.id: t for t in tracks}
+    found = []
+    seen: set[tuple[int, int]] = set()
+    for t in tracks:
+        # one convex blob of both their areas for ``run`` frames: one body now
+        streak: dict[int, list[int]] = {}
+        for (frame, mate, area), i in zip(t.merges, _merged_rows(t), strict=True):
+            pair = (min(t.id, mate), max(t.id, mate))
+            if pair in seen or mate not in by_id:
+                continue
+            frames = streak.setdefault(mate, [])
+            whole = t.solid[i] and area >= 0.8 * (t.size + by_id[mate].size)
+            if not whole or (frames and frames[-1] != frame - 1):
+                frames.clear()
+            if whole:
+                frames.append(frame)
+            if len(frames) >= run:
+                seen.add(pair)
+                found.append(
+                    Violation(
+                        frames[0],
+                        "merge",
+                        pair,
+                        f"frame {frames[0]}: {name[pair[0]]} and {name[pair[1]]} merge into one "
+                        "object (one round blob of both their areas)",
+                        area / (t.size + by_id[mate].size),
+                    )
+                )
+    for t in tracks:
+        if t.kind[-1] != MERGED or t.frames[-1] >= last_frame - 3 or not t.merges:
+            continue
+        other = by_id.get(t.merges[-1][1])
+        end = t.frames[-1]
+        if (
+            other is None
+            or other.frames[-1] < end + 5
+            or (min(t.id, other.id), max(t.id, other.id)) in seen
+        ):
+            continue
+        shared = [f for f, o, _ in t.merges if o == other.id]
+        start = shared[-1]
+        while start - 1 in shared:
+            start -= 1
+        before, after = _area(other, start - 10, start - 1), _area(other, end + 1, end + 10)
+        if after >= gain * before:
+            found.append(
+                Violation(
+                    start,
+                    "merge",
+                    (t.id, other.id),
+                    f"frame {start}: {name[t.id]} and {name[other.id]} merge into one object "
+                    f"({after / before:.2f}x the area of {name[other.id]})",
+                    after / before,
+                )
+            )
+    for s in tracks:
+        start = s.frames[0]
+        if start == 0:
+            continue
+        for parent in tracks:
+            if parent.id == s.id or start - 1 not in parent.frames:
+                continue
+            i = parent.frames.index(start - 1)
+            reach = 0.75 * (diameter(s) + diameter(parent)) + 4
+            if np.hypot(parent.x[i] - s.x[0], parent.y[i] - s.y[0]) >= reach:
+                continue
+            before = _area(parent, start - 10, start - 1)
+            after = _area(parent, start, start + 10)
+            shade = float(np.abs(np.subtract(s.color, parent.color)).sum())
+            halves = abs(before - after - s.size) < 0.5 * s.size
+            if after <= before / gain and halves and shade < 90:
+                found.append(
+                    Violation(
+                        start,
+                        "split",
+                        (parent.id, s.id),
+                        f"frame {start}: {name[parent.id]} splits in two; {name[s.id]} comes "
+                        f"out of it ({after / before:.2f}x its area is left)",
+                        after / before,
+                    )
+                )
+                break
     return found
 
 

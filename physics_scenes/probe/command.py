@@ -87,6 +87,14 @@ def add_parser(commands: Any) -> None:
         help="compare with the scene the clip shows: its bodies through its own camera, "
         "position error per object and frame (against.json)",
     )
+    probe.add_argument(
+        "--states",
+        type=Path,
+        metavar="STATES.jsonl",
+        help="the states file of the render: a moving camera's matrix per frame puts every "
+        "frame onto one still canvas of the world (positions then in canvas pixels, with "
+        "the canvas's metres per pixel as the scale)",
+    )
     probe.add_argument("--json", action="store_true", help="print report.json to stdout")
     probe.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -99,8 +107,17 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
     from .source import ProbeError
 
     video: Path = args.video
+    if getattr(args, "states", None) is not None and args.against is not None:
+        print(
+            "physics-scenes probe: --against compares in the frames' pixels and --states "
+            "moves everything onto the world's canvas; use one of them",
+            file=sys.stderr,
+        )
+        return 2
     folder = args.output or Path("out") / f"{video.name}.probe"
-    options = Options(scale=args.scale or args.reference, fps=args.fps)
+    options = Options(
+        scale=args.scale or args.reference, fps=args.fps, states=getattr(args, "states", None)
+    )
     try:
         result = probe(video, options)
         against = None
@@ -115,7 +132,7 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
         print(json.dumps(report.findings(result), indent=1))
     elif not args.quiet:
         g = result.gravity
-        scale = options.scale
+        scale = result.options.scale
         lines = [
             f"{result.frames} frames, {len(result.tracks)} moving objects; plausibility "
             f"{result.score:.0f}/100",

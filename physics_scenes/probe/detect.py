@@ -15,7 +15,7 @@ centroid from the contour's moments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -23,6 +23,16 @@ import numpy as np
 from .source import Image
 
 Color = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """The share of a blob that belongs to one of the bodies in it."""
+
+    x: float
+    y: float
+    area: float
+    color: Color
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,13 @@ class Blob:
     box: tuple[int, int, int, int]
     """x, y, width, height."""
     color: Color
+    edge: bool = False
+    """Touches the edge of what the camera saw (on a moving camera's canvas)."""
+    solidity: float = 1.0
+    """Area over the convex hull's: near 1 for one rigid body seen whole, lower for
+    bodies in contact sharing a blob."""
+    contour: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The outer contour (OpenCV's points), for splitting a blob several bodies share."""
 
     @property
     def diameter(self) -> float:
@@ -62,6 +79,63 @@ class Detector:
         # 2 px of erosion, 1 px in pictures under 400 px wide (whose bodies are small)
         side = 5 if back.shape[1] >= 400 else 3
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+        self._last_image = back
+        self._last_mask = np.zeros(back.shape[:2], np.uint8)
+
+    def parts(
+        self, blob: Blob, centres: Sequence[tuple[float, float]], areas: Sequence[float]
+    ) -> list[Part]:
+        """Split ``blob`` (from the last frame seen) between bodies expected at ``centres``
+        with ``areas``: each pixel goes to the body of the smallest power distance
+        (squared distance minus squared radius: the line between two touching discs),
+        and each centre moves to its share's centroid, three times. Bodies in contact
+        in a pile thus keep measured positions instead of one blob for all."""
+        x0, y0, w, h = blob.box
+        inside = np.zeros((h, w), np.uint8)
+        if blob.contour is not None:
+            cv2.drawContours(inside, [blob.contour], -1, 255, cv2.FILLED, offset=(-x0, -y0))
+        else:
+            inside[:] = 255
+        inside &= self._last_mask[y0 : y0 + h, x0 : x0 + w]
+        ys, xs = np.nonzero(inside)
+        if not len(xs):
+            return [Part(cx, cy, 0.0, blob.color) for cx, cy in centres]
+        px, py = xs + x0 + 0.5, ys + y0 + 0.5
+        c = np.array(centres, dtype=float)
+        r2 = np.maximum(np.asarray(areas, dtype=float), 1.0) / np.pi
+        owner = np.zeros(len(xs), int)
+        for _ in range(3):
+            cost = (px[None] - c[:, :1]) ** 2 + (py[None] - c[:, 1:]) ** 2 - r2[:, None]
+            owner = np.argmin(cost, axis=0)
+            for i in range(len(c)):
+                mine = owner == i
+                if mine.any():
+                    c[i] = (px[mine].mean(), py[mine].mean())
+        pixels = self._last_image[ys + y0, xs + x0]
+        out = []
+        for i in range(len(c)):
+            mine = owner == i
+            if mine.any():
+                b, g, r = np.median(pixels[mine], axis=0)
+                color = (round(float(r)), round(float(g)), round(float(b)))
+            else:
+                color = blob.color
+            out.append(Part(float(c[i, 0]), float(c[i, 1]), float(mine.sum()), color))
+        return out
+
+    def camouflaged(self, x: float, y: float, diameter: float, color: Color) -> bool:
+        """Whether a body of ``color`` at (x, y) would not show: over a third of the
+        background around there has its colour (a body that rested there while the
+        background was sampled left itself in it)."""
+        r = max(2, round(0.5 * diameter))
+        height, width = self.back.shape[:2]
+        x0, y0 = max(0, round(x) - r), max(0, round(y) - r)
+        patch = self.back[y0 : min(height, round(y) + r), x0 : min(width, round(x) + r)]
+        if not patch.size:
+            return False
+        bgr = np.array(color[::-1], dtype=np.int16)
+        close = np.abs(patch.astype(np.int16) - bgr).sum(axis=2) < 90
+        return bool(close.mean() > 1 / 3)
 
     def mask(self, image: Image) -> Image:
         """Foreground as 0/255."""
@@ -94,8 +168,16 @@ class Detector:
         grown = cv2.dilate(region, self._kernel, iterations=2) > 0
         self.back[y0:y1, x0:x1][grown] = image[y0:y1, x0:x1][grown]
 
-    def __call__(self, image: Image) -> list[Blob]:
+    def __call__(self, image: Image, valid: Image | None = None) -> list[Blob]:
+        """The blobs of ``image``; ``valid`` (255) is the part of a moving camera's canvas
+        the frame shows (blobs touching its edge are marked)."""
         mask = self.mask(image)
+        border = None
+        if valid is not None:
+            inner = np.asarray(cv2.erode(valid, self._kernel, iterations=2), np.uint8)
+            mask = np.asarray(cv2.bitwise_and(mask, inner), np.uint8)
+            border = cv2.bitwise_not(cv2.erode(inner, self._kernel, iterations=2))
+        self._last_image, self._last_mask = image, mask
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         blobs = []
         for contour in contours:
@@ -112,5 +194,9 @@ class Detector:
                 continue
             cx, cy = moments["m10"] / area + 0.5, moments["m01"] / area + 0.5
             color = (round(r), round(g), round(b))
-            blobs.append(Blob(float(cx), float(cy), float(area), (x0, y0, w, h), color))
+            hull = cv2.contourArea(cv2.convexHull(contour))
+            solid = float(area / hull) if hull > 0 else 1.0
+            box = (x0, y0, w, h)
+            edge = border is not None and bool(border[y0 : y0 + h, x0 : x0 + w].any())
+            blobs.append(Blob(float(cx), float(cy), float(area), box, color, edge, solid, contour))
         return blobs

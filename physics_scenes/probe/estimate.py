@@ -43,6 +43,14 @@ class Segment:
     """Parabola coefficients (highest power first) in seconds since frame ``first``."""
     changed: bool = False
     """Starts where gravity changed within a flight (not at an impact)."""
+    slope: float = float("nan")
+    """Degrees below horizontal of a steady acceleration that is not vertical (a body
+    sliding or rolling down a slope): then no free flight, and ``g`` and ``ax`` are the
+    acceleration's parts."""
+    g_inner: float = float("nan")
+    """``g`` fitted without the flight's first and last points: a flight whose end
+    touches an unseen impact (two hits in consecutive frames, a kick from a body at
+    rest in the background) changes it, a real change of gravity does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +77,13 @@ def _runs(frames: FloatArray) -> list[tuple[int, int]]:
 
 
 def points(track: Track) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Frames, x and y of the measured points clear of the picture's edge."""
+    """Frames, x and y of the measured points clear of the picture's edge and of other
+    objects (a body touching another is in no free flight)."""
+    near = track.near or [False] * len(track.kind)
     keep = [
         i
-        for i, (k, e) in enumerate(zip(track.kind, track.touches_edge, strict=True))
-        if k == MEASURED and not e
+        for i, (k, e, n) in enumerate(zip(track.kind, track.touches_edge, near, strict=True))
+        if k == MEASURED and not e and not n
     ]
     f = np.array([track.frames[i] for i in keep], dtype=float)
     return f, np.array([track.x[i] for i in keep]), np.array([track.y[i] for i in keep])
@@ -168,6 +178,16 @@ def _segment(
     if rms > max(1.0, 0.05 * size):
         return [Segment(track.id, first, last, False)]  # not one clean parabola
     sigma = 2 * float(np.sqrt(cov[0, 0])) if np.isfinite(cov[0, 0]) else float("nan")
+    ay, ax = 2 * float(cy[0]), 2 * float(cx[0])
+    if abs(ay) * float(t[-1]) ** 2 / 8 < 1.5:
+        # the path bends off its chord by under 1.5 px: a body coasting (rolling along a
+        # ramp at steady speed), or too short a hop to tell a curve from a line
+        return [Segment(track.id, first, last, False)]
+    if abs(ax) > 0.25 * abs(ay) and ay > 0 and len(f) >= 8:
+        # speeding up sideways as well as down: on a slope, not in free flight
+        angle = float(np.degrees(np.arctan2(ay, abs(ax))))
+        return [Segment(track.id, first, last, False, ay, sigma, ax, slope=angle)]
+    inner = 2 * float(np.polyfit(t[1:-1], y[1:-1], 2)[0]) if len(t) >= 8 else 2 * float(cy[0])
     return [
         Segment(
             track.id,
@@ -179,6 +199,7 @@ def _segment(
             2 * float(cx[0]),
             (float(cx[0]), float(cx[1]), float(cx[2])),
             (float(cy[0]), float(cy[1]), float(cy[2])),
+            g_inner=inner,
         )
     ]
 
@@ -292,3 +313,80 @@ def clip_gravity(flights: list[Segment]) -> tuple[float, float]:
             sigma = max(sigma, float(np.std(values[good], ddof=1) / np.sqrt(good.sum())))
         return g, sigma
     return g, float("nan")
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """Two objects' impacts at the same moment, side by side: a hit between them."""
+
+    first: int
+    second: int
+    frame: int
+    masses: tuple[float, float]
+    """Relative masses: their areas (one density, a 2D picture)."""
+    momentum_change: float
+    """|p_out − p_in| over the momentum the two brought (m1|v1| + m2|v2|)."""
+
+
+def _velocity(s: Segment, frame: float, fps: float) -> FloatArray:
+    """A flight's velocity (px/s) at ``frame``, carried along its parabola."""
+    t = (frame - s.first) / fps
+    return np.array([2 * s.coeffs_x[0] * t + s.coeffs_x[1], 2 * s.coeffs_y[0] * t + s.coeffs_y[1]])
+
+
+def _gaps(flights: list[Segment], longest: int) -> dict[int, list[tuple[Segment, Segment]]]:
+    """Per track, consecutive flights with at most ``longest`` frames between them."""
+    by_track: dict[int, list[Segment]] = {}
+    for s in sorted(flights, key=lambda s: (s.track, s.first)):
+        by_track.setdefault(s.track, []).append(s)
+    return {
+        k: [(a, b) for a, b in itertools.pairwise(v) if 0 < b.first - a.last <= longest]
+        for k, v in by_track.items()
+    }
+
+
+def _place(s: Segment, frame: float, fps: float) -> FloatArray:
+    t = (frame - s.first) / fps
+    return np.array([np.polyval(s.coeffs_x, t), np.polyval(s.coeffs_y, t)])
+
+
+def collisions(
+    flights: list[Segment], areas: dict[int, float], fps: float, longest: int = 8
+) -> list[Collision]:
+    """Hits between two objects: both fly before and after the same short gap (the
+    frames they touched, left out of the flights), so each one's velocity in and out is
+    its parabolas carried to the gap's middle; the change of their total momentum, with
+    masses taken as their areas (only bodies of one material, one density, compare).
+
+    >>> a = Segment(0, 0, 9, True, coeffs_x=(0.0, 20.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> b = Segment(0, 12, 20, True, coeffs_x=(0.0, 0.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> c = Segment(1, 0, 9, True, coeffs_x=(0.0, 0.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> d = Segment(1, 12, 20, True, coeffs_x=(0.0, 20.0, 0.0), coeffs_y=(0.0, 0.0, 0.0))
+    >>> collisions([a, b, c, d], {0: 50.0, 1: 50.0}, 30.0)[0].momentum_change
+    0.0
+    """
+    gaps = _gaps(flights, longest)
+    found = []
+    tracks = sorted(gaps)
+    for n, one in enumerate(tracks):
+        for other in tracks[n + 1 :]:
+            for a_in, a_out in gaps[one]:
+                for b_in, b_out in gaps[other]:
+                    if abs(a_in.last - b_in.last) > 2 or abs(a_out.first - b_out.first) > 2:
+                        continue
+                    mid = 0.25 * (a_in.last + a_out.first + b_in.last + b_out.first)
+                    m1, m2 = areas[one], areas[other]
+                    # where the paths in and out meet: the two must touch there
+                    reach = 1.2 * float(np.sqrt(m1 / np.pi) + np.sqrt(m2 / np.pi)) + 4
+                    here = [_place(x, mid, fps) for x in (a_in, a_out, b_in, b_out)]
+                    apart = float(np.hypot(*(here[0] + here[1] - here[2] - here[3]))) / 2
+                    if apart > reach:
+                        continue
+                    v1, w1 = _velocity(a_in, mid, fps), _velocity(a_out, mid, fps)
+                    v2, w2 = _velocity(b_in, mid, fps), _velocity(b_out, mid, fps)
+                    brought = m1 * float(np.hypot(*v1)) + m2 * float(np.hypot(*v2))
+                    if brought <= 0:
+                        continue
+                    change = float(np.hypot(*(m1 * w1 + m2 * w2 - m1 * v1 - m2 * v2)) / brought)
+                    found.append(Collision(one, other, round(mid), (m1, m2), change))
+    return found

@@ -106,6 +106,29 @@ def findings(result: Result) -> dict[str, Any]:
             for x in result.segments
             if x.flight
         ],
+        "collisions": [
+            {
+                "objects": [c.first, c.second],
+                "frame": c.frame,
+                "masses_from_areas": list(c.masses),
+                "momentum_change": _num(c.momentum_change),
+            }
+            for c in result.collisions
+        ],
+        "slopes": [
+            {
+                "object": x.track,
+                "first": x.first,
+                "last": x.last,
+                "degrees": _num(x.slope),
+                "accel_px_per_s2": _num(float(np.hypot(x.ax, x.g))),
+                "of_g_sin_angle": _num(
+                    float(np.hypot(x.ax, x.g)) / (g * float(np.sin(np.radians(x.slope))))
+                ),
+            }
+            for x in result.segments
+            if np.isfinite(x.slope)
+        ],
         "bounces": [
             {
                 "object": b.track,

@@ -11,15 +11,24 @@ overlap check.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .detect import Blob, Color
+from .detect import Blob, Color, Part
+
+Split = Callable[[Blob, Sequence[tuple[float, float]], Sequence[float]], list[Part]]
+"""A blob, the centres and areas of the bodies expected in it → each body's share."""
+Camouflage = Callable[[float, float, float, Color], bool]
+"""x, y, diameter, colour → whether such a body would not show against the background."""
 
 MEASURED, MERGED, PREDICTED = 0, 1, 2
 """How a track's point was obtained in a frame."""
+
+SOLID = 0.9
+"""Solidity above which a blob is taken for one body seen whole."""
 
 
 @dataclass(slots=True)
@@ -34,6 +43,15 @@ class Track:
     kind: list[int] = field(default_factory=list)
     touches_edge: list[bool] = field(default_factory=list)
     colors: list[Color] = field(default_factory=list)
+    solid: list[bool] = field(default_factory=list)
+    """Seen on a convex blob: one body whole when measured; when merged, two bodies
+    that have become one shape (not two in contact)."""
+    covered: list[bool] = field(default_factory=list)
+    """For a predicted point: the prediction fell on some blob (hidden, not gone)."""
+    near: list[bool] = field(default_factory=list)
+    """Another object within touching distance (set by ``mark_near`` at the end)."""
+    lost_covered: bool = False
+    """The track ended with its predictions on a blob (it went into a crowd)."""
     merges: list[tuple[int, int, float]] = field(default_factory=list)
     """(frame, other track id, shared blob area) for every merged frame."""
     misses: int = 0
@@ -54,6 +72,14 @@ class Track:
         steady = max(areas) <= 1.1 * min(areas)
         return steady and float(np.ptp(xs)) < 0.75 and float(np.ptp(ys)) < 0.75
 
+    def whole(self) -> int:
+        """How many points were measured on a blob of this body alone, seen whole (its
+        size is known from them, not from a blob it shared)."""
+        return sum(
+            k == MEASURED and s and not e
+            for k, s, e in zip(self.kind, self.solid, self.touches_edge, strict=True)
+        )
+
     def measured(self) -> list[int]:
         return [i for i, k in enumerate(self.kind) if k == MEASURED]
 
@@ -67,9 +93,18 @@ class Track:
     def _typical_area(self) -> float:
         """Typical area: the median over the last measured frames clear of the picture's
         edge."""
-        rows = list(zip(self.area[-30:], self.kind[-30:], self.touches_edge[-30:], strict=True))
-        good = [a for a, k, e in rows if k == MEASURED and not e]
-        pool = sorted(good or [a for a, k, _ in rows if k == MEASURED])
+        rows = list(
+            zip(
+                self.area[-30:],
+                self.kind[-30:],
+                self.touches_edge[-30:],
+                self.solid[-30:],
+                strict=True,
+            )
+        )
+        whole = [a for a, k, e, s in rows if k == MEASURED and not e and s]
+        good = whole or [a for a, k, e, _ in rows if k == MEASURED and not e]
+        pool = sorted(good or [a for a, k, _, _ in rows if k == MEASURED])
         return pool[len(pool) // 2] if pool else 0.0
 
     @property
@@ -83,15 +118,22 @@ class Track:
             self._color, self._color_at = (r, g, b), len(self.colors)
         return self._color
 
-    def predict(self, frame: int) -> tuple[float, float, float]:
-        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
-        and the speed in pixels per frame."""
-        seen = []
+    def _last(self, wanted: Callable[[int], bool], since: int) -> list[int]:
+        """Indices of the last three points of a wanted kind at frames after ``since``."""
+        seen: list[int] = []
         for i in range(len(self.kind) - 1, -1, -1):
-            if self.kind[i] != PREDICTED:
+            if self.frames[i] <= since:
+                break
+            if wanted(self.kind[i]):
                 seen.append(i)
                 if len(seen) == 3:
                     break
+        return seen
+
+    def predict(self, frame: int) -> tuple[float, float, float]:
+        """Predicted x, y at ``frame`` (the parabola through the last three seen points)
+        and the speed in pixels per frame."""
+        seen = self._last(lambda k: k != PREDICTED, -1)
         if not seen:
             return self.x[-1], self.y[-1], 0.0
         if len(seen) == 1:
@@ -102,7 +144,8 @@ class Track:
         vx = (xs[-1] - xs[-2]) / (t[-1] - t[-2])
         vy = (ys[-1] - ys[-2]) / (t[-1] - t[-2])
         ax = ay = 0.0
-        if len(seen) == 3:
+        if len(seen) == 3 and all(self.kind[i] == MEASURED for i in seen):
+            # (a share of a blob is too rough a point to take an acceleration from)
             ax = 2 * (vx - (xs[1] - xs[0]) / (t[1] - t[0])) / (t[2] - t[0])
             ay = 2 * (vy - (ys[1] - ys[0]) / (t[1] - t[0])) / (t[2] - t[0])
         # velocity at the last point from the parabola: the chord's slope plus half its span
@@ -116,7 +159,7 @@ class Track:
 
 def _near_edge(blob: Blob, width: int, height: int) -> bool:
     x0, y0, w, h = blob.box
-    return x0 <= 1 or y0 <= 1 or x0 + w >= width - 1 or y0 + h >= height - 1
+    return blob.edge or x0 <= 1 or y0 <= 1 or x0 + w >= width - 1 or y0 + h >= height - 1
 
 
 def _inside(x: float, y: float, blob: Blob, pad: float) -> bool:
@@ -164,7 +207,54 @@ class Tracker:
         cost[far] = 1e6
         return cost
 
-    def update(self, frame: int, blobs: list[Blob]) -> None:
+    @staticmethod
+    def _share(
+        blob: Blob,
+        members: list[int],
+        live: list[Track],
+        predictions: list[tuple[float, float, float]],
+        split: Split,
+    ) -> list[int]:
+        """The members seen in the last frame, and those whose share of ``blob`` looks
+        like them (the colour they had and a fair part of their area). A track that lost
+        its body and whose prediction drifted into a neighbour's blob is left out (it
+        misses this frame) instead of being merged with it; one that was followed into
+        the blob stays, even when the other body is drawn over it."""
+        shares = split(blob, [predictions[i][:2] for i in members], [live[i].size for i in members])
+        keep = [members[0]]
+        for i, part in zip(members[1:], shares[1:], strict=True):
+            shade = float(np.abs(np.subtract(part.color, live[i].color)).sum())
+            if live[i].misses == 0 or (part.area >= 0.25 * live[i].size and shade < 90):
+                keep.append(i)
+        return keep
+
+    @staticmethod
+    def _room(
+        blob: Blob,
+        members: list[int],
+        live: list[Track],
+        predictions: list[tuple[float, float, float]],
+        track: Track,
+        split: Split | None,
+    ) -> bool:
+        """Whether ``track``'s body could be inside ``blob`` with its claimants: shared
+        between them all, its share has its colour and a fair part of its area."""
+        if split is None or not members:
+            return False
+        centres = [predictions[i][:2] for i in members] + [(track.x[-1], track.y[-1])]
+        sizes = [live[i].size for i in members] + [track.size]
+        share = split(blob, centres, sizes)[-1]
+        shade = float(np.abs(np.subtract(share.color, track.color)).sum())
+        return share.area >= 0.25 * track.size and shade < 90
+
+    def update(
+        self,
+        frame: int,
+        blobs: list[Blob],
+        split: Split | None = None,
+        camouflaged: Camouflage | None = None,
+    ) -> None:
+        """Assign this frame's blobs; ``split`` shares a blob between several bodies in it."""
         live = self._live()
         predictions = [t.predict(frame) for t in live]
         cost = self._cost(live, predictions, blobs)
@@ -194,16 +284,40 @@ class Tracker:
         for j, members in owners.items():
             blob = blobs[j]
             edge = _near_edge(blob, self.width, self.height)
+            if len(members) > 1 and split is not None:
+                members = self._share(blob, members, live, predictions, split)
             if len(members) == 1:
-                self._add(live[members[0]], frame, blob.x, blob.y, blob.area, 0, edge, blob.color)
-                live[members[0]].box = blob.box
+                solid = blob.solidity >= SOLID
+                track = live[members[0]]
+                self._add(track, frame, blob.x, blob.y, blob.area, 0, edge, blob.color, solid)
+                track.box = blob.box
             else:
-                for i in members:
-                    px, py, _ = predictions[i]
-                    self._add(live[i], frame, px, py, blob.area, MERGED, edge, None)
+                shares = (
+                    split(
+                        blob, [predictions[i][:2] for i in members], [live[i].size for i in members]
+                    )
+                    if split is not None
+                    else [Part(*predictions[i][:2], blob.area, live[i].color) for i in members]
+                )
+                for i, part in zip(members, shares, strict=True):
+                    color = part.color if split is not None else None
+                    self._add(
+                        live[i],
+                        frame,
+                        part.x,
+                        part.y,
+                        blob.area,
+                        MERGED,
+                        edge,
+                        color,
+                        blob.solidity >= SOLID,
+                    )
                     others = [live[k].id for k in members if k != i]
                     live[i].merges.append((frame, others[0], blob.area))
             placed.update(members)
+        claimed = [0.0] * len(blobs)
+        for j, members in owners.items():
+            claimed[j] = sum(live[i].size for i in members if i in placed)
         for i, track in enumerate(live):
             if i in placed:
                 continue
@@ -212,13 +326,33 @@ class Tracker:
                 track.ended = True
                 continue
             px, py, _ = predictions[i]
-            self._add(track, frame, px, py, track.size, PREDICTED, False, None)
+            # hidden, not gone: a blob where it should be or next to where it was last
+            # seen (it bounced off something unseen) with room for it: one nobody
+            # claims, or larger than its claimants (they hide it)
+            pad = 0.5 * np.sqrt(4 * max(track.size, 1.0) / np.pi)
+            last = next(
+                (k for k in range(len(track.kind) - 1, -1, -1) if track.kind[k] == MEASURED),
+                len(track.kind) - 1,
+            )
+            lx, ly = track.x[last], track.y[last]
+            hidden = any(
+                (_inside(px, py, blob, pad) or _inside(lx, ly, blob, pad))
+                and (
+                    blob.area - claimed[j] >= 0.5 * track.size
+                    or self._room(blob, owners.get(j, []), live, predictions, track, split)
+                )
+                for j, blob in enumerate(blobs)
+            ) or (camouflaged is not None and camouflaged(px, py, 2 * pad, track.color))
+            self._add(track, frame, px, py, track.size, PREDICTED, False, None, False, hidden)
         used = set(owners)
         for j, blob in enumerate(blobs):
             if j not in used:
                 track = Track(len(self.tracks))
                 edge = _near_edge(blob, self.width, self.height)
-                self._add(track, frame, blob.x, blob.y, blob.area, MEASURED, edge, blob.color)
+                solid = blob.solidity >= SOLID
+                self._add(
+                    track, frame, blob.x, blob.y, blob.area, MEASURED, edge, blob.color, solid
+                )
                 track.box = blob.box
                 self.tracks.append(track)
 
@@ -232,8 +366,12 @@ class Tracker:
         kind: int,
         edge: bool,
         color: Color | None,
+        solid: bool = False,
+        covered: bool = False,
     ) -> None:
         track.frames.append(frame)
+        track.solid.append(solid)
+        track.covered.append(covered)
         track.x.append(x)
         track.y.append(y)
         track.area.append(area)
@@ -251,8 +389,12 @@ class Tracker:
     def finish(self) -> list[Track]:
         """The tracks with trailing predictions (after the object was last seen) removed."""
         for track in self.tracks:
+            trailing = []
             while track.kind and track.kind[-1] == PREDICTED:
+                trailing.append(track.covered[-1])
                 for column in (
+                    track.solid,
+                    track.covered,
                     track.frames,
                     track.x,
                     track.y,
@@ -261,5 +403,33 @@ class Tracker:
                     track.touches_edge,
                 ):
                     column.pop()
+            track.lost_covered = bool(trailing) and all(trailing)
             track.ended = True
         return self.tracks
+
+
+def mark_near(tracks: list[Track], margin: float = 4.0) -> None:
+    """Set each track's ``near`` flags: in that frame another track's point lies within
+    the two radii plus a quarter of the smaller diameter and ``margin`` pixels (touching,
+    or about to: contact forces act, so the point is no free flight and its blob may
+    hold more than one body)."""
+    by_frame: dict[int, list[tuple[int, int, float, float, float]]] = {}
+    for n, t in enumerate(tracks):
+        d = float(np.sqrt(4 * max(t.size, 1.0) / np.pi))
+        t.near = [False] * len(t.frames)
+        for i, (f, x, y) in enumerate(zip(t.frames, t.x, t.y, strict=True)):
+            by_frame.setdefault(f, []).append((n, i, x, y, d))
+    for rows in by_frame.values():
+        if len(rows) < 2:
+            continue
+        xy = np.array([(r[2], r[3]) for r in rows])
+        sizes = np.array([r[4] for r in rows])
+        dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        reach = 0.5 * (sizes[:, None] + sizes[None, :]) + 0.25 * np.minimum(
+            sizes[:, None], sizes[None, :]
+        )
+        close = dist < reach + margin
+        np.fill_diagonal(close, False)
+        for k in np.flatnonzero(close.any(axis=1)).tolist():
+            n, i = rows[k][0], rows[k][1]
+            tracks[n].near[i] = True
