@@ -9,7 +9,6 @@ noise burst for the contact itself. Each hit varies the mix of modes a little
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +28,8 @@ class Modes:
     """One body's unit-level modal components and contact noise, cached per (timbre, f0)."""
 
     parts: tuple[Audio, ...]
-    noise: Audio
+    envelope: Audio
+    """The contact noise's level over time (the noise itself is drawn per hit)."""
     decays: tuple[float, ...]
 
 
@@ -65,10 +65,8 @@ class ImpactSynth:
             parts.append(amp * np.exp(-LN1000 / decay * t) * np.sin(2 * np.pi * f * t))
             decays.append(decay)
         burst = int(timbre.noise_ms * 1e-3 * RATE * 3) + 1
-        rng = np.random.default_rng([self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000)])
-        noise = band_noise(rng, burst, timbre.noise_hz, 2.0)
-        noise *= timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
-        modes = Modes(tuple(parts), noise, tuple(decays))
+        envelope = timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
+        modes = Modes(tuple(parts), envelope, tuple(decays))
         self._cache[key] = modes
         return modes
 
@@ -84,13 +82,17 @@ class ImpactSynth:
         """A unit-level impact of a body (its first ``limit`` samples, if given);
         returns the waveform and its longest ring time."""
         modes = self.modes(timbre, f0)
-        full = max([len(p) for p in modes.parts] + [len(modes.noise)])
+        full = max([len(p) for p in modes.parts] + [len(modes.envelope)])
         length = full if limit is None else min(full, limit)
         out = np.zeros(length)
         weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
         for weight, part in zip(weights, modes.parts, strict=False):
             out[: len(part)] += weight * part[:length]
-        out[: len(modes.noise)] += modes.noise[:length] * (0.6 + 0.5 * weights[-1])
+        # the contact's noise is drawn afresh each hit: one cached burst, repeated by a
+        # thousand hits, keeps its own chance peaks (a steady 7 kHz line in a pile)
+        burst = len(modes.envelope)
+        noise = band_noise(rng, burst, timbre.noise_hz, 2.0) * modes.envelope
+        out[:burst] += noise[:length] * (0.6 + 0.5 * weights[-1])
         ramp = _ramp(length, timbre.attack_ms)
         if ramp is not None:
             out[: len(ramp)] *= ramp
