@@ -12,9 +12,11 @@ import numpy as np
 import pyloudnorm
 import pytest
 from scipy import signal
+from scipy.io import wavfile
 
 from physics_scenes import load_scene, parse_scene, simulate
 from physics_scenes.audio import RATE, Levels, Score, read_wav, render_track
+from physics_scenes.audio.dsp import FloatWavWriter
 from physics_scenes.audio.stems import STEMS
 from physics_scenes.job.pipeline import RenderJob, run
 
@@ -168,22 +170,51 @@ bodies:
 """
 
 
-@pytest.mark.slow  # a render with two decoded files and six stems (about 2 s)
+def float_wav(path: Path) -> np.ndarray:
+    """A stem read by scipy's own WAV reader (not ours): float32 samples, as written."""
+    rate, data = wavfile.read(path)
+    assert rate == RATE and data.dtype == np.float32, (path, rate, data.dtype)
+    return np.asarray(data, dtype=np.float64)
+
+
+def test_float_wav_keeps_levels_over_full_scale(tmp_path: Path) -> None:
+    block = np.array([[4.0, -3.5], [0.25, 1e-9], [-1.0, 1.0]], dtype=np.float32)
+    with FloatWavWriter(tmp_path / "x.wav") as out:
+        out.write(block)
+        out.write(block[:1] * 2)
+    back = float_wav(tmp_path / "x.wav")
+    assert np.array_equal(back, np.concatenate([block, block[:1] * 2]))  # nothing clipped
+
+
+@pytest.mark.slow  # two renders with two decoded files and six stems (about 4 s)
 def test_stems_sum_to_the_master_before_the_limiter(tmp_path: Path) -> None:
     tone_file(tmp_path / "music.wav", 220.0, 0.7)
     tone_file(tmp_path / "voice.flac", 660.0, 0.5)
     (tmp_path / "s.yaml").write_text(STEMS_SCENE)
     scene = load_scene(tmp_path / "s.yaml")
-    run(RenderJob(scene, tmp_path / "s.jsonl", "states", 0, 0, audio="stems",
-                  source=tmp_path / "s.yaml", watermark=False))  # fmt: skip
-    master = read_wav(tmp_path / "s.wav")  # (the sound mark, when on, is in the master only)
-    stems = {n: read_wav(tmp_path / f"s.{n}.wav") for n in STEMS}
-    assert not stems["footsteps"].any(), "no walker: a silent footsteps stem"
-    for name in ("impacts", "scrapes", "music", "voice"):
-        assert np.abs(stems[name]).max() > 1e-3, name
-    assert 1e-5 < np.abs(stems["ambient"]).max() < 1e-2, "the room tone, far under"
-    residual = master - sum(stems.values())
+    masters, sums = {}, {}
+    for marked in (False, True):
+        out = tmp_path / ("m" if marked else "s")
+        out.mkdir()
+        run(RenderJob(scene, out / "s.jsonl", "states", 0, 0, audio="stems",
+                      source=tmp_path / "s.yaml", watermark=marked))  # fmt: skip
+        masters[marked] = read_wav(out / "s.wav")  # mono
+        stems = {n: float_wav(out / f"s.{n}.wav").mean(axis=1) for n in STEMS}
+        assert not stems["footsteps"].any(), "no walker: a silent footsteps stem"
+        for name in ("impacts", "scrapes", "music", "voice"):
+            assert np.abs(stems[name]).max() > 1e-3, name
+        assert 1e-5 < np.abs(stems["ambient"]).max() < 1e-2, "the room tone, far under"
+        sums[marked] = sum(stems.values())
+    master = masters[False]
+    residual = master - sums[False]
     assert 20 * math.log10(np.abs(residual).max() / np.abs(master).max()) < -90
+    # the sound mark is in the master only: the stems do not change, and with it on,
+    # master minus the stems' sum is the mark alone (far under the programme)
+    assert np.array_equal(sums[True], sums[False])
+    mark = masters[True] - masters[False]
+    assert np.abs(masters[True] - sums[True] - mark).max() < 10 ** (-90 / 20)
+    under = 20 * math.log10(np.sqrt(np.mean(mark**2)) / np.sqrt(np.mean(master**2)))
+    assert -40 < under < -20, under
 
 
 WALK = """
