@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
+from scipy.fft import next_fast_len
 
 from ..errors import AudioInputError
 from ..scene.files import FileRefError, wav_header
@@ -144,9 +145,10 @@ def shaped_noise(rng: np.random.Generator, length: int, shape: Shape) -> Audio:
     if length <= 0:
         return np.zeros(0)
     white = rng.standard_normal(length)
-    spectrum = np.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
-    shaped = np.fft.irfft(spectrum * shape(freqs), n=length)
+    size = next_fast_len(length, real=True)  # a short burst's odd length is a slow FFT
+    spectrum = np.fft.rfft(white, n=size)
+    freqs = np.maximum(np.fft.rfftfreq(size, 1.0 / RATE), 1.0)
+    shaped = np.fft.irfft(spectrum * shape(freqs), n=size)[:length]
     rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
     return shaped / rms
 

@@ -45,12 +45,15 @@ class ImpactSynth:
 
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._cache: dict[tuple[Timbre, float], Modes] = {}
+        self._cache: dict[tuple[Timbre, float, float], Modes] = {}
 
-    def modes(self, timbre: Timbre, f0: float) -> Modes:
-        key = (timbre, round(f0, 6))
+    def modes(self, timbre: Timbre, f0: float, decay: float = 1.0) -> Modes:
+        """The modes of ``timbre`` at ``f0``, ring times times ``decay``."""
+        key = (timbre, round(f0, 6), decay)
         if key in self._cache:
             return self._cache[key]
+        if decay != 1.0:
+            timbre = timbre.scaled(decay=decay)
         longest = min(max(timbre.decays), MAX_RING)
         length = int(longest * RATE) + 1
         n = np.arange(length) / RATE
@@ -71,17 +74,23 @@ class ImpactSynth:
         return modes
 
     @staticmethod
-    def length(timbre: Timbre) -> int:
-        """Samples in an impact of ``timbre`` (what ``impact`` returns)."""
-        ring = int(min(max(timbre.decays), MAX_RING) * RATE) + 1
+    def length(timbre: Timbre, decay: float = 1.0) -> int:
+        """Samples in an impact of ``timbre``, ring times times ``decay`` (what ``impact``
+        returns)."""
+        ring = int(min(max(timbre.decays) * decay, MAX_RING) * RATE) + 1
         return max(ring, int(timbre.noise_ms * 1e-3 * RATE * 3) + 1)
 
     def impact(
-        self, timbre: Timbre, f0: float, rng: np.random.Generator, limit: int | None = None
+        self,
+        timbre: Timbre,
+        f0: float,
+        rng: np.random.Generator,
+        limit: int | None = None,
+        decay: float = 1.0,
     ) -> tuple[Audio, float]:
-        """A unit-level impact of a body (its first ``limit`` samples, if given);
-        returns the waveform and its longest ring time."""
-        modes = self.modes(timbre, f0)
+        """A unit-level impact of a body (its first ``limit`` samples, if given), its ring
+        times times ``decay``; returns the waveform and its longest ring time."""
+        modes = self.modes(timbre, f0, decay)
         full = max([len(p) for p in modes.parts] + [len(modes.envelope)])
         length = full if limit is None else min(full, limit)
         out = np.zeros(length)

@@ -338,11 +338,11 @@ def mixed_windows(
                 size = max(1, int(len(sound.sample) / sound.sample_ratio))
                 ring = size / RATE
             else:
-                timbre = sound.timbre
+                decay = 1.0
                 if crowded:
                     held[2 * hit.order + part] = clatter_shift(seed, 2 * hit.order + part)
-                    timbre = timbre.scaled(decay=held[2 * hit.order + part][1])
-                size, ring = synth.length(timbre), max(timbre.decays)
+                    decay = held[2 * hit.order + part][1]
+                size, ring = synth.length(sound.timbre, decay), max(sound.timbre.decays) * decay
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
             recipes[order] = row
@@ -376,11 +376,8 @@ def mixed_windows(
         if sound.sample is not None:
             wave = play_sample(sound.sample, sound.sample_ratio)
         else:
-            timbre, f0 = sound.timbre, sound.f0
-            if voice.order in held:
-                pitch, decay = held[voice.order]
-                timbre, f0 = timbre.scaled(decay=decay), f0 * pitch
-            wave = synth.impact(timbre, f0, rng, n)[0]
+            pitch, decay = held.get(voice.order, (1.0, 1.0))
+            wave = synth.impact(sound.timbre, sound.f0 * pitch, rng, n, decay)[0]
         # a stem of its own still makes every voice, so the noise drawn stays the same
         return wave if solo in (None, "impacts") else wave * 0.0
 
