@@ -9,6 +9,7 @@ noise burst for the contact itself. Each hit varies the mix of modes a little
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,9 @@ class Modes:
     """One body's unit-level modal components and contact noise, cached per (timbre, f0)."""
 
     parts: tuple[Audio, ...]
-    envelope: Audio
-    """The contact noise's level over time (the noise itself is drawn per hit)."""
+    noises: tuple[Audio, ...]
+    """``NOISES`` contact-noise bursts: each hit takes one (one burst repeated by a thousand
+    hits kept its chance spectral peaks: a steady 7 kHz line in a pile)."""
     decays: tuple[float, ...]
 
 
@@ -38,6 +40,10 @@ def _ramp(length: int, attack_ms: float) -> Audio | None:
     if n <= 1:
         return None
     return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+
+
+NOISES = 8
+"""Contact-noise bursts kept per body sound."""
 
 
 class ImpactSynth:
@@ -69,7 +75,13 @@ class ImpactSynth:
             decays.append(decay)
         burst = int(timbre.noise_ms * 1e-3 * RATE * 3) + 1
         envelope = timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
-        modes = Modes(tuple(parts), envelope, tuple(decays))
+        rng = np.random.default_rng(
+            [self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000), int(decay * 1000)]
+        )
+        noises = tuple(
+            band_noise(rng, burst, timbre.noise_hz, 2.0) * envelope for _ in range(NOISES)
+        )
+        modes = Modes(tuple(parts), noises, tuple(decays))
         self._cache[key] = modes
         return modes
 
@@ -91,17 +103,14 @@ class ImpactSynth:
         """A unit-level impact of a body (its first ``limit`` samples, if given), its ring
         times times ``decay``; returns the waveform and its longest ring time."""
         modes = self.modes(timbre, f0, decay)
-        full = max([len(p) for p in modes.parts] + [len(modes.envelope)])
+        full = max([len(p) for p in modes.parts] + [len(modes.noises[0])])
         length = full if limit is None else min(full, limit)
         out = np.zeros(length)
         weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
         for weight, part in zip(weights, modes.parts, strict=False):
             out[: len(part)] += weight * part[:length]
-        # the contact's noise is drawn afresh each hit: one cached burst, repeated by a
-        # thousand hits, keeps its own chance peaks (a steady 7 kHz line in a pile)
-        burst = len(modes.envelope)
-        noise = band_noise(rng, burst, timbre.noise_hz, 2.0) * modes.envelope
-        out[:burst] += noise[:length] * (0.6 + 0.5 * weights[-1])
+        noise = modes.noises[int(rng.integers(len(modes.noises)))]
+        out[: len(noise)] += noise[:length] * (0.6 + 0.5 * weights[-1])
         ramp = _ramp(length, timbre.attack_ms)
         if ramp is not None:
             out[: len(ramp)] *= ramp

@@ -102,9 +102,8 @@ one of ``CLATTER_LEVELS`` seeded steps (few, so their modes are cached). Without
 pile of 1000 alike balls sang one steady line (1.9 kHz, 14 dB over its neighbourhood)."""
 
 
-def clatter_shift(seed: int, order: int) -> tuple[float, float]:
-    """The (pitch, decay) factors of the clatter hit ``order``: seeded by it alone."""
-    level = int(np.random.default_rng([seed, 0x434C, order]).integers(CLATTER_LEVELS))
+def clatter_shift(level: int) -> tuple[float, float]:
+    """The (pitch, decay) factors of clatter step ``level`` (0 … ``CLATTER_LEVELS`` - 1)."""
     rise = level / (CLATTER_LEVELS - 1)
     low, high = CLATTER_DECAY
     pitch = 1 + CLATTER_PITCH * (2 * rise - 1)
@@ -314,7 +313,11 @@ def mixed_windows(
             audible.append((hit, level))
     spread, dense = _spread([hit for hit, _ in audible], seed)
     held: dict[int, tuple[float, float]] = {}
-    for (hit, level), early, crowded in zip(audible, spread, dense, strict=True):
+    steps = np.random.default_rng([seed, 0x434C]).integers(CLATTER_LEVELS, size=(len(audible), 2))
+    shifts = [clatter_shift(level) for level in range(CLATTER_LEVELS)]
+    for index, ((hit, level), early, crowded) in enumerate(
+        zip(audible, spread, dense, strict=True)
+    ):
         start = round(time_map(hit.time - early) * RATE)
         if start >= length or start < 0:
             continue
@@ -340,7 +343,7 @@ def mixed_windows(
             else:
                 decay = 1.0
                 if crowded:
-                    held[2 * hit.order + part] = clatter_shift(seed, 2 * hit.order + part)
+                    held[2 * hit.order + part] = shifts[int(steps[index, part])]
                     decay = held[2 * hit.order + part][1]
                 size, ring = synth.length(sound.timbre, decay), max(sound.timbre.decays) * decay
             gain = level * sound.gain * sound.timbre.gain * impacts * share
