@@ -104,7 +104,7 @@ class WavWriter:
 class FloatWavWriter:
     """32-bit float WAV (IEEE float, format 3), block by block, for stems: a stem is its
     part *before the limiter*, at the master's gain, so it can stand well over full
-    scale (20 dB on a hard-limited walker) and would clip as integers. A DAW reads the
+    scale (by 25 dB on walker_on_hill) and would clip as integers. A DAW reads the
     levels as they are. The sizes are written when it is closed."""
 
     def __init__(self, path: Path, channels: int = 2) -> None:
