@@ -281,8 +281,9 @@ def test_footsteps_sound_at_foot_events() -> None:
     found = onsets(audio)
     assert [round(s / RATE, 3) for s in found] == steps
     assert abs(levels.loudness + 16) < 0.5
-    step = audio[found[0] : found[0] + RATE // 5].mean(axis=1)
-    assert centroid(step) < 1500, "a footstep is a low thump, not a click"
+    # (each step draws its own noise: one step's centroid varies by ±150 Hz, four agree)
+    bright = np.mean([centroid(audio[s : s + RATE // 5].mean(axis=1)) for s in found])
+    assert bright < 1500, "a footstep is a low thump, not a click"
     # panned with the walker: the last step (x = 7) is further right than the first (x = 4)
     first, last = (audio[s : s + RATE // 10] for s in (found[0], found[-1]))
     balance = [float(np.sum(p[:, 1] ** 2) / np.sum(p[:, 0] ** 2)) for p in (first, last)]

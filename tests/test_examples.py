@@ -193,13 +193,6 @@ def test_follow_the_ball_runs_down_several_ramps(rendered) -> None:
     assert {f["camera"]["mode"] for f in frames} == {"follow"}
 
 
-QUIET_EXAMPLES = {"walker_on_hill": -17.2, "whegs_long_walk": -18.3}
-"""Known short of -16 LUFS since the merges of 2026-12-06 (the note says so): sparse,
-peaky footfalls whose true peak passes the limiter and is trimmed afterwards. Their
-measured loudness; the test fails if they get quieter, or once they reach the target
-(then take them out of this table)."""
-
-
 @pytest.mark.slow  # every example again, with sound, measured as delivered; .ci/run runs it
 def test_every_example_renders_its_sound_within_its_levels(tmp_path: Path) -> None:
     for scene_path in EXAMPLES:
@@ -211,9 +204,7 @@ def test_every_example_renders_its_sound_within_its_levels(tmp_path: Path) -> No
         seconds = meta_frames(tmp_path / f"{scene_path.stem}.metadata.json") / scene.timing.fps
         assert len(wav) == round(seconds * RATE), scene_path.stem  # a script may end early
         meta = json.loads((tmp_path / f"{scene_path.stem}.metadata.json").read_text())
-        target = QUIET_EXAMPLES.get(scene_path.stem, -16.0)
-        if scene_path.stem in QUIET_EXAMPLES:
-            assert meta["audio"]["loudness_lufs"] < -16.5, "reached the target: see above"
+        target = -16.0
         assert abs(meta["audio"]["loudness_lufs"] - target) < 0.5, (scene_path.stem, meta["audio"])
         assert meta["audio"]["true_peak_dbtp"] <= -1.0, (scene_path.stem, meta["audio"])
         assert integrated_loudness(wav[:, None]) > -30, scene_path.stem  # not silent

@@ -6,6 +6,7 @@ Everything is float64 numpy at ``RATE``; nothing here depends on the physics.
 from __future__ import annotations
 
 import math
+import struct
 import wave
 from collections.abc import Callable, Iterator
 from math import gcd
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
+from scipy.fft import next_fast_len
 
 from ..errors import AudioInputError
 from ..scene.files import FileRefError, wav_header
@@ -99,6 +101,41 @@ class WavWriter:
         self._file.close()
 
 
+class FloatWavWriter:
+    """32-bit float WAV (IEEE float, format 3), block by block, for stems: a stem is its
+    part *before the limiter*, at the master's gain, so it can stand well over full
+    scale (by 25 dB on walker_on_hill) and would clip as integers. A DAW reads the
+    levels as they are. The sizes are written when it is closed."""
+
+    def __init__(self, path: Path, channels: int = 2) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by __exit__
+        self._channels, self._frames = channels, 0
+        self._file.write(self._header())
+
+    def _header(self) -> bytes:
+        ch, data = self._channels, self._frames * 4 * self._channels
+        fmt = struct.pack("<HHIIHHH", 3, ch, RATE, RATE * 4 * ch, 4 * ch, 32, 0)
+        return b"".join([
+            b"RIFF", struct.pack("<I", 4 + 8 + len(fmt) + 12 + 8 + data), b"WAVE",
+            b"fmt ", struct.pack("<I", len(fmt)), fmt,
+            b"fact", struct.pack("<II", 4, self._frames),
+            b"data", struct.pack("<I", data),
+        ])  # fmt: skip
+
+    def write(self, block: Samples) -> None:
+        chunk = np.ascontiguousarray(block, dtype="<f4").reshape(-1, self._channels)
+        self._file.write(chunk.tobytes())
+        self._frames += len(chunk)
+
+    def __enter__(self) -> FloatWavWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.seek(0)
+        self._file.write(self._header())
+        self._file.close()
+
+
 Shape = Callable[[np.ndarray], np.ndarray]
 """Amplitude per frequency (Hz, floored at 1) that colours white noise."""
 
@@ -108,9 +145,10 @@ def shaped_noise(rng: np.random.Generator, length: int, shape: Shape) -> Audio:
     if length <= 0:
         return np.zeros(0)
     white = rng.standard_normal(length)
-    spectrum = np.fft.rfft(white)
-    freqs = np.maximum(np.fft.rfftfreq(length, 1.0 / RATE), 1.0)
-    shaped = np.fft.irfft(spectrum * shape(freqs), n=length)
+    size = next_fast_len(length, real=True)  # a short burst's odd length is a slow FFT
+    spectrum = np.fft.rfft(white, n=size)
+    freqs = np.maximum(np.fft.rfftfreq(size, 1.0 / RATE), 1.0)
+    shaped = np.fft.irfft(spectrum * shape(freqs), n=size)[:length]
     rms = math.sqrt(float(np.mean(shaped**2))) or 1.0
     return shaped / rms
 

@@ -7,6 +7,7 @@ is that much lower than the sum (nowhere else; see ``tests/test_sound_delivery.p
 The master also carries the sound mark (``--no-watermark`` leaves it out), which no stem
 holds: with it, master minus the stems' sum is the mark, about 30 dB under the programme.
 A part the scene does not have is a silent stem, so a session always has all six.
+Stems are 32-bit float WAVs: before the limiter they can stand over full scale.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dsp import BLOCK, Audio32, WavWriter
+from .dsp import BLOCK, Audio32, FloatWavWriter
 from .finish import Highpass, fades, finished, room_tone
 from .mix import Levels
 from .spill import SpilledTrack
@@ -27,7 +28,7 @@ STEMS = ("impacts", "scrapes", "footsteps", "ambient", "music", "voice")
 
 
 def write_stems(paths: Mapping[str, Path], mix: Mix, levels: Levels) -> None:
-    """Write each stem of ``STEMS`` to ``paths[name]`` (24-bit WAV), given the ``levels``
+    """Write each stem of ``STEMS`` to ``paths[name]`` (32-bit float WAV), given the ``levels``
     the master stage measured and applied."""
     gain = np.float32(10 ** (levels.gain_db / 20))
     length = mix.length
@@ -61,14 +62,15 @@ def write_stems(paths: Mapping[str, Path], mix: Mix, levels: Levels) -> None:
             if name == "ambient" and below is not None and under is not None:
                 tone = room_tone(mix.seed, length, under - below)
             after = np.float32(10 ** (levels.after_limiter_db / 20))
-            highpass = Highpass()  # the master's own, after its limiter, and its fades
-            with WavWriter(paths[name]) as wav:
+            # the master's high-passes, after each of its two limiters, and its fades
+            highpass, again = Highpass(), Highpass()
+            with FloatWavWriter(paths[name]) as wav:
                 at = 0
                 for block in _reblock(windows):
                     out = block * gain
                     if tone is not None:
                         out += next(tone) * after
-                    out = highpass(out)
+                    out = again(highpass(out))
                     fade = fades(at, len(out), length)
                     wav.write(out if fade is None else out * fade[:, None].astype(np.float32))
                     at += len(out)

@@ -29,7 +29,9 @@ class Modes:
     """One body's unit-level modal components and contact noise, cached per (timbre, f0)."""
 
     parts: tuple[Audio, ...]
-    noise: Audio
+    noises: tuple[Audio, ...]
+    """``NOISES`` contact-noise bursts: each hit takes one (one burst repeated by a thousand
+    hits kept its chance spectral peaks: a steady 7 kHz line in a pile)."""
     decays: tuple[float, ...]
 
 
@@ -40,17 +42,24 @@ def _ramp(length: int, attack_ms: float) -> Audio | None:
     return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
 
 
+NOISES = 8
+"""Contact-noise bursts kept per body sound."""
+
+
 class ImpactSynth:
     """Makes impact and footstep waveforms; caches each body's modes, so 1000 balls cost little."""
 
     def __init__(self, seed: int) -> None:
         self._seed = seed
-        self._cache: dict[tuple[Timbre, float], Modes] = {}
+        self._cache: dict[tuple[Timbre, float, float], Modes] = {}
 
-    def modes(self, timbre: Timbre, f0: float) -> Modes:
-        key = (timbre, round(f0, 6))
+    def modes(self, timbre: Timbre, f0: float, decay: float = 1.0) -> Modes:
+        """The modes of ``timbre`` at ``f0``, ring times times ``decay``."""
+        key = (timbre, round(f0, 6), decay)
         if key in self._cache:
             return self._cache[key]
+        if decay != 1.0:
+            timbre = timbre.scaled(decay=decay)
         longest = min(max(timbre.decays), MAX_RING)
         length = int(longest * RATE) + 1
         n = np.arange(length) / RATE
@@ -65,32 +74,43 @@ class ImpactSynth:
             parts.append(amp * np.exp(-LN1000 / decay * t) * np.sin(2 * np.pi * f * t))
             decays.append(decay)
         burst = int(timbre.noise_ms * 1e-3 * RATE * 3) + 1
-        rng = np.random.default_rng([self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000)])
-        noise = band_noise(rng, burst, timbre.noise_hz, 2.0)
-        noise *= timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
-        modes = Modes(tuple(parts), noise, tuple(decays))
+        envelope = timbre.noise * np.exp(-np.arange(burst) / (timbre.noise_ms * 1e-3 * RATE))
+        rng = np.random.default_rng(
+            [self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000), int(decay * 1000)]
+        )
+        noises = tuple(
+            band_noise(rng, burst, timbre.noise_hz, 2.0) * envelope for _ in range(NOISES)
+        )
+        modes = Modes(tuple(parts), noises, tuple(decays))
         self._cache[key] = modes
         return modes
 
     @staticmethod
-    def length(timbre: Timbre) -> int:
-        """Samples in an impact of ``timbre`` (what ``impact`` returns)."""
-        ring = int(min(max(timbre.decays), MAX_RING) * RATE) + 1
+    def length(timbre: Timbre, decay: float = 1.0) -> int:
+        """Samples in an impact of ``timbre``, ring times times ``decay`` (what ``impact``
+        returns)."""
+        ring = int(min(max(timbre.decays) * decay, MAX_RING) * RATE) + 1
         return max(ring, int(timbre.noise_ms * 1e-3 * RATE * 3) + 1)
 
     def impact(
-        self, timbre: Timbre, f0: float, rng: np.random.Generator, limit: int | None = None
+        self,
+        timbre: Timbre,
+        f0: float,
+        rng: np.random.Generator,
+        limit: int | None = None,
+        decay: float = 1.0,
     ) -> tuple[Audio, float]:
-        """A unit-level impact of a body (its first ``limit`` samples, if given);
-        returns the waveform and its longest ring time."""
-        modes = self.modes(timbre, f0)
-        full = max([len(p) for p in modes.parts] + [len(modes.noise)])
+        """A unit-level impact of a body (its first ``limit`` samples, if given), its ring
+        times times ``decay``; returns the waveform and its longest ring time."""
+        modes = self.modes(timbre, f0, decay)
+        full = max([len(p) for p in modes.parts] + [len(modes.noises[0])])
         length = full if limit is None else min(full, limit)
         out = np.zeros(length)
         weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
         for weight, part in zip(weights, modes.parts, strict=False):
             out[: len(part)] += weight * part[:length]
-        out[: len(modes.noise)] += modes.noise[:length] * (0.6 + 0.5 * weights[-1])
+        noise = modes.noises[int(rng.integers(len(modes.noises)))]
+        out[: len(noise)] += noise[:length] * (0.6 + 0.5 * weights[-1])
         ramp = _ramp(length, timbre.attack_ms)
         if ramp is not None:
             out[: len(ramp)] *= ramp

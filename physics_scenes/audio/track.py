@@ -67,8 +67,9 @@ DENSE_COUNT = 12
 """More hits than this within ±50 ms is a clatter (an avalanche, a pile settling)."""
 
 
-def _spread(hits: list[Hit], seed: int) -> np.ndarray:
-    """Seconds to move each hit earlier: zero for hits that stand alone.
+def _spread(hits: list[Hit], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds to move each hit earlier (zero for hits that stand alone), and which
+    hits are in a clatter.
 
     The physics only knows the step in which a contact began, so every hit lands on
     the step grid (240 per second by default). In a clatter of hundreds of alike
@@ -78,7 +79,7 @@ def _spread(hits: list[Hit], seed: int) -> np.ndarray:
     """
     spread = np.zeros(len(hits))
     if not hits:
-        return spread
+        return spread, spread.astype(bool)
     times = np.array([h.time for h in hits])
     order = np.argsort(times, kind="stable")
     ordered = times[order]
@@ -89,7 +90,24 @@ def _spread(hits: list[Hit], seed: int) -> np.ndarray:
     dense[order] = near > DENSE_COUNT
     steps = np.array([h.step_seconds for h in hits])
     jitter = np.random.default_rng([seed, 0x4A]).uniform(0.0, 1.0, len(hits))
-    return np.where(dense, jitter * steps, 0.0)
+    return np.where(dense, jitter * steps, 0.0), dense
+
+
+CLATTER_LEVELS = 16
+CLATTER_PITCH, CLATTER_DECAY = 0.10, (0.5, 1.0)
+"""In a clatter a body rings while held by the others it touches: their contacts load
+and damp it, by an amount that changes from hit to hit. So each hit there moves the
+body's pitch within ±``CLATTER_PITCH`` and scales its ring time within ``CLATTER_DECAY``,
+one of ``CLATTER_LEVELS`` seeded steps (few, so their modes are cached). Without it a
+pile of 1000 alike balls sang one steady line (1.9 kHz, 14 dB over its neighbourhood)."""
+
+
+def clatter_shift(level: int) -> tuple[float, float]:
+    """The (pitch, decay) factors of clatter step ``level`` (0 … ``CLATTER_LEVELS`` - 1)."""
+    rise = level / (CLATTER_LEVELS - 1)
+    low, high = CLATTER_DECAY
+    pitch = 1 + CLATTER_PITCH * (2 * rise - 1)
+    return pitch, high - (high - low) * ((level * 7) % CLATTER_LEVELS) / (CLATTER_LEVELS - 1)
 
 
 def _pan(x: float, layout: Layout) -> float:
@@ -293,8 +311,13 @@ def mixed_windows(
             level = impact_level(hit.impulse, mass_a, mass_b, spec.min_speed)
         if level > 0:
             audible.append((hit, level))
-    spread = _spread([hit for hit, _ in audible], seed)
-    for (hit, level), early in zip(audible, spread, strict=True):
+    spread, dense = _spread([hit for hit, _ in audible], seed)
+    held: dict[int, tuple[float, float]] = {}
+    steps = np.random.default_rng([seed, 0x434C]).integers(CLATTER_LEVELS, size=(len(audible), 2))
+    shifts = [clatter_shift(level) for level in range(CLATTER_LEVELS)]
+    for index, ((hit, level), early, crowded) in enumerate(
+        zip(audible, spread, dense, strict=True)
+    ):
         start = round(time_map(hit.time - early) * RATE)
         if start >= length or start < 0:
             continue
@@ -318,7 +341,11 @@ def mixed_windows(
                 size = max(1, int(len(sound.sample) / sound.sample_ratio))
                 ring = size / RATE
             else:
-                size, ring = synth.length(sound.timbre), max(sound.timbre.decays)
+                decay = 1.0
+                if crowded:
+                    held[2 * hit.order + part] = shifts[int(steps[index, part])]
+                    decay = held[2 * hit.order + part][1]
+                size, ring = synth.length(sound.timbre, decay), max(sound.timbre.decays) * decay
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
             recipes[order] = row
@@ -352,7 +379,8 @@ def mixed_windows(
         if sound.sample is not None:
             wave = play_sample(sound.sample, sound.sample_ratio)
         else:
-            wave = synth.impact(sound.timbre, sound.f0, rng, n)[0]
+            pitch, decay = held.get(voice.order, (1.0, 1.0))
+            wave = synth.impact(sound.timbre, sound.f0 * pitch, rng, n, decay)[0]
         # a stem of its own still makes every voice, so the noise drawn stays the same
         return wave if solo in (None, "impacts") else wave * 0.0
 
