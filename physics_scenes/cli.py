@@ -560,9 +560,27 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             record = {"file": str(path), "ok": True, "issues": [], "omitted": 0}
             sys.stdout.write(json.dumps(record) + "\n")
         else:
+            try:
+                frames = _video_frames(scene)
+            except RenderError as error:
+                _say(f"{path}: {error}", error=True)
+                status = EXIT_INPUT
+                continue
             bodies = len(expand(scene))
-            _say(f"{path}: ok ({what}{bodies} bodies, {scene.timing.frame_count} frames)")
+            _say(f"{path}: ok ({what}{bodies} bodies, {frames} frames)")
     return status
+
+
+def _video_frames(scene: Scene) -> int:
+    """The frames ``render`` writes: slow motion included, and a script's ``time``
+    actions (found by running the physics ahead, so only then is it loaded)."""
+    if any(action.time is not None for action in scene.script):
+        from .job.clip import video_frame_count
+
+        return video_frame_count(scene)
+    from .job.timeline import scene_timeline
+
+    return scene_timeline(scene).frame_count(scene.timing.fps)
 
 
 def _liquid_lines(scene: Scene) -> list[str]:
@@ -676,6 +694,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     assembly = assemble(scene)
     bodies = assembly.bodies
     world, timing = scene.world, scene.timing
+    frames = _video_frames(scene)
     types = Counter(body.body_type for body in bodies)
     kinds = Counter(body.kind for body in bodies)
     materials = Counter(body.material.name for body in bodies)
@@ -684,8 +703,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"world:     {world.size[0]:g} x {world.size[1]:g} m from ({world.origin[0]:g}, "
         f"{world.origin[1]:g}), gravity ({world.gravity[0]:g}, {world.gravity[1]:g}) m/s², "
         f"walls: {'yes' if world.walls else 'no'}",
-        f"timing:    {timing.frame_count / timing.fps:g} s = {timing.frame_count} frames at "
-        f"{timing.fps} fps, {timing.substeps} substeps (dt = {timing.dt * 1000:.3g} ms)",
+        f"timing:    {timing.frame_count / timing.fps:g} s of simulation at {timing.fps} fps, "
+        f"{timing.substeps} substeps (dt = {timing.dt * 1000:.3g} ms)",
+        f"video:     {frames} frames = {frames / timing.fps:g} s"
+        + (" (slow motion or time actions)" if frames != timing.frame_count else ""),
         f"seed:      {scene.seed}",
         *_camera_lines(scene),
         f"bodies:    {len(bodies)} ("

@@ -133,7 +133,8 @@ def test_info_summarises_the_scene(write_scene, capsys) -> None:
     assert main(["info", str(write_scene(SMALL))]) == 0
     out = capsys.readouterr().out
     assert "bodies:    2 (1 dynamic, 1 static)" in out
-    assert "ground" in out and "ball" in out and "10 frames at 20 fps" in out
+    assert "ground" in out and "ball" in out and "s of simulation at 20 fps" in out
+    assert "video:     10 frames = 0.5 s\n" in out
 
 
 def test_info_counts_joints_and_walkers(capsys) -> None:

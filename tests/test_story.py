@@ -41,6 +41,28 @@ def test_time_enters_slow_motion_on_a_trigger_and_leaves_it() -> None:
     assert clip.timeline.video_time(hit + 0.2) == pytest.approx(hit + 0.8)
 
 
+def test_validate_and_info_count_the_frames_render_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Slow motion and ``time`` actions lengthen the video: ``validate`` and ``info`` give
+    the clip's own frame count (42 here), not the simulation's (30); a scene with both
+    kinds of clock change is refused by ``validate`` as by ``render``."""
+    from physics_scenes.cli import main
+
+    scene = tmp_path / "drop.yaml"
+    scene.write_text(DROP)
+    assert main(["validate", str(scene)]) == 0
+    count = Clip(parse_scene(DROP), 32, 24).frame_count
+    assert count == 42 and capsys.readouterr().out == f"{scene}: ok (2 bodies, {count} frames)\n"
+    assert main(["info", str(scene)]) == 0
+    assert f"video:     {count} frames = 2.1 s (slow motion or time actions)" in (
+        capsys.readouterr().out
+    )
+    scene.write_text(DROP + "time: {segments: [{start: 0.1, end: 0.2, rate: 0.5}]}\n")
+    assert main(["validate", str(scene)]) == 1
+    assert "use one or the other" in capsys.readouterr().err
+
+
 def test_time_actions_and_time_segments_do_not_mix() -> None:
     scene = parse_scene(DROP + "time: {segments: [{start: 0.1, end: 0.2, rate: 0.5}]}\n")
     with pytest.raises(RenderError, match="use one or the other"):

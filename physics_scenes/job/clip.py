@@ -138,6 +138,34 @@ def _time_changes(
         ahead.step()
 
 
+def video_timeline(scene: Scene, world: World, time: cm.TimeSpec | None) -> Timeline:
+    """The clip's clock (simulation ↔ video time): the scene's ``time:`` segments (``time``,
+    presets resolved), or its script's ``time`` actions, found by running a copy of
+    ``world`` ahead; a scene with both is an error."""
+    timing = scene.timing
+    timeline = timeline_for(time, timing.frame_count / timing.fps)
+    if not any(a.time is not None for a in scene.script):
+        return timeline
+    if time is not None:
+        raise RenderError(
+            "script: time actions change the clip's speed; the scene's time: "
+            "segments (or its style's) do too: use one or the other"
+        )
+    changes = _time_changes(world, scene.script, timeline.sim_end)
+    return Timeline.from_changes(changes, timeline.sim_end)
+
+
+def video_frame_count(scene: Scene) -> int:
+    """How many frames ``render`` writes for ``scene``: slow motion and ``time`` actions
+    included (the physics runs ahead only when the script has ``time`` actions), for
+    ``validate`` and ``info``."""
+    _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
+    if not any(a.time is not None for a in scene.script):
+        timing = scene.timing
+        return timeline_for(time, timing.frame_count / timing.fps).frame_count(timing.fps)
+    return video_timeline(scene, World(scene), time).frame_count(scene.timing.fps)
+
+
 def _script_sounds(scene: Scene, source_dir: files.Root | None) -> ScriptSounds | None:
     """The script's spoken lines and cues, made now (a missing speech engine or file is
     a located error before anything is drawn); None if it has neither."""
@@ -166,15 +194,7 @@ class Clip:
         self.look = look
         timing = scene.timing
         self.fps = timing.fps
-        self.timeline = timeline_for(time, timing.frame_count / timing.fps)
-        if any(a.time is not None for a in scene.script):
-            if time is not None:
-                raise RenderError(
-                    "script: time actions change the clip's speed; the scene's time: "
-                    "segments (or its style's) do too: use one or the other"
-                )
-            changes = _time_changes(world, scene.script, self.timeline.sim_end)
-            self.timeline = Timeline.from_changes(changes, self.timeline.sim_end)
+        self.timeline = video_timeline(scene, world, time)
         self.frame_count = self.timeline.frame_count(self.fps)
         self.blur = look.motion_blur if look is not None else None
         if self.blur is not None and width * height * self.blur.samples > MAX_BLUR_PIXELS:
