@@ -33,6 +33,10 @@ def summary(scene: Scene) -> dict[str, Any]:
             kind = "domino"
         elif kind == "box" and body.name and body.name.startswith("wall"):
             kind = "wall"
+        elif kind == "box" and body.name and body.name.startswith("pool"):
+            kind = "pool_wall"
+        elif kind in ("water", "emitter"):
+            continue  # liquids are no bodies: counted in "liquids"
         kinds[kind] += 1 if kind in ("pendulum", "chain", "cradle", "walker") else len(names)
     for action in scene.script:
         if action.spawn is not None:
@@ -46,6 +50,7 @@ def summary(scene: Scene) -> dict[str, Any]:
         "triggers": [type(a.when).__name__ for a in scene.script if a.when is not None],
         "materials": {getattr(b, "material", None) for b in scene.bodies} - {None},
         "colors": {getattr(b, "color", None) for b in scene.bodies} - {None},
+        "liquids": [b.kind for b in scene.bodies if b.kind in ("water", "emitter")],
     }
 
 
@@ -119,8 +124,15 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
     ('a ball is thrown at a wall. when the ball hits the wall, "ouch"', {"verbs": ["caption"]}),
     ("a ball, then it stops", {"verbs": ["end"], "skipped": []}),
     ("a ball rolls, then the ball is kicked", {"verbs": ["impulse"]}),
-    ("a ball falls into a pool of water", {"kinds": {"ball": 1}, "skipped": ["pool", "water"]}),
-    ("a tap drips", {"skipped": ["tap", "drips"]}),
+    (
+        "a ball falls into a pool of water",
+        {"kinds": {"ball": 1, "pool_wall": 2}, "liquids": ["water"], "skipped": []},
+    ),
+    ("a tap drips", {"kinds": {}, "liquids": ["emitter"], "skipped": []}),
+    (
+        "two crates fall into a big pool while a faucet pours",
+        {"kinds": {"box": 2, "pool_wall": 2}, "liquids": ["water", "emitter"], "skipped": []},
+    ),
     ("a purple unicorn dances", {"skipped": ["unicorn", "dances"]}),
     (
         "three rubber balls bounce down the stairs while a man walks past, slow motion close-up",
@@ -151,8 +163,26 @@ def test_prompt_makes_the_expected_scene(prompt: str, expected: dict[str, Any]) 
     for key in ("duration", "camera", "verbs", "triggers"):
         if key in expected:
             assert got[key] == expected[key], (prompt, key, got[key])
+    assert got["liquids"] == expected.get("liquids", []), (prompt, got["liquids"])
     assert result.skipped == expected.get("skipped", []), (prompt, result.skipped)
     assert compose(prompt).text == result.text  # deterministic
+
+
+@pytest.mark.slow  # ~1300 particles for 1.5 s
+def test_a_ball_dropped_into_a_pool_lands_in_its_water() -> None:
+    """'falls into a pool': the ball starts over the pool's middle, splashes in and ends
+    between its walls, under the water's surface (a stone ball sinks to the bed)."""
+    scene = compose("a stone ball falls into a pool, 1.5 seconds").scene
+    layout, stream = simulate(scene)
+    *_, last = stream
+    ball = layout.names.index("ball")
+    left, right = (layout.names.index(f"pool_{side}") for side in ("left", "right"))
+    x, y = last.position[ball]
+    assert last.position[left][0] < x < last.position[right][0]
+    water = next(b for b in scene.bodies if b.kind == "water")
+    surface, radius = water.box[3], 0.15  # type: ignore[union-attr]
+    assert y < surface - radius and y == pytest.approx(radius, abs=0.05)  # on the bed
+    assert last.fluid_position is not None and len(last.fluid_position) > 1000
 
 
 def test_explain_and_skipped_words_reach_the_user(tmp_path: Path, capsys: Any) -> None:

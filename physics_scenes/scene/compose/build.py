@@ -67,7 +67,8 @@ def scene_data(plan: Plan, prompt: str) -> dict[str, Any]:
     order = sorted(range(len(plan.groups)), key=lambda i: _rank(plan.groups[i]))
     for index in order:
         _place(plan, index, lay)
-    width = max(16.0, lay.x + 1.0)
+    liquid = any(g.kind in ("pool", "tap") for g in plan.groups)
+    width = max(8.0 if liquid else 16.0, lay.x + 1.0)  # a pool is small: frame it closer
     duration = plan.duration or 5.0
     script = _script(plan, lay, duration)  # takes spawned bodies out of lay.bodies
     data: dict[str, Any] = {
@@ -91,7 +92,7 @@ def _rank(group: Group) -> int:
     """Scenery first (stairs, ramps), then what moves on it, walls last (right side)."""
     if "throw" in group.motions:
         return 0  # thrown from the left at what stands to its right
-    fixed = {"stairs": 0, "ramp": 0, "walker": 3, "wall": 4}
+    fixed = {"stairs": 0, "ramp": 0, "pool": 0, "tap": 1, "walker": 3, "wall": 4}
     return fixed.get(group.kind, 1 if group.target is None else 2)
 
 
@@ -121,6 +122,9 @@ def _place(plan: Plan, index: int, lay: _Layout) -> None:
                            "a": [0, _r(h)], "b": [_r(w), 0]})  # fmt: skip
         lay.anchor[index] = (lay.x + 0.4, h + 0.5)
         lay.x += w + 0.5
+        return
+    if g.kind in ("pool", "tap"):
+        _liquid(plan, index, lay)
         return
     if g.kind == "wall":
         name = lay.name(index, "wall")
@@ -183,6 +187,41 @@ def _place(plan: Plan, index: int, lay: _Layout) -> None:
     if not target:
         lay.x = max(lay.x, body["position"][0] + spacing[0] * columns + 0.5)
     lay.anchor[index] = (body["position"][0], body["position"][1] + 1.0)
+
+
+POOL_WIDTH, POOL_DEPTH = 4.0, 0.8
+"""A pool's water (m) at scale 1: ~1300 particles at its 5 cm spacing."""
+
+
+def _liquid(plan: Plan, index: int, lay: _Layout) -> None:
+    """A pool: water between two low walls on the floor (what falls into it lands above
+    its middle); a tap: an emitter pouring for 3 s, over the pool if there is one (one
+    resolution for every liquid of a scene: the pool's 5 cm). Water is no body, so a
+    trigger on a pool means its bed, the floor."""
+    g = plan.groups[index]
+    s = g.scale
+    if g.kind == "pool":
+        name = lay.name(index, "pool")
+        left, width, depth = lay.x + 0.5, POOL_WIDTH * s, POOL_DEPTH * s
+        for side, x in (("left", left - 0.05), ("right", left + width + 0.05)):
+            wall = {"kind": "box", "name": f"{name}_{side}", "size": [0.1, _r(1.5 * depth)],
+                    "position": [_r(x), _r(0.75 * depth)], "body_type": "static"}  # fmt: skip
+            lay.bodies.append(wall)
+        box = [_r(left), FLOOR, _r(left + width), _r(FLOOR + depth)]
+        lay.bodies.append({"kind": "water", "name": name, "resolution": 0.05, "box": box})
+        lay.anchor[index] = (left + width / 2, depth + 2.0)
+        lay.names[index] = "floor"
+        lay.x = left + width + 0.6
+        return
+    pool = next((k for k, o in enumerate(plan.groups) if o.kind == "pool"), None)
+    x, y = lay.anchor.get(pool, (lay.x + 0.5, 3.0)) if pool is not None else (lay.x + 0.5, 3.0)
+    if pool is None:
+        lay.x += 1.5
+    name = lay.name(index, "tap")
+    lay.bodies.append({"kind": "emitter", "name": name, "position": [_r(x - 0.8), _r(y)],
+                       "direction": -90, "speed": 1.5, "rate": 75, "resolution": 0.05,
+                       "stop": 3.0})  # fmt: skip
+    lay.names[index] = "floor"
 
 
 def _grid(g: Group, spacing: list[float]) -> dict[str, Any]:

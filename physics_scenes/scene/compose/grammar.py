@@ -156,9 +156,6 @@ def _scene_clause(plan: Plan, words: list[str]) -> list[int]:
             pending["arrangement"] = v.ARRANGEMENTS[word]
         elif word == "first":
             pending["first"] = True
-        elif v.singular(word) in v.NOT_YET:
-            plan.skipped.append(word)
-            plan.explain.append(f"'{word}' → skipped: water is not available yet")
         elif v.singular(word) in v.OBJECTS:
             index = _noun(plan, v.singular(word), word, pending)
             named.append(index)
@@ -235,7 +232,7 @@ def _motion(plan: Plan, words: list[str], i: int, named: list[int]) -> None:
     plan.explain.append(f"'{words[i]}' → {group.kind} {motion}")
     for later in words[i + 1 : i + 6]:
         kind = v.OBJECTS.get(v.singular(later))
-        if kind in ("ramp", "stairs", "wall", "box", "walker", "domino"):
+        if kind in ("ramp", "stairs", "wall", "box", "walker", "domino", "pool"):
             group.target = kind
             return
 

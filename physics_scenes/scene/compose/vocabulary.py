@@ -43,14 +43,12 @@ OBJECTS = MappingProxyType(
         "rope": "chain", "cradle": "cradle", "walker": "walker", "man": "walker",
         "woman": "walker", "person": "walker", "guy": "walker", "girl": "walker",
         "boy": "walker", "robot": "walker",
+        "pool": "pool", "water": "pool", "tank": "pool", "pond": "pool", "fluid": "pool",
+        "river": "pool", "tap": "tap", "faucet": "tap", "hose": "tap",
     }
 )  # fmt: skip
 """Nouns → the kind of thing made."""
 
-NOT_YET = MappingProxyType(
-    {"water": "water", "pool": "water", "tap": "water", "fluid": "water", "river": "water"}
-)
-"""Nouns of things physics_scenes cannot make yet (reported, never silently dropped)."""
 
 ARRANGEMENTS = MappingProxyType(
     {"row": "row", "line": "row", "stack": "stack", "tower": "stack", "pile": "pile",
@@ -67,6 +65,8 @@ MOTIONS = MappingProxyType(
         "launch": "throw", "launched": "throw", "shot": "throw",
         "walk": "walk", "walks": "walk", "walking": "walk", "strolls": "walk",
         "swing": "swing", "swings": "swing", "swinging": "swing",
+        "pour": "pour", "pours": "pour", "pouring": "pour", "drips": "pour", "drip": "pour",
+        "flows": "pour", "runs": "pour", "fills": "pour",
         "push": "push", "pushed": "push", "pushes": "push", "kick": "push", "kicked": "push",
         "kicks": "push", "nudged": "push", "hit": "hit", "hits": "hit", "strikes": "hit",
         "knocks": "hit", "touches": "hit", "reaches": "hit", "lands": "hit", "topple": "hit",
@@ -105,10 +105,10 @@ SPLITTERS = ("then", "after", "afterwards", "finally", "when", "while")
 
 def singular(word: str) -> str:
     """'balls' → 'ball', 'boxes' → 'box', 'dominoes' → 'domino', 'stairs' stays."""
-    if word in OBJECTS or word in NOT_YET:
+    if word in OBJECTS:
         return word
     for ending, cut in (("es", 2), ("s", 1)):
-        if word.endswith(ending) and (word[:-cut] in OBJECTS or word[:-cut] in NOT_YET):
+        if word.endswith(ending) and word[:-cut] in OBJECTS:
             return word[:-cut]
     if word == "men":
         return "man"
