@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from physics_scenes.cli import main
-from physics_scenes.errors import InputFileError, SceneError
+from physics_scenes.errors import SceneError
 from physics_scenes.job.clip import Clip
 from physics_scenes.job.pipeline import RenderJob, consent_scopes, run
 from physics_scenes.rights import consent as cs
@@ -93,12 +93,12 @@ def render(path: Path, out: Path) -> None:
 
 
 def refused(path: Path, home: Path) -> str:
-    """The render's error; asserts that nothing at all was written."""
+    """The render's error report; asserts that nothing at all was written."""
     out = home / "out"
-    with pytest.raises(InputFileError) as caught:
+    with pytest.raises(SceneError) as caught:
         render(path, out)
     assert not out.exists() or not any(out.iterdir())
-    return str(caught.value)
+    return caught.value.report()
 
 
 def test_committed_face_is_the_drawn_one_and_its_consent_verifies() -> None:
@@ -182,6 +182,10 @@ def test_a_revoked_consent_stops_the_render_before_anything_is_written(
     assert beside.is_file() and len(list(stored.iterdir())) == 1
     message = refused(path, home)
     assert "bodies[1].face.consent" in message and "was revoked at" in message
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if "face:" in line)
+    column = lines[row].index("me.consent.json") + 1
+    assert message.startswith(f"{path}:{row + 1}:{column}: bodies[1].face.consent: ")
     beside.unlink()  # the copy in the data folder still revokes it on this machine
     assert "was revoked" in refused(path, home)
     assert main(["consent", "show", str(home / "me.consent.json")]) == 1
