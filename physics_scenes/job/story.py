@@ -37,7 +37,7 @@ from ..scene.loader import load_scene, read_document, read_file, validate_part
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import audio_sink_for
+from .pipeline import audio_sink_for, consent_scopes
 
 if TYPE_CHECKING:
     from ..output.sound import AudioSink
@@ -50,6 +50,8 @@ class StoryAct:
     scene: Scene
     folder: Path
     transition: Transition
+    source: Path | None = None
+    """The act's scene file (its consents and blocklist errors are located in it)."""
 
 
 def load_story(path: Path) -> list[StoryAct]:
@@ -63,7 +65,7 @@ def load_story(path: Path) -> list[StoryAct]:
             file = files.resolve(path.parent, entry.scene)
         except files.FileRefError as error:
             raise InputFileError(f"{path}: story.acts[{i}].scene: {error}") from None
-        acts.append(StoryAct(load_scene(file), file.parent, entry.transition))
+        acts.append(StoryAct(load_scene(file), file.parent, entry.transition, file))
     fps = acts[0].scene.timing.fps
     for i, act in enumerate(acts):
         if act.scene.timing.fps != fps:
@@ -189,6 +191,23 @@ def story_cues(
     return out
 
 
+def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> None:
+    """What ``render`` refuses, refused for every act (``SceneError``, ``RenderError``)."""
+    for act in acts:
+        consent_scopes(act.scene, act.source)
+    if registry is None:
+        return
+    from ..rights.registry import Registry, RegistryError  # the fingerprints: only here
+    from ..rights.registry_check import screen
+
+    try:
+        with Registry(registry) as opened:
+            for act in acts:
+                screen(act.scene, act.source, opened)
+    except RegistryError as error:
+        raise RenderError(f"the blocklist: {error}") from None
+
+
 def render_story(
     path: Path,
     output: Path,
@@ -199,10 +218,15 @@ def render_story(
     quality: str = "standard",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    registry: Path | None = None,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
+    Every act is checked like a render before anything is opened: its personal faces and
+    voices against their consents, its files and texts against ``registry`` (the
+    blocklist) when one is given; a located ``SceneError`` names the act's field.
     Atomic: on any error nothing is left at ``output``."""
     acts = load_story(path)
+    _check_rights(acts, registry)
     clips = [Clip(act.scene, width, height, act.folder) for act in acts]
     transitions = [act.transition for act in acts]
     fps = clips[0].fps
