@@ -371,6 +371,11 @@ def test_assets_folders_confine_what_a_scene_may_read(
     assert main(["validate", str(path)]) == 1
     assert "bodies[1].face.image: no file 'me.png' in the scene's folder" in capsys.readouterr().err
     assert main(["validate", str(path), "--assets", str(shared)]) == 0
+    for command in ("validate", "render", "preview"):  # a mistyped folder: a usage error
+        with pytest.raises(SystemExit) as stopped:
+            main([command, str(path), "--assets", str(home / "sharde")])
+        assert stopped.value.code == 2
+        assert f"--assets: no folder '{home / 'sharde'}'" in capsys.readouterr().err
     scene = load_scene(path, (shared,))
     assert consent_scopes(scene, path, (shared,))[0]["uses"] == ["face"]
     clip = Clip(scene, 64, 36, Roots(folder, (shared,)))  # the face read from the assets
