@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physics_scenes.errors import RenderError
+from physics_scenes.errors import RenderError, SceneError
 from physics_scenes.job.clip import Clip
 from physics_scenes.physics.simulate import simulate
 from physics_scenes.scene.loader import parse_scene
@@ -161,10 +161,10 @@ def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
     (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
     (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8").replace("20}", "25}"))
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: c.yaml}]}\n")
-    with pytest.raises(RenderError, match=r"story\.acts\[1\]\.scene: no file 'c\.yaml'"):
-        load_story(tmp_path / "s.yaml")
+    with pytest.raises(SceneError, match=r"s\.yaml:1:41: story\.acts\[1\]\.scene: no file 'c\.y"):
+        load_story(tmp_path / "s.yaml")  # located at the act's scene, like any bad field
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
-    with pytest.raises(RenderError, match=r"acts\[1\]\.scene: 25 fps; the story plays at .* 20"):
+    with pytest.raises(SceneError, match=r":1:41: story\.acts\[1\]\.scene: 25 fps; the story.* 20"):
         load_story(tmp_path / "s.yaml")
 
 

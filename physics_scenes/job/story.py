@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..audio.dsp import RATE, Audio32, write_wav
-from ..errors import InputFileError, RenderError
+from ..errors import Issue, RenderError, SceneError
 from ..frame import Frame
 from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
@@ -33,7 +33,7 @@ from ..picture.looks import blend, darken, wipe
 from ..picture.view import Pixels
 from ..scene import files
 from ..scene.captions import Cue
-from ..scene.loader import load_scene, read_document, read_file, validate_part
+from ..scene.loader import format_path, load_scene, read_document, read_file, validate_part
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
@@ -55,24 +55,28 @@ class StoryAct:
 
 
 def load_story(path: Path) -> list[StoryAct]:
-    """The acts of a story file, each scene validated; located errors (``SceneError`` for
-    the story file itself, ``InputFileError`` naming ``story.acts[i].scene``)."""
+    """The acts of a story file, each scene validated; located ``SceneError``s (in the
+    story file, at ``story.acts[i].scene``, or in an act's scene file)."""
     text, raw, positions = read_document(read_file(path), str(path))
     story = validate_part(StoryFile, raw, positions, text, str(path)).story
+
+    def located(i: int, message: str) -> SceneError:
+        loc = ("story", "acts", i, "scene")
+        issue = Issue(str(path), *positions.locate(loc), format_path(loc), message)
+        return SceneError([issue], text)
+
     acts: list[StoryAct] = []
     for i, entry in enumerate(story.acts):
         try:
             file = files.resolve(path.parent, entry.scene)
         except files.FileRefError as error:
-            raise InputFileError(f"{path}: story.acts[{i}].scene: {error}") from None
+            raise located(i, str(error)) from None
         acts.append(StoryAct(load_scene(file), file.parent, entry.transition, file))
     fps = acts[0].scene.timing.fps
     for i, act in enumerate(acts):
         if act.scene.timing.fps != fps:
-            raise RenderError(
-                f"{path}: story.acts[{i}].scene: {act.scene.timing.fps} fps; the story plays "
-                f"at its first act's {fps} fps (give every act the same)"
-            )
+            raise located(i, f"{act.scene.timing.fps} fps; the story plays at its first "
+                          f"act's {fps} fps (give every act the same)")  # fmt: skip
     return acts
 
 
