@@ -166,3 +166,22 @@ def test_the_music_ducks_under_a_spoken_line() -> None:
     under = band_level(bed, 220, 1.4, 1.9)  # (the line lasts about 1.6 s)
     assert before - under > 6, (before, under)  # dips 8 dB (the default) under the voice
     assert abs(band_level(bed, 220, 3.4, 3.9) - before) < 1.5  # and comes back after
+
+
+def test_line_and_cue_files_are_checked_at_validate_like_every_named_file(tmp_path) -> None:
+    """A recorded line or a cue file that is missing, absolute or outside the scene's
+    folder is a located error when the scene is loaded, not a surprise halfway through
+    a render (validate used to say ok)."""
+    text = (
+        "bodies: [{kind: ball, name: ball, radius: 0.1}]\nscript:\n"
+        "  - {at: 0, sound: {file: missing.wav}}\n"
+        "  - {at: 0, say: {file: /etc/passwd, text: hi}}\n"
+        "  - {at: 0, say: {file: ../x.wav, text: hi}}\n"
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(SceneError) as caught:
+        load_scene(tmp_path / "s.yaml")
+    found = [(i.line, i.column, i.path) for i in caught.value.issues]
+    assert found == [(3, 27, "script[0].sound.file"), (4, 25, "script[1].say.file"),
+                     (5, 25, "script[2].say.file")], found  # fmt: skip
+    assert "no file 'missing.wav'" in str(caught.value) and "absolute path" in str(caught.value)

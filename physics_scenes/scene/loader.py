@@ -149,7 +149,8 @@ def validate_data(
     if base_dir is None and file != "<string>":
         base_dir = Path(file).parent
     if base_dir is not None:
-        problems += file_checks(scene.audio, scene.look, Roots(base_dir, assets), scene.bodies)
+        roots = Roots(base_dir, assets)
+        problems += file_checks(scene.audio, scene.look, roots, scene.bodies, scene.script)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), format_path(loc), message)
