@@ -122,7 +122,7 @@ def test_bad_lines_and_cues_are_located_errors() -> None:
         "  - {at: 0, say: {who: bal, text: hi}}": ("script[0].say.who", "did you mean 'ball'"),
         "  - {at: 0, sound: {gain_db: -3}}": ("script[0].sound", "exactly one of file, hit"),
         "  - {at: 0, sound: {hit: wood, file: a.wav}}": ("script[0].sound", "exactly one"),
-        "  - {at: 0, say: {text: hi, voice: 'en us'}}": ("script[0].say.voice", "pattern"),
+        "  - {at: 0, say: {text: hi, voice: 'en us'}}": ("script[0].say.voice", "espeak-ng voice"),
         "  - {at: 0, say: ''}": ("script[0].say", "at least 1 character"),
     }
     for line, (where, what) in cases.items():
