@@ -149,6 +149,10 @@ def test_bad_input_exits_1_and_writes_nothing(
     db = sqlite3.connect(registry)
     assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)
     db.close()
+    for action in (["list"], ["check", str(folder / "scene.yaml")], ["export", "x.json"]):
+        typo = folder / "r.sqlite"  # a mistyped registry is an error, never made empty
+        assert main(["blocklist", *action, "--registry", str(typo)]) == 1, action
+        assert f"no blocklist at {typo}" in capsys.readouterr().err and not typo.exists()
     (folder / "junk.sqlite3").write_text("not a database" * 50)
     assert main(["blocklist", "list", "--registry", str(folder / "junk.sqlite3")]) == 1
     assert "not a registry database" in capsys.readouterr().err

@@ -81,6 +81,12 @@ def run(args: argparse.Namespace, say: Callable[..., None]) -> int:
 
     path = args.registry if args.registry is not None else default_path()
     action = args.blocklist_command
+    if action not in ("add", "add-name", "import") and not path.exists():
+        # reading a registry never makes one: a mistyped --registry would be an empty
+        # blocklist, and 'check' would say a scene "uses nothing on the blocklist"
+        say(f"physics-scenes: no blocklist at {path} ('blocklist add', 'add-name' or "
+            "'import' makes one)", error=True)  # fmt: skip
+        return EXIT_INPUT
     try:
         with Registry(path) as registry:
             if action == "add":
