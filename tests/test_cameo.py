@@ -440,3 +440,15 @@ def test_render_and_preview_take_the_face_from_an_assets_folder(home: Path) -> N
         assert np.all(np.abs(shown.astype(int) - EYE) < 40, axis=2).sum() > 20
     finally:
         app.close()
+
+
+def test_grant_needs_a_name_and_show_names_a_file_that_is_no_record(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["consent", "grant", str(home / "me.png"), "--name", " ", "--uses", "face",
+                 "--expires", "2099-12-31", "-o", str(home / "x.consent.json")]) == 1  # fmt: skip
+    assert "--name: who the record is for" in capsys.readouterr().err
+    assert not (home / "x.consent.json").exists()
+    for action in ("show", "revoke"):
+        assert main(["consent", action, str(home / "me.png")]) == 1
+        assert f"{home / 'me.png'}: not a consent record" in capsys.readouterr().err
