@@ -185,3 +185,15 @@ def test_line_and_cue_files_are_checked_at_validate_like_every_named_file(tmp_pa
     assert found == [(3, 27, "script[0].sound.file"), (4, 25, "script[1].say.file"),
                      (5, 25, "script[2].say.file")], found  # fmt: skip
     assert "no file 'missing.wav'" in str(caught.value) and "absolute path" in str(caught.value)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng engine")
+def test_a_voice_the_engine_lacks_is_located_at_its_line(tmp_path, capsys) -> None:
+    """validate cannot know espeak-ng's voices; the render's refusal still says where."""
+    text = "bodies: [{kind: ball, name: ball, radius: 0.1}]\nscript:\n"
+    (tmp_path / "s.yaml").write_text(text + "  - {at: 0, say: {text: hi, voice: xx}}\n")
+    code = main(["render", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "s.mp4")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"{tmp_path / 's.yaml'}:3:18: script[0].say: espeak-ng could not speak" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]  # nothing written

@@ -21,7 +21,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import Issue, SceneError
+from ..errors import Issue, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
@@ -434,7 +434,10 @@ def run(
     timing = job.scene.timing
     source_dir = job.roots()
     consents = consent_scopes(job.scene, job.source, job.assets)
-    clip = Clip(job.scene, job.width, job.height, source_dir)
+    try:
+        clip = Clip(job.scene, job.width, job.height, source_dir)
+    except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
+        raise _located(error.loc, error.message, job.source) from None
     current: list[ClipFrame] = []
 
     def annotate(frame: Frame) -> dict[str, Any]:
