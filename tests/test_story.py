@@ -3,6 +3,7 @@ walker turns; each checked by its effect on the Frames (or the clip's clock)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +335,9 @@ def test_a_story_refuses_what_render_refuses_before_writing_anything(
         render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False,
                      registry=tmp_path / "registry.sqlite3")  # fmt: skip
     assert not any(out.parent.iterdir())
+    if shutil.which("espeak-ng") is not None:  # a voice the engine lacks: located in the act
+        speaks = CAMEO_ACT.replace("FACE", face).replace("TITLE", "Hi")
+        (tmp_path / "a.yaml").write_text(speaks + "script: [{at: 0, say: {text: hi, voice: xx}}]\n")
+        with pytest.raises(SceneError, match=r"a\.yaml:9:\d+: script\[0\]\.say: espeak-ng"):
+            render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False)
+        assert not any(out.parent.iterdir())

@@ -366,10 +366,10 @@ def consent_scopes(
     try:
         return check_scene(scene, root, source, datetime.datetime.now(datetime.UTC))
     except CameoError as error:
-        raise _located(error.loc, error.message, source) from None
+        raise located_error(error.loc, error.message, source) from None
 
 
-def _located(loc: tuple[str | int, ...], message: str, source: Path | None) -> SceneError:
+def located_error(loc: tuple[str | int, ...], message: str, source: Path | None) -> SceneError:
     """``message`` about field ``loc`` at its line and column in ``source`` (1:1 without
     one, or when the file no longer parses: the field path still says where)."""
     file, text, positions = "<scene>", None, Positions()
@@ -437,7 +437,7 @@ def run(
     try:
         clip = Clip(job.scene, job.width, job.height, source_dir)
     except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
-        raise _located(error.loc, error.message, job.source) from None
+        raise located_error(error.loc, error.message, job.source) from None
     current: list[ClipFrame] = []
 
     def annotate(frame: Frame) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..audio.dsp import RATE, Audio32, write_wav
-from ..errors import Issue, RenderError, SceneError
+from ..errors import Issue, RenderError, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
@@ -37,7 +37,7 @@ from ..scene.loader import format_path, load_scene, read_document, read_file, va
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import audio_sink_for, consent_scopes
+from .pipeline import audio_sink_for, consent_scopes, located_error
 
 if TYPE_CHECKING:
     from ..output.sound import AudioSink
@@ -231,7 +231,12 @@ def render_story(
     Atomic: on any error nothing is left at ``output``."""
     acts = load_story(path)
     _check_rights(acts, registry)
-    clips = [Clip(act.scene, width, height, act.folder) for act in acts]
+    clips = []
+    for act in acts:
+        try:
+            clips.append(Clip(act.scene, width, height, act.folder))
+        except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
+            raise located_error(error.loc, error.message, act.source) from None
     transitions = [act.transition for act in acts]
     fps = clips[0].fps
     total = sum(c.frame_count for c in clips) - sum(_overlap(t, fps) for t in transitions[1:])
