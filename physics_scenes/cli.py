@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("scene", type=Path, help="scene file (YAML)")
     render.add_argument(
-        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        "--assets", type=cli_dataset.asset_folder, action="append", default=[], metavar="DIR",
         help="a folder the scene's pictures, faces, voices, music and consent records may "
         "also be in (after the scene's own folder; repeatable); nothing outside is read",
     )  # fmt: skip
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check scene files and report every error")
     validate.add_argument("scenes", type=Path, nargs="+", metavar="scene")
     validate.add_argument(
-        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        "--assets", type=cli_dataset.asset_folder, action="append", default=[], metavar="DIR",
         help="a folder the scenes' files may also be in (as for render)",
     )  # fmt: skip
     validate.add_argument(
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("scene", type=Path)
     preview.add_argument(
-        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        "--assets", type=cli_dataset.asset_folder, action="append", default=[], metavar="DIR",
         help="a folder the scene's files may also be in (as for render)",
     )  # fmt: skip
     preview.add_argument(

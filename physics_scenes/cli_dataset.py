@@ -30,6 +30,15 @@ def _seed(text: str) -> int:
     return value
 
 
+def asset_folder(text: str) -> Path:
+    """``--assets DIR``: an existing folder (a mistyped one would only show up later as
+    "no file 'x.png' in the scene's folder or the --assets folders")."""
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no folder {text!r}")
+    return path
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -112,7 +121,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     batch.add_argument("--shard-size", type=_count, default=1000, metavar="N",
                        help="clips per shard (default 1000)")  # fmt: skip
     batch.add_argument(
-        "--assets", type=Path, action="append", default=[], metavar="DIR",
+        "--assets", type=asset_folder, action="append", default=[], metavar="DIR",
         help="a folder the template's pictures, faces, voices and music may also be in "
         "(repeatable)",
     )  # fmt: skip

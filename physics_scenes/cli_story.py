@@ -37,10 +37,15 @@ def add_commands(commands: Any) -> None:
     story.add_argument("--no-audio", action="store_true", help="no sound track")
     story.add_argument("--overwrite", action="store_true", help="replace existing output")
     story.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    story.add_argument(
+        "--registry", type=Path, metavar="PATH",
+        help="the blocklist to check every act against (default: the user's, if it exists)",
+    )  # fmt: skip
 
 
 def _cmd_story(args: argparse.Namespace) -> int:
     from .job.story import render_story  # the renderer and encoder: only here
+    from .rights.registry_path import registry_in_use
 
     path: Path = args.story
     output: Path = args.output or Path("out") / f"{path.stem}.mp4"
@@ -49,7 +54,8 @@ def _cmd_story(args: argparse.Namespace) -> int:
     output.parent.mkdir(parents=True, exist_ok=True)
     width, height = args.size
     frames = render_story(path, output, width, height, sound=not args.no_audio,
-                          quality=args.quality, overwrite=args.overwrite)  # fmt: skip
+                          quality=args.quality, overwrite=args.overwrite,
+                          registry=registry_in_use(args.registry))  # fmt: skip
     if not args.quiet:
         print(f"wrote {output}: {frames} frames", file=sys.stderr)
     return 0

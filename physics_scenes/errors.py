@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 from dataclasses import dataclass
+from typing import Any
 
 STOP_SIGNALS: tuple[int, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -149,6 +150,22 @@ class RenderError(ValueError):
 
 class AudioInputError(RenderError):
     """A user WAV file that cannot be used (missing, not PCM, empty)."""
+
+
+class ScriptSoundError(AudioInputError):
+    """A ``say`` line or ``sound`` cue that cannot be made (an unknown voice, a file that
+    will not decode): its field, to be located in the scene file, and why.
+
+    >>> print(ScriptSoundError(("script", 2, "say"), "script[2].say", "no such voice"))
+    script[2].say: no such voice
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], path: str, message: str) -> None:
+        self.loc, self.path, self.message = loc, path, message
+        super().__init__(f"{path}: {message}")
+
+    def __reduce__(self) -> tuple[type[ScriptSoundError], tuple[Any, str, str]]:
+        return (ScriptSoundError, (self.loc, self.path, self.message))
 
 
 class InputFileError(RenderError):

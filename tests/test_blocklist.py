@@ -133,7 +133,11 @@ def test_names_whole_words_and_common_words() -> None:
 def test_bad_input_exits_1_and_writes_nothing(
     folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from physics_scenes.rights.registry import Registry
+
     registry = folder / "r.sqlite3"
+    with Registry(registry):  # an empty registry: the failed commands leave it empty
+        pass
     (folder / "notes.png").write_text("hello")
     (folder / "cut.jpg").write_bytes((folder / "sky.jpg").read_bytes()[:500])
     (folder / "bad.json").write_text('{"format": "physics-scenes-blocklist", "version": 1,\n')
@@ -149,6 +153,13 @@ def test_bad_input_exits_1_and_writes_nothing(
     db = sqlite3.connect(registry)
     assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (0,)
     db.close()
+    fresh = folder / "fresh.sqlite3"  # a first import that fails makes no registry
+    assert main(["blocklist", "import", str(folder / "bad.json"), "--registry", str(fresh)]) == 1
+    assert "bad.json:2:1: not JSON" in capsys.readouterr().err and not fresh.exists()
+    for action in (["list"], ["check", str(folder / "scene.yaml")], ["export", "x.json"]):
+        typo = folder / "r.sqlite"  # a mistyped registry is an error, never made empty
+        assert main(["blocklist", *action, "--registry", str(typo)]) == 1, action
+        assert f"no blocklist at {typo}" in capsys.readouterr().err and not typo.exists()
     (folder / "junk.sqlite3").write_text("not a database" * 50)
     assert main(["blocklist", "list", "--registry", str(folder / "junk.sqlite3")]) == 1
     assert "not a registry database" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from physics_scenes.cli import main
-from physics_scenes.errors import InputFileError, SceneError
+from physics_scenes.errors import SceneError
 from physics_scenes.job.clip import Clip
 from physics_scenes.job.pipeline import RenderJob, consent_scopes, run
 from physics_scenes.rights import consent as cs
@@ -93,12 +93,12 @@ def render(path: Path, out: Path) -> None:
 
 
 def refused(path: Path, home: Path) -> str:
-    """The render's error; asserts that nothing at all was written."""
+    """The render's error report; asserts that nothing at all was written."""
     out = home / "out"
-    with pytest.raises(InputFileError) as caught:
+    with pytest.raises(SceneError) as caught:
         render(path, out)
     assert not out.exists() or not any(out.iterdir())
-    return str(caught.value)
+    return caught.value.report()
 
 
 def test_committed_face_is_the_drawn_one_and_its_consent_verifies() -> None:
@@ -182,6 +182,10 @@ def test_a_revoked_consent_stops_the_render_before_anything_is_written(
     assert beside.is_file() and len(list(stored.iterdir())) == 1
     message = refused(path, home)
     assert "bodies[1].face.consent" in message and "was revoked at" in message
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if "face:" in line)
+    column = lines[row].index("me.consent.json") + 1
+    assert message.startswith(f"{path}:{row + 1}:{column}: bodies[1].face.consent: ")
     beside.unlink()  # the copy in the data folder still revokes it on this machine
     assert "was revoked" in refused(path, home)
     assert main(["consent", "show", str(home / "me.consent.json")]) == 1
@@ -367,6 +371,11 @@ def test_assets_folders_confine_what_a_scene_may_read(
     assert main(["validate", str(path)]) == 1
     assert "bodies[1].face.image: no file 'me.png' in the scene's folder" in capsys.readouterr().err
     assert main(["validate", str(path), "--assets", str(shared)]) == 0
+    for command in ("validate", "render", "preview"):  # a mistyped folder: a usage error
+        with pytest.raises(SystemExit) as stopped:
+            main([command, str(path), "--assets", str(home / "sharde")])
+        assert stopped.value.code == 2
+        assert f"--assets: no folder '{home / 'sharde'}'" in capsys.readouterr().err
     scene = load_scene(path, (shared,))
     assert consent_scopes(scene, path, (shared,))[0]["uses"] == ["face"]
     clip = Clip(scene, 64, 36, Roots(folder, (shared,)))  # the face read from the assets
@@ -431,3 +440,15 @@ def test_render_and_preview_take_the_face_from_an_assets_folder(home: Path) -> N
         assert np.all(np.abs(shown.astype(int) - EYE) < 40, axis=2).sum() > 20
     finally:
         app.close()
+
+
+def test_grant_needs_a_name_and_show_names_a_file_that_is_no_record(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["consent", "grant", str(home / "me.png"), "--name", " ", "--uses", "face",
+                 "--expires", "2099-12-31", "-o", str(home / "x.consent.json")]) == 1  # fmt: skip
+    assert "--name: who the record is for" in capsys.readouterr().err
+    assert not (home / "x.consent.json").exists()
+    for action in ("show", "revoke"):
+        assert main(["consent", action, str(home / "me.png")]) == 1
+        assert f"{home / 'me.png'}: not a consent record" in capsys.readouterr().err

@@ -122,7 +122,7 @@ def test_bad_lines_and_cues_are_located_errors() -> None:
         "  - {at: 0, say: {who: bal, text: hi}}": ("script[0].say.who", "did you mean 'ball'"),
         "  - {at: 0, sound: {gain_db: -3}}": ("script[0].sound", "exactly one of file, hit"),
         "  - {at: 0, sound: {hit: wood, file: a.wav}}": ("script[0].sound", "exactly one"),
-        "  - {at: 0, say: {text: hi, voice: 'en us'}}": ("script[0].say.voice", "pattern"),
+        "  - {at: 0, say: {text: hi, voice: 'en us'}}": ("script[0].say.voice", "espeak-ng voice"),
         "  - {at: 0, say: ''}": ("script[0].say", "at least 1 character"),
     }
     for line, (where, what) in cases.items():
@@ -166,3 +166,34 @@ def test_the_music_ducks_under_a_spoken_line() -> None:
     under = band_level(bed, 220, 1.4, 1.9)  # (the line lasts about 1.6 s)
     assert before - under > 6, (before, under)  # dips 8 dB (the default) under the voice
     assert abs(band_level(bed, 220, 3.4, 3.9) - before) < 1.5  # and comes back after
+
+
+def test_line_and_cue_files_are_checked_at_validate_like_every_named_file(tmp_path) -> None:
+    """A recorded line or a cue file that is missing, absolute or outside the scene's
+    folder is a located error when the scene is loaded, not a surprise halfway through
+    a render (validate used to say ok)."""
+    text = (
+        "bodies: [{kind: ball, name: ball, radius: 0.1}]\nscript:\n"
+        "  - {at: 0, sound: {file: missing.wav}}\n"
+        "  - {at: 0, say: {file: /etc/passwd, text: hi}}\n"
+        "  - {at: 0, say: {file: ../x.wav, text: hi}}\n"
+    )
+    (tmp_path / "s.yaml").write_text(text)
+    with pytest.raises(SceneError) as caught:
+        load_scene(tmp_path / "s.yaml")
+    found = [(i.line, i.column, i.path) for i in caught.value.issues]
+    assert found == [(3, 27, "script[0].sound.file"), (4, 25, "script[1].say.file"),
+                     (5, 25, "script[2].say.file")], found  # fmt: skip
+    assert "no file 'missing.wav'" in str(caught.value) and "absolute path" in str(caught.value)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs the espeak-ng engine")
+def test_a_voice_the_engine_lacks_is_located_at_its_line(tmp_path, capsys) -> None:
+    """validate cannot know espeak-ng's voices; the render's refusal still says where."""
+    text = "bodies: [{kind: ball, name: ball, radius: 0.1}]\nscript:\n"
+    (tmp_path / "s.yaml").write_text(text + "  - {at: 0, say: {text: hi, voice: xx}}\n")
+    code = main(["render", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "s.mp4")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"{tmp_path / 's.yaml'}:3:18: script[0].say: espeak-ng could not speak" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]  # nothing written

@@ -3,12 +3,13 @@ walker turns; each checked by its effect on the Frames (or the clip's clock)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from physics_scenes.errors import RenderError
+from physics_scenes.errors import RenderError, SceneError
 from physics_scenes.job.clip import Clip
 from physics_scenes.physics.simulate import simulate
 from physics_scenes.scene.loader import parse_scene
@@ -183,10 +184,10 @@ def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
     (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
     (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8").replace("20}", "25}"))
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: c.yaml}]}\n")
-    with pytest.raises(RenderError, match=r"story\.acts\[1\]\.scene: no file 'c\.yaml'"):
-        load_story(tmp_path / "s.yaml")
+    with pytest.raises(SceneError, match=r"s\.yaml:1:41: story\.acts\[1\]\.scene: no file 'c\.y"):
+        load_story(tmp_path / "s.yaml")  # located at the act's scene, like any bad field
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
-    with pytest.raises(RenderError, match=r"acts\[1\]\.scene: 25 fps; the story plays at .* 20"):
+    with pytest.raises(SceneError, match=r":1:41: story\.acts\[1\]\.scene: 25 fps; the story.* 20"):
         load_story(tmp_path / "s.yaml")
 
 
@@ -305,3 +306,60 @@ def test_a_walker_turns_round_walks_back_upright_and_is_drawn_turned() -> None:
     ankle = view.to_pixels(frame.position[foot])[0]
     assert only_plain.sum() > 20 and only_turned.sum() > 20
     assert np.nonzero(only_turned)[1].mean() < ankle < np.nonzero(only_plain)[1].mean()
+
+
+CAMEO_ACT = """
+name: act
+timing: {duration: 0.2, fps: 10}
+world: {size: [4, 3]}
+look: {title: TITLE}
+bodies:
+  - {kind: floor, y: 0}
+  - {kind: ragdoll, position: [2, 1], face: FACE}
+"""
+
+
+def test_a_story_refuses_what_render_refuses_before_writing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An act with a face its consent does not cover, or a blocked name in its title, stops
+    the story like a render of that act: a located error, nothing at the target."""
+    from PIL import Image
+
+    from physics_scenes.cli import main
+    from physics_scenes.errors import SceneError
+    from physics_scenes.job.story import render_story
+    from physics_scenes.rights.registry import Registry
+
+    monkeypatch.setenv("PHYSICS_SCENES_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PHYSICS_SCENES_DATA_DIR", str(tmp_path / "data"))
+    rng = np.random.default_rng(5)
+    for name in ("me.png", "other.png"):
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(tmp_path / name)
+    record = str(tmp_path / "me.consent.json")
+    assert main(["consent", "grant", str(tmp_path / "me.png"), "--name", "Ada", "--uses",
+                 "face", "--expires", "2099-12-31", "-o", record]) == 0  # fmt: skip
+    face = "{image: other.png, consent: me.consent.json}"
+    (tmp_path / "a.yaml").write_text(CAMEO_ACT.replace("FACE", face).replace("TITLE", "Hello"))
+    (tmp_path / "s.yaml").write_text("story:\n  acts:\n    - {scene: a.yaml}\n")
+    out = tmp_path / "out" / "s.mp4"
+    out.parent.mkdir()
+    with pytest.raises(SceneError) as caught:
+        render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False)
+    assert "a.yaml:8:" in str(caught.value) and "another picture ('me.png')" in str(caught.value)
+    assert not any(out.parent.iterdir())
+    face = "{image: me.png, consent: me.consent.json}"
+    blocked = CAMEO_ACT.replace("FACE", face).replace("TITLE", "Acme Rockets")
+    (tmp_path / "a.yaml").write_text(blocked)
+    with Registry(tmp_path / "registry.sqlite3") as registry:
+        registry.add_name("Acme Rockets", "Acme Corp", "trademark")
+    with pytest.raises(SceneError, match=r"look\.title.*on the blocklist for Acme Corp"):
+        render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False,
+                     registry=tmp_path / "registry.sqlite3")  # fmt: skip
+    assert not any(out.parent.iterdir())
+    if shutil.which("espeak-ng") is not None:  # a voice the engine lacks: located in the act
+        speaks = CAMEO_ACT.replace("FACE", face).replace("TITLE", "Hi")
+        (tmp_path / "a.yaml").write_text(speaks + "script: [{at: 0, say: {text: hi, voice: xx}}]\n")
+        with pytest.raises(SceneError, match=r"a\.yaml:9:\d+: script\[0\]\.say: espeak-ng"):
+            render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False)
+        assert not any(out.parent.iterdir())

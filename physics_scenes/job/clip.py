@@ -91,7 +91,7 @@ def check_inputs(scene: Scene, root: files.Root) -> dict[str, Path]:
     if problems:
         raise RenderError("; ".join(f"{format_path(loc)}: {m}" for loc, m in problems))
     checked = {}
-    for loc, ref, kind in files.references(scene.audio, scene.look, scene.bodies):
+    for loc, ref, kind in files.references(scene.audio, scene.look, scene.bodies, scene.script):
         try:
             path = files.check(root, ref, kind)
         except files.FileRefError as error:

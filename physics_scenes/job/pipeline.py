@@ -21,7 +21,7 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import InputFileError
+from ..errors import Issue, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
@@ -36,7 +36,7 @@ from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.captions import CueMaker, title_cues
 from ..scene.files import Root, Roots, roots_of
-from ..scene.loader import format_path
+from ..scene.loader import Positions, format_path, read_document, read_file
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
 from .worker import clip_frames
@@ -356,7 +356,8 @@ def consent_scopes(
 ) -> list[dict[str, Any]]:
     """Before anything is opened: every personal face and voice of ``scene`` must be
     allowed by its consent record now (``rights.consent_check``); returns the consents'
-    ids and scopes for the manifest. ``InputFileError`` names the field and the reason."""
+    ids and scopes for the manifest. A located ``SceneError`` (file:line:col, the field and
+    the reason) when one may not be used."""
     from ..rights.consent_check import CameoError, check_scene, wearings
 
     if not wearings(scene):
@@ -365,8 +366,18 @@ def consent_scopes(
     try:
         return check_scene(scene, root, source, datetime.datetime.now(datetime.UTC))
     except CameoError as error:
-        where = f"{source}: " if source is not None else ""
-        raise InputFileError(f"{where}{format_path(error.loc)}: {error.message}") from None
+        raise located_error(error.loc, error.message, source) from None
+
+
+def located_error(loc: tuple[str | int, ...], message: str, source: Path | None) -> SceneError:
+    """``message`` about field ``loc`` at its line and column in ``source`` (1:1 without
+    one, or when the file no longer parses: the field path still says where)."""
+    file, text, positions = "<scene>", None, Positions()
+    if source is not None:
+        file = str(source)
+        with contextlib.suppress(SceneError):
+            text, _, positions = read_document(read_file(source), file)
+    return SceneError([Issue(file, *positions.locate(loc), format_path(loc), message)], text)
 
 
 def run_hash_for(scene: Scene, source: Path | None = None) -> tuple[str, str]:
@@ -423,7 +434,10 @@ def run(
     timing = job.scene.timing
     source_dir = job.roots()
     consents = consent_scopes(job.scene, job.source, job.assets)
-    clip = Clip(job.scene, job.width, job.height, source_dir)
+    try:
+        clip = Clip(job.scene, job.width, job.height, source_dir)
+    except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
+        raise located_error(error.loc, error.message, job.source) from None
     current: list[ClipFrame] = []
 
     def annotate(frame: Frame) -> dict[str, Any]:

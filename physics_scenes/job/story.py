@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..audio.dsp import RATE, Audio32, write_wav
-from ..errors import InputFileError, RenderError
+from ..errors import Issue, RenderError, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
@@ -33,11 +33,11 @@ from ..picture.looks import blend, darken, wipe
 from ..picture.view import Pixels
 from ..scene import files
 from ..scene.captions import Cue
-from ..scene.loader import load_scene, read_document, read_file, validate_part
+from ..scene.loader import format_path, load_scene, read_document, read_file, validate_part
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import audio_sink_for
+from .pipeline import audio_sink_for, consent_scopes, located_error
 
 if TYPE_CHECKING:
     from ..output.sound import AudioSink
@@ -50,27 +50,33 @@ class StoryAct:
     scene: Scene
     folder: Path
     transition: Transition
+    source: Path | None = None
+    """The act's scene file (its consents and blocklist errors are located in it)."""
 
 
 def load_story(path: Path) -> list[StoryAct]:
-    """The acts of a story file, each scene validated; located errors (``SceneError`` for
-    the story file itself, ``InputFileError`` naming ``story.acts[i].scene``)."""
+    """The acts of a story file, each scene validated; located ``SceneError``s (in the
+    story file, at ``story.acts[i].scene``, or in an act's scene file)."""
     text, raw, positions = read_document(read_file(path), str(path))
     story = validate_part(StoryFile, raw, positions, text, str(path)).story
+
+    def located(i: int, message: str) -> SceneError:
+        loc = ("story", "acts", i, "scene")
+        issue = Issue(str(path), *positions.locate(loc), format_path(loc), message)
+        return SceneError([issue], text)
+
     acts: list[StoryAct] = []
     for i, entry in enumerate(story.acts):
         try:
             file = files.resolve(path.parent, entry.scene)
         except files.FileRefError as error:
-            raise InputFileError(f"{path}: story.acts[{i}].scene: {error}") from None
-        acts.append(StoryAct(load_scene(file), file.parent, entry.transition))
+            raise located(i, str(error)) from None
+        acts.append(StoryAct(load_scene(file), file.parent, entry.transition, file))
     fps = acts[0].scene.timing.fps
     for i, act in enumerate(acts):
         if act.scene.timing.fps != fps:
-            raise RenderError(
-                f"{path}: story.acts[{i}].scene: {act.scene.timing.fps} fps; the story plays "
-                f"at its first act's {fps} fps (give every act the same)"
-            )
+            raise located(i, f"{act.scene.timing.fps} fps; the story plays at its first "
+                          f"act's {fps} fps (give every act the same)")  # fmt: skip
     return acts
 
 
@@ -189,6 +195,23 @@ def story_cues(
     return out
 
 
+def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> None:
+    """What ``render`` refuses, refused for every act (``SceneError``, ``RenderError``)."""
+    for act in acts:
+        consent_scopes(act.scene, act.source)
+    if registry is None:
+        return
+    from ..rights.registry import Registry, RegistryError  # the fingerprints: only here
+    from ..rights.registry_check import screen
+
+    try:
+        with Registry(registry) as opened:
+            for act in acts:
+                screen(act.scene, act.source, opened)
+    except RegistryError as error:
+        raise RenderError(f"the blocklist: {error}") from None
+
+
 def render_story(
     path: Path,
     output: Path,
@@ -199,11 +222,21 @@ def render_story(
     quality: str = "standard",
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    registry: Path | None = None,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
+    Every act is checked like a render before anything is opened: its personal faces and
+    voices against their consents, its files and texts against ``registry`` (the
+    blocklist) when one is given; a located ``SceneError`` names the act's field.
     Atomic: on any error nothing is left at ``output``."""
     acts = load_story(path)
-    clips = [Clip(act.scene, width, height, act.folder) for act in acts]
+    _check_rights(acts, registry)
+    clips = []
+    for act in acts:
+        try:
+            clips.append(Clip(act.scene, width, height, act.folder))
+        except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
+            raise located_error(error.loc, error.message, act.source) from None
     transitions = [act.transition for act in acts]
     fps = clips[0].fps
     total = sum(c.frame_count for c in clips) - sum(_overlap(t, fps) for t in transitions[1:])

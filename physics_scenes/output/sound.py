@@ -28,7 +28,7 @@ from ..audio.stems import STEMS, write_stems
 from ..audio.synth import ImpactSynth
 from ..audio.timbre import PRESET_TIMBRES
 from ..audio.track import Mix, TimeMap, identity, write_track
-from ..errors import AudioInputError
+from ..errors import AudioInputError, ScriptSoundError
 from ..frame import Frame
 from ..scene import files
 from ..scene.audio import AudioSpec
@@ -263,29 +263,31 @@ def load_script_sounds(script: Sequence[Action], base_dir: files.Root, seed: int
     lines: dict[str, tuple[Audio32, float]] = {}
     cues: dict[str, Audio32] = {}
 
-    def decoded(loc: str, ref: str) -> Audio32:
+    def decoded(loc: tuple[str | int, ...], ref: str) -> Audio32:
         try:
             return decode_audio(files.check(base_dir, ref, "media"), LONGEST_LINE)
-        except (files.FileRefError, ExportError) as error:
-            raise AudioInputError(f"{loc}: {error}") from None
+        except (files.FileRefError, ExportError, AudioInputError) as error:
+            raise ScriptSoundError(loc, f"script[{loc[1]}].{'.'.join(map(str, loc[2:]))}",
+                                   str(error)) from None  # fmt: skip
 
     for i, action in enumerate(script):
         name = action.label(i)
         if action.say is not None:
             speaker = voice_for(action.say)
             if speaker.file is not None:
-                clip = decoded(f"script[{i}].say.file", speaker.file)
+                clip = decoded(("script", i, "say", "file"), speaker.file)
             else:
                 try:
                     mono = speak(speaker, action.say.text)
                 except AudioInputError as error:
-                    raise AudioInputError(f"script[{i}].say: {error}") from None
+                    where = ("script", i, "say")
+                    raise ScriptSoundError(where, f"script[{i}].say", str(error)) from None
                 clip = np.repeat(mono.astype(np.float32)[:, None], 2, axis=1)
             lines[name] = (clip, action.say.gain_db)
         elif action.sound is not None:
             cue = action.sound
             if cue.file is not None:
-                wave = decoded(f"script[{i}].sound.file", cue.file)
+                wave = decoded(("script", i, "sound", "file"), cue.file)
             else:
                 assert cue.hit is not None
                 timbre = PRESET_TIMBRES[cue.hit]

@@ -81,6 +81,13 @@ def run(args: argparse.Namespace, say: Callable[..., None]) -> int:
 
     path = args.registry if args.registry is not None else default_path()
     action = args.blocklist_command
+    if action not in ("add", "add-name", "import") and not path.exists():
+        # reading a registry never makes one: a mistyped --registry would be an empty
+        # blocklist, and 'check' would say a scene "uses nothing on the blocklist"
+        say(f"physics-scenes: no blocklist at {path} ('blocklist add', 'add-name' or "
+            "'import' makes one)", error=True)  # fmt: skip
+        return EXIT_INPUT
+    existed = path.exists()
     try:
         with Registry(path) as registry:
             if action == "add":
@@ -116,6 +123,8 @@ def run(args: argparse.Namespace, say: Callable[..., None]) -> int:
                     screen(load_scene(scene_path), scene_path, registry)
                     say(f"{scene_path}: uses nothing on the blocklist")
     except RegistryError as error:
+        if not existed:  # a first add or import that failed leaves no empty registry behind
+            path.unlink(missing_ok=True)
         say(f"physics-scenes: {error}", error=True)
         return EXIT_INPUT
     return EXIT_OK

@@ -89,6 +89,8 @@ def _grant(args: argparse.Namespace) -> int:
 
     uses = tuple(u.strip() for u in args.uses.split(",") if u.strip())
     scenes = tuple(s.strip() for s in args.scenes.split(",") if s.strip())
+    if not args.name.strip():
+        raise cs.ConsentProblem("--name: who the record is for, a name or pseudonym (not empty)")
     expires = cs.parse_time(args.expires, "--expires")
     now = _now()
     if expires <= now:
@@ -116,11 +118,23 @@ def _grant(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read(path: Path) -> Any:
+    """The record at ``path``; a problem with it names the file."""
+    from . import consent as cs
+    from . import consent_check as cc
+
+    try:
+        return cc.read_record(path)
+    except cs.ConsentProblem as error:
+        named = str(error).startswith(f"{path.name}:")
+        raise cs.ConsentProblem(str(error) if named else f"{path}: {error}") from None
+
+
 def _revoke(args: argparse.Namespace) -> int:
     from . import consent as cs
     from . import consent_check as cc
 
-    record = cc.read_record(args.record)
+    record = _read(args.record)
     if not cs.verify_signature(record):
         raise cs.ConsentProblem(f"{args.record}: the signature does not match (edited?)")
     key = _key(args)
@@ -140,7 +154,7 @@ def _show(args: argparse.Namespace) -> int:
     from . import consent as cs
     from . import consent_check as cc
 
-    record = cc.read_record(args.record)
+    record = _read(args.record)
     valid = cs.verify_signature(record)
     revoked = None
     for path in cc.revocation_files(args.record, record.consent_id):

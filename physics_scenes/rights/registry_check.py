@@ -68,7 +68,7 @@ def screen(
             problems.append((loc, _blocked(hit, f"{text!r} contains {hit.entry.label!r}")))
     used: list[UsedAsset] = []
     base = root if root is not None else (source.parent if source is not None else None)
-    for loc, ref, kind in references(scene.audio, scene.look, scene.bodies):
+    for loc, ref, kind in references(scene.audio, scene.look, scene.bodies, scene.script):
         if base is None:
             break
         if kind == "consent":  # a person's record, not a picture or a sound

@@ -81,10 +81,11 @@ class WavInfo:
 
 
 def references(
-    audio: AudioSpec, look: Look | None, bodies: Sequence[Any] = ()
+    audio: AudioSpec, look: Look | None, bodies: Sequence[Any] = (), script: Sequence[Any] = ()
 ) -> list[tuple[Loc, str, Kind]]:
     """Every file the scene names: (field path, the path as written, kind), in file order.
-    ``bodies``: the scene's ``bodies:`` (faces and voices of walkers and ragdolls)."""
+    ``bodies``: the scene's ``bodies:`` (faces and voices of walkers and ragdolls);
+    ``script``: its actions (recorded ``say`` lines and ``sound`` cue files)."""
     refs: list[tuple[Loc, str, Kind]] = []
     for index, body in enumerate(bodies):
         face, voice = getattr(body, "face", None), getattr(body, "voice", None)
@@ -111,15 +112,24 @@ def references(
             refs.append((("audio", "voice", index, "consent"), voice.consent, "consent"))
     if look is not None and isinstance(look.background, ImageBackground):
         refs.append((("look", "background", "image"), look.background.image, "image"))
+    for index, action in enumerate(script):
+        for verb in ("say", "sound"):
+            named = getattr(getattr(action, verb, None), "file", None)
+            if named is not None:
+                refs.append((("script", index, verb, "file"), named, "media"))
     return refs
 
 
 def file_checks(
-    audio: AudioSpec, look: Look | None, root: Root, bodies: Sequence[Any] = ()
+    audio: AudioSpec,
+    look: Look | None,
+    root: Root,
+    bodies: Sequence[Any] = (),
+    script: Sequence[Any] = (),
 ) -> list[tuple[Loc, str]]:
     """(field path, message) for every named file that cannot be used."""
     problems: list[tuple[Loc, str]] = []
-    for loc, ref, kind in references(audio, look, bodies):
+    for loc, ref, kind in references(audio, look, bodies, script):
         try:
             check(root, ref, kind)
         except FileRefError as error:

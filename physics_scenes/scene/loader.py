@@ -149,7 +149,8 @@ def validate_data(
     if base_dir is None and file != "<string>":
         base_dir = Path(file).parent
     if base_dir is not None:
-        problems += file_checks(scene.audio, scene.look, Roots(base_dir, assets), scene.bodies)
+        roots = Roots(base_dir, assets)
+        problems += file_checks(scene.audio, scene.look, roots, scene.bodies, scene.script)
     if problems:
         issues = [
             Issue(file, *positions.locate(loc), format_path(loc), message)
@@ -683,6 +684,11 @@ def _issue(error: Any, raw: Any, positions: Positions, file: str) -> Issue:
             message = f"unknown kind {tag!r}{hint}; expected one of: {kinds}"
             loc = (*loc, "kind")
             path = format_path(loc)
+    elif kind == "string_pattern_mismatch" and loc[-2:] == ("say", "voice"):
+        message = (
+            "expected an espeak-ng voice name: a language code with an optional variant,"
+            f" such as 'en-us', 'en-gb' or 'en-gb+f3' (got {_show(value)})"
+        )
     elif kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
         message = (
             "a name may not contain '/' (reserved for parts: 'crate/3') or start with a space"
