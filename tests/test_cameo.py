@@ -193,6 +193,19 @@ def test_a_revoked_consent_stops_the_render_before_anything_is_written(
     assert "was revoked" in capsys.readouterr().err
 
 
+def test_revocations_the_blocklist_and_the_portal_share_one_data_folder(home: Path) -> None:
+    """``$PHYSICS_SCENES_DATA_DIR`` (set by ``home``) holds the consent revocations and,
+    without ``--registry``, the blocklist that renders check (the portal's default)."""
+    from physics_scenes.portal.store import data_dir as portal_data
+    from physics_scenes.rights.registry_path import data_dir, registry_in_use
+
+    assert data_dir() == home / "data" == portal_data()
+    assert main(["blocklist", "add-name", "Zorblax", "--owner", "Z", "--reason", "tm"]) == 0
+    assert registry_in_use(None) == home / "data" / "registry.sqlite3"
+    assert grant(home) == 0 and main(["consent", "revoke", str(home / "me.consent.json")]) == 0
+    assert len(list((home / "data" / "consent" / "revoked").iterdir())) == 1
+
+
 def test_someone_elses_face_is_refused_and_a_resized_copy_is_not(home: Path) -> None:
     assert grant(home) == 0
     noise = np.random.default_rng(3).integers(0, 256, (96, 96, 3), dtype=np.uint8)

@@ -11,7 +11,7 @@ Keys: a person's Ed25519 key is a PEM file (``consent grant --key``/``--new-key`
 configuration folder of ``keys init`` (0600). Revocations: ``consent revoke X.consent.json``
 writes ``X.revoked.json`` beside the record and a copy in
 ``<data>/consent/revoked/<id>.json`` (``$PHYSICS_SCENES_DATA_DIR``, else
-``$XDG_DATA_HOME/physics_scenes``, else ``~/.local/share/physics_scenes``): a copy of a
+``$XDG_DATA_HOME/physics-scenes``, else ``~/.local/share/physics-scenes``): a copy of a
 record that travels without its revocation is still refused on this machine.
 """
 
@@ -32,8 +32,8 @@ from ..output.provenance.keys import config_dir
 from ..scene import files
 from ..scene.model import Scene
 from . import consent as cs
+from .registry_path import data_dir
 
-DATA_ENV = "PHYSICS_SCENES_DATA_DIR"
 LOCAL_KEY = "consent-key.pem"
 Loc = tuple[str | int, ...]
 
@@ -44,14 +44,6 @@ class CameoError(ValueError):
     def __init__(self, loc: Loc, message: str) -> None:
         super().__init__(message)
         self.loc, self.message = loc, message
-
-
-def data_dir() -> Path:
-    """The user's data folder (see the module's docstring)."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "physics_scenes"
 
 
 def _write_private(path: Path, data: bytes, mode: int) -> None:

@@ -6,15 +6,26 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+DATA_ENV = "PHYSICS_SCENES_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The user's one data folder: the blocklist, the portal's files and the consent
+    revocations: ``$PHYSICS_SCENES_DATA_DIR``, else ``$XDG_DATA_HOME/physics-scenes``,
+    else ``~/.local/share/physics-scenes``."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "physics-scenes"
+
 
 def default_path() -> Path:
-    """``$XDG_DATA_HOME/physics-scenes/registry.sqlite3`` (``~/.local/share`` by default).
+    """``registry.sqlite3`` in the data folder (``data_dir``).
 
-    >>> default_path().parts[-2:]
-    ('physics-scenes', 'registry.sqlite3')
+    >>> default_path().name
+    'registry.sqlite3'
     """
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "physics-scenes" / "registry.sqlite3"
+    return data_dir() / "registry.sqlite3"
 
 
 def registry_in_use(given: Path | None) -> Path | None:
