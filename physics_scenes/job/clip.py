@@ -136,7 +136,8 @@ class Clip:
                 rows = rows[:1]  # a composite gets one tag (over its first part), a grid one each
             self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
                              for r in rows]  # fmt: skip
-        wanted = title or self._cues or self._labels
+        self._synthetic = look.label if look is not None else None
+        wanted = title or self._cues or self._labels or self._synthetic
         self.captions = Captions(self.picture, title) if wanted else None
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
         self._recent: deque[ClipFrame] = deque()
@@ -242,4 +243,7 @@ class Clip:
                 x, y = frame.position[row]
                 px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))
                 pixels = self.captions.label(pixels, text, px, py, size, color)
+            if self._synthetic is not None:
+                tag = self._synthetic
+                pixels = self.captions.corner(pixels, tag.text, tag.corner, tag.opacity, tag.size)
         return pixels
