@@ -22,7 +22,7 @@ from ..frame import Frame
 from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
-from ..picture.captions import Captions
+from ..picture.captions import FONT_FILE, Captions
 from ..picture.looks import Finisher, average, gradient, shutter_offsets
 from ..picture.renderer import Renderer, load_image_rgb
 from ..picture.view import Pixels, Trail, View
@@ -219,6 +219,11 @@ class Clip:
             while len(self._recent) > self.trail_frames + 1:
                 self._recent.popleft()
         return self.picture_of(clip_frame, self.trails(self._recent))
+
+    @property
+    def fonts(self) -> tuple[Path, ...]:
+        """The font files drawn into the picture (declared in the content credentials)."""
+        return (FONT_FILE,) if self.captions is not None else ()
 
     @property
     def direct(self) -> bool:

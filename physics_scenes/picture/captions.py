@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,8 @@ from ..scene.captions import Cue
 from .camera import Picture
 from .view import Pixels
 
+FONT_FILE = Path(pygame.__file__).parent / pygame.font.get_default_font()
+"""FreeSans Bold as pygame-ce ships it: the one font drawn (a C2PA ingredient when used)."""
 Color3 = tuple[int, int, int]
 SAFE_MARGIN = 0.05
 """Of the picture area on each side: the title-safe area is the middle 90 %."""
