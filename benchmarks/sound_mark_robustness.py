@@ -135,6 +135,7 @@ def main() -> None:
             print(f"clip {k + 1} ({path.stem}, {seconds:.0f} s) "
                   f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
             report(tried, found, wrong, neg, marks, args.json)
+    report(tried, found, wrong, neg, marks, args.json)
     print(f"\n{time.perf_counter() - started:.0f} s in all", file=sys.stderr)
 
 
