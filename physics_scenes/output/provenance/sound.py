@@ -51,9 +51,9 @@ UNDER_DB = 27.0
 """The mark under a tonal programme (the whole track's RMS, slot by slot)."""
 NOISY_GAIN_DB = 4.0
 """How much closer it comes under a noise-like programme (23 dB under)."""
-BAND_UNDER_DB = 20.0
-NOISY_BAND_GAIN_DB = 10.0
-"""The cap: under the programme's own 1.5–6 kHz band by 20 dB (tonal) to 10 (noise-like)."""
+BAND_UNDER_DB = 25.0
+NOISY_BAND_GAIN_DB = 15.0
+"""The cap: under the programme's own 1.5–6 kHz band by 25 dB (tonal) to 10 (noise-like)."""
 TONAL_DB = -30.0
 """Spectral flatness (in the mark's band) from which a slot counts as wholly tonal."""
 FLOOR_DB = -80.0
@@ -109,14 +109,16 @@ def _envelope(mono: Array) -> Array:
     follows it), never under the floor. Under the programme by 23 dB where it is
     noise-like and 27 dB where it is tonal (noise masks noise far better than a ringing
     mode does), and at most as loud as the programme's own 1.5–6 kHz band less 10 dB
-    (noise-like) to 20 dB (tonal): a sound with little in the mark's band gets less mark."""
+    (noise-like) to 25 dB (tonal): a sound with little in the mark's band gets less mark."""
     n = len(mono)
     blocks = -(-n // SLOT)
     padded = np.zeros(blocks * SLOT)
     padded[:n] = mono
-    spectra = np.fft.rfft(padded.reshape(blocks, SLOT) * np.hanning(SLOT), axis=1)
-    power = np.abs(spectra) ** 2
-    hz = np.fft.rfftfreq(SLOT, 1 / RATE)
+    wide = np.concatenate([np.zeros(SLOT), padded, np.zeros(SLOT)])  # 3 slots around each
+    windows = np.lib.stride_tricks.sliding_window_view(wide, 3 * SLOT)[::SLOT][:blocks]
+    spectra = np.fft.rfft(windows * np.blackman(3 * SLOT), axis=1)  # low leakage: a loud
+    power = np.abs(spectra) ** 2  # low mode must not count as sound in the mark's band
+    hz = np.fft.rfftfreq(3 * SLOT, 1 / RATE)
     band = power[:, (hz >= BAND[0]) & (hz <= BAND[1])] + 1e-30
     flatness = np.exp(np.mean(np.log(band), axis=1)) / np.mean(band, axis=1)
     tonal = np.clip(10 * np.log10(flatness) / TONAL_DB, 0.0, 1.0)
