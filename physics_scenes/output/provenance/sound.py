@@ -51,9 +51,10 @@ UNDER_DB = 27.0
 """The mark under a tonal programme (the whole track's RMS, slot by slot)."""
 NOISY_GAIN_DB = 4.0
 """How much closer it comes under a noise-like programme (23 dB under)."""
-BAND_UNDER_DB = 25.0
-NOISY_BAND_GAIN_DB = 15.0
-"""The cap: under the programme's own 1.5–6 kHz band by 25 dB (tonal) to 10 (noise-like)."""
+BAND_UNDER_DB = 31.0
+NOISY_BAND_GAIN_DB = 21.0
+"""The cap: under the programme's own 1.5–6 kHz band by 31 dB where it is tonal (about
+Johnston's tonal masking offset, 14.5 dB + the band's 16 Bark) to 10 where noise-like."""
 TONAL_DB = -30.0
 """Spectral flatness (in the mark's band) from which a slot counts as wholly tonal."""
 FLOOR_DB = -80.0
@@ -109,7 +110,7 @@ def _envelope(mono: Array) -> Array:
     follows it), never under the floor. Under the programme by 23 dB where it is
     noise-like and 27 dB where it is tonal (noise masks noise far better than a ringing
     mode does), and at most as loud as the programme's own 1.5–6 kHz band less 10 dB
-    (noise-like) to 25 dB (tonal): a sound with little in the mark's band gets less mark."""
+    (noise-like) to 31 dB (tonal): a sound with little in the mark's band gets less mark."""
     n = len(mono)
     blocks = -(-n // SLOT)
     padded = np.zeros(blocks * SLOT)
