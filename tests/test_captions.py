@@ -189,3 +189,40 @@ bodies:
     first, second = (math.ceil(c.start * 30 - 1e-9) for c in cues)
     assert not any(lit[:first]) and all(lit[first + 8 : second])  # faded in, then on
     assert all(lit[second + 8 :])  # the second replaces it at the top
+
+
+def test_look_label_says_synthetic_in_its_corner_at_its_opacity() -> None:
+    """``look.label``: white text on a dark box in the chosen corner of the safe area, as
+    opaque as asked; ``true`` is the default text bottom-right; no label, no change."""
+    base = """
+timing: {duration: 0.1, fps: 30}
+world: {size: [8, 4.5], gravity: [0, 0]}
+look: {background: "#406080"LABEL}
+bodies:
+  - {kind: ball, name: b, radius: 0.3, position: [4, 2.25], color: "#303030"}
+"""
+
+    def first(label: str) -> np.ndarray:
+        clip = Clip(parse_scene(base.replace("LABEL", label)), W, H)
+        return clip.pixels(next(iter(clip.frames()))).rgb().astype(int)
+
+    plain = first("")
+    changed = {}
+    for corner in ("top-left", "bottom-right"):
+        picture = first(f", label: {{corner: {corner}, opacity: 0.9}}")
+        ys, xs = np.nonzero(np.abs(picture - plain).max(axis=2) > 0)
+        changed[corner] = (ys.min(), ys.max(), xs.min(), xs.max())
+        assert ys.min() >= H * SAFE_MARGIN - 1 and ys.max() <= H * (1 - SAFE_MARGIN)
+        assert xs.min() >= W * SAFE_MARGIN - 1 and xs.max() <= W * (1 - SAFE_MARGIN)
+        text = picture.min(axis=2) > 150  # white text over the darkened blue
+        assert text.sum() > 100
+        box = picture[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        assert (np.median(box.reshape(-1, 3), axis=0) < plain[0, 0] * 0.6).all()  # a dark box
+    assert changed["top-left"][1] < H / 2 and changed["top-left"][3] < W / 2
+    assert changed["bottom-right"][0] > H / 2 and changed["bottom-right"][2] > W / 2
+    assert (
+        first(", label: true").tolist()
+        == first(", label: {text: 'Synthetic: physics_scenes', corner: bottom-right}").tolist()
+    )
+    faint = first(", label: {corner: top-left, opacity: 0.3}")
+    assert faint.min(axis=2).max() < 0.3 * 255 + 0.7 * 0x40 + 2  # no pixel whiter than 30 %

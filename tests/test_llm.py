@@ -6,6 +6,7 @@ over real HTTP (on 127.0.0.1, nothing leaves the machine)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -82,7 +83,11 @@ def test_a_model_that_never_fixes_it_gets_a_bounded_number_of_tries(server: str)
 def test_the_cli_writes_the_models_scene(server: str, tmp_path: Path) -> None:
     target = tmp_path / "scene.yaml"
     assert main(["new", "a ball", "--llm", server, "-o", str(target)]) == 0
-    assert load_scene(target).bodies[0].radius == 0.3
+    scene = load_scene(target)
+    assert scene.bodies[0].radius == 0.3
+    assert scene.authored_by is not None  # for the content credentials
+    assert (scene.authored_by.model, scene.authored_by.endpoint) == ("local", server)
+    assert scene.authored_by.prompt_sha256 == hashlib.sha256(b"a ball").hexdigest()
     schema = Model.requests[0]["body"]["response_format"]["json_schema"]["schema"]
     assert schema["title"] == "physics_scenes scene"  # the committed schema is the contract
 

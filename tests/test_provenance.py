@@ -241,3 +241,39 @@ def test_a_scene_matched_by_the_watermark_alone_does_not_claim_a_run_hash() -> N
     signed = Report("f.mp4", ManifestReading("untrusted", claims=claims), None, None)
     compare_scene(signed, "ff" * 32, "aa" * 6)
     assert signed.findings[-1] == "matches the scene (re-simulated run hash)"
+
+
+def test_a_scene_a_model_wrote_and_the_caption_font_are_declared(
+    identity, write_scene, tmp_path: Path
+) -> None:
+    """A scene from ``new --llm`` (its ``authored_by``) is an ingredient made with
+    trainedAlgorithmicData, and the font drawn into the picture one with its hash; verify
+    says both."""
+    from physics_scenes.output.provenance.verify import inspect
+    from physics_scenes.picture.captions import FONT_FILE
+
+    ident, _ = identity
+    prompt = hashlib.sha256(b"a ball").hexdigest()
+    path = write_scene(
+        "timing: {duration: 0.2, fps: 10}\nlook: {label: true}\n"
+        f"authored_by: {{model: tiny-llm, endpoint: 'http://127.0.0.1:9',"
+        f" prompt_sha256: {prompt}}}\n"
+        "bodies: [{kind: floor}, {kind: ball, radius: 0.3, position: [2, 0.8]}]\n"
+    )
+    run(RenderJob(load_scene(path), tmp_path / "o.gif", "gif", 64, 36, source=path, sign=ident))
+    manifest = read(tmp_path / "o.gif")
+    assert manifest.state == "untrusted"
+    assert set(manifest.ingredients) == {path.name, "freesansbold.ttf"}
+    assert manifest.claims is not None
+    author = manifest.claims["scene_author"]
+    assert (author["model"], author["prompt_sha256"]) == ("tiny-llm", prompt)
+    assert author["digitalSourceType"].endswith("/trainedAlgorithmicData")
+    font_sha = hashlib.sha256(FONT_FILE.read_bytes()).hexdigest()
+    assert manifest.claims["fonts_sha256"] == {"freesansbold.ttf": font_sha}
+    findings = inspect(tmp_path / "o.gif").findings
+    assert any("language model: tiny-llm" in f and prompt in f for f in findings)
+    assert f"font drawn: freesansbold.ttf (sha256 {font_sha})" in findings
+    plain = write_scene("timing: {duration: 0.2, fps: 10}\nbodies: [{kind: floor}]\n", "p.yaml")
+    run(RenderJob(load_scene(plain), tmp_path / "p.gif", "gif", 64, 36, source=plain, sign=ident))
+    claims = read(tmp_path / "p.gif").claims or {}
+    assert claims["scene_author"] is None and claims["fonts_sha256"] == {}

@@ -23,7 +23,7 @@ from ..frame import Frame
 from ..physics.simulate import Sampler
 from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
-from ..picture.captions import Captions
+from ..picture.captions import FONT_FILE, Captions
 from ..picture.looks import Finisher, average, blend, darken, gradient, shutter_offsets, wipe
 from ..picture.renderer import Renderer, load_face, load_image_rgb
 from ..picture.view import Pixels, Trail, View
@@ -253,7 +253,8 @@ class Clip:
                 rows = rows[:1]  # a composite gets one tag (over its first part), a grid one each
             self._labels += [(r, tag.text or tag.body, tag.size, tag.color, float(reach[r]))
                              for r in rows]  # fmt: skip
-        wanted = title or self._cues or self._labels
+        self._synthetic = look.label if look is not None else None
+        wanted = title or self._cues or self._labels or self._synthetic
         self.captions = Captions(self.picture) if wanted else None
         self._shown: tuple[Cue, ...] = tuple(title)
         self._trails: list[tuple[int, tuple[int, int, int], float]] = []
@@ -380,6 +381,11 @@ class Clip:
         return darken(before, 1 - 2 * share) if share < 0.5 else darken(pixels, 2 * share - 1)
 
     @property
+    def fonts(self) -> tuple[Path, ...]:
+        """The font files drawn into the picture (declared in the content credentials)."""
+        return (FONT_FILE,) if self.captions is not None else ()
+
+    @property
     def direct(self) -> bool:
         """Whether the picture is the renderer's drawing untouched (no blur, no vignette,
         no bars, no captions): then ``renderer.draw(frame, view, trails=..., into=surface)``
@@ -409,4 +415,7 @@ class Clip:
                 x, y = frame.position[row]
                 px, py = view.to_pixels(np.array([x, y + reach], dtype=np.float64))
                 pixels = self.captions.label(pixels, text, px, py, size, color)
+            if self._synthetic is not None:
+                tag = self._synthetic
+                pixels = self.captions.corner(pixels, tag.text, tag.corner, tag.opacity, tag.size)
         return pixels

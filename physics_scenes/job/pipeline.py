@@ -217,8 +217,15 @@ def sidecar_paths(output: Path) -> tuple[Path, Path]:
 
 
 def scene_hash(scene: Scene) -> str:
-    """SHA-256 of the validated scene in canonical JSON: equal for equivalent files."""
-    canonical = json.dumps(scene.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the validated scene in canonical JSON: equal for equivalent files. Fields
+    added since the format's first release are left out while unset (``look.label``,
+    ``authored_by``), so a scene keeps its hash, content id and marked frames."""
+    data = scene.model_dump(mode="json")
+    if data.get("authored_by") is None:
+        data.pop("authored_by", None)
+    if isinstance(data.get("look"), dict) and data["look"].get("label") is None:
+        data["look"].pop("label", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -308,6 +315,10 @@ def _marks(job: RenderJob, clip: Clip) -> Marks | None:
     return Marks.make(scene_hash(job.scene), job.scene.seed, settings, job.watermark_key)
 
 
+TRAINED_DATA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicData"
+"""The scene file's source type when a language model wrote it (``new --llm``)."""
+
+
 def _sign(
     job: RenderJob,
     outputs: OutputSet,
@@ -316,6 +327,7 @@ def _sign(
     marks: Marks | None,
     check: Callable[[], None],
     consents: Sequence[Mapping[str, Any]] = (),
+    fonts: Sequence[Path] = (),
 ) -> None:
     """Embed signed C2PA manifests in the finished outputs, still in the staging folder:
     a failure or an interrupt here discards the whole set like any other."""
@@ -335,6 +347,8 @@ def _sign(
     used = check_inputs(job.scene, job.roots())
     # a person's face or voice is not an ingredient: the consent assertion names its hash
     ingredients = sorted({path for ref, path in used.items() if ref not in personal})
+    author = job.scene.authored_by
+    written = [job.source] if author is not None and job.source is not None else []
     claims = {
         "scene_sha256": scene_hash(job.scene), "seed": job.scene.seed, "run_hash": run_hash,
         "content_id": marks.content_id if marks is not None else None,
@@ -342,11 +356,15 @@ def _sign(
         "source_file": job.source.name if job.source is not None else None,
         "ingredients_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                                for p in ingredients},
+        "fonts_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in fonts},
+        "scene_author": None if author is None else {
+            **author.model_dump(), "digitalSourceType": TRAINED_DATA},
     }  # fmt: skip
     for target in targets:
         check()
         try:
-            sign(target, job.sign, claims, _version("physics-scenes"), ingredients, consents)
+            sign(target, job.sign, claims, _version("physics-scenes"),
+                 [*ingredients, *fonts, *written], consents)  # fmt: skip
         except Exception as error:  # the SDK's errors: a bad certificate, an odd file
             raise ExportError(f"{target.name}: signing failed: {error}") from error
 
@@ -513,7 +531,8 @@ def run(
             check()
             sink.finish()
         if job.sign is not None:
-            _sign(job, outputs, files, meta.digest.hexdigest(), marks, check, consents)
+            fonts = clip.fonts if needs_pixels else ()
+            _sign(job, outputs, files, meta.digest.hexdigest(), marks, check, consents, fonts)
         for sink in sinks:
             sink.commit()
         check()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,8 @@ from ..scene.captions import Cue
 from .camera import Picture
 from .view import Pixels
 
+FONT_FILE = Path(pygame.__file__).parent / pygame.font.get_default_font()
+"""FreeSans Bold as pygame-ce ships it: the one font drawn (a C2PA ingredient when used)."""
 Color3 = tuple[int, int, int]
 SAFE_MARGIN = 0.05
 """Of the picture area on each side: the title-safe area is the middle 90 %."""
@@ -143,6 +146,37 @@ class Captions:
             region *= 1 - a
             region += a * color[None, None, :]
             y += h
+
+    def corner(self, pixels: Pixels, text: str, corner: str, opacity: float, size: float) -> Pixels:
+        """``text`` in white on a dark box in a corner of the title-safe area (``look.label``),
+        never under 11 px high (smaller is not read at 320x180)."""
+        p = self.picture
+        px = max(11, round(size * p.area_height))
+        alpha = self.lines(text, px)[0] * opacity
+        h, w = alpha.shape
+        pad = max(1, px // 5)
+        top0, left0 = (p.height - p.area_height) // 2, (p.width - p.area_width) // 2
+        margin_y, margin_x = round(p.area_height * SAFE_MARGIN), round(p.area_width * SAFE_MARGIN)
+        top = top0 + margin_y + pad
+        if corner.startswith("bottom"):
+            top = top0 + p.area_height - margin_y - pad - h
+        left = left0 + margin_x + pad
+        if corner.endswith("right"):
+            left = left0 + p.area_width - margin_x - pad - w
+        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+        out = raw.astype(np.float32)
+        box = out[
+            max(0, top - pad) : max(0, top + h + pad), max(0, left - pad) : max(0, left + w + pad)
+        ]
+        box[..., :3] *= 1 - BOX_ALPHA * opacity
+        cut_y, cut_x = max(0, -top), max(0, -left)  # wider than the picture: clipped
+        region = out[top + cut_y : top + h, left + cut_x : left + w, :3]
+        a = alpha[cut_y : cut_y + region.shape[0], cut_x : cut_x + region.shape[1], None]
+        region *= 1 - a
+        region += a * 255.0
+        result = np.round(out).astype(np.uint8)
+        result[..., 3] = raw[..., 3]
+        return Pixels(pixels.width, pixels.height, result.tobytes(), pixels.pix_fmt)
 
     def label(
         self, pixels: Pixels, text: str, x: float, y: float, size: float, color: Color3

@@ -335,6 +335,20 @@ class Label(Model):
     color: Color = Field("#ffffff", description="Text colour.")  # type: ignore[assignment]
 
 
+class SyntheticLabel(Model):
+    """A visible note in a corner of every frame that the clip is synthetic: the marks and
+    credentials prove it to software, this tells a viewer (``label: true`` for the default)."""
+
+    text: str = Field(
+        "Synthetic: physics_scenes", min_length=1, max_length=120, description="What it says."
+    )
+    corner: Literal["top-left", "top-right", "bottom-left", "bottom-right"] = Field(
+        "bottom-right", description="Which corner of the title-safe area."
+    )
+    opacity: float = Field(0.8, gt=0, le=1, description="Of the text (its box: 60 % of it).")
+    size: float = Field(0.04, gt=0, le=0.3, description="Text height, fraction of the picture.")
+
+
 Aspect = Literal["16:9", "9:16", "1:1", "4:3", "2.39:1"]
 ASPECTS: Mapping[str, float] = MappingProxyType(
     {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0, "4:3": 4 / 3, "2.39:1": 2.39}
@@ -372,6 +386,9 @@ class Look(Model):
     title: Title | None = Field(
         None, description="A title card at the start: text, or {text, duration, size, box, ...}."
     )
+    label: SyntheticLabel | None = Field(
+        None, description="true, text, or {text, corner, opacity, size}: 'synthetic' on screen."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -380,6 +397,12 @@ class Look(Model):
             data = {**data, "title": {"text": data["title"]}}
         if isinstance(data, dict) and data.get("auto_captions") is True:
             data = {**data, "auto_captions": {}}
+        if isinstance(data, dict) and data.get("label") is True:
+            data = {**data, "label": {}}
+        elif isinstance(data, dict) and data.get("label") is False:
+            data = {**data, "label": None}
+        elif isinstance(data, dict) and isinstance(data.get("label"), str):
+            data = {**data, "label": {"text": data["label"]}}
         return data
 
 

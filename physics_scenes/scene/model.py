@@ -288,6 +288,17 @@ class Timing(Model):
         return 1.0 / (self.fps * self.substeps)
 
 
+class Authorship(Model):
+    """Who wrote a scene file when it was not a person: the content credentials declare the
+    scene an ingredient made with trainedAlgorithmicData."""
+
+    model: str = Field(min_length=1, max_length=200, description="The model's name.")
+    endpoint: str = Field(min_length=1, max_length=500, description="Where it was asked.")
+    prompt_sha256: str = Field(
+        pattern="^[0-9a-f]{64}$", description="SHA-256 of the prompt (UTF-8), not the prompt."
+    )
+
+
 class Scene(Model):
     """A physics scene: world, timing, materials and bodies. Unknown keys are errors."""
 
@@ -320,6 +331,9 @@ class Scene(Model):
     script: ReadOnlyList[Action] = Field(
         default_factory=tuple,
         description="Actions at set times or on triggers (push, release, spawn, caption, end).",
+    )
+    authored_by: Authorship | None = Field(
+        None, description="Set by 'new --llm': the language model that wrote this file."
     )
     templates: ReadOnlyMap[Body] = Field(
         default_factory=dict, description="Body entries by name, for the script to spawn."

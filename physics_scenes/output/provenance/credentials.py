@@ -30,6 +30,9 @@ CONSENT_LABEL = "org.physics_scenes.consent"
 this package does not read consent records)."""
 MIME = {".mp4": "video/mp4", ".gif": "image/gif", ".png": "image/png", ".wav": "audio/wav",
         ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}  # fmt: skip
+INGREDIENT_MIME = {**MIME, ".ttf": "font/ttf", ".otf": "font/otf", ".yaml": "application/yaml",
+                   ".yml": "application/yaml", ".json": "application/json"}  # fmt: skip
+"""Ingredients are declared by name and format (fonts, the scene file when a model wrote it)."""
 SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 """No embedded thumbnail: it would add ~20 KB to every PNG frame."""
 
@@ -101,12 +104,13 @@ def sign(
     try:
         with c2pa.Builder(definition, _context()) as builder:
             for ingredient in ingredients:
-                mime = MIME.get(ingredient.suffix.lower())
+                mime = INGREDIENT_MIME.get(ingredient.suffix.lower())
                 if mime is None:
-                    continue  # fonts and the like: listed (with SHA-256) in the claims
+                    continue  # other files: listed (with SHA-256) in the claims
+                relation = "inputTo" if mime.startswith("application/") else "componentOf"
                 with ingredient.open("rb") as stream:
                     builder.add_ingredient(
-                        {"title": ingredient.name, "relationship": "componentOf"}, mime, stream
+                        {"title": ingredient.name, "relationship": relation}, mime, stream
                     )
             with _signer(identity) as signer:
                 builder.sign_file(path, signed, signer)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ...audio.dsp import WavWriter
 from .payload import MarkKey, content_id, payload_bits
 from .picture import STRENGTH, PictureMark
-from .sound import PERIOD, UNDER_DB, mark_track
+from .sound import NOISY_GAIN_DB, PERIOD, UNDER_DB, mark_track
 
 WAV_BLOCK = PERIOD
 """Samples marked at once (one 2 s period of the mark): memory stays flat and small."""
@@ -42,7 +42,10 @@ class Marks:
             "content_id": self.content_id,
             "keyed": self.key.keyed,
             "picture": {"kind": "tiled spread spectrum, luma", "strength_levels": STRENGTH},
-            "sound": {"kind": "spread spectrum 1.5-6 kHz", "under_programme_db": UNDER_DB},
+            "sound": {
+                "kind": "spread spectrum 1.5-6 kHz, convolutional code",
+                "under_programme_db": [UNDER_DB - NOISY_GAIN_DB, UNDER_DB],
+            },
         }
 
     def mark_wav(self, path: Path) -> None:

@@ -86,6 +86,75 @@ def decode_soft(soft: Sequence[float]) -> tuple[str | None, int]:
     return None, 0
 
 
+CODE_POLYS = (0o133, 0o171, 0o165)
+"""The rate-1/3, constraint-length-7 convolutional code (the one of many standards): a soft
+Viterbi decoder gains about 4 dB over sending each bit three times."""
+CODE_K = 7
+CODED_BITS = len(CODE_POLYS) * (PAYLOAD_BITS + CODE_K - 1)
+"""210: the 64 payload bits and 6 zeros that bring the coder back to its start."""
+
+
+def _code_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per state (the last 6 bits) and input bit: the next state and the 3 code bits."""
+    states = 1 << (CODE_K - 1)
+    nxt = np.zeros((states, 2), np.int64)
+    out = np.zeros((states, 2, len(CODE_POLYS)), np.int64)
+    for state in range(states):
+        for bit in (0, 1):
+            register = (bit << (CODE_K - 1)) | state
+            nxt[state, bit] = register >> 1
+            for j, poly in enumerate(CODE_POLYS):
+                out[state, bit, j] = bin(register & poly).count("1") & 1
+    return nxt, out
+
+
+def encode(bits: Sequence[int]) -> list[int]:
+    """The coded bits of ``bits`` (with the zero tail).
+
+    >>> len(encode(payload_bits("0123456789ab")))
+    210
+    """
+    nxt, out = _code_table()
+    state, coded = 0, []
+    for bit in [*bits, *[0] * (CODE_K - 1)]:
+        coded += [int(v) for v in out[state, bit]]
+        state = int(nxt[state, bit])
+    return coded
+
+
+def viterbi(soft: Sequence[float]) -> list[int]:
+    """The most likely payload bits for soft code bits (sign = bit, size = confidence).
+
+    >>> coded = encode(payload_bits("0123456789ab"))
+    >>> soft = [1.0 if b else -1.0 for b in coded]
+    >>> for i in range(0, 210, 9): soft[i] = -soft[i]  # 24 code bits read wrongly
+    >>> read_payload(viterbi(soft))
+    '0123456789ab'
+    """
+    nxt, out = _code_table()
+    states = len(nxt)
+    signed = np.asarray(soft, float).reshape(-1, len(CODE_POLYS))
+    gains = (out * 2 - 1) @ signed.T  # (state, bit, step): agreement of each branch
+    metric = np.full(states, -np.inf)
+    metric[0] = 0.0
+    back = np.zeros((len(signed), states), np.int64)
+    for step in range(len(signed)):
+        candidates = np.full((states, 2), -np.inf)  # (next state, which predecessor)
+        total = metric[:, None] + gains[:, :, step]
+        for bit in (0, 1):
+            target = nxt[:, bit]
+            slot = np.arange(states) & 1  # predecessors of a state differ in the oldest bit
+            candidates[target, slot] = np.maximum(candidates[target, slot], total[:, bit])
+        choice = np.argmax(candidates, axis=1)
+        back[step] = choice
+        metric = candidates[np.arange(states), choice]
+    state, bits = 0, []
+    for step in range(len(signed) - 1, -1, -1):
+        bits.append(state >> (CODE_K - 2))  # the newest bit is the state's top bit
+        state = ((state << 1) & (states - 1)) | int(back[step, state])
+    return bits[::-1][:PAYLOAD_BITS]
+
+
 @dataclass(frozen=True, slots=True)
 class MarkKey:
     """The secret (or public) bytes that choose the marks' patterns."""

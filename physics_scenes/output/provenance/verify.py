@@ -87,6 +87,15 @@ def _judge(report: Report) -> None:
                 f"used with consent {scope.get('id')} ({', '.join(scope.get('uses', []))} in "
                 f"{', '.join(scope.get('scenes', []))}; expires {scope.get('expires')})"
             )
+        claims = manifest.claims or {}
+        author = claims.get("scene_author")
+        if isinstance(author, dict):
+            model, where = author.get("model"), author.get("endpoint")
+            prompt = author.get("prompt_sha256")
+            found.append(f"scene written by a language model: {model} at {where} "
+                         f"(prompt sha256 {prompt})")  # fmt: skip
+        for name, digest in sorted((claims.get("fonts_sha256") or {}).items()):
+            found.append(f"font drawn: {name} (sha256 {digest})")
     if len(ids) > 1:
         found.append(f"picture and sound marks disagree: {sorted(ids)}")
         report.status = EXIT_TAMPERED

@@ -8,6 +8,7 @@ Only the standard library talks to the endpoint (``urllib``), and only when aske
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.error
 import urllib.request
@@ -15,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import SceneError
+from ...errors import Issue, SceneError
 from ..loader import parse_scene
-from ..model import Scene
+from ..model import Authorship, Scene
 
 SYSTEM = (
     "You write scene files for physics_scenes, a 2D physics video tool (SI units, y up, "
@@ -111,10 +112,17 @@ def author(
                 },
             ]
             continue
-        try:
-            text = json.dumps(json.loads(content), indent=2, ensure_ascii=False) + "\n"
-        except ValueError:  # YAML is accepted too: keep it as written
-            text = content if content.endswith("\n") else content + "\n"
-        return Authored(text, scene, round_)
+        stamp = Authorship(model=model, endpoint=url,
+                           prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest())  # fmt: skip
+        try:  # the file says who wrote it (whatever the model claimed), for the credentials
+            data = json.loads(content)
+            data["authored_by"] = stamp.model_dump()
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        except ValueError:  # YAML is accepted too: kept as written, the stamp added
+            if scene.authored_by is not None:
+                issue = Issue("<model answer>", 1, 1, "authored_by", "set by physics_scenes only")
+                raise SceneError([issue]) from None
+            text = content.rstrip("\n") + "\nauthored_by: " + json.dumps(stamp.model_dump()) + "\n"
+        return Authored(text, scene.model_copy(update={"authored_by": stamp}), round_)
     assert last is not None
     raise last
