@@ -107,7 +107,8 @@ def _deliver(signum: int, handler: Any) -> None:
         os.kill(os.getpid(), signum)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -178,7 +179,7 @@ def recover(parent: Path, stem: str) -> None:
     key = stem_key(stem)
     for entry in _entries(parent):
         match = _STAGING.fullmatch(entry.name)
-        if match is None or match[1] != key or _alive(int(match[2])):
+        if match is None or match[1] != key or process_alive(int(match[2])):
             continue
         with held_signals():
             if match[3] == "partial":
@@ -191,7 +192,7 @@ def _clean_legacy(parent: Path, name: str) -> None:
     """Delete ``.NAME.partial-PID`` and ``.NAME.old-PID`` (earlier versions) of dead PIDs."""
     for entry in _entries(parent):
         match = _LEGACY.fullmatch(entry.name)
-        if match is not None and match[1] == name and not _alive(int(match[2])):
+        if match is not None and match[1] == name and not process_alive(int(match[2])):
             with contextlib.suppress(OSError):
                 _remove(Path(entry.path))
 

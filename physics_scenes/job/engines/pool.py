@@ -24,6 +24,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
+from ...output.atomic import process_alive
+
 T = TypeVar("T")
 R = TypeVar("R")
 IN_FLIGHT = 2
@@ -32,16 +34,6 @@ IN_FLIGHT = 2
 
 PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer")
 """Modules the fork server imports once for every worker (the renderer brings pygame)."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _watch_parent(command: int) -> None:
@@ -55,7 +47,7 @@ def _watch_parent(command: int) -> None:
         try:
             handle = os.pidfd_open(command)
         except (AttributeError, OSError):  # not Linux, or already gone
-            while _alive(command):
+            while process_alive(command):
                 time.sleep(0.5)
         else:
             select.select([handle], [], [])
