@@ -49,6 +49,7 @@ def run_markdown(path: Path, timeout: float = 120) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.slow  # ~10 s: every API example of the README in one fresh interpreter
 def test_every_python_block_in_the_readme_runs() -> None:
     text = README.read_text(encoding="utf-8")
     blocks = python_blocks(text)

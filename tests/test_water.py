@@ -22,7 +22,7 @@ from physics_scenes.picture.renderer import Renderer
 from physics_scenes.scene.assembly import EmitterSpec, FluidSpec
 from physics_scenes.scene.limits import MAX_PARTICLES
 
-from helpers import SCENES, probe_video
+from helpers import SCENES, decode_video, probe_video
 
 WATER = FluidSpec("water", 1000.0, 0.02, 0.0, (40, 120, 200))
 G = 9.81
@@ -319,9 +319,9 @@ def test_water_examples_render_a_video_with_water(tmp_path: Path, name: str) -> 
     assert states[0]["fluids"][0]["name"] == "water" and states[-1]["type"] == "footer"
     poured = name == "tap_fills_glass"  # no water at the start: a jet after 0.25 s
     assert states[-2]["fluid_particles"] > (10 if poured else 150)
-    import imageio.v3 as iio
-
-    last = iio.imread(video, index=header.frame_count - 1).astype(int)
+    # (not imageio's reader: its ffmpeg pipes are left open, a ResourceWarning whenever
+    # the collector finds them: helpers.decode_video runs ffmpeg to the end)
+    last = decode_video(video).frames[header.frame_count - 1].astype(int)
     bluish = (last[..., 2] > last[..., 0] + 50).mean()
     assert bluish > (0.001 if poured else 0.05)  # a visible body of water (or jet)
 
