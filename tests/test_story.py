@@ -189,6 +189,12 @@ def test_a_story_act_must_exist_and_share_the_frame_rate(tmp_path) -> None:
     (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
     with pytest.raises(SceneError, match=r":1:41: story\.acts\[1\]\.scene: 25 fps; the story.* 20"):
         load_story(tmp_path / "s.yaml")
+    # a scene file given to `story`: one line that says so, not every field unknown
+    with pytest.raises(
+        SceneError, match=r"a\.yaml:\d+:\d+: this is a scene file, not a story"
+    ) as e:
+        load_story(tmp_path / "a.yaml")
+    assert len(e.value.issues) == 1
 
 
 STORIES = Path(__file__).parent.parent / "scenes" / "stories"

@@ -58,6 +58,12 @@ def load_story(path: Path) -> list[StoryAct]:
     """The acts of a story file, each scene validated; located ``SceneError``s (in the
     story file, at ``story.acts[i].scene``, or in an act's scene file)."""
     text, raw, positions = read_document(read_file(path), str(path))
+    if isinstance(raw, dict) and "story" not in raw and "bodies" in raw:
+        message = (
+            "this is a scene file, not a story: render it with `physics-scenes render`; "
+            "a story file holds `story: {acts: [{scene: FILE}, ...]}`"
+        )
+        raise SceneError([Issue(str(path), *positions.locate(("bodies",)), "", message)], text)
     story = validate_part(StoryFile, raw, positions, text, str(path)).story
 
     def located(i: int, message: str) -> SceneError:
