@@ -3,9 +3,12 @@ walker turns; each checked by its effect on the Frames (or the clip's clock)."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
 
@@ -201,7 +204,7 @@ STORIES = Path(__file__).parent.parent / "scenes" / "stories"
 
 
 @pytest.mark.slow  # the examples: one clip run, one small story render (about 10 s idle)
-def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
+def test_the_three_shot_and_two_act_examples_render(tmp_path, capsys) -> None:
     from physics_scenes import load_scene
     from physics_scenes.job.story import render_story
 
@@ -225,6 +228,17 @@ def test_the_three_shot_and_two_act_examples_render(tmp_path) -> None:
     assert "Somewhere up the hill, a stone breaks loose." in vtt and "Impact." in vtt
     darkest = [int(pictures[first + k].max()) for k in (-1, 0)]
     assert max(darkest) < 40 < int(pictures[first + 30].max())  # through black, then act two
+    # marked like a render: one content id in the pictures and in the sound, named in tags
+    from physics_scenes.cli import main
+
+    assert main(["verify", str(story), "--json"]) == 0
+    mark = json.loads(capsys.readouterr().out.splitlines()[0])["watermark"]
+    assert mark["picture"]["payload"] == mark["sound"]["payload"] == mark["content_id"]
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    header = subprocess.run([exe, "-hide_banner", "-i", str(story)], capture_output=True,
+                            text=True).stderr  # fmt: skip
+    assert "comment         : synthetic: rendered by physics_scenes" in header
+    assert f"content id {mark['content_id']}" in header
 
 
 SHOTS = """

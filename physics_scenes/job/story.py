@@ -12,6 +12,7 @@ much); a fade goes through black without overlap. Deterministic like a render.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from ..errors import Issue, RenderError, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
+from ..output.provenance.marks import Marks
 from ..output.sink import StreamInfo
 from ..output.subtitles import WRITERS
 from ..output.video import Mp4Sink
@@ -37,7 +39,7 @@ from ..scene.loader import format_path, load_scene, read_document, read_file, va
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import audio_sink_for, consent_scopes, located_error
+from .pipeline import audio_sink_for, consent_scopes, located_error, scene_hash
 
 if TYPE_CHECKING:
     from ..output.sound import AudioSink
@@ -218,6 +220,15 @@ def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> None:
         raise RenderError(f"the blocklist: {error}") from None
 
 
+def story_marks(path: Path, acts: Sequence[StoryAct], fps: int, frames: int) -> Marks:
+    """The story's in-signal marks: its content id from the story file's text and each
+    act's scene (as a render's comes from its scene), so any copy of the MP4 names it."""
+    digest = hashlib.sha256(read_file(path))
+    for act in acts:
+        digest.update(scene_hash(act.scene).encode())
+    return Marks.make(digest.hexdigest(), acts[0].scene.seed, f"{fps}fps {frames} story", None)
+
+
 def render_story(
     path: Path,
     output: Path,
@@ -229,8 +240,11 @@ def render_story(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     registry: Path | None = None,
+    watermark: bool = True,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
+    Its pictures and sound carry the invisible marks (``watermark``) with the story's own
+    content id, and its tags say it is synthetic; it is not signed (no C2PA manifest).
     Every act is checked like a render before anything is opened: its personal faces and
     voices against their consents, its files and texts against ``registry`` (the
     blocklist) when one is given; a located ``SceneError`` names the act's field.
@@ -249,6 +263,12 @@ def render_story(
     outputs = OutputSet(output.parent, output.stem, overwrite=overwrite)
     audio, subtitles = _Wav(), _Srt()
     video = Mp4Sink(output, audio=audio, subtitles=subtitles)
+    marks = story_marks(path, acts, fps, total) if watermark else None
+    video.tags = (
+        ("title", f"{path.stem} (a story)"),
+        ("comment", "synthetic: rendered by physics_scenes from the story file "
+         f"{path.name}" + (f", content id {marks.content_id}" if marks is not None else "")),
+    )  # fmt: skip
     written = 0
     with contextlib.ExitStack() as stack:
         try:
@@ -277,6 +297,8 @@ def render_story(
                 cues[k].update({(c.start, c.end, c.text): c for c in item.cues})
 
             for pixels in story_pictures(clips, transitions, seen):
+                if marks is not None:
+                    pixels = marks.picture.apply(pixels)
                 video.write(_BLANK, pixels)  # (the encoder reads the pixels only)
                 written += 1
                 if progress is not None:
@@ -294,6 +316,8 @@ def render_story(
             if any(s is not None for s in sinks):
                 audio.wav = folder / "story.wav"
                 write_wav(audio.wav, story_track(tracks, transitions, fps))
+                if marks is not None:
+                    marks.mark_wav(audio.wav)
             timed = story_cues(cues, counts, transitions, fps)
             sidecars = []
             for end, write in WRITERS.items() if timed else ():
