@@ -38,6 +38,12 @@ def add_commands(commands: Any) -> None:
     story.add_argument("--overwrite", action="store_true", help="replace existing output")
     story.add_argument("-q", "--quiet", action="store_true", help="no summary")
     story.add_argument(
+        "--sign-with", nargs=2, type=Path, metavar=("CERT", "KEY"),
+        help="sign with this certificate chain and private key (PEM); default: the local "
+        "identity if `physics-scenes keys init` made one",
+    )  # fmt: skip
+    story.add_argument("--no-sign", action="store_true", help="write no C2PA content credentials")
+    story.add_argument(
         "--registry", type=Path, metavar="PATH",
         help="the blocklist to check every act against (default: the user's, if it exists)",
     )  # fmt: skip
@@ -55,10 +61,25 @@ def _cmd_story(args: argparse.Namespace) -> int:
     width, height = args.size
     frames = render_story(path, output, width, height, sound=not args.no_audio,
                           quality=args.quality, overwrite=args.overwrite,
-                          registry=registry_in_use(args.registry))  # fmt: skip
+                          registry=registry_in_use(args.registry),
+                          sign=_identity(args))  # fmt: skip
     if not args.quiet:
         print(f"wrote {output}: {frames} frames", file=sys.stderr)
     return 0
+
+
+def _identity(args: argparse.Namespace) -> Any:
+    """``--sign-with``, else the local identity if ``keys init`` made one (as ``render``)."""
+    from .output.provenance.keys import load_identity, local_identity
+
+    if args.no_sign:
+        return None
+    if args.sign_with is None:
+        return local_identity()
+    try:
+        return load_identity(*args.sign_with)
+    except ValueError as error:
+        raise RenderError(str(error)) from None
 
 
 COMMANDS = {"story": _cmd_story}

@@ -58,7 +58,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     "portal": {"scene", "frame", "errors", "output.provenance", "rights", "job"},
     "cli_dataset": {"scene", "frame", "errors", "job", "rights.command"},
-    "cli_story": {"errors", "job", "rights"},
+    "cli_story": {"errors", "job", "rights", "output.provenance.keys"},
     "__main__": {"cli", "errors"},
     "__init__": {"*"},
 }

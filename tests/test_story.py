@@ -383,3 +383,32 @@ def test_a_story_refuses_what_render_refuses_before_writing_anything(
         with pytest.raises(SceneError, match=r"a\.yaml:9:\d+: script\[0\]\.say: espeak-ng"):
             render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False)
         assert not any(out.parent.iterdir())
+
+
+def test_a_story_is_marked_and_signed_like_a_render(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """With a local identity (``keys init``) the story's MP4 carries a signed manifest
+    whose content id is the one its marks carry; ``--no-sign`` leaves the marks only."""
+    from physics_scenes.cli import main
+
+    monkeypatch.setenv("PHYSICS_SCENES_CONFIG_DIR", str(tmp_path / "config"))
+    assert main(["keys", "init"]) == 0
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace("COLOR", "#1432c8"))
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
+    out = tmp_path / "s.mp4"
+    story = ["story", str(tmp_path / "s.yaml"), "-o", str(out), "--size", "160x90", "-q"]
+    assert main([*story, "--no-audio"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.splitlines()[0])
+    # (signed by the identity keys init made here, whose local root CA verify trusts)
+    assert report["manifest"]["state"] == "trusted", report["manifest"]
+    assert report["manifest"]["claims"]["content_id"] == report["watermark"]["content_id"]
+    assert report["manifest"]["claims"]["source_file"] == "s.yaml"
+    assert main([*story, "--no-audio", "--no-sign", "--overwrite"]) == 0
+    capsys.readouterr()
+    main(["verify", str(out), "--json"])
+    report = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert report["manifest"]["state"] == "none" and report["watermark"]["picture"] is not None

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from ..frame import Frame
 from ..output.atomic import AtomicPath, OutputSet
 from ..output.ffmpeg import decode_audio
 from ..output.provenance.marks import Marks
-from ..output.sink import StreamInfo
+from ..output.sink import ExportError, StreamInfo
 from ..output.subtitles import WRITERS
 from ..output.video import Mp4Sink
 from ..picture.looks import blend, darken, wipe
@@ -39,9 +39,10 @@ from ..scene.loader import format_path, load_scene, read_document, read_file, va
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import audio_sink_for, consent_scopes, located_error, scene_hash
+from .pipeline import _version, audio_sink_for, consent_scopes, located_error, scene_hash
 
 if TYPE_CHECKING:
+    from ..output.provenance.keys import Identity
     from ..output.sound import AudioSink
 
 
@@ -203,12 +204,12 @@ def story_cues(
     return out
 
 
-def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> None:
-    """What ``render`` refuses, refused for every act (``SceneError``, ``RenderError``)."""
-    for act in acts:
-        consent_scopes(act.scene, act.source)
+def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> list[dict[str, Any]]:
+    """What ``render`` refuses, refused for every act (``SceneError``, ``RenderError``);
+    the acts' consents (ids and scopes) for the manifest."""
+    consents = [scope for act in acts for scope in consent_scopes(act.scene, act.source)]
     if registry is None:
-        return
+        return consents
     from ..rights.registry import Registry, RegistryError  # the fingerprints: only here
     from ..rights.registry_check import screen
 
@@ -218,6 +219,33 @@ def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> None:
                 screen(act.scene, act.source, opened)
     except RegistryError as error:
         raise RenderError(f"the blocklist: {error}") from None
+    return consents
+
+
+def _sign_story(
+    staged: Path,
+    path: Path,
+    acts: Sequence[StoryAct],
+    marks: Marks | None,
+    identity: Identity,
+    consents: Sequence[Mapping[str, Any]],
+) -> None:
+    """A signed C2PA manifest in the staged MP4: the story file and each act's scene
+    hash as claims, the acts' scene files as ingredients, their consents."""
+    from ..output.provenance.credentials import sign  # c2pa: only when signing
+
+    claims = {
+        "story_sha256": hashlib.sha256(read_file(path)).hexdigest(),
+        "acts_scene_sha256": [scene_hash(act.scene) for act in acts],
+        "content_id": marks.content_id if marks is not None else None,
+        "watermark_keyed": False if marks is not None else None,
+        "source_file": path.name,
+    }
+    sources = sorted({act.source for act in acts if act.source is not None})
+    try:
+        sign(staged, identity, claims, _version("physics-scenes"), sources, consents)
+    except Exception as error:  # the SDK's errors: a bad certificate, an odd file
+        raise ExportError(f"{staged.name}: signing failed: {error}") from error
 
 
 def story_marks(path: Path, acts: Sequence[StoryAct], fps: int, frames: int) -> Marks:
@@ -241,16 +269,18 @@ def render_story(
     progress: Callable[[int, int], None] | None = None,
     registry: Path | None = None,
     watermark: bool = True,
+    sign: Identity | None = None,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
     Its pictures and sound carry the invisible marks (``watermark``) with the story's own
-    content id, and its tags say it is synthetic; it is not signed (no C2PA manifest).
+    content id, and its tags say it is synthetic; with ``sign`` it carries a signed C2PA
+    manifest too.
     Every act is checked like a render before anything is opened: its personal faces and
     voices against their consents, its files and texts against ``registry`` (the
     blocklist) when one is given; a located ``SceneError`` names the act's field.
     Atomic: on any error nothing is left at ``output``."""
     acts = load_story(path)
-    _check_rights(acts, registry)
+    consents = _check_rights(acts, registry)
     clips = []
     for act in acts:
         try:
@@ -327,6 +357,8 @@ def render_story(
                 if end == ".srt":
                     subtitles.written = sidecar.temp  # the MP4's mov_text track
             video.finish()
+            if sign is not None:
+                _sign_story(outputs.staged(output), path, acts, marks, sign, consents)
             video.commit()
             for sidecar in sidecars:
                 sidecar.commit()
