@@ -23,6 +23,7 @@ from physics_scenes.job.pipeline import RenderJob, consent_scopes, run
 from physics_scenes.rights import consent as cs
 from physics_scenes.rights import consent_check as cc
 from physics_scenes.rights import fingerprint
+from physics_scenes.scene import files
 from physics_scenes.scene.files import Roots
 from physics_scenes.scene.loader import load_scene
 
@@ -106,7 +107,7 @@ def test_committed_face_is_the_drawn_one_and_its_consent_verifies() -> None:
     assert np.array_equal(committed, draw_face())
     record = cc.read_record(SCENES / "self_cameo.consent.json")
     assert cs.verify_signature(record)
-    assert record.asset.sha256 == cc.sha256_file(SCENES / "self_cameo_face.png")
+    assert record.asset.sha256 == files.sha256(SCENES / "self_cameo_face.png")
     assert record.terms.others_may_use and record.terms.scenes == ("self_cameo",)
 
 

@@ -28,7 +28,6 @@ or ``job.engines.ray_tasks`` (Ray tasks, on this machine or a cluster).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 from collections import Counter
@@ -43,6 +42,7 @@ from ..output.atomic import AtomicPath, TargetExistsError
 from ..output.shards import TAR_ORDER, ShardClip, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
+from ..scene.files import sha256 as files_sha256
 from ..scene.model import Scene
 from ..scene.outcome import Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
@@ -133,14 +133,6 @@ def items_dir(out: Path) -> Path:
 def _template(text: str, file: str) -> Template:
     """The parsed template, once per process (workers get the text, not the path)."""
     return parse_template(text, file)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
@@ -252,7 +244,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     return {
         "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
         "plausibility": notes["plausibility"],
-        "files": {path.name: _sha256(path) for path in sorted(files)},
+        "files": {path.name: files_sha256(path) for path in sorted(files)},
     }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from ..output.video import AudioSource, GifSink, Mp4Sink
 from ..physics.world import engine_versions
 from ..scene.captions import CueMaker, title_cues
 from ..scene.files import Root, Roots, roots_of
+from ..scene.files import sha256 as files_sha256
 from ..scene.loader import Positions, format_path, read_document, read_file
 from ..scene.model import Scene
 from .clip import Clip, ClipFrame, check_inputs
@@ -354,9 +355,8 @@ def _sign(
         "content_id": marks.content_id if marks is not None else None,
         "watermark_keyed": marks.key.keyed if marks is not None else None,
         "source_file": job.source.name if job.source is not None else None,
-        "ingredients_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                               for p in ingredients},
-        "fonts_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in fonts},
+        "ingredients_sha256": {p.name: files_sha256(p) for p in ingredients},
+        "fonts_sha256": {p.name: files_sha256(p) for p in fonts},
         "scene_author": None if author is None else {
             **author.model_dump(), "digitalSourceType": TRAINED_DATA},
     }  # fmt: skip

@@ -166,8 +166,8 @@ class Portal:
 
 def _report(upload: Upload) -> dict[str, Any]:
     """``verify``'s report on the upload (in a worker thread), without server paths."""
-    from ..output.provenance.credentials import sha256_file
     from ..output.provenance.verify import inspect
+    from ..scene.files import sha256 as sha256_file  # (no c2pa to load for a hash)
 
     try:
         report = inspect(upload.path).as_json()

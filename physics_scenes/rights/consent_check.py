@@ -18,7 +18,6 @@ record that travels without its revocation is still refused on this machine.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,14 +90,6 @@ def local_key(create: bool = False) -> ed25519.Ed25519PrivateKey | None:
     if path.exists():
         return load_key(path)
     return new_key(path) if create else None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 LENGTH_SLACK = 0.1
@@ -176,9 +167,9 @@ def describe_asset(path: Path, name: str) -> cs.Asset:
         head = stream.read(8)
     if head.startswith((b"\x89PNG", b"\xff\xd8")):
         files.image_size(path, name)
-        return cs.Asset("image", sha256_file(path), name, _prints(path, "image"))
+        return cs.Asset("image", files.sha256(path), name, _prints(path, "image"))
     files.media_format(path, name)
-    return cs.Asset("sound", sha256_file(path), name, _prints(path, "sound"))
+    return cs.Asset("sound", files.sha256(path), name, _prints(path, "sound"))
 
 
 def revocation_files(record_path: Path, consent_id: str) -> list[Path]:

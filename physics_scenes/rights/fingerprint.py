@@ -26,13 +26,14 @@ Pure and deterministic: the same file gives the same print in any process.
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..scene import files
 
 PHASH_MAX = 12
 """The largest pHash distance (of 64 bits) still called the same image (benchmarks/)."""
@@ -99,16 +100,12 @@ class SoundPrint:
 
 def sha256_file(path: Path) -> str:
     """The file's SHA-256, hex; ``FingerprintError`` if it cannot be read."""
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
+        return files.sha256(path)
     except FileNotFoundError:
         raise FingerprintError(f"{path}: no such file") from None
     except OSError as error:
         raise FingerprintError(f"{path}: cannot read: {error.strerror}") from None
-    return digest.hexdigest()
 
 
 def image_print(path: Path) -> ImagePrint:

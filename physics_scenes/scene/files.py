@@ -18,6 +18,7 @@ Pure: the standard library only (no pygame, no scipy), so ``validate`` can use i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import struct
@@ -65,6 +66,16 @@ Root = Path | Roots
 
 def roots_of(root: Root) -> Roots:
     return root if isinstance(root, Roots) else Roots(root)
+
+
+def sha256(path: Path) -> str:
+    """The file's SHA-256, hex, read a megabyte at a time (a video of any size costs one
+    block of memory); ``OSError`` if it cannot be read."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class FileRefError(ValueError):

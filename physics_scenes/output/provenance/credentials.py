@@ -12,7 +12,6 @@ bytes (whose SHA-256 the manifest records) stay deterministic.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 import c2pa
 
+from ...scene import files
 from .keys import Identity
 
 ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/algorithmicMedia"
@@ -35,14 +35,6 @@ INGREDIENT_MIME = {**MIME, ".ttf": "font/ttf", ".otf": "font/otf", ".yaml": "app
 """Ingredients are declared by name and format (fonts, the scene file when a model wrote it)."""
 SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 """No embedded thumbnail: it would add ~20 KB to every PNG frame."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def signable(path: Path) -> bool:
@@ -99,7 +91,7 @@ def sign(
     consents: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Embed a signed manifest in ``path`` (through a file beside it, then renamed over)."""
-    definition = manifest_for(path, claims, version, sha256_file(path), consents)
+    definition = manifest_for(path, claims, version, files.sha256(path), consents)
     signed = path.with_name(path.name + ".signed" + path.suffix)
     try:
         with c2pa.Builder(definition, _context()) as builder:
