@@ -217,23 +217,31 @@ def aac_true_peak(wav: Path) -> float:
     return meter.value()
 
 
-def decode_audio(path: Path, seconds: float) -> np.ndarray:
-    """The first ``seconds`` of a WAV, FLAC or MP3 file as (n, 2) float32 at 48 kHz
-    (mono doubled, more channels mixed down by ffmpeg); ``ExportError`` if it cannot."""
+def _decoded_sound(
+    path: Path, seconds: float, sample_format: str, channels: int, rate: int, frame_bytes: int
+) -> bytes:
+    """The first ``seconds`` of a sound file's first audio stream as raw samples (whole
+    frames of ``frame_bytes``); ``ExportError`` if it does not decode to any sound."""
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
         "-i", ffmpeg_path(path), "-map", "0:a:0", "-t", f"{max(seconds, 0.001):.6f}",
-        "-f", "f32le", "-ac", "2", "-ar", str(RATE), "-",
+        "-f", sample_format, "-ac", str(channels), "-ar", str(rate), "-",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
-    lines = result.stderr.decode(errors="replace").strip().splitlines()
     if result.returncode != 0:
+        lines = result.stderr.decode(errors="replace").strip().splitlines()
         raise ExportError(f"{path}: cannot decode the sound: {lines[-1] if lines else ''}")
-    data = result.stdout[: len(result.stdout) - len(result.stdout) % 8]
-    audio = np.frombuffer(data, dtype="<f4").reshape(-1, 2)
-    if not len(audio):
+    out: bytes = result.stdout
+    if len(out) < frame_bytes:
         raise ExportError(f"{path}: the file holds no sound")
-    return audio
+    return out[: len(out) - len(out) % frame_bytes]
+
+
+def decode_audio(path: Path, seconds: float) -> np.ndarray:
+    """The first ``seconds`` of a WAV, FLAC or MP3 file as (n, 2) float32 at 48 kHz
+    (mono doubled, more channels mixed down by ffmpeg); ``ExportError`` if it cannot."""
+    data = _decoded_sound(path, seconds, "f32le", 2, RATE, 8)
+    return np.frombuffer(data, dtype="<f4").reshape(-1, 2)
 
 
 def decode_frames(path: Path, width: int, height: int) -> np.ndarray:
@@ -319,18 +327,7 @@ def chromaprint(path: Path, seconds: float, at_least: float) -> tuple[np.ndarray
     ``ExportError`` if the file does not decode to any sound.
     """
     exe = imageio_ffmpeg.get_ffmpeg_exe()
-    decode = [
-        exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-i", ffmpeg_path(path),
-        "-map", "0:a:0", "-t", f"{max(seconds, 0.001):.6f}",
-        "-f", "s16le", "-ac", "1", "-ar", str(PRINT_RATE), "-",
-    ]  # fmt: skip
-    result = subprocess.run(decode, capture_output=True, stdin=subprocess.DEVNULL, **_run_alone())
-    lines = result.stderr.decode(errors="replace").strip().splitlines()
-    if result.returncode != 0:
-        raise ExportError(f"{path}: cannot decode the sound: {lines[-1] if lines else ''}")
-    pcm = np.frombuffer(result.stdout[: len(result.stdout) // 2 * 2], dtype="<i2")
-    if not len(pcm):
-        raise ExportError(f"{path}: the file holds no sound")
+    pcm = np.frombuffer(_decoded_sound(path, seconds, "s16le", 1, PRINT_RATE, 2), dtype="<i2")
     decoded = len(pcm) / PRINT_RATE
     wanted = int(at_least * PRINT_RATE)
     if len(pcm) < wanted:
