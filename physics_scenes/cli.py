@@ -423,16 +423,12 @@ def _watermark_key(args: argparse.Namespace) -> bytes | None:
 
 def _signing_identity(args: argparse.Namespace) -> Identity | None:
     """--sign-with, else the local identity if ``keys init`` made one, else None."""
-    from .output.provenance.keys import load_identity, local_identity
+    from .output.provenance.keys import signing_identity
 
-    if args.no_sign:
-        return None
-    if args.sign_with is not None:
-        try:
-            return load_identity(*args.sign_with)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-    return local_identity()
+    try:
+        return signing_identity(args.sign_with, args.no_sign)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:

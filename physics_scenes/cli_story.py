@@ -70,14 +70,10 @@ def _cmd_story(args: argparse.Namespace) -> int:
 
 def _identity(args: argparse.Namespace) -> Any:
     """``--sign-with``, else the local identity if ``keys init`` made one (as ``render``)."""
-    from .output.provenance.keys import load_identity, local_identity
+    from .output.provenance.keys import signing_identity
 
-    if args.no_sign:
-        return None
-    if args.sign_with is None:
-        return local_identity()
     try:
-        return load_identity(*args.sign_with)
+        return signing_identity(args.sign_with, args.no_sign)
     except ValueError as error:
         raise RenderError(str(error)) from None
 

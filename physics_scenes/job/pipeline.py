@@ -231,7 +231,7 @@ def scene_hash(scene: Scene) -> str:
 
 
 @functools.cache
-def _version(package: str) -> str:
+def package_version(package: str) -> str:
     """An installed package's version, read once a process: each read parses the
     package's METADATA file (about 7 ms), which a batch of short clips paid six times
     a clip."""
@@ -273,10 +273,11 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
                    "quality": job.quality, "files": [path.name for path in files],
                    "picture_area": picture_area(clip, job)},
         "versions": {
-            "physics_scenes": _version("physics-scenes"),
+            "physics_scenes": package_version("physics-scenes"),
             **engine_versions(),
-            "pygame-ce": _version("pygame-ce"), "numpy": _version("numpy"),
-            "pydantic": _version("pydantic"), "imageio-ffmpeg": _version("imageio-ffmpeg"),
+            "pygame-ce": package_version("pygame-ce"), "numpy": package_version("numpy"),
+            "pydantic": package_version("pydantic"),
+            "imageio-ffmpeg": package_version("imageio-ffmpeg"),
             **encoder_versions(),
             "python": platform.python_version(),
         },
@@ -288,7 +289,7 @@ def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], .
     """What a player shows: the title, a comment saying the video is synthetic, the tool
     (MP4 keeps title and comment; ffmpeg's bit-exact mode drops its tool tag, so the
     comment names the tool; PNG frames get all three as text chunks)."""
-    version = _version("physics-scenes")
+    version = package_version("physics-scenes")
     title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
     comment = (
         f"synthetic: rendered by physics_scenes {version} from scene "
@@ -363,7 +364,7 @@ def _sign(
     for target in targets:
         check()
         try:
-            sign(target, job.sign, claims, _version("physics-scenes"),
+            sign(target, job.sign, claims, package_version("physics-scenes"),
                  [*ingredients, *fonts, *written], consents)  # fmt: skip
         except Exception as error:  # the SDK's errors: a bad certificate, an odd file
             raise ExportError(f"{target.name}: signing failed: {error}") from error

@@ -39,7 +39,7 @@ from ..scene.loader import format_path, load_scene, read_document, read_file, va
 from ..scene.model import Scene
 from ..scene.story import StoryFile, Transition
 from .clip import Clip, ClipFrame
-from .pipeline import _version, audio_sink_for, consent_scopes, located_error, scene_hash
+from .pipeline import audio_sink_for, consent_scopes, located_error, package_version, scene_hash
 
 if TYPE_CHECKING:
     from ..output.provenance.keys import Identity
@@ -243,7 +243,7 @@ def _sign_story(
     }
     sources = sorted({act.source for act in acts if act.source is not None})
     try:
-        sign(staged, identity, claims, _version("physics-scenes"), sources, consents)
+        sign(staged, identity, claims, package_version("physics-scenes"), sources, consents)
     except Exception as error:  # the SDK's errors: a bad certificate, an odd file
         raise ExportError(f"{staged.name}: signing failed: {error}") from error
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,18 @@ def local_identity() -> Identity | None:
                         f"local ({folder})")  # fmt: skip
     except FileNotFoundError:
         return None
+
+
+def signing_identity(sign_with: Sequence[Path] | None, no_sign: bool) -> Identity | None:
+    """What a render or story signs with: none with ``--no-sign``, ``--sign-with CERT KEY``
+    if given (ValueError with the reason if unusable), else the local identity if
+    ``keys init`` made one."""
+    if no_sign:
+        return None
+    if sign_with is None:
+        return local_identity()
+    cert, key = sign_with
+    return load_identity(cert, key)
 
 
 def load_identity(cert: Path, key: Path) -> Identity:
