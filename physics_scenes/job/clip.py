@@ -156,13 +156,10 @@ def video_timeline(scene: Scene, world: World, time: cm.TimeSpec | None) -> Time
 
 
 def video_frame_count(scene: Scene) -> int:
-    """How many frames ``render`` writes for ``scene``: slow motion and ``time`` actions
-    included (the physics runs ahead only when the script has ``time`` actions), for
-    ``validate`` and ``info``."""
+    """How many frames ``render`` writes for a scene whose script has ``time`` actions
+    (its world is built and run ahead), for ``validate`` and ``info``; without them
+    ``job.timeline.scene_timeline`` answers without the physics."""
     _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
-    if not any(a.time is not None for a in scene.script):
-        timing = scene.timing
-        return timeline_for(time, timing.frame_count / timing.fps).frame_count(timing.fps)
     return video_timeline(scene, World(scene), time).frame_count(scene.timing.fps)
 
 
