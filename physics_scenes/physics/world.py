@@ -3,9 +3,10 @@
 With ``constraints.py`` and the preview's ``hand.py``, the only place that imports
 pymunk (the ``physics/`` package). Bodies are
 added in a fixed order (walls, then file order) because pymunk's results
-depend on it. Collision events follow Box2D's discipline: nothing happens
-inside a pymunk callback except appending to a buffer, and begin events are
-read in bulk after each step with the batch API.
+depend on it. Collision events follow Box2D's discipline: Chipmunk's begin and
+separate callbacks only note which body pair changed (a dictionary lookup and an
+append), and events are made from those notes after each step, so a step costs what
+changed in it, not how many contacts there are.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import math
 from dataclasses import dataclass, field
 from itertools import repeat
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 import pymunk
 import pymunk.batch as batch
+from pymunk._chipmunk import ffi, lib  # type: ignore[import-not-found]  # arbiter getters
 
 from ..frame import (
     NO_BODY,
@@ -62,11 +63,7 @@ _BODY_FIELDS = (
 _ARBITER_FIELDS = (
     batch.ArbiterFields.BODY_A_ID
     | batch.ArbiterFields.BODY_B_ID
-    | batch.ArbiterFields.IS_FIRST_CONTACT
     | batch.ArbiterFields.CONTACT_COUNT
-    | batch.ArbiterFields.TOTAL_IMPULSE
-    | batch.ArbiterFields.NORMAL
-    | batch.ArbiterFields.POINT_A_1
 )
 
 
@@ -189,6 +186,14 @@ class World:
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
+        self._touching: dict[int, int] = {}
+        """Body pair key (``low_row * bodies + high_row``) → its shape pairs in contact now
+        (Chipmunk's arbiters with contact points), kept by the callbacks."""
+        self._changes: list[tuple[int, int]] = []
+        """This step's (pair key, +1 begin / -1 separate) from the callbacks."""
+        self._begun: list[tuple[Any, int, int]] = []
+        """This step's first contacts: (cpArbiter, row of its body a, row of its body b)."""
+        self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
         self.fluid: Fluid | None = None
         fluids: tuple[FluidInfo, ...] = ()
         if assembly.fluid is not None:
@@ -250,35 +255,47 @@ class World:
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
-        self._hash_ids(ids)
+        self._body_pointers = [body._body for body in self.bodies.values()]
+        self._row_of_body = {pointer: row for row, pointer in enumerate(self._body_pointers)}
+        """cpBody pointer → row, for the callbacks (the space's own static body is none)."""
+        self._body_pair = ffi.new("cpBody *[2]")
 
-    def _row_of(self, ids: np.ndarray) -> np.ndarray:
-        """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours.
+    def _arbiter_rows(self, arbiter: Any) -> tuple[int, int]:
+        """The rows of a cpArbiter's bodies a and b (-1: not ours)."""
+        pair = self._body_pair
+        lib.cpArbiterGetBodies(arbiter, pair, pair + 1)
+        rows = self._row_of_body
+        return rows.get(pair[0], -1), rows.get(pair[1], -1)
 
-        pymunk's ids are memory addresses, too spread for a dense table: a multiplicative
-        hash into 8 slots per body finds most of them with one gather, and the binary
-        search (``_lookup``) settles the rest (ids that share a slot, ids not ours)."""
-        factor, shift, table_ids, table_rows = self._id_hash
-        slot = (ids * factor) >> shift
-        rows: np.ndarray = table_rows[slot]
-        missed = table_ids[slot] != ids
-        if missed.any():
-            found, ours = self._lookup(ids[missed])
-            rows[missed] = np.where(ours, found, -1)
-        return rows
+    def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
+        """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more."""
+        a, b = self._arbiter_rows(arbiter._arbiter)
+        if a >= 0 and b >= 0:
+            count = len(self._names)
+            self._changes.append((a * count + b if a < b else b * count + a, 1))
+            self._begun.append((arbiter._arbiter, a, b))
 
-    def _hash_ids(self, ids: np.ndarray, bits: int | None = None) -> None:
-        """Build ``_row_of``'s table: 2**bits slots (default: 8 or more per body)."""
-        bits = max(4, (8 * len(ids) - 1).bit_length()) if bits is None else bits
-        factor, shift = np.uint64(0x9E3779B97F4A7C15), np.uint64(64 - bits)
-        table_ids = np.zeros(1 << bits, dtype=np.uint64)
-        table_rows = np.full(1 << bits, -1, dtype=np.int64)
-        slot = (ids * factor) >> shift
-        # the first id in each slot keeps it (reversed: numpy keeps the last write)
-        table_ids[slot[::-1]] = ids[::-1]
-        table_rows[slot[::-1]] = np.arange(len(ids), dtype=np.int64)[::-1]
-        table_rows[table_ids == 0] = -1  # an empty slot never matches a real id (never 0)
-        self._id_hash = (factor, shift, table_ids, table_rows)
+    def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
+        """Chipmunk's separate: a shape pair no longer touches (or a shape left the space)."""
+        a, b = self._arbiter_rows(arbiter._arbiter)
+        if a >= 0 and b >= 0:
+            count = len(self._names)
+            self._changes.append((a * count + b if a < b else b * count + a, -1))
+
+    def touching_in_bulk(self) -> dict[int, int]:
+        """The touching pairs (as ``_touching`` keeps them from the callbacks) read from
+        Chipmunk's whole arbiter list instead: a check, a pass over every contact."""
+        buffer = self._arbiter_buffer
+        buffer.clear()
+        batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
+        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 3)
+        rows, ours = self._lookup(ints[:, 0:2])
+        keep = (ints[:, 2] > 0) & np.all(ours, axis=1)
+        keys = rows[keep].min(axis=1) * len(self._names) + rows[keep].max(axis=1)
+        counted: dict[int, int] = {}
+        for key in keys.tolist():
+            counted[key] = counted.get(key, 0) + 1
+        return counted
 
     def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Body ids (as the batch API reports them) → (Layout rows, mask of ids that are ours).
@@ -312,7 +329,7 @@ class World:
     def _feet_down(self, walker: WalkerSpec) -> frozenset[str]:
         """The walker's feet touching something other than the walker (after the last step)."""
         count = len(self._names)
-        low, high = np.divmod(self._contacts.touching, count)
+        low, high = np.divmod(np.array(sorted(self._touching), dtype=np.int64), count)
         down = set()
         for role in ("foot_left", "foot_right"):
             row = self._rows_by_name[walker.parts[role]]
@@ -328,7 +345,7 @@ class World:
             self._drive_walkers()
         # bodies that parted a moment ago may touch again: how fast they approach decides
         # whether that is the same contact or a new hit (contacts.ContactHold)
-        before = self.read_state().velocity if self._contacts.waiting else None
+        before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
             self._director.apply_forces()
         self.space.step(self.dt)
@@ -369,53 +386,79 @@ class World:
             )
         fluid.splashes.clear()
 
-    def _collect_events(self, before: FloatArray | None) -> None:
-        """Read every arbiter in bulk and turn changes of contact into Events.
+    def _parted_velocities(self) -> dict[int, tuple[float, float]]:
+        """Before a step, the velocities of the bodies of pairs that have parted but are
+        still held (a touch again needs how fast they approach): a few bodies, one by one."""
+        count, pointers = len(self._names), self._body_pointers
+        rows = {row for key in self._contacts.parted for row in divmod(key, count)}
+        velocities = {}
+        for row in rows:
+            v = lib.cpBodyGetVelocity(pointers[row])
+            velocities[row] = (v.x, v.y)
+        return velocities
+
+    def _collect_events(self, before: dict[int, tuple[float, float]] | None) -> None:
+        """Turn this step's changes of contact (from the callbacks) into Events.
 
         ``begin``: a shape pair's first step of contact (each new contact counts,
         e.g. a ball reaching a second side of the walls). ``separate``: two bodies
         that have touched nowhere for ``HOLD_TIME``, reported on the step that decides
-        it (Chipmunk keeps a separated arbiter cached with zero contacts for a few
-        steps). ``contacts.ContactHold`` keeps resting bodies that part or graze by a
+        it. ``contacts.ContactHold`` keeps resting bodies that part or graze by a
         hair, as in a settled pile, from flickering; every real hit is still a begin.
-        No Python callback runs inside the solver.
+        The work is per change: a step in which nothing began or ended costs a check.
         """
-        buffer = self._arbiter_buffer
-        buffer.clear()
-        batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
-        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
-        count = len(self._names)
-        # Every arbiter only as a pair key, a few whole-array passes: the per-contact work
-        # below (speeds, normals, Events) is done for the step's first contacts alone.
-        rows = self._row_of(ints[:, 0:2])
-        touching = ints[:, 3] > 0
-        first = np.flatnonzero(ints[:, 2] == 1)
-        if rows.min(initial=0) < 0:  # shapes on the space's static body are none of ours
-            ours: npt.NDArray[np.bool_] = np.all(rows >= 0, axis=1)
-            touching &= ours
-            first = first[ours[first]]
-        low, high = rows[touching].min(axis=1), rows[touching].max(axis=1)
-        now = np.sort(low * count + high)
-        if len(now) > 1:
-            now = now[np.concatenate(([True], now[1:] != now[:-1]))]
+        changes, begun = self._changes, self._begun
+        if not changes and not self._contacts.parted:
+            return
+        self._changes, self._begun = [], []
+        touching: dict[int, int] = self._touching
+        was: dict[int, int] = {}
+        for key, change in changes:
+            n = touching.get(key, 0)
+            was.setdefault(key, n)
+            if n + change > 0:
+                touching[key] = n + change
+            else:
+                touching.pop(key, None)
+        started = [key for key, n in was.items() if n <= 0 and key in touching]
+        stopped = [key for key, n in was.items() if n > 0 and key not in touching]
         time, step = self.time, self.step_index
-        first = first[touching[first]]
-        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)[first]
-        rows_a, rows_b = rows[first, 0], rows[first, 1]
+        count, names = len(self._names), self._names
+        if not begun:  # contacts only ended (or a hold ran out): no numbers to read
+            _, ended = self._contacts.update(started, stopped, [], [], [], step)
+            for key in ended:
+                a, b = divmod(key, count)
+                self._events.append(Event(time, step, "separate", names[a], names[b]))
+            return
+        # the first contacts' impulse, normal and point, read after the solver ran
+        values = [
+            (i.x, i.y, n.x, n.y, p.x, p.y)
+            for i, n, p in (
+                (lib.cpArbiterTotalImpulse(arb), lib.cpArbiterGetNormal(arb),
+                 lib.cpArbiterGetPointA(arb, 0)) for arb, _, _ in begun
+            )
+        ]  # fmt: skip
+        floats = np.array(values, dtype=np.float64).reshape(-1, 6)
+        rows_a = np.array([a for _, a, _ in begun], dtype=np.int64)
+        rows_b = np.array([b for _, _, b in begun], dtype=np.int64)
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
-        first = np.arange(len(first))
         mobility = self._inverse_mass[low] + self._inverse_mass[high]
         speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
-        pairs = low * count + high
-        approach = np.zeros(len(first))
-        if before is not None and len(first):
-            flip = np.where(rows_a > rows_b, -1.0, 1.0)[:, None]
-            closing = before[low] - before[high]  # low's velocity relative to high
-            approach = np.sum(closing * floats[:, 2:4] * flip, axis=1)
-        begins, ended = self._contacts.update(now, pairs, speed, approach, step)
-        first = first[begins]
+        pairs = (low * count + high).tolist()
+        approach = [0.0] * len(pairs)
+        if before is not None:
+            parted = self._contacts.parted
+            for k, pair in enumerate(pairs):
+                if pair in parted:  # low's velocity relative to high, along the normal a → b
+                    (lx, ly), (hx, hy) = before[int(low[k])], before[int(high[k])]
+                    sign = -1.0 if rows_a[k] > rows_b[k] else 1.0
+                    approach[k] = (lx - hx) * floats[k, 2] * sign + (ly - hy) * floats[k, 3] * sign
+        begins, ended = self._contacts.update(
+            started, stopped, pairs, speed.tolist(), approach, step
+        )
+        first = np.flatnonzero(np.array(begins, dtype=np.bool_))
         # by body rows, then by contact point: one body pair can begin on two shapes in a
-        # step (a ball in a corner of the walls), and Chipmunk lists arbiters in an order
+        # step (a ball in a corner of the walls), and Chipmunk calls back in an order
         # that depends on memory addresses, which differ from process to process
         first = first[np.lexsort((floats[first, 5], floats[first, 4], high[first], low[first]))]
         flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)  # normals point from a to b,
@@ -428,17 +471,13 @@ class World:
         kinds = ["begin"] * len(first)
         if self._foot_owner:
             self._mark_feet(a_rows, b_rows, kinds, directions)
-        names = self._names
         self._events.extend(map(Event._make, zip(
             repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
             [names[r] for r in b_rows], impulses, points, directions, strict=False,
         )))  # fmt: skip
-        if len(ended):
-            a_rows, b_rows = np.divmod(ended, count)
-            self._events.extend(
-                Event(time, step, "separate", names[a], names[b])
-                for a, b in zip(a_rows.tolist(), b_rows.tolist(), strict=True)
-            )
+        for key in ended:
+            a, b = divmod(key, count)
+            self._events.append(Event(time, step, "separate", names[a], names[b]))
 
     def _mark_feet(
         self,
@@ -474,14 +513,18 @@ class World:
     def fork_with(self, along: T) -> tuple[World, T]:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
-        buffers = (self._body_buffer, self._arbiter_buffer)
+        # C buffers and pointers do not copy: the twin makes its own
+        held = (self._body_buffer, self._arbiter_buffer, self._row_of_body, self._body_pointers,
+                self._body_pair)  # fmt: skip
         self._body_buffer = self._arbiter_buffer = None  # type: ignore[assignment]
+        self._row_of_body, self._body_pointers, self._body_pair = {}, [], None
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            self._body_buffer, self._arbiter_buffer = buffers
+            (self._body_buffer, self._arbiter_buffer, self._row_of_body, self._body_pointers,
+             self._body_pair) = held  # fmt: skip
         twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
-        twin._index_ids()
+        twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
 
     @property
