@@ -9,6 +9,7 @@ import pytest
 
 from physics_scenes import parse_scene
 from physics_scenes.frame import Event
+from physics_scenes.physics import world as world_module
 from physics_scenes.physics.contacts import GRAZE_SPEED, HOLD_TIME, ContactHold
 from physics_scenes.physics.world import World
 
@@ -142,3 +143,29 @@ def test_the_callbacks_keep_the_touching_pairs_that_chipmunk_lists() -> None:
     shelf = world.layout.index("shelf")
     count = len(world.layout.bodies)
     assert not any(shelf in divmod(key, count) for key in kept[-1])  # gone with the shelf
+
+
+def test_reading_contacts_in_bulk_gives_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While changes are dense the world reads Chipmunk's whole arbiter list instead of
+    taking callbacks (``World._pace``). Forced to switch every step, then to stay in
+    bulk, then back to callbacks, the events are the callbacks' own, to the bit."""
+    events = {}
+    for forced in (False, True):
+        world = World(parse_scene(SHELF))
+        got, modes = [], []
+        for step in range(1, 145):
+            if forced and step in (1, 60, 110):  # alternate, stay in bulk, callbacks again
+                above, below = {1: (-1.0, 50.0), 60: (-1.0, -2.0), 110: (1e9, 1e9)}[step]
+                monkeypatch.setattr(world_module, "BULK_ABOVE", above)
+                monkeypatch.setattr(world_module, "CALLBACKS_BELOW", below)
+            world.step()
+            got += world.drain_events()
+            modes.append(world._bulk is not None)
+        events[forced] = got
+        if forced:
+            assert sum(a != b for a, b in itertools.pairwise(modes[:59])) > 50
+            assert all(modes[59:109]) and not any(modes[109:])
+        else:
+            assert not any(modes)  # a few balls: callbacks throughout
+    assert len(events[False]) > 40
+    assert events[True] == events[False]

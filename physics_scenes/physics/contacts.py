@@ -35,6 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
 HOLD_TIME = 1 / 30
 """Seconds two bodies must stay apart before their contact ends (a ``separate`` event)."""
 REST_SPEED = 0.15
@@ -125,3 +128,14 @@ class ContactHold:
             del parted[pair]
             held.discard(pair)
         return begins, sorted(gone)
+
+
+def member(values: npt.NDArray[np.int64], table: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` are in ``table`` (sorted, unique): ``np.isin`` by binary search
+    (``np.isin`` hashes, then sorts: slower for the few thousand keys of a step)."""
+    if not len(table) or not len(values):
+        return np.zeros(len(values), dtype=np.bool_)
+    at = np.searchsorted(table, values)
+    at[at == len(table)] = 0
+    found: npt.NDArray[np.bool_] = table[at] == values
+    return found
