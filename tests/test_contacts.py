@@ -107,6 +107,46 @@ def test_a_bouncing_ball_reports_each_bounce_and_each_lift_off() -> None:
     assert min(impact_speed(world, e) for e in begins) > 0.1
 
 
+CROWD = """
+world: {size: [4, 3], walls: true}
+timing: {duration: 0.5}
+bodies:
+  - kind: ball
+    radius: 0.05
+    position: [0.5, 0.2]
+    grid: {columns: 10, rows: 4, spacing: [0.2, 0.2]}
+"""
+
+
+def test_body_ids_map_to_rows_even_when_the_id_table_is_crowded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read in bulk, arbiters name bodies by pymunk id (a memory address); ``_row_of``
+    finds most in a hashed table and the rest by binary search. With 2 slots for 45
+    bodies nearly every id shares a slot: rows must still be exact, ids that are not ours
+    -1, and the events the same as through the roomy table."""
+    monkeypatch.setattr(world_module, "BULK_ABOVE", -1.0)  # in bulk from the first step
+    monkeypatch.setattr(world_module, "CALLBACKS_BELOW", -2.0)
+    world, roomy = World(parse_scene(CROWD)), World(parse_scene(CROWD))
+    ids = np.array([body.id for body in world.bodies.values()], dtype=np.uint64)
+    strangers = np.array([world.space.static_body.id, 1, int(ids.max()) + 64], dtype=np.uint64)
+    for bits in (None, 1):
+        world._hash_ids(ids, bits)
+        pairs = np.stack((ids, ids[::-1]), axis=1)
+        expected = [[row, len(ids) - 1 - row] for row in range(len(ids))]
+        assert world._row_of(pairs).tolist() == expected
+        assert world._row_of(strangers).tolist() == [-1, -1, -1]
+    crowded, events = [], []
+    for _ in range(60):
+        world.step()
+        roomy.step()
+        crowded += world.drain_events()
+        events += roomy.drain_events()
+    assert crowded == events
+    assert world._bulk is not None and roomy._bulk is not None
+    assert sum(e.kind == "begin" for e in events) >= 40  # every ball lands
+
+
 SHELF = """
 world: {size: [4, 3], walls: true}
 timing: {duration: 0.6}
