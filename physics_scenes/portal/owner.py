@@ -258,7 +258,10 @@ async def _small_form(request: Request) -> dict[str, str]:
             raise UploadRefused(400, f"the body is not JSON: {error}") from None
         if not isinstance(data, dict):
             raise UploadRefused(400, "the body must be a JSON object of text fields")
-        return {str(k): str(v) for k, v in data.items()}
+        wrong = sorted(key for key, value in data.items() if not isinstance(value, str))
+        if wrong:
+            raise UploadRefused(400, f"field {wrong[0]!r} must be text (a JSON string)")
+        return dict(data)
     try:
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     except ValueError:
