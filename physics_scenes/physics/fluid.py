@@ -5,9 +5,10 @@ Jacobi iterations keeps the liquid nearly incompressible at the rigid step (1/24
 where an explicit SPH pressure would need a step ten times smaller. The constraint is
 one-sided (only compression pushes), so a free surface needs no special treatment.
 
-Everything is numpy over all particles at once: neighbour pairs come from one
-``scipy.spatial.cKDTree`` a step, densities and corrections are ``np.bincount`` sums
-over the pairs (summed in a fixed order, so runs are bit-identical). Rigid shapes count
+Everything is numpy over all particles at once: neighbour pairs come from a
+``scipy.spatial.cKDTree`` list kept while it holds (``fluid_shapes.Neighbours``),
+densities and corrections are ``np.bincount`` sums over the pairs (summed in an order
+that depends only on the run, so runs are bit-identical). Rigid shapes count
 as liquid behind their surface (``fluid_shapes.py``: a half-plane of particles), so the
 same density constraint pushes particles off walls; a thin skin projects out any that
 get closer. The momentum a moving shape gives the particles goes to its body as an
@@ -30,6 +31,7 @@ from .fluid_shapes import (
     I64,
     Collider,
     Contact,
+    Neighbours,
     lattice_sums,
     poly6,
     surface_contact,
@@ -60,6 +62,14 @@ SPLASH_PARTICLES = 3
 """Fewer splashing particles than this in a step make no splash event."""
 COHESION = 0.01
 """Cohesion's pull per iteration, in spacings, between two particles of ``cohesion`` 1."""
+
+
+def _pairs_within(x: F64, r: float) -> npt.NDArray[np.intp]:
+    """Every pair (i < j) of rows of ``x`` closer than ``r``, from one tree."""
+    from scipy.spatial import cKDTree  # here: loading the world's module stays light
+
+    pairs: npt.NDArray[np.intp] = cKDTree(x).query_pairs(r, output_type="ndarray")
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +113,6 @@ class Fluid:
         bounds: tuple[float, float, float, float],
         seed: int,
     ) -> None:
-        from scipy.spatial import cKDTree  # here: loading the world's module stays light
-
-        self._tree = cKDTree
         self.kinds = kinds
         self.spacing = spacing
         self.h = KERNEL_FACTOR * spacing
@@ -130,14 +137,7 @@ class Fluid:
         self._rngs = [np.random.default_rng([seed, 7919, i]) for i in range(len(emitters))]
         self._emitted = [0.0] * len(emitters)
         """Rows each emitter has emitted so far (fractional: the clock of the next row)."""
-        self._near: tuple[I64, I64] | None = None
-        """The Verlet list: pairs within h plus ``_margin`` of ``_built_at``."""
-        self._built_at = position
-        self._margin = 0.0
-        self._served = 0
-        """Steps the list has served."""
-        self._exact = 0
-        """Lists still to build without a margin."""
+        self._neighbours = Neighbours(_pairs_within, self.h, VERLET * spacing, EXACT_STEPS)
         self.time = 0.0
         self.splashes: list[Splash] = []
 
@@ -173,41 +173,13 @@ class Fluid:
         keep = self._inside(x)
         if not keep.all():
             x, velocity, self.kind = x[keep], velocity[keep], self.kind[keep]
-            self._near = None  # the rows are numbered anew
+            self._neighbours.forget()  # the rows are numbered anew
         self.position, self.velocity = x, velocity
         return [Push(b, (float(p[0]), float(p[1])), float(p[2])) for b, p in sorted(pushes.items())]
 
     def _pairs(self, x: F64) -> tuple[I64, I64]:
-        """Every pair (i < j) closer than the kernel radius at ``x``.
-
-        A Verlet list: the tree is asked for the pairs within h plus a margin, and that
-        list serves later steps (filtered to h) until some particle has moved half the
-        margin since, or particles came or went. In a splashing flow a list rarely lasts
-        two steps: then the next ``EXACT_STEPS`` lists are asked for without a margin
-        (fewer pairs, nothing to filter). The pairs are exactly those within h at ``x``
-        either way; their order (which the sums over them follow) depends only on the
-        run, so runs stay bit-identical."""
-        near = self._near
-        if near is not None and self._margin > 0 and len(self._built_at) == self.count:
-            d = x - self._built_at
-            if float(np.max(d[:, 0] ** 2 + d[:, 1] ** 2)) <= (self._margin / 2) ** 2:
-                self._served += 1
-                i, j = near
-                px, py = x[:, 0].copy(), x[:, 1].copy()
-                dx, dy = px[i] - px[j], py[i] - py[j]
-                close = dx * dx + dy * dy < self.h * self.h
-                return i[close], j[close]
-        if near is not None and self._margin > 0 and self._served <= 1:
-            self._exact = EXACT_STEPS  # the last list served one step: no margin a while
-        self._margin = 0.0 if self._exact > 0 else VERLET * self.spacing
-        self._exact = max(self._exact - 1, 0)
-        pairs = self._tree(x).query_pairs(self.h + self._margin, output_type="ndarray")
-        i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-        self._near, self._built_at, self._served = (i, j), x, 0
-        if self._margin > 0:
-            return self._pairs(x)  # filtered to h (and counted as served once)
-        self._served = 1
-        return i, j
+        """Every pair (i < j) closer than the kernel radius at ``x`` (``Neighbours``)."""
+        return self._neighbours.pairs(x)
 
     def _contacts(self, x: F64, old: F64, colliders: list[Collider]) -> list[Contact]:
         """The particles within a kernel radius of each shape (and a margin for this
