@@ -107,9 +107,13 @@ class WaterScore:
     def _flying(self, position: np.ndarray) -> np.ndarray:
         cell = np.floor(position / (2 * self.spacing)).astype(np.int64)
         cell -= cell.min(axis=0)
-        key = cell[:, 0] * (int(cell[:, 1].max()) + 1) + cell[:, 1]
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        flying: np.ndarray = counts[inverse.reshape(-1)] < FLYING
+        rows = int(cell[:, 1].max()) + 1
+        key = cell[:, 0] * rows + cell[:, 1]
+        if (int(cell[:, 0].max()) + 1) * rows <= 16 * len(key) + 4096:  # a compact liquid
+            flying: np.ndarray = np.bincount(key)[key] < FLYING
+            return flying
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)  # spread out
+        flying = counts[inverse.reshape(-1)] < FLYING
         return flying
 
     def add(self, frame: Frame) -> None:
