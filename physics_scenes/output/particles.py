@@ -60,9 +60,10 @@ ENDING = ".fluid.npz"
 class ParticleWriter:
     """Frames' particles into an npz at ``path``, a chunk at a time (see the module)."""
 
-    def __init__(self, path: Path, layout: Layout) -> None:
+    def __init__(self, path: Path, layout: Layout, chunk_frames: int = CHUNK_FRAMES) -> None:
         self.path = path
         self._layout = layout
+        self._size = chunk_frames
         self._zip = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._chunk: list[Frame] = []
         self._chunks = 0
@@ -75,7 +76,7 @@ class ParticleWriter:
         self._index.append(frame.index)
         self._time.append(frame.time)
         self._chunk.append(frame)
-        if len(self._chunk) == CHUNK_FRAMES:
+        if len(self._chunk) == self._size:
             self._flush()
 
     def _flush(self) -> None:
@@ -103,7 +104,7 @@ class ParticleWriter:
             "count": np.array(self._count, dtype="<i8"),
             "index": np.array(self._index, dtype="<i8"),
             "time": np.array(self._time, dtype="<f8"),
-            "chunk_frames": np.array(CHUNK_FRAMES, dtype="<i8"),
+            "chunk_frames": np.array(self._size, dtype="<i8"),
             "spacing": np.array(self._layout.fluid_spacing, dtype="<f8"),
             "fluid_name": np.array(names, dtype=f"<U{max([1, *map(len, names)])}"),
             "fluid_density": np.array([f.density for f in fluids], dtype="<f8"),
