@@ -24,7 +24,7 @@ WATER_EXAMPLES = [
 ]
 EXAMPLES = [p for p in ALL_EXAMPLES if p not in WATER_EXAMPLES]
 """Scenes with liquids cost 10-30 s each to simulate whole: tests/test_water.py renders
-them, short and small."""
+them, short and small; only the slow sound test below renders them whole."""
 
 
 WIDTH, HEIGHT = 320, 180

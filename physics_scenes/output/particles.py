@@ -53,7 +53,7 @@ from .sink import StreamInfo
 FORMAT = "physics_scenes.fluid"
 VERSION = 1
 CHUNK_FRAMES = 64
-"""Frames per chunk: at the 20,000-particle limit a chunk holds 41 MB of arrays."""
+"""Frames per chunk: at the 20,000-particle limit a chunk holds 44 MB of arrays."""
 ENDING = ".fluid.npz"
 
 
