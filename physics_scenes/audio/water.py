@@ -8,9 +8,9 @@ for two measures, and three layers are made from them at the end (``water_source
 - **The pour.** Liquid that was flying (a particle with fewer than 3 others in its cell
   of 2 × 2 spacings: a stream, a drop, spray) and is stopped (faster than 1 m/s, it
   loses over 0.5 m/s between two frames) gives up kinetic energy: its sum per second,
-  in W per metre of depth, is the *impact power*.
-  It sets the level of a rushing band of noise around 1.6 kHz (amplitude ∝ √power: the
-  sound's power follows the power dissipated).
+  in W per metre of depth, is the *impact power*. It sets the level of a rushing band
+  of noise around 1.6 kHz (amplitude ∝ √power: the sound's power follows the power
+  dissipated).
 - **Bubbles.** Each kilogram stopped entrains about ``BUBBLES_PER_KG`` air bubbles,
   drawn per frame (seeded). A bubble of radius r rings at the Minnaert frequency
   f = 3.26 m/s / r, a damped sine whose pitch rises as it nears the surface. Its radius
@@ -21,7 +21,7 @@ for two measures, and three layers are made from them at the end (``water_source
   noise around 380 Hz: water lapping and sloshing. A still pool is silent.
 
 The layers are panned by where it happens and sit under ``audio.impacts_db`` with the
-splashes. Per frame this stores five floats, so memory follows the clip as the score's.
+splashes. Per frame this stores six floats, so memory follows the clip as the score's.
 
 >>> from ..frame import FluidInfo, Frame, Layout
 >>> layout = Layout((), (0.0, 0.0), (2.0, 2.0), (0, 0, 0), (0.0, -9.81),
@@ -61,8 +61,8 @@ STILL = 0.05
 POUR_HZ, POUR_OCTAVES = 1600.0, 2.5
 SLOSH_HZ, SLOSH_OCTAVES = 380.0, 1.6
 POUR_LEVEL, POUR_POWER = 0.07, 400.0
-"""RMS of the pour's noise at ``POUR_POWER`` W/m of impact power (a tap of 60 kg/s
-falling a metre), against a unit impact's peak."""
+"""RMS of the pour's noise at ``POUR_POWER`` W/m of impact power, against a unit impact's
+peak (tap_fills_glass's 60 kg/s stream, falling a metre, averages 180 W/m, peaks at 900)."""
 SLOSH_LEVEL, SLOSH_ENERGY = 0.05, 20.0
 """RMS of the slosh at ``SLOSH_ENERGY`` J/m of surface kinetic energy."""
 BUBBLES_PER_KG = 4.0
