@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="simulate a scene and write video and data",
         description="Simulate a scene and write a video (or GIF or PNG "
-        "frames) plus <name>.states.jsonl and <name>.metadata.json.",
+        "frames) plus <name>.states.jsonl and <name>.metadata.json (and, with "
+        "liquid, <name>.fluid.npz: the particles).",
     )
     render.add_argument("scene", type=Path, help="scene file (YAML)")
     render.add_argument(
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--no-states",
         action="store_true",
-        help="do not write <name>.states.jsonl beside the output",
+        help="do not write <name>.states.jsonl (nor <name>.fluid.npz) beside the output",
     )
     sound = render.add_mutually_exclusive_group()
     sound.add_argument(

@@ -26,6 +26,7 @@ from ..frame import Frame
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
+from ..output.particles import ParticleSink, particles_path
 from ..output.png import PngSequenceSink
 from ..output.provenance.keys import Identity
 from ..output.provenance.marks import Marks
@@ -476,6 +477,8 @@ def run(
     _label(sinks[0], tags)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
+    if job.states and clip.layout.fluids:  # the particles, beside the states
+        sinks.append(ParticleSink(particles_path(job.output)))
     sinks += subtitles
     files = [sink.path for sink in sinks]
     if audio is not None:
