@@ -93,8 +93,11 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     assert (again.rendered, again.skipped) == (1, 1)
     assert tree(tmp_path / "data") == before
     # shards: read back by each format's own reader, the same bytes and arrays as the items
-    for fmt in ("webdataset", "hdf5"):
-        assert run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1)).rendered == 0
+    for fmt in ("webdataset", "hdf5"):  # (hdf5 of MP4 items: --video mp4)
+        assert (
+            run_dataset(replace(job, fmt=fmt, shard_size=1, video="mp4"), ProcessPool(1)).rendered
+            == 0
+        )
     shards = tmp_path / "data" / "shards"
     samples = []
     for tar in sorted(shards.glob("*.tar")):  # webdataset's own tar reader, on streams we close
@@ -137,7 +140,7 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
                     assert error <= 8, (row, error)  # BT.601 instead: 13 on red
     shards_before = tree(shards)
     for fmt in ("webdataset", "hdf5"):  # written again: the same bytes
-        run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1))
+        run_dataset(replace(job, fmt=fmt, shard_size=1, video="mp4"), ProcessPool(1))
     assert tree(shards) == shards_before
     before = tree(tmp_path / "data")
     # another template or global seed in the same folder is refused, not mixed in
@@ -146,6 +149,43 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     with pytest.raises(DatasetError, match="another template"):
         run_dataset(job_for(tmp_path / "data", 2, TINY.replace("0.25", "0.5")), ProcessPool(1))
     assert tree(tmp_path / "data") == before
+
+
+def test_hdf5_items_hold_their_exact_frames_as_arrays_and_no_video(tmp_path: Path) -> None:
+    """PhyWorld's format: ``--format hdf5`` items keep their pictures as an array
+    (``clip.npz``, no encoder); the shard's ``frames`` are those bytes, and inside each
+    body's id region the pixels are that body's colour (the watermark moves a few levels)."""
+    out = tmp_path / "data"
+    assert main(["batch", str(_template(tmp_path)), "--count", "1", "--out", str(out),
+                 "--size", "64x48", "--format", "hdf5", "-q", "--workers", "1"]) == 0  # fmt: skip
+    folder = out / "items" / "000000"
+    assert not (folder / "clip.mp4").exists()
+    record = json.loads((folder / "item.json").read_text())
+    assert (
+        hashlib.sha256((folder / "clip.npz").read_bytes()).hexdigest()
+        == record["files"]["clip.npz"]
+    )
+    frames = np.load(folder / "clip.npz")["frames"]
+    ids = np.load(folder / "clip.truth.npz")["ids"]
+    assert frames.shape == (4, 48, 64, 3) and frames.dtype == np.uint8
+    bodies = json.loads((folder / "clip.states.jsonl").read_text().splitlines()[0])["bodies"]
+    for row, colour in [(0, [0x15, 0x17, 0x1C])] + [
+        (r + 1, b["color"]) for r, b in enumerate(bodies)
+    ]:
+        inner = np.stack([ndimage.binary_erosion(f == row, iterations=2) for f in ids])
+        if inner.any():
+            assert np.abs(np.median(frames[inner].astype(int), axis=0) - colour).max() <= 2, row
+    with h5py.File(out / "shards" / "data-000000.h5", "r") as h5:
+        group = h5["000000"]
+        assert "video" not in group and np.array_equal(group["frames"][()], frames)
+        assert group["frames"].chunks == (1, 48, 64, 3)
+    assert json.loads((out / "dataset.json").read_text())["video"]["frames"] is True
+
+
+def _template(folder: Path) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(TINY)
+    return path
 
 
 def test_the_batch_command_refuses_bad_input_with_a_located_error(

@@ -54,6 +54,8 @@ R = TypeVar("R")
 DATASET_FORMAT = "physics_scenes.dataset"
 ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
+FRAMES = "clip.npz"
+VIDEOS = ("mp4", "frames")
 TRUTH = "clip.truth.npz"
 NOTES = "clip.annotations.json"
 TWIN = "counterfactual"
@@ -86,6 +88,9 @@ class DatasetJob:
     """Write ``clip.truth.npz`` (ids, flow, boxes, visibility) beside each clip."""
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
+    video: str | None = None
+    """``mp4`` (``clip.mp4``, H.264) or ``frames`` (``clip.npz``: the exact pictures as an
+    array, no encoder); None: ``frames`` for ``hdf5`` (PhyWorld's format), else ``mp4``."""
     shard_size: int = 1000
     assets: tuple[Path, ...] = ()
     """``--assets`` folders the template's files may also come from (``RenderJob.assets``)."""
@@ -97,16 +102,24 @@ class DatasetJob:
         """The job for a loaded template (its text and file as read)."""
         return cls(template.file, template.text, Path(out), count, **options)
 
+    @property
+    def frames(self) -> bool:
+        """Whether items hold their pictures as arrays (``clip.npz``) instead of an MP4."""
+        return (self.video or ("frames" if self.fmt == "hdf5" else "mp4")) == "frames"
+
     def settings(self) -> dict[str, Any]:
         """What ``dataset.json`` records; a resume must match it (the count may grow)."""
         template = _template(self.template_text, self.template_file)
+        video: dict[str, Any] = {"width": self.width, "height": self.height,
+                                 "quality": self.quality, "audio": self.audio}  # fmt: skip
+        if self.frames:  # (absent for MP4 items: datasets made before it still resume)
+            video["frames"] = True
         return {
             "format": DATASET_FORMAT,
             "version": 1,
             "template": {"file": Path(self.template_file).name, "sha256": template.sha256},
             "global_seed": self.global_seed,
-            "video": {"width": self.width, "height": self.height, "quality": self.quality,
-                      "audio": self.audio},
+            "video": video,
             "truth": self.truth,
         }  # fmt: skip
 
@@ -229,8 +242,10 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     """The clip, its ground truth and annotations in ``into``; their record fields."""
     source = Path(job.template_file) if template.base_dir is not None else None
     render = RenderJob(
-        scene, into / CLIP, "mp4", job.width, job.height, job.quality,
-        source=source, audio="auto" if job.audio else "none", parallel=False,
+        scene, into / (FRAMES if job.frames else CLIP), "frames" if job.frames else "mp4",
+        job.width, job.height, job.quality,
+        source=source, audio=("wav" if job.frames else "auto") if job.audio else "none",
+        parallel=False,
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
@@ -329,7 +344,8 @@ def _clips(out: Path, manifest: Path) -> Iterator[ShardClip]:
             if record["status"] != "accepted":
                 continue
             folder = items_dir(out) / record["name"]
-            files = {ending: folder / f"clip.{ending}" for ending in TAR_ORDER}
+            found = (folder / f"clip.{ending}" for ending in TAR_ORDER)
+            files = {path.name[5:]: path for path in found if path.is_file()}
             yield ShardClip(record["name"], record, files)
 
 

@@ -8,8 +8,9 @@ Every member has mtime 0, uid/gid 0, no owner names and mode 0644, in a fixed or
 two writes give the same bytes (ray.data's writer stamps times and random names).
 
 **HDF5** (``data-000000.h5``, PhyWorld-like): one group per clip, named by the item,
-holding ``video`` (the MP4's bytes, uint8), ``frames`` (n, H, W, 3) uint8 (the MP4
-decoded back to sRGB: what a reader of the video sees), the states as arrays — ``position``
+holding ``frames`` (n, H, W, 3) uint8 — the renderer's pictures when the item holds them
+as an array (``clip.npz``), else the MP4 decoded back to sRGB (what a reader of the
+video sees) beside ``video`` (the MP4's bytes, uint8) — the states as arrays — ``position``
 (n, B, 2), ``angle`` (n, B), ``velocity`` (n, B, 2), ``angular_velocity`` (n, B), float64;
 ``time`` (n,) — and the ground truth ``ids``, ``flow``, ``boxes``, ``visible`` as chunked,
 gzip-compressed datasets (one frame a chunk); attributes ``record`` (the item's JSON),
@@ -35,8 +36,9 @@ from .atomic import AtomicPath
 from .ffmpeg import decode_frames
 from .sink import ExportError
 
-TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
-"""Members of a sample after the record (``json``), by their ending after ``clip.``."""
+TAR_ORDER = ("mp4", "npz", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
+"""Members of a sample after the record (``json``), by their ending after ``clip.``
+(an item holds its pictures as ``mp4`` or as ``npz``, the frames as an array)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,8 @@ class ShardClip:
     name: str
     record: dict[str, Any]
     files: dict[str, Path]
-    """``mp4`` → the video, ``states.jsonl``, ``metadata.json``, ``truth.npz``."""
+    """``mp4`` → the video (or ``npz`` → the frames), ``states.jsonl``, ``metadata.json``,
+    ``truth.npz``, ``annotations.json``."""
 
 
 def _batches(clips: Iterable[ShardClip], size: int) -> Iterator[list[ShardClip]]:
@@ -95,7 +98,7 @@ def _write_tar(path: Path, clips: list[ShardClip]) -> None:
         for clip in clips:
             record = json.dumps(clip.record, sort_keys=True, separators=(",", ":")).encode()
             archive.addfile(_member(f"{clip.name}.json", len(record)), io.BytesIO(record))
-            for ending in TAR_ORDER:
+            for ending in (ending for ending in TAR_ORDER if ending in clip.files):
                 source = clip.files[ending]
                 with open(source, "rb") as stream:
                     size = source.stat().st_size
@@ -128,10 +131,14 @@ def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
         for clip in clips:
             group = h5.create_group(clip.name)
             group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
-            video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
-            group.create_dataset("video", data=video, track_times=False)
-            size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
-            frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
+            if "npz" in clip.files:  # the pictures themselves, no video
+                with np.load(clip.files["npz"]) as arrays:
+                    frames = arrays["frames"]
+            else:
+                video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
+                group.create_dataset("video", data=video, track_times=False)
+                size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
+                frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
             group.create_dataset(
                 "frames", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip",
                 compression_opts=4, shuffle=True, track_times=False,
