@@ -152,26 +152,32 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
 
 
 def test_hdf5_items_hold_their_exact_frames_as_arrays_and_no_video(tmp_path: Path) -> None:
-    """PhyWorld's format: ``--format hdf5`` items keep their pictures as an array
-    (``clip.npz``, no encoder); the shard's ``frames`` are those bytes, and inside each
-    body's id region the pixels are that body's colour (the watermark moves a few levels)."""
-    out = tmp_path / "data"
-    assert main(["batch", str(_template(tmp_path)), "--count", "1", "--out", str(out),
-                 "--size", "64x48", "--format", "hdf5", "-q", "--workers", "1"]) == 0  # fmt: skip
+    """PhyWorld's format: ``--format hdf5`` items keep their pictures as an array (no
+    encoder) in ``clip.h5`` with the states and truth, which the shard copies as it is;
+    ``--video frames`` in a folder dataset gives the same pictures as ``clip.npz``. Inside
+    each body's id region the pixels are that body's colour (the watermark moves a few
+    levels)."""
+    out, flat = tmp_path / "data", tmp_path / "flat"
+    common = ["--count", "1", "--size", "64x48", "-q", "--workers", "1"]
+    assert main(["batch", str(_template(tmp_path)), "--out", str(out), "--format", "hdf5",
+                 *common]) == 0  # fmt: skip
+    assert main(["batch", str(_template(tmp_path)), "--out", str(flat), "--video", "frames",
+                 *common]) == 0  # fmt: skip
     folder = out / "items" / "000000"
-    assert not (folder / "clip.mp4").exists()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "clip.annotations.json", "clip.h5", "clip.metadata.json", "clip.states.jsonl",
+        "item.json",
+    ]  # fmt: skip
     record = json.loads((folder / "item.json").read_text())
-    assert (
-        hashlib.sha256((folder / "clip.npz").read_bytes()).hexdigest()
-        == record["files"]["clip.npz"]
-    )
-    frames = np.load(folder / "clip.npz")["frames"]
-    ids = np.load(folder / "clip.truth.npz")["ids"]
+    digest = hashlib.sha256((folder / "clip.h5").read_bytes()).hexdigest()
+    assert digest == record["files"]["clip.h5"]
+    frames = np.load(flat / "items" / "000000" / "clip.npz")["frames"]
+    ids = np.load(flat / "items" / "000000" / "clip.truth.npz")["ids"]
     assert frames.shape == (4, 48, 64, 3) and frames.dtype == np.uint8
-    bodies = json.loads((folder / "clip.states.jsonl").read_text().splitlines()[0])["bodies"]
-    for row, colour in [(0, [0x15, 0x17, 0x1C])] + [
-        (r + 1, b["color"]) for r, b in enumerate(bodies)
-    ]:
+    states = (folder / "clip.states.jsonl").read_text().splitlines()
+    bodies = json.loads(states[0])["bodies"]
+    colours = [(0, [0x15, 0x17, 0x1C])] + [(r + 1, b["color"]) for r, b in enumerate(bodies)]
+    for row, colour in colours:
         inner = np.stack([ndimage.binary_erosion(f == row, iterations=2) for f in ids])
         if inner.any():
             assert np.abs(np.median(frames[inner].astype(int), axis=0) - colour).max() <= 2, row
@@ -179,7 +185,12 @@ def test_hdf5_items_hold_their_exact_frames_as_arrays_and_no_video(tmp_path: Pat
         group = h5["000000"]
         assert "video" not in group and np.array_equal(group["frames"][()], frames)
         assert group["frames"].chunks == (1, 48, 64, 3)
-    assert json.loads((out / "dataset.json").read_text())["video"]["frames"] is True
+        assert np.array_equal(group["ids"][()], ids)
+        assert json.loads(group.attrs["record"]) == record
+        assert group.attrs["annotations"] == (folder / "clip.annotations.json").read_text()
+        positions = [json.loads(line)["position"] for line in states[1:-1]]
+        assert group["position"][()].tolist() == positions
+    assert json.loads((out / "dataset.json").read_text())["video"]["frames"] == "clip.h5"
 
 
 def _template(folder: Path) -> Path:

@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
 from ..output.atomic import AtomicPath, TargetExistsError
-from ..output.shards import TAR_ORDER, ShardClip, write_shards
+from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
 from ..scene.files import sha256 as files_sha256
@@ -55,9 +55,11 @@ DATASET_FORMAT = "physics_scenes.dataset"
 ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
 FRAMES = "clip.npz"
+ITEM_H5 = "clip.h5"
 VIDEOS = ("mp4", "frames")
 TRUTH = "clip.truth.npz"
 NOTES = "clip.annotations.json"
+STATES = "clip.states.jsonl"
 TWIN = "counterfactual"
 
 
@@ -107,13 +109,21 @@ class DatasetJob:
         """Whether items hold their pictures as arrays (``clip.npz``) instead of an MP4."""
         return (self.video or ("frames" if self.fmt == "hdf5" else "mp4")) == "frames"
 
+    @property
+    def clip_file(self) -> str:
+        """An item's pictures: ``clip.mp4``; ``clip.npz`` (frames); ``clip.h5`` for
+        ``hdf5`` frames (frames, states and ground truth in one file, compressed once)."""
+        if not self.frames:
+            return CLIP
+        return ITEM_H5 if self.fmt == "hdf5" else FRAMES
+
     def settings(self) -> dict[str, Any]:
         """What ``dataset.json`` records; a resume must match it (the count may grow)."""
         template = _template(self.template_text, self.template_file)
         video: dict[str, Any] = {"width": self.width, "height": self.height,
                                  "quality": self.quality, "audio": self.audio}  # fmt: skip
         if self.frames:  # (absent for MP4 items: datasets made before it still resume)
-            video["frames"] = True
+            video["frames"] = self.clip_file
         return {
             "format": DATASET_FORMAT,
             "version": 1,
@@ -242,7 +252,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     """The clip, its ground truth and annotations in ``into``; their record fields."""
     source = Path(job.template_file) if template.base_dir is not None else None
     render = RenderJob(
-        scene, into / (FRAMES if job.frames else CLIP), "frames" if job.frames else "mp4",
+        scene, into / job.clip_file, "frames" if job.frames else "mp4",
         job.width, job.height, job.quality,
         source=source, audio=("wav" if job.frames else "auto") if job.audio else "none",
         parallel=False,
@@ -251,11 +261,15 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
     result = run(render, observers=[recorder])
     files = [*result.files, into / NOTES]
-    if job.truth:
+    notes = recorder.notes()
+    text = json.dumps(notes, sort_keys=True, indent=1) + "\n"
+    (into / NOTES).write_text(text, "utf-8")
+    if job.clip_file == ITEM_H5:  # the states, annotations and truth join the frames
+        arrays = recorder.arrays() if job.truth else None
+        add_clip_arrays(into / ITEM_H5, into / STATES, text, arrays)
+    elif job.truth:
         recorder.write(into / TRUTH)
         files.append(into / TRUTH)
-    notes = recorder.notes()
-    (into / NOTES).write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
     return {
         "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
         "plausibility": notes["plausibility"],
@@ -329,9 +343,7 @@ def run_dataset(
         if progress is not None:
             progress(finished, job.count)
     manifest = write_manifest(job.out, job.count)
-    if job.fmt != "folder":
-        if not job.truth:
-            raise DatasetError(f"--format {job.fmt} packs the ground truth: drop --no-truth")
+    if job.fmt != "folder":  # (with --no-truth, shards without ids, flow, boxes, visible)
         write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
     return DatasetResult(finished - skipped, skipped, manifest)
 

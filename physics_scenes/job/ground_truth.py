@@ -86,12 +86,13 @@ class TruthRecorder:
                                           ids[i - 1], found_before)  # fmt: skip
         self._previous = (shown, found)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``ids``, ``flow``, ``boxes``, ``visible``, in that order."""
+        return {"ids": self.ids, "flow": self.flow, "boxes": self.boxes, "visible": self.visible}
+
     def write(self, path: Path | IO[bytes]) -> None:
         """The arrays as a deterministic npz (``output.arrays``)."""
-        arrays: dict[str, np.ndarray] = {
-            "ids": self.ids, "flow": self.flow, "boxes": self.boxes, "visible": self.visible,
-        }  # fmt: skip
-        write_npz(path, arrays)
+        write_npz(path, self.arrays())
 
     def notes(self) -> dict[str, Any]:
         """The clip's annotations (``job.annotate``); with pins or pivots, ``plausibility``

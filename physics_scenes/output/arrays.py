@@ -48,8 +48,10 @@ def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.gene
 
 
 class FramesSink:
-    """The pictures as ``frames`` (n, H, W, 3) uint8 sRGB in an npz (``write_npz``): the
-    renderer's exact pixels, no video encoding (PhyWorld's format keeps frames as arrays).
+    """The pictures as ``frames`` (n, H, W, 3) uint8 sRGB in an npz (``write_npz``), or in
+    an HDF5 file for a path ending ``.h5`` (``shards.write_frames``: a dataset item, whose
+    other arrays are added to it after the render): the renderer's exact pixels, no video
+    encoding (PhyWorld's format keeps frames as arrays).
 
     Flat-coloured frames deflate about fifty-fold; the array is held until ``finish``
     (6 MB for 32 frames of 256x256), so this sink is for short clips (datasets)."""
@@ -77,7 +79,13 @@ class FramesSink:
 
     def finish(self) -> None:
         assert self._out is not None and self._frames is not None
-        write_npz(self._out.temp, {"frames": self._frames[: self._count]})
+        frames = self._frames[: self._count]
+        if self.path.suffix == ".h5":
+            from .shards import write_frames  # h5py: only for HDF5 datasets
+
+            write_frames(self._out.temp, frames)
+        else:
+            write_npz(self._out.temp, {"frames": frames})
         self._frames = None
 
     def commit(self) -> None:
