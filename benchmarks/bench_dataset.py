@@ -142,6 +142,9 @@ def _stage_table() -> dict[str, list[tuple[object, str]]]:
             (TruthRecorder, "start"), (TruthRecorder, "add")
         ],
         "truth.npz written": [(TruthRecorder, "write")],
+        "HDF5 item: states as arrays, events, truth (gzip 1) added to clip.h5": [
+            (dataset, "add_clip_arrays")
+        ],
         "annotations (captions, questions, plausibility)": [(TruthRecorder, "notes")],
         "checksums (SHA-256)": [(dataset, "files_sha256")],
         "staging folders and commits (renames)": [(OutputSet, "__init__"), (OutputSet, "commit")],

@@ -146,6 +146,10 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     # another template or global seed in the same folder is refused, not mixed in
     with pytest.raises(DatasetError, match="another global_seed"):
         run_dataset(job_for(tmp_path / "data", 2, global_seed=1), ProcessPool(1))
+    with pytest.raises(
+        DatasetError, match=r"items are clip\.mp4, not clip\.h5; resume it with --video mp4"
+    ):
+        run_dataset(replace(job, fmt="hdf5"), ProcessPool(1))
     with pytest.raises(DatasetError, match="another template"):
         run_dataset(job_for(tmp_path / "data", 2, TINY.replace("0.25", "0.5")), ProcessPool(1))
     assert tree(tmp_path / "data") == before

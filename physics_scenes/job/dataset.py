@@ -296,6 +296,13 @@ def prepare(job: DatasetJob) -> set[int]:
             raise DatasetError(f"{record} is not a physics_scenes dataset record")
         for key, value in settings.items():
             if found.get(key) != value:
+                held = found[key].get("frames", CLIP) if isinstance(found.get(key), dict) else None
+                if key == "video" and held is not None and held != job.clip_file:
+                    raise DatasetError(
+                        f"{job.out} holds a dataset whose items are {held}, not "
+                        f"{job.clip_file}; resume it with --video "
+                        f"{'frames' if held != CLIP else 'mp4'} (and the same --format)"
+                    )
                 raise DatasetError(
                     f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
                     f"not {value!r}); use another folder or the same settings to resume it"

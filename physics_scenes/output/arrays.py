@@ -50,8 +50,8 @@ def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.gene
 class FramesSink:
     """The pictures as ``frames`` (n, H, W, 3) uint8 sRGB in an npz (``write_npz``), or in
     an HDF5 file for a path ending ``.h5`` (``shards.write_frames``: a dataset item, whose
-    other arrays are added to it after the render): the renderer's exact pixels, no video
-    encoding (PhyWorld's format keeps frames as arrays).
+    other arrays are added to it after the render): the pictures as drawn (and marked), no
+    video encoding (PhyWorld's format keeps frames as arrays).
 
     Flat-coloured frames deflate about fifty-fold; the array is held until ``finish``
     (6 MB for 32 frames of 256x256), so this sink is for short clips (datasets)."""
