@@ -25,7 +25,13 @@ import numpy as np
 
 from ..frame import Frame, Layout
 from ..output.arrays import write_npz
-from ..physics.measure import joint_errors, kinetic_energy, penetration, potential_energy
+from ..physics.measure import (
+    CoreCache,
+    joint_errors,
+    kinetic_energy,
+    penetration,
+    potential_energy,
+)
 from ..picture import truth
 from ..scene.model import Scene
 from .annotate import Annotations
@@ -73,6 +79,7 @@ class TruthRecorder:
         self._poses: list[Frame] = []
         self._momentum = IsolatedCollisions(layout)
         self._deepest: tuple[float, int, int, int] = (0.0, -1, -1, -1)
+        self._cores: CoreCache = {}
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
@@ -82,7 +89,7 @@ class TruthRecorder:
         energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
         self._notes.add(frame.index, frame.events, energy)
         self._momentum.add(frame)
-        depth, a, b = penetration(layout, frame)
+        depth, a, b = penetration(layout, frame, self._cores)
         if depth > self._deepest[0]:
             self._deepest = (depth, frame.index, a, b)
         if not self.pixels:

@@ -194,20 +194,36 @@ def _normals(points: FloatArray) -> FloatArray:
     return normals[keep] / lengths[keep, None]
 
 
-def penetration(layout: Layout, frame: Frame) -> tuple[float, int, int]:
+CoreCache = dict[int, tuple[tuple[float, float, float], list[Core]]]
+"""``penetration``'s memory between frames: row → (pose, its shapes' cores)."""
+
+
+def penetration(
+    layout: Layout, frame: Frame, cache: CoreCache | None = None
+) -> tuple[float, int, int]:
     """The deepest overlap (m) between shapes of two bodies in ``frame``, and their rows
     (a < b); (0.0, -1, -1) when no shapes overlap.
 
     Pairs that may overlap by design are left out: two static bodies, parts of one
     composite (a shared ``group``) and bodies tied by a joint. Each shape is a convex
     core plus a radius (``Core``): depth = radius_a + radius_b − the cores' distance.
-    Candidates come from the shapes' boxes, so a frame costs about one numpy pass."""
+    Candidates come from the shapes' boxes, so a frame costs about one numpy pass. With
+    ``cache`` (one dict per clip), a body in the pose it had (walls) reuses its cores."""
     rows, cores = [], []
     for row in range(len(layout.bodies)):
-        if np.isfinite(frame.position[row]).all() and np.isfinite(frame.angle[row]):
-            for core in _cores(layout, frame, row):
-                rows.append(row)
-                cores.append(core)
+        x, y = frame.position[row]
+        pose = (float(x), float(y), float(frame.angle[row]))
+        if not all(map(math.isfinite, pose)):
+            continue
+        known = cache.get(row) if cache is not None else None
+        if known is not None and known[0] == pose:
+            mine = known[1]
+        else:
+            mine = _cores(layout, frame, row)
+            if cache is not None:
+                cache[row] = (pose, mine)
+        rows += [row] * len(mine)
+        cores += mine
     if len(cores) < 2:
         return 0.0, -1, -1
     owner = np.array(rows)
