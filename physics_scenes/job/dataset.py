@@ -56,7 +56,6 @@ ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
 FRAMES = "clip.npz"
 ITEM_H5 = "clip.h5"
-VIDEOS = ("mp4", "frames")
 TRUTH = "clip.truth.npz"
 NOTES = "clip.annotations.json"
 STATES = "clip.states.jsonl"
@@ -91,8 +90,9 @@ class DatasetJob:
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
     video: str | None = None
-    """``mp4`` (``clip.mp4``, H.264) or ``frames`` (``clip.npz``: the exact pictures as an
-    array, no encoder); None: ``frames`` for ``hdf5`` (PhyWorld's format), else ``mp4``."""
+    """``mp4`` (``clip.mp4``, H.264) or ``frames`` (the pictures as an array, no encoder:
+    ``clip.npz``, or ``clip.h5`` with ``hdf5``); None: ``frames`` for ``hdf5`` (PhyWorld's
+    format), else ``mp4``."""
     shard_size: int = 1000
     assets: tuple[Path, ...] = ()
     """``--assets`` folders the template's files may also come from (``RenderJob.assets``)."""
@@ -106,7 +106,7 @@ class DatasetJob:
 
     @property
     def frames(self) -> bool:
-        """Whether items hold their pictures as arrays (``clip.npz``) instead of an MP4."""
+        """Whether items hold their pictures as arrays (``clip_file``) instead of an MP4."""
         return (self.video or ("frames" if self.fmt == "hdf5" else "mp4")) == "frames"
 
     @property

@@ -117,9 +117,12 @@ class TruthRecorder:
         write_npz(path, self.arrays())
 
     def notes(self) -> dict[str, Any]:
-        """The clip's annotations (``job.annotate``); with pins or pivots, ``plausibility``
-        also has ``joint_error`` (each one's worst error in m, ``measure.joint_errors``),
-        flagged above ``JOINT_TOLERANCE``."""
+        """The clip's annotations (``job.annotate``); ``plausibility`` also gets
+        ``momentum`` (each isolated collision: ``IsolatedCollisions``), ``momentum_error``,
+        ``penetration`` and ``penetration_at`` (the deepest overlap of two bodies' shapes,
+        ``measure.penetration``), with pins or pivots ``joint_error`` (each one's worst
+        error in m, ``measure.joint_errors``), and ``outliers``: the checks past their
+        tolerance (energy, momentum, penetration, joints); ``flagged`` when any is."""
         assert self._notes is not None, "start(clip) first"
         record = self._notes.record()
         plausible = record["plausibility"]
