@@ -86,7 +86,6 @@ BACKENDS: dict[str, set[str]] = {
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},
-    "isal": {"output.shards"},
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "c2pa": {"output.provenance.credentials"},

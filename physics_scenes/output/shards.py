@@ -135,41 +135,24 @@ def _h5py() -> Any:
     return h5py
 
 
-ITEM_LEVEL = 1
-"""Deflate level of a dataset item's ``clip.h5`` (compressed once, in the worker: the
-shard copies its chunks as they are)."""
-
-
-def _deflated(group: Any, name: str, array: np.ndarray) -> None:
-    """A dataset chunked a frame each, gzip at ``ITEM_LEVEL``, byte-shuffled when wider
-    than a byte: each chunk shuffled and deflated here by ISA-L (python-isal) and
-    written as it is: measured 6-10x zlib's speed at level 1 on frames and flow, and no
-    larger. HDF5's own gzip filter reads it (a zlib stream). ISA-L picks its code by the
-    CPU: the same data gives the same bytes on machines alike, but a cluster mixing
-    kinds of CPU may get other (equally valid) bytes for some items."""
-    try:
-        from isal import isal_zlib
-    except ImportError:
-        raise ExportError("--format hdf5 needs isal: pip install 'physics-scenes[hdf5]'") from None
-    if not array.size:
-        group.create_dataset(name, data=array, track_times=False)
-        return
-    size = array.dtype.itemsize
-    out = group.create_dataset(
-        name, shape=array.shape, dtype=array.dtype, chunks=(1, *array.shape[1:]),
-        compression="gzip", compression_opts=ITEM_LEVEL, shuffle=size > 1, track_times=False,
+def _chunked(group: Any, name: str, array: np.ndarray, level: int) -> None:
+    """A dataset chunked a frame each (gzip; byte-shuffled when wider than a byte)."""
+    chunks = (1, *array.shape[1:]) if array.size else None
+    group.create_dataset(
+        name, data=array, chunks=chunks, compression="gzip", compression_opts=level,
+        shuffle=array.dtype.itemsize > 1, track_times=False,
     )  # fmt: skip
-    corner = (0,) * (array.ndim - 1)
-    for index in range(array.shape[0]):
-        frame = np.ascontiguousarray(array[index])
-        raw = frame.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else frame.tobytes()
-        out.id.write_direct_chunk((index, *corner), isal_zlib.compress(raw, ITEM_LEVEL))
+
+
+ITEM_LEVEL = 1
+"""gzip level of a dataset item's ``clip.h5`` (compressed once, in the worker: the
+shard copies its chunks as they are)."""
 
 
 def write_frames(path: Path, frames: np.ndarray) -> None:
     """A dataset item's ``clip.h5`` with its ``frames``; ``add_clip_arrays`` adds the rest."""
     with _h5py().File(path, "w", **H5_OPTIONS) as h5:
-        _deflated(h5, "frames", frames)
+        _chunked(h5, "frames", frames, ITEM_LEVEL)
 
 
 def add_clip_arrays(
@@ -186,7 +169,7 @@ def add_clip_arrays(
             h5.create_dataset(name, data=array, track_times=False)
         for name in TRUTH_ARRAYS if truth is not None else ():
             assert truth is not None
-            _deflated(h5, name, truth[name])
+            _chunked(h5, name, truth[name], ITEM_LEVEL)
 
 
 def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
