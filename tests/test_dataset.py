@@ -278,6 +278,7 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
                    env=env, check=True)  # fmt: skip
     assert tree(killed) == tree(whole)
     assert len(tree(whole)) == 5 * 5 + 4
+    assert sorted(p.name for p in (killed / "items").iterdir()) == [f"{i:06d}" for i in range(5)]
 
 
 @pytest.mark.slow

@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
-from ..output.atomic import AtomicPath, TargetExistsError
+from ..output.atomic import AtomicPath, TargetExistsError, recover
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
@@ -317,6 +317,7 @@ def prepare(job: DatasetJob) -> set[int]:
         _write_atomic(job.out / "template.yaml", job.template_text)
     items = items_dir(job.out)
     items.mkdir(exist_ok=True)
+    recover(items)  # dead runs' staging: rolled back, or (past the commit point) deleted
     done = set()
     with os.scandir(items) as entries:
         for entry in entries:
