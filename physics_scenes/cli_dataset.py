@@ -120,8 +120,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     batch.add_argument(
         "--video", choices=["mp4", "frames"], default=None,
-        help="each clip's pictures: mp4 (H.264) or frames (clip.npz, the exact pixels as an "
-        "array, no encoder); default frames for --format hdf5, else mp4",
+        help="each clip's pictures: mp4 (H.264) or frames (the pictures as drawn, as an array: "
+        "clip.npz, or clip.h5 with --format hdf5; no encoder); default frames for --format "
+        "hdf5, else mp4",
     )  # fmt: skip
     batch.add_argument("--shard-size", type=_count, default=1000, metavar="N",
                        help="clips per shard (default 1000)")  # fmt: skip
