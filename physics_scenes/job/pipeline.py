@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Issue, SceneError, ScriptSoundError
 from ..frame import Frame
+from ..output.arrays import FramesSink
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
@@ -427,7 +428,8 @@ def sink_for(
     audio: AudioSource | None = None,
     subtitles: SubtitleSink | None = None,
 ) -> Sink:
-    """The main output's sink for a format name (see ``output.sink.FORMATS``)."""
+    """The main output's sink for a format name (see ``output.sink.FORMATS``; also
+    ``frames``, the pictures as an npz array, which datasets use: ``output.arrays``)."""
     if fmt == "mp4":
         return Mp4Sink(path, audio, subtitles)
     if fmt == "gif":
@@ -436,6 +438,8 @@ def sink_for(
         return PngSequenceSink(path)
     if fmt == "states":
         return StatesSink(path, annotate)
+    if fmt == "frames":
+        return FramesSink(path)
     raise ValueError(f"unknown format {fmt!r}")
 
 
