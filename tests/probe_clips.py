@@ -66,7 +66,8 @@ def scene_text(
         lines.append(
             f"  - {{kind: ball, name: b{i}, position: {list(ball['p'])}, radius: {ball['r']}, "
             f"velocity: {list(ball['v'])}, color: '{ball['c']}', "
-            f"material: {{density: 500, friction: 0.0, elasticity: {e}}}}}"
+            + (f"angular_velocity: {ball['w']}, " if "w" in ball else "")
+            + f"material: {{density: 500, friction: 0.0, elasticity: {e}}}}}"
         )
     return "\n".join(lines) + "\n"
 
@@ -165,6 +166,24 @@ def resize(row: int, k: int, factor: float) -> Edit:
         other = dataclasses.replace(layout, bodies=bodies)
         layouts = [layout if i < k else other for i in range(len(frames))]
         return frames, layouts, ("size", k, k + 1)
+
+    return edit
+
+
+def spin_jump(row: int, k: int, extra: float) -> Edit:
+    """From frame ``k`` ball ``row`` turns ``extra`` rad/s faster (in free flight,
+    nothing could do that)."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        t0 = frames[k].time
+        out = []
+        for i, f in enumerate(frames):
+            if i >= k:
+                angle = f.angle.copy()
+                angle[row] += extra * (f.time - t0)
+                f = dataclasses.replace(f, angle=angle)
+            out.append(f)
+        return out, [layout] * len(frames), ("spin", k, k + 1)
 
     return edit
 

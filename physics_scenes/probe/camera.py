@@ -105,11 +105,13 @@ def moves(matrices: list[FloatArray], width: int, height: int, tolerance: float 
     return False
 
 
-def from_cameras(matrices: list[FloatArray], width: int, height: int) -> Canvas:
-    """The canvas covering every frame's view, at the cameras' median scale (x right,
-    y down, like the frames)."""
-    scales = [float(np.sqrt(abs(np.linalg.det(m[:, :2])))) for m in matrices]
-    scale = float(np.median(scales))
+def from_cameras(
+    matrices: list[FloatArray], width: int, height: int, scale: float | None = None
+) -> Canvas:
+    """The canvas covering every frame's view, at ``scale`` (pixels per world unit;
+    default the cameras' median scale), x right, y down like the frames."""
+    if scale is None:
+        scale = float(np.median([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in matrices]))
     corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], float)
     world = np.vstack([corners @ _inverse(m).T for m in matrices])
     low, high = world.min(axis=0), world.max(axis=0)

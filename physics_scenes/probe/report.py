@@ -89,6 +89,7 @@ def findings(result: Result) -> dict[str, Any]:
         "frames": result.frames,
         "fps": result.info.fps,
         "objects": len(result.tracks),
+        "camera": _camera(result),
         "gravity": {
             "px_per_s2": _num(g),
             "sigma_px_per_s2": _num(result.gravity_sigma),
@@ -152,6 +153,20 @@ def findings(result: Result) -> dict[str, Any]:
         "score": round(result.score, 1),
         "components": {k: round(v, 3) for k, v in result.components.items()},
     }
+
+
+def _camera(result: Result) -> dict[str, Any]:
+    """How a moving camera was undone (positions are then on the canvas, whose map from
+    the first frame's pixels is given)."""
+    out: dict[str, Any] = {"seen": result.camera}
+    if result.motion is not None:
+        out["frames_not_measured"] = result.motion.lost
+        out["median_corners"] = result.motion.corners
+    if result.first_to_canvas is not None:
+        out["first_frame_to_canvas"] = [
+            [round(float(v), 6) for v in r] for r in result.first_to_canvas
+        ]
+    return out
 
 
 def _num(value: float) -> float | None:

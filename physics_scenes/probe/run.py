@@ -16,13 +16,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from . import camera, checks, estimate
-from .checks import Violation
+from . import camera, dynamics, estimate, motion, permanence, shape, spin
 from .detect import Detector, background
 from .estimate import Impact, Segment
 from .source import ClipInfo, Image, ProbeError, frames, open_clip, sample
-from .track import Track, Tracker, mark_near
+from .track import MEASURED, Track, Tracker, mark_near
+from .violation import Violation, names, score
 
 EXIT_NOTHING_MOVES = 3
 """Exit code when the clip reads but nothing in it moves (1: not a readable clip)."""
@@ -42,6 +43,9 @@ class Options:
     states: Path | None = None
     """A states file whose per-frame ``camera.matrix`` says where a moving camera looked:
     frames are warped onto one still canvas of the world (and the scale follows)."""
+    still: bool = False
+    """Take the camera as still: skip measuring its motion from the picture (one pass
+    over the clip less)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,15 @@ class Result:
     components: dict[str, float]
     background: Image
     keyframes: list[tuple[int, Image]] = field(default_factory=list)
+    spins: list[spin.Spin] = field(default_factory=list)
+    """Each marked object's angular velocity over each free flight."""
+    camera: str = "still"
+    """How the camera's motion was undone: ``still`` (none seen), ``states`` (the states
+    file's matrices) or ``picture`` (measured from the scenery; see ``motion``)."""
+    motion: motion.Motion | None = None
+    first_to_canvas: npt.NDArray[np.float64] | None = None
+    """With a moving camera: the 2 × 3 map from the first frame's pixels to the canvas's,
+    where every position is given."""
 
 
 def probe(
@@ -72,6 +85,15 @@ def probe(
     """Measure the physics of the clip at ``path``."""
     info = open_clip(path, options.fps)
     canvas = _canvas(options.states, info)
+    seen = "still" if canvas is None else "states"
+    found = None
+    if options.states is None and not options.still:
+        found = motion.follow(frames(info), info.width)
+        cameras = motion.cameras(found, options.scale)
+        if camera.moves(cameras, info.width, info.height, tolerance=0.5):
+            # the canvas in the first frame's pixels: a scale given stays right
+            unit = 1.0 / (options.scale or 1.0)
+            canvas, seen = camera.from_cameras(cameras, info.width, info.height, unit), "picture"
     within = max(30, round(3 * info.fps))
     if canvas is None:
         back = background(sample(info, 15, within))
@@ -82,19 +104,25 @@ def probe(
         pictures = sample(info, 15, info.frame_count)
         back = camera.background([canvas.warp(k * step, p) for k, p in enumerate(pictures)])
         width, height = canvas.width, canvas.height
-        options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
+        if seen == "states":
+            options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
+        elif options.scale is not None:  # the canvas may be coarser than the first frame
+            options = dataclasses.replace(options, scale=1.0 / canvas.scale)
     detector = Detector(back, options.threshold, options.min_area)
     tracker = Tracker(width, height, options.patience)
     wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
     keyframes: list[tuple[int, Image]] = []
     count = 0
     rest = max(8, round(0.4 * info.fps))
+    angles: dict[int, dict[int, float]] = {}
+    erosion = 2.0 if width >= 400 else 1.0  # the detector's, around each core
     for index, image in enumerate(frames(info)):
         valid = None
         if canvas is not None:
             image, valid = canvas.warp(index, image)
         blobs = detector(image, valid)
         tracker.update(index, blobs, detector.parts, detector.camouflaged)
+        _read_marks(tracker.tracks, index, image, erosion, angles)
         for track in tracker.still(rest):
             detector.absorb(image, track.box)
         if index in wanted:
@@ -110,14 +138,35 @@ def probe(
     mark_near(everything)
     if canvas is not None:
         info = dataclasses.replace(info, width=width, height=height)
-    tracks = [t for t in everything if checks.moving(t)]
+    tracks = [t for t in everything if permanence.moving(t)]
     if not tracks:
         raise ProbeError(
             f"{path}: nothing moves in {count} frames (no object differs from the "
             "background long enough to follow)",
             EXIT_NOTHING_MOVES,
         )
-    return analyse(info, options, count, tracks, back, keyframes, everything)
+    result = analyse(info, options, count, tracks, back, keyframes, everything, angles)
+    first = None if canvas is None else canvas.warps[0]
+    return dataclasses.replace(result, camera=seen, motion=found, first_to_canvas=first)
+
+
+def _read_marks(
+    tracks: list[Track],
+    index: int,
+    image: Image,
+    erosion: float,
+    angles: dict[int, dict[int, float]],
+) -> None:
+    """The spin mark's angle of every object measured whole in this frame."""
+    for t in tracks:
+        if t.ended or not t.frames or t.frames[-1] != index or t.kind[-1] != MEASURED:
+            continue
+        if not t.solid[-1] or t.touches_edge[-1]:
+            continue
+        radius = float(np.sqrt(t.area[-1] / np.pi)) + erosion
+        angle = spin.marker_angle(image, t.x[-1], t.y[-1], radius, t.color)
+        if np.isfinite(angle):
+            angles.setdefault(t.id, {})[index] = angle
 
 
 def _canvas(states: Path | None, info: ClipInfo) -> camera.Canvas | None:
@@ -138,26 +187,31 @@ def analyse(
     back: Image,
     keyframes: list[tuple[int, Image]],
     everything: list[Track] | None = None,
+    angles: dict[int, dict[int, float]] | None = None,
 ) -> Result:
-    """Estimates and checks on finished tracks."""
+    """Estimates and checks on finished tracks (``angles``: the spin marks' angle per
+    track and frame)."""
     fps = info.fps
-    name = checks.names(tracks)
+    name = names(tracks)
     segs = [s for t in tracks for s in estimate.segments(t, fps)]
     flights = [s for s in segs if s.flight]
     g, g_sigma = estimate.clip_gravity(flights)
     by_id = {t.id: t for t in tracks}
     hits = [h for t in tracks for h in estimate.impacts(t, fps, g if np.isfinite(g) else 0.0)]
-    bounces, bad_bounces = checks.restitution(hits, by_id, name)
+    bounces, bad_bounces = dynamics.restitution(hits, by_id, name)
+    marked = _marked_flights(flights, by_id, angles or {})
+    spins = [x for t, f, a in marked if (x := spin.flight_spin(t, f, a, fps)) is not None]
     hits_between = estimate.collisions(flights, {t.id: t.size for t in tracks}, fps)
     found = [
-        *checks.gravity(flights, g, g_sigma, name, options.scale),
+        *dynamics.gravity(flights, g, g_sigma, name, options.scale),
         *bad_bounces,
-        *checks.permanence(
+        *permanence.permanence(
             tracks, count - 1, info.width, info.height, name, options.patience, everything
         ),
-        *checks.size(tracks, name),
-        *checks.overlap(tracks, name),
-        *checks.merges_and_splits(tracks, count - 1, name),
+        *shape.size(tracks, name),
+        *shape.overlap(tracks, name),
+        *shape.merges_and_splits(tracks, count - 1, name),
+        *spin.jumps(marked, fps, name),
     ]
     found.sort(key=lambda v: (v.frame, v.kind, v.objects))
     kinds = {v.kind for v in found}
@@ -170,8 +224,9 @@ def analyse(
         ),
         "size": (sum(v.kind == "size" for v in found), len(tracks)),
         "overlap": (sum(v.kind == "overlap" for v in found), len(tracks)),
+        "spin": (sum(v.kind == "spin" for v in found), len(spins)),
     }
-    total, parts = checks.score(counts)
+    total, parts = score(counts)
     del kinds
     return Result(
         info,
@@ -189,7 +244,23 @@ def analyse(
         parts,
         back,
         keyframes,
+        spins,
     )
+
+
+def _marked_flights(
+    flights: list[Segment], by_id: dict[int, Track], angles: dict[int, dict[int, float]]
+) -> list[tuple[int, list[int], list[float]]]:
+    """(track, frames, angles) of the marked frames of each free flight, frames where the
+    object touches another left out."""
+    out = []
+    for s in flights:
+        marks = angles.get(s.track, {})
+        t = by_id[s.track]
+        near = dict(zip(t.frames, t.near, strict=True)) if t.near else {}
+        frames = [f for f in range(s.first, s.last + 1) if f in marks and not near.get(f)]
+        out.append((s.track, frames, [marks[f] for f in frames]))
+    return out
 
 
 def half_size(image: Image) -> Image:
