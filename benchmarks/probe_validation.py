@@ -86,9 +86,14 @@ def correct(seed: int, root: Path, variant: str, crowd: bool = False) -> dict[st
         if cands:
             found_bounces += 1
             e_err.append(abs(cands[0].restitution - e))
+    spin = []  # |probe - truth| of each flight's spin, the truth its mean over the flight
+    for x in result.spins:
+        a = truth.angles[:, owner[ids.index(x.track)]]  # type: ignore[index]
+        spin.append(abs(x.omega - (a[x.last] - a[x.first]) * truth.fps / (x.last - x.first)))
     return {
         "g": result.gravity / scale[1] / truth.gravity_px,
         "px": errors,
+        "spin": spin,
         "e": e_err,
         "bounces": (found_bounces, len(truth.bounces)),
         "alarms": [v.message for v in result.violations],
@@ -123,6 +128,7 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         d = [float(np.hypot(*(f.position[1] - f.position[2]))) for f in frames]
         return next(i for i, x in enumerate(d) if x < 1.0)
 
+    spun = [dict(ball, w=300 * (-1) ** i) for i, ball in enumerate(high)]
     return [
         (
             "gravity",
@@ -144,6 +150,11 @@ def broken_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
         ("overlap", pc.scene_text(meet, 1.6, FPS), pc.pass_through([1, 2], touch)),
         ("merge", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),
         ("split", pc.scene_text(twins, 1.6, FPS), pc.merge((1, 2), touch)),  # played back
+        (
+            "spin",  # drawn last: the others keep their draws
+            pc.scene_text(spun, 1.4, FPS),
+            pc.spin_jump(2, k, float(rng.choice([-1, 1]) * rng.uniform(4, 8))),
+        ),
     ]
 
 
@@ -345,6 +356,12 @@ def main() -> None:
         print(
             f"restitution |err|: median {np.median(e):.3f}, worst {np.max(e):.3f}, within 0.05: "
             f"{int(np.sum(e <= 0.05))}/{len(e)}; bounces found {found}/{total}"
+        )
+    spin = np.concatenate([o["spin"] for o in oks if o.get("spin")] or [np.array([])])
+    if len(spin):
+        print(
+            f"spin |err| (rad/s, per flight): median {np.median(spin):.3f}, worst "
+            f"{np.max(spin):.3f}, within 0.1: {int(np.sum(spin <= 0.1))}/{len(spin)}"
         )
     print(f"false alarms: {len(alarms)}/{len(oks)} correct clips")
     kinds = sorted({b[0] for b in bads})

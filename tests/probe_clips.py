@@ -42,6 +42,8 @@ class Truth:
     bounces: list[tuple[int, int, float]] = field(default_factory=list)
     violation: tuple[str, int, int] | None = None
     """(kind, first frame, last acceptable frame)."""
+    angles: np.ndarray | None = None
+    """(frames, bodies) the angles drawn, radians counter-clockwise."""
 
 
 def scene_text(
@@ -98,7 +100,10 @@ def make(
     pixels = positions @ matrix[:, :2].T + matrix[:, 2]
     rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "dynamic"]
     g = abs(scene.world.gravity[1]) * view.scale
-    truth = Truth(float(scene.timing.fps), matrix, pixels, rows, g, violation=violation)
+    angles = np.array([f.angle for f in frames])
+    truth = Truth(
+        float(scene.timing.fps), matrix, pixels, rows, g, violation=violation, angles=angles
+    )
     if edit is None:
         truth.bounces = floor_bounces(frames, layout, scene.world.gravity[1])
     return images, truth
@@ -357,6 +362,10 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
     n = count or rng.randint(1, 3)
     colors = rng.sample(PALETTE, n)
     slots = rng.sample(range(n * 2), n)
+    # spin (deg/s) from a generator of its own, so the rest stays as it was; frictionless
+    # balls keep it through every bounce
+    turn = random.Random(1000 + seed)
+    spins = [round(turn.choice([-1, 1]) * turn.uniform(60, 720)) for _ in range(n)]
     return [
         {
             "p": [round(1.5 + (13 / (2 * n)) * (s + 0.5), 2), round(rng.uniform(4.5, 7.5), 2)],
@@ -364,6 +373,7 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
             "v": [round(rng.uniform(-1.5, 1.5), 2), round(rng.uniform(-1, 3), 2)],
             "c": colors[i],
             "e": round(rng.uniform(0.4, 0.9), 2),
+            "w": spins[i],
         }
         for i, s in enumerate(slots)
     ]

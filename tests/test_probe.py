@@ -192,3 +192,38 @@ def test_a_panning_zooming_camera_is_measured_from_the_scenery(tmp_path: Path) -
     assert np.median(np.hypot(truth[:, 0] - track.x, truth[:, 1] - track.y)) < 0.3
     still = probe(tmp_path / "pan", Options(fps=FPS, still=True))
     assert still.camera == "still" and still.violations != []
+
+
+def test_spin_is_read_from_the_mark_and_a_jump_in_flight_is_flagged(tmp_path: Path) -> None:
+    # two balls thrown side by side, each with a dark dash from centre to rim (drawn with
+    # OpenCV): the left turns at 4 rad/s throughout, the right at -3 rad/s until frame
+    # 15 and 5 rad/s after it, with nothing touching it
+    folder = tmp_path / "spin"
+    folder.mkdir()
+    n, radius = 30, 11.0
+    t = np.arange(n) / FPS
+    for i in range(n):
+        image = np.full((H, W, 3), (28, 22, 20), np.uint8)
+        turns = (4.0 * t[i], -3.0 * t[i] if i < 15 else -3.0 * t[15] + 5.0 * (t[i] - t[15]))
+        for k, (x0, turn) in enumerate(zip((50.0, 140.0), turns, strict=True)):
+            x, y = x0 + 20 * t[i], 90 - 140 * t[i] + 0.5 * G * t[i] ** 2
+            color = ((40, 40, 220), (220, 120, 40))[k]
+            cv2.circle(image, _px(x, y), round(radius * 16), color, -1, cv2.LINE_AA, shift=4)
+            ends = [
+                (x + f * radius * np.cos(turn), y - f * radius * np.sin(turn)) for f in (0.35, 0.9)
+            ]
+            cv2.line(image, _px(*ends[0]), _px(*ends[1]), (30, 30, 110), 2, cv2.LINE_AA, shift=4)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    result = probe(folder, Options(fps=FPS))
+    by_x = sorted(result.tracks, key=lambda track: track.x[0])
+    spins = {s.track: s.omega for s in result.spins}
+    assert spins[by_x[0].id] == pytest.approx(4.0, abs=0.1)
+    ((jump),) = result.violations
+    # the angle at frame 15 is on both lines: the new spin first shows at frame 16
+    assert (jump.kind, jump.objects, jump.frame) == ("spin", (by_x[1].id,), 16)
+    assert jump.value == pytest.approx(8.0, abs=0.5)
+
+
+def _px(x: float, y: float) -> tuple[int, int]:
+    """A continuous position as OpenCV's fixed point (4 bits; pixel i covers [i, i+1))."""
+    return round((x - 0.5) * 16), round((y - 0.5) * 16)

@@ -130,6 +130,17 @@ def findings(result: Result) -> dict[str, Any]:
             for x in result.segments
             if np.isfinite(x.slope)
         ],
+        "spins": [
+            {
+                "object": x.track,
+                "first": x.first,
+                "last": x.last,
+                "rad_per_s": _num(x.omega),
+                "sigma": _num(x.sigma),
+                "marked_frames": x.points,
+            }
+            for x in result.spins
+        ],
         "bounces": [
             {
                 "object": b.track,

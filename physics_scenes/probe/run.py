@@ -85,69 +85,132 @@ def probe(
     """Measure the physics of the clip at ``path``."""
     info = open_clip(path, options.fps)
     canvas = _canvas(options.states, info)
-    seen = "still" if canvas is None else "states"
-    found = None
-    if options.states is None and not options.still:
-        found = motion.follow(frames(info), info.width)
-        cameras = motion.cameras(found, options.scale)
-        if camera.moves(cameras, info.width, info.height, tolerance=0.5):
-            # the canvas in the first frame's pixels: a scale given stays right
-            unit = 1.0 / (options.scale or 1.0)
-            canvas, seen = camera.from_cameras(cameras, info.width, info.height, unit), "picture"
-    within = max(30, round(3 * info.fps))
-    if canvas is None:
-        back = background(sample(info, 15, within))
-        width, height = info.width, info.height
-    else:
-        # a moving camera sees new scenery all along: samples from the whole clip
-        step = max(1, info.frame_count // 15)
-        pictures = sample(info, 15, info.frame_count)
-        back = camera.background([canvas.warp(k * step, p) for k, p in enumerate(pictures)])
-        width, height = canvas.width, canvas.height
-        if seen == "states":
-            options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
-        elif options.scale is not None:  # the canvas may be coarser than the first frame
-            options = dataclasses.replace(options, scale=1.0 / canvas.scale)
-    detector = Detector(back, options.threshold, options.min_area)
-    tracker = Tracker(width, height, options.patience)
-    wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
-    keyframes: list[tuple[int, Image]] = []
-    count = 0
-    rest = max(8, round(0.4 * info.fps))
-    angles: dict[int, dict[int, float]] = {}
-    erosion = 2.0 if width >= 400 else 1.0  # the detector's, around each core
-    for index, image in enumerate(frames(info)):
-        valid = None
-        if canvas is not None:
-            image, valid = canvas.warp(index, image)
-        blobs = detector(image, valid)
-        tracker.update(index, blobs, detector.parts, detector.camouflaged)
-        _read_marks(tracker.tracks, index, image, erosion, angles)
-        for track in tracker.still(rest):
-            detector.absorb(image, track.box)
-        if index in wanted:
-            keyframes.append((index, image.copy()))
-        count = index + 1
-        if progress is not None and index % 30 == 0:
-            progress(count, info.frame_count)
-    if count < 2:
-        raise ProbeError(
-            f"{path}: {count} frame{'s' if count != 1 else ''}; motion needs at least two"
-        )
-    everything = tracker.finish()
-    mark_near(everything)
     if canvas is not None:
-        info = dataclasses.replace(info, width=width, height=height)
-    tracks = [t for t in everything if permanence.moving(t)]
-    if not tracks:
-        raise ProbeError(
-            f"{path}: nothing moves in {count} frames (no object differs from the "
-            "background long enough to follow)",
-            EXIT_NOTHING_MOVES,
+        seen = _Pass(info, options, canvas, None).run(path, progress)
+        return seen.result("states", None)
+    # a still camera first, with a quick look on the way (smaller frames, every other
+    # one) at whether it moves, unless told it is still
+    follower = (
+        None
+        if options.states is not None or options.still
+        else motion.Follower(info.width, info.frame_count, motion.QUICK_WIDTH, every=2)
+    )
+    first = _Pass(info, options, None, follower)
+    failed: ProbeError | None = None
+    try:
+        first.run(path, progress)
+    except ProbeError as error:  # nothing moves on the frames as they are: maybe the canvas
+        if follower is None or error.code != EXIT_NOTHING_MOVES:
+            raise
+        failed = error
+    found = follower.result() if follower is not None else None
+    cameras = motion.cameras(found, options.scale) if found is not None else []
+    if found is None or not (
+        found.moves and camera.moves(cameras, info.width, info.height, tolerance=0.5)
+    ):
+        if failed is not None:
+            raise failed
+        return first.result("still", found)
+    # it moves: measured again closely, every frame, and the canvas in the first
+    # frame's pixels (so a scale given keeps its meaning)
+    found = motion.follow(frames(info), info.width, info.frame_count)
+    cameras = motion.cameras(found, options.scale)
+    if not found.moves:
+        if failed is not None:
+            raise failed
+        return first.result("still", found)
+    unit = 1.0 / (options.scale or 1.0)
+    canvas = camera.from_cameras(cameras, info.width, info.height, unit)
+    return _Pass(info, options, canvas, None).run(path, progress).result("picture", found)
+
+
+class _Pass:
+    """One pass over the clip: background, detection, tracking and the spin marks, on
+    the frames as they are or on a moving camera's canvas."""
+
+    def __init__(
+        self,
+        info: ClipInfo,
+        options: Options,
+        canvas: camera.Canvas | None,
+        follower: motion.Follower | None,
+    ) -> None:
+        self.info, self.options, self.canvas, self.follower = info, options, canvas, follower
+
+    def run(self, path: Path, progress: Callable[[int, int], None] | None) -> _Pass:
+        """Read every frame; raise ``ProbeError`` for too few frames or nothing moving."""
+        info, options, canvas = self.info, self.options, self.canvas
+        within = max(30, round(3 * info.fps))
+        if canvas is None:
+            back = background(sample(info, 15, within))
+            width, height = info.width, info.height
+        else:
+            # a moving camera sees new scenery all along: samples from the whole clip
+            step = max(1, info.frame_count // 15)
+            pictures = sample(info, 15, info.frame_count)
+            back = camera.background([canvas.warp(k * step, p) for k, p in enumerate(pictures)])
+            width, height = canvas.width, canvas.height
+            if options.states is not None:
+                options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
+            elif options.scale is not None:  # the canvas may be coarser than the first frame
+                options = dataclasses.replace(options, scale=1.0 / canvas.scale)
+        self.options, self.back = options, back
+        detector = Detector(back, options.threshold, options.min_area)
+        tracker = Tracker(width, height, options.patience)
+        wanted = {int(k) for k in np.linspace(0, max(info.frame_count - 1, 0), options.keyframes)}
+        self.keyframes: list[tuple[int, Image]] = []
+        count = 0
+        rest = max(8, round(0.4 * info.fps))
+        self.angles: dict[int, dict[int, float]] = {}
+        erosion = 2.0 if width >= 400 else 1.0  # the detector's, around each core
+        for index, image in enumerate(frames(info)):
+            if self.follower is not None:
+                self.follower.add(image)
+            valid = None
+            if canvas is not None:
+                image, valid = canvas.warp(index, image)
+            blobs = detector(image, valid)
+            tracker.update(index, blobs, detector.parts, detector.camouflaged)
+            _read_marks(tracker.tracks, index, image, erosion, self.angles)
+            for track in tracker.still(rest):
+                detector.absorb(image, track.box)
+            if index in wanted:
+                self.keyframes.append((index, image.copy()))
+            count = index + 1
+            if progress is not None and index % 30 == 0:
+                progress(count, info.frame_count)
+        if count < 2:
+            raise ProbeError(
+                f"{path}: {count} frame{'s' if count != 1 else ''}; motion needs at least two"
+            )
+        self.count = count
+        self.everything = tracker.finish()
+        mark_near(self.everything)
+        if canvas is not None:
+            self.info = dataclasses.replace(info, width=width, height=height)
+        self.tracks = [t for t in self.everything if permanence.moving(t)]
+        if not self.tracks:
+            raise ProbeError(
+                f"{path}: nothing moves in {count} frames (no object differs from the "
+                "background long enough to follow)",
+                EXIT_NOTHING_MOVES,
+            )
+        return self
+
+    def result(self, seen: str, found: motion.Motion | None) -> Result:
+        """The estimates and checks on this pass's tracks."""
+        result = analyse(
+            self.info,
+            self.options,
+            self.count,
+            self.tracks,
+            self.back,
+            self.keyframes,
+            self.everything,
+            self.angles,
         )
-    result = analyse(info, options, count, tracks, back, keyframes, everything, angles)
-    first = None if canvas is None else canvas.warps[0]
-    return dataclasses.replace(result, camera=seen, motion=found, first_to_canvas=first)
+        first = None if self.canvas is None else self.canvas.warps[0]
+        return dataclasses.replace(result, camera=seen, motion=found, first_to_canvas=first)
 
 
 def _read_marks(
