@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .detect import Color
+from .source import Image
 from .track import MEASURED, MERGED, PREDICTED, Track
 from .violation import Violation
 
@@ -39,10 +41,13 @@ def permanence(
     name: dict[int, str],
     patience: int,
     everything: list[Track] | None = None,
+    back: Image | None = None,
 ) -> list[Violation]:
     """Vanishing (for good or for a few frames), appearing and teleporting objects.
     ``everything`` holds the still tracks too: an object that appears beside one (the
-    ghost a resting body leaves when it starts to move) has not come from nowhere."""
+    ghost a resting body leaves when it starts to move) has not come from nowhere; nor
+    has one that starts where the background ``back`` holds a body of its colour (a
+    body at rest, knocked into motion)."""
     found: list[Violation] = []
     ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
@@ -121,6 +126,8 @@ def permanence(
             )
     for s, start in starts:
         if s.id not in paired and not _beside_another(s, everything or tracks):
+            if back is not None and _from_rest(s, back):
+                continue
             found.append(
                 Violation(
                     start,
@@ -130,6 +137,44 @@ def permanence(
                 )
             )
     return found
+
+
+def _around(back: Image, x: float, y: float, inner: float, outer: float) -> Image:
+    """The pixels (BGR rows) of ``back`` between ``inner`` and ``outer`` pixels from
+    (``x``, ``y``)."""
+    r = int(np.ceil(outer))
+    left, top = max(int(x) - r, 0), max(int(y) - r, 0)
+    crop = back[top : int(y) + r + 1, left : int(x) + r + 1]
+    xs = np.arange(crop.shape[1]) + (left + 0.5 - x)
+    ys = np.arange(crop.shape[0]) + (top + 0.5 - y)
+    d2 = xs[None, :] ** 2 + ys[:, None] ** 2
+    return np.asarray(crop[(d2 >= inner**2) & (d2 <= outer**2)], np.uint8)
+
+
+def _shades(pixels: Image, color: Color) -> np.ndarray:
+    """Each BGR pixel's summed difference from an RGB colour."""
+    shades: np.ndarray = np.abs(pixels.astype(np.int16) - np.array(color[::-1], np.int16))
+    return np.asarray(shades.sum(axis=1))
+
+
+def _from_rest(track: Track, back: Image) -> bool:
+    """Whether the background holds a body of the track's colour where it starts (a body
+    at rest, knocked into motion)."""
+    near = _around(back, track.x[0], track.y[0], 0.0, max(6.0, diameter(track)))
+    return bool(len(near)) and int(_shades(near, track.color).min()) < 60
+
+
+def ghost(track: Track, back: Image) -> bool:
+    """Whether a track is a ghost: where a body of the background left, the picture
+    shows the backdrop, so the 'object' has the colour the background mostly has around
+    it."""
+    i = next((k for k, kind in enumerate(track.kind) if kind == MEASURED), 0)
+    d = diameter(track)
+    around = _around(back, track.x[i], track.y[i], d, max(3 * d, d + 8))
+    if not len(around):
+        return False
+    b, g, r = (int(v) for v in np.median(around, axis=0))
+    return int(_shades(np.array([[b, g, r]], np.uint8), track.color)[0]) < 30
 
 
 def _beside_another(track: Track, tracks: list[Track]) -> bool:

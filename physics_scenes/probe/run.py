@@ -141,6 +141,7 @@ class _Pass:
         """Read every frame; raise ``ProbeError`` for too few frames or nothing moving."""
         info, options, canvas = self.info, self.options, self.canvas
         within = max(30, round(3 * info.fps))
+        known: Image | None = None
         if canvas is None:
             back = background(sample(info, 15, within))
             width, height = info.width, info.height
@@ -148,7 +149,9 @@ class _Pass:
             # a moving camera sees new scenery all along: samples from the whole clip
             step = max(1, info.frame_count // 15)
             pictures = sample(info, 15, info.frame_count)
-            back = camera.background([canvas.warp(k * step, p) for k, p in enumerate(pictures)])
+            back, known = camera.background(
+                [canvas.warp(k * step, p) for k, p in enumerate(pictures)]
+            )
             width, height = canvas.width, canvas.height
             if options.states is not None:
                 options = dataclasses.replace(options, scale=options.scale or 1.0 / canvas.scale)
@@ -169,6 +172,8 @@ class _Pass:
             valid = None
             if canvas is not None:
                 image, valid = canvas.warp(index, image)
+                if known is not None:
+                    valid = np.asarray(cv2.bitwise_and(valid, known), np.uint8)
             blobs = detector(image, valid)
             tracker.update(index, blobs, detector.parts, detector.camouflaged)
             _read_marks(tracker.tracks, index, image, erosion, self.angles)
@@ -188,7 +193,9 @@ class _Pass:
         mark_near(self.everything)
         if canvas is not None:
             self.info = dataclasses.replace(info, width=width, height=height)
-        self.tracks = [t for t in self.everything if permanence.moving(t)]
+        self.tracks = [
+            t for t in self.everything if permanence.moving(t) and not permanence.ghost(t, back)
+        ]
         if not self.tracks:
             raise ProbeError(
                 f"{path}: nothing moves in {count} frames (no object differs from the "
@@ -269,7 +276,7 @@ def analyse(
         *dynamics.gravity(flights, g, g_sigma, name, options.scale),
         *bad_bounces,
         *permanence.permanence(
-            tracks, count - 1, info.width, info.height, name, options.patience, everything
+            tracks, count - 1, info.width, info.height, name, options.patience, everything, back
         ),
         *shape.size(tracks, name),
         *shape.overlap(tracks, name),

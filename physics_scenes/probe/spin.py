@@ -7,7 +7,6 @@ is the ball's angle. Unwrapped over a free flight, the angle is a straight line 
 whose slope is the angular velocity; nothing turns a ball in the air, so a slope that
 changes in mid-flight (two lines fit far better than one) is a violation.
 
->>> import cv2
 >>> image = np.full((40, 40, 3), (20, 20, 20), np.uint8)
 >>> _ = cv2.circle(image, (20, 20), 15, (40, 40, 220), -1)
 >>> _ = cv2.line(image, (20, 15), (20, 6), (10, 10, 60), 3)   # the dash points up
@@ -19,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .detect import Color
@@ -34,22 +34,24 @@ def marker_angle(image: Image, x: float, y: float, radius: float, fill: Color) -
     at (``x``, ``y``) of ``radius`` pixels and RGB colour ``fill``; NaN if none shows."""
     if radius < 4:
         return float("nan")
-    r = int(np.ceil(radius))
+    r = int(np.ceil(0.8 * radius)) + 1  # the ring's box is enough
     left, top = max(int(x) - r, 0), max(int(y) - r, 0)
-    crop = image[top : int(y) + r + 1, left : int(x) + r + 1].astype(np.int16)
+    crop = image[top : int(y) + r + 1, left : int(x) + r + 1]
     if crop.size == 0:
         return float("nan")
-    dy, dx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]
-    dx = dx + left + 0.5 - x
-    dy = dy + top + 0.5 - y
-    distance = np.hypot(dx, dy)
-    ring = (distance > 0.3 * radius) & (distance < 0.8 * radius)
-    differ = np.abs(crop - np.array(fill[::-1], np.int16)).sum(axis=2)
-    weight = np.where(ring, np.clip(differ - MARK_CONTRAST, 0, None), 0).astype(float)
+    # separable geometry: offsets of columns and rows, squared distances by broadcasting
+    xs = np.arange(crop.shape[1]) + (left + 0.5 - x)
+    ys = np.arange(crop.shape[0]) + (top + 0.5 - y)
+    d2 = xs[None, :] ** 2 + ys[:, None] ** 2
+    ring = (d2 > (0.3 * radius) ** 2) & (d2 < (0.8 * radius) ** 2)
+    fill_bgr = np.array([fill[2], fill[1], fill[0], 0], float)  # OpenCV's scalar
+    differ = np.asarray(cv2.absdiff(crop, fill_bgr)).sum(axis=2, dtype=np.int32)
+    weight = np.where(ring, np.maximum(differ - MARK_CONTRAST, 0), 0)
     total = float(weight.sum())
-    if total <= 0 or int((weight > 0).sum()) < 3:
+    if total <= 0 or int(np.count_nonzero(weight)) < 3:
         return float("nan")
-    mx, my = float((weight * dx).sum()) / total, float((weight * dy).sum()) / total
+    mx = float(weight.sum(axis=0) @ xs) / total
+    my = float(weight.sum(axis=1) @ ys) / total
     if np.hypot(mx, my) < 0.3 * radius:  # spread all round: not one mark
         return float("nan")
     return float(np.arctan2(-my, mx))
