@@ -88,12 +88,12 @@ def probe(
     if canvas is not None:
         seen = _Pass(info, options, canvas, None).run(path, progress)
         return seen.result("states", None)
-    # a still camera first, with a quick look on the way (smaller frames, every other
+    # a still camera first, with a quick look on the way (smaller frames, every third
     # one) at whether it moves, unless told it is still
     follower = (
         None
         if options.states is not None or options.still
-        else motion.Follower(info.width, info.frame_count, motion.QUICK_WIDTH, every=2)
+        else motion.Follower(info.width, info.frame_count, motion.QUICK_WIDTH, every=3)
     )
     first = _Pass(info, options, None, follower)
     failed: ProbeError | None = None
@@ -166,6 +166,7 @@ class _Pass:
         rest = max(8, round(0.4 * info.fps))
         self.angles: dict[int, dict[int, float]] = {}
         erosion = 2.0 if width >= 400 else 1.0  # the detector's, around each core
+        marks_every = max(1, round(info.fps / 30))  # spin marks about 30 times a second
         for index, image in enumerate(frames(info)):
             if self.follower is not None:
                 self.follower.add(image)
@@ -176,7 +177,8 @@ class _Pass:
                     valid = np.asarray(cv2.bitwise_and(valid, known), np.uint8)
             blobs = detector(image, valid)
             tracker.update(index, blobs, detector.parts, detector.camouflaged)
-            _read_marks(tracker.tracks, index, image, erosion, self.angles)
+            if index % marks_every == 0:
+                _read_marks(tracker.tracks, index, image, erosion, self.angles)
             for track in tracker.still(rest):
                 detector.absorb(image, track.box)
             if index in wanted:
