@@ -50,10 +50,17 @@ def test_gravity_restitution_and_paths_of_a_correct_render(tmp_path: Path) -> No
                 assert bounce.restitution == pytest.approx(e, abs=0.05)
                 checked += 1
     assert checked >= 2
+    # each ball's spin (its mark, over each free flight) against the angles drawn
+    assert len(result.spins) >= len(truth.rows)
+    for spin in result.spins:
+        angle = truth.angles[:, owner[ids.index(spin.track)]]  # type: ignore[index]
+        drawn = (angle[spin.last] - angle[spin.first]) * 30 / (spin.last - spin.first)
+        assert spin.omega == pytest.approx(drawn, abs=0.1)
 
 
 @pytest.mark.parametrize(
-    "kind", ["gravity", "restitution", "teleport", "vanish", "size", "overlap", "merge", "split"]
+    "kind",
+    ["gravity", "restitution", "teleport", "vanish", "size", "overlap", "merge", "split", "spin"],
 )
 def test_each_broken_render_is_flagged_at_its_frame(kind: str, tmp_path: Path) -> None:
     _, text, edit = next(case for case in pv.broken_cases(3) if case[0] == kind)

@@ -80,7 +80,9 @@ def permanence(
                     begun = i if gap == 0 else begun
                     gap += 1
                 continue
-            if gap >= 2 and inner(t.x[i], t.y[i]):
+            # (lost at the edge of what the camera saw and found there again: out of view)
+            edge = t.touches_edge[i] or t.touches_edge[max(begun - 1, 0)]
+            if gap >= 2 and inner(t.x[i], t.y[i]) and not edge and not _stayed(t, begun, i, d):
                 frame = t.frames[begun]
                 found.append(
                     Violation(
@@ -175,6 +177,18 @@ def ghost(track: Track, back: Image) -> bool:
         return False
     b, g, r = (int(v) for v in np.median(around, axis=0))
     return int(_shades(np.array([[b, g, r]], np.uint8), track.color)[0]) < 30
+
+
+def _stayed(track: Track, begun: int, found: int, d: float) -> bool:
+    """Whether a body lost in contact with another (points ``begun`` to ``found``) is
+    found again where it was last measured: it did not go anywhere, the predictions did
+    (a prediction carried off by a shared blob's centroid misses a body rolling slowly
+    in a pile)."""
+    last = next((k for k in range(begun - 1, -1, -1) if track.kind[k] == MEASURED), None)
+    if last is None or not track.near or not track.near[max(begun - 1, 0)]:
+        return False
+    moved = np.hypot(track.x[found] - track.x[last], track.y[found] - track.y[last])
+    return bool(moved < 0.5 * d)
 
 
 def _beside_another(track: Track, tracks: list[Track]) -> bool:
