@@ -130,7 +130,14 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
     try:
         result = probe(video, options)
         against = None
-        if args.against is not None and truth_for is not None:
+        if args.against is not None and result.camera == "picture":
+            print(
+                "physics-scenes probe: the camera moves (measured from the picture), so "
+                "positions are on a canvas, not in the frames' pixels that --against "
+                "compares in; no against.json",
+                file=sys.stderr,
+            )
+        elif args.against is not None and truth_for is not None:
             truth = truth_for(args.against, result.info.width, result.info.height)
             against = {"scene": str(args.against), **compare(result.tracks, truth)}
         files = report.write(result, folder, against)
