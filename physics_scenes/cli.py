@@ -413,13 +413,12 @@ def _watermark_key(args: argparse.Namespace) -> bytes | None:
         return None
     if getattr(args, "no_watermark", False):
         raise UsageError("--watermark-key and --no-watermark cannot be used together")
+    from .output.provenance.keys import watermark_secret
+
     try:
-        secret = path.read_bytes()
-    except OSError as error:
-        raise UsageError(f"--watermark-key {path}: {error.strerror}") from None
-    if len(secret) < 16:
-        raise UsageError(f"--watermark-key {path}: a key needs at least 16 bytes")
-    return secret
+        return watermark_secret(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _signing_identity(args: argparse.Namespace) -> Identity | None:

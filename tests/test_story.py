@@ -412,6 +412,15 @@ def test_a_story_is_marked_and_signed_like_a_render(
     main(["verify", str(out), "--json"])
     report = json.loads(capsys.readouterr().out.splitlines()[0])
     assert report["manifest"]["state"] == "none" and report["watermark"]["picture"] is not None
+    # a keyed story (--watermark-key, as render): only the key's holder reads its mark
+    (tmp_path / "my.key").write_bytes(bytes(range(32)))
+    keyed = ["--no-audio", "--no-sign", "--overwrite", "--watermark-key", str(tmp_path / "my.key")]
+    assert main([*story, *keyed]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out), "--json"]) == 3  # nothing found without the key
+    assert main(["verify", str(out), "--json", "--watermark-key", str(tmp_path / "my.key")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert json.loads(lines[1])["watermark"]["content_id"] == report["watermark"]["content_id"]
 
 
 def test_a_written_story_is_in_the_render_log_with_every_acts_files(

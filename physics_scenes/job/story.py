@@ -259,7 +259,7 @@ def _sign_story(
         "story_sha256": hashlib.sha256(read_file(path)).hexdigest(),
         "acts_scene_sha256": [scene_hash(act.scene) for act in acts],
         "content_id": marks.content_id if marks is not None else None,
-        "watermark_keyed": False if marks is not None else None,
+        "watermark_keyed": marks.key.keyed if marks is not None else None,
         "source_file": path.name,
     }
     sources = sorted({act.source for act in acts if act.source is not None})
@@ -269,13 +269,16 @@ def _sign_story(
         raise ExportError(f"{staged.name}: signing failed: {error}") from error
 
 
-def story_marks(path: Path, acts: Sequence[StoryAct], fps: int, frames: int) -> Marks:
+def story_marks(
+    path: Path, acts: Sequence[StoryAct], fps: int, frames: int, secret: bytes | None = None
+) -> Marks:
     """The story's in-signal marks: its content id from the story file's text and each
-    act's scene (as a render's comes from its scene), so any copy of the MP4 names it."""
+    act's scene (as a render's comes from its scene), so any copy of the MP4 names it;
+    ``secret``: keyed marks (``--watermark-key``), else the public key."""
     digest = hashlib.sha256(read_file(path))
     for act in acts:
         digest.update(scene_hash(act.scene).encode())
-    return Marks.make(digest.hexdigest(), acts[0].scene.seed, f"{fps}fps {frames} story", None)
+    return Marks.make(digest.hexdigest(), acts[0].scene.seed, f"{fps}fps {frames} story", secret)
 
 
 def render_story(
@@ -290,6 +293,7 @@ def render_story(
     progress: Callable[[int, int], None] | None = None,
     registry: Path | None = None,
     watermark: bool = True,
+    watermark_key: bytes | None = None,
     sign: Identity | None = None,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
@@ -314,7 +318,7 @@ def render_story(
     outputs = OutputSet(output.parent, output.stem, overwrite=overwrite)
     audio, subtitles = _Wav(), _Srt()
     video = Mp4Sink(output, audio=audio, subtitles=subtitles)
-    marks = story_marks(path, acts, fps, total) if watermark else None
+    marks = story_marks(path, acts, fps, total, watermark_key) if watermark else None
     video.tags = (
         ("title", f"{path.stem} (a story)"),
         ("comment", "synthetic: rendered by physics_scenes from the story file "
