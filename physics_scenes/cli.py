@@ -528,6 +528,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             f"{scene.timing.fps} fps, {width}x{height}), {result.events} contact events, "
             f"in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.0f} frames/s)"
         )
+        if job.sign is None and not args.no_sign:  # signing needs an identity: say how
+            _say("not signed (no identity): `physics-scenes keys init` once, and every "
+                 "render is signed from then on; --no-sign says you mean it")  # fmt: skip
     return EXIT_OK
 
 

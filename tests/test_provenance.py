@@ -179,8 +179,10 @@ def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
     assert "watermark says: physics_scenes clip " + cid in report["verdict"]
 
     other = tmp_path / "o.mp4"
-    plain = ["--size", "256x144", "--duration", "1", "--no-watermark", "--no-sign", "-q"]
+    plain = ["--size", "256x144", "--duration", "1", "--no-watermark"]
+    capsys.readouterr()
     assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(other), *plain]) == 0
+    assert "not signed (no identity): `physics-scenes keys init`" in capsys.readouterr().out
     code, report = _verify(capsys, str(other))
     assert code == 3 and report["watermark"]["content_id"] is None
 
