@@ -120,6 +120,12 @@ def main() -> None:
         help="no unmarked twin of each clip (its negatives): half the renders",
     )
     parser.add_argument(
+        "--negative-seed",
+        type=int,
+        default=11,
+        help="another seed gives other negatives to add to a run's",
+    )
+    parser.add_argument(
         "--combine",
         type=Path,
         nargs="+",
@@ -140,7 +146,7 @@ def main() -> None:
            "natural pictures": [0, 0], "unmarked render sound": [0, 0],
            "noise sound": [0, 0]}  # fmt: skip
     started = time.perf_counter()
-    nrng = np.random.default_rng(11)
+    nrng = np.random.default_rng(args.negative_seed)
     for _ in range(args.negatives):
         neg["natural pictures"][0] += 1
         neg["natural pictures"][1] += detect_picture([natural(nrng)], MarkKey()).found
