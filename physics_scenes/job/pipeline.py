@@ -289,8 +289,9 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
 
 def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], ...]:
     """What a player shows: the title, a comment saying the video is synthetic, the tool
-    (MP4 keeps title and comment; ffmpeg's bit-exact mode drops its tool tag, so the
-    comment names the tool; PNG frames get all three as text chunks)."""
+    (MP4: title, comment and the tool as ``encoding_tool``, the ``©too`` atom that
+    ffmpeg's bit-exact mode keeps, unlike its ``encoder`` tag; PNG frames get all three as
+    text chunks, the WAV as RIFF INFO)."""
     version = package_version("physics-scenes")
     title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
     comment = (
@@ -304,7 +305,7 @@ def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], .
 def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
     """Container tags (MP4) or PNG text chunks on the main output."""
     if isinstance(sink, FFmpegSink):
-        sink.tags = tags[:2]
+        sink.tags = (*tags[:2], ("encoding_tool", tags[2][1]))
     elif isinstance(sink, PngSequenceSink):
         sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
 
