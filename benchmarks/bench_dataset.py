@@ -112,11 +112,8 @@ def ray_batch(template: Template, count: int, out: Path) -> float:
         return time.perf_counter() - up
 
 
-STAGES: dict[str, list[tuple[object, str]]] = {}
-"""Stage → the (owner, attribute name) of the functions whose CPU time it is."""
-
-
 def _stage_table() -> dict[str, list[tuple[object, str]]]:
+    """Stage → the (owner, attribute name) of the functions whose CPU time it is."""
     from physics_scenes.job import dataset
     from physics_scenes.job.clip import Clip
     from physics_scenes.output.arrays import FramesSink

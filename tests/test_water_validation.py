@@ -58,19 +58,15 @@ def test_torricelli_a_jet_leaves_at_the_speed_of_free_fall_from_the_surface() ->
     assert profile[0] < profile[-1]
 
 
-MARTIN_MOYCE_T4 = [(0.85, 1.25), (1.21, 1.44), (1.60, 1.88), (2.28, 2.69), (2.95, 3.73),
-                   (3.60, 4.53), (3.91, 5.00)]  # fmt: skip
-"""Martin & Moyce (1952), n² = 2: (T = t·√(2g/a), Z = x/a) of the surge front, T ≤ 4."""
-
-
 @pytest.mark.slow
 def test_dam_break_front_at_the_finer_spacing_follows_martin_and_moyce() -> None:
     """The column a = 0.5 m at 0.025 m (800 particles): the front, the farthest point with
     1 % of the water beyond it (the same share at any spacing), is within 10 % of the
     measured one at each of their times up to T = 4 (tests/test_water.py checks 0.05 m)."""
+    from test_water import MARTIN_MOYCE  # the measured front, T <= 4
     from water_validation import dam_break
 
     rows = dam_break(0.025)["mass"]
-    assert [t for t, _, _ in rows] == [t for t, _ in MARTIN_MOYCE_T4]
+    assert [t for t, _, _ in rows] == [t for t, _ in MARTIN_MOYCE]
     for t, z, reference in rows:
         assert z == pytest.approx(reference, rel=0.10), t
