@@ -118,6 +118,15 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def deepen_pipe(fd: int, size: int) -> None:
+    """Grow a pipe's buffer to ``size`` bytes where the OS allows it (Linux); elsewhere
+    keep the default (64 KiB on Linux: less than one large frame)."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+
+
 def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 

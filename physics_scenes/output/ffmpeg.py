@@ -20,7 +20,7 @@ import numpy as np
 from ..audio.dsp import BLOCK, RATE, TruePeakMeter
 from ..frame import Frame
 from ..picture.view import Pixels
-from .atomic import AtomicPath, held_signals, stem_key
+from .atomic import AtomicPath, deepen_pipe, held_signals, stem_key
 from .sink import ExportError, StreamInfo
 
 
@@ -54,14 +54,6 @@ PIPE_BYTES = 1 << 20
 one, so the render waited on every frame while the encoder started; with room for a
 few it can draw on meanwhile (part of the batch's gain in benchmarks/README.md, not
 measured on its own)."""
-
-
-def _deepen(fd: int) -> None:
-    """Grow a pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class FFmpegSink:
@@ -105,7 +97,7 @@ class FFmpegSink:
                 command, stdin=subprocess.PIPE, stderr=self._stderr, **_run_alone()
             )
         assert proc.stdin is not None
-        _deepen(proc.stdin.fileno())
+        deepen_pipe(proc.stdin.fileno(), PIPE_BYTES)
         return proc
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
