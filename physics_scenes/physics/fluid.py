@@ -34,6 +34,8 @@ from .fluid_shapes import (
     Neighbours,
     lattice_sums,
     poly6,
+    poly6_factor,
+    spiky_factor,
     surface_contact,
     wall_table,
 )
@@ -120,10 +122,8 @@ class Fluid:
         self.eps = RELAXATION * full
         self.skin = SKIN * spacing
         self._self_density = float(poly6(np.zeros(1), self.h)[0])
-        self._poly6_scale = 4.0 / (math.pi * self.h**8)
-        """poly6 is this times (h² - r²)³ (``fluid_shapes.poly6``)."""
-        self._spiky_scale = -30.0 / (math.pi * self.h**5)
-        """The spiky kernel's |∇W| / r is this times (h - r)² / r."""
+        self._poly6_scale = poly6_factor(self.h)
+        self._spiky_scale = spiky_factor(self.h)
         self._wall_at, self._wall_density, self._wall_slope = wall_table(spacing, self.h)
         self.position, self.velocity, self.kind = position, velocity, kind
         self.emitters = emitters

@@ -33,13 +33,23 @@ class Collider:
     """The body's centre of gravity (world), for the torque of the impulses."""
 
 
+def poly6_factor(h: float) -> float:
+    """poly6 is this times (h² - r²)³."""
+    return 4.0 / (math.pi * h**8)
+
+
+def spiky_factor(h: float) -> float:
+    """The spiky kernel's |∇W| / r is this times (h - r)² / r."""
+    return -30.0 / (math.pi * h**5)
+
+
 def poly6(r2: F64, h: float) -> F64:
-    return (4.0 / (math.pi * h**8)) * (h * h - r2) ** 3
+    return poly6_factor(h) * (h * h - r2) ** 3
 
 
 def spiky_scale(r: F64, h: float) -> F64:
     """|∇W| / r for the spiky kernel (the gradient is this times the separation vector)."""
-    return (-30.0 / (math.pi * h**5)) * (h - r) ** 2 / np.maximum(r, 1e-12)
+    return spiky_factor(h) * (h - r) ** 2 / np.maximum(r, 1e-12)
 
 
 def lattice_sums(spacing: float, h: float) -> tuple[float, float]:
