@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,16 +160,24 @@ def add_clip_arrays(
 ) -> None:
     """The states (as arrays), events, annotations and ground truth added to ``clip.h5``:
     what a shard's group holds, but its record (which holds this file's checksum)."""
-    bodies, arrays, events = _states(states)
     with _h5py().File(path, "r+", **H5_OPTIONS) as h5:
-        h5.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
-        h5.attrs["events"] = json.dumps(events, sort_keys=True)
-        h5.attrs["annotations"] = annotations
-        for name, array in arrays.items():
-            h5.create_dataset(name, data=array, track_times=False)
-        for name in TRUTH_ARRAYS if truth is not None else ():
-            assert truth is not None
-            _chunked(h5, name, truth[name], ITEM_LEVEL)
+        _add_clip(h5, states, annotations, truth, ITEM_LEVEL)
+
+
+def _add_clip(
+    group: Any, states: Path, annotations: str, truth: Mapping[str, np.ndarray] | None, level: int
+) -> None:
+    """A clip's states (as arrays), events, annotations and ground truth (gzip ``level``)
+    into an HDF5 group: a dataset item's ``clip.h5``, or its group in a shard."""
+    bodies, arrays, events = _states(states)
+    group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
+    group.attrs["events"] = json.dumps(events, sort_keys=True)
+    group.attrs["annotations"] = annotations
+    for name, array in arrays.items():
+        group.create_dataset(name, data=array, track_times=False)
+    for name in TRUTH_ARRAYS if truth is not None else ():
+        assert truth is not None
+        _chunked(group, name, truth[name], level)
 
 
 def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
@@ -199,19 +207,9 @@ def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
                 "frames", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip",
                 compression_opts=4, shuffle=True, track_times=False,
             )  # fmt: skip
-            bodies, arrays, events = _states(clip.files["states.jsonl"])
-            group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
-            group.attrs["events"] = json.dumps(events, sort_keys=True)
-            group.attrs["annotations"] = clip.files["annotations.json"].read_text("utf-8")
-            for name, array in arrays.items():
-                group.create_dataset(name, data=array, track_times=False)
+            states, annotations = clip.files["states.jsonl"], clip.files["annotations.json"]
             if "truth.npz" not in clip.files:  # a dataset made with --no-truth
+                _add_clip(group, states, annotations.read_text("utf-8"), None, 4)
                 continue
             with np.load(clip.files["truth.npz"]) as truth:
-                for name in TRUTH_ARRAYS:
-                    array = truth[name]
-                    chunks = (1, *array.shape[1:]) if array.size else None
-                    group.create_dataset(
-                        name, data=array, chunks=chunks, compression="gzip",
-                        compression_opts=4, shuffle=True, track_times=False,
-                    )  # fmt: skip
+                _add_clip(group, states, annotations.read_text("utf-8"), truth, 4)
