@@ -33,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from watermark_robustness import wilson  # noqa: E402  (benchmarks/ is the script's folder)
+
 from physics_scenes.job.pipeline import RenderJob, run  # noqa: E402
 from physics_scenes.output.provenance.marks import _samples  # noqa: E402
 from physics_scenes.output.provenance.media import sound_of  # noqa: E402
@@ -52,16 +54,6 @@ def attacks(rng: random.Random, seconds: float) -> dict[str, list[str]]:
         "MP3 128k": ["-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100"],
         "any 2 s, AAC": ["-ss", f"{start:.3f}", "-t", "2", "-c:a", "aac"],
     }
-
-
-def wilson(ok: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion."""
-    if n == 0:
-        return 0.0, 1.0
-    p, z = ok / n, 1.96
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def levels(plain: Path, cid: str) -> tuple[float, float]:

@@ -203,7 +203,10 @@ def main() -> None:
 
 
 def wilson(ok: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion (honest at 0 or n of n, unlike ±1.96 sd)."""
+    """95 % Wilson interval of a proportion (honest at 0 or n of n, unlike ±1.96 sd);
+    (0, 1) for no trials."""
+    if n == 0:
+        return 0.0, 1.0
     z = 1.96
     centre = (ok / n + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(ok / n * (1 - ok / n) / n + z * z / (4 * n * n)) / (1 + z * z / n)
