@@ -45,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +54,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reference_pipeline import render_reference  # noqa: E402
 
-from physics_scenes.job.dataset import DatasetJob, run_dataset  # noqa: E402
+from physics_scenes.job.dataset import DatasetJob, prepare, render_item, run_dataset  # noqa: E402
 from physics_scenes.job.engines.pool import ProcessPool  # noqa: E402
 from physics_scenes.job.ground_truth import TruthRecorder  # noqa: E402
 from physics_scenes.job.pipeline import RenderJob, run  # noqa: E402
@@ -86,9 +87,14 @@ def render_loop(template: Template, count: int, out: Path) -> None:
                       parallel=False))  # fmt: skip
 
 
-def batch(workers: int, truth: bool = True) -> Callable[[Template, int, Path], None]:
+REFERENCE = "imageio loop (one process): MP4 only"
+
+
+def batch(workers: int, fmt: str, truth: bool = True) -> Callable[[Template, int, Path], None]:
+    """``physics-scenes batch --workers W --format F [--no-truth]``, shards included."""
+
     def go(template: Template, count: int, out: Path) -> None:
-        job = DatasetJob.of(template, out / "ds", count, truth=truth)
+        job = DatasetJob.of(template, out / "ds", count, truth=truth, fmt=fmt)
         run_dataset(job, ProcessPool(workers))
 
     return go
@@ -106,29 +112,89 @@ def ray_batch(template: Template, count: int, out: Path) -> float:
         return time.perf_counter() - up
 
 
-def stages(template: Template, out: Path, count: int) -> dict[str, float]:
-    """Milliseconds per clip: the render alone, the ground truth watching it, the npz."""
-    spent = {"render: simulate, draw, encode, states, metadata": 0.0,
-             "ground truth and annotations from the render's frames": 0.0,
-             "truth.npz written (zlib)": 0.0}  # fmt: skip
-    keys = list(spent)
-    for index in range(count):
-        scene = sample(template, index).scene
-        job = RenderJob(scene, out / f"a{index}.mp4", "mp4", SIZE, SIZE, audio="none",
-                        parallel=False)  # fmt: skip
-        t0 = time.perf_counter()
-        run(job)
-        t1 = time.perf_counter()
-        recorder = TruthRecorder(SIZE, SIZE)
-        run(RenderJob(scene, out / f"b{index}.mp4", "mp4", SIZE, SIZE, audio="none",
-                      parallel=False), observers=[recorder])  # fmt: skip
-        t2 = time.perf_counter()
-        recorder.write(out / f"b{index}.npz")
-        t3 = time.perf_counter()
-        spent[keys[0]] += t1 - t0
-        spent[keys[1]] += (t2 - t1) - (t1 - t0)
-        spent[keys[2]] += t3 - t2
-    return {name: seconds / count * 1000 for name, seconds in spent.items()}
+def _stage_table() -> dict[str, list[tuple[object, str]]]:
+    """Stage → the (owner, attribute name) of the functions whose CPU time it is."""
+    from physics_scenes.job import dataset
+    from physics_scenes.job.clip import Clip
+    from physics_scenes.output.arrays import FramesSink
+    from physics_scenes.output.atomic import OutputSet
+    from physics_scenes.output.ffmpeg import FFmpegSink
+    from physics_scenes.output.metadata import MetadataSink
+    from physics_scenes.output.provenance.picture import PictureMark
+    from physics_scenes.output.states import StatesSink
+    from physics_scenes.physics.simulate import Sampler
+
+    return {
+        "template draw and scene validation": [(dataset, "sample")],
+        "world setup (scene to pymunk, renderer, camera)": [(Clip, "__init__")],
+        "simulation (pymunk steps, contact events, state reads)": [(Sampler, "frame_at")],
+        "drawing": [(Clip, "pixels")],
+        "watermark": [(PictureMark, "apply")],
+        "encoding, this process (MP4: ffmpeg start and pipe; frames: npz)": [
+            (FFmpegSink, n) for n in ("open", "write", "finish")
+        ] + [(FramesSink, n) for n in ("write", "finish")],
+        "states file": [(StatesSink, n) for n in ("open", "write", "finish")],
+        "metadata": [(MetadataSink, n) for n in ("open", "write", "finish")],
+        "ground truth per frame (energies, events; ids, flow, boxes, visibility)": [
+            (TruthRecorder, "start"), (TruthRecorder, "add")
+        ],
+        "truth.npz written": [(TruthRecorder, "write")],
+        "HDF5 item: states as arrays, events, truth (gzip 1) added to clip.h5": [
+            (dataset, "add_clip_arrays")
+        ],
+        "annotations (captions, questions, plausibility)": [(TruthRecorder, "notes")],
+        "checksums (SHA-256)": [(dataset, "files_sha256")],
+        "staging folders and commits (renames)": [(OutputSet, "__init__"), (OutputSet, "commit")],
+    }  # fmt: skip
+
+
+def stages(template: Template, out: Path, count: int, **options: Any) -> dict[str, float]:
+    """CPU milliseconds per clip by stage: ``render_item`` in this process with the stage
+    functions wrapped in timers (a call inside a timed call counts to the outer one);
+    the encoder's own CPU (ffmpeg, a child process) apart; the rest is what is left."""
+    table = _stage_table()
+    spent = dict.fromkeys(table, 0.0)
+    active: list[str] = []
+
+    def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if active:
+                return fn(*args, **kwargs)
+            active.append(stage)
+            started = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[stage] += time.process_time() - started
+                active.pop()
+
+        return wrapper
+
+    saved = [(owner, name, getattr(owner, name)) for pairs in table.values()
+             for owner, name in pairs]  # fmt: skip
+    for stage, pairs in table.items():
+        for owner, name in pairs:
+            setattr(owner, name, timed(stage, getattr(owner, name)))
+    try:
+        job = DatasetJob.of(template, out / "ds", count + 2, **options)
+        prepare(job)
+        for index in range(2):  # untimed: caches
+            render_item((job, index))
+        spent = dict.fromkeys(table, 0.0)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.process_time()
+        for index in range(2, count + 2):
+            render_item((job, index))
+        total = time.process_time() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+    result = {name: seconds / count * 1000 for name, seconds in spent.items()}
+    result["the rest (records, JSON, files)"] = (total - sum(spent.values())) / count * 1000
+    encoder = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    result["encoder process (ffmpeg's own CPU)"] = encoder / count * 1000
+    return result
 
 
 def peak_memory(count: int) -> float:
@@ -152,21 +218,31 @@ def peak_memory(count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--workers", default="1,2", help="pool sizes to run, e.g. 1,2,3")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="the batch pool (default: the cores)")  # fmt: skip
+    parser.add_argument(
+        "--more",
+        action="store_true",
+        help="also the render loop and MP4 batches (with and without truth)",
+    )
     parser.add_argument("--ray", action="store_true", help="also a local Ray (about 1 GB)")
     parser.add_argument("--memory", action="store_true", help="peak memory at N and 4N items")
+    parser.add_argument("--stages", type=int, default=8, help="clips for the split by stage")
     args = parser.parse_args()
     template = load_template(TEMPLATE)
+    k = args.workers
     candidates: dict[str, Callable[[Template, int, Path], None]] = {
-        "imageio loop (one process)": imageio_loop,
-        "render loop (one process)": render_loop,
+        REFERENCE: imageio_loop,
+        f"batch, {k} workers, hdf5 (frames, states), --no-truth": batch(k, "hdf5", False),
+        f"batch, {k} workers, hdf5 (frames, states, ground truth)": batch(k, "hdf5", True),
     }
-    counts = [int(w) for w in args.workers.split(",")]
-    for workers in counts:
-        name = "batch, 1 worker (in process)" if workers == 1 else f"batch, {workers} workers"
-        candidates[name] = batch(workers)
-    candidates[f"batch, {max(counts)} workers, --no-truth"] = batch(max(counts), truth=False)
+    if args.more:
+        candidates["render loop (one process): MP4, states, metadata"] = render_loop
+        candidates[f"batch, {k} workers, folder (MP4, states, ground truth)"] = batch(k, "folder")
+        candidates[f"batch, {k} workers, folder (MP4, states), --no-truth"] = batch(
+            k, "folder", False
+        )
     rates: dict[str, list[float]] = {name: [] for name in candidates}
     cpu_ms: dict[str, list[float]] = {name: [] for name in candidates}
     cores = os.cpu_count() or 1
@@ -183,34 +259,46 @@ def main() -> None:
                 go(template, args.clips, Path(folder))
                 rates[name].append(args.clips / (time.perf_counter() - started))
                 cpu_ms[name].append((_cpu() - cpu) / args.clips * 1000)
-            print(f"  round {round_ + 1}: {name:<32} {rates[name][-1]:6.2f} clips/s "
-                  f"({cpu_ms[name][-1]:.0f} ms CPU a clip)", flush=True)  # fmt: skip
+            print(f"  round {round_ + 1}: {name:<58} {rates[name][-1]:6.2f} clips/s "
+                  f"({cpu_ms[name][-1]:.0f} ms CPU a clip here) load "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
         if args.ray and round_ == 0:  # one local Ray a process: a second start often fails
             with tempfile.TemporaryDirectory() as folder:
                 seconds = ray_batch(template, args.clips, Path(folder))
-            ray_ratio = (args.clips / seconds) / rates["imageio loop (one process)"][-1]
+            ray_ratio = (args.clips / seconds) / rates[REFERENCE][-1]
             print(f"  round 1: local Ray, once up: {args.clips / seconds:6.2f} clips/s "
                   f"({ray_ratio:.2f}x the imageio loop of this round)", flush=True)  # fmt: skip
     print(f"load {os.getloadavg()[0]:.1f} at the end")
-    references = list(rates)[:2]
-    print(f"\n| | clips/s (median of {args.rounds}) | against the imageio loop | "
-          "against the render loop | CPU ms a clip |\n|---|---|---|---|---|")  # fmt: skip
+    print(f"\n| | clips/s (median of {args.rounds}) | clips/s/core | against the imageio loop "
+          "(median of the rounds' ratios) |\n|---|---|---|---|")  # fmt: skip
     for name, values in rates.items():
-        ratios = [statistics.median(v / r for v, r in zip(values, rates[ref], strict=True))
-                  for ref in references]  # fmt: skip
-        pooled = name.startswith("batch, ") and "1 worker (" not in name
-        cpu = (
-            "(in workers)"
-            if pooled or name not in cpu_ms
-            else f"{statistics.median(cpu_ms[name]):.0f}"
-        )
-        print(f"| {name} | {statistics.median(values):.2f} | {ratios[0]:.2f}x | "
-              f"{ratios[1]:.2f}x | {cpu} |")  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        by_stage = stages(template, Path(folder), min(args.clips, 8))
-    print("\n| one clip, by stage (this process) | ms |\n|---|---|")
-    for name, ms in by_stage.items():
-        print(f"| {name} | {ms:.0f} |")
+        ratio = statistics.median(v / r for v, r in zip(values, rates[REFERENCE], strict=True))
+        share = 1 if name == REFERENCE or "one process" in name else min(k, cores)
+        rate = statistics.median(values)
+        print(f"| {name} | {rate:.2f} | {rate / share:.2f} | {ratio:.2f}x |")
+    print(
+        f"\nimageio loop: {statistics.median(cpu_ms[REFERENCE]):.0f} ms CPU a clip "
+        "(the process and its ffmpeg)"
+    )
+    splits = {
+        "hdf5 frames, no truth": {"fmt": "hdf5", "truth": False},
+        "hdf5 frames + truth": {"fmt": "hdf5"},
+        "MP4 + truth": {"fmt": "folder"},
+    }
+    table = {}
+    for label, options in splits.items():
+        with tempfile.TemporaryDirectory() as folder:
+            table[label] = stages(template, Path(folder), args.stages, **options)
+    print(
+        f"\n| CPU ms a clip, by stage (one process, {args.stages} clips) | "
+        + " | ".join(table)
+        + " |\n|---|"
+        + "---|" * len(table)
+    )
+    for stage in next(iter(table.values())):
+        print(f"| {stage} | " + " | ".join(f"{t[stage]:.1f}" for t in table.values()) + " |")
+    print("| **total** | " + " | ".join(f"**{sum(t.values()):.0f}**" for t in table.values())
+          + " |")  # fmt: skip
     if args.memory:
         small, large = peak_memory(args.clips), peak_memory(4 * args.clips)
         print(f"\npeak memory, 1-worker batch: {args.clips} items {small:.0f} MB, "

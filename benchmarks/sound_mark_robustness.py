@@ -33,6 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from watermark_robustness import wilson  # noqa: E402  (benchmarks/ is the script's folder)
+
 from physics_scenes.job.pipeline import RenderJob, run  # noqa: E402
 from physics_scenes.output.provenance.marks import _samples  # noqa: E402
 from physics_scenes.output.provenance.media import sound_of  # noqa: E402
@@ -52,16 +54,6 @@ def attacks(rng: random.Random, seconds: float) -> dict[str, list[str]]:
         "MP3 128k": ["-c:a", "libmp3lame", "-b:a", "128k", "-ar", "44100"],
         "any 2 s, AAC": ["-ss", f"{start:.3f}", "-t", "2", "-c:a", "aac"],
     }
-
-
-def wilson(ok: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion."""
-    if n == 0:
-        return 0.0, 1.0
-    p, z = ok / n, 1.96
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def levels(plain: Path, cid: str) -> tuple[float, float]:
@@ -94,7 +86,22 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--negatives", type=int, default=1000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--marked-only",
+        action="store_true",
+        help="no unmarked twin of each clip (negatives, level): half the renders",
+    )
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="print the tables of these runs' --json files together",
+    )
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine)
+        return
     rng = random.Random(17 + args.first)
     scenes = sorted((ROOT / "scenes").glob("*.yaml"))
     tried: dict[str, int] = {}
@@ -119,12 +126,13 @@ def main() -> None:
             scene = scene.model_copy(update={"seed": 100 + k, "timing": Timing(
                 duration=seconds, fps=30, substeps=scene.timing.substeps)})  # fmt: skip
             clip, plain = work / f"c{k}.mp4", work / f"p{k}.mp4"
-            for target, marked in ((clip, True), (plain, False)):
+            for target, marked in ((clip, True), (plain, False))[: 1 if args.marked_only else 2]:
                 run(RenderJob(scene, target, "mp4", 96, 54, states=False, source=path,
                               overwrite=True, audio="wav", watermark=marked))  # fmt: skip
             meta = json.loads((work / f"c{k}.metadata.json").read_text())
             cid = meta["watermark"]["content_id"]
-            marks.append((path.stem, *levels(plain.with_suffix(".wav"), cid)))
+            if not args.marked_only:
+                marks.append((path.stem, *levels(plain.with_suffix(".wav"), cid)))
             for name, ffargs in attacks(rng, seconds).items():
                 copy = work / ("a.mp3" if "MP3" in name else "a.m4a")
                 subprocess.run([FFMPEG, "-y", "-loglevel", "error", "-i", str(clip), "-vn",
@@ -133,8 +141,10 @@ def main() -> None:
                 got = detect_sound(sound, MarkKey()).payload if sound is not None else None
                 tried[name] = tried.get(name, 0) + 1
                 found[name] = found.get(name, 0) + (got == cid)
+                if got != cid:
+                    print(f"clip {k + 1}: {name}: read {got}, not {cid}", file=sys.stderr)
                 wrong[name] = wrong.get(name, 0) + (got is not None and got != cid)
-            sound = sound_of(plain)
+            sound = None if args.marked_only else sound_of(plain)
             if sound is not None:
                 neg["unmarked render sound"][0] += 1
                 neg["unmarked render sound"][1] += detect_sound(sound, MarkKey()).found
@@ -170,6 +180,25 @@ def report(tried: dict[str, int], found: dict[str, int], wrong: dict[str, int],
     if save is not None:
         save.write_text(json.dumps({"tried": tried, "found": found, "wrong": wrong,
                                     "negatives": neg, "marks": marks}, indent=1))  # fmt: skip
+
+
+def combine(paths: list[Path]) -> None:
+    """The tables of several batches (``--first``) together: their counts summed."""
+    tried: dict[str, int] = {}
+    found: dict[str, int] = {}
+    wrong: dict[str, int] = {}
+    neg: dict[str, list[int]] = {}
+    marks: list[tuple[str, float, float]] = []
+    for path in paths:
+        run_ = json.loads(path.read_text())
+        for total, part in ((tried, run_["tried"]), (found, run_["found"]), (wrong, run_["wrong"])):
+            for name, n in part.items():
+                total[name] = total.get(name, 0) + n
+        for name, (n, fp) in run_["negatives"].items():
+            both = neg.setdefault(name, [0, 0])
+            both[0], both[1] = both[0] + n, both[1] + fp
+        marks += [tuple(m) for m in run_["marks"]]
+    report(tried, found, wrong, neg, marks, None)
 
 
 if __name__ == "__main__":

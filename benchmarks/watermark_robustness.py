@@ -114,17 +114,39 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="first clip number (seed 100 + it)")
     parser.add_argument("--template", type=Path, help="clips sampled from this template")
     parser.add_argument("--picture-only", action="store_true", help="skip the sound attacks")
+    parser.add_argument(
+        "--marked-only",
+        action="store_true",
+        help="no unmarked twin of each clip (its negatives): half the renders",
+    )
+    parser.add_argument(
+        "--negative-seed",
+        type=int,
+        default=11,
+        help="another seed gives other negatives to add to a run's",
+    )
+    parser.add_argument(
+        "--combine",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="print the tables of these runs' --json files together",
+    )
     args = parser.parse_args()
+    if args.combine:
+        combine(args.combine)
+        return
     template = load_template(args.template) if args.template is not None else None
     rng = random.Random(7 + args.first)
     scenes = sorted((ROOT / "scenes").glob("*.yaml"))
     found: Counter[str] = Counter()
     wrong: Counter[str] = Counter()
     tried: Counter[str] = Counter()
-    neg = {"unmarked render frames": [0, 0], "natural pictures": [0, 0],
-           "unmarked render sound": [0, 0], "noise sound": [0, 0]}  # fmt: skip
+    neg = {"unmarked render frames": [0, 0], "unmarked render clips": [0, 0],
+           "natural pictures": [0, 0], "unmarked render sound": [0, 0],
+           "noise sound": [0, 0]}  # fmt: skip
     started = time.perf_counter()
-    nrng = np.random.default_rng(11)
+    nrng = np.random.default_rng(args.negative_seed)
     for _ in range(args.negatives):
         neg["natural pictures"][0] += 1
         neg["natural pictures"][1] += detect_picture([natural(nrng)], MarkKey()).found
@@ -154,13 +176,21 @@ def main() -> None:
                 got = read(copy, which)
                 tried[name] += 1
                 found[name] += got == cid
+                if got != cid:
+                    print(f"clip {k + 1}: {name}: read {got}, not {cid}", file=sys.stderr)
                 wrong[name] += got is not None and got != cid
             plain = work / f"p{k}.mp4"
+            if args.marked_only:
+                print(f"clip {k + 1} {time.perf_counter() - started:.0f} s", file=sys.stderr)
+                report(found, wrong, tried, neg, args.json)
+                continue
             run(RenderJob(scene, plain, "mp4", W, H, states=False, source=path, overwrite=True,
                           watermark=False))  # fmt: skip
             for frame in frames_of(plain, limit=30):
                 neg["unmarked render frames"][0] += 1
                 neg["unmarked render frames"][1] += detect_picture([frame], MarkKey()).found
+            neg["unmarked render clips"][0] += 1  # the whole clip, as verify reads it
+            neg["unmarked render clips"][1] += detect_picture(frames_of(plain), MarkKey()).found
             sound = sound_of(plain)
             if sound is not None:
                 neg["unmarked render sound"][0] += 1
@@ -173,7 +203,10 @@ def main() -> None:
 
 
 def wilson(ok: int, n: int) -> tuple[float, float]:
-    """95 % Wilson interval of a proportion (honest at 0 or n of n, unlike ±1.96 sd)."""
+    """95 % Wilson interval of a proportion (honest at 0 or n of n, unlike ±1.96 sd);
+    (0, 1) for no trials."""
+    if n == 0:
+        return 0.0, 1.0
     z = 1.96
     centre = (ok / n + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(ok / n * (1 - ok / n) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -200,6 +233,21 @@ def report(found: Counter[str], wrong: Counter[str], tried: Counter[str],
     if save is not None:
         save.write_text(json.dumps({"found": found, "wrong": wrong, "tried": tried,
                                     "negatives": neg}, indent=1))  # fmt: skip
+
+
+def combine(paths: list[Path]) -> None:
+    """The tables of several batches (``--first``) together: their counts summed."""
+    found: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    tried: Counter[str] = Counter()
+    neg: dict[str, list[int]] = {}
+    for path in paths:
+        run_ = json.loads(path.read_text())
+        found.update(run_["found"]), wrong.update(run_["wrong"]), tried.update(run_["tried"])
+        for name, (n, fp) in run_["negatives"].items():
+            total = neg.setdefault(name, [0, 0])
+            total[0], total[1] = total[0] + n, total[1] + fp
+    report(found, wrong, tried, neg, None)
 
 
 if __name__ == "__main__":

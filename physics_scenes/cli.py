@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -40,6 +40,7 @@ from .scene.template import is_template, load_template, sample
 
 if TYPE_CHECKING:
     from .job.pipeline import Progress
+    from .output.provenance.credentials import ManifestReading
     from .output.provenance.keys import Identity
     from .probe.compare import Truth
 
@@ -108,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="simulate a scene and write video and data",
         description="Simulate a scene and write a video (or GIF or PNG "
-        "frames) plus <name>.states.jsonl and <name>.metadata.json.",
+        "frames) plus <name>.states.jsonl and <name>.metadata.json (and, with "
+        "liquid, <name>.fluid.npz: the particles).",
     )
     render.add_argument("scene", type=Path, help="scene file (YAML)")
     render.add_argument(
@@ -157,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--no-states",
         action="store_true",
-        help="do not write <name>.states.jsonl beside the output",
+        help="do not write <name>.states.jsonl (nor <name>.fluid.npz) beside the output",
     )
     sound = render.add_mutually_exclusive_group()
     sound.add_argument(
@@ -412,13 +414,12 @@ def _watermark_key(args: argparse.Namespace) -> bytes | None:
         return None
     if getattr(args, "no_watermark", False):
         raise UsageError("--watermark-key and --no-watermark cannot be used together")
+    from .output.provenance.keys import watermark_secret
+
     try:
-        secret = path.read_bytes()
-    except OSError as error:
-        raise UsageError(f"--watermark-key {path}: {error.strerror}") from None
-    if len(secret) < 16:
-        raise UsageError(f"--watermark-key {path}: a key needs at least 16 bytes")
-    return secret
+        return watermark_secret(path)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _signing_identity(args: argparse.Namespace) -> Identity | None:
@@ -469,15 +470,19 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             print(json.dumps(report.as_json(), default=str))
         else:
             _say(f"{path}: " + "; ".join(report.findings))
-            _say_claims(report.manifest.claims, report.manifest.signed_at)
+            _say_claims(report.manifest)
     return status
 
 
-def _say_claims(claims: Mapping[str, object] | None, signed_at: str | None) -> None:
+def _say_claims(manifest: ManifestReading) -> None:
+    claims = manifest.claims
     if claims:
         fields = ("scene_sha256", "seed", "run_hash", "content_id")
         _say("  claims: " + ", ".join(f"{k} {claims.get(k)}" for k in fields))
-        _say(f"  signed at: {signed_at or 'no trusted time stamp'}")
+        when = manifest.signed_at or "no trusted time stamp"
+        if manifest.created_at is not None:  # the signer's own clock, inside the signature
+            when += f"; made at {manifest.created_at} by the signer's clock (not attested)"
+        _say(f"  signed at: {when}")
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -524,6 +529,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             f"{scene.timing.fps} fps, {width}x{height}), {result.events} contact events, "
             f"in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.0f} frames/s)"
         )
+        if job.sign is None and not args.no_sign:  # signing needs an identity: say how
+            _say("not signed (no identity): `physics-scenes keys init` once, and every "
+                 "render is signed from then on; --no-sign says you mean it")  # fmt: skip
     return EXIT_OK
 
 

@@ -118,6 +118,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="folder: a folder per clip (always written); webdataset: also tar shards; "
         "hdf5: also HDF5 shards",
     )
+    batch.add_argument(
+        "--video", choices=["mp4", "frames"], default=None,
+        help="each clip's pictures: mp4 (H.264) or frames (the pictures as drawn, as an array: "
+        "clip.npz, or clip.h5 with --format hdf5; no encoder); default frames for --format "
+        "hdf5, else mp4",
+    )  # fmt: skip
     batch.add_argument("--shard-size", type=_count, default=1000, metavar="N",
                        help="clips per shard (default 1000)")  # fmt: skip
     batch.add_argument(
@@ -171,6 +177,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
         height=height, quality=args.quality, audio=args.audio, fmt=args.format,
+        video=args.video,
         truth=not args.no_truth, shard_size=args.shard_size, assets=tuple(args.assets),
         registry=registry_in_use(args.registry),
     )  # fmt: skip

@@ -38,6 +38,15 @@ def add_commands(commands: Any) -> None:
     story.add_argument("--overwrite", action="store_true", help="replace existing output")
     story.add_argument("-q", "--quiet", action="store_true", help="no summary")
     story.add_argument(
+        "--no-watermark", action="store_true",
+        help="leave out the invisible marks in the picture and the sound (on by default)",
+    )  # fmt: skip
+    story.add_argument(
+        "--watermark-key", type=Path, metavar="FILE",
+        help="a secret (any file of 16 bytes or more): only its holder can detect or forge "
+        "the marks (default: the public key)",
+    )  # fmt: skip
+    story.add_argument(
         "--sign-with", nargs=2, type=Path, metavar=("CERT", "KEY"),
         help="sign with this certificate chain and private key (PEM); default: the local "
         "identity if `physics-scenes keys init` made one",
@@ -62,10 +71,25 @@ def _cmd_story(args: argparse.Namespace) -> int:
     frames = render_story(path, output, width, height, sound=not args.no_audio,
                           quality=args.quality, overwrite=args.overwrite,
                           registry=registry_in_use(args.registry),
+                          watermark=not args.no_watermark, watermark_key=_secret(args),
                           sign=_identity(args))  # fmt: skip
     if not args.quiet:
         print(f"wrote {output}: {frames} frames", file=sys.stderr)
     return 0
+
+
+def _secret(args: argparse.Namespace) -> bytes | None:
+    """``--watermark-key``'s secret (as ``render`` reads it), or None."""
+    from .output.provenance.keys import watermark_secret
+
+    if args.watermark_key is None:
+        return None
+    if args.no_watermark:
+        raise RenderError("--watermark-key and --no-watermark cannot be used together")
+    try:
+        return watermark_secret(args.watermark_key)
+    except ValueError as error:
+        raise RenderError(str(error)) from None
 
 
 def _identity(args: argparse.Namespace) -> Any:

@@ -42,6 +42,8 @@ class Truth:
     bounces: list[tuple[int, int, float]] = field(default_factory=list)
     violation: tuple[str, int, int] | None = None
     """(kind, first frame, last acceptable frame)."""
+    angles: np.ndarray | None = None
+    """(frames, bodies) the angles drawn, radians counter-clockwise."""
 
 
 def scene_text(
@@ -66,7 +68,8 @@ def scene_text(
         lines.append(
             f"  - {{kind: ball, name: b{i}, position: {list(ball['p'])}, radius: {ball['r']}, "
             f"velocity: {list(ball['v'])}, color: '{ball['c']}', "
-            f"material: {{density: 500, friction: 0.0, elasticity: {e}}}}}"
+            + (f"angular_velocity: {ball['w']}, " if "w" in ball else "")
+            + f"material: {{density: 500, friction: 0.0, elasticity: {e}}}}}"
         )
     return "\n".join(lines) + "\n"
 
@@ -97,7 +100,10 @@ def make(
     pixels = positions @ matrix[:, :2].T + matrix[:, 2]
     rows = [i for i, b in enumerate(layout.bodies) if b.body_type == "dynamic"]
     g = abs(scene.world.gravity[1]) * view.scale
-    truth = Truth(float(scene.timing.fps), matrix, pixels, rows, g, violation=violation)
+    angles = np.array([f.angle for f in frames])
+    truth = Truth(
+        float(scene.timing.fps), matrix, pixels, rows, g, violation=violation, angles=angles
+    )
     if edit is None:
         truth.bounces = floor_bounces(frames, layout, scene.world.gravity[1])
     return images, truth
@@ -165,6 +171,24 @@ def resize(row: int, k: int, factor: float) -> Edit:
         other = dataclasses.replace(layout, bodies=bodies)
         layouts = [layout if i < k else other for i in range(len(frames))]
         return frames, layouts, ("size", k, k + 1)
+
+    return edit
+
+
+def spin_jump(row: int, k: int, extra: float) -> Edit:
+    """From frame ``k`` ball ``row`` turns ``extra`` rad/s faster (in free flight,
+    nothing could do that)."""
+
+    def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        t0 = frames[k].time
+        out = []
+        for i, f in enumerate(frames):
+            if i >= k:
+                angle = f.angle.copy()
+                angle[row] += extra * (f.time - t0)
+                f = dataclasses.replace(f, angle=angle)
+            out.append(f)
+        return out, [layout] * len(frames), ("spin", k, k + 1)
 
     return edit
 
@@ -338,6 +362,10 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
     n = count or rng.randint(1, 3)
     colors = rng.sample(PALETTE, n)
     slots = rng.sample(range(n * 2), n)
+    # spin (deg/s) from a generator of its own, so the rest stays as it was; frictionless
+    # balls keep it through every bounce
+    turn = random.Random(1000 + seed)
+    spins = [round(turn.choice([-1, 1]) * turn.uniform(60, 720)) for _ in range(n)]
     return [
         {
             "p": [round(1.5 + (13 / (2 * n)) * (s + 0.5), 2), round(rng.uniform(4.5, 7.5), 2)],
@@ -345,6 +373,7 @@ def random_balls(seed: int, count: int | None = None) -> list[dict[str, object]]
             "v": [round(rng.uniform(-1.5, 1.5), 2), round(rng.uniform(-1, 3), 2)],
             "c": colors[i],
             "e": round(rng.uniform(0.4, 0.9), 2),
+            "w": spins[i],
         }
         for i, s in enumerate(slots)
     ]

@@ -9,12 +9,12 @@ import base64
 import datetime
 import json
 import shutil
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from test_fingerprint import write_wav
 
 from physics_scenes.cli import main
 from physics_scenes.errors import SceneError
@@ -292,14 +292,6 @@ def test_the_example_self_cameo_is_signed_with_its_consent_and_verify_shows_it(
 def write_tone(path: Path, hertz: float, seconds: float = 0.4) -> None:
     t = np.arange(int(48_000 * seconds)) / 48_000
     write_wav(path, 0.3 * np.sin(2 * np.pi * hertz * t), 48_000)
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((samples * 32767).astype("<i2").tobytes())
 
 
 def write_line(path: Path, seed: int, gain: float = 1.0, rate: int = 48_000) -> None:

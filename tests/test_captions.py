@@ -155,6 +155,33 @@ bodies:
     assert x1 - x0 == pytest.approx((4 * 20 / 30) * W / 8, abs=3)  # and moved with it
 
 
+@pytest.mark.parametrize("top", [4.08, 4.16])
+def test_a_label_at_the_top_edge_is_clipped_not_a_crash(top: float) -> None:
+    """A body so near the top that its label's text is above the picture: at 4.08 m the
+    bottom two rows of its dark box show, at 4.16 m none of it. Both raised a ValueError
+    (the text's rows were sliced with a negative end, from 4.08 to 4.20 m)."""
+    scene = """
+timing: {duration: 0.1, fps: 30}
+world: {size: [8, 4.5], gravity: [0, 0]}
+look: {labels: [{body: b, text: hero, size: 0.1}]}
+bodies:
+  - {kind: ball, name: b, radius: 0.3, position: [2, TOP], color: "#303030"}
+""".replace("TOP", str(top))
+    clip = Clip(parse_scene(scene), W, H)
+    bare = Clip(parse_scene(scene.replace("look:", "#")), W, H)
+    item, same = next(iter(clip.frames())), next(iter(bare.frames()))
+    labelled, unlabelled = clip.pixels(item).rgb().astype(int), bare.pixels(same).rgb().astype(int)
+    changed = np.argwhere(np.abs(labelled - unlabelled).max(axis=2) > 0)
+    if top > 4.1:
+        assert len(changed) == 0  # all of it above the picture
+        return
+    assert sorted(set(changed[:, 0])) == [0, 1]  # the box's bottom rows, at the top
+    (bx, _) = item.view.to_pixels(item.frame.position[0])
+    assert abs(changed[:, 1].mean() - bx) < 3  # over its body
+    rows, cols = changed[:, 0], changed[:, 1]
+    assert (labelled[rows, cols] < unlabelled[rows, cols]).all()  # darkened
+
+
 def test_auto_captions_name_each_first_contact() -> None:
     from physics_scenes.physics.simulate import simulate
     from physics_scenes.scene.captions import CueMaker

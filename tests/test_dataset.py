@@ -93,8 +93,11 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
     assert (again.rendered, again.skipped) == (1, 1)
     assert tree(tmp_path / "data") == before
     # shards: read back by each format's own reader, the same bytes and arrays as the items
-    for fmt in ("webdataset", "hdf5"):
-        assert run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1)).rendered == 0
+    for fmt in ("webdataset", "hdf5"):  # (hdf5 of MP4 items: --video mp4)
+        assert (
+            run_dataset(replace(job, fmt=fmt, shard_size=1, video="mp4"), ProcessPool(1)).rendered
+            == 0
+        )
     shards = tmp_path / "data" / "shards"
     samples = []
     for tar in sorted(shards.glob("*.tar")):  # webdataset's own tar reader, on streams we close
@@ -137,15 +140,67 @@ def test_a_batch_writes_items_and_a_manifest_and_resume_renders_only_the_missing
                     assert error <= 8, (row, error)  # BT.601 instead: 13 on red
     shards_before = tree(shards)
     for fmt in ("webdataset", "hdf5"):  # written again: the same bytes
-        run_dataset(replace(job, fmt=fmt, shard_size=1), ProcessPool(1))
+        run_dataset(replace(job, fmt=fmt, shard_size=1, video="mp4"), ProcessPool(1))
     assert tree(shards) == shards_before
     before = tree(tmp_path / "data")
     # another template or global seed in the same folder is refused, not mixed in
     with pytest.raises(DatasetError, match="another global_seed"):
         run_dataset(job_for(tmp_path / "data", 2, global_seed=1), ProcessPool(1))
+    with pytest.raises(
+        DatasetError, match=r"items are clip\.mp4, not clip\.h5; resume it with --video mp4"
+    ):
+        run_dataset(replace(job, fmt="hdf5"), ProcessPool(1))
     with pytest.raises(DatasetError, match="another template"):
         run_dataset(job_for(tmp_path / "data", 2, TINY.replace("0.25", "0.5")), ProcessPool(1))
     assert tree(tmp_path / "data") == before
+
+
+def test_hdf5_items_hold_their_exact_frames_as_arrays_and_no_video(tmp_path: Path) -> None:
+    """PhyWorld's format: ``--format hdf5`` items keep their pictures as an array (no
+    encoder) in ``clip.h5`` with the states and truth, which the shard copies as it is;
+    ``--video frames`` in a folder dataset gives the same pictures as ``clip.npz``. Inside
+    each body's id region the pixels are that body's colour (the watermark moves a few
+    levels)."""
+    out, flat = tmp_path / "data", tmp_path / "flat"
+    common = ["--count", "1", "--size", "64x48", "-q", "--workers", "1"]
+    assert main(["batch", str(_template(tmp_path)), "--out", str(out), "--format", "hdf5",
+                 *common]) == 0  # fmt: skip
+    assert main(["batch", str(_template(tmp_path)), "--out", str(flat), "--video", "frames",
+                 *common]) == 0  # fmt: skip
+    folder = out / "items" / "000000"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "clip.annotations.json", "clip.h5", "clip.metadata.json", "clip.states.jsonl",
+        "item.json",
+    ]  # fmt: skip
+    record = json.loads((folder / "item.json").read_text())
+    digest = hashlib.sha256((folder / "clip.h5").read_bytes()).hexdigest()
+    assert digest == record["files"]["clip.h5"]
+    frames = np.load(flat / "items" / "000000" / "clip.npz")["frames"]
+    ids = np.load(flat / "items" / "000000" / "clip.truth.npz")["ids"]
+    assert frames.shape == (4, 48, 64, 3) and frames.dtype == np.uint8
+    states = (folder / "clip.states.jsonl").read_text().splitlines()
+    bodies = json.loads(states[0])["bodies"]
+    colours = [(0, [0x15, 0x17, 0x1C])] + [(r + 1, b["color"]) for r, b in enumerate(bodies)]
+    for row, colour in colours:
+        inner = np.stack([ndimage.binary_erosion(f == row, iterations=2) for f in ids])
+        if inner.any():
+            assert np.abs(np.median(frames[inner].astype(int), axis=0) - colour).max() <= 2, row
+    with h5py.File(out / "shards" / "data-000000.h5", "r") as h5:
+        group = h5["000000"]
+        assert "video" not in group and np.array_equal(group["frames"][()], frames)
+        assert group["frames"].chunks == (1, 48, 64, 3)
+        assert np.array_equal(group["ids"][()], ids)
+        assert json.loads(group.attrs["record"]) == record
+        assert group.attrs["annotations"] == (folder / "clip.annotations.json").read_text()
+        positions = [json.loads(line)["position"] for line in states[1:-1]]
+        assert group["position"][()].tolist() == positions
+    assert json.loads((out / "dataset.json").read_text())["video"]["frames"] == "clip.h5"
+
+
+def _template(folder: Path) -> Path:
+    path = folder / "tiny.yaml"
+    path.write_text(TINY)
+    return path
 
 
 def test_the_batch_command_refuses_bad_input_with_a_located_error(
@@ -223,6 +278,7 @@ def test_kill_9_at_any_moment_then_the_same_command_gives_the_same_bytes(tmp_pat
                    env=env, check=True)  # fmt: skip
     assert tree(killed) == tree(whole)
     assert len(tree(whole)) == 5 * 5 + 4
+    assert sorted(p.name for p in (killed / "items").iterdir()) == [f"{i:06d}" for i in range(5)]
 
 
 @pytest.mark.slow

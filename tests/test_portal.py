@@ -315,6 +315,10 @@ def test_an_owner_blocks_an_asset_and_a_name_and_sees_the_renders_near_them(
                                                    "reason": "mark"}).encode(),
                                        {"Content-Type": "application/json", **bearer})  # fmt: skip
     assert status == 201 and json.loads(answer)["kind"] == "name"
+    status, _, answer = portal.request("POST", "/api/owner/names",
+                                       json.dumps({"name": 5, "owner": "Acme Corp"}).encode(),
+                                       {"Content-Type": "application/json", **bearer})  # fmt: skip
+    assert status == 400 and "'name' must be text" in json.loads(answer)["error"]
 
     _, _, answer = portal.request("GET", "/api/owner", headers=bearer)
     overview = json.loads(answer)

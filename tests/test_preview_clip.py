@@ -43,6 +43,8 @@ LOOKS = {
     # a title card and a script's caption: burned in as the export burns them
     "captions": "look: {title: {text: Drop, duration: 0.6}}\n"
     "script: [{at: 0.1, caption: {text: the red ball, duration: 2, fade: 0}}]\n",
+    # the visible "synthetic" label in a corner, drawn as the export draws it
+    "label": "look: {label: {text: Synthetic, corner: bottom-right, opacity: 0.9}}\n",
 }
 WIDTH, HEIGHT = 320, 180
 
@@ -93,6 +95,10 @@ def test_previewed_clip_frame_is_the_exported_png(tmp_path: Path, look: str) -> 
             shown = on_screen(app)
             raw = np.frombuffer(app.scene_pixels(), np.uint8).reshape(HEIGHT, WIDTH, 4)
             assert np.array_equal(shown, expected), index
+            if look == "label":  # white letters in the corner, none elsewhere (dark scene)
+                white = shown.min(axis=-1) > 200
+                assert white[HEIGHT * 3 // 4 :, WIDTH * 3 // 4 :].sum() > 20, index
+                assert white[: HEIGHT // 2].sum() == 0, index
             assert np.array_equal(raw[..., [2, 1, 0]], expected), index
         item = app.player.frame(30)
         assert item.frame.time < item.video_time  # the slow motion is on the clip's clock

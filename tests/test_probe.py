@@ -141,3 +141,86 @@ def test_against_and_states_together_are_refused(tmp_path: Path, capsys) -> None
     code = main(["probe", str(tmp_path / "x.mp4"), "--states", "s.jsonl", "--against", "x.yaml"])
     assert code == 2
     assert "use one of them" in capsys.readouterr().err
+
+
+def _panning_clip(folder: Path, n: int = 36) -> tuple[list[np.ndarray], np.ndarray]:
+    """A red ball thrown in front of blocky scenery, seen by a camera that pans 50 px and
+    zooms in 15 %: the frames, each frame's true map to the first frame's pixels, and the
+    ball's path in the first frame's pixels."""
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    blocks = rng.integers(30, 110, (12, 30), dtype=np.uint8)
+    scenery = cv2.resize(blocks, (600, 240), interpolation=cv2.INTER_NEAREST)
+    scenery = cv2.cvtColor(scenery, cv2.COLOR_GRAY2BGR)
+    t = np.arange(n) / FPS
+    path = np.stack([120 + 90 * t, 100 - 150 * t + 0.5 * G * t**2], 1)  # first frame's px
+    maps = []
+    for i in range(n):
+        zoom, pan = 1.0 + 0.15 * i / (n - 1), 50.0 * i / (n - 1)
+        to_frame = np.array([[zoom, 0.0, -zoom * (100 + pan)], [0.0, zoom, -zoom * 60]])
+        first = np.array([[1.0, 0.0, -100.0], [0.0, 1.0, -60.0]])  # scenery -> frame 0
+        image = cv2.warpAffine(scenery, to_frame, (W, H), flags=cv2.INTER_LINEAR)
+        x, y = (path[i] - first[:, 2]) * zoom + to_frame[:, 2]  # frame 0 -> scenery -> here
+        center = (round((x - 0.5) * 16), round((y - 0.5) * 16))
+        cv2.circle(image, center, round(7 * zoom * 16), (40, 40, 220), -1, cv2.LINE_AA, shift=4)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+        back = np.linalg.inv(np.vstack([to_frame, [0, 0, 1]]))  # frame -> scenery
+        maps.append((np.vstack([first, [0, 0, 1]]) @ back)[:2])
+    return maps, path
+
+
+def test_a_panning_zooming_camera_is_measured_from_the_scenery(tmp_path: Path) -> None:
+    # the probe finds the camera moving and puts the frames on a still canvas: gravity
+    # and the path as if the camera had stood still at its first frame
+    maps, path = _panning_clip(tmp_path / "pan", n=24)
+    result = probe(tmp_path / "pan", Options(fps=FPS))
+    assert result.camera == "picture" and result.motion is not None
+    grid = np.array([[x, y, 1.0] for x in (0, W / 2, W) for y in (0, H / 2, H)])
+    found = result.motion.maps
+    worst = max(float(np.abs(grid @ (m - e).T).max()) for m, e in zip(maps, found, strict=True))
+    assert result.motion.lost == 0 and worst < 0.25, worst  # px, at the frame's corners
+    assert result.violations == []
+    assert result.gravity == pytest.approx(G, rel=0.02)
+    (track,) = result.tracks
+    to_canvas = result.first_to_canvas
+    assert to_canvas is not None
+    truth = path[track.frames] @ to_canvas[:, :2].T + to_canvas[:, 2]
+    assert np.median(np.hypot(truth[:, 0] - track.x, truth[:, 1] - track.y)) < 0.3
+    # taken as still, the zoom reads as growth and the pan as motion
+    still = probe(tmp_path / "pan", Options(fps=FPS, still=True))
+    assert still.camera == "still" and still.violations != []
+
+
+def test_spin_is_read_from_the_mark_and_a_jump_in_flight_is_flagged(tmp_path: Path) -> None:
+    # two balls thrown side by side, each with a dark dash from centre to rim (drawn with
+    # OpenCV): the left turns at 4 rad/s throughout, the right at -3 rad/s until frame
+    # 15 and 5 rad/s after it, with nothing touching it
+    folder = tmp_path / "spin"
+    folder.mkdir()
+    n, radius = 30, 11.0
+    t = np.arange(n) / FPS
+    for i in range(n):
+        image = np.full((H, W, 3), (28, 22, 20), np.uint8)
+        turns = (4.0 * t[i], -3.0 * t[i] if i < 15 else -3.0 * t[15] + 5.0 * (t[i] - t[15]))
+        for k, (x0, turn) in enumerate(zip((50.0, 140.0), turns, strict=True)):
+            x, y = x0 + 20 * t[i], 90 - 140 * t[i] + 0.5 * G * t[i] ** 2
+            color = ((40, 40, 220), (220, 120, 40))[k]
+            cv2.circle(image, _px(x, y), round(radius * 16), color, -1, cv2.LINE_AA, shift=4)
+            ends = [
+                (x + f * radius * np.cos(turn), y - f * radius * np.sin(turn)) for f in (0.35, 0.9)
+            ]
+            cv2.line(image, _px(*ends[0]), _px(*ends[1]), (30, 30, 110), 2, cv2.LINE_AA, shift=4)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    result = probe(folder, Options(fps=FPS))
+    by_x = sorted(result.tracks, key=lambda track: track.x[0])
+    spins = {s.track: s.omega for s in result.spins}
+    assert spins[by_x[0].id] == pytest.approx(4.0, abs=0.1)
+    ((jump),) = result.violations
+    # the angle at frame 15 is on both lines: the new spin first shows at frame 16
+    assert (jump.kind, jump.objects, jump.frame) == ("spin", (by_x[1].id,), 16)
+    assert jump.value == pytest.approx(8.0, abs=0.5)
+
+
+def _px(x: float, y: float) -> tuple[int, int]:
+    """A continuous position as OpenCV's fixed point (4 bits; pixel i covers [i, i+1))."""
+    return round((x - 0.5) * 16), round((y - 0.5) * 16)

@@ -6,6 +6,7 @@ command line on a rendered clip and real ffmpeg re-encodes.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -73,12 +74,36 @@ def test_a_signed_png_reads_back_untrusted_trusted_or_invalid(identity, tmp_path
     assert untrusted.signer == "test signer"
     assert untrusted.claims == {"run_hash": "abc", "seed": 3, "unsigned_sha256": unsigned}
     assert untrusted.source_type == ALGORITHMIC_MEDIA
+    assert untrusted.created_at is not None  # the signer's clock, inside the signature
+    made = datetime.datetime.fromisoformat(untrusted.created_at)
+    assert abs(datetime.datetime.now(datetime.UTC) - made) < datetime.timedelta(minutes=5)
     assert read(path, root).state == "trusted"
     data = bytearray(path.read_bytes())
     data[60] ^= 1  # inside the IHDR/pixel chunks before the manifest
     path.write_bytes(bytes(data))
     tampered = read(path, root)
     assert tampered.state == "invalid" and tampered.reasons
+
+
+def test_a_file_the_sdk_cannot_parse_is_tampered_only_if_it_held_a_manifest(
+    identity, tmp_path: Path
+) -> None:
+    """Random bytes named .mp4 are not a tampered credential (nothing was ever signed):
+    verify says nothing was found; a signed PNG whose header was wiped still holds its
+    manifest store, so it is tampered."""
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18xxxx" + bytes(range(256)) * 20)
+    reading = read(junk)
+    assert reading.state == "none" and reading.reasons[0].startswith("not a readable mp4 file")
+    report = Report(str(junk), reading, None, None)
+    _judge(report)
+    assert report.status == EXIT_NOTHING and report.findings[0].startswith("no manifest (not a")
+    path = _png(tmp_path / "f.png")
+    sign(path, identity[0], {"run_hash": "abc"}, "9.9")
+    data = bytearray(path.read_bytes())
+    data[:8] = bytes(8)  # the PNG signature
+    path.write_bytes(bytes(data))
+    assert read(path).state == "invalid"
 
 
 def test_keys_init_writes_a_private_key_only_its_owner_reads(
@@ -134,6 +159,7 @@ def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
                             capture_output=True, text=True).stderr  # fmt: skip
     assert "title           : bouncing balls" in header
     assert "comment         : synthetic: rendered by physics_scenes" in header
+    assert "encoder         : physics_scenes" in header  # the creation tool (©too)
     assert f"content id {cid}" in header
 
     tampered = tmp_path / "t.mp4"
@@ -153,8 +179,10 @@ def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
     assert "watermark says: physics_scenes clip " + cid in report["verdict"]
 
     other = tmp_path / "o.mp4"
-    plain = ["--size", "256x144", "--duration", "1", "--no-watermark", "--no-sign", "-q"]
+    plain = ["--size", "256x144", "--duration", "1", "--no-watermark"]
+    capsys.readouterr()
     assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(other), *plain]) == 0
+    assert "not signed (no identity): `physics-scenes keys init`" in capsys.readouterr().out
     code, report = _verify(capsys, str(other))
     assert code == 3 and report["watermark"]["content_id"] is None
 

@@ -412,3 +412,43 @@ def test_a_story_is_marked_and_signed_like_a_render(
     main(["verify", str(out), "--json"])
     report = json.loads(capsys.readouterr().out.splitlines()[0])
     assert report["manifest"]["state"] == "none" and report["watermark"]["picture"] is not None
+    # a keyed story (--watermark-key, as render): only the key's holder reads its mark
+    (tmp_path / "my.key").write_bytes(bytes(range(32)))
+    keyed = ["--no-audio", "--no-sign", "--overwrite", "--watermark-key", str(tmp_path / "my.key")]
+    assert main([*story, *keyed]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out), "--json"]) == 3  # nothing found without the key
+    assert main(["verify", str(out), "--json", "--watermark-key", str(tmp_path / "my.key")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert json.loads(lines[1])["watermark"]["content_id"] == report["watermark"]["content_id"]
+
+
+def test_a_written_story_is_in_the_render_log_with_every_acts_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a render, a story is logged in the blocklist's render log once it is written
+    (its content id, its file, each act's files with their prints): an owner who blocks a
+    picture later sees the story that used it."""
+    from PIL import Image
+
+    from physics_scenes.job.story import render_story
+    from physics_scenes.rights.registry import Registry
+
+    monkeypatch.setenv("PHYSICS_SCENES_CONFIG_DIR", str(tmp_path / "config"))  # unsigned
+    y, x = np.mgrid[0:96, 0:128]
+    sky = np.stack([x * 2, y * 2, 255 - x - y], axis=-1).clip(0, 255).astype(np.uint8)
+    sky[20:50, 30:70] = (250, 220, 40)
+    Image.fromarray(sky).save(tmp_path / "sky.png")
+    (tmp_path / "a.yaml").write_text(ACT.replace("COLOR", "#c83214"))
+    (tmp_path / "b.yaml").write_text(ACT.replace('"COLOR"', "{image: sky.png}"))
+    (tmp_path / "s.yaml").write_text("story: {acts: [{scene: a.yaml}, {scene: b.yaml}]}\n")
+    registry = tmp_path / "registry.sqlite3"
+    Registry(registry).close()  # the owner's blocklist, empty when the story is made
+    out = tmp_path / "s.mp4"
+    render_story(tmp_path / "s.yaml", out, 32, 24, quality="draft", sound=False,
+                 registry=registry)  # fmt: skip
+    with Registry(registry) as opened:
+        entry = opened.add_file(tmp_path / "sky.png", "Sky Owner", "my sky")
+        [use] = opened.uses_near(entry.id)
+    assert (use.scene, use.field, use.ref) == ("s.yaml", "acts[1].look.background.image", "sky.png")
+    assert f"content id {use.content_id}".encode() in out.read_bytes()  # the MP4's own tag

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from physics_scenes.frame import Event, Frame
 from physics_scenes.job.clip import Clip
-from physics_scenes.job.ground_truth import TruthRecorder, write_truth
+from physics_scenes.job.ground_truth import IsolatedCollisions, TruthRecorder, write_truth
 from physics_scenes.job.pipeline import RenderJob, run
+from physics_scenes.physics.measure import penetration
 from physics_scenes.picture import truth
 from physics_scenes.scene.loader import parse_scene
 
@@ -146,6 +148,70 @@ def test_plausibility_measures_the_joints_of_a_clip() -> None:
     assert abs(notes["joint_error"]["rod"] - 1.0) < 1e-9 and notes["flagged"] is True
     # a clip without rigid joints has no such field (its bytes stay as they were)
     assert "joint_error" not in write_truth(parse_scene(SCENE), 64, 36, None)["plausibility"]
+
+
+AIR = """
+world: {size: [8, 8]}
+timing: {duration: 1, fps: 16}
+bodies:
+  - {kind: ball, name: left, radius: 0.4, position: [2, 5], velocity: [4, 1], material: rubber}
+  - {kind: ball, name: right, radius: 0.3, position: [6, 5], velocity: [-3, 1.5], material: wood}
+"""
+
+
+def test_plausibility_checks_momentum_in_isolated_collisions_and_penetration() -> None:
+    """Two balls of different masses meet in the air (nothing else near): one isolated
+    collision, whose momentum before and after (gravity's push removed) agree to rounding;
+    the shapes overlap only by the contact's few millimetres. Started 0.3 m into each
+    other, the overlap at frame 0 is measured exactly and flagged."""
+    notes = write_truth(parse_scene(AIR), 32, 32, None)["plausibility"]
+    (hit,) = notes["momentum"]
+    assert (hit["a"], hit["b"], hit["flagged"]) == ("left", "right", False)
+    assert hit["error"] < 1e-9 and notes["momentum_error"] == hit["error"]
+    assert 0 < notes["penetration"] < 0.02 and notes["penetration_at"]["frame"] == hit["frame"]
+    assert notes["outliers"] == [] and notes["flagged"] is False
+    overlapping = AIR.replace("position: [6, 5], velocity: [-3, 1.5]", "position: [2.4, 5]")
+    notes = write_truth(parse_scene(overlapping), 32, 32, None)["plausibility"]
+    assert abs(notes["penetration"] - 0.3) < 1e-12  # 0.4 + 0.3 − 0.4 m apart
+    assert notes["penetration_at"] == {"frame": 0, "a": "left", "b": "right"}
+    assert notes["outliers"] == ["penetration"] and notes["flagged"] is True
+
+
+def test_momentum_is_checked_only_where_nothing_else_pushes_and_a_change_is_flagged() -> None:
+    """A ball on the floor hit by another is not isolated (the floor pushes); hand-made
+    Frames in which the pair gains 5 % momentum sideways in a collision are flagged; a box
+    against a ball and a ball against a wall overlap by their known depths."""
+    floor = ("world: {size: [8, 8]}\ntiming: {duration: 1, fps: 16}\nbodies:\n"
+             "  - {kind: floor, name: floor, y: 0}\n"
+             "  - {kind: ball, name: rest, radius: 0.4, position: [4, 0.4]}\n"
+             "  - {kind: ball, name: rolling, radius: 0.4, position: [1, 0.4],"
+             " velocity: [5, 0]}\n")  # fmt: skip
+    notes = write_truth(parse_scene(floor), 32, 32, None)
+    assert any({c["a"], c["b"]} == {"rest", "rolling"} for c in notes["collisions"])
+    assert notes["plausibility"]["momentum"] == []
+    layout = Clip(parse_scene(AIR), 32, 32).layout
+    check = IsolatedCollisions(layout)
+    m = layout.masses()
+    hit = Event(0.1, 24, "begin", "left", "right")
+    gain = 0.05 * (2 * m[0] + 2 * m[1])  # 5 % of the momenta's sizes: over the 1 %
+    after = (2 * m[0] - 2 * m[1] + gain) / m[1]
+    for index, (velocity, events) in enumerate([([[2, 0], [-2, 0]], ()),
+                                                ([[2, 0], [-2, 0]], (hit,)),
+                                                ([[0, 0], [after, 0]], ())]):  # fmt: skip
+        check.add(Frame(index, 0.0, np.zeros((2, 2)), np.zeros(2),
+                        np.array(velocity, dtype=float), np.zeros(2), events))  # fmt: skip
+    (recorded,) = check.checked
+    assert recorded["flagged"] is True and recorded["frame"] == 1
+    assert abs(recorded["error"] - 0.05) < 1e-12
+    for body, depth, pair in [
+        ("{kind: box, name: box, size: [1, 1], position: [6, 4]}", 0.1, {"box", "ball"}),
+        ("{kind: ball, name: low, radius: 0.4, position: [4, 0.45]}", 0.05, {"walls", "low"}),
+    ]:  # a ball 0.3 m round at x = 6.7: 0.1 m into the box; the walls' inner side at 0.1 m
+        shapes = ("world: {size: [8, 8], walls: true}\nbodies:\n  - " + body +
+                  "\n  - {kind: ball, name: ball, radius: 0.3, position: [6.7, 4]}\n")  # fmt: skip
+        clip = Clip(parse_scene(shapes), 32, 32)
+        found, a, b = penetration(clip.layout, next(iter(clip.frames())).frame)
+        assert abs(found - depth) < 1e-12 and {clip.layout.names[a], clip.layout.names[b]} == pair
 
 
 def test_bodies_that_keep_still_reuse_their_pixels_with_the_same_ids() -> None:

@@ -196,9 +196,10 @@ def noise_blocks(rng: np.random.Generator, length: int, shape: Shape) -> Iterato
     tail = np.zeros(half)
     produced = 0
     while produced < length:
-        piece = shaped_noise(rng, BLOCK, shape) * window
-        if produced == 0:
-            piece[:half] = shaped_noise(rng, BLOCK, shape)[:half]
+        raw = shaped_noise(rng, BLOCK, shape)
+        piece = raw * window
+        if produced == 0:  # the start at full level, continuous with its own fading tail
+            piece[:half] = raw[:half]
         out = tail + piece[:half]
         tail = piece[half:]
         take = min(half, length - produced)

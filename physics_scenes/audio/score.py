@@ -17,6 +17,7 @@ from struct import Struct
 import numpy as np
 
 from ..frame import CircleGeom, Event, Frame, Layout
+from .water import WaterScore
 
 SPLASH_MERGE = 0.05
 """Seconds over which a liquid's splash events make one sound."""
@@ -89,6 +90,8 @@ class Score:
         self._mass = np.where(np.isfinite(masses), masses, np.inf)
         self._material = [b.material for b in layout.bodies]
         self._cog = np.array([b.center_of_gravity for b in layout.bodies], dtype=np.float64)
+        self.water = WaterScore(layout) if layout.fluids else None
+        """The liquid's pour and slosh measures (``audio.water``), in scenes with liquid."""
 
     def _row(self, name: str) -> int:
         return self._rows.get(name, -1)
@@ -99,6 +102,8 @@ class Score:
             self._event(event, frame)
         self.frame_times.append(frame.time)
         self._contact_levels(frame)
+        if self.water is not None:
+            self.water.add(frame)
 
     def _event(self, event: Event, frame: Frame) -> None:
         if event.kind == "action":  # a script's action names no bodies

@@ -48,6 +48,7 @@ from .sounds import (
 from .spill import SpilledTrack
 from .synth import SPLASH_LENGTH, ImpactSynth, footstep_length, play_sample
 from .timbre import PRESET_TIMBRES
+from .water import water_sources
 
 TimeMap = Callable[[float], float]
 MIX_WINDOW = 8 * BLOCK
@@ -385,6 +386,8 @@ def mixed_windows(
         return wave if solo in (None, "impacts") else wave * 0.0
 
     sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
+    if score.water is not None and solo in (None, "impacts"):  # pour, bubbles, slosh
+        sources += water_sources(score.water, seed, length, time_map, impacts)
     if solo in (None, "scrapes"):
         sources += _contact_noise(length, score, spec, seed, time_map, materials or {})
     if spec.ambient is not None and solo in (None, "ambient"):

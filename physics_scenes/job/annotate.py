@@ -12,7 +12,8 @@ answers read off it), so every answer is exact. Written as ``clip.annotations.js
 - ``plausibility``: ``energy_start`` (J, kinetic + gravitational), ``energy_gain``
   (the largest rise above it, J; friction and inelastic contacts only take energy away)
   and ``flagged`` (a gain above 2 % of the start energy plus 1 mJ: an outlier to check;
-  ``ground_truth.TruthRecorder`` adds ``joint_error`` for clips with pins or pivots).
+  ``ground_truth.TruthRecorder`` adds momentum in isolated collisions, the deepest
+  penetration, ``joint_error`` for clips with pins or pivots, and ``outliers``).
 
 >>> from physics_scenes.frame import Event
 >>> notes = Annotations(("floor", "red", "blue"), ("static", "dynamic", "dynamic"))

@@ -38,8 +38,8 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
-from ..output.atomic import AtomicPath, TargetExistsError
-from ..output.shards import TAR_ORDER, ShardClip, write_shards
+from ..output.atomic import AtomicPath, TargetExistsError, recover
+from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.simulate import simulate
 from ..scene.files import sha256 as files_sha256
@@ -54,8 +54,11 @@ R = TypeVar("R")
 DATASET_FORMAT = "physics_scenes.dataset"
 ITEM_FILE = "item.json"
 CLIP = "clip.mp4"
+FRAMES = "clip.npz"
+ITEM_H5 = "clip.h5"
 TRUTH = "clip.truth.npz"
 NOTES = "clip.annotations.json"
+STATES = "clip.states.jsonl"
 TWIN = "counterfactual"
 
 
@@ -86,6 +89,10 @@ class DatasetJob:
     """Write ``clip.truth.npz`` (ids, flow, boxes, visibility) beside each clip."""
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
+    video: str | None = None
+    """``mp4`` (``clip.mp4``, H.264) or ``frames`` (the pictures as an array, no encoder:
+    ``clip.npz``, or ``clip.h5`` with ``hdf5``); None: ``frames`` for ``hdf5`` (PhyWorld's
+    format), else ``mp4``."""
     shard_size: int = 1000
     assets: tuple[Path, ...] = ()
     """``--assets`` folders the template's files may also come from (``RenderJob.assets``)."""
@@ -97,16 +104,32 @@ class DatasetJob:
         """The job for a loaded template (its text and file as read)."""
         return cls(template.file, template.text, Path(out), count, **options)
 
+    @property
+    def frames(self) -> bool:
+        """Whether items hold their pictures as arrays (``clip_file``) instead of an MP4."""
+        return (self.video or ("frames" if self.fmt == "hdf5" else "mp4")) == "frames"
+
+    @property
+    def clip_file(self) -> str:
+        """An item's pictures: ``clip.mp4``; ``clip.npz`` (frames); ``clip.h5`` for
+        ``hdf5`` frames (frames, states and ground truth in one file, compressed once)."""
+        if not self.frames:
+            return CLIP
+        return ITEM_H5 if self.fmt == "hdf5" else FRAMES
+
     def settings(self) -> dict[str, Any]:
         """What ``dataset.json`` records; a resume must match it (the count may grow)."""
         template = _template(self.template_text, self.template_file)
+        video: dict[str, Any] = {"width": self.width, "height": self.height,
+                                 "quality": self.quality, "audio": self.audio}  # fmt: skip
+        if self.frames:  # (absent for MP4 items: datasets made before it still resume)
+            video["frames"] = self.clip_file
         return {
             "format": DATASET_FORMAT,
             "version": 1,
             "template": {"file": Path(self.template_file).name, "sha256": template.sha256},
             "global_seed": self.global_seed,
-            "video": {"width": self.width, "height": self.height, "quality": self.quality,
-                      "audio": self.audio},
+            "video": video,
             "truth": self.truth,
         }  # fmt: skip
 
@@ -229,18 +252,24 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     """The clip, its ground truth and annotations in ``into``; their record fields."""
     source = Path(job.template_file) if template.base_dir is not None else None
     render = RenderJob(
-        scene, into / CLIP, "mp4", job.width, job.height, job.quality,
-        source=source, audio="auto" if job.audio else "none", parallel=False,
+        scene, into / job.clip_file, "frames" if job.frames else "mp4",
+        job.width, job.height, job.quality,
+        source=source, audio=("wav" if job.frames else "auto") if job.audio else "none",
+        parallel=False,
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
     result = run(render, observers=[recorder])
     files = [*result.files, into / NOTES]
-    if job.truth:
+    notes = recorder.notes()
+    text = json.dumps(notes, sort_keys=True, indent=1) + "\n"
+    (into / NOTES).write_text(text, "utf-8")
+    if job.clip_file == ITEM_H5:  # the states, annotations and truth join the frames
+        arrays = recorder.arrays() if job.truth else None
+        add_clip_arrays(into / ITEM_H5, into / STATES, text, arrays)
+    elif job.truth:
         recorder.write(into / TRUTH)
         files.append(into / TRUTH)
-    notes = recorder.notes()
-    (into / NOTES).write_text(json.dumps(notes, sort_keys=True, indent=1) + "\n", "utf-8")
     return {
         "frames": result.frames, "events": result.events, "run_hash": result.run_hash,
         "plausibility": notes["plausibility"],
@@ -267,6 +296,13 @@ def prepare(job: DatasetJob) -> set[int]:
             raise DatasetError(f"{record} is not a physics_scenes dataset record")
         for key, value in settings.items():
             if found.get(key) != value:
+                held = found[key].get("frames", CLIP) if isinstance(found.get(key), dict) else None
+                if key == "video" and held is not None and held != job.clip_file:
+                    raise DatasetError(
+                        f"{job.out} holds a dataset whose items are {held}, not "
+                        f"{job.clip_file}; resume it with --video "
+                        f"{'frames' if held != CLIP else 'mp4'} (and the same --format)"
+                    )
                 raise DatasetError(
                     f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
                     f"not {value!r}); use another folder or the same settings to resume it"
@@ -281,6 +317,7 @@ def prepare(job: DatasetJob) -> set[int]:
         _write_atomic(job.out / "template.yaml", job.template_text)
     items = items_dir(job.out)
     items.mkdir(exist_ok=True)
+    recover(items)  # dead runs' staging: rolled back, or (past the commit point) deleted
     done = set()
     with os.scandir(items) as entries:
         for entry in entries:
@@ -314,9 +351,7 @@ def run_dataset(
         if progress is not None:
             progress(finished, job.count)
     manifest = write_manifest(job.out, job.count)
-    if job.fmt != "folder":
-        if not job.truth:
-            raise DatasetError(f"--format {job.fmt} packs the ground truth: drop --no-truth")
+    if job.fmt != "folder":  # (with --no-truth, shards without ids, flow, boxes, visible)
         write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
     return DatasetResult(finished - skipped, skipped, manifest)
 
@@ -329,7 +364,8 @@ def _clips(out: Path, manifest: Path) -> Iterator[ShardClip]:
             if record["status"] != "accepted":
                 continue
             folder = items_dir(out) / record["name"]
-            files = {ending: folder / f"clip.{ending}" for ending in TAR_ORDER}
+            found = (folder / f"clip.{ending}" for ending in TAR_ORDER)
+            files = {path.name[5:]: path for path in found if path.is_file()}
             yield ShardClip(record["name"], record, files)
 
 

@@ -23,14 +23,29 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..frame import Frame
+from ..frame import Frame, Layout
 from ..output.arrays import write_npz
-from ..physics.measure import joint_errors, kinetic_energy, potential_energy
+from ..physics.measure import (
+    CoreCache,
+    joint_errors,
+    kinetic_energy,
+    penetration,
+    potential_energy,
+)
 from ..picture import truth
 from ..scene.model import Scene
 from .annotate import Annotations
 from .clip import Clip, ClipFrame
 
+MOMENTUM_TOLERANCE = 0.01
+"""An isolated collision whose two bodies' momentum changes by more than this share (of
+the sum of their momenta' sizes before), gravity's push removed, is flagged."""
+MOMENTUM_FLOOR = 1e-4
+"""kg·m/s: changes below this are never flagged (two bodies barely moving)."""
+PENETRATION_TOLERANCE = 0.02
+"""Metres: shapes overlapping deeper are flagged (touching shapes overlap by about the
+world's ``collision_slop``, 2 mm by default)."""
+TOUCH = ("begin", "foot")
 RIGID = ("pin", "pivot")
 """The joints whose error ``measure.joint_errors`` measures."""
 JOINT_TOLERANCE = 0.01
@@ -62,6 +77,9 @@ class TruthRecorder:
         self._masks: truth.Masks = {}
         self._rigid = any(joint.kind in RIGID for joint in layout.joints)
         self._poses: list[Frame] = []
+        self._momentum = IsolatedCollisions(layout)
+        self._deepest: tuple[float, int, int, int] = (0.0, -1, -1, -1)
+        self._cores: CoreCache = {}
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
@@ -70,6 +88,10 @@ class TruthRecorder:
             self._poses.append(frame)
         energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
         self._notes.add(frame.index, frame.events, energy)
+        self._momentum.add(frame)
+        depth, a, b = penetration(layout, frame, self._cores)
+        if depth > self._deepest[0]:
+            self._deepest = (depth, frame.index, a, b)
         if not self.pixels:
             return
         i, count = frame.index, self.count
@@ -86,25 +108,118 @@ class TruthRecorder:
                                           ids[i - 1], found_before)  # fmt: skip
         self._previous = (shown, found)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """``ids``, ``flow``, ``boxes``, ``visible``, in that order."""
+        return {"ids": self.ids, "flow": self.flow, "boxes": self.boxes, "visible": self.visible}
+
     def write(self, path: Path | IO[bytes]) -> None:
         """The arrays as a deterministic npz (``output.arrays``)."""
-        arrays: dict[str, np.ndarray] = {
-            "ids": self.ids, "flow": self.flow, "boxes": self.boxes, "visible": self.visible,
-        }  # fmt: skip
-        write_npz(path, arrays)
+        write_npz(path, self.arrays())
 
     def notes(self) -> dict[str, Any]:
-        """The clip's annotations (``job.annotate``); with pins or pivots, ``plausibility``
-        also has ``joint_error`` (each one's worst error in m, ``measure.joint_errors``),
-        flagged above ``JOINT_TOLERANCE``."""
+        """The clip's annotations (``job.annotate``); ``plausibility`` also gets
+        ``momentum`` (each isolated collision: ``IsolatedCollisions``), ``momentum_error``,
+        ``penetration`` and ``penetration_at`` (the deepest overlap of two bodies' shapes,
+        ``measure.penetration``), with pins or pivots ``joint_error`` (each one's worst
+        error in m, ``measure.joint_errors``), and ``outliers``: the checks past their
+        tolerance (energy, momentum, penetration, joints); ``flagged`` when any is."""
         assert self._notes is not None, "start(clip) first"
         record = self._notes.record()
+        plausible = record["plausibility"]
+        outliers = ["energy"] if plausible["flagged"] else []
+        checked = self._momentum.checked
+        plausible["momentum"] = checked
+        plausible["momentum_error"] = max((c["error"] for c in checked), default=0.0)
+        if any(c["flagged"] for c in checked):
+            outliers.append("momentum")
+        depth, index, a, b = self._deepest
+        names = self.layout.names
+        plausible["penetration"] = depth
+        plausible["penetration_at"] = (
+            {"frame": index, "a": names[a], "b": names[b]} if index >= 0 else None
+        )
+        if depth > PENETRATION_TOLERANCE:
+            outliers.append("penetration")
         if self._rigid:
             errors = joint_errors(self.layout, self._poses)
-            plausible = record["plausibility"]
             plausible["joint_error"] = errors
-            plausible["flagged"] |= any(e > JOINT_TOLERANCE for e in errors.values())
+            if any(e > JOINT_TOLERANCE for e in errors.values()):
+                outliers.append("joints")
+        plausible["outliers"] = outliers
+        plausible["flagged"] = bool(outliers)
         return record
+
+
+class IsolatedCollisions:
+    """Momentum across each isolated collision, frame by frame (``add`` in order).
+
+    A collision (two dynamic bodies' contact beginning in frame k) is isolated when,
+    from frame k−1 to frame k+1, neither body touches or begins or ends touching anything
+    else, nor is tied by a joint, and no script action fires (no other force but
+    gravity on the pair; a scene with liquid is never checked). Then the pair's momentum
+    at frame k+1 should be that at k−1 plus gravity's push, (m_a + m_b)·g·Δt: contact
+    impulses are equal and opposite. (World damping below 1 would also take some.)"""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.rows = {name: row for row, name in enumerate(layout.names)}
+        self.dynamic = layout.dynamic_mask()
+        self.masses = layout.masses()
+        tied = [(j.a, j.b) for j in layout.joints]
+        self.tied = {row for pair in tied for row in pair}
+        self.checked: list[dict[str, Any]] = []
+        self._touching: set[frozenset[int]] = set()
+        self._recent: list[tuple[Frame, set[frozenset[int]], set[frozenset[int]]]] = []
+        self._off = bool(layout.fluids)
+
+    def add(self, frame: Frame) -> None:
+        touched, acted = set(), False
+        for event in frame.events:
+            if event.kind == "action":
+                acted = True
+            if event.kind not in (*TOUCH, "separate"):
+                continue
+            pair = frozenset((self.rows.get(event.a, -1), self.rows.get(event.b, -1)))
+            touched.add(pair)
+            if event.kind == "separate":
+                self._touching.discard(pair)
+            else:
+                self._touching.add(pair)
+        begun = set() if acted else {
+            frozenset((self.rows.get(e.a, -1), self.rows.get(e.b, -1)))
+            for e in frame.events if e.kind in TOUCH
+        }  # fmt: skip
+        self._recent = [*self._recent[-2:], (frame, touched | set(self._touching), begun)]
+        if len(self._recent) == 3 and not self._off:
+            self._check(*self._recent)
+
+    def _check(self, *window: tuple[Frame, set[frozenset[int]], set[frozenset[int]]]) -> None:
+        (before, near_before, _), (middle, near, begun), (after, near_after, _) = window
+        acted = any(e.kind == "action" for e in after.events)
+        for pair in sorted(begun, key=sorted):
+            rows = sorted(pair)
+            if len(rows) != 2 or min(rows) < 0 or acted:
+                continue
+            a, b = rows
+            if not (self.dynamic[a] and self.dynamic[b]) or self.tied & {a, b}:
+                continue
+            others = (near_before | near | near_after) - {pair}
+            if any(a in other or b in other for other in others):
+                continue
+            self._measure(a, b, before, middle, after)
+
+    def _measure(self, a: int, b: int, before: Frame, middle: Frame, after: Frame) -> None:
+        m = self.masses[[a, b]]
+        p0 = m @ before.velocity[[a, b]]
+        p1 = m @ after.velocity[[a, b]]
+        push = m.sum() * np.asarray(self.layout.gravity) * (after.time - before.time)
+        change = float(np.hypot(*(p1 - p0 - push)))
+        scale = float(np.sum(m * np.hypot(*before.velocity[[a, b]].T)))
+        error = change / scale if scale > 0 else 0.0
+        flagged = change > MOMENTUM_TOLERANCE * scale + MOMENTUM_FLOOR
+        names = self.layout.names
+        self.checked.append({"frame": middle.index, "a": names[a], "b": names[b],
+                             "error": error, "flagged": flagged})  # fmt: skip
 
 
 def write_truth(

@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import Issue, SceneError, ScriptSoundError
 from ..frame import Frame
+from ..output.arrays import FramesSink
 from ..output.atomic import OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
+from ..output.particles import ParticleSink, particles_path
 from ..output.png import PngSequenceSink
 from ..output.provenance.keys import Identity
 from ..output.provenance.marks import Marks
@@ -287,8 +289,9 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
 
 def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], ...]:
     """What a player shows: the title, a comment saying the video is synthetic, the tool
-    (MP4 keeps title and comment; ffmpeg's bit-exact mode drops its tool tag, so the
-    comment names the tool; PNG frames get all three as text chunks)."""
+    (MP4: title, comment and the tool as ``encoding_tool``, the ``©too`` atom that
+    ffmpeg's bit-exact mode keeps, unlike its ``encoder`` tag; PNG frames get all three as
+    text chunks, the WAV as RIFF INFO)."""
     version = package_version("physics-scenes")
     title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
     comment = (
@@ -302,7 +305,7 @@ def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], .
 def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
     """Container tags (MP4) or PNG text chunks on the main output."""
     if isinstance(sink, FFmpegSink):
-        sink.tags = tags[:2]
+        sink.tags = (*tags[:2], ("encoding_tool", tags[2][1]))
     elif isinstance(sink, PngSequenceSink):
         sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
 
@@ -426,7 +429,8 @@ def sink_for(
     audio: AudioSource | None = None,
     subtitles: SubtitleSink | None = None,
 ) -> Sink:
-    """The main output's sink for a format name (see ``output.sink.FORMATS``)."""
+    """The main output's sink for a format name (see ``output.sink.FORMATS``; also
+    ``frames``, the pictures as an npz array, which datasets use: ``output.arrays``)."""
     if fmt == "mp4":
         return Mp4Sink(path, audio, subtitles)
     if fmt == "gif":
@@ -435,6 +439,8 @@ def sink_for(
         return PngSequenceSink(path)
     if fmt == "states":
         return StatesSink(path, annotate)
+    if fmt == "frames":
+        return FramesSink(path)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -476,6 +482,8 @@ def run(
     _label(sinks[0], tags)
     if job.states and job.fmt != "states":
         sinks.append(StatesSink(states_path, annotate))
+    if job.states and clip.layout.fluids:  # the particles, beside the states
+        sinks.append(ParticleSink(particles_path(job.output)))
     sinks += subtitles
     files = [sink.path for sink in sinks]
     if audio is not None:

@@ -12,6 +12,7 @@ much); a fade goes through black without overlap. Deterministic like a render.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import tempfile
 from collections import deque
@@ -44,6 +45,7 @@ from .pipeline import audio_sink_for, consent_scopes, located_error, package_ver
 if TYPE_CHECKING:
     from ..output.provenance.keys import Identity
     from ..output.sound import AudioSink
+    from ..rights.registry import UsedAsset
 
 
 @dataclass(frozen=True)
@@ -204,22 +206,41 @@ def story_cues(
     return out
 
 
-def _check_rights(acts: Sequence[StoryAct], registry: Path | None) -> list[dict[str, Any]]:
+def _check_rights(
+    acts: Sequence[StoryAct], registry: Path | None
+) -> tuple[list[dict[str, Any]], list[UsedAsset]]:
     """What ``render`` refuses, refused for every act (``SceneError``, ``RenderError``);
-    the acts' consents (ids and scopes) for the manifest."""
+    the acts' consents (ids and scopes) for the manifest, and the files the acts use with
+    their prints (``acts[k].`` before each field), to log once the story is written."""
     consents = [scope for act in acts for scope in consent_scopes(act.scene, act.source)]
     if registry is None:
-        return consents
+        return consents, []
     from ..rights.registry import Registry, RegistryError  # the fingerprints: only here
     from ..rights.registry_check import screen
 
+    used: list[UsedAsset] = []
     try:
         with Registry(registry) as opened:
-            for act in acts:
-                screen(act.scene, act.source, opened)
+            for k, act in enumerate(acts):
+                assets = screen(act.scene, act.source, opened).assets
+                used += [dataclasses.replace(a, field=f"acts[{k}].{a.field}") for a in assets]
     except RegistryError as error:
         raise RenderError(f"the blocklist: {error}") from None
-    return consents
+    return consents, used
+
+
+def _log_story(registry: Path, path: Path, marks: Marks | None, used: Sequence[UsedAsset]) -> None:
+    """Record the written story (its content id, its file's name, every act's files) in
+    the blocklist's render log, as ``render`` records a render: owners see which clips
+    used assets near theirs, whichever command made them."""
+    from ..rights.registry import Registry, RegistryError
+
+    content_id = marks.content_id if marks is not None else "(no watermark)"
+    try:
+        with Registry(registry) as opened:
+            opened.log_render(content_id, path.name, used)
+    except RegistryError as error:  # the story is complete: say so, do not undo it
+        raise ExportError(f"rendered, but not logged in the blocklist: {error}") from None
 
 
 def _sign_story(
@@ -238,7 +259,7 @@ def _sign_story(
         "story_sha256": hashlib.sha256(read_file(path)).hexdigest(),
         "acts_scene_sha256": [scene_hash(act.scene) for act in acts],
         "content_id": marks.content_id if marks is not None else None,
-        "watermark_keyed": False if marks is not None else None,
+        "watermark_keyed": marks.key.keyed if marks is not None else None,
         "source_file": path.name,
     }
     sources = sorted({act.source for act in acts if act.source is not None})
@@ -248,13 +269,16 @@ def _sign_story(
         raise ExportError(f"{staged.name}: signing failed: {error}") from error
 
 
-def story_marks(path: Path, acts: Sequence[StoryAct], fps: int, frames: int) -> Marks:
+def story_marks(
+    path: Path, acts: Sequence[StoryAct], fps: int, frames: int, secret: bytes | None = None
+) -> Marks:
     """The story's in-signal marks: its content id from the story file's text and each
-    act's scene (as a render's comes from its scene), so any copy of the MP4 names it."""
+    act's scene (as a render's comes from its scene), so any copy of the MP4 names it;
+    ``secret``: keyed marks (``--watermark-key``), else the public key."""
     digest = hashlib.sha256(read_file(path))
     for act in acts:
         digest.update(scene_hash(act.scene).encode())
-    return Marks.make(digest.hexdigest(), acts[0].scene.seed, f"{fps}fps {frames} story", None)
+    return Marks.make(digest.hexdigest(), acts[0].scene.seed, f"{fps}fps {frames} story", secret)
 
 
 def render_story(
@@ -269,6 +293,7 @@ def render_story(
     progress: Callable[[int, int], None] | None = None,
     registry: Path | None = None,
     watermark: bool = True,
+    watermark_key: bytes | None = None,
     sign: Identity | None = None,
 ) -> int:
     """Render the story file ``path`` to the MP4 ``output``; returns the frames written.
@@ -280,7 +305,7 @@ def render_story(
     blocklist) when one is given; a located ``SceneError`` names the act's field.
     Atomic: on any error nothing is left at ``output``."""
     acts = load_story(path)
-    consents = _check_rights(acts, registry)
+    consents, used = _check_rights(acts, registry)
     clips = []
     for act in acts:
         try:
@@ -293,11 +318,12 @@ def render_story(
     outputs = OutputSet(output.parent, output.stem, overwrite=overwrite)
     audio, subtitles = _Wav(), _Srt()
     video = Mp4Sink(output, audio=audio, subtitles=subtitles)
-    marks = story_marks(path, acts, fps, total) if watermark else None
+    marks = story_marks(path, acts, fps, total, watermark_key) if watermark else None
     video.tags = (
         ("title", f"{path.stem} (a story)"),
         ("comment", "synthetic: rendered by physics_scenes from the story file "
          f"{path.name}" + (f", content id {marks.content_id}" if marks is not None else "")),
+        ("encoding_tool", f"physics_scenes {package_version('physics-scenes')}"),
     )  # fmt: skip
     written = 0
     with contextlib.ExitStack() as stack:
@@ -368,4 +394,6 @@ def render_story(
                 video.discard()
             outputs.discard()
             raise
+    if registry is not None:
+        _log_story(registry, path, marks, used)
     return written

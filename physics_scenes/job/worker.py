@@ -16,7 +16,6 @@ from threaded callers.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..frame import pack, unpack
+from ..output.atomic import deepen_pipe
 from ..picture.camera import ShotRecord
 from ..picture.view import View
 from ..scene.captions import Caption, Cue
@@ -44,22 +44,12 @@ AVAILABLE = os.name == "posix"
 """Passing the pipe to the worker needs ``pass_fds`` (POSIX); elsewhere renders are serial."""
 
 
-def _deepen(fd: int) -> None:
-    """Grow a pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
 Packed = tuple[Any, ...]
 
 
 def pack_clip(item: ClipFrame) -> Packed:
     """A ClipFrame for a pipe (plain tuples and arrays: nothing pickled by class)."""
-    view = item.view
-    return (pack(item.frame), (view.center, view.scale, view.width, view.height,
-            view.rotation), item.video_time, (item.shot.index, item.shot.mode),
+    return (pack(item.frame), _view(item.view), item.video_time, (item.shot.index, item.shot.mode),
             tuple(pack(sub) for sub in item.shutter), tuple(sorted(item.hidden)),
             tuple((c.start, c.end, c.style.model_dump()) for c in item.cues),
             tuple(sorted(item.mirrored)),
@@ -118,7 +108,7 @@ def frames_in_worker(
     """The frames of ``Clip(scene, width, height, source_dir).frames()`` from ``start`` on,
     made in a worker."""
     read_end, write_end = os.pipe()
-    _deepen(write_end)
+    deepen_pipe(write_end, PIPE_BYTES)
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "physics_scenes.job.worker", str(write_end)],

@@ -1,4 +1,4 @@
-"""Arrays to a ``.npz`` file whose bytes depend on the arrays only.
+"""Arrays to a ``.npz`` file whose bytes depend on the arrays only; a clip's frames as one.
 
 ``numpy.savez_compressed`` stamps each member with the current time, so two writes of
 the same arrays differ; here every member has a fixed date, mode and order. The file is
@@ -22,6 +22,11 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 
+from ..frame import Frame
+from ..picture.view import Pixels
+from .atomic import AtomicPath
+from .sink import StreamInfo
+
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -30,13 +35,70 @@ def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.gene
     (zlib level 1: a third of level 6's time for flow fields, a few per cent larger)."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, array in arrays.items():
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(compresslevel=1)
-            data = np.ascontiguousarray(array)
-            # streamed into the member (no copy of a whole flow field in memory); zip64 as
-            # writestr would decide it from the size, so the bytes are the same
-            big = data.nbytes * 1.05 > zipfile.ZIP64_LIMIT
-            with archive.open(info, "w", force_zip64=big) as member:
-                np.lib.format.write_array(member, data, allow_pickle=False)
+            write_member(archive, name, array)
+
+
+def write_member(archive: zipfile.ZipFile, name: str, array: npt.NDArray[np.generic]) -> None:
+    """Add ``name.npy`` to an open npz ``archive`` with a fixed date and mode (the bytes
+    depend on the array only), so an npz can be written a member at a time."""
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    info._compresslevel = 1  # type: ignore[attr-defined]  # as writestr(compresslevel=1)
+    data = array if array.flags.c_contiguous else np.ascontiguousarray(array)  # keeps 0-d
+    # streamed into the member (no copy of a whole flow field in memory); zip64 as
+    # writestr would decide it from the size, so the bytes are the same
+    big = data.nbytes * 1.05 > zipfile.ZIP64_LIMIT
+    with archive.open(info, "w", force_zip64=big) as member:
+        np.lib.format.write_array(member, data, allow_pickle=False)
+
+
+class FramesSink:
+    """The pictures as ``frames`` (n, H, W, 3) uint8 sRGB in an npz (``write_npz``), or in
+    an HDF5 file for a path ending ``.h5`` (``shards.write_frames``: a dataset item, whose
+    other arrays are added to it after the render): the pictures as drawn (and marked), no
+    video encoding (PhyWorld's format keeps frames as arrays).
+
+    Flat-coloured frames deflate about fifty-fold; the array is held until ``finish``
+    (6 MB for 32 frames of 256x256), so this sink is for short clips (datasets)."""
+
+    needs_pixels = True
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._out: AtomicPath | None = None
+        self._frames: npt.NDArray[np.uint8] | None = None
+        self._count = 0
+
+    def open(self, info: StreamInfo) -> None:
+        self._out = AtomicPath(self.path, group=info.outputs)
+        self._frames = np.empty((info.frame_count, info.height, info.width, 3), dtype=np.uint8)
+
+    def write(self, frame: Frame, pixels: Pixels | None) -> None:
+        assert pixels is not None and self._frames is not None
+        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+        order = (2, 1, 0) if pixels.pix_fmt == "bgr0" else (0, 1, 2)
+        into = self._frames[self._count]
+        for channel, source in enumerate(order):  # a channel at a time: 5x one strided copy
+            into[..., channel] = raw[..., source]
+        self._count += 1
+
+    def finish(self) -> None:
+        assert self._out is not None and self._frames is not None
+        frames = self._frames[: self._count]
+        if self.path.suffix == ".h5":
+            from .shards import write_frames  # h5py: only for HDF5 datasets
+
+            write_frames(self._out.temp, frames)
+        else:
+            write_npz(self._out.temp, {"frames": frames})
+        self._frames = None
+
+    def commit(self) -> None:
+        assert self._out is not None
+        self._out.commit()
+
+    def discard(self) -> None:
+        self._frames = None
+        if self._out is not None:
+            self._out.discard()

@@ -118,6 +118,15 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def deepen_pipe(fd: int, size: int) -> None:
+    """Grow a pipe's buffer to ``size`` bytes where the OS allows it (Linux); elsewhere
+    keep the default (64 KiB on Linux: less than one large frame)."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+
+
 def _exists(path: Path) -> bool:
     return os.path.lexists(path)
 
@@ -174,12 +183,15 @@ def _entries(parent: Path) -> list[os.DirEntry[str]]:
         return []
 
 
-def recover(parent: Path, stem: str) -> None:
-    """Repair what dead runs for ``stem`` left in ``parent`` (see the module's docstring)."""
-    key = stem_key(stem)
+def recover(parent: Path, stem: str | None = None) -> None:
+    """Repair what dead runs for ``stem`` (None: for any stem) left in ``parent`` (see the
+    module's docstring). A dataset's items folder is repaired whole: a run killed just
+    after an item's commit point leaves a ``.done`` folder that no later run of that item
+    would meet."""
+    key = stem_key(stem) if stem is not None else None
     for entry in _entries(parent):
         match = _STAGING.fullmatch(entry.name)
-        if match is None or match[1] != key or process_alive(int(match[2])):
+        if match is None or key not in (None, match[1]) or process_alive(int(match[2])):
             continue
         with held_signals():
             if match[3] == "partial":

@@ -10,6 +10,7 @@ import functools
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,7 +20,7 @@ import numpy as np
 from ..audio.dsp import BLOCK, RATE, TruePeakMeter
 from ..frame import Frame
 from ..picture.view import Pixels
-from .atomic import AtomicPath, held_signals, stem_key
+from .atomic import AtomicPath, deepen_pipe, held_signals, stem_key
 from .sink import ExportError, StreamInfo
 
 
@@ -53,14 +54,6 @@ PIPE_BYTES = 1 << 20
 one, so the render waited on every frame while the encoder started; with room for a
 few it can draw on meanwhile (part of the batch's gain in benchmarks/README.md, not
 measured on its own)."""
-
-
-def _deepen(fd: int) -> None:
-    """Grow a pipe's buffer where the OS allows it (Linux); elsewhere keep the default."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class FFmpegSink:
@@ -97,15 +90,14 @@ class FFmpegSink:
             "-framerate", str(info.fps), "-i", "-",
             *self._codec_args(info),
             "-fflags", "+bitexact", "-map_metadata", "-1",
-            *[part for key, value in self.tags for part in ("-metadata", f"{key}={value}")],
-            ffmpeg_path(out.temp),
+            *tag_args(self.tags), ffmpeg_path(out.temp),
         ]  # fmt: skip
         with held_signals():  # no interrupt between starting the encoder and keeping its handle
             proc = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stderr=self._stderr, **_run_alone()
             )
         assert proc.stdin is not None
-        _deepen(proc.stdin.fileno())
+        deepen_pipe(proc.stdin.fileno(), PIPE_BYTES)
         return proc
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
@@ -263,20 +255,26 @@ def decode_frames(path: Path, width: int, height: int) -> np.ndarray:
     return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, height, width, 3)
 
 
-def mux_audio(video: Path, wav: Path) -> None:
+def tag_args(tags: Sequence[tuple[str, str]]) -> list[str]:
+    """ffmpeg's ``-metadata key=value`` for each container tag."""
+    return [part for key, value in tags for part in ("-metadata", f"{key}={value}")]
+
+
+def mux_audio(video: Path, wav: Path, tags: Sequence[tuple[str, str]] = ()) -> None:
     """Replace ``video`` (an MP4 without sound) by the same picture plus ``wav`` as AAC.
 
     The picture is copied, not re-encoded; bit-exact flags keep the bytes the same run
     after run. The MP4 edit list trims the AAC encoder's priming, so the sound starts
-    with the picture. The video's container tags are kept (``FFmpegSink.tags``).
+    with the picture. The video's container tags are kept, and ``tags`` (the sink's) set
+    again: a remux reads ``encoding_tool`` back as ``encoder``, which bit-exact drops.
     """
     muxed = video.with_name(f".mux-{stem_key(video.name)}")
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", ffmpeg_path(video), "-i", ffmpeg_path(wav), "-map", "0:v:0", "-map", "1:a:0",
         "-c:v", "copy", *_aac_args(),
-        "-fflags", "+bitexact", "-map_metadata", "0", "-movflags", "+faststart",
-        "-f", "mp4", ffmpeg_path(muxed),
+        "-fflags", "+bitexact", "-map_metadata", "0", *tag_args(tags),
+        "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
     _remux(command, muxed, video, "the sound")
 
@@ -296,7 +294,9 @@ def _remux(command: list[str], muxed: Path, video: Path, what: str) -> None:
         muxed.unlink(missing_ok=True)
 
 
-def mux_subtitles(video: Path, srt: Path, language: str = "und") -> None:
+def mux_subtitles(
+    video: Path, srt: Path, language: str = "und", tags: Sequence[tuple[str, str]] = ()
+) -> None:
     """Add ``srt`` to ``video`` (an MP4) as a ``mov_text`` subtitle track players can switch.
 
     Picture and sound are copied, not re-encoded; bit-exact flags as in ``mux_audio``, and
@@ -307,7 +307,7 @@ def mux_subtitles(video: Path, srt: Path, language: str = "und") -> None:
         imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
         "-i", ffmpeg_path(video), "-f", "srt", "-i", ffmpeg_path(srt), "-map", "0", "-map", "1:s:0",
         "-c", "copy", "-c:s", "mov_text", "-metadata:s:s:0", f"language={language}",
-        "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "0",
+        "-fflags", "+bitexact", "-flags", "+bitexact", "-map_metadata", "0", *tag_args(tags),
         "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(muxed),
     ]  # fmt: skip
     _remux(command, muxed, video, "the subtitles")

@@ -8,8 +8,9 @@ Every member has mtime 0, uid/gid 0, no owner names and mode 0644, in a fixed or
 two writes give the same bytes (ray.data's writer stamps times and random names).
 
 **HDF5** (``data-000000.h5``, PhyWorld-like): one group per clip, named by the item,
-holding ``video`` (the MP4's bytes, uint8), ``frames`` (n, H, W, 3) uint8 (the MP4
-decoded back to sRGB: what a reader of the video sees), the states as arrays — ``position``
+holding ``frames`` (n, H, W, 3) uint8 — the renderer's pictures when the item holds them
+as an array (``clip.npz``), else the MP4 decoded back to sRGB (what a reader of the
+video sees) beside ``video`` (the MP4's bytes, uint8) — the states as arrays — ``position``
 (n, B, 2), ``angle`` (n, B), ``velocity`` (n, B, 2), ``angular_velocity`` (n, B), float64;
 ``time`` (n,) — and the ground truth ``ids``, ``flow``, ``boxes``, ``visible`` as chunked,
 gzip-compressed datasets (one frame a chunk); attributes ``record`` (the item's JSON),
@@ -24,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,9 @@ from .atomic import AtomicPath
 from .ffmpeg import decode_frames
 from .sink import ExportError
 
-TAR_ORDER = ("mp4", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
-"""Members of a sample after the record (``json``), by their ending after ``clip.``."""
+TAR_ORDER = ("mp4", "npz", "h5", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
+"""Members of a sample after the record (``json``), by their ending after ``clip.``
+(an item holds its pictures as ``mp4`` or as ``npz``, the frames as an array)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,8 @@ class ShardClip:
     name: str
     record: dict[str, Any]
     files: dict[str, Path]
-    """``mp4`` → the video, ``states.jsonl``, ``metadata.json``, ``truth.npz``."""
+    """``mp4`` → the video (or ``npz`` → the frames), ``states.jsonl``, ``metadata.json``,
+    ``truth.npz``, ``annotations.json``."""
 
 
 def _batches(clips: Iterable[ShardClip], size: int) -> Iterator[list[ShardClip]]:
@@ -95,7 +98,7 @@ def _write_tar(path: Path, clips: list[ShardClip]) -> None:
         for clip in clips:
             record = json.dumps(clip.record, sort_keys=True, separators=(",", ":")).encode()
             archive.addfile(_member(f"{clip.name}.json", len(record)), io.BytesIO(record))
-            for ending in TAR_ORDER:
+            for ending in (ending for ending in TAR_ORDER if ending in clip.files):
                 source = clip.files[ending]
                 with open(source, "rb") as stream:
                     size = source.stat().st_size
@@ -119,34 +122,94 @@ def _states(path: Path) -> tuple[list[Any], dict[str, np.ndarray], list[Any]]:
     return header["bodies"], arrays, events
 
 
-def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
+H5_OPTIONS: dict[str, Any] = {"libver": "earliest", "track_order": False}
+"""HDF5 files without time stamps or creation-order tables: bytes from the data only."""
+TRUTH_ARRAYS = ("ids", "flow", "boxes", "visible")
+
+
+def _h5py() -> Any:
     try:
         import h5py
     except ImportError:
         raise ExportError("--format hdf5 needs h5py: pip install 'physics-scenes[hdf5]'") from None
-    with h5py.File(path, "w", libver="earliest", track_order=False) as h5:
+    return h5py
+
+
+def _chunked(group: Any, name: str, array: np.ndarray, level: int) -> None:
+    """A dataset chunked a frame each (gzip; byte-shuffled when wider than a byte)."""
+    chunks = (1, *array.shape[1:]) if array.size else None
+    group.create_dataset(
+        name, data=array, chunks=chunks, compression="gzip", compression_opts=level,
+        shuffle=array.dtype.itemsize > 1, track_times=False,
+    )  # fmt: skip
+
+
+ITEM_LEVEL = 1
+"""gzip level of a dataset item's ``clip.h5`` (compressed once, in the worker: the
+shard copies its chunks as they are)."""
+
+
+def write_frames(path: Path, frames: np.ndarray) -> None:
+    """A dataset item's ``clip.h5`` with its ``frames``; ``add_clip_arrays`` adds the rest."""
+    with _h5py().File(path, "w", **H5_OPTIONS) as h5:
+        _chunked(h5, "frames", frames, ITEM_LEVEL)
+
+
+def add_clip_arrays(
+    path: Path, states: Path, annotations: str, truth: dict[str, np.ndarray] | None
+) -> None:
+    """The states (as arrays), events, annotations and ground truth added to ``clip.h5``:
+    what a shard's group holds, but its record (which holds this file's checksum)."""
+    with _h5py().File(path, "r+", **H5_OPTIONS) as h5:
+        _add_clip(h5, states, annotations, truth, ITEM_LEVEL)
+
+
+def _add_clip(
+    group: Any, states: Path, annotations: str, truth: Mapping[str, np.ndarray] | None, level: int
+) -> None:
+    """A clip's states (as arrays), events, annotations and ground truth (gzip ``level``)
+    into an HDF5 group: a dataset item's ``clip.h5``, or its group in a shard."""
+    bodies, arrays, events = _states(states)
+    group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
+    group.attrs["events"] = json.dumps(events, sort_keys=True)
+    group.attrs["annotations"] = annotations
+    for name, array in arrays.items():
+        group.create_dataset(name, data=array, track_times=False)
+    for name in TRUTH_ARRAYS if truth is not None else ():
+        assert truth is not None
+        _chunked(group, name, truth[name], level)
+
+
+def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
+    h5py = _h5py()
+    with h5py.File(path, "w", **H5_OPTIONS) as h5:
         for clip in clips:
+            if "h5" in clip.files:  # the item's own HDF5: its chunks copied, not recompressed
+                group = h5.create_group(clip.name)
+                group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
+                with h5py.File(clip.files["h5"], "r") as item:
+                    for key, value in item.attrs.items():
+                        group.attrs[key] = value
+                    for name in item:
+                        h5.copy(item[name], group, name=name)
+                continue
             group = h5.create_group(clip.name)
             group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
-            video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
-            group.create_dataset("video", data=video, track_times=False)
-            size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
-            frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
+            if "npz" in clip.files:  # the pictures themselves, no video
+                with np.load(clip.files["npz"]) as arrays:
+                    frames = arrays["frames"]
+            else:
+                video = np.frombuffer(clip.files["mp4"].read_bytes(), dtype=np.uint8)
+                group.create_dataset("video", data=video, track_times=False)
+                size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
+                frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
             group.create_dataset(
                 "frames", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip",
                 compression_opts=4, shuffle=True, track_times=False,
             )  # fmt: skip
-            bodies, arrays, events = _states(clip.files["states.jsonl"])
-            group.attrs["bodies"] = json.dumps(bodies, sort_keys=True)
-            group.attrs["events"] = json.dumps(events, sort_keys=True)
-            group.attrs["annotations"] = clip.files["annotations.json"].read_text("utf-8")
-            for name, array in arrays.items():
-                group.create_dataset(name, data=array, track_times=False)
+            states, annotations = clip.files["states.jsonl"], clip.files["annotations.json"]
+            if "truth.npz" not in clip.files:  # a dataset made with --no-truth
+                _add_clip(group, states, annotations.read_text("utf-8"), None, 4)
+                continue
             with np.load(clip.files["truth.npz"]) as truth:
-                for name in ("ids", "flow", "boxes", "visible"):
-                    array = truth[name]
-                    chunks = (1, *array.shape[1:]) if array.size else None
-                    group.create_dataset(
-                        name, data=array, chunks=chunks, compression="gzip",
-                        compression_opts=4, shuffle=True, track_times=False,
-                    )  # fmt: skip
+                _add_clip(group, states, annotations.read_text("utf-8"), truth, 4)

@@ -44,10 +44,10 @@ class Mp4Sink(FFmpegSink):
         super().finish()
         if self.audio is not None and self.audio.wav is not None:
             assert self._out is not None
-            mux_audio(self._out.temp, self.audio.wav)
+            mux_audio(self._out.temp, self.audio.wav, self.tags)
         if self.subtitles is not None and self.subtitles.written is not None:
             assert self._out is not None
-            mux_subtitles(self._out.temp, self.subtitles.written)
+            mux_subtitles(self._out.temp, self.subtitles.written, tags=self.tags)
 
     def _codec_args(self, info: StreamInfo) -> list[str]:
         quality = QUALITY[info.quality]

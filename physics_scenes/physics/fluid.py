@@ -5,9 +5,10 @@ Jacobi iterations keeps the liquid nearly incompressible at the rigid step (1/24
 where an explicit SPH pressure would need a step ten times smaller. The constraint is
 one-sided (only compression pushes), so a free surface needs no special treatment.
 
-Everything is numpy over all particles at once: neighbour pairs come from one
-``scipy.spatial.cKDTree`` a step, densities and corrections are ``np.bincount`` sums
-over the pairs (summed in a fixed order, so runs are bit-identical). Rigid shapes count
+Everything is numpy over all particles at once: neighbour pairs come from a
+``scipy.spatial.cKDTree`` list kept while it holds (``fluid_shapes.Neighbours``),
+densities and corrections are ``np.bincount`` sums over the pairs (summed in an order
+that depends only on the run, so runs are bit-identical). Rigid shapes count
 as liquid behind their surface (``fluid_shapes.py``: a half-plane of particles), so the
 same density constraint pushes particles off walls; a thin skin projects out any that
 get closer. The momentum a moving shape gives the particles goes to its body as an
@@ -30,9 +31,11 @@ from .fluid_shapes import (
     I64,
     Collider,
     Contact,
+    Neighbours,
     lattice_sums,
     poly6,
-    spiky_scale,
+    poly6_factor,
+    spiky_factor,
     surface_contact,
     wall_table,
 )
@@ -48,6 +51,11 @@ RELAXATION = 0.02
 SKIN = 0.25
 """The hard collision radius in spacings (a safety net: the density constraint keeps
 particles about half a spacing off a wall)."""
+VERLET = 0.5
+"""The neighbour list's margin in spacings: pairs up to h plus this are kept, so the tree
+is rebuilt only after some particle moved a quarter spacing."""
+EXACT_STEPS = 8
+"""Lists built without a margin after one with a margin served only one step."""
 OMEGA = 1.0
 """Relaxation of each Jacobi correction (1: none)."""
 SPLASH_SPEED = 1.5
@@ -56,6 +64,14 @@ SPLASH_PARTICLES = 3
 """Fewer splashing particles than this in a step make no splash event."""
 COHESION = 0.01
 """Cohesion's pull per iteration, in spacings, between two particles of ``cohesion`` 1."""
+
+
+def _pairs_within(x: F64, r: float) -> npt.NDArray[np.intp]:
+    """Every pair (i < j) of rows of ``x`` closer than ``r``, from one tree."""
+    from scipy.spatial import cKDTree  # here: loading the world's module stays light
+
+    pairs: npt.NDArray[np.intp] = cKDTree(x).query_pairs(r, output_type="ndarray")
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +115,6 @@ class Fluid:
         bounds: tuple[float, float, float, float],
         seed: int,
     ) -> None:
-        from scipy.spatial import cKDTree  # here: loading the world's module stays light
-
-        self._tree = cKDTree
         self.kinds = kinds
         self.spacing = spacing
         self.h = KERNEL_FACTOR * spacing
@@ -109,6 +122,8 @@ class Fluid:
         self.eps = RELAXATION * full
         self.skin = SKIN * spacing
         self._self_density = float(poly6(np.zeros(1), self.h)[0])
+        self._poly6_scale = poly6_factor(self.h)
+        self._spiky_scale = spiky_factor(self.h)
         self._wall_at, self._wall_density, self._wall_slope = wall_table(spacing, self.h)
         self.position, self.velocity, self.kind = position, velocity, kind
         self.emitters = emitters
@@ -122,6 +137,7 @@ class Fluid:
         self._rngs = [np.random.default_rng([seed, 7919, i]) for i in range(len(emitters))]
         self._emitted = [0.0] * len(emitters)
         """Rows each emitter has emitted so far (fractional: the clock of the next row)."""
+        self._neighbours = Neighbours(_pairs_within, self.h, VERLET * spacing, EXACT_STEPS)
         self.time = 0.0
         self.splashes: list[Splash] = []
 
@@ -142,8 +158,7 @@ class Fluid:
         old = self.position
         velocity = self.velocity + self.gravity * dt
         x = old + velocity * dt
-        pairs = self._tree(x).query_pairs(self.h, output_type="ndarray")
-        i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+        i, j = self._pairs(x)
         n = self.count
         moved = np.zeros(n, dtype=np.float64)
         pushes: dict[int, F64] = {}
@@ -158,8 +173,13 @@ class Fluid:
         keep = self._inside(x)
         if not keep.all():
             x, velocity, self.kind = x[keep], velocity[keep], self.kind[keep]
+            self._neighbours.forget()  # the rows are numbered anew
         self.position, self.velocity = x, velocity
         return [Push(b, (float(p[0]), float(p[1])), float(p[2])) for b, p in sorted(pushes.items())]
+
+    def _pairs(self, x: F64) -> tuple[I64, I64]:
+        """Every pair (i < j) closer than the kernel radius at ``x`` (``Neighbours``)."""
+        return self._neighbours.pairs(x)
 
     def _contacts(self, x: F64, old: F64, colliders: list[Collider]) -> list[Contact]:
         """The particles within a kernel radius of each shape (and a margin for this
@@ -195,37 +215,44 @@ class Fluid:
 
         Shapes count as fluid behind their surface (a precomputed half-plane of
         particles), so a particle beside a wall is as dense as one inside the liquid and
-        the wall pushes it back through the same constraint."""
+        the wall pushes it back through the same constraint. Coordinates are gathered as
+        1-D arrays (a gather of n x 2 rows costs eight times as much)."""
         h, rest = self.h, self.rest
-        d = x[i] - x[j]
-        r2 = np.einsum("ij,ij->i", d, d)
-        inside = r2 < h * h
-        w = np.where(inside, poly6(np.minimum(r2, h * h), h), 0.0)
+        px, py = x[:, 0].copy(), x[:, 1].copy()
+        dx, dy = px[i] - px[j], py[i] - py[j]
+        r2 = dx * dx + dy * dy
+        q = np.maximum(h * h - r2, 0.0)  # poly6 and spiky vanish beyond h
+        w = self._poly6_scale * (q * q * q)
+        r = np.sqrt(r2)
+        beyond = np.maximum(h - r, 0.0)
+        s = self._spiky_scale / rest * (beyond * beyond) / np.maximum(r, 1e-12)
+        gx, gy = s * dx, s * dy  # ∇_i C_i from j
         rho = self._self_density + np.bincount(i, w, n) + np.bincount(j, w, n)
-        wall_g = np.zeros((n, 2))
+        wall_gx, wall_gy = np.zeros(n), np.zeros(n)
         slopes = []
         for contact in contacts:
             value, slope = self._wall(contact.distance)
             slopes.append(slope)
-            rho[contact.rows] += value  # rows are unique within a contact
-            wall_g[contact.rows] += contact.normal * (slope / rest)[:, None]
+            rows = contact.rows  # unique within a contact
+            rho[rows] += value
+            wall_gx[rows] += contact.normal[:, 0] * (slope / rest)
+            wall_gy[rows] += contact.normal[:, 1] * (slope / rest)
         c = np.maximum(rho / rest - 1.0, 0.0)
-        r = np.sqrt(r2)
-        g = np.where(inside, spiky_scale(r, h), 0.0)[:, None] * d / rest  # ∇_i C_i from j
-        g2 = np.einsum("ij,ij->i", g, g)
-        gx = np.bincount(i, g[:, 0], n) - np.bincount(j, g[:, 0], n) + wall_g[:, 0]
-        gy = np.bincount(i, g[:, 1], n) - np.bincount(j, g[:, 1], n) + wall_g[:, 1]
-        denom = gx * gx + gy * gy + np.bincount(i, g2, n) + np.bincount(j, g2, n)
+        g2 = s * s * r2
+        sx = np.bincount(i, gx, n) - np.bincount(j, gx, n) + wall_gx
+        sy = np.bincount(i, gy, n) - np.bincount(j, gy, n) + wall_gy
+        denom = sx * sx + sy * sy + np.bincount(i, g2, n) + np.bincount(j, g2, n)
         lam = -c / (denom + self.eps)
-        s = lam[i] + lam[j]
-        dx = s[:, None] * g
+        both = lam[i] + lam[j]
+        ux, uy = both * gx, both * gy
         pull = self._cohesion[self.kind]
         if pull.any():
-            dx = dx - self._cohesion_shift(pull, d, r, i, j)
+            cx, cy = self._cohesion_shift(pull, dx, dy, r, i, j)
+            ux, uy = ux - cx, uy - cy
         shift = np.column_stack(
             (
-                np.bincount(i, dx[:, 0], n) - np.bincount(j, dx[:, 0], n),
-                np.bincount(i, dx[:, 1], n) - np.bincount(j, dx[:, 1], n),
+                np.bincount(i, ux, n) - np.bincount(j, ux, n),
+                np.bincount(i, uy, n) - np.bincount(j, uy, n),
             )
         )
         for contact, slope in zip(contacts, slopes, strict=True):
@@ -236,7 +263,9 @@ class Fluid:
                 self._give(contact.shape, rows, x[rows], OMEGA * push, pushes)
         return x + OMEGA * shift
 
-    def _cohesion_shift(self, pull: F64, d: F64, r: F64, i: I64, j: I64) -> F64:
+    def _cohesion_shift(
+        self, pull: F64, dx: F64, dy: F64, r: F64, i: I64, j: I64
+    ) -> tuple[F64, F64]:
         """Cohesion (surface tension): neighbours farther apart than the rest spacing pull
         together, most at halfway to the kernel's edge; closer ones not at all, so drops
         hold together without particles clumping in pairs."""
@@ -244,7 +273,8 @@ class Fluid:
         u = np.clip((r - self.spacing) / span, 0.0, 1.0)
         bump = 4.0 * u * (1.0 - u)  # 0 at the rest spacing and at h, 1 halfway
         size = 0.5 * (pull[i] + pull[j]) * COHESION * self.spacing * bump
-        return (size / np.maximum(r, 1e-12))[:, None] * d
+        scale = size / np.maximum(r, 1e-12)
+        return scale * dx, scale * dy
 
     def _wall(self, distance: F64) -> tuple[F64, F64]:
         """Density of the fluid a shape stands in for, and its slope, at ``distance``."""
@@ -295,15 +325,16 @@ class Fluid:
         if not c.any():
             return v
         n = len(v)
-        d = x[i] - x[j]
-        r2 = np.einsum("ij,ij->i", d, d)
-        w = np.where(r2 < self.h**2, poly6(np.minimum(r2, self.h**2), self.h), 0.0) / self.rest
-        k = 0.5 * (c[i] + c[j]) * w
-        dv = (v[j] - v[i]) * k[:, None]
+        px, py = x[:, 0].copy(), x[:, 1].copy()
+        dx, dy = px[i] - px[j], py[i] - py[j]
+        q = np.maximum(self.h**2 - (dx * dx + dy * dy), 0.0)
+        k = 0.5 * (c[i] + c[j]) * (self._poly6_scale / self.rest) * (q * q * q)
+        vx, vy = v[:, 0].copy(), v[:, 1].copy()
+        bx, by = (vx[j] - vx[i]) * k, (vy[j] - vy[i]) * k
         blend = np.column_stack(
             (
-                np.bincount(i, dv[:, 0], n) - np.bincount(j, dv[:, 0], n),
-                np.bincount(i, dv[:, 1], n) - np.bincount(j, dv[:, 1], n),
+                np.bincount(i, bx, n) - np.bincount(j, bx, n),
+                np.bincount(i, by, n) - np.bincount(j, by, n),
             )
         )
         return v + blend

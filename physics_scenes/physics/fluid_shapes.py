@@ -1,11 +1,12 @@
-"""The fluid's geometry: SPH kernels, rigid shapes as colliders, and the density a wall
-stands in for. Pure numpy, no pymunk: ``world.py`` makes the colliders, ``fluid.py``
-uses them.
+"""The fluid's geometry: SPH kernels, rigid shapes as colliders, the density a wall
+stands in for, and the neighbour list. Pure numpy, no pymunk: ``world.py`` makes the
+colliders, ``fluid.py`` uses them and hands the neighbour list its tree search.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,13 +33,23 @@ class Collider:
     """The body's centre of gravity (world), for the torque of the impulses."""
 
 
+def poly6_factor(h: float) -> float:
+    """poly6 is this times (h² - r²)³."""
+    return 4.0 / (math.pi * h**8)
+
+
+def spiky_factor(h: float) -> float:
+    """The spiky kernel's |∇W| / r is this times (h - r)² / r."""
+    return -30.0 / (math.pi * h**5)
+
+
 def poly6(r2: F64, h: float) -> F64:
-    return (4.0 / (math.pi * h**8)) * (h * h - r2) ** 3
+    return poly6_factor(h) * (h * h - r2) ** 3
 
 
 def spiky_scale(r: F64, h: float) -> F64:
     """|∇W| / r for the spiky kernel (the gradient is this times the separation vector)."""
-    return (-30.0 / (math.pi * h**5)) * (h - r) ** 2 / np.maximum(r, 1e-12)
+    return spiky_factor(h) * (h - r) ** 2 / np.maximum(r, 1e-12)
 
 
 def lattice_sums(spacing: float, h: float) -> tuple[float, float]:
@@ -138,3 +149,63 @@ def surface_contact(shape: Collider, p: F64, old: F64) -> tuple[F64, F64]:
         depth[outside] = -near
         normal[outside] = diff[m, k] / np.maximum(near, 1e-12)[:, None]
     return depth, normal
+
+
+class Neighbours:
+    """The pairs of particles closer than h, kept between steps while they hold.
+
+    A Verlet list: ``pairs_within`` (a tree search) is asked for the pairs within h plus
+    ``margin``, and that list serves later steps (filtered to h) until some particle has
+    moved half the margin since, or particles came or went. In a splashing flow a list
+    rarely lasts two steps: then the next ``exact_steps`` lists are asked for without a
+    margin (fewer pairs, nothing to filter). The pairs are exactly those within h either
+    way; their order (which the sums over them follow) depends only on the run, so runs
+    stay bit-identical.
+    """
+
+    def __init__(
+        self,
+        pairs_within: Callable[[F64, float], npt.NDArray[np.intp]],
+        h: float,
+        margin: float,
+        exact_steps: int,
+    ) -> None:
+        self._pairs_within = pairs_within
+        self.h = h
+        self._full_margin = margin
+        self._exact_steps = exact_steps
+        self._near: tuple[I64, I64] | None = None
+        self._built_at: F64 = np.zeros((0, 2))
+        self._margin = 0.0
+        self._served = 0
+        """Steps the list has served."""
+        self._exact = 0
+        """Lists still to build without a margin."""
+
+    def forget(self) -> None:
+        """The particles were renumbered: build anew next time."""
+        self._near = None
+
+    def pairs(self, x: F64) -> tuple[I64, I64]:
+        """Every pair (i < j) of rows of ``x`` closer than h."""
+        near = self._near
+        if near is not None and self._margin > 0 and len(self._built_at) == len(x):
+            d = x - self._built_at
+            if float(np.max(d[:, 0] ** 2 + d[:, 1] ** 2)) <= (self._margin / 2) ** 2:
+                self._served += 1
+                i, j = near
+                px, py = x[:, 0].copy(), x[:, 1].copy()
+                dx, dy = px[i] - px[j], py[i] - py[j]
+                close = dx * dx + dy * dy < self.h * self.h
+                return i[close], j[close]
+        if near is not None and self._margin > 0 and self._served <= 1:
+            self._exact = self._exact_steps  # the last list served one step: no margin a while
+        self._margin = 0.0 if self._exact > 0 else self._full_margin
+        self._exact = max(self._exact - 1, 0)
+        found = self._pairs_within(x, self.h + self._margin)
+        i, j = found[:, 0].astype(np.int64), found[:, 1].astype(np.int64)
+        self._near, self._built_at, self._served = (i, j), x, 0
+        if self._margin > 0:
+            return self.pairs(x)  # filtered to h (and counted as served once)
+        self._served = 1
+        return i, j

@@ -673,13 +673,9 @@ class World:
             self._absent.discard(name)
         self.refresh_masses()  # the spawned bodies' masses are known now
         for name, joint in self.joints.items():
-            ends = (joint.a, joint.b)
             if name in self._broken or name in self._held:
                 continue
-            if joint not in self.space.constraints and all(
-                e.space is not None or e is self.space.static_body for e in ends
-            ):
-                self.space.add(joint)
+            self._add_when_ready(joint)
 
     def turn_walker(self, name: str) -> None:
         """The walker turns round: each part's shapes mirrored in its own frame (feet and
@@ -713,9 +709,12 @@ class World:
             self.joints[name] = joint
         self._held.discard(name)
         self._broken.discard(name)
-        ends = (joint.a, joint.b)
+        self._add_when_ready(joint)
+
+    def _add_when_ready(self, joint: pymunk.Constraint) -> None:
+        """Add ``joint`` to the space if it is not there and both its bodies are."""
         if joint not in self.space.constraints and all(
-            e.space is not None or e is self.space.static_body for e in ends
+            e.space is not None or e is self.space.static_body for e in (joint.a, joint.b)
         ):
             self.space.add(joint)
 

@@ -163,20 +163,8 @@ class Captions:
         left = left0 + margin_x + pad
         if corner.endswith("right"):
             left = left0 + p.area_width - margin_x - pad - w
-        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
-        out = raw.astype(np.float32)
-        box = out[
-            max(0, top - pad) : max(0, top + h + pad), max(0, left - pad) : max(0, left + w + pad)
-        ]
-        box[..., :3] *= 1 - BOX_ALPHA * opacity
-        cut_y, cut_x = max(0, -top), max(0, -left)  # wider than the picture: clipped
-        region = out[top + cut_y : top + h, left + cut_x : left + w, :3]
-        a = alpha[cut_y : cut_y + region.shape[0], cut_x : cut_x + region.shape[1], None]
-        region *= 1 - a
-        region += a * 255.0
-        result = np.round(out).astype(np.uint8)
-        result[..., 3] = raw[..., 3]
-        return Pixels(pixels.width, pixels.height, result.tobytes(), pixels.pix_fmt)
+        white = np.full(3, 255.0, dtype=np.float32)
+        return _boxed(pixels, alpha, top, left, pad, BOX_ALPHA * opacity, white)
 
     def label(
         self, pixels: Pixels, text: str, x: float, y: float, size: float, color: Color3
@@ -191,19 +179,38 @@ class Captions:
         h, w = alpha.shape
         pad = max(1, px // 5)
         left, top = round(x - w / 2), round(y - h - 2 * pad)
-        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
-        out = raw.astype(np.float32)
-        box = out[
-            max(0, top - pad) : max(0, top + h + pad), max(0, left - pad) : max(0, left + w + pad)
-        ]
-        box[..., :3] *= 1 - BOX_ALPHA
-        order = CHANNELS[pixels.pix_fmt]
-        rgb = np.array(color, dtype=np.float32)[list(order)]
-        cut_y, cut_x = max(0, -top), max(0, -left)
-        region = out[top + cut_y : top + h, left + cut_x : left + w, :3]
-        a = alpha[cut_y : cut_y + region.shape[0], cut_x : cut_x + region.shape[1], None]
+        rgb = np.array(color, dtype=np.float32)[list(CHANNELS[pixels.pix_fmt])]
+        return _boxed(pixels, alpha, top, left, pad, BOX_ALPHA, rgb)
+
+
+def _boxed(
+    pixels: Pixels,
+    alpha: npt.NDArray[np.float32],
+    top: int,
+    left: int,
+    pad: int,
+    shade: float,
+    ink: npt.NDArray[np.float32],
+) -> Pixels:
+    """Text of coverage ``alpha`` at (``left``, ``top``) in ``ink`` (the picture's channel
+    order), on a box ``pad`` pixels wider darkened by ``shade``; whatever of it falls off
+    the picture is clipped. Only the box is converted to floats (a 720p frame whole cost
+    12 ms); the pixels outside it are copied as they are."""
+    raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+    h, w = alpha.shape
+    y0, y1 = max(0, top - pad), min(pixels.height, max(0, top + h + pad))
+    x0, x1 = max(0, left - pad), min(pixels.width, max(0, left + w + pad))
+    if y1 <= y0 or x1 <= x0:
+        return pixels
+    out = raw.copy()
+    box = out[y0:y1, x0:x1].astype(np.float32)
+    box[..., :3] *= 1 - shade
+    ty0, ty1 = max(0, top), min(pixels.height, top + h)
+    tx0, tx1 = max(0, left), min(pixels.width, left + w)
+    if ty1 > ty0 and tx1 > tx0:
+        region = box[ty0 - y0 : ty1 - y0, tx0 - x0 : tx1 - x0, :3]
+        a = alpha[ty0 - top : ty1 - top, tx0 - left : tx1 - left, None]
         region *= 1 - a
-        region += a * rgb[None, None, :]
-        result = np.round(out).astype(np.uint8)
-        result[..., 3] = raw[..., 3]
-        return Pixels(pixels.width, pixels.height, result.tobytes(), pixels.pix_fmt)
+        region += a * ink[None, None, :]
+    out[y0:y1, x0:x1] = np.round(box).astype(np.uint8)
+    return Pixels(pixels.width, pixels.height, out.tobytes(), pixels.pix_fmt)

@@ -189,24 +189,42 @@ def flow(
     ys, xs, rows = covered(ids) if hits is None else hits
     if not len(ys):
         return shift
-    pixels = np.column_stack((xs + 0.5, ys + 0.5))
-    local = _to_body_rows(view.to_world(pixels), frame, rows)
-    c, s = np.cos(after.angle[rows]), np.sin(after.angle[rows])
-    x, y = after.position[rows, 0], after.position[rows, 1]
-    moved = np.column_stack((x + local[:, 0] * c - local[:, 1] * s,
-                             y + local[:, 0] * s + local[:, 1] * c))  # fmt: skip
-    shift[ys, xs] = view_after.to_pixels(moved) - pixels
+    motion = _pixel_motion(frame, view, after, view_after)
+    moving = np.ones(len(motion), dtype=bool)
+    if view_after == view:  # a body that kept its pose: exactly no flow, not rounding
+        moving = (frame.position != after.position).any(axis=1) | (frame.angle != after.angle)
+    pick = moving[rows]
+    ys, xs, rows = ys[pick], xs[pick], rows[pick]
+    if not len(ys):
+        return shift
+    px, py = xs + 0.5, ys + 0.5
+    m = motion[rows]  # (k, 2, 3): each pixel's body's pixel → pixel map
+    shift[ys, xs, 0] = m[:, 0, 0] * px + m[:, 0, 1] * py + m[:, 0, 2] - px
+    shift[ys, xs, 1] = m[:, 1, 0] * px + m[:, 1, 1] * py + m[:, 1, 2] - py
     return shift
 
 
-def _to_body_rows(
-    world: npt.NDArray[np.float64], frame: Frame, rows: npt.NDArray[np.int64]
+def _affine(rows: list[list[float]]) -> npt.NDArray[np.float64]:
+    return np.vstack((np.array(rows, dtype=np.float64), [0.0, 0.0, 1.0]))
+
+
+def _pixel_motion(
+    frame: Frame, view: View, after: Frame, view_after: View
 ) -> npt.NDArray[np.float64]:
-    """Points (k, 2) in the coordinates of their bodies (``rows``, one per point)."""
-    c, s = np.cos(frame.angle[rows]), np.sin(frame.angle[rows])
-    dx = world[:, 0] - frame.position[rows, 0]
-    dy = world[:, 1] - frame.position[rows, 1]
-    return np.column_stack((dx * c + dy * s, -dx * s + dy * c))
+    """Per body, the affine map (B, 2, 3) from a pixel of ``frame`` to where the body's
+    point under it is seen in ``after``: the view's inverse, the body's rigid motion
+    (turn by the change of angle about its origin, then its move) and the next view,
+    composed once per body instead of applied per pixel."""
+    turn = after.angle - frame.angle
+    c, s = np.cos(turn), np.sin(turn)
+    x0, y0 = frame.position[:, 0], frame.position[:, 1]
+    rigid = np.zeros((len(turn), 3, 3))
+    rigid[:, 0, 0], rigid[:, 0, 1], rigid[:, 1, 0], rigid[:, 1, 1] = c, -s, s, c
+    rigid[:, 0, 2] = after.position[:, 0] - (c * x0 - s * y0)
+    rigid[:, 1, 2] = after.position[:, 1] - (s * x0 + c * y0)
+    rigid[:, 2, 2] = 1.0
+    composed = _affine(view_after.matrix()) @ rigid @ np.linalg.inv(_affine(view.matrix()))
+    return composed[:, :2, :]
 
 
 def boxes(

@@ -10,7 +10,6 @@ owner pages answer with the login form and the API with 401.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .store import check_token, has_token, registry_path, stored_digest
+from .store import check_token, digest, has_token, registry_path, stored_digest
 from .uploads import Upload, UploadRefused
 
 if TYPE_CHECKING:
@@ -45,9 +44,9 @@ class Owners:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             return scheme.lower() == "bearer" and check_token(self.portal.config.data, token)
         session = request.cookies.get(COOKIE)
-        if session is None or _digest(session) not in self.sessions:
+        if session is None or digest(session) not in self.sessions:
             return False
-        return self.sessions[_digest(session)] == stored_digest(self.portal.config.data)
+        return self.sessions[digest(session)] == stored_digest(self.portal.config.data)
 
     def login_page(self, status: int = 200, message: str = "") -> Response:
         ready = has_token(self.portal.config.data)
@@ -67,7 +66,7 @@ class Owners:
         if not check_token(self.portal.config.data, fields.get("token")):
             return self.login_page(403, "That is not this portal's owner token.")
         session = secrets.token_urlsafe(32)
-        self.sessions[_digest(session)] = stored_digest(self.portal.config.data) or ""
+        self.sessions[digest(session)] = stored_digest(self.portal.config.data) or ""
         response = RedirectResponse("/owner", 303)
         response.set_cookie(COOKIE, session, httponly=True, samesite="strict")
         return response
@@ -75,7 +74,7 @@ class Owners:
     async def logout(self, request: Request) -> Response:
         session = request.cookies.get(COOKIE)
         if session is not None:
-            self.sessions.pop(_digest(session), None)
+            self.sessions.pop(digest(session), None)
         response = RedirectResponse("/owner", 303)
         response.delete_cookie(COOKIE)
         return response
@@ -258,16 +257,15 @@ async def _small_form(request: Request) -> dict[str, str]:
             raise UploadRefused(400, f"the body is not JSON: {error}") from None
         if not isinstance(data, dict):
             raise UploadRefused(400, "the body must be a JSON object of text fields")
-        return {str(k): str(v) for k, v in data.items()}
+        wrong = sorted(key for key, value in data.items() if not isinstance(value, str))
+        if wrong:
+            raise UploadRefused(400, f"field {wrong[0]!r} must be text (a JSON string)")
+        return dict(data)
     try:
         fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
     except ValueError:
         raise UploadRefused(400, "a login form has at most 10 fields") from None
     return {key: values[0] for key, values in fields.items()}
-
-
-def _digest(session: str) -> str:
-    return hashlib.sha256(session.encode()).hexdigest()
 
 
 def owner_routes(portal: Portal) -> list[Route]:

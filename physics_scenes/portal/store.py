@@ -32,9 +32,9 @@ def data_dir(given: Path | None = None) -> Path:
     """The data directory (see the module's docstring)."""
     if given is not None:
         return given
-    from ..rights.registry_path import default_path
+    from ..rights.registry_path import data_dir as shared_data_dir
 
-    return default_path().parent
+    return shared_data_dir()
 
 
 def registry_path(folder: Path, given: Path | None = None) -> Path:
@@ -42,7 +42,8 @@ def registry_path(folder: Path, given: Path | None = None) -> Path:
     return given if given is not None else folder / REGISTRY
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What is stored and compared of a token or a session: its SHA-256, in hex."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -53,7 +54,7 @@ def init_token(folder: Path) -> str:
     temporary = folder / f".{TOKEN_FILE}.{secrets.token_hex(4)}"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(_digest(token) + "\n")
+        handle.write(digest(token) + "\n")
     temporary.replace(folder / TOKEN_FILE)
     return token
 
@@ -74,4 +75,4 @@ def check_token(folder: Path, token: str | None) -> bool:
     stored = stored_digest(folder)
     if not token or stored is None:
         return False
-    return hmac.compare_digest(stored, _digest(token.strip()))
+    return hmac.compare_digest(stored, digest(token.strip()))

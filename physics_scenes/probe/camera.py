@@ -105,11 +105,13 @@ def moves(matrices: list[FloatArray], width: int, height: int, tolerance: float 
     return False
 
 
-def from_cameras(matrices: list[FloatArray], width: int, height: int) -> Canvas:
-    """The canvas covering every frame's view, at the cameras' median scale (x right,
-    y down, like the frames)."""
-    scales = [float(np.sqrt(abs(np.linalg.det(m[:, :2])))) for m in matrices]
-    scale = float(np.median(scales))
+def from_cameras(
+    matrices: list[FloatArray], width: int, height: int, scale: float | None = None
+) -> Canvas:
+    """The canvas covering every frame's view, at ``scale`` (pixels per world unit;
+    default the cameras' median scale), x right, y down like the frames."""
+    if scale is None:
+        scale = float(np.median([np.sqrt(abs(np.linalg.det(m[:, :2]))) for m in matrices]))
     corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], float)
     world = np.vstack([corners @ _inverse(m).T for m in matrices])
     low, high = world.min(axis=0), world.max(axis=0)
@@ -125,18 +127,23 @@ def from_cameras(matrices: list[FloatArray], width: int, height: int) -> Canvas:
     return Canvas(int(size[0]), int(size[1]), scale, warps, to_canvas)
 
 
-def background(samples: list[tuple[Image, Image]], rows: int = 64) -> Image:
+def background(samples: list[tuple[Image, Image]], rows: int = 64) -> tuple[Image, Image]:
     """The per-pixel median of warped samples over the ones that saw each pixel (in
-    blocks of ``rows`` rows, so the float copy stays small)."""
+    blocks of ``rows`` rows, so the float copy stays small), and the mask (255) of the
+    pixels some sample saw: elsewhere the background is unknown, and nothing there can
+    be told from it."""
     height = samples[0][0].shape[0]
     out = np.zeros_like(samples[0][0])
+    known = np.zeros(samples[0][0].shape[:2], np.uint8)
     for top in range(0, height, rows):
         block = slice(top, top + rows)
         stack = np.stack([s[block].astype(np.float32) for s, _ in samples], axis=-1)
-        seen = np.stack([v[block] > 0 for _, v in samples], axis=-1)[:, :, None, :]
+        saw = np.stack([v[block] > 0 for _, v in samples], axis=-1)
+        seen = saw[:, :, None, :]
         stack = np.where(seen, stack, np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # pixels no sample saw
             median = np.nanmedian(stack, axis=-1)
         out[block] = np.nan_to_num(median, nan=0.0).round().astype(np.uint8)
-    return out
+        known[block] = np.where(np.any(saw, axis=-1), 255, 0)
+    return out, known

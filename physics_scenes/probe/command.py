@@ -95,6 +95,12 @@ def add_parser(commands: Any) -> None:
         "frame onto one still canvas of the world (positions then in canvas pixels, with "
         "the canvas's metres per pixel as the scale)",
     )
+    probe.add_argument(
+        "--still-camera",
+        action="store_true",
+        help="take the camera as still: skip measuring its pan and zoom from the scenery "
+        "(one pass over the clip less)",
+    )
     probe.add_argument("--json", action="store_true", help="print report.json to stdout")
     probe.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -116,12 +122,22 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
         return 2
     folder = args.output or Path("out") / f"{video.name}.probe"
     options = Options(
-        scale=args.scale or args.reference, fps=args.fps, states=getattr(args, "states", None)
+        scale=args.scale or args.reference,
+        fps=args.fps,
+        states=getattr(args, "states", None),
+        still=bool(getattr(args, "still_camera", False)),
     )
     try:
         result = probe(video, options)
         against = None
-        if args.against is not None and truth_for is not None:
+        if args.against is not None and result.camera == "picture":
+            print(
+                "physics-scenes probe: the camera moves (measured from the picture), so "
+                "positions are on a canvas, not in the frames' pixels that --against "
+                "compares in; no against.json",
+                file=sys.stderr,
+            )
+        elif args.against is not None and truth_for is not None:
             truth = truth_for(args.against, result.info.width, result.info.height)
             against = {"scene": str(args.against), **compare(result.tracks, truth)}
         files = report.write(result, folder, against)
@@ -143,12 +159,25 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
                 else f"{g:.1f} ± {result.gravity_sigma:.1f} px/s²"
                 + (f" = {g * scale:.3f} m/s²" if scale else "")
             ),
+            *_camera_lines(result),
             *(v.message for v in result.violations),
             *_against_lines(against, result.names),
             f"wrote {', '.join(str(f) for f in files)}",
         ]
         print("\n".join(lines))
     return 0
+
+
+def _camera_lines(result: Any) -> list[str]:
+    if result.camera != "picture" or result.motion is None:
+        return []
+    m = result.first_to_canvas
+    return [
+        "camera: moves; its pan and zoom measured from the scenery "
+        f"({result.motion.corners} corners, {result.motion.lost} frames not measured); "
+        f"positions on a still canvas: the first frame's pixels × {m[0][0]:.3g} + "
+        f"({m[0][2]:.0f}, {m[1][2]:.0f})"
+    ]
 
 
 def _against_lines(against: dict[str, Any] | None, names: dict[int, str]) -> list[str]:

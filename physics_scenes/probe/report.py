@@ -89,6 +89,7 @@ def findings(result: Result) -> dict[str, Any]:
         "frames": result.frames,
         "fps": result.info.fps,
         "objects": len(result.tracks),
+        "camera": _camera(result),
         "gravity": {
             "px_per_s2": _num(g),
             "sigma_px_per_s2": _num(result.gravity_sigma),
@@ -129,6 +130,17 @@ def findings(result: Result) -> dict[str, Any]:
             for x in result.segments
             if np.isfinite(x.slope)
         ],
+        "spins": [
+            {
+                "object": x.track,
+                "first": x.first,
+                "last": x.last,
+                "rad_per_s": _num(x.omega),
+                "sigma": _num(x.sigma),
+                "marked_frames": x.points,
+            }
+            for x in result.spins
+        ],
         "bounces": [
             {
                 "object": b.track,
@@ -152,6 +164,20 @@ def findings(result: Result) -> dict[str, Any]:
         "score": round(result.score, 1),
         "components": {k: round(v, 3) for k, v in result.components.items()},
     }
+
+
+def _camera(result: Result) -> dict[str, Any]:
+    """How a moving camera was undone (positions are then on the canvas, whose map from
+    the first frame's pixels is given)."""
+    out: dict[str, Any] = {"seen": result.camera}
+    if result.motion is not None:
+        out["frames_not_measured"] = result.motion.lost
+        out["median_corners"] = result.motion.corners
+    if result.first_to_canvas is not None:
+        out["first_frame_to_canvas"] = [
+            [round(float(v), 6) for v in r] for r in result.first_to_canvas
+        ]
+    return out
 
 
 def _num(value: float) -> float | None:

@@ -214,19 +214,22 @@ class Tracker:
         live: list[Track],
         predictions: list[tuple[float, float, float]],
         split: Split,
-    ) -> list[int]:
+    ) -> tuple[list[int], list[Part] | None]:
         """The members seen in the last frame, and those whose share of ``blob`` looks
         like them (the colour they had and a fair part of their area). A track that lost
         its body and whose prediction drifted into a neighbour's blob is left out (it
         misses this frame) instead of being merged with it; one that was followed into
-        the blob stays, even when the other body is drawn over it."""
+        the blob stays, even when the other body is drawn over it.
+
+        With them, the blob's split among them when every member was kept (the split the
+        caller needs, already made), else None."""
         shares = split(blob, [predictions[i][:2] for i in members], [live[i].size for i in members])
         keep = [members[0]]
         for i, part in zip(members[1:], shares[1:], strict=True):
             shade = float(np.abs(np.subtract(part.color, live[i].color)).sum())
             if live[i].misses == 0 or (part.area >= 0.25 * live[i].size and shade < 90):
                 keep.append(i)
-        return keep
+        return keep, shares if len(keep) == len(members) else None
 
     @staticmethod
     def _room(
@@ -284,21 +287,23 @@ class Tracker:
         for j, members in owners.items():
             blob = blobs[j]
             edge = _near_edge(blob, self.width, self.height)
+            made: list[Part] | None = None  # the split _share made, if it is the one needed
             if len(members) > 1 and split is not None:
-                members = self._share(blob, members, live, predictions, split)
+                members, made = self._share(blob, members, live, predictions, split)
             if len(members) == 1:
                 solid = blob.solidity >= SOLID
                 track = live[members[0]]
                 self._add(track, frame, blob.x, blob.y, blob.area, 0, edge, blob.color, solid)
                 track.box = blob.box
             else:
-                shares = (
-                    split(
+                if made is not None:
+                    shares = made
+                elif split is not None:
+                    shares = split(
                         blob, [predictions[i][:2] for i in members], [live[i].size for i in members]
                     )
-                    if split is not None
-                    else [Part(*predictions[i][:2], blob.area, live[i].color) for i in members]
-                )
+                else:
+                    shares = [Part(*predictions[i][:2], blob.area, live[i].color) for i in members]
                 for i, part in zip(members, shares, strict=True):
                     color = part.color if split is not None else None
                     self._add(

@@ -97,19 +97,21 @@ LENGTH_SLACK = 0.1
 re-encode pads or trims a little); a longer file holding the recording is another one."""
 
 
-def _prints(path: Path, kind: cs.AssetKind) -> dict[str, Any]:
-    """The file's perceptual print as plain data (``rights.fingerprint``)."""
+def _prints(path: Path, kind: cs.AssetKind) -> tuple[str, dict[str, Any]]:
+    """The file's SHA-256 and perceptual print as plain data (``rights.fingerprint``,
+    which hashes the file as it reads it: one pass for both)."""
     from . import fingerprint as fp  # ImageHash, or ffmpeg's Chromaprint: only when used
 
     try:
         if kind == "image":
             image = fp.image_print(path)
-            return {"phash": image.phash, "dhash": image.dhash, "width": image.width,
-                    "height": image.height, "crops": list(image.crops)}  # fmt: skip
+            return image.sha256, {"phash": image.phash, "dhash": image.dhash,
+                                  "width": image.width, "height": image.height,
+                                  "crops": list(image.crops)}  # fmt: skip
         sound = fp.sound_print(path)
     except fp.FingerprintError as error:
         raise cs.ConsentProblem(str(error)) from None
-    return {"chromaprint": sound.codes, "seconds": sound.seconds}
+    return sound.sha256, {"chromaprint": sound.codes, "seconds": sound.seconds}
 
 
 def near_to(used: cs.Asset) -> Callable[[cs.Asset], str | None]:
@@ -165,11 +167,13 @@ def describe_asset(path: Path, name: str) -> cs.Asset:
     PNG/JPEG picture nor a WAV/FLAC/MP3 recording within the limits."""
     with open(path, "rb") as stream:
         head = stream.read(8)
-    if head.startswith((b"\x89PNG", b"\xff\xd8")):
+    kind: cs.AssetKind = "image" if head.startswith((b"\x89PNG", b"\xff\xd8")) else "sound"
+    if kind == "image":
         files.image_size(path, name)
-        return cs.Asset("image", files.sha256(path), name, _prints(path, "image"))
-    files.media_format(path, name)
-    return cs.Asset("sound", files.sha256(path), name, _prints(path, "sound"))
+    else:
+        files.media_format(path, name)
+    sha256, prints = _prints(path, kind)
+    return cs.Asset(kind, sha256, name, prints)
 
 
 def revocation_files(record_path: Path, consent_id: str) -> list[Path]:

@@ -32,8 +32,10 @@ IN_FLIGHT = 2
 """Tasks queued per worker: enough to keep it busy, few enough to keep memory flat."""
 
 
-PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer")
-"""Modules the fork server imports once for every worker (the renderer brings pygame)."""
+PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer", "h5py")
+"""Modules the fork server imports once for every worker (the renderer brings pygame;
+h5py writes HDF5 items, and is skipped where not installed: the server ignores an
+ImportError)."""
 
 
 def _watch_parent(command: int) -> None:

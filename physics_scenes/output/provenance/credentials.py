@@ -12,7 +12,9 @@ bytes (whose SHA-256 the manifest records) stay deterministic.
 
 from __future__ import annotations
 
+import datetime
 import json
+import mmap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,7 @@ MIME = {".mp4": "video/mp4", ".gif": "image/gif", ".png": "image/png", ".wav": "
 INGREDIENT_MIME = {**MIME, ".ttf": "font/ttf", ".otf": "font/otf", ".yaml": "application/yaml",
                    ".yml": "application/yaml", ".json": "application/json"}  # fmt: skip
 """Ingredients are declared by name and format (fonts, the scene file when a model wrote it)."""
+NO_MANIFEST_FORMAT = "not a format that carries a manifest"
 SETTINGS = {"builder": {"thumbnail": {"enabled": False}}}
 """No embedded thumbnail: it would add ~20 KB to every PNG frame."""
 
@@ -61,9 +64,12 @@ def manifest_for(
     version: str,
     unsigned_sha256: str,
     consents: Sequence[Mapping[str, Any]] = (),
+    when: str | None = None,
 ) -> dict[str, Any]:
     """The manifest definition (JSON) for one output file; ``consents``: the scopes of
-    the consent records the render was allowed by (an assertion of their own)."""
+    the consent records the render was allowed by (an assertion of their own); ``when``:
+    the signing machine's UTC time, stated by the signer (no time-stamp authority attests
+    it: nothing goes to the network)."""
     agent = {"name": "physics_scenes", "version": version}
     extra = [{"label": CONSENT_LABEL, "data": {"consents": [dict(c) for c in consents]}}]
     return {
@@ -75,6 +81,7 @@ def manifest_for(
                 "action": "c2pa.created", "digitalSourceType": ALGORITHMIC_MEDIA,
                 "softwareAgent": agent,
                 "description": "rendered from a physics simulation of a scene file",
+                **({"when": when} if when is not None else {}),
             }]}},
             {"label": CLAIM_LABEL, "data": {**claims, "unsigned_sha256": unsigned_sha256}},
             *(extra if consents else []),
@@ -91,7 +98,8 @@ def sign(
     consents: Sequence[Mapping[str, Any]] = (),
 ) -> None:
     """Embed a signed manifest in ``path`` (through a file beside it, then renamed over)."""
-    definition = manifest_for(path, claims, version, files.sha256(path), consents)
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    definition = manifest_for(path, claims, version, files.sha256(path), consents, now)
     signed = path.with_name(path.name + ".signed" + path.suffix)
     try:
         with c2pa.Builder(definition, _context()) as builder:
@@ -128,6 +136,8 @@ class ManifestReading:
     ingredients: tuple[str, ...] = ()
     consents: tuple[Mapping[str, Any], ...] = ()
     """The consent assertion's entries: id and scope of each consent the render used."""
+    created_at: str | None = None
+    """When the signer says it made the file (its own clock: signed, not attested)."""
 
 
 def read(path: Path, anchors: bytes | None = None) -> ManifestReading:
@@ -140,7 +150,7 @@ def read(path: Path, anchors: bytes | None = None) -> ManifestReading:
         path = frames[0]
     mime = MIME.get(path.suffix.lower())
     if mime is None or not path.is_file():
-        return ManifestReading("none", ("not a format that carries a manifest",))
+        return ManifestReading("none", (NO_MANIFEST_FORMAT,))
     try:
         with (
             path.open("rb") as stream,
@@ -152,8 +162,22 @@ def read(path: Path, anchors: bytes | None = None) -> ManifestReading:
         text = str(error)
         if "ManifestNotFound" in text or "JumbfNotFound" in text or "no JUMBF" in text.lower():
             return ManifestReading("none")
+        if not _holds_manifest_store(path):  # a damaged or mislabelled file, never signed
+            shown = "".join(c if c.isascii() and c.isprintable() else "?" for c in text)
+            return ManifestReading("none", (f"not a readable {path.suffix[1:]} file: {shown}",))
         return ManifestReading("invalid", (text,))
     return _reading(store, state)
+
+
+def _holds_manifest_store(path: Path) -> bool:
+    """Whether ``path`` looks like it held a C2PA manifest store where the SDK cannot
+    parse it: a JUMBF box (``jumb``) or a ``c2pa`` label among its bytes (either survives
+    damage to the other; random bytes hold one by chance about once in 10⁶ per 5 KB)."""
+    with path.open("rb") as file:
+        if path.stat().st_size == 0:
+            return False
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(b"jumb") >= 0 or data.find(b"c2pa") >= 0
 
 
 def _reading(store: dict[str, Any], state: str) -> ManifestReading:
@@ -169,7 +193,7 @@ def _reading(store: dict[str, Any], state: str) -> ManifestReading:
     ]
     informational = [f"{i.get('code')}" for i in results.get("informational", [])]
     claims: dict[str, Any] | None = None
-    source_type = None
+    source_type = created_at = None
     consents: tuple[Mapping[str, Any], ...] = ()
     for assertion in active.get("assertions", []):
         if assertion.get("label") == CLAIM_LABEL:
@@ -181,6 +205,7 @@ def _reading(store: dict[str, Any], state: str) -> ManifestReading:
             for action in assertion.get("data", {}).get("actions", []):
                 if action.get("action") == "c2pa.created":
                     source_type = action.get("digitalSourceType")
+                    created_at = action.get("when")
     signature = active.get("signature_info", {})
     generator = ", ".join(
         f"{g.get('name')} {g.get('version', '')}".strip()
@@ -198,5 +223,5 @@ def _reading(store: dict[str, Any], state: str) -> ManifestReading:
         kind, tuple(dict.fromkeys(reasons)),
         signature.get("common_name") or signature.get("issuer"),
         signature.get("time"), claims, generator or None, source_type,
-        tuple(i.get("title", "") for i in active.get("ingredients", [])), consents,
+        tuple(i.get("title", "") for i in active.get("ingredients", [])), consents, created_at,
     )  # fmt: skip

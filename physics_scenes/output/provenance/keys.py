@@ -84,6 +84,18 @@ def signing_identity(sign_with: Sequence[Path] | None, no_sign: bool) -> Identit
     return load_identity(cert, key)
 
 
+def watermark_secret(path: Path) -> bytes:
+    """The secret of keyed marks (``--watermark-key FILE``): the file's bytes, at least 16
+    of them. ``ValueError`` says why a file cannot be one."""
+    try:
+        secret = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"--watermark-key {path}: {error.strerror}") from None
+    if len(secret) < 16:
+        raise ValueError(f"--watermark-key {path}: a key needs at least 16 bytes")
+    return secret
+
+
 def load_identity(cert: Path, key: Path) -> Identity:
     """``--sign-with CERT KEY``: PEM files; raises ValueError with the reason."""
     try:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .credentials import ManifestReading, read
+from .credentials import NO_MANIFEST_FORMAT, ManifestReading, read
 from .keys import trust_anchors
 from .media import frames_of, sound_of
 from .payload import MarkKey
@@ -70,7 +70,8 @@ def _judge(report: Report) -> None:
     claimed = (manifest.claims or {}).get("content_id")
     ids = {r.payload for r in (report.picture, report.sound) if r is not None and r.payload}
     if manifest.state == "none":
-        found.append("no manifest")
+        why = [r for r in manifest.reasons if r != NO_MANIFEST_FORMAT]
+        found.append("no manifest" + (f" ({why[0]})" if why else ""))
     elif manifest.state == "invalid":
         found.append("manifest INVALID (tampered): " + "; ".join(manifest.reasons))
         report.status = EXIT_TAMPERED

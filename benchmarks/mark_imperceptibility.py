@@ -1,0 +1,157 @@
+"""How visible and how audible the default marks are: figures and pictures to look at.
+
+    nice -n 10 python benchmarks/mark_imperceptibility.py --out /tmp/marks
+
+Picture: a flat scene and a busy one rendered at 1280x720 as PNG frames with and without
+the mark (the same frames, so the difference is the mark alone); PSNR, the largest change
+of a level and the share of changed values; crops at 1:1 and at 4x (unmarked | marked |
+the difference x 32 around grey) written as PNGs to look at.
+
+Sound: example scenes' unmarked master WAVs, marked as ``render`` marks them (block by
+block, ``Marks.mark_wav``); the mark is the marked minus the master. Its level under a
+masking threshold per 21 ms frame and critical band (Bark) in its 1.5-6 kHz band:
+Schroeder's spreading function over the programme's band energies, less Johnston's offset
+(14.5 + z dB where the frame is tonal, 5.5 dB where noise-like, by spectral flatness).
+The margin is threshold minus mark, in dB (positive: under the threshold, masked),
+over the frames whose programme is within 60 dB of the clip's loudest. The absolute
+threshold of hearing is left out: it depends on the playback level. Spectrograms of the
+programme and of the mark (the same dB scale) are written as PNGs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from physics_scenes.job.pipeline import RenderJob, run  # noqa: E402
+from physics_scenes.output.provenance.marks import WAV_BLOCK, _samples  # noqa: E402
+from physics_scenes.output.provenance.payload import MarkKey, payload_bits  # noqa: E402
+from physics_scenes.output.provenance.sound import BAND, mark_track  # noqa: E402
+from physics_scenes.scene.loader import load_scene  # noqa: E402
+from physics_scenes.scene.model import Timing  # noqa: E402
+
+RATE, FFT, HOP = 48_000, 1024, 512
+PICTURE_SCENES = {"flat": "bouncing_balls", "busy": "ball_pile"}
+SOUND_SCENES = ("bouncing_balls", "ball_pile", "newtons_cradle", "xylophone", "dominoes")
+
+
+def _render(name: str, folder: Path, fmt: str, size: tuple[int, int], seconds: float,
+            **options: object) -> Path:  # fmt: skip
+    path = ROOT / "scenes" / f"{name}.yaml"
+    scene = load_scene(path)
+    scene = scene.model_copy(update={"timing": Timing(
+        duration=seconds, fps=scene.timing.fps, substeps=scene.timing.substeps)})  # fmt: skip
+    out = folder / (name + ("" if fmt == "png" else f".{fmt}"))
+    run(RenderJob(scene, out, fmt, *size, states=False, source=path, overwrite=True,
+                  **options))  # type: ignore[arg-type]  # fmt: skip
+    return out
+
+
+def picture(out: Path, work: Path) -> None:
+    print("| scene | PSNR | largest change | values changed |\n|---|---|---|---|")
+    for kind, name in PICTURE_SCENES.items():
+        marked = _render(name, work / "m", "png", (1280, 720), 1.0, audio="none")
+        plain = _render(name, work / "p", "png", (1280, 720), 1.0, audio="none", watermark=False)
+        frames = sorted(marked.glob("frame_*.png"))
+        a = np.stack([np.asarray(Image.open(f))[..., :3] for f in frames]).astype(int)
+        b = np.stack([np.asarray(Image.open(plain / f.name))[..., :3] for f in frames])
+        diff = a - b.astype(int)
+        mse = float(np.mean(diff.astype(float) ** 2))
+        psnr = 10 * np.log10(255**2 / mse)
+        print(f"| {name} ({kind}) | {psnr:.1f} dB | {np.abs(diff).max()} level "
+              f"| {100 * np.mean(diff != 0):.0f} % |")  # fmt: skip
+        k = len(frames) // 2
+        one = np.concatenate([b[k], a[k], np.clip(128 + 32 * diff[k], 0, 255)], axis=1)
+        Image.fromarray(one[200:520, :].astype(np.uint8)).save(out / f"{kind}_1x.png")
+        y, x = (300, 600)
+        crop = [
+            im[y : y + 90, x : x + 160] for im in (b[k], a[k], np.clip(128 + 32 * diff[k], 0, 255))
+        ]
+        zoom = np.concatenate([np.kron(c, np.ones((4, 4, 1))) for c in crop], axis=1)
+        Image.fromarray(zoom.astype(np.uint8)).save(out / f"{kind}_4x.png")
+
+
+def _bark(hz: np.ndarray) -> np.ndarray:
+    return 13 * np.arctan(0.00076 * hz) + 3.5 * np.arctan((hz / 7500) ** 2)
+
+
+def _frames(x: np.ndarray) -> np.ndarray:
+    n = 1 + (len(x) - FFT) // HOP
+    idx = np.arange(FFT)[None, :] + HOP * np.arange(n)[:, None]
+    return np.abs(np.fft.rfft(x[idx] * np.hanning(FFT), axis=1)) ** 2
+
+
+def margins(programme: np.ndarray, mark: np.ndarray) -> np.ndarray:
+    """Threshold minus mark (dB) per frame and Bark band inside the mark's band."""
+    p, m = _frames(programme), _frames(mark)
+    hz = np.fft.rfftfreq(FFT, 1 / RATE)
+    z = _bark(hz)
+    bands = np.arange(int(z.max()) + 1)
+    which = np.minimum(z.astype(int), bands[-1])
+    pb = np.stack([p[:, which == b].sum(axis=1) for b in bands], axis=1) + 1e-30
+    mb = np.stack([m[:, which == b].sum(axis=1) for b in bands], axis=1) + 1e-30
+    dz = bands[:, None] - bands[None, :]  # masker band j spreads to band i
+    spread_db = 15.81 + 7.5 * (dz + 0.474) - 17.5 * np.sqrt(1 + (dz + 0.474) ** 2)
+    spread = pb @ (10 ** (spread_db / 10)).T
+    flatness = np.exp(np.mean(np.log(p[:, 1:] + 1e-30), axis=1)) / (
+        np.mean(p[:, 1:], axis=1) + 1e-30
+    )
+    tonal = np.clip(10 * np.log10(flatness + 1e-30) / -60, 0, 1)[:, None]
+    offset = tonal * (14.5 + bands[None, :]) + (1 - tonal) * 5.5
+    threshold = 10 * np.log10(spread) - offset
+    inside = (bands >= int(_bark(np.array(BAND[0])))) & (bands <= int(_bark(np.array(BAND[1]))))
+    loud = 10 * np.log10(p.sum(axis=1) + 1e-30)
+    keep = loud > loud.max() - 60
+    return (threshold - 10 * np.log10(mb))[keep][:, inside]
+
+
+def _spectrogram(x: np.ndarray, top: float) -> np.ndarray:
+    db = 10 * np.log10(_frames(x) + 1e-20)
+    level = np.clip((db - (top - 90)) / 90, 0, 1)[:, ::-1].T  # low frequencies at the bottom
+    return (255 * level).astype(np.uint8)
+
+
+def sound(out: Path, work: Path) -> None:
+    key, bits = MarkKey(), payload_bits("0123456789ab")
+    print("\n| scene | margin: median | 5th percentile | cells above the threshold |")
+    print("|---|---|---|---|")
+    for name in SOUND_SCENES:
+        mp4 = _render(name, work / "s", "mp4", (96, 54), 4.0, audio="wav", watermark=False)
+        with wave.open(str(mp4.with_suffix(".wav"))) as w:
+            track = _samples(w.readframes(w.getnframes()), w.getnchannels())
+        marked = np.concatenate([mark_track(track[i : i + WAV_BLOCK], key, bits)
+                                 for i in range(0, len(track), WAV_BLOCK)])  # fmt: skip
+        programme = track.mean(axis=1)
+        mark = marked.mean(axis=1).astype(np.float64) - programme
+        margin = margins(programme, mark)
+        print(f"| {name} | {np.median(margin):.1f} dB | {np.percentile(margin, 5):.1f} dB "
+              f"| {100 * np.mean(margin < 0):.1f} % |")  # fmt: skip
+        top = 10 * np.log10(_frames(programme).max())
+        both = np.concatenate([_spectrogram(programme, top), _spectrogram(mark, top)], axis=1)
+        Image.fromarray(both).save(out / f"spectrogram_{name}.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=Path("mark_imperceptibility"))
+    parser.add_argument("--only", choices=("picture", "sound"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        if args.only != "sound":
+            picture(args.out, Path(folder))
+        if args.only != "picture":
+            sound(args.out, Path(folder))
+
+
+if __name__ == "__main__":
+    main()
