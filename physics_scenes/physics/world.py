@@ -199,7 +199,12 @@ class World:
         self._index_ids()
         self._contacts = ContactHold(max(1, math.ceil(HOLD_TIME / self.dt - 1e-9)))
         self._inverse_mass = np.zeros(0)
+        self._dynamic: list[bool] = []
+        """Per row: a dynamic body (finite mass). Chipmunk solves, and gives contact points
+        to, only the shape pairs with a dynamic body; the callbacks count no other pair."""
         self.refresh_masses()
+        self._resync = False
+        """Read the next step in bulk (a body changed type: see ``_pace``)."""
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
@@ -290,17 +295,21 @@ class World:
         return rows.get(pair[0], -1), rows.get(pair[1], -1)
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
-        """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more."""
+        """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
+
+        Chipmunk calls it for every pair of overlapping shapes, also for pairs it will
+        not solve (a kinematic body crossing a static one: no dynamic body), whose
+        arbiter it then leaves with no contact points; those are not contacts here (as
+        in the bulk read, which lists solved arbiters only) and are never read."""
         a, b = self._arbiter_rows(arbiter._arbiter)
-        if a >= 0 and b >= 0:
-            count = len(self._names)
-            self._changes.append((a * count + b if a < b else b * count + a, 1))
+        if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
             self._begun.append((arbiter._arbiter, a, b))
 
     def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
-        """Chipmunk's separate: a shape pair no longer touches (or a shape left the space)."""
+        """Chipmunk's separate: a shape pair no longer touches (or a shape left the space).
+        Counted only for the pairs ``_on_begin`` counts (while no body changes type)."""
         a, b = self._arbiter_rows(arbiter._arbiter)
-        if a >= 0 and b >= 0:
+        if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
             count = len(self._names)
             self._changes.append((a * count + b if a < b else b * count + a, -1))
 
@@ -399,6 +408,10 @@ class World:
         before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
             self._director.apply_forces()
+        if self._resync:
+            self._resync = False
+            if self._bulk is None:
+                self._read_in_bulk()
         self.space.step(self.dt)
         self.step_index += 1
         known = len(self._events)
@@ -456,7 +469,16 @@ class World:
     def _changes_from_callbacks(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
         """This step's changes from the callbacks' notes: (pairs that began touching, that
         stopped, first contacts' rows a and b, their impulse, normal and point)."""
-        changes, begun = self._changes, self._begun
+        begun, count = self._begun, len(self._names)
+        # The arbiters noted in begin callbacks of this step: Chipmunk keeps them (stamped
+        # this step, so in its cache for ``collision_persistence`` more steps) and their
+        # contacts (this step's buffer) until the next step; the points are read only
+        # where Chipmunk made some (it asserts on an index past the count and aborts).
+        solved = [arb_rows for arb_rows in begun if lib.cpArbiterGetCount(arb_rows[0]) > 0]
+        if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
+            self._resync, begun = True, solved
+        changes = [(a * count + b if a < b else b * count + a, 1) for _, a, b in begun]
+        changes += self._changes  # separations after the beginnings: a count never dips
         self._changes, self._begun = [], []
         touching: dict[int, int] = self._touching
         was: dict[int, int] = {}
@@ -511,12 +533,21 @@ class World:
         from event counts alone, so the same run decides the same way in any process."""
         self._density = 0.9 * self._density + 0.1 * changes
         if self._bulk is None and self._density > BULK_ABOVE:
-            self._bulk = np.array(sorted(self._touching), dtype=np.int64)
-            self.space.on_collision(begin=pymunk.empty_callback, separate=pymunk.empty_callback)
+            self._read_in_bulk()
         elif self._bulk is not None and self._density < CALLBACKS_BELOW:
             self._bulk = None
             self._touching = self.touching_in_bulk()
             self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
+
+    def _read_in_bulk(self) -> None:
+        """From the next step on, read contacts from Chipmunk's whole list. Also for one
+        step after a body changed type: a pair touching across the change is solved from
+        then on (or no longer) with no begin or separate callback, which the bulk read
+        sees; its recount, when the callbacks return, starts them from Chipmunk's list.
+        Separations noted since the last step are in that step's comparison."""
+        self._bulk = np.array(sorted(self._touching), dtype=np.int64)
+        self._changes = []
+        self.space.on_collision(begin=pymunk.empty_callback, separate=pymunk.empty_callback)
 
     def _collect_events(self, before: dict[int, tuple[float, float]] | FloatArray | None) -> None:
         """Turn this step's changes of contact (from the callbacks) into Events.
@@ -529,10 +560,10 @@ class World:
         The work is per change: a step in which nothing began or ended costs a check.
         """
         if self._bulk is None:
-            if not self._changes and not self._contacts.parted:
+            dense = len(self._changes) + len(self._begun)
+            if not dense and not self._contacts.parted:
                 self._pace(0)
                 return
-            dense = len(self._changes)
             started, stopped, rows_a, rows_b, floats = self._changes_from_callbacks()
         else:
             started, stopped, rows_a, rows_b, floats = self._changes_in_bulk()
@@ -664,6 +695,9 @@ class World:
             [1.0 / body.mass if body.body_type == pymunk.Body.DYNAMIC and body.mass > 0
              else 0.0 for body in self.bodies.values()]
         )  # fmt: skip
+        dynamic = [body.body_type == pymunk.Body.DYNAMIC for body in self.bodies.values()]
+        if dynamic != self._dynamic:  # which pairs Chipmunk solves changed: see _read_in_bulk
+            self._dynamic, self._resync = dynamic, True
 
     def put_in(self, ref: str) -> None:
         """Add the bodies of a spawned entry, and the joints whose bodies are all present."""
