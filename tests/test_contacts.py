@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pymunk
 import pytest
 
 from physics_scenes import parse_scene
 from physics_scenes.frame import Event
 from physics_scenes.physics import world as world_module
+from physics_scenes.physics.arbiters import BodyRows, first_contacts
 from physics_scenes.physics.contacts import GRAZE_SPEED, HOLD_TIME, ContactHold
 from physics_scenes.physics.world import World
 
@@ -290,3 +292,63 @@ def test_pairs_chipmunk_does_not_solve_are_no_contacts_and_never_read(
     assert ("begin", "held", "drop") in pairs  # dropped on the ball released on the floor
     assert ("separate", "floor", "rolling") in pairs  # held still on the floor: unsolved
     assert not any("spinner" in (e.a, e.b) for e in bulk)
+
+
+def test_arbiters_read_privately_are_what_pymunks_public_api_reads() -> None:
+    """``physics/arbiters.py`` reads Chipmunk through pymunk's private C layer, for speed.
+    Its rows and first contacts must be, to the bit, what the public API gives
+    (``Arbiter.bodies`` in the callback, ``Body.each_arbiter`` after the step): a pymunk
+    that changes those private names fails here. A kinematic box sweeping through a
+    static one is begun but not solved (no contact points): left out, never read."""
+    space = pymunk.Space()
+    space.gravity = (0, -9)
+    ground = pymunk.Body(body_type=pymunk.Body.STATIC)
+    sweeper = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
+    sweeper.velocity = (0, -2)
+    sweeper.position = (5, 3)
+    block = [(4.5, 0.5), (5.5, 0.5), (5.5, 1.5), (4.5, 1.5)]
+    shapes = [pymunk.Segment(ground, (0, 0), (10, 0), 0.05), pymunk.Poly(ground, block)]
+    shapes.append(pymunk.Poly.create_box(sweeper, (2, 0.3)))
+    balls = [pymunk.Body() for _ in range(12)]
+    for k, ball in enumerate(balls):
+        ball.position = (1 + 0.7 * k, 1 + 0.4 * (k % 3))
+        shapes.append(pymunk.Circle(ball, 0.3))
+    for shape in shapes:
+        shape.density, shape.elasticity, shape.friction = 1.0, 0.4, 0.6
+    bodies = [ground, sweeper, *balls]
+    space.add(*bodies, *shapes)
+    rows = BodyRows(bodies)
+    begun: list[tuple[pymunk.Arbiter, tuple[int, int], tuple[int, int], tuple[object, ...]]] = []
+
+    def begin(arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
+        public = tuple(bodies.index(body) for body in arbiter.bodies)
+        begun.append((arbiter, rows.of(arbiter), public, tuple(arbiter.shapes)))  # type: ignore[arg-type]
+
+    space.on_collision(begin=begin)
+    read = unsolved = 0
+    for _ in range(200):
+        begun.clear()
+        space.step(1 / 120)
+        solved, floats = first_contacts([arbiter for arbiter, *_ in begun])
+        for k, (_, private, public, pair) in enumerate(begun):
+            assert private == public
+            found: list[tuple[float, ...]] = []
+
+            def visit(
+                arbiter: pymunk.Arbiter,
+                pair: tuple[object, ...] = pair,
+                found: list[tuple[float, ...]] = found,
+            ) -> None:
+                if tuple(arbiter.shapes) == pair:
+                    i, n = arbiter.total_impulse, arbiter.normal
+                    p = arbiter.contact_point_set.points[0].point_a
+                    found.append((i.x, i.y, n.x, n.y, p.x, p.y))
+
+            bodies[public[0]].each_arbiter(visit)  # Chipmunk's solved arbiters only
+            assert (k in solved) == bool(found)
+            if found:
+                assert tuple(floats[solved.index(k)].tolist()) == found[0]
+                read += 1
+            else:
+                unsolved += 1
+    assert read > 20 and unsolved >= 2  # the sweeper met the static box and the ground

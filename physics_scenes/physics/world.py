@@ -1,7 +1,7 @@
 """Scene → pymunk Space with name → body handles, and a step that records events.
 
-With ``constraints.py`` and the preview's ``hand.py``, the only place that imports
-pymunk (the ``physics/`` package). Bodies are
+With ``arbiters.py``, ``constraints.py`` and the preview's ``hand.py``, the only place
+that imports pymunk (the ``physics/`` package). Bodies are
 added in a fixed order (walls, then file order) because pymunk's results
 depend on it. Collision events follow Box2D's discipline: Chipmunk's begin and
 separate callbacks only note which body pair changed (a dictionary lookup and an
@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 import numpy as np
 import pymunk
 import pymunk.batch as batch
-from pymunk._chipmunk import ffi, lib  # type: ignore[import-not-found]  # arbiter getters
 
 from ..frame import (
     NO_BODY,
@@ -40,6 +39,7 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from ..scene.script import added_joints, matches, spawned
+from .arbiters import BodyRows, first_contacts
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold, member
 from .fluid import Collider, Fluid
@@ -213,8 +213,10 @@ class World:
         (Chipmunk's arbiters with contact points), kept by the callbacks."""
         self._changes: list[tuple[int, int]] = []
         """This step's (pair key, +1 begin / -1 separate) from the callbacks."""
-        self._begun: list[tuple[Any, int, int]] = []
-        """This step's first contacts: (cpArbiter, row of its body a, row of its body b)."""
+        self._begun: list[pymunk.Arbiter] = []
+        """This step's first contacts, as begin callbacks gave them (read after the step)."""
+        self._begun_rows: list[tuple[int, int]] = []
+        """... and the rows of their bodies a and b."""
         self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
         self._bulk: np.ndarray | None = None
         """While contacts are read in bulk (``_pace``): the touching pairs after the last step."""
@@ -276,23 +278,14 @@ class World:
         return self.step_index * self.dt
 
     def _index_ids(self) -> None:
-        """Body ids (pymunk's, which change when a world is copied) → rows, for batch reads."""
+        """Body ids and pointers (pymunk's, which change when a world is copied) → rows,
+        for batch reads and the callbacks."""
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
         self._hash_ids(ids)
-        self._body_pointers = [body._body for body in self.bodies.values()]
-        self._row_of_body = {pointer: row for row, pointer in enumerate(self._body_pointers)}
-        """cpBody pointer → row, for the callbacks (the space's own static body is none)."""
-        self._body_pair = ffi.new("cpBody *[2]")
-
-    def _arbiter_rows(self, arbiter: Any) -> tuple[int, int]:
-        """The rows of a cpArbiter's bodies a and b (-1: not ours)."""
-        pair = self._body_pair
-        lib.cpArbiterGetBodies(arbiter, pair, pair + 1)
-        rows = self._row_of_body
-        return rows.get(pair[0], -1), rows.get(pair[1], -1)
+        self._body_rows = BodyRows(list(self.bodies.values()))
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
@@ -301,14 +294,15 @@ class World:
         not solve (a kinematic body crossing a static one: no dynamic body), whose
         arbiter it then leaves with no contact points; those are not contacts here (as
         in the bulk read, which lists solved arbiters only) and are never read."""
-        a, b = self._arbiter_rows(arbiter._arbiter)
+        a, b = self._body_rows.of(arbiter)
         if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
-            self._begun.append((arbiter._arbiter, a, b))
+            self._begun.append(arbiter)  # alive until the next step (arbiters.py)
+            self._begun_rows.append((a, b))
 
     def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's separate: a shape pair no longer touches (or a shape left the space).
         Counted only for the pairs ``_on_begin`` counts (while no body changes type)."""
-        a, b = self._arbiter_rows(arbiter._arbiter)
+        a, b = self._body_rows.of(arbiter)
         if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
             count = len(self._names)
             self._changes.append((a * count + b if a < b else b * count + a, -1))
@@ -458,28 +452,27 @@ class World:
         parted = self._contacts.parted
         if len(parted) > PARTED_ONE_BY_ONE:
             return self.read_state().velocity
-        count, pointers = len(self._names), self._body_pointers
+        count, bodies = len(self._names), self.bodies
         rows = {row for key in parted for row in divmod(key, count)}
         velocities = {}
         for row in rows:
-            v = lib.cpBodyGetVelocity(pointers[row])
+            v = bodies[self._names[row]].velocity
             velocities[row] = (v.x, v.y)
         return velocities
 
     def _changes_from_callbacks(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
         """This step's changes from the callbacks' notes: (pairs that began touching, that
         stopped, first contacts' rows a and b, their impulse, normal and point)."""
-        begun, count = self._begun, len(self._names)
-        # The arbiters noted in begin callbacks of this step: Chipmunk keeps them (stamped
-        # this step, so in its cache for ``collision_persistence`` more steps) and their
-        # contacts (this step's buffer) until the next step; the points are read only
-        # where Chipmunk made some (it asserts on an index past the count and aborts).
-        solved = [arb_rows for arb_rows in begun if lib.cpArbiterGetCount(arb_rows[0]) > 0]
+        count = len(self._names)
+        # the first contacts' impulse, normal and point, read after the solver ran, where
+        # Chipmunk made contact points (arbiters.first_contacts)
+        solved, floats = first_contacts(self._begun)
+        begun = self._begun_rows
         if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
-            self._resync, begun = True, solved
-        changes = [(a * count + b if a < b else b * count + a, 1) for _, a, b in begun]
+            self._resync, begun = True, [begun[k] for k in solved]
+        changes = [(a * count + b if a < b else b * count + a, 1) for a, b in begun]
         changes += self._changes  # separations after the beginnings: a count never dips
-        self._changes, self._begun = [], []
+        self._changes, self._begun, self._begun_rows = [], [], []
         touching: dict[int, int] = self._touching
         was: dict[int, int] = {}
         for key, change in changes:
@@ -491,17 +484,8 @@ class World:
                 touching.pop(key, None)
         started = [key for key, n in was.items() if n <= 0 and key in touching]
         stopped = [key for key, n in was.items() if n > 0 and key not in touching]
-        # the first contacts' impulse, normal and point, read after the solver ran
-        values = [
-            (i.x, i.y, n.x, n.y, p.x, p.y)
-            for i, n, p in (
-                (lib.cpArbiterTotalImpulse(arb), lib.cpArbiterGetNormal(arb),
-                 lib.cpArbiterGetPointA(arb, 0)) for arb, _, _ in begun
-            )
-        ]  # fmt: skip
-        floats = np.array(values, dtype=np.float64).reshape(-1, 6)
-        rows_a = np.array([a for _, a, _ in begun], dtype=np.int64)
-        rows_b = np.array([b for _, _, b in begun], dtype=np.int64)
+        rows_a = np.array([a for a, _ in begun], dtype=np.int64)
+        rows_b = np.array([b for _, b in begun], dtype=np.int64)
         return started, stopped, rows_a, rows_b, floats
 
     def _changes_in_bulk(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
@@ -650,15 +634,12 @@ class World:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
         # C buffers and pointers do not copy: the twin makes its own
-        held = (self._body_buffer, self._arbiter_buffer, self._row_of_body, self._body_pointers,
-                self._body_pair)  # fmt: skip
-        self._body_buffer = self._arbiter_buffer = None  # type: ignore[assignment]
-        self._row_of_body, self._body_pointers, self._body_pair = {}, [], None
+        held = (self._body_buffer, self._arbiter_buffer, self._body_rows)
+        self._body_buffer = self._arbiter_buffer = self._body_rows = None  # type: ignore[assignment]
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            (self._body_buffer, self._arbiter_buffer, self._row_of_body, self._body_pointers,
-             self._body_pair) = held  # fmt: skip
+            self._body_buffer, self._arbiter_buffer, self._body_rows = held
         twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
         twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
