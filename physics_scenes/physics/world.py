@@ -402,6 +402,8 @@ class World:
         before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
             self._director.apply_forces()
+        if self._begun:  # left by a step that did not finish: never read an older step's
+            self._begun, self._begun_rows, self._resync = [], [], True
         if self._resync:
             self._resync = False
             if self._bulk is None:
