@@ -352,3 +352,39 @@ def test_arbiters_read_privately_are_what_pymunks_public_api_reads() -> None:
             else:
                 unsolved += 1
     assert read > 20 and unsolved >= 2  # the sweeper met the static box and the ground
+
+
+def test_an_arbiter_is_read_only_in_the_step_that_began_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step that fails between the solver and the reading leaves its begun arbiters
+    behind. The next step must not read them (Chipmunk may have pooled them by then),
+    and the world must come back in step with Chipmunk's list (a recount in bulk)."""
+    world = World(parse_scene(SHELF))
+    given: list[list[pymunk.Arbiter]] = []
+    real = world_module.first_contacts
+
+    def spy(begun: list[pymunk.Arbiter]) -> tuple[list[int], np.ndarray]:
+        given.append(list(begun))
+        return real(begun)
+
+    monkeypatch.setattr(world_module, "first_contacts", spy)
+    reading = world._collect_events
+
+    def fails_on_first_contacts(before: object) -> None:
+        if world._begun:
+            raise RuntimeError("interrupted")
+        reading(before)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world, "_collect_events", fails_on_first_contacts)
+    with pytest.raises(RuntimeError):
+        for _ in range(100):  # until the balls land
+            world.step()
+    left = {id(arbiter) for arbiter in world._begun}
+    monkeypatch.setattr(world, "_collect_events", reading)
+    world.step()  # reads this step's arbiters only (in bulk: the recount)
+    assert left
+    assert not any(id(arbiter) in left for call in given for arbiter in call)
+    for _ in range(3):
+        world.step()
+    assert world._bulk is None and world.touching_in_bulk() == world._touching
