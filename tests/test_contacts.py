@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pymunk
 import pytest
 
 from physics_scenes import parse_scene
 from physics_scenes.frame import Event
+from physics_scenes.physics import world as world_module
+from physics_scenes.physics.arbiters import BodyRows, first_contacts
 from physics_scenes.physics.contacts import GRAZE_SPEED, HOLD_TIME, ContactHold
 from physics_scenes.physics.world import World
 
@@ -117,11 +124,15 @@ bodies:
 """
 
 
-def test_body_ids_map_to_rows_even_when_the_id_table_is_crowded() -> None:
-    """Arbiters name bodies by pymunk id (a memory address); ``_row_of`` finds most in a
-    hashed table and the rest by binary search. With 2 slots for 45 bodies nearly every
-    id shares a slot: rows must still be exact, ids that are not ours -1, and the events
-    the same as through the roomy table."""
+def test_body_ids_map_to_rows_even_when_the_id_table_is_crowded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read in bulk, arbiters name bodies by pymunk id (a memory address); ``_row_of``
+    finds most in a hashed table and the rest by binary search. With 2 slots for 45
+    bodies nearly every id shares a slot: rows must still be exact, ids that are not ours
+    -1, and the events the same as through the roomy table."""
+    monkeypatch.setattr(world_module, "BULK_ABOVE", -1.0)  # in bulk from the first step
+    monkeypatch.setattr(world_module, "CALLBACKS_BELOW", -2.0)
     world, roomy = World(parse_scene(CROWD)), World(parse_scene(CROWD))
     ids = np.array([body.id for body in world.bodies.values()], dtype=np.uint64)
     strangers = np.array([world.space.static_body.id, 1, int(ids.max()) + 64], dtype=np.uint64)
@@ -138,4 +149,242 @@ def test_body_ids_map_to_rows_even_when_the_id_table_is_crowded() -> None:
         crowded += world.drain_events()
         events += roomy.drain_events()
     assert crowded == events
+    assert world._bulk is not None and roomy._bulk is not None
     assert sum(e.kind == "begin" for e in events) >= 40  # every ball lands
+
+
+SHELF = """
+world: {size: [4, 3], walls: true}
+timing: {duration: 0.6}
+bodies:
+  - {kind: box, name: shelf, size: [3, 0.1], position: [2, 0.05]}
+  - kind: ball
+    radius: 0.05
+    position: [0.5, 0.3]
+    grid: {columns: 10, rows: 3, spacing: [0.2, 0.12]}
+script:
+  - {at: 0.3, remove: shelf}
+"""
+
+
+def test_the_callbacks_keep_the_touching_pairs_that_chipmunk_lists() -> None:
+    """Events come from Chipmunk's begin and separate callbacks, not from reading every
+    arbiter each step: the body pairs they keep must be, at every step, the pairs
+    Chipmunk's own arbiter list has in contact: while balls land and jostle, after a
+    removal (its contacts end outside a step), and in a copy of the world."""
+    world = World(parse_scene(SHELF))
+    kept: list[dict[int, int]] = []
+    compared = 0
+    for step in range(1, 145):
+        world.step()
+        kept.append(dict(world._touching))
+        if not world._changes:  # a removal's ends wait for the next step: compare then
+            assert world.touching_in_bulk() == kept[-1], step
+            compared += 1
+        if step == 100:
+            world = world.fork()
+            assert world.touching_in_bulk() == kept[-1]
+    assert compared == 143  # every step but the removal's
+    assert max(map(len, kept)) > 25  # the balls did touch the shelf and each other
+    shelf = world.layout.index("shelf")
+    count = len(world.layout.bodies)
+    assert not any(shelf in divmod(key, count) for key in kept[-1])  # gone with the shelf
+
+
+def test_reading_contacts_in_bulk_gives_the_same_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While changes are dense the world reads Chipmunk's whole arbiter list instead of
+    taking callbacks (``World._pace``). Forced to switch every step, then to stay in
+    bulk, then back to callbacks, the events are the callbacks' own, to the bit."""
+    events = {}
+    for forced in (False, True):
+        world = World(parse_scene(SHELF))
+        got, modes = [], []
+        for step in range(1, 145):
+            if forced and step in (1, 60, 110):  # alternate, stay in bulk, callbacks again
+                above, below = {1: (-1.0, 50.0), 60: (-1.0, -2.0), 110: (1e9, 1e9)}[step]
+                monkeypatch.setattr(world_module, "BULK_ABOVE", above)
+                monkeypatch.setattr(world_module, "CALLBACKS_BELOW", below)
+            world.step()
+            got += world.drain_events()
+            modes.append(world._bulk is not None)
+        events[forced] = got
+        if forced:
+            assert sum(a != b for a, b in itertools.pairwise(modes[:59])) > 50
+            assert all(modes[59:109]) and not any(modes[109:])
+        else:
+            assert not any(modes)  # a few balls: callbacks throughout
+    assert len(events[False]) > 40
+    assert events[True] == events[False]
+
+
+UNSOLVED = """
+world: {size: [8, 6]}
+timing: {duration: 2.4, fps: 30, substeps: 4}
+bodies:
+  - {kind: floor, name: floor, y: 0.5}
+  - {kind: box, name: wall, position: [4, 2], size: [1, 2], body_type: static}
+  - {kind: box, name: spinner, position: [4.2, 4.2], size: [1.6, 0.5], angular_velocity: 300,
+     velocity: [0, -4], body_type: kinematic}
+  - {kind: ball, name: held, position: [1.5, 0.79], radius: 0.3, body_type: kinematic}
+  - {kind: ball, name: drop, position: [1.5, 2.5], radius: 0.3}
+  - {kind: ball, name: rolling, position: [6.5, 0.8], radius: 0.3, velocity: [-1, 0]}
+  - {kind: box, name: plank, position: [6.5, 2.0], size: [1.2, 0.2]}
+script:
+  - {at: 0.3, set: {body: held, body_type: dynamic}}
+  - {at: 0.8, set: {body: rolling, body_type: kinematic}}
+  - {at: 1.2, set: {body: rolling, body_type: dynamic}}
+  - {at: 1.5, remove: plank}
+  - {at: 2.0, set: {body: drop, body_type: kinematic}}
+"""
+"""Pairs Chipmunk does not solve, and pairs that become solved or unsolved while they
+touch: a kinematic box sweeping through a static wall and the floor (Chipmunk calls
+begin and separate but makes no contact points), a kinematic ball resting on the floor
+released, a rolling ball held and released on the floor, a dropped ball held on the
+ball below it, a plank removed under a ball."""
+
+_CALLBACKS_RUN = """
+import sys
+from physics_scenes import parse_scene
+from physics_scenes.physics.world import World
+world = World(parse_scene(sys.stdin.read()))
+checked = 0
+for step in range(1, 289):
+    world.step()
+    if world._bulk is None and not world._changes:
+        assert world.touching_in_bulk() == world._touching, step
+        checked += 1
+    for event in world.drain_events():
+        print(repr(tuple(event)))
+print("checked", checked)
+"""
+
+
+def test_pairs_chipmunk_does_not_solve_are_no_contacts_and_never_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The contacts branch aborted the interpreter here (``cpArbiterGetPointA`` on an
+    arbiter with no contact points: a kinematic body over a static one), so the
+    callbacks run in a subprocess. Their events must be those of Chipmunk's own list
+    read in bulk (as every step was read before the callbacks), and the pairs they keep
+    the pairs that list has in contact, through every change of body type."""
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _CALLBACKS_RUN], input=UNSOLVED, capture_output=True,
+        text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    *lines, checked = done.stdout.splitlines()
+    assert int(checked.split()[1]) > 250  # in step with Chipmunk nearly throughout
+    monkeypatch.setattr(world_module, "BULK_ABOVE", -1.0)  # in bulk from the first step
+    monkeypatch.setattr(world_module, "CALLBACKS_BELOW", -2.0)  # ... and to the end
+    world = World(parse_scene(UNSOLVED))
+    bulk: list[Event] = []
+    for _ in range(288):
+        world.step()
+        bulk += world.drain_events()
+        assert world._bulk is not None
+    assert lines == [repr(tuple(event)) for event in bulk]
+    pairs = {(e.kind, e.a, e.b) for e in bulk}
+    assert ("begin", "held", "drop") in pairs  # dropped on the ball released on the floor
+    assert ("separate", "floor", "rolling") in pairs  # held still on the floor: unsolved
+    assert not any("spinner" in (e.a, e.b) for e in bulk)
+
+
+def test_arbiters_read_privately_are_what_pymunks_public_api_reads() -> None:
+    """``physics/arbiters.py`` reads Chipmunk through pymunk's private C layer, for speed.
+    Its rows and first contacts must be, to the bit, what the public API gives
+    (``Arbiter.bodies`` in the callback, ``Body.each_arbiter`` after the step): a pymunk
+    that changes those private names fails here. A kinematic box sweeping through a
+    static one is begun but not solved (no contact points): left out, never read."""
+    space = pymunk.Space()
+    space.gravity = (0, -9)
+    ground = pymunk.Body(body_type=pymunk.Body.STATIC)
+    sweeper = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
+    sweeper.velocity = (0, -2)
+    sweeper.position = (5, 3)
+    block = [(4.5, 0.5), (5.5, 0.5), (5.5, 1.5), (4.5, 1.5)]
+    shapes = [pymunk.Segment(ground, (0, 0), (10, 0), 0.05), pymunk.Poly(ground, block)]
+    shapes.append(pymunk.Poly.create_box(sweeper, (2, 0.3)))
+    balls = [pymunk.Body() for _ in range(12)]
+    for k, ball in enumerate(balls):
+        ball.position = (1 + 0.7 * k, 1 + 0.4 * (k % 3))
+        shapes.append(pymunk.Circle(ball, 0.3))
+    for shape in shapes:
+        shape.density, shape.elasticity, shape.friction = 1.0, 0.4, 0.6
+    bodies = [ground, sweeper, *balls]
+    space.add(*bodies, *shapes)
+    rows = BodyRows(bodies)
+    begun: list[tuple[pymunk.Arbiter, tuple[int, int], tuple[int, int], tuple[object, ...]]] = []
+
+    def begin(arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
+        public = tuple(bodies.index(body) for body in arbiter.bodies)
+        begun.append((arbiter, rows.of(arbiter), public, tuple(arbiter.shapes)))  # type: ignore[arg-type]
+
+    space.on_collision(begin=begin)
+    read = unsolved = 0
+    for _ in range(200):
+        begun.clear()
+        space.step(1 / 120)
+        solved, floats = first_contacts([arbiter for arbiter, *_ in begun])
+        for k, (_, private, public, pair) in enumerate(begun):
+            assert private == public
+            found: list[tuple[float, ...]] = []
+
+            def visit(
+                arbiter: pymunk.Arbiter,
+                pair: tuple[object, ...] = pair,
+                found: list[tuple[float, ...]] = found,
+            ) -> None:
+                if tuple(arbiter.shapes) == pair:
+                    i, n = arbiter.total_impulse, arbiter.normal
+                    p = arbiter.contact_point_set.points[0].point_a
+                    found.append((i.x, i.y, n.x, n.y, p.x, p.y))
+
+            bodies[public[0]].each_arbiter(visit)  # Chipmunk's solved arbiters only
+            assert (k in solved) == bool(found)
+            if found:
+                assert tuple(floats[solved.index(k)].tolist()) == found[0]
+                read += 1
+            else:
+                unsolved += 1
+    assert read > 20 and unsolved >= 2  # the sweeper met the static box and the ground
+
+
+def test_an_arbiter_is_read_only_in_the_step_that_began_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step that fails between the solver and the reading leaves its begun arbiters
+    behind. The next step must not read them (Chipmunk may have pooled them by then),
+    and the world must come back in step with Chipmunk's list (a recount in bulk)."""
+    world = World(parse_scene(SHELF))
+    given: list[list[pymunk.Arbiter]] = []
+    real = world_module.first_contacts
+
+    def spy(begun: list[pymunk.Arbiter]) -> tuple[list[int], np.ndarray]:
+        given.append(list(begun))
+        return real(begun)
+
+    monkeypatch.setattr(world_module, "first_contacts", spy)
+    reading = world._collect_events
+
+    def fails_on_first_contacts(before: object) -> None:
+        if world._begun:
+            raise RuntimeError("interrupted")
+        reading(before)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world, "_collect_events", fails_on_first_contacts)
+    with pytest.raises(RuntimeError):
+        for _ in range(100):  # until the balls land
+            world.step()
+    left = {id(arbiter) for arbiter in world._begun}
+    monkeypatch.setattr(world, "_collect_events", reading)
+    world.step()  # reads this step's arbiters only (in bulk: the recount)
+    assert left
+    assert not any(id(arbiter) in left for call in given for arbiter in call)
+    for _ in range(3):
+        world.step()
+    assert world._bulk is None and world.touching_in_bulk() == world._touching

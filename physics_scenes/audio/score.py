@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from struct import Struct
 
 import numpy as np
 
@@ -21,6 +21,8 @@ from .water import WaterScore
 
 SPLASH_MERGE = 0.05
 """Seconds over which a liquid's splash events make one sound."""
+_CONTACT = Struct("<9d")
+"""A lasting contact as the score keeps it (see ``Score._contacts``); rows are exact as doubles."""
 SCRAPE_FLOOR = 0.03
 """Contact speeds below this (m/s) make no scraping or rolling sound."""
 
@@ -68,10 +70,14 @@ class Score:
         self.hits: list[Hit] = []
         self.frame_times: array[float] = array("d")
         self.layers: dict[tuple[str, str], ContactLayer] = {}
-        self._contacts: dict[tuple[int, int], tuple[float, ...]] = {}
-        """(row a, row b) → (normal x, y, contact point in a's frame x, y, in b's frame x, y)."""
+        self._contacts: dict[tuple[int, int], bytes] = {}
+        """(row a, row b) → ``_CONTACT``-packed (row a, row b, normal x, y, contact point in
+        a's frame x, y, in b's frame x, y, material pair number): the arrays are one join."""
         self._arrays: tuple[np.ndarray, ...] | None = None
-        self._group_of: dict[tuple[int, int], tuple[str, str]] = {}
+        self._group_of: dict[tuple[int, int], int] = {}
+        """(row a, row b) → its material pair's number in ``_group_names``."""
+        self._group_names: list[tuple[str, str]] = []
+        self._group_number: dict[tuple[str, str], int] = {}
         self._radius = np.array(
             [
                 b.shapes[0].radius
@@ -142,7 +148,7 @@ class Score:
                 dy = event.point[1] - float(frame.position[row, 1])
                 c, s = math.cos(angle), math.sin(angle)
                 local += [c * dx + s * dy - self._cog[row, 0], -s * dx + c * dy - self._cog[row, 1]]
-            self._contacts[(a, b)] = (*normal, *local)
+            self._contacts[(a, b)] = _CONTACT.pack(a, b, *normal, *local, self._group(a, b))
             self._arrays = None
 
     def _splash(self, event: Event) -> None:
@@ -156,36 +162,37 @@ class Score:
             Hit(event.time, "splash", -1, -1, event.impulse, event.point[0], len(self.hits))
         )
 
+    def _group(self, a: int, b: int) -> int:
+        """The number of the material pair of rows ``a`` and ``b`` (cached per body pair)."""
+        number = self._group_of.get((a, b))
+        if number is None:
+            material = self._material
+            name = (
+                (material[a], material[b])
+                if material[a] <= material[b]
+                else (material[b], material[a])
+            )
+            number = self._group_number.get(name)
+            if number is None:
+                number = self._group_number[name] = len(self._group_names)
+                self._group_names.append(name)
+            self._group_of[(a, b)] = number
+        return number
+
     def _contact_arrays(self) -> tuple[np.ndarray, ...]:
-        """The touching pairs as arrays, rebuilt when a contact begins or ends: flat
-        iteration and a cached material pair per body pair, as a rebuild happens on most
-        frames of a busy scene (~1500 contacts in a settled 1000-ball pile)."""
+        """The touching pairs as arrays, rebuilt when a contact begins or ends (on most
+        frames of a busy scene: ~1500 contacts in a settled 1000-ball pile): each contact
+        is kept as its packed row, so a rebuild is one join, not a pass in Python."""
         if self._arrays is None:
-            keys = list(self._contacts)
-            pairs = np.fromiter(chain.from_iterable(keys), dtype=np.intp, count=2 * len(keys))
-            ra, rb = pairs[0::2], pairs[1::2]
-            data = np.fromiter(
-                chain.from_iterable(self._contacts.values()), np.float64, 6 * len(keys)
-            ).reshape(-1, 6)
-            normal, local_a, local_b = data[:, 0:2], data[:, 2:4], data[:, 4:6]
-            group_of, material = self._group_of, self._material
-            groups: list[tuple[str, str]] = []
-            for key in keys:
-                group = group_of.get(key)
-                if group is None:
-                    i, j = key
-                    low, high = sorted((material[i], material[j]))
-                    group = group_of[key] = (low, high)
-                groups.append(group)
-            names = sorted(set(groups))
-            number = {name: k for k, name in enumerate(names)}
-            index = np.fromiter(map(number.__getitem__, groups), np.intp, len(groups))
-            names_array = np.array(names, dtype=object).reshape(-1, 2)
-            self._arrays = (ra, rb, normal, local_a, local_b, index, names_array)
+            data = np.frombuffer(b"".join(self._contacts.values()), np.float64).reshape(-1, 9)
+            rows = data[:, [0, 1, 8]].astype(np.intp)
+            self._arrays = (
+                rows[:, 0], rows[:, 1], data[:, 2:4], data[:, 4:6], data[:, 6:8], rows[:, 2],
+            )  # fmt: skip
         return self._arrays
 
     def _contact_levels(self, frame: Frame) -> None:
-        ra, rb, normal, local_a, local_b, group, names = self._contact_arrays()
+        ra, rb, normal, local_a, local_b, group = self._contact_arrays()
         levels: dict[tuple[str, str], tuple[float, float, float]] = {}
         if len(ra):
             v, w, pos = frame.velocity, frame.angular_velocity, frame.position
@@ -220,10 +227,11 @@ class Score:
                 np.where(dyn_a, pos[ra, 0], pos[rb, 0]),
             )
             total = slide_e + roll_e
-            for g in np.unique(group[total > 0]).tolist():
+            names = self._group_names
+            for g in sorted(np.unique(group[total > 0]).tolist(), key=names.__getitem__):
                 mask = group == g
                 e = float(total[mask].sum())
-                levels[(names[g, 0], names[g, 1])] = (
+                levels[names[g]] = (
                     float(slide_e[mask].sum()),
                     float(roll_e[mask].sum()),
                     float((x[mask] * total[mask]).sum() / e),

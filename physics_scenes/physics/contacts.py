@@ -6,19 +6,22 @@ of a newton-second). Counted as collisions, such flickers would click in the sou
 pollute every dataset. So a contact is held for ``HOLD_TIME`` after the bodies part,
 and touching again within it at less than ``REST_SPEED`` continues it; and a first
 touch slower than ``GRAZE_SPEED`` is no collision (neither it nor its end is
-reported). Pure numpy on body-pair keys (``low_row * bodies + high_row``); ``World``
-feeds it after every step.
+reported). Body pairs are integer keys (``low_row * bodies + high_row``); ``World``
+feeds it, after every step, only what changed: the pairs that began or stopped
+touching and the step's first contacts, so a step costs what changed in it (nothing,
+in a still pile of a thousand balls).
 
 A pair touching at steps 1, 2 and 4 is one contact, over 3 steps after it last touched:
 
 >>> hold = ContactHold(hold_steps=3)
->>> pair, none = np.array([7]), np.array([], dtype=np.int64)
+>>> touching = set()
 >>> for step in range(1, 8):
-...     now = pair if step in (1, 2, 4) else none
-...     first = pair if step in (1, 4) else none
-...     slow = np.full(len(first), 0.05)
-...     begins, ends = hold.update(now, first, slow, slow, step)
-...     print(step, begins.tolist(), ends.tolist())
+...     now = {7} if step in (1, 2, 4) else set()
+...     first = [7] if step in (1, 4) else []
+...     slow = [0.05] * len(first)
+...     begins, ends = hold.update(now - touching, touching - now, first, slow, slow, step)
+...     touching = now
+...     print(step, begins, ends)
 1 [True] []
 2 [] []
 3 [] []
@@ -30,11 +33,10 @@ A pair touching at steps 1, 2 and 4 is one contact, over 3 steps after it last t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import numpy.typing as npt
-
-Keys = npt.NDArray[np.int64]
-Mask = npt.NDArray[np.bool_]
 
 HOLD_TIME = 1 / 30
 """Seconds two bodies must stay apart before their contact ends (a ``separate`` event)."""
@@ -51,11 +53,15 @@ g × step ≈ 0.04 m/s, and counts)."""
 
 
 class ContactHold:
-    """The body pairs in contact as the events see them, with the last step each touched.
+    """The body pairs in contact as the events see them.
 
-    ``speed`` is an impact's size in m/s: the contact's impulse over the pair's
-    effective mass (impulse × (1/m_a + 1/m_b)); ``approach`` how fast the bodies
-    closed along the normal before the step (needed only while ``waiting``).
+    ``held``: pairs in contact (touching, or parted less than ``hold_steps`` ago);
+    ``parted``: the held pairs not touching now, with the last step each touched;
+    ``silent``: pairs touching since a graze (neither a begin nor, later, a separate).
+    Every touching pair is held or silent. ``speed`` is an impact's size in m/s: the
+    contact's impulse over the pair's effective mass (impulse × (1/m_a + 1/m_b));
+    ``approach`` how fast the bodies closed along the normal before the step (read
+    only for pairs that have parted: ``waiting``).
     """
 
     def __init__(
@@ -64,89 +70,72 @@ class ContactHold:
         self.hold_steps = hold_steps
         self.rest_speed = rest_speed
         self.graze_speed = graze_speed
-        self.touching: Keys = np.empty(0, dtype=np.int64)
-        """Pairs with a contact point after the last step (raw, no hysteresis)."""
-        self._held: Keys = np.empty(0, dtype=np.int64)
-        self._last: Keys = np.empty(0, dtype=np.int64)
-        self._silent: Keys = np.empty(0, dtype=np.int64)
-        """Pairs touching since a graze: neither a begin nor, later, a separate."""
+        self.held: set[int] = set()
+        self.parted: dict[int, int] = {}
+        self.silent: set[int] = set()
 
     @property
     def waiting(self) -> bool:
         """Some pairs have parted but are still held (a touch would need ``approach``)."""
-        held, touching = self._held, self.touching
-        return len(held) > len(touching) or not _member(held, touching).all()
+        return bool(self.parted)
 
     def update(
         self,
-        now: Keys,
-        first: Keys,
-        speed: npt.NDArray[np.float64],
-        approach: npt.NDArray[np.float64],
+        started: Iterable[int],
+        stopped: Iterable[int],
+        first: Sequence[int],
+        speed: Sequence[float],
+        approach: Sequence[float],
         step: int,
-    ) -> tuple[Mask, Keys]:
-        """Take the pairs touching ``now`` (sorted, unique) after ``step`` and the pairs of
-        the step's first contacts (one per shape pair that began touching) with their speeds.
+    ) -> tuple[list[bool], list[int]]:
+        """Take what changed at ``step``: the pairs that began touching (``started``) and
+        stopped (``stopped``), and the pairs of the step's first contacts (one per shape
+        pair that began touching) with their speeds.
 
         Returns (which first contacts are ``begin`` events, the pairs whose contact ends
-        at ``step``: apart for ``hold_steps`` steps).
-
-        Every set is a sorted array of unique keys and membership is a binary search, so a
-        step costs a few passes over the touching pairs however many there are, and the
-        work on first contacts only as much as there are first contacts (most steps of a
-        settled pile have none).
+        at ``step``, sorted: apart for ``hold_steps`` steps).
         """
-        held, last, silent = self._held, self._last, self._silent
-        begins = np.zeros(len(first), dtype=np.bool_)
-        if len(first):
-            parted = held[~_member(held, self.touching)]
-            resting = _member(first, parted)
-            ongoing = _member(first, held) & ~resting  # a new side of a touching pair
-            again = approach >= self.rest_speed
-            begins = ongoing | np.where(resting, again, speed >= self.graze_speed)
-            grazes = _unique(first[~begins & ~resting])
-            grazes = grazes[~_member(grazes, held)]
-        if len(silent):
-            silent = silent[_member(silent, now)]
-        if len(first):
-            silent = _unique(np.concatenate((silent, grazes)))
-            silent = silent[~_member(silent, np.sort(first[begins]))]
-        in_now = _member(held, now)
-        if not in_now.all():
-            last = np.where(in_now, step, last)
+        held, parted, silent = self.held, self.parted, self.silent
+        begins: list[bool] = []
+        grazes: set[int] = set()
+        for pair, hit, closing in zip(first, speed, approach, strict=True):
+            if pair in parted:  # touching again within the hold: a new hit only if fast
+                begins.append(closing >= self.rest_speed)
+            elif pair in held:  # a new side of a touching pair
+                begins.append(True)
+            else:
+                begin = hit >= self.graze_speed
+                begins.append(begin)
+                if not begin:
+                    grazes.add(pair)
+        silent.difference_update(stopped)
+        if first:
+            silent |= grazes
+            hits = {pair for pair, begin in zip(first, begins, strict=True) if begin}
+            silent -= hits
         else:
-            last = np.full(len(held), step, dtype=np.int64)
-        new = now[~_member(now, held)]
-        if len(new) and len(silent):
-            new = new[~_member(new, silent)]
-        if len(new):
-            held = np.concatenate((held, new))
-            last = np.concatenate((last, np.full(len(new), step, dtype=np.int64)))
-            order = np.argsort(held, kind="stable")
-            held, last = held[order], last[order]
-        gone = step - last >= self.hold_steps
-        if gone.any():
-            self._held, self._last = held[~gone], last[~gone]
-        else:
-            self._held, self._last = held, last
-        self._silent = silent
-        self.touching = now
-        return begins, held[gone]
+            hits = set()
+        for pair in stopped:
+            if pair in held:
+                parted[pair] = step - 1  # touched last at the step before
+        for pair in started:
+            parted.pop(pair, None)
+        for pair in (*started, *hits):
+            if pair not in held and pair not in silent:
+                held.add(pair)
+        gone = [pair for pair, last in parted.items() if step - last >= self.hold_steps]
+        for pair in gone:
+            del parted[pair]
+            held.discard(pair)
+        return begins, sorted(gone)
 
 
-def _member(values: Keys, table: Keys) -> Mask:
-    """Which of ``values`` are in ``table`` (sorted, unique): ``np.isin`` by binary search."""
+def member(values: npt.NDArray[np.int64], table: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` are in ``table`` (sorted, unique): ``np.isin`` by binary search
+    (``np.isin`` hashes, then sorts: slower for the few thousand keys of a step)."""
     if not len(table) or not len(values):
         return np.zeros(len(values), dtype=np.bool_)
     at = np.searchsorted(table, values)
     at[at == len(table)] = 0
-    found: Mask = table[at] == values
+    found: npt.NDArray[np.bool_] = table[at] == values
     return found
-
-
-def _unique(values: Keys) -> Keys:
-    """``np.unique`` of a few keys by sorting (numpy's hashes first, slower for small sets)."""
-    values = np.sort(values)
-    if len(values) > 1:
-        values = values[np.concatenate(([True], values[1:] != values[:-1]))]
-    return values

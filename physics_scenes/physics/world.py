@@ -1,11 +1,12 @@
 """Scene → pymunk Space with name → body handles, and a step that records events.
 
-With ``constraints.py`` and the preview's ``hand.py``, the only place that imports
-pymunk (the ``physics/`` package). Bodies are
+With ``arbiters.py``, ``constraints.py`` and the preview's ``hand.py``, the only place
+that imports pymunk (the ``physics/`` package). Bodies are
 added in a fixed order (walls, then file order) because pymunk's results
-depend on it. Collision events follow Box2D's discipline: nothing happens
-inside a pymunk callback except appending to a buffer, and begin events are
-read in bulk after each step with the batch API.
+depend on it. Collision events follow Box2D's discipline: Chipmunk's begin and
+separate callbacks only note which body pair changed (a dictionary lookup and an
+append), and events are made from those notes after each step, so a step costs what
+changed in it, not how many contacts there are.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ import math
 from dataclasses import dataclass, field
 from itertools import repeat
 from types import MappingProxyType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 import pymunk
 import pymunk.batch as batch
 
@@ -39,8 +39,9 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from ..scene.script import added_joints, matches, spawned
+from .arbiters import BodyRows, first_contacts
 from .constraints import build_constraint, relative_rate_to_pymunk
-from .contacts import HOLD_TIME, ContactHold
+from .contacts import HOLD_TIME, ContactHold, member
 from .fluid import Collider, Fluid
 from .gait import GaitController, PartState
 from .script import Director
@@ -59,7 +60,7 @@ _BODY_FIELDS = (
     | batch.BodyFields.VELOCITY
     | batch.BodyFields.ANGULAR_VELOCITY
 )
-_ARBITER_FIELDS = (
+_BULK_FIELDS = (
     batch.ArbiterFields.BODY_A_ID
     | batch.ArbiterFields.BODY_B_ID
     | batch.ArbiterFields.IS_FIRST_CONTACT
@@ -67,6 +68,16 @@ _ARBITER_FIELDS = (
     | batch.ArbiterFields.TOTAL_IMPULSE
     | batch.ArbiterFields.NORMAL
     | batch.ArbiterFields.POINT_A_1
+)
+BULK_ABOVE = 100.0
+"""Changes of contact a step (moving average) above which contacts are read in bulk: a
+callback costs ≈ 2.5 µs, reading ~3000 arbiters in bulk ≈ 0.3 ms (1000 balls)."""
+CALLBACKS_BELOW = 50.0
+"""... and below which the callbacks take over again."""
+_ARBITER_FIELDS = (
+    batch.ArbiterFields.BODY_A_ID
+    | batch.ArbiterFields.BODY_B_ID
+    | batch.ArbiterFields.CONTACT_COUNT
 )
 
 
@@ -121,6 +132,9 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
 
 
 T = TypeVar("T")
+PARTED_ONE_BY_ONE = 24
+"""Up to this many parted pairs, their bodies' velocities are read one by one before a step
+(≈ 0.3 µs a body); more, all bodies at once (≈ 0.1 ms for 1000)."""
 
 
 class World:
@@ -185,10 +199,29 @@ class World:
         self._index_ids()
         self._contacts = ContactHold(max(1, math.ceil(HOLD_TIME / self.dt - 1e-9)))
         self._inverse_mass = np.zeros(0)
+        self._dynamic: list[bool] = []
+        """Per row: a dynamic body (finite mass). Chipmunk solves, and gives contact points
+        to, only the shape pairs with a dynamic body; the callbacks count no other pair."""
         self.refresh_masses()
+        self._resync = False
+        """Read the next step in bulk (a body changed type: see ``_pace``)."""
         self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
+        self._touching: dict[int, int] = {}
+        """Body pair key (``low_row * bodies + high_row``) → its shape pairs in contact now
+        (Chipmunk's arbiters with contact points), kept by the callbacks."""
+        self._changes: list[tuple[int, int]] = []
+        """This step's (pair key, +1 begin / -1 separate) from the callbacks."""
+        self._begun: list[pymunk.Arbiter] = []
+        """This step's first contacts, as begin callbacks gave them (read after the step)."""
+        self._begun_rows: list[tuple[int, int]] = []
+        """... and the rows of their bodies a and b."""
+        self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
+        self._bulk: np.ndarray | None = None
+        """While contacts are read in bulk (``_pace``): the touching pairs after the last step."""
+        self._density = 0.0
+        """Changes of contact a step, a moving average (``_pace``)."""
         self.fluid: Fluid | None = None
         fluids: tuple[FluidInfo, ...] = ()
         if assembly.fluid is not None:
@@ -245,12 +278,49 @@ class World:
         return self.step_index * self.dt
 
     def _index_ids(self) -> None:
-        """Body ids (pymunk's, which change when a world is copied) → rows, for batch reads."""
+        """Body ids and pointers (pymunk's, which change when a world is copied) → rows,
+        for batch reads and the callbacks."""
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
         self._hash_ids(ids)
+        self._body_rows = BodyRows(list(self.bodies.values()))
+
+    def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
+        """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
+
+        Chipmunk calls it for every pair of overlapping shapes, also for pairs it will
+        not solve (a kinematic body crossing a static one: no dynamic body), whose
+        arbiter it then leaves with no contact points; those are not contacts here (as
+        in the bulk read, which lists solved arbiters only) and are never read."""
+        a, b = self._body_rows.of(arbiter)
+        if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
+            self._begun.append(arbiter)  # alive until the next step (arbiters.py)
+            self._begun_rows.append((a, b))
+
+    def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
+        """Chipmunk's separate: a shape pair no longer touches (or a shape left the space).
+        Counted only for the pairs ``_on_begin`` counts (while no body changes type)."""
+        a, b = self._body_rows.of(arbiter)
+        if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
+            count = len(self._names)
+            self._changes.append((a * count + b if a < b else b * count + a, -1))
+
+    def touching_in_bulk(self) -> dict[int, int]:
+        """The touching pairs (as ``_touching`` keeps them from the callbacks) read from
+        Chipmunk's whole arbiter list instead: a check, a pass over every contact."""
+        buffer = self._arbiter_buffer
+        buffer.clear()
+        batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
+        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 3)
+        rows, ours = self._lookup(ints[:, 0:2])
+        keep = (ints[:, 2] > 0) & np.all(ours, axis=1)
+        keys = rows[keep].min(axis=1) * len(self._names) + rows[keep].max(axis=1)
+        counted: dict[int, int] = {}
+        for key in keys.tolist():
+            counted[key] = counted.get(key, 0) + 1
+        return counted
 
     def _row_of(self, ids: np.ndarray) -> np.ndarray:
         """Body ids (as the batch API reports them; any shape) → Layout rows, -1 if not ours.
@@ -312,7 +382,8 @@ class World:
     def _feet_down(self, walker: WalkerSpec) -> frozenset[str]:
         """The walker's feet touching something other than the walker (after the last step)."""
         count = len(self._names)
-        low, high = np.divmod(self._contacts.touching, count)
+        touching = np.array(sorted(self._touching)) if self._bulk is None else self._bulk
+        low, high = np.divmod(touching.astype(np.int64), count)
         down = set()
         for role in ("foot_left", "foot_right"):
             row = self._rows_by_name[walker.parts[role]]
@@ -328,9 +399,15 @@ class World:
             self._drive_walkers()
         # bodies that parted a moment ago may touch again: how fast they approach decides
         # whether that is the same contact or a new hit (contacts.ContactHold)
-        before = self.read_state().velocity if self._contacts.waiting else None
+        before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
             self._director.apply_forces()
+        if self._begun:  # left by a step that did not finish: never read an older step's
+            self._begun, self._begun_rows, self._resync = [], [], True
+        if self._resync:
+            self._resync = False
+            if self._bulk is None:
+                self._read_in_bulk()
         self.space.step(self.dt)
         self.step_index += 1
         known = len(self._events)
@@ -369,53 +446,141 @@ class World:
             )
         fluid.splashes.clear()
 
-    def _collect_events(self, before: FloatArray | None) -> None:
-        """Read every arbiter in bulk and turn changes of contact into Events.
+    def _parted_velocities(self) -> dict[int, tuple[float, float]] | FloatArray:
+        """Before a step, the velocities of the bodies of pairs that have parted but are
+        still held (a touch again needs how fast they approach): a few bodies one by one,
+        many (a pile being built: hundreds) all at once with the batch API. Either way
+        ``velocities[row]`` is that body's (vx, vy), the same doubles."""
+        parted = self._contacts.parted
+        if len(parted) > PARTED_ONE_BY_ONE:
+            return self.read_state().velocity
+        count, bodies = len(self._names), self.bodies
+        rows = {row for key in parted for row in divmod(key, count)}
+        velocities = {}
+        for row in rows:
+            v = bodies[self._names[row]].velocity
+            velocities[row] = (v.x, v.y)
+        return velocities
+
+    def _changes_from_callbacks(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
+        """This step's changes from the callbacks' notes: (pairs that began touching, that
+        stopped, first contacts' rows a and b, their impulse, normal and point)."""
+        count = len(self._names)
+        # the first contacts' impulse, normal and point, read after the solver ran, where
+        # Chipmunk made contact points (arbiters.first_contacts)
+        solved, floats = first_contacts(self._begun)
+        begun = self._begun_rows
+        if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
+            self._resync, begun = True, [begun[k] for k in solved]
+        changes = [(a * count + b if a < b else b * count + a, 1) for a, b in begun]
+        changes += self._changes  # separations after the beginnings: a count never dips
+        self._changes, self._begun, self._begun_rows = [], [], []
+        touching: dict[int, int] = self._touching
+        was: dict[int, int] = {}
+        for key, change in changes:
+            n = touching.get(key, 0)
+            was.setdefault(key, n)
+            if n + change > 0:
+                touching[key] = n + change
+            else:
+                touching.pop(key, None)
+        started = [key for key, n in was.items() if n <= 0 and key in touching]
+        stopped = [key for key, n in was.items() if n > 0 and key not in touching]
+        rows_a = np.array([a for a, _ in begun], dtype=np.int64)
+        rows_b = np.array([b for _, b in begun], dtype=np.int64)
+        return started, stopped, rows_a, rows_b, floats
+
+    def _changes_in_bulk(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
+        """The same as ``_changes_from_callbacks``, from Chipmunk's whole arbiter list."""
+        buffer = self._arbiter_buffer
+        buffer.clear()
+        batch.get_space_arbiters(self.space, _BULK_FIELDS, buffer)
+        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
+        rows = self._row_of(ints[:, 0:2])
+        touching = ints[:, 3] > 0
+        if rows.min(initial=0) < 0:  # shapes on the space's static body are none of ours
+            touching &= np.all(rows >= 0, axis=1)
+        pairs = rows.min(axis=1) * len(self._names) + rows.max(axis=1)
+        now, before = np.sort(pairs[touching]), self._bulk
+        if len(now) > 1:
+            now = now[np.concatenate(([True], now[1:] != now[:-1]))]
+        assert before is not None
+        started = now[~member(now, before)].tolist()
+        stopped = before[~member(before, now)].tolist()
+        self._bulk = now
+        first = np.flatnonzero(touching & (ints[:, 2] == 1))
+        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)[first]
+        return started, stopped, rows[first, 0], rows[first, 1], floats
+
+    def _pace(self, changes: int) -> None:
+        """Choose how the next steps read contacts: from the callbacks while changes are
+        few (each costs a callback), from the whole list in bulk while they are dense
+        (hundreds of bodies landing: the callbacks' cost passes the bulk read's). Decided
+        from event counts alone, so the same run decides the same way in any process."""
+        self._density = 0.9 * self._density + 0.1 * changes
+        if self._bulk is None and self._density > BULK_ABOVE:
+            self._read_in_bulk()
+        elif self._bulk is not None and self._density < CALLBACKS_BELOW:
+            self._bulk = None
+            self._touching = self.touching_in_bulk()
+            self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
+
+    def _read_in_bulk(self) -> None:
+        """From the next step on, read contacts from Chipmunk's whole list. Also for one
+        step after a body changed type: a pair touching across the change is solved from
+        then on (or no longer) with no begin or separate callback, which the bulk read
+        sees; its recount, when the callbacks return, starts them from Chipmunk's list.
+        Separations noted since the last step are in that step's comparison."""
+        self._bulk = np.array(sorted(self._touching), dtype=np.int64)
+        self._changes = []
+        self.space.on_collision(begin=pymunk.empty_callback, separate=pymunk.empty_callback)
+
+    def _collect_events(self, before: dict[int, tuple[float, float]] | FloatArray | None) -> None:
+        """Turn this step's changes of contact (from the callbacks) into Events.
 
         ``begin``: a shape pair's first step of contact (each new contact counts,
         e.g. a ball reaching a second side of the walls). ``separate``: two bodies
         that have touched nowhere for ``HOLD_TIME``, reported on the step that decides
-        it (Chipmunk keeps a separated arbiter cached with zero contacts for a few
-        steps). ``contacts.ContactHold`` keeps resting bodies that part or graze by a
+        it. ``contacts.ContactHold`` keeps resting bodies that part or graze by a
         hair, as in a settled pile, from flickering; every real hit is still a begin.
-        No Python callback runs inside the solver.
+        The work is per change: a step in which nothing began or ended costs a check.
         """
-        buffer = self._arbiter_buffer
-        buffer.clear()
-        batch.get_space_arbiters(self.space, _ARBITER_FIELDS, buffer)
-        ints = np.frombuffer(buffer.int_buf(), dtype=np.uint64).reshape(-1, 4)
-        count = len(self._names)
-        # Every arbiter only as a pair key, a few whole-array passes: the per-contact work
-        # below (speeds, normals, Events) is done for the step's first contacts alone.
-        rows = self._row_of(ints[:, 0:2])
-        touching = ints[:, 3] > 0
-        first = np.flatnonzero(ints[:, 2] == 1)
-        if rows.min(initial=0) < 0:  # shapes on the space's static body are none of ours
-            ours: npt.NDArray[np.bool_] = np.all(rows >= 0, axis=1)
-            touching &= ours
-            first = first[ours[first]]
-        low, high = rows[touching].min(axis=1), rows[touching].max(axis=1)
-        now = np.sort(low * count + high)
-        if len(now) > 1:
-            now = now[np.concatenate(([True], now[1:] != now[:-1]))]
+        if self._bulk is None:
+            dense = len(self._changes) + len(self._begun)
+            if not dense and not self._contacts.parted:
+                self._pace(0)
+                return
+            started, stopped, rows_a, rows_b, floats = self._changes_from_callbacks()
+        else:
+            started, stopped, rows_a, rows_b, floats = self._changes_in_bulk()
+            dense = len(started) + len(stopped) + len(rows_a)
+        self._pace(dense)
         time, step = self.time, self.step_index
-        first = first[touching[first]]
-        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)[first]
-        rows_a, rows_b = rows[first, 0], rows[first, 1]
+        count, names = len(self._names), self._names
+        if not len(rows_a):  # contacts only ended (or a hold ran out): no numbers to read
+            _, ended = self._contacts.update(started, stopped, [], [], [], step)
+            for key in ended:
+                a, b = divmod(key, count)
+                self._events.append(Event(time, step, "separate", names[a], names[b]))
+            return
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
-        first = np.arange(len(first))
         mobility = self._inverse_mass[low] + self._inverse_mass[high]
         speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
-        pairs = low * count + high
-        approach = np.zeros(len(first))
-        if before is not None and len(first):
-            flip = np.where(rows_a > rows_b, -1.0, 1.0)[:, None]
-            closing = before[low] - before[high]  # low's velocity relative to high
-            approach = np.sum(closing * floats[:, 2:4] * flip, axis=1)
-        begins, ended = self._contacts.update(now, pairs, speed, approach, step)
-        first = first[begins]
+        pairs = (low * count + high).tolist()
+        approach = [0.0] * len(pairs)
+        if before is not None:
+            parted = self._contacts.parted
+            for k, pair in enumerate(pairs):
+                if pair in parted:  # low's velocity relative to high, along the normal a → b
+                    (lx, ly), (hx, hy) = before[int(low[k])], before[int(high[k])]
+                    sign = -1.0 if rows_a[k] > rows_b[k] else 1.0
+                    approach[k] = (lx - hx) * floats[k, 2] * sign + (ly - hy) * floats[k, 3] * sign
+        begins, ended = self._contacts.update(
+            started, stopped, pairs, speed.tolist(), approach, step
+        )
+        first = np.flatnonzero(np.array(begins, dtype=np.bool_))
         # by body rows, then by contact point: one body pair can begin on two shapes in a
-        # step (a ball in a corner of the walls), and Chipmunk lists arbiters in an order
+        # step (a ball in a corner of the walls), and Chipmunk calls back in an order
         # that depends on memory addresses, which differ from process to process
         first = first[np.lexsort((floats[first, 5], floats[first, 4], high[first], low[first]))]
         flip = np.where(rows_a[first] > rows_b[first], -1.0, 1.0)  # normals point from a to b,
@@ -428,17 +593,13 @@ class World:
         kinds = ["begin"] * len(first)
         if self._foot_owner:
             self._mark_feet(a_rows, b_rows, kinds, directions)
-        names = self._names
         self._events.extend(map(Event._make, zip(
             repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
             [names[r] for r in b_rows], impulses, points, directions, strict=False,
         )))  # fmt: skip
-        if len(ended):
-            a_rows, b_rows = np.divmod(ended, count)
-            self._events.extend(
-                Event(time, step, "separate", names[a], names[b])
-                for a, b in zip(a_rows.tolist(), b_rows.tolist(), strict=True)
-            )
+        for key in ended:
+            a, b = divmod(key, count)
+            self._events.append(Event(time, step, "separate", names[a], names[b]))
 
     def _mark_feet(
         self,
@@ -474,14 +635,15 @@ class World:
     def fork_with(self, along: T) -> tuple[World, T]:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
-        buffers = (self._body_buffer, self._arbiter_buffer)
-        self._body_buffer = self._arbiter_buffer = None  # type: ignore[assignment]
+        # C buffers and pointers do not copy: the twin makes its own
+        held = (self._body_buffer, self._arbiter_buffer, self._body_rows)
+        self._body_buffer = self._arbiter_buffer = self._body_rows = None  # type: ignore[assignment]
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            self._body_buffer, self._arbiter_buffer = buffers
+            self._body_buffer, self._arbiter_buffer, self._body_rows = held
         twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
-        twin._index_ids()
+        twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
 
     @property
@@ -516,6 +678,9 @@ class World:
             [1.0 / body.mass if body.body_type == pymunk.Body.DYNAMIC and body.mass > 0
              else 0.0 for body in self.bodies.values()]
         )  # fmt: skip
+        dynamic = [body.body_type == pymunk.Body.DYNAMIC for body in self.bodies.values()]
+        if dynamic != self._dynamic:  # which pairs Chipmunk solves changed: see _read_in_bulk
+            self._dynamic, self._resync = dynamic, True
 
     def put_in(self, ref: str) -> None:
         """Add the bodies of a spawned entry, and the joints whose bodies are all present."""

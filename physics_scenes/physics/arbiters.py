@@ -1,0 +1,68 @@
+"""Chipmunk's arbiters read through pymunk's C layer: the one use of pymunk's private names.
+
+``World`` takes Chipmunk's begin and separate callbacks (thousands a second of simulated
+time in a pile of balls) and reads each first contact after the step. pymunk's public
+way costs more (measured on ``benchmarks/contact_rich.yaml``): a callback finding its
+bodies with ``Arbiter.shapes`` takes 1.5 µs against 0.5 µs here, and reading the first
+contacts after the step with ``Body.each_arbiter`` (the public way to an arbiter outside
+its callback) made the whole step 4-8 % slower. The names used: ``pymunk._chipmunk``
+(``cpArbiterGetBodies``, ``cpArbiterGetCount``, ``cpArbiterTotalImpulse``,
+``cpArbiterGetNormal``, ``cpArbiterGetPointA``), ``Arbiter._arbiter`` and ``Body._body``
+(cffi pointers). They are pymunk 7's (pyproject: ``pymunk>=7.0,<8``);
+``tests/test_contacts.py`` checks these reads against the public API to the bit, so a
+pymunk that changes them fails there, not silently.
+
+Why an arbiter kept from a begin callback can be read after the step: Chipmunk stamps an
+arbiter at every step its shapes overlap and returns it to its pool only
+``collision_persistence`` (3) steps after the last stamp, and its contacts stay in that
+step's contact buffer until the next step. Read before the next step, it is alive. What
+is not safe is a point of an arbiter with no contacts: Chipmunk calls begin for pairs it
+then does not solve (no dynamic body, a sensor, a collision rejected) and leaves them
+without contacts, and ``cpArbiterGetPointA`` asserts on the index and aborts the
+process. ``first_contacts`` reads points only where the count is positive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pymunk
+from pymunk._chipmunk import ffi, lib  # type: ignore[import-not-found]
+
+from ..frame import FloatArray
+
+
+class BodyRows:
+    """The Layout rows of an arbiter's bodies, in a callback (-1: a body not ours, such as
+    the space's own static body). Holds C pointers: make a new one for a copied space."""
+
+    __slots__ = ("_pair", "_rows")
+
+    def __init__(self, bodies: Sequence[pymunk.Body]) -> None:
+        self._rows = {body._body: row for row, body in enumerate(bodies)}
+        self._pair = ffi.new("cpBody *[2]")
+
+    def of(self, arbiter: pymunk.Arbiter) -> tuple[int, int]:
+        """Rows of ``arbiter``'s bodies a and b, in the order its callback sees them."""
+        pair = self._pair
+        lib.cpArbiterGetBodies(arbiter._arbiter, pair, pair + 1)
+        rows = self._rows
+        return rows.get(pair[0], -1), rows.get(pair[1], -1)
+
+
+def first_contacts(begun: Sequence[pymunk.Arbiter]) -> tuple[list[int], FloatArray]:
+    """Arbiters given to begin callbacks in the step just taken, read after it: which of
+    them Chipmunk solved (their indices; the others have no contact points) and, one row
+    each, the total impulse, normal and body a's first contact point (6 floats)."""
+    solved: list[int] = []
+    values: list[tuple[float, ...]] = []
+    for k, arbiter in enumerate(begun):
+        arb: Any = arbiter._arbiter
+        if lib.cpArbiterGetCount(arb) > 0:
+            i, n = lib.cpArbiterTotalImpulse(arb), lib.cpArbiterGetNormal(arb)
+            p = lib.cpArbiterGetPointA(arb, 0)
+            solved.append(k)
+            values.append((i.x, i.y, n.x, n.y, p.x, p.y))
+    return solved, np.array(values, dtype=np.float64).reshape(-1, 6)
