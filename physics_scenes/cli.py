@@ -443,6 +443,12 @@ def _signing_identity(args: argparse.Namespace) -> Identity | None:
     return signing.identity
 
 
+def _writes_media(args: argparse.Namespace, fmt: str) -> bool:
+    """Whether the render writes a picture or a WAV (what is signed): a states file alone
+    needs no signing identity, so none is made for it."""
+    return fmt != "states" or (not args.no_audio and args.audio in ("wav", "stems"))
+
+
 def _cmd_keys(args: argparse.Namespace) -> int:
     from .output.provenance.keys import CHAIN, KEY, init_identity
 
@@ -517,7 +523,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         watermark=not args.no_watermark,
         watermark_key=_watermark_key(args),
-        sign=_signing_identity(args),
+        sign=_signing_identity(args) if _writes_media(args, fmt) else None,
         assets=tuple(args.assets),
         registry=blocklist_command.registry_in_use(args.registry),
     )

@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -34,6 +35,7 @@ from physics_scenes.output.provenance.keys import (
     KEY,
     ROOT,
     Identity,
+    ensure_identity,
     init_identity,
     local_identity,
     make_identity,
@@ -121,6 +123,21 @@ def test_keys_init_writes_a_private_key_only_its_owner_reads(
         init_identity("me")
 
 
+def test_renders_started_together_make_one_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "cfg"))
+    with ThreadPoolExecutor(8) as pool:  # without the lock, they overwrite each other's
+        made = list(pool.map(lambda _: ensure_identity(), range(8)))
+    assert (
+        len({ident.key for ident in made}) == 1
+        and made[0].key == (tmp_path / "cfg" / KEY).read_bytes()
+    )
+    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == sorted(
+        [".keys.lock", CHAIN, KEY, ROOT]
+    )
+
+
 # --- through the command line ---------------------------------------------------------
 
 TINY = (
@@ -176,6 +193,8 @@ def test_no_sign_makes_no_identity_and_an_unmakeable_one_leaves_the_output_unsig
 ) -> None:
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "cfg"))
     assert _tiny_render(tmp_path, "a.gif", "--no-sign")[0] == 0
+    states = ["render", str(tmp_path / "tiny.yaml"), "-o", str(tmp_path / "d.jsonl"), "-q"]
+    assert main(states) == 0  # nothing to sign: no identity made for it
     assert not (tmp_path / "cfg").exists()
     (tmp_path / "file").write_text("not a folder")
     monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "file" / "cfg"))
