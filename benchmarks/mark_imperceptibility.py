@@ -5,7 +5,13 @@
 Picture: a flat scene and a busy one rendered at 1280x720 as PNG frames with and without
 the mark (the same frames, so the difference is the mark alone); PSNR, the largest change
 of a level and the share of changed values; crops at 1:1 and at 4x (unmarked | marked |
-the difference x 32 around grey) written as PNGs to look at.
+the difference x 32 around grey) written as PNGs to look at. Visibility: S-CIELAB
+(Zhang & Wandell 1996): both pictures turned into opponent colour planes, each blurred by
+the eye's spatial sensitivity at 45 pixels per degree (a 24" 1080p screen at 70 cm, 1:1),
+then the CIELAB difference per pixel (ΔE; about 1 is a just noticeable difference between
+large patches side by side, and the eye is most sensitive near the mark's 3 cycles per
+degree, so the pixels' 99th percentile is what is quoted), over the whole frame and over
+its flat part (no change of level within 9x9 px in the unmarked frame).
 
 Sound: example scenes' unmarked master WAVs, marked as ``render`` marks them (block by
 block, ``Marks.mark_wav``); the mark is the marked minus the master. Its level under a
@@ -56,8 +62,60 @@ def _render(name: str, folder: Path, fmt: str, size: tuple[int, int], seconds: f
     return out
 
 
+XYZ_OPPONENT = np.array([[0.279, 0.72, -0.107], [-0.449, 0.29, -0.077],
+                         [0.086, -0.59, 0.501]])  # fmt: skip
+"""S-CIELAB's opponent planes (luminance, red-green, blue-yellow) from CIE XYZ."""
+EYE = (((1.00327, 0.114416, -0.117686), (0.05, 0.225, 7.0)),
+       ((0.616725, 0.383275), (0.0685, 0.826)),
+       ((0.567885, 0.432115), (0.0920, 0.6451)))  # fmt: skip
+"""Per opponent plane: weights and spreads (degrees) of the Gaussians that blur it."""
+SRGB_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                     [0.0193, 0.1192, 0.9505]])  # fmt: skip
+
+
+def _blurred(plane: np.ndarray, weights: tuple[float, ...], spreads: tuple[float, ...],
+             ppd: float) -> np.ndarray:  # fmt: skip
+    fy = np.fft.fftfreq(plane.shape[0])[:, None] * ppd  # cycles per degree
+    fx = np.fft.fftfreq(plane.shape[1])[None, :] * ppd
+    f2 = fy**2 + fx**2
+    response = sum(
+        w * np.exp(-((np.pi * s) ** 2) * f2) for w, s in zip(weights, spreads, strict=True)
+    )
+    return np.real(np.fft.ifft2(np.fft.fft2(plane) * response))
+
+
+def _lab(xyz: np.ndarray) -> np.ndarray:
+    t = xyz / SRGB_XYZ.sum(axis=1)
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)  # fmt: skip
+
+
+def scielab(a: np.ndarray, b: np.ndarray, ppd: float = 45.0) -> np.ndarray:
+    """S-CIELAB ΔE per pixel between two sRGB pictures seen at ``ppd`` pixels a degree."""
+    labs = []
+    for rgb in (a, b):
+        v = rgb[..., :3].astype(np.float64) / 255
+        xyz = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) @ SRGB_XYZ.T
+        opponent = xyz @ XYZ_OPPONENT.T
+        seen = np.stack([_blurred(opponent[..., c], *EYE[c], ppd) for c in range(3)], axis=-1)
+        labs.append(_lab(seen @ np.linalg.inv(XYZ_OPPONENT).T))
+    return np.sqrt(((labs[0] - labs[1]) ** 2).sum(axis=-1))
+
+
+def flat(rgb: np.ndarray, radius: int = 4) -> np.ndarray:
+    """True where no value changes within (2 radius + 1)² pixels."""
+    grey = rgb[..., :3].astype(np.int64) @ np.array([1, 256, 65536])
+    same = np.ones(grey.shape, bool)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            same &= grey == np.roll(grey, (dy, dx), axis=(0, 1))
+    return same
+
+
 def picture(out: Path, work: Path) -> None:
-    print("| scene | PSNR | largest change | values changed |\n|---|---|---|---|")
+    print("| scene | PSNR | largest change | values changed | S-CIELAB ΔE p99: flat, all |")
+    print("|---|---|---|---|---|")
     for kind, name in PICTURE_SCENES.items():
         marked = _render(name, work / "m", "png", (1280, 720), 1.0, audio="none")
         plain = _render(name, work / "p", "png", (1280, 720), 1.0, audio="none", watermark=False)
@@ -67,9 +125,12 @@ def picture(out: Path, work: Path) -> None:
         diff = a - b.astype(int)
         mse = float(np.mean(diff.astype(float) ** 2))
         psnr = 10 * np.log10(255**2 / mse)
-        print(f"| {name} ({kind}) | {psnr:.1f} dB | {np.abs(diff).max()} level "
-              f"| {100 * np.mean(diff != 0):.0f} % |")  # fmt: skip
         k = len(frames) // 2
+        delta_e = scielab(a[k], b[k])
+        still = flat(b[k])
+        print(f"| {name} ({kind}) | {psnr:.1f} dB | {np.abs(diff).max()} level "
+              f"| {100 * np.mean(diff != 0):.0f} % | {np.percentile(delta_e[still], 99):.2f} "
+              f"({100 * still.mean():.0f} % flat), {np.percentile(delta_e, 99):.2f} |")  # fmt: skip
         one = np.concatenate([b[k], a[k], np.clip(128 + 32 * diff[k], 0, 255)], axis=1)
         Image.fromarray(one[200:520, :].astype(np.uint8)).save(out / f"{kind}_1x.png")
         y, x = (300, 600)

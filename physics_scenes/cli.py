@@ -198,9 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar=("CERT", "KEY"),
         help="sign with this certificate chain and private key (PEM); default: the local "
-        "identity made by `physics-scenes keys init`, when there is one",
+        "identity in the config folder, made the first time (as `physics-scenes keys init` "
+        "makes it): signed, valid but untrusted by others",
     )
-    signing.add_argument("--no-sign", action="store_true", help="write no C2PA content credentials")
+    signing.add_argument(
+        "--no-sign",
+        action="store_true",
+        help="write no C2PA content credentials (outputs are signed by default)",
+    )
     render.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     blocklist_command.add_registry_option(render)
 
@@ -296,7 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="manage the local C2PA signing identity")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     init = keys_commands.add_parser(
-        "init", help="make a local root CA and a signer certificate in the config folder"
+        "init",
+        help="make a local root CA and a signer certificate in the config folder (the first "
+        "render or story makes them too, with the default name)",
     )
     init.add_argument("--name", default="physics_scenes local signer", help="the signer's name")
     init.add_argument("--force", action="store_true", help="replace an existing identity")
@@ -423,13 +430,23 @@ def _watermark_key(args: argparse.Namespace) -> bytes | None:
 
 
 def _signing_identity(args: argparse.Namespace) -> Identity | None:
-    """--sign-with, else the local identity if ``keys init`` made one, else None."""
+    """None with --no-sign, else --sign-with, else the local identity (made the first
+    time, saying so in one line)."""
     from .output.provenance.keys import signing_identity
 
     try:
-        return signing_identity(args.sign_with, args.no_sign)
+        signing = signing_identity(args.sign_with, args.no_sign)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if signing.note is not None and (signing.identity is None or not args.quiet):
+        _say(signing.note, error=signing.identity is None)
+    return signing.identity
+
+
+def _writes_media(args: argparse.Namespace, fmt: str) -> bool:
+    """Whether the render writes a picture or a WAV (what is signed): a states file alone
+    needs no signing identity, so none is made for it."""
+    return fmt != "states" or (not args.no_audio and args.audio in ("wav", "stems"))
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
@@ -441,7 +458,7 @@ def _cmd_keys(args: argparse.Namespace) -> int:
         _say(f"physics-scenes: {error}", error=True)
         return EXIT_INPUT
     _say(f"made a local signing identity: {folder / CHAIN} and {folder / KEY} (mode 0600)")
-    _say("renders are now signed; readers will call the signature valid but untrusted")
+    _say("renders are signed with it; readers will call the signature valid but untrusted")
     return EXIT_OK
 
 
@@ -506,7 +523,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         watermark=not args.no_watermark,
         watermark_key=_watermark_key(args),
-        sign=_signing_identity(args),
+        sign=_signing_identity(args) if _writes_media(args, fmt) else None,
         assets=tuple(args.assets),
         registry=blocklist_command.registry_in_use(args.registry),
     )
@@ -529,9 +546,6 @@ def _cmd_render(args: argparse.Namespace) -> int:
             f"{scene.timing.fps} fps, {width}x{height}), {result.events} contact events, "
             f"in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.0f} frames/s)"
         )
-        if job.sign is None and not args.no_sign:  # signing needs an identity: say how
-            _say("not signed (no identity): `physics-scenes keys init` once, and every "
-                 "render is signed from then on; --no-sign says you mean it")  # fmt: skip
     return EXIT_OK
 
 

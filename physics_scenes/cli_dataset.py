@@ -82,7 +82,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="render items 0..N-1 of a template into a dataset folder (resumable)",
         description="Render a template's items into OUT/items/<index>/ (clip.mp4, states, "
         "metadata, item.json) and OUT/manifest.jsonl. Killed or stopped at any moment, the "
-        "same command finishes the dataset with the same bytes.",
+        "same command finishes the dataset with the same bytes. Items carry the invisible "
+        "marks but are not signed (a signature differs on every run); manifest.jsonl holds "
+        "every file's SHA-256.",
     )
     batch.add_argument("template", type=Path, help="template file (YAML)")
     batch.add_argument("--count", type=_count, required=True, metavar="N", help="items")

@@ -49,9 +49,10 @@ def add_commands(commands: Any) -> None:
     story.add_argument(
         "--sign-with", nargs=2, type=Path, metavar=("CERT", "KEY"),
         help="sign with this certificate chain and private key (PEM); default: the local "
-        "identity if `physics-scenes keys init` made one",
+        "identity, made the first time (as render makes it)",
     )  # fmt: skip
-    story.add_argument("--no-sign", action="store_true", help="write no C2PA content credentials")
+    story.add_argument("--no-sign", action="store_true",
+                       help="write no C2PA content credentials (signed by default)")  # fmt: skip
     story.add_argument(
         "--registry", type=Path, metavar="PATH",
         help="the blocklist to check every act against (default: the user's, if it exists)",
@@ -93,13 +94,16 @@ def _secret(args: argparse.Namespace) -> bytes | None:
 
 
 def _identity(args: argparse.Namespace) -> Any:
-    """``--sign-with``, else the local identity if ``keys init`` made one (as ``render``)."""
+    """``--sign-with``, else the local identity, made the first time (as ``render``)."""
     from .output.provenance.keys import signing_identity
 
     try:
-        return signing_identity(args.sign_with, args.no_sign)
+        signing = signing_identity(args.sign_with, args.no_sign)
     except ValueError as error:
         raise RenderError(str(error)) from None
+    if signing.note is not None and (signing.identity is None or not args.quiet):
+        print(signing.note, file=sys.stderr)
+    return signing.identity
 
 
 COMMANDS = {"story": _cmd_story}

@@ -33,8 +33,9 @@ def start(*args: str, pause: float | None = None, cwd: Path = ROOT) -> subproces
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     if pause is not None:
         env[PAUSE_ENV] = str(pause)
-    return subprocess.Popen(
-        [sys.executable, "-m", "physics_scenes", "render", *args],
+    return subprocess.Popen(  # unsigned: sets are compared byte for byte, and signatures
+        # are salted afresh each run (a failed signing leaves nothing: test_provenance)
+        [sys.executable, "-m", "physics_scenes", "render", "--no-sign", *args],
         cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

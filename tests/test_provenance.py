@@ -13,6 +13,7 @@ import os
 import stat
 import subprocess
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -29,9 +30,12 @@ from physics_scenes.output.provenance.credentials import (
     sign,
 )
 from physics_scenes.output.provenance.keys import (
+    CHAIN,
     CONFIG_ENV,
     KEY,
+    ROOT,
     Identity,
+    ensure_identity,
     init_identity,
     local_identity,
     make_identity,
@@ -119,7 +123,95 @@ def test_keys_init_writes_a_private_key_only_its_owner_reads(
         init_identity("me")
 
 
+def test_renders_started_together_make_one_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "cfg"))
+    with ThreadPoolExecutor(8) as pool:  # without the lock, they overwrite each other's
+        made = list(pool.map(lambda _: ensure_identity(), range(8)))
+    assert (
+        len({ident.key for ident in made}) == 1
+        and made[0].key == (tmp_path / "cfg" / KEY).read_bytes()
+    )
+    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == sorted(
+        [".keys.lock", CHAIN, KEY, ROOT]
+    )
+
+
 # --- through the command line ---------------------------------------------------------
+
+TINY = (
+    "timing: {frames: 6, fps: 20}\n"
+    "bodies: [{kind: floor}, {kind: ball, radius: 0.5, position: [3, 4]}]\n"
+)
+
+
+def _tiny_render(folder: Path, name: str, *options: str) -> tuple[int, str]:
+    scene = folder / "tiny.yaml"
+    scene.write_text(TINY)
+    code = main(["render", str(scene), "-o", str(folder / name), "--size", "64x36", "--no-audio",
+                 "--no-states", *options])  # fmt: skip
+    return code, name
+
+
+def test_a_first_render_makes_the_local_identity_once_and_signs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Signed by default: with no identity and no --sign-with / --no-sign, render makes the
+    local one (as keys init does), says so in one line, and signs; the next render signs
+    with the same one and says nothing of it; --no-sign writes no manifest."""
+    config = tmp_path / "home" / "cfg"
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    assert _tiny_render(tmp_path, "a.mp4")[0] == 0
+    said = capsys.readouterr().out.splitlines()
+    made = [line for line in said if "local signing identity" in line]
+    assert made == [f"made a local signing identity in {config} (once; {KEY} is 0600): outputs "
+                    "are signed, valid but untrusted elsewhere; for a trusted signer use "
+                    "--sign-with CERT KEY (README: Provenance)"]  # fmt: skip
+    assert stat.S_IMODE(os.stat(config).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(config / KEY).st_mode) == 0o600
+    assert {stat.S_IMODE(os.stat(config / n).st_mode) for n in (CHAIN, ROOT)} == {0o644}
+    first = {n: (config / n).read_bytes() for n in (KEY, CHAIN, ROOT)}
+    signed = read(tmp_path / "a.mp4")  # no trust anchor given: the local CA is nobody's
+    assert signed.state == "untrusted" and signed.signer == "physics_scenes local signer"
+    code, report = _verify(capsys, str(tmp_path / "a.mp4"))  # verify trusts this machine's CA
+    assert code == 0 and report["manifest"]["state"] == "trusted", report
+    assert report["verdict"][0].startswith("manifest valid, signer certified by this machine's")
+
+    assert _tiny_render(tmp_path, "b.gif")[0] == 0
+    assert "identity" not in capsys.readouterr().out
+    assert {n: (config / n).read_bytes() for n in (KEY, CHAIN, ROOT)} == first  # the same one
+    assert read(tmp_path / "b.gif", first[ROOT]).state == "trusted"
+
+    assert _tiny_render(tmp_path, "c", "--no-sign")[0] == 0  # PNG frames
+    assert [read(f).state for f in sorted((tmp_path / "c").glob("*.png"))] == ["none"] * 6
+    assert "signed" not in capsys.readouterr().out
+
+
+def test_no_sign_makes_no_identity_and_an_unmakeable_one_leaves_the_output_unsigned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "cfg"))
+    assert _tiny_render(tmp_path, "a.gif", "--no-sign")[0] == 0
+    states = ["render", str(tmp_path / "tiny.yaml"), "-o", str(tmp_path / "d.jsonl"), "-q"]
+    assert main(states) == 0  # nothing to sign: no identity made for it
+    assert not (tmp_path / "cfg").exists()
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "file" / "cfg"))
+    capsys.readouterr()
+    assert _tiny_render(tmp_path, "b.gif", "-q")[0] == 0  # the render is not refused
+    err = capsys.readouterr().err
+    assert err.startswith("not signed: no local signing identity could be made (")
+    assert "Not a directory" in err and "--sign-with CERT KEY, or --no-sign" in err
+    assert read(tmp_path / "b.gif").state == "none"
+    half = tmp_path / "half"  # a key without its certificate is not overwritten
+    half.mkdir()
+    (half / KEY).write_text("someone's key")
+    monkeypatch.setenv(CONFIG_ENV, str(half))
+    assert _tiny_render(tmp_path, "c.gif", "-q")[0] == 0
+    assert f"{KEY} is there without {CHAIN}" in capsys.readouterr().err
+    assert (half / KEY).read_text() == "someone's key"
+
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -178,11 +270,9 @@ def test_verify_tells_signed_tampered_stripped_and_unrelated_apart(
     assert report["watermark"]["content_id"] == cid
     assert "watermark says: physics_scenes clip " + cid in report["verdict"]
 
-    other = tmp_path / "o.mp4"
-    plain = ["--size", "256x144", "--duration", "1", "--no-watermark"]
-    capsys.readouterr()
+    other = tmp_path / "o.mp4"  # an unrelated file: neither marked nor signed
+    plain = ["--size", "256x144", "--duration", "1", "--no-watermark", "--no-sign"]
     assert main(["render", str(SCENES / "bouncing_balls.yaml"), "-o", str(other), *plain]) == 0
-    assert "not signed (no identity): `physics-scenes keys init`" in capsys.readouterr().out
     code, report = _verify(capsys, str(other))
     assert code == 3 and report["watermark"]["content_id"] is None
 

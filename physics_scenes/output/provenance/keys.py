@@ -8,14 +8,17 @@ signer signed it, not who that signer is. A certificate from a CA in the C2PA tr
 list (``--sign-with CERT KEY``) is needed for that.
 
 Where: ``$PHYSICS_SCENES_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/physics_scenes``, else
-``~/.config/physics_scenes``; the key file is created 0600.
+``~/.config/physics_scenes``; the folder is created 0700, the key file 0600. A render or
+story with neither ``--sign-with`` nor ``--no-sign`` makes this identity the first time
+(``signing_identity``), so that every output is signed by default.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CONFIG_ENV = "PHYSICS_SCENES_CONFIG_DIR"
 CHAIN, KEY, ROOT = "signer-chain.pem", "signer-key.pem", "root-ca.pem"
+LOCK = ".keys.lock"
+DEFAULT_NAME = "physics_scenes local signer"
 
 
 def config_dir() -> Path:
@@ -68,20 +73,77 @@ def local_identity() -> Identity | None:
     try:
         return Identity((folder / CHAIN).read_bytes(), (folder / KEY).read_bytes(),
                         f"local ({folder})")  # fmt: skip
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
-def signing_identity(sign_with: Sequence[Path] | None, no_sign: bool) -> Identity | None:
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """What an output is signed with, and one line to tell the user (or None)."""
+
+    identity: Identity | None
+    note: str | None = None
+
+
+def signing_identity(sign_with: Sequence[Path] | None, no_sign: bool) -> Signing:
     """What a render or story signs with: none with ``--no-sign``, ``--sign-with CERT KEY``
-    if given (ValueError with the reason if unusable), else the local identity if
-    ``keys init`` made one."""
+    if given (ValueError with the reason if unusable), else the local identity, made now
+    (as ``keys init`` makes it) when there is none: signed by default. If it cannot be
+    made (a read-only home), the output is unsigned and the note says why."""
     if no_sign:
-        return None
-    if sign_with is None:
-        return local_identity()
-    cert, key = sign_with
-    return load_identity(cert, key)
+        return Signing(None)
+    if sign_with is not None:
+        cert, key = sign_with
+        return Signing(load_identity(cert, key))
+    folder = config_dir()
+    try:
+        found = local_identity()
+        if found is not None:
+            return Signing(found)
+        made = ensure_identity()
+    except OSError as error:  # a read-only home, a file where the folder should be
+        why = f"{folder}: {error.strerror or error}"
+        return Signing(None, f"not signed: no local signing identity could be made ({why}); "
+                             "--sign-with CERT KEY, or --no-sign")  # fmt: skip
+    note = (f"made a local signing identity in {folder} (once; {KEY} is 0600): outputs are "
+            f"signed, valid but untrusted elsewhere; for a trusted signer use --sign-with "
+            f"CERT KEY (README: Provenance)")  # fmt: skip
+    return Signing(made, note)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Holds an exclusive lock on the folder's lock file (renders started together make
+    one identity, not two that overwrite each other); no lock where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    descriptor = os.open(folder / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def ensure_identity(common_name: str = DEFAULT_NAME) -> Identity:
+    """The local identity, made first when there is none (under a lock, so that renders
+    started at once agree). OSError when it cannot be made, or when a key lies there
+    without its certificate (``keys init --force`` replaces it)."""
+    folder = config_dir()
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _locked(folder):
+        found = local_identity()
+        if found is None:
+            if (folder / KEY).exists():
+                raise FileExistsError(0, f"{KEY} is there without {CHAIN} (`physics-scenes "
+                                         f"keys init --force` makes a new pair)")  # fmt: skip
+            _write_identity(folder, common_name)
+            found = local_identity()
+    assert found is not None
+    return found
 
 
 def watermark_secret(path: Path) -> bytes:
@@ -165,18 +227,25 @@ def init_identity(common_name: str, force: bool = False) -> Path:
     Raises FileExistsError when one exists and ``force`` is not set.
     """
     folder = config_dir()
-    if (folder / KEY).exists() and not force:
-        raise FileExistsError(f"{folder / KEY} exists (use --force to replace it)")
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _locked(folder):
+        if (folder / KEY).exists() and not force:
+            raise FileExistsError(f"{folder / KEY} exists (use --force to replace it)")
+        _write_identity(folder, common_name)
+    return folder
+
+
+def _write_identity(folder: Path, common_name: str) -> None:
+    """The three files, each whole or absent; the chain last, as ``local_identity`` reads
+    it first: a reader sees a complete identity or none."""
     root, chain, secret = make_identity(common_name)
-    for name, data, mode in ((KEY, secret, 0o600), (CHAIN, chain, 0o644), (ROOT, root, 0o644)):
+    for name, data, mode in ((ROOT, root, 0o644), (KEY, secret, 0o600), (CHAIN, chain, 0o644)):
         temp = folder / f".{name}.tmp"
         temp.unlink(missing_ok=True)
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
         temp.replace(folder / name)
-    return folder
 
 
 def trust_anchors() -> bytes | None:
