@@ -260,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--inspect", action="store_true", help="start in the inspection view (Tab switches)"
     )
     preview.add_argument("--no-sound", action="store_true", help="do not play the sound")
+    preview.add_argument(
+        "--no-watermark", action="store_true",
+        help="screenshots (S) and takes (R) without the invisible picture mark",
+    )  # fmt: skip
+    preview.add_argument(
+        "--no-sign", action="store_true",
+        help="screenshots and takes without a signed C2PA manifest (signed by default with "
+        "the local identity, made once as for render)",
+    )  # fmt: skip
     preview.add_argument("--play", action="store_true", help="start playing at once")
     preview.add_argument(
         "--overlays",
@@ -766,7 +775,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
         code = preview(args.scene, args.size, clip_size=clip_size, inspect=args.inspect,
                        sound=not args.no_sound, play=args.play, overlays=overlays,
                        screenshot=args.screenshot, quit_after=args.quit_after,
-                       assets=tuple(args.assets))  # fmt: skip
+                       assets=tuple(args.assets), watermark=not args.no_watermark,
+                       sign=not args.no_sign)  # fmt: skip
     except NoDisplayError as error:
         _say(
             f"physics-scenes: cannot open a window: {error}. There is no display here; "

@@ -14,7 +14,9 @@ import pygame
 import pytest
 
 from physics_scenes import load_scene, simulate
+from physics_scenes.job.pipeline import run_hash_for
 from physics_scenes.output.png import PngSequenceSink
+from physics_scenes.output.provenance.verify import inspect
 from physics_scenes.output.sink import StreamInfo
 from physics_scenes.picture.renderer import Renderer
 from physics_scenes.preview.app import BAR, Pacer, PreviewApp
@@ -395,3 +397,37 @@ def test_the_window_pacer_makes_up_for_a_slow_pass(monkeypatch: pytest.MonkeyPat
     # 4 ms of work: sleep 6 ms. After a 15 ms pass the next sleeps only 1 ms (back on the
     # beat). After a 50 ms stall one pass comes early, then the beat resumes: no burst.
     assert sleeps == [0.01, 0.006, 0.0, 0.001, 0.006, 0.0, 0.0, 0.002]
+
+
+def test_screenshots_and_takes_carry_the_renders_mark_and_a_signed_manifest(
+    tmp_path: Path,
+) -> None:
+    # what the window saves is a picture physics_scenes made, like render's outputs
+    path = tmp_path / "scene.yaml"
+    path.write_text(SCENE.replace("duration: 4", "duration: 0.5"), encoding="utf-8")
+    saved = {}
+    for marked in (True, False):
+        out = tmp_path / ("marked" if marked else "plain")
+        window = PreviewApp(path, (320, 180 + BAR), clock=FakeClock(), out_dir=out,
+                            worker=False, view="inspect", sound=False, watermark=marked,
+                            sign=marked)  # fmt: skip
+        try:
+            key(window, pygame.K_s)
+            key(window, pygame.K_r)
+            for _ in range(5):
+                key(window, pygame.K_RIGHT)
+            key(window, pygame.K_r)
+        finally:
+            window.close()
+        saved[marked] = (out / "scene-frame00000.png", out / "scene-take1.mp4")
+    _run_hash, content_id = run_hash_for(load_scene(path), path)
+    for file in saved[True]:
+        report = inspect(file)
+        assert report.picture is not None and report.picture.payload == content_id, file
+        assert report.manifest.state in ("trusted", "untrusted"), report.manifest.reasons
+        assert report.manifest.claims is not None
+        assert report.manifest.claims["content_id"] == content_id
+    for file in saved[False]:
+        report = inspect(file)
+        assert report.picture is not None and not report.picture.found, file
+        assert report.manifest.state == "none"

@@ -230,6 +230,7 @@ def test_real_window_under_xvfb_shows_the_exported_frame_and_tab_view(
             [sys.executable, "-m", "physics_scenes.cli", "preview", str(path),
              "--clip-size", f"{WIDTH}x{HEIGHT}", "--size", f"{WIDTH}x{HEIGHT + BAR}",
              "--quit-after", "0", "--screenshot", str(shot),
+             "--no-watermark", "--no-sign",  # compared bit for bit with an unmarked render
              *(["--inspect"] if view == "inspect" else [])],
             capture_output=True, text=True, env=env, timeout=120,
         )  # fmt: skip

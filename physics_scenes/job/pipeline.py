@@ -311,13 +311,12 @@ def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
 
 
 def _marks(job: RenderJob, clip: Clip) -> Marks | None:
-    """The job's in-signal marks, named by what decides the run hash: the scene (with its
-    seed) and the clock, not the picture size or format (every output of a run carries one
-    id, and ``verify --scene`` can name it without rendering)."""
+    """The job's in-signal marks (``Marks.for_run``), None with the mark off."""
     if not job.watermark:
         return None
-    settings = f"{job.scene.timing.fps}fps {clip.frame_count}"
-    return Marks.make(scene_hash(job.scene), job.scene.seed, settings, job.watermark_key)
+    scene = job.scene
+    return Marks.for_run(scene_hash(scene), scene.seed, scene.timing.fps, clip.frame_count,
+                         job.watermark_key)  # fmt: skip
 
 
 TRAINED_DATA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicData"

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+import numpy as np
 import pygame
 
 from ..errors import RenderError, SceneError
@@ -35,6 +36,7 @@ from ..scene.files import Roots
 from ..scene.loader import load_scene
 from . import overlays
 from .history import History
+from .keepsakes import Keepsakes
 from .player import LocalPlayer, Player, RemotePlayer, even_sized
 from .speaker import Speaker
 from .worker import AHEAD, RemoteHistory
@@ -127,19 +129,25 @@ class PreviewApp:
         view: str = CLIP,
         sound: bool = True,
         assets: tuple[Path, ...] = (),
+        watermark: bool = True,
+        sign: bool = True,
     ) -> None:
         """``size``: the window's (default: the clip's plus the bar, within the screen);
         ``clip_size``: the clip's, as ``render --size`` (default: what ``render`` uses);
         ``view``: ``"clip"`` or ``"inspect"`` to start in; ``worker``: simulate in a second
         process (the window's normal mode); without it everything runs in this process,
         which tests use for speed; ``sound``: play the clip's sound (when a device exists);
-        ``assets``: the ``--assets`` folders the scene's files may also be in."""
+        ``assets``: the ``--assets`` folders the scene's files may also be in;
+        ``watermark``, ``sign``: screenshots and takes carry the picture mark and a signed
+        manifest, as ``render``'s outputs do (``keepsakes``)."""
         self.path = Path(path)
         self.roots = Roots(self.path.parent, assets)
         self.worker = worker
         self.clock = clock
         self.out_dir = Path(out_dir)
         self.scene = load_scene(self.path, assets)
+        self.keeping = (watermark, sign)
+        self._keepsakes: Keepsakes | None = None
         self.clip_size = clip_size or SIZE_PRESETS[default_size(self.scene)]
         # HiDPI: one window pixel per screen pixel on Windows (not a blurred, scaled-up
         # bitmap), so the scene is drawn sharp and mouse positions are surface pixels.
@@ -200,6 +208,14 @@ class PreviewApp:
             shrink = min(1.0, room_w / width, room_h / height)
             width, height = round(width * shrink), round(height * shrink)
         return max(width, 320), max(height, 240)
+
+    @property
+    def keepsakes(self) -> Keepsakes:
+        """What marks and signs saved files (made at the first save, again on reload)."""
+        if self._keepsakes is None:
+            watermark, sign = self.keeping
+            self._keepsakes = Keepsakes(self.scene, watermark=watermark, sign=sign)
+        return self._keepsakes
 
     @property
     def player(self) -> Player:
@@ -489,7 +505,7 @@ class PreviewApp:
                 self.tick()
                 if self.stop_at is not None and self.index >= self.stop_at[0]:
                     if self.stop_at[1] is not None:
-                        pygame.image.save(self.window, str(self.stop_at[1]))
+                        self.screenshot(self.stop_at[1])
                     self.running = False
                 pygame.display.flip()
                 pacer.wait()
@@ -530,7 +546,7 @@ class PreviewApp:
         self.error = None
         self.stop_recording(keep=True)
         self._close_sources()
-        self.scene = scene
+        self.scene, self._keepsakes = scene, None
         self._show(self.index)  # the same moment in the new scene
         self._say("reloaded")
         return True
@@ -545,12 +561,24 @@ class PreviewApp:
         frame = self.timeline.frame(self.index)
         return self.renderer.render(frame, self.view()).data
 
-    def screenshot(self) -> Path:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        path = self.out_dir / f"{self.path.stem}-frame{self.index:05d}.png"
+    def screenshot(self, path: Path | None = None) -> Path:
+        """The window as a PNG (default: ``NAME-frameNNNNN.png`` in the output folder),
+        marked and signed like ``render``'s pictures."""
+        if path is None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            path = self.out_dir / f"{self.path.stem}-frame{self.index:05d}.png"
         self.draw()
-        pygame.image.save(self.window, str(path))
-        self._say(f"saved {path}")
+        rgb = np.ascontiguousarray(pygame.surfarray.pixels3d(self.window).swapaxes(0, 1))
+        marked = self.keepsakes.mark_rgb(rgb)
+        picture = pygame.image.frombuffer(marked.tobytes(), self.window.get_size(), "RGB")
+        staged = path.with_name(path.name + ".part.png")
+        try:
+            pygame.image.save(picture, str(staged))
+            note = self.keepsakes.seal(staged, "screenshot")
+            staged.replace(path)
+        finally:
+            staged.unlink(missing_ok=True)
+        self._say(note or f"saved {path}")
         return path
 
     def toggle_recording(self) -> None:
@@ -576,7 +604,7 @@ class PreviewApp:
         sink, path, count = self.recording
         if self.mode == CLIP:  # the clip's pictures at its own size, as render writes them
             pixels = even_sized(self.player.pixels(self.index))
-            sink.write(self.player.frame(self.index).frame, pixels)
+            sink.write(self.player.frame(self.index).frame, self.keepsakes.mark(pixels))
             self.recording = (sink, path, count + 1)
             return
         width, height = self.scene_size
@@ -587,7 +615,7 @@ class PreviewApp:
         view = self.view()
         view = View(view.center, view.scale, *even)
         frame = self.timeline.frame(self.index)
-        sink.write(frame, renderer.render(frame, view))
+        sink.write(frame, self.keepsakes.mark(renderer.render(frame, view)))
         self.recording = (sink, path, count + 1)
 
     def stop_recording(self, keep: bool) -> Path | None:
@@ -599,7 +627,8 @@ class PreviewApp:
             if keep:
                 sink.finish()
                 sink.commit()
-                self._say(f"saved {path}")
+                note = self.keepsakes.seal(path, "take")
+                self._say(note or f"saved {path}")
                 return path
         except ExportError as error:
             self._say(str(error))
@@ -732,6 +761,8 @@ def preview(
     screenshot: str | Path | None = None,
     quit_after: int | None = None,
     assets: tuple[Path, ...] = (),
+    watermark: bool = True,
+    sign: bool = True,
 ) -> int:
     """Open the window and run it until closed (the ``preview`` command).
 
@@ -739,7 +770,7 @@ def preview(
     scripted runs: documentation pictures and the real-window test.
     """
     app = PreviewApp(path, size, clip_size=clip_size, view=INSPECT if inspect else CLIP,
-                     sound=sound, assets=assets)  # fmt: skip
+                     sound=sound, assets=assets, watermark=watermark, sign=sign)  # fmt: skip
     app.playing = play
     app.overlays |= set(overlays)
     if quit_after is not None:

@@ -36,6 +36,16 @@ class Marks:
         key = MarkKey(secret) if secret is not None else MarkKey()
         return cls(cid, key, PictureMark(key, payload_bits(cid)))
 
+    @classmethod
+    def for_run(
+        cls, scene_hash: str, seed: int, fps: int, frame_count: int, secret: bytes | None = None
+    ) -> Marks:
+        """The marks of a run, named by what decides its run hash: the scene (with its
+        seed) and the clock, not the picture size or format (every output of a run, and
+        the preview's takes of it, carry one id, and ``verify --scene`` can name it
+        without rendering)."""
+        return cls.make(scene_hash, seed, f"{fps}fps {frame_count}", secret)
+
     def describe(self) -> dict[str, Any]:
         """The ``watermark`` section of metadata.json (never the key itself)."""
         return {
