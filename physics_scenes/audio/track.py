@@ -34,7 +34,18 @@ from .dsp import (
     read_wav,
 )
 from .finish import finished, room_tone
-from .mix import Bed, Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
+from .mix import (
+    Bed,
+    Levels,
+    Made,
+    Piece,
+    Source,
+    Voice,
+    allocate,
+    master,
+    mix_windows,
+    voice_pieces,
+)
 from .score import Hit, Score
 from .sounds import (
     BodySound,
@@ -46,11 +57,21 @@ from .sounds import (
     scrape_hz,
 )
 from .spill import SpilledTrack
-from .synth import SPLASH_LENGTH, ImpactSynth, footstep_length, play_sample
+from .synth import (
+    SPLASH_LENGTH,
+    ImpactSynth,
+    Modes,
+    attack_samples,
+    footstep_length,
+    impact_rows,
+    play_sample,
+)
 from .timbre import PRESET_TIMBRES
 from .water import water_sources
 
 TimeMap = Callable[[float], float]
+_Group = tuple[Modes, float, list[int], list[Audio], list[int], list[int]]
+"""Alike voices made together: modes, attack (ms), their indices, weights, bursts, sizes."""
 MIX_WINDOW = 8 * BLOCK
 """Samples mixed at once (10.9 s, 4 MB): a voice still ringing at a window's end is carried
 over, so longer windows carry fewer (a domino cascade rings 60 voices at once)."""
@@ -364,7 +385,8 @@ def mixed_windows(
     rng = np.random.default_rng([seed, 0x48])  # drawn from in mixing order: deterministic
     ground = BodySound(PRESET_TIMBRES["ground"], PRESET_TIMBRES["ground"].f_ref * 0.06, 1.0)
 
-    def make(voice: Voice, n: int) -> Audio:
+    def single(voice: Voice) -> Audio | None:
+        """A splash, a footstep or a recorded sample; None for a synthesized impact."""
         if voice.order in splashing:
             weight = min(1.0, splashing[voice.order].impulse / SPLASH_HEAVY)
             wave = synth.splash(weight, rng)[0]
@@ -375,15 +397,51 @@ def mixed_windows(
             sole = sounds[step.hit.a].timbre.scrape_hz if step.hit.a >= 0 else 1000.0
             wave = synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
             return wave if solo in (None, "footsteps") else wave * 0.0
-        row = recipes[voice.order]
-        sound = sounds[row]
+        sound = sounds[recipes[voice.order]]
         if sound.sample is not None:
             wave = play_sample(sound.sample, sound.sample_ratio)
-        else:
+            return wave if solo in (None, "impacts") else wave * 0.0
+        return None
+
+    modes_of: dict[tuple[int, float, float, float], Modes] = {}
+
+    def make(batch: list[tuple[Voice, int]]) -> Made:
+        """The batch's waves: the random draws one voice after another, in order (so the
+        same numbers as ever), then the impacts of alike voices synthesized together."""
+        made: Made = []
+        groups: dict[tuple[int, int, int], _Group] = {}
+        for index, (voice, n) in enumerate(batch):
+            wave = single(voice)
+            if wave is not None:
+                made.append((wave[None, :], [index]))
+                continue
+            row = recipes[voice.order]
+            sound = sounds[row]
             pitch, decay = held.get(voice.order, (1.0, 1.0))
-            wave = synth.impact(sound.timbre, sound.f0 * pitch, rng, n, decay)[0]
-        # a stem of its own still makes every voice, so the noise drawn stays the same
-        return wave if solo in (None, "impacts") else wave * 0.0
+            found = (id(sound.timbre), sound.f0, pitch, decay)  # its timbre lives as long
+            modes = modes_of.get(found)
+            if modes is None:
+                modes = modes_of[found] = synth.modes(sound.timbre, sound.f0 * pitch, decay)
+            weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
+            pick = int(rng.integers(len(modes.noises)))
+            size = min(modes.full, n)
+            # alike voices of about the same length (within 25 %) are made together; a
+            # voice cut within its attack has a ramp of its own length: made on its own
+            top = size >> max(0, size.bit_length() - 3)
+            alone = size < attack_samples(sound.timbre.attack_ms)
+            key = (id(modes), size.bit_length(), top) if not alone else (index, 0, -1)
+            if key not in groups:
+                groups[key] = (modes, sound.timbre.attack_ms, [], [], [], [])
+            group = groups[key]
+            group[2].append(index)
+            group[3].append(weights)
+            group[4].append(pick)
+            group[5].append(size)
+        for modes, attack_ms, rows, drawn, picks, sizes in groups.values():
+            block = impact_rows(modes, attack_ms, np.array(drawn), picks, sizes)
+            # a stem of its own still makes every voice, so the noise drawn stays the same
+            made.append((block if solo in (None, "impacts") else block * 0.0, rows))
+        return made
 
     sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
     if score.water is not None and solo in (None, "impacts"):  # pour, bubbles, slosh
