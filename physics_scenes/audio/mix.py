@@ -14,7 +14,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from scipy import ndimage
@@ -35,9 +35,9 @@ from .finish import Highpass, fades
 FADE = int(0.005 * RATE)
 
 
-@dataclass(frozen=True, slots=True)
-class Voice:
-    """One sound placed on the timeline; its waveform is made only if it survives the budget."""
+class Voice(NamedTuple):
+    """One sound placed on the timeline; its waveform is made only if it survives the budget.
+    (A named tuple: a pile makes 70 000 of them, and a frozen dataclass costs 5x to build.)"""
 
     start: int
     """First sample."""

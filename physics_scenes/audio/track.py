@@ -315,7 +315,7 @@ def mixed_windows(
     layout = score.layout
     length = round(duration * RATE)
     sounds = body_sounds(layout, spec, base_dir, materials, seed)
-    masses = layout.masses()
+    masses = layout.masses().tolist()  # Python floats: read once a hit
     synth = ImpactSynth(seed)
     voices: list[Voice] = []
     recipes: dict[int, int] = {}
@@ -336,7 +336,11 @@ def mixed_windows(
     spread, dense = _spread([hit for hit, _ in audible], seed)
     held: dict[int, tuple[float, float]] = {}
     steps = np.random.default_rng([seed, 0x434C]).integers(CLATTER_LEVELS, size=(len(audible), 2))
+    levels = steps.tolist()
     shifts = [clatter_shift(level) for level in range(CLATTER_LEVELS)]
+    alike: dict[tuple[int, int], bool] = {}
+    lengths: dict[tuple[int, float], tuple[int, float]] = {}
+    """(timbre, decay) → (samples, ring): a pile's hits ask again and again."""
     for index, ((hit, level), early, crowded) in enumerate(
         zip(audible, spread, dense, strict=True)
     ):
@@ -351,7 +355,9 @@ def mixed_windows(
             continue
         rows = [hit.a, hit.b]
         share = 1.0
-        if hit.a >= 0 and hit.b >= 0 and same_sound(sounds[hit.a], sounds[hit.b]):
+        if hit.a >= 0 and hit.b >= 0 and (hit.a, hit.b) not in alike:
+            alike[hit.a, hit.b] = same_sound(sounds[hit.a], sounds[hit.b])
+        if hit.a >= 0 and hit.b >= 0 and alike[hit.a, hit.b]:
             # Two identical bodies (two balls of a pile) ring alike: one voice at their
             # summed power halves the work of an avalanche.
             rows, share = [hit.a], math.sqrt(2.0)
@@ -365,9 +371,15 @@ def mixed_windows(
             else:
                 decay = 1.0
                 if crowded:
-                    held[2 * hit.order + part] = shifts[int(steps[index, part])]
+                    held[2 * hit.order + part] = shifts[levels[index][part]]
                     decay = held[2 * hit.order + part][1]
-                size, ring = synth.length(sound.timbre, decay), max(sound.timbre.decays) * decay
+                known = lengths.get((id(sound.timbre), decay))  # (its timbre lives as long)
+                if known is None:
+                    known = lengths[id(sound.timbre), decay] = (
+                        synth.length(sound.timbre, decay),
+                        max(sound.timbre.decays) * decay,
+                    )
+                size, ring = known
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
             recipes[order] = row
