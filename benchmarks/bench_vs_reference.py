@@ -15,7 +15,9 @@ only; ``--quality draft``; the defaults, sound and states) each as its own proce
 interleaved round by round so that a shared machine's load falls on all alike, and prints
 medians, ratios and the CPU of each process with its children (ffmpeg, the physics worker).
 ``--profile DIR`` then runs each once more under cProfile and prints where its main
-process spends its time.
+process spends its time. ``--before TREE`` adds video only and the defaults run from
+another checkout (``git worktree add /tmp/before main``) in the same rounds, and each
+scene's line says what the defaults add over video only (CPU and wall).
 """
 
 from __future__ import annotations
@@ -259,12 +261,12 @@ def process_cases(scene: Path, folder: Path, seconds: float) -> dict[str, list[s
     }
 
 
-def run_process(command: list[str]) -> tuple[float, float]:
+def run_process(command: list[str], tree: Path = ROOT) -> tuple[float, float]:
     """Wall seconds and CPU seconds (the process and every child it waited for)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(
-        command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+        command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(tree)}
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -272,18 +274,25 @@ def run_process(command: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def processes(folder: Path, seconds: float, rounds: int, profile: Path | None) -> None:
+def processes(
+    folder: Path, seconds: float, rounds: int, profile: Path | None, before: Path | None = None
+) -> None:
     """Whole processes, interleaved: reference, video only, draft, defaults, then again."""
     load = os.getloadavg()
     print(f"whole processes, {seconds:g} s clips at {WIDTH}x{HEIGHT}, medians of {rounds} "
           f"interleaved rounds; load average at the start {load[0]:.1f} {load[1]:.1f}")  # fmt: skip
     for name, scene in PROCESS_SCENES.items():
         cases = process_cases(scene, folder, seconds)
+        trees = dict.fromkeys(cases, ROOT)
+        if before is not None:
+            for case in ("video only", "defaults"):
+                cases[f"{case}, before"] = cases[case]
+                trees[f"{case}, before"] = before
         walls: dict[str, list[float]] = {case: [] for case in cases}
         cpus: dict[str, list[float]] = {case: [] for case in cases}
         for _ in range(rounds):
             for case, command in cases.items():
-                wall, cpu = run_process(command)
+                wall, cpu = run_process(command, trees[case])
                 walls[case].append(wall)
                 cpus[case].append(cpu)
         reference = statistics.median(walls["reference"])
@@ -292,13 +301,29 @@ def processes(folder: Path, seconds: float, rounds: int, profile: Path | None) -
             wall = statistics.median(walls[case])
             runs = ", ".join(f"{w:.2f}" for w in walls[case])
             cpu = statistics.median(cpus[case])
-            print(f"  {case:<11} {wall:6.2f} s  (runs {runs})  CPU {cpu:6.2f} s  "
-                  f"ratio {reference / wall:5.2f}x")  # fmt: skip
+            print(f"  {case:<19} {wall:6.2f} s  (runs {runs})  CPU {cpu:6.2f} s  "
+                  f"ratio {reference / wall:5.2f}x  CPU ratio "
+                  f"{statistics.median(cpus['reference']) / cpu:5.2f}x")  # fmt: skip
+        for tag in ("", ", before"):
+            if f"defaults{tag}" in cases:
+                cpu_over = [
+                    d / v - 1
+                    for d, v in zip(cpus[f"defaults{tag}"], cpus[f"video only{tag}"], strict=True)
+                ]
+                wall_over = [
+                    d / v - 1
+                    for d, v in zip(walls[f"defaults{tag}"], walls[f"video only{tag}"], strict=True)
+                ]
+                print(
+                    f"  defaults over video only{tag}: CPU {statistics.median(cpu_over):+.0%}, "
+                    f"wall {statistics.median(wall_over):+.0%} (medians of the rounds)"
+                )
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             for case, command in cases.items():
-                out = profile / f"{name}-{case.replace(' ', '_')}.prof"
-                run_process([command[0], "-m", "cProfile", "-o", str(out), *command[1:]])
+                out = profile / f"{name}-{case.replace(' ', '_').replace(',', '')}.prof"
+                run_process([command[0], "-m", "cProfile", "-o", str(out), *command[1:]],
+                            trees[case])  # fmt: skip
                 print(f"  profile of {case} (main process, by own time): {out}")
                 stats = pstats.Stats(str(out))
                 stats.sort_stats("tottime").print_stats(8)
@@ -317,6 +342,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--process-seconds", type=float, default=5.0)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument(
+        "--before", type=Path, default=None, help="a checkout to run video only and defaults from"
+    )
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
@@ -329,7 +357,7 @@ def main() -> None:
             compare(with_seconds(rich, min(args.seconds, rich.timing.duration)), folder,
                     "contact_rich (1000 balls of 5-10 cm in a closed box with a ramp)")  # fmt: skip
         if "processes" not in args.skip:
-            processes(folder, args.process_seconds, args.rounds, args.profile)
+            processes(folder, args.process_seconds, args.rounds, args.profile, args.before)
         if "drift" not in args.skip:
             compare(with_seconds(parse_scene(DRIFT), args.seconds), folder, "drift")
         if "memory" not in args.skip:
