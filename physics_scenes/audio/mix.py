@@ -374,6 +374,7 @@ def master(
     gain_db: float = 0.0,
     emit: Callable[[int, Audio32], None] | None = None,
     bed: Bed | None = None,
+    measured: float | None = None,
 ) -> Levels:
     """Normalise to ``target`` LUFS (None: keep the level), limit to ``peak_db`` dBTP.
 
@@ -400,7 +401,8 @@ def master(
         peak_meter.add(block)
         emit(start, block)
 
-    measured = integrated_loudness(audio)
+    if measured is None:  # ``measured``: the caller knows it already (a master again)
+        measured = integrated_loudness(audio)
     if not math.isfinite(measured):  # silence: nothing to normalise
         for start in range(0, len(audio), BLOCK):
             out(start, audio[start : start + BLOCK])
