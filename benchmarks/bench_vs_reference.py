@@ -15,7 +15,9 @@ only; ``--quality draft``; the defaults, sound and states) each as its own proce
 interleaved round by round so that a shared machine's load falls on all alike, and prints
 medians, ratios and the CPU of each process with its children (ffmpeg, the physics worker).
 ``--profile DIR`` then runs each once more under cProfile (CPU time) and prints where its
-main process spends its time.
+main process spends its time. ``--before TREE`` adds the renders run from another checkout
+(``git worktree add /tmp/before main``) in the same rounds, and each scene's line says what
+the defaults add over video only (CPU and wall).
 """
 
 from __future__ import annotations
@@ -323,6 +325,20 @@ def processes(
             print(f"  {case:<19} {wall:6.2f} s  (runs {runs})  CPU {cpu:6.2f} s  "
                   f"ratio {reference / wall:5.2f}x  CPU ratio "
                   f"{statistics.median(cpus['reference']) / cpu:5.2f}x")  # fmt: skip
+        for tag in ("", ", before"):
+            if f"defaults{tag}" in cases:
+                cpu_over = [
+                    d / v - 1
+                    for d, v in zip(cpus[f"defaults{tag}"], cpus[f"video only{tag}"], strict=True)
+                ]
+                wall_over = [
+                    d / v - 1
+                    for d, v in zip(walls[f"defaults{tag}"], walls[f"video only{tag}"], strict=True)
+                ]
+                print(
+                    f"  defaults over video only{tag}: CPU {statistics.median(cpu_over):+.0%}, "
+                    f"wall {statistics.median(wall_over):+.0%} (medians of the rounds)"
+                )
         if profile is not None:
             profile.mkdir(parents=True, exist_ok=True)
             for case, command in cases.items():

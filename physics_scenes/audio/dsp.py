@@ -153,6 +153,20 @@ def shaped_noise(rng: np.random.Generator, length: int, shape: Shape) -> Audio:
     return shaped / rms
 
 
+def shaped_noises(rng: np.random.Generator, count: int, length: int, shape: Shape) -> Audio:
+    """``count`` rows of ``shaped_noise``, drawn at once: the same numbers as ``count``
+    calls one after the other (the same draws, the same transforms a row at a time)."""
+    if length <= 0:
+        return np.zeros((count, 0))
+    white = rng.standard_normal((count, length))
+    size = next_fast_len(length, real=True)
+    spectrum = np.fft.rfft(white, n=size, axis=1)
+    freqs = np.maximum(np.fft.rfftfreq(size, 1.0 / RATE), 1.0)
+    shaped = np.fft.irfft(spectrum * shape(freqs), n=size, axis=1)[:, :length]
+    rms = np.sqrt(np.mean(shaped**2, axis=1))
+    return shaped / np.where(rms > 0, rms, 1.0)[:, None]
+
+
 def band_shape(centre_hz: float, octaves: float = 1.5) -> Shape:
     """A log-Gaussian band around ``centre_hz``, ``octaves`` wide (one sigma each side)."""
 
@@ -179,6 +193,13 @@ def band_noise(
 ) -> Audio:
     """White noise shaped to a log-Gaussian band, unit RMS."""
     return shaped_noise(rng, length, band_shape(centre_hz, octaves))
+
+
+def band_noises(
+    rng: np.random.Generator, count: int, length: int, centre_hz: float, octaves: float = 1.5
+) -> Audio:
+    """``count`` rows of ``band_noise``, drawn at once (see ``shaped_noises``)."""
+    return shaped_noises(rng, count, length, band_shape(centre_hz, octaves))
 
 
 def noise_blocks(rng: np.random.Generator, length: int, shape: Shape) -> Iterator[Audio]:

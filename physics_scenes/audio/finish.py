@@ -16,6 +16,7 @@ result is the same, bit for bit, whatever the block size.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
@@ -81,9 +82,15 @@ def room_tone_blocks(seed: int, length: int, level: float) -> Iterator[Audio32]:
 
 def tone_level(loudness: float, seed: int) -> float:
     """RMS of a room tone that measures ``loudness`` LUFS."""
+    return 10 ** ((loudness - _unit_loudness(seed)) / 20)
+
+
+@lru_cache(maxsize=8)
+def _unit_loudness(seed: int) -> float:
+    """Loudness (LUFS) of a unit-RMS room tone: measured once a seed (the master's
+    trials ask for the same tone again and again)."""
     probe = next(room_tone_blocks(seed, 2 * RATE, 1.0))
-    unit = integrated_loudness(probe[FADE_IN : 2 * RATE - FADE_OUT])
-    return 10 ** ((loudness - unit) / 20)
+    return integrated_loudness(probe[FADE_IN : 2 * RATE - FADE_OUT])
 
 
 def room_tone(seed: int, length: int, loudness: float) -> Iterator[Audio32]:

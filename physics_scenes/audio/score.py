@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass, field, replace
-from struct import Struct
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,15 +21,13 @@ from .water import WaterScore
 
 SPLASH_MERGE = 0.05
 """Seconds over which a liquid's splash events make one sound."""
-_CONTACT = Struct("<9d")
-"""A lasting contact as the score keeps it (see ``Score._contacts``); rows are exact as doubles."""
 SCRAPE_FLOOR = 0.03
 """Contact speeds below this (m/s) make no scraping or rolling sound."""
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One impact or footstep to synthesize."""
+class Hit(NamedTuple):
+    """One impact or footstep to synthesize (a named tuple: cheap to build, by the
+    thousand a second in a pile)."""
 
     time: float
     """Simulation time, seconds."""
@@ -70,14 +68,11 @@ class Score:
         self.hits: list[Hit] = []
         self.frame_times: array[float] = array("d")
         self.layers: dict[tuple[str, str], ContactLayer] = {}
-        self._contacts: dict[tuple[int, int], bytes] = {}
-        """(row a, row b) → ``_CONTACT``-packed (row a, row b, normal x, y, contact point in
-        a's frame x, y, in b's frame x, y, material pair number): the arrays are one join."""
-        self._arrays: tuple[np.ndarray, ...] | None = None
+        self._contacts = _Contacts()
+        self._groups: dict[tuple[str, str], int] = {}
+        """Material pair → its number (in order of first contact)."""
+        self._names: list[tuple[str, str]] = []
         self._group_of: dict[tuple[int, int], int] = {}
-        """(row a, row b) → its material pair's number in ``_group_names``."""
-        self._group_names: list[tuple[str, str]] = []
-        self._group_number: dict[tuple[str, str], int] = {}
         self._radius = np.array(
             [
                 b.shapes[0].radius
@@ -89,7 +84,7 @@ class Score:
         masses = layout.masses()
         self._mass = np.where(np.isfinite(masses), masses, np.inf)
         self._material = [b.material for b in layout.bodies]
-        self._cog = np.array([b.center_of_gravity for b in layout.bodies], dtype=np.float64)
+        self._cogs = [(float(x), float(y)) for x, y in (b.center_of_gravity for b in layout.bodies)]
         self.water = WaterScore(layout) if layout.fluids else None
         """The liquid's pour and slosh measures (``audio.water``), in scenes with liquid."""
 
@@ -118,8 +113,7 @@ class Score:
         if event.kind != "foot":
             hit_a, hit_b = a, b
         if event.kind == "separate":
-            self._contacts.pop((a, b), None)
-            self._arrays = None
+            self._contacts.remove((a, b))
             return
         if event.kind == "splash":
             self._splash(event)
@@ -147,16 +141,16 @@ class Score:
                 dx = event.point[0] - float(frame.position[row, 0])
                 dy = event.point[1] - float(frame.position[row, 1])
                 c, s = math.cos(angle), math.sin(angle)
-                local += [c * dx + s * dy - self._cog[row, 0], -s * dx + c * dy - self._cog[row, 1]]
-            self._contacts[(a, b)] = _CONTACT.pack(a, b, *normal, *local, self._group(a, b))
-            self._arrays = None
+                cog_x, cog_y = self._cogs[row]
+                local += [c * dx + s * dy - cog_x, -s * dx + c * dy - cog_y]
+            self._contacts.put((a, b), (*normal, *local), self._group(a, b))
 
     def _splash(self, event: Event) -> None:
         """Liquid hitting something: one hit per ``SPLASH_MERGE`` seconds (the fluid reports
         every step; a pour would otherwise be hundreds of voices a second)."""
         last = self.hits[-1] if self.hits else None
         if last is not None and last.kind == "splash" and event.time - last.time < SPLASH_MERGE:
-            self.hits[-1] = replace(last, impulse=last.impulse + event.impulse)
+            self.hits[-1] = last._replace(impulse=last.impulse + event.impulse)
             return
         self.hits.append(
             Hit(event.time, "splash", -1, -1, event.impulse, event.point[0], len(self.hits))
@@ -166,33 +160,16 @@ class Score:
         """The number of the material pair of rows ``a`` and ``b`` (cached per body pair)."""
         number = self._group_of.get((a, b))
         if number is None:
-            material = self._material
-            name = (
-                (material[a], material[b])
-                if material[a] <= material[b]
-                else (material[b], material[a])
-            )
-            number = self._group_number.get(name)
+            low, high = sorted((self._material[a], self._material[b]))
+            number = self._groups.get((low, high))
             if number is None:
-                number = self._group_number[name] = len(self._group_names)
-                self._group_names.append(name)
-            self._group_of[(a, b)] = number
+                number = self._groups[low, high] = len(self._names)
+                self._names.append((low, high))
+            self._group_of[a, b] = number
         return number
 
-    def _contact_arrays(self) -> tuple[np.ndarray, ...]:
-        """The touching pairs as arrays, rebuilt when a contact begins or ends (on most
-        frames of a busy scene: ~1500 contacts in a settled 1000-ball pile): each contact
-        is kept as its packed row, so a rebuild is one join, not a pass in Python."""
-        if self._arrays is None:
-            data = np.frombuffer(b"".join(self._contacts.values()), np.float64).reshape(-1, 9)
-            rows = data[:, [0, 1, 8]].astype(np.intp)
-            self._arrays = (
-                rows[:, 0], rows[:, 1], data[:, 2:4], data[:, 4:6], data[:, 6:8], rows[:, 2],
-            )  # fmt: skip
-        return self._arrays
-
     def _contact_levels(self, frame: Frame) -> None:
-        ra, rb, normal, local_a, local_b, group = self._contact_arrays()
+        ra, rb, normal, local_a, local_b, group = self._contacts.arrays()
         levels: dict[tuple[str, str], tuple[float, float, float]] = {}
         if len(ra):
             v, w, pos = frame.velocity, frame.angular_velocity, frame.position
@@ -227,11 +204,10 @@ class Score:
                 np.where(dyn_a, pos[ra, 0], pos[rb, 0]),
             )
             total = slide_e + roll_e
-            names = self._group_names
-            for g in sorted(np.unique(group[total > 0]).tolist(), key=names.__getitem__):
+            for g in np.unique(group[total > 0]).tolist():
                 mask = group == g
                 e = float(total[mask].sum())
-                levels[names[g]] = (
+                levels[self._names[g]] = (
                     float(slide_e[mask].sum()),
                     float(roll_e[mask].sum()),
                     float((x[mask] * total[mask]).sum() / e),
@@ -253,3 +229,73 @@ class Score:
 def _rotate(points: np.ndarray, angles: np.ndarray) -> np.ndarray:
     c, s = np.cos(angles), np.sin(angles)
     return np.stack([c * points[:, 0] - s * points[:, 1], s * points[:, 0] + c * points[:, 1]], 1)
+
+
+class _Contacts:
+    """The lasting contacts, (row a, row b) → (normal x, y, contact point in a's frame x,
+    y, in b's frame x, y) and material pair, kept as arrays in the order the contacts
+    began (a contact that begins again keeps its place, one that ends leaves a gap,
+    closed when gaps are half the rows): a busy scene begins and ends contacts on most
+    frames, and rebuilding the arrays each time cost as much as the sound's physics.
+    """
+
+    def __init__(self) -> None:
+        self._slot: dict[tuple[int, int], int] = {}
+        self._rows = np.zeros((0, 2), dtype=np.intp)
+        self._data = np.zeros((0, 6))
+        self._group = np.zeros(0, dtype=np.intp)
+        self._alive = np.zeros(0, dtype=bool)
+        self._used = 0
+        self._cache: tuple[np.ndarray, ...] | None = None
+
+    def put(self, key: tuple[int, int], values: tuple[float, ...], group: int) -> None:
+        slot = self._slot.get(key)
+        if slot is None:
+            if self._used == len(self._alive):
+                self._grow()
+            slot = self._slot[key] = self._used
+            self._used += 1
+            self._rows[slot] = key
+            self._group[slot] = group
+            self._alive[slot] = True
+        self._data[slot] = values
+        self._cache = None
+
+    def remove(self, key: tuple[int, int]) -> None:
+        slot = self._slot.pop(key, None)
+        if slot is not None:
+            self._alive[slot] = False
+            self._cache = None
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """(rows a, rows b, normals, points in a's frame, in b's frame, material pairs) of
+        the contacts, in order."""
+        if self._cache is None:
+            if 2 * len(self._slot) < self._used:
+                self._compact()
+            live = np.flatnonzero(self._alive[: self._used])
+            rows, data = self._rows[live], self._data[live]
+            self._cache = (
+                rows[:, 0], rows[:, 1], data[:, 0:2], data[:, 2:4], data[:, 4:6], self._group[live]
+            )  # fmt: skip
+        return self._cache
+
+    def _grow(self) -> None:
+        size = max(64, 2 * len(self._alive))
+        self._rows = np.resize(self._rows, (size, 2))
+        self._data = np.resize(self._data, (size, 6))
+        self._group = np.resize(self._group, size)
+        alive = np.zeros(size, dtype=bool)
+        alive[: self._used] = self._alive[: self._used]
+        self._alive = alive
+
+    def _compact(self) -> None:
+        live = np.flatnonzero(self._alive[: self._used])
+        count = len(live)
+        self._rows[:count] = self._rows[live]
+        self._data[:count] = self._data[live]
+        self._group[:count] = self._group[live]
+        self._alive[:count] = True
+        self._alive[count:] = False
+        self._slot = {(int(a), int(b)): i for i, (a, b) in enumerate(self._rows[:count].tolist())}
+        self._used = count

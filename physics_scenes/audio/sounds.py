@@ -171,7 +171,11 @@ def impact_level(impulse: float, mass_a: float, mass_b: float, min_speed: float)
     gently with mass, and is zero below ``min_speed`` with a soft knee above,
     so resting contacts and jitter in a pile make no sound.
     """
-    inverse = sum(1.0 / m for m in (mass_a, mass_b) if math.isfinite(m) and m > 0)
+    inverse = 0.0  # the sum of the finite masses' inverses (written out: once a hit)
+    if math.isfinite(mass_a) and mass_a > 0:
+        inverse += 1.0 / mass_a
+    if math.isfinite(mass_b) and mass_b > 0:
+        inverse += 1.0 / mass_b
     if inverse <= 0 or impulse <= 0:
         return 0.0
     speed = impulse * inverse

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from .dsp import RATE, Audio, band_noise
+from .dsp import RATE, Audio, band_noise, band_noises
 from .timbre import MAX_HZ, Timbre
 
 LN1000 = math.log(1000.0)
@@ -29,17 +31,38 @@ class Modes:
     """One body's unit-level modal components and contact noise, cached per (timbre, f0)."""
 
     parts: tuple[Audio, ...]
-    noises: tuple[Audio, ...]
-    """``NOISES`` contact-noise bursts: each hit takes one (one burst repeated by a thousand
-    hits kept its chance spectral peaks: a steady 7 kHz line in a pile)."""
+    noises: Audio
+    """``NOISES`` contact-noise bursts, a row each: each hit takes one (one burst repeated
+    by a thousand hits kept its chance spectral peaks: a steady 7 kHz line in a pile)."""
     decays: tuple[float, ...]
+    full: int = field(init=False)
+    """Samples in a whole impact made of these modes."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "full", max([len(p) for p in self.parts] + [self.noises.shape[1]]))
 
 
 def _ramp(length: int, attack_ms: float) -> Audio | None:
     n = min(length, int(attack_ms * 1e-3 * RATE))
     if n <= 1:
         return None
-    return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+    return _rise(n)
+
+
+@lru_cache(maxsize=64)
+def _rise(n: int) -> Audio:
+    """A raised-cosine rise over ``n`` samples (read-only: shared by every voice)."""
+    rise: Audio = 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)
+    rise.flags.writeable = False
+    return rise
+
+
+@lru_cache(maxsize=64)
+def _fall(n: int) -> Audio:
+    """``np.linspace(1, 0, n)``, read-only and shared."""
+    fall = np.linspace(1.0, 0.0, n)
+    fall.flags.writeable = False
+    return fall
 
 
 NOISES = 8
@@ -78,9 +101,7 @@ class ImpactSynth:
         rng = np.random.default_rng(
             [self._seed, zlib.crc32(timbre.name.encode()), int(f0 * 1000), int(decay * 1000)]
         )
-        noises = tuple(
-            band_noise(rng, burst, timbre.noise_hz, 2.0) * envelope for _ in range(NOISES)
-        )
+        noises = band_noises(rng, NOISES, burst, timbre.noise_hz, 2.0) * envelope
         modes = Modes(tuple(parts), noises, tuple(decays))
         self._cache[key] = modes
         return modes
@@ -103,20 +124,10 @@ class ImpactSynth:
         """A unit-level impact of a body (its first ``limit`` samples, if given), its ring
         times times ``decay``; returns the waveform and its longest ring time."""
         modes = self.modes(timbre, f0, decay)
-        full = max([len(p) for p in modes.parts] + [len(modes.noises[0])])
-        length = full if limit is None else min(full, limit)
-        out = np.zeros(length)
         weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
-        for weight, part in zip(weights, modes.parts, strict=False):
-            out[: len(part)] += weight * part[:length]
-        noise = modes.noises[int(rng.integers(len(modes.noises)))]
-        out[: len(noise)] += noise[:length] * (0.6 + 0.5 * weights[-1])
-        ramp = _ramp(length, timbre.attack_ms)
-        if ramp is not None:
-            out[: len(ramp)] *= ramp
-        if length == full:  # the ring ends 60 dB down: fade that last step to zero
-            fade = min(length, END_FADE)
-            out[length - fade :] *= np.linspace(1.0, 0.0, fade)
+        pick = int(rng.integers(len(modes.noises)))
+        length = modes.full if limit is None else min(modes.full, limit)
+        out = impact_rows(modes, timbre.attack_ms, weights[None, :], [pick], [length])[0]
         return out, max(modes.decays, default=timbre.noise_ms * 1e-3)
 
     def footstep(
@@ -190,6 +201,43 @@ def footstep_length(mass: float) -> int:
     """Samples in a footstep of a walker of ``mass`` kg: its thump falls by 60 dB, then a fade."""
     tau = THUMP_TAU * (mass / 70.0) ** (1 / 3)
     return int((6.9 * tau + FOOTSTEP_FADE) * RATE)
+
+
+def impact_rows(
+    modes: Modes, attack_ms: float, weights: np.ndarray, picks: Sequence[int], sizes: Sequence[int]
+) -> Audio:
+    """Many impacts of one body sound at once, a row each: ``ImpactSynth.impact`` cut to
+    each row's ``sizes`` samples (at most ``modes.full``), for each row's mode ``weights``
+    (the strike position's mix, the last one the contact noise's) and contact-noise
+    burst ``picks``. The block is as wide as the longest row; past its size a row holds
+    more of the same impact (without the end fade), for the caller to cut off.
+
+    Each sample is made by the same operations in the same order as one impact at a
+    time (a pile's thousands of alike hits cost a few array passes, not a Python call
+    each): the same bytes. Rows shorter than the attack get a ramp of their own length,
+    as one impact at a time does: call them apart.
+    """
+    length = max(sizes)
+    out = np.zeros((len(weights), length))
+    for k, part in enumerate(modes.parts):
+        size = min(len(part), length)
+        out[:, :size] += weights[:, k, None] * part[None, :size]
+    noise = modes.noises[np.asarray(picks, dtype=np.intp)]
+    size = min(noise.shape[1], length)
+    out[:, :size] += noise[:, :size] * (0.6 + 0.5 * weights[:, -1, None])
+    ramp = _ramp(length, attack_ms)
+    if ramp is not None:
+        out[:, : len(ramp)] *= ramp
+    whole = [row for row, size in enumerate(sizes) if size == modes.full]
+    if whole:  # the ring ends 60 dB down: fade that last step to zero
+        fade = min(modes.full, END_FADE)
+        out[whole, modes.full - fade :] *= _fall(fade)
+    return out
+
+
+def attack_samples(attack_ms: float) -> int:
+    """Samples the attack ramp rises over (``_ramp``: shorter only in a shorter impact)."""
+    return int(attack_ms * 1e-3 * RATE)
 
 
 def play_sample(sample: Audio, ratio: float) -> Audio:

@@ -29,12 +29,24 @@ from .dsp import (
     Shape,
     WavWriter,
     band_shape,
+    integrated_loudness,
     noise_blocks,
     pink_shape,
     read_wav,
 )
 from .finish import finished, room_tone
-from .mix import Bed, Levels, Piece, Source, Voice, allocate, master, mix_windows, voice_pieces
+from .mix import (
+    Bed,
+    Levels,
+    Made,
+    Piece,
+    Source,
+    Voice,
+    allocate,
+    master,
+    mix_windows,
+    voice_pieces,
+)
 from .score import Hit, Score
 from .sounds import (
     BodySound,
@@ -46,11 +58,21 @@ from .sounds import (
     scrape_hz,
 )
 from .spill import SpilledTrack
-from .synth import SPLASH_LENGTH, ImpactSynth, footstep_length, play_sample
+from .synth import (
+    SPLASH_LENGTH,
+    ImpactSynth,
+    Modes,
+    attack_samples,
+    footstep_length,
+    impact_rows,
+    play_sample,
+)
 from .timbre import PRESET_TIMBRES
 from .water import water_sources
 
 TimeMap = Callable[[float], float]
+_Group = tuple[Modes, float, list[int], list[Audio], list[int], list[int]]
+"""Alike voices made together: modes, attack (ms), their indices, weights, bursts, sizes."""
 MIX_WINDOW = 8 * BLOCK
 """Samples mixed at once (10.9 s, 4 MB): a voice still ringing at a window's end is carried
 over, so longer windows carry fewer (a domino cascade rings 60 voices at once)."""
@@ -183,6 +205,8 @@ def write_track(
         mixed = mix.premaster(spill)
         assert len(mixed) == mix.length
         ceiling = spec.true_peak
+        bed = _bed(spec, seed, spill)
+        measured = integrated_loudness(mixed)  # once: every try masters the same mix
         for _ in range(ENCODED_TRIES):
             with WavWriter(path) as wav:  # only once the mix is made: its errors leave no file
                 levels = master(
@@ -191,7 +215,8 @@ def write_track(
                     ceiling,
                     spec.gain_db,
                     emit=lambda _start, block: wav.write(block),
-                    bed=_bed(spec, seed),
+                    bed=bed,
+                    measured=measured,
                 )
             if mark is not None:
                 mark(path)
@@ -256,12 +281,27 @@ class Mix:
         return store(finished(summed, self.length))
 
 
-def _bed(spec: AudioSpec, seed: int) -> Bed | None:
-    """The room tone the master adds ``spec.room_tone`` LU under the track's loudness."""
+def _bed(spec: AudioSpec, seed: int, keep: Store = _in_memory) -> Bed | None:
+    """The room tone the master adds ``spec.room_tone`` LU under the track's loudness.
+
+    It is made once and kept (``keep``: in memory, or in a nameless file), then read
+    back block by block: the master asks for the same tone at every trial gain and at
+    every try at the encoded peak (about fifteen times a clip), and making it anew was
+    a third of the master's work. The same blocks, bit for bit.
+    """
     below = spec.room_tone
     if below is None:
         return None
-    return lambda length, loudness: room_tone(seed, length, loudness - below)
+    kept: dict[tuple[int, float], Any] = {}
+
+    def bed(length: int, loudness: float) -> Iterator[Audio32]:
+        if (length, loudness) not in kept:
+            kept.clear()
+            kept[length, loudness] = keep(room_tone(seed, length, loudness - below))
+        tone = kept[length, loudness]
+        return (np.asarray(tone[at : at + BLOCK]) for at in range(0, length, BLOCK))
+
+    return bed
 
 
 SPLASH = -2
@@ -294,7 +334,7 @@ def mixed_windows(
     layout = score.layout
     length = round(duration * RATE)
     sounds = body_sounds(layout, spec, base_dir, materials, seed)
-    masses = layout.masses()
+    masses = layout.masses().tolist()  # Python floats: read once a hit
     synth = ImpactSynth(seed)
     voices: list[Voice] = []
     recipes: dict[int, int] = {}
@@ -315,7 +355,11 @@ def mixed_windows(
     spread, dense = _spread([hit for hit, _ in audible], seed)
     held: dict[int, tuple[float, float]] = {}
     steps = np.random.default_rng([seed, 0x434C]).integers(CLATTER_LEVELS, size=(len(audible), 2))
+    levels = steps.tolist()
     shifts = [clatter_shift(level) for level in range(CLATTER_LEVELS)]
+    alike: dict[tuple[int, int], bool] = {}
+    lengths: dict[tuple[int, float], tuple[int, float]] = {}
+    """(timbre, decay) → (samples, ring): a pile's hits ask again and again."""
     for index, ((hit, level), early, crowded) in enumerate(
         zip(audible, spread, dense, strict=True)
     ):
@@ -330,7 +374,9 @@ def mixed_windows(
             continue
         rows = [hit.a, hit.b]
         share = 1.0
-        if hit.a >= 0 and hit.b >= 0 and same_sound(sounds[hit.a], sounds[hit.b]):
+        if hit.a >= 0 and hit.b >= 0 and (hit.a, hit.b) not in alike:
+            alike[hit.a, hit.b] = same_sound(sounds[hit.a], sounds[hit.b])
+        if hit.a >= 0 and hit.b >= 0 and alike[hit.a, hit.b]:
             # Two identical bodies (two balls of a pile) ring alike: one voice at their
             # summed power halves the work of an avalanche.
             rows, share = [hit.a], math.sqrt(2.0)
@@ -344,9 +390,15 @@ def mixed_windows(
             else:
                 decay = 1.0
                 if crowded:
-                    held[2 * hit.order + part] = shifts[int(steps[index, part])]
+                    held[2 * hit.order + part] = shifts[levels[index][part]]
                     decay = held[2 * hit.order + part][1]
-                size, ring = synth.length(sound.timbre, decay), max(sound.timbre.decays) * decay
+                known = lengths.get((id(sound.timbre), decay))  # (its timbre lives as long)
+                if known is None:
+                    known = lengths[id(sound.timbre), decay] = (
+                        synth.length(sound.timbre, decay),
+                        max(sound.timbre.decays) * decay,
+                    )
+                size, ring = known
             gain = level * sound.gain * sound.timbre.gain * impacts * share
             order = 2 * hit.order + part
             recipes[order] = row
@@ -364,7 +416,8 @@ def mixed_windows(
     rng = np.random.default_rng([seed, 0x48])  # drawn from in mixing order: deterministic
     ground = BodySound(PRESET_TIMBRES["ground"], PRESET_TIMBRES["ground"].f_ref * 0.06, 1.0)
 
-    def make(voice: Voice, n: int) -> Audio:
+    def single(voice: Voice) -> Audio | None:
+        """A splash, a footstep or a recorded sample; None for a synthesized impact."""
         if voice.order in splashing:
             weight = min(1.0, splashing[voice.order].impulse / SPLASH_HEAVY)
             wave = synth.splash(weight, rng)[0]
@@ -375,15 +428,51 @@ def mixed_windows(
             sole = sounds[step.hit.a].timbre.scrape_hz if step.hit.a >= 0 else 1000.0
             wave = synth.footstep(floor.timbre, floor.f0, sole, step.mass, step.speed, rng)
             return wave if solo in (None, "footsteps") else wave * 0.0
-        row = recipes[voice.order]
-        sound = sounds[row]
+        sound = sounds[recipes[voice.order]]
         if sound.sample is not None:
             wave = play_sample(sound.sample, sound.sample_ratio)
-        else:
+            return wave if solo in (None, "impacts") else wave * 0.0
+        return None
+
+    modes_of: dict[tuple[int, float, float, float], Modes] = {}
+
+    def make(batch: list[tuple[Voice, int]]) -> Made:
+        """The batch's waves: the random draws one voice after another, in order (so the
+        same numbers as ever), then the impacts of alike voices synthesized together."""
+        made: Made = []
+        groups: dict[tuple[int, int, int], _Group] = {}
+        for index, (voice, n) in enumerate(batch):
+            wave = single(voice)
+            if wave is not None:
+                made.append((wave[None, :], [index]))
+                continue
+            row = recipes[voice.order]
+            sound = sounds[row]
             pitch, decay = held.get(voice.order, (1.0, 1.0))
-            wave = synth.impact(sound.timbre, sound.f0 * pitch, rng, n, decay)[0]
-        # a stem of its own still makes every voice, so the noise drawn stays the same
-        return wave if solo in (None, "impacts") else wave * 0.0
+            found = (id(sound.timbre), sound.f0, pitch, decay)  # its timbre lives as long
+            modes = modes_of.get(found)
+            if modes is None:
+                modes = modes_of[found] = synth.modes(sound.timbre, sound.f0 * pitch, decay)
+            weights = rng.uniform(0.6, 1.4, len(modes.parts) + 1)
+            pick = int(rng.integers(len(modes.noises)))
+            size = min(modes.full, n)
+            # alike voices of about the same length (within 25 %) are made together; a
+            # voice cut within its attack has a ramp of its own length: made on its own
+            top = size >> max(0, size.bit_length() - 3)
+            alone = size < attack_samples(sound.timbre.attack_ms)
+            key = (id(modes), size.bit_length(), top) if not alone else (index, 0, -1)
+            if key not in groups:
+                groups[key] = (modes, sound.timbre.attack_ms, [], [], [], [])
+            group = groups[key]
+            group[2].append(index)
+            group[3].append(weights)
+            group[4].append(pick)
+            group[5].append(size)
+        for modes, attack_ms, rows, drawn, picks, sizes in groups.values():
+            block = impact_rows(modes, attack_ms, np.array(drawn), picks, sizes)
+            # a stem of its own still makes every voice, so the noise drawn stays the same
+            made.append((block if solo in (None, "impacts") else block * 0.0, rows))
+        return made
 
     sources: list[Source] = [(0, voice_pieces(allocate(voices, spec.voices), length, make))]
     if score.water is not None and solo in (None, "impacts"):  # pour, bubbles, slosh

@@ -17,7 +17,6 @@ from typing import IO, Any
 import imageio_ffmpeg
 import numpy as np
 
-from ..audio.dsp import BLOCK, RATE, TruePeakMeter
 from ..frame import Frame
 from ..picture.view import Pixels
 from .atomic import AtomicPath, deepen_pipe, held_signals, stem_key
@@ -163,6 +162,8 @@ def aac_true_peak(wav: Path) -> float:
     measured as they come (``audio.dsp.TruePeakMeter``): nothing is written, memory
     stays flat. The priming the MP4 trims shifts the samples, not their peak.
     """
+    from ..audio.dsp import BLOCK, RATE, TruePeakMeter  # here: video alone needs no scipy
+
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     quiet = [exe, "-hide_banner", "-loglevel", "error", "-nostdin"]
     encode = [
@@ -232,7 +233,7 @@ def _decoded_sound(
 def decode_audio(path: Path, seconds: float) -> np.ndarray:
     """The first ``seconds`` of a WAV, FLAC or MP3 file as (n, 2) float32 at 48 kHz
     (mono doubled, more channels mixed down by ffmpeg); ``ExportError`` if it cannot."""
-    data = _decoded_sound(path, seconds, "f32le", 2, RATE, 8)
+    data = _decoded_sound(path, seconds, "f32le", 2, SOUND_RATE, 8)
     return np.frombuffer(data, dtype="<f4").reshape(-1, 2)
 
 
@@ -313,6 +314,9 @@ def mux_subtitles(
     _remux(command, muxed, video, "the subtitles")
 
 
+SOUND_RATE = 48_000
+"""``audio.dsp.RATE``, written here so that loading this module (every video) does not
+load the audio stack and its ``scipy.signal`` (0.5-1 s of CPU)."""
 PRINT_RATE = 11_025
 """Chromaprint's own working rate: decoding straight to it keeps a long file small."""
 
