@@ -25,13 +25,7 @@ import numpy as np
 
 from ..frame import Frame, Layout
 from ..output.arrays import write_npz
-from ..physics.measure import (
-    CoreCache,
-    joint_errors,
-    kinetic_energy,
-    penetration,
-    potential_energy,
-)
+from ..physics.measure import Energies, Penetration, joint_errors
 from ..picture import truth
 from ..scene.model import Scene
 from .annotate import Annotations
@@ -79,17 +73,18 @@ class TruthRecorder:
         self._poses: list[Frame] = []
         self._momentum = IsolatedCollisions(layout)
         self._deepest: tuple[float, int, int, int] = (0.0, -1, -1, -1)
-        self._cores: CoreCache = {}
+        self._penetration = Penetration(layout)
+        self._energies = Energies(layout)
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
         layout, frame = self.layout, shown.frame
         if self._rigid:
             self._poses.append(frame)
-        energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
+        energy = self._energies.kinetic(frame) + self._energies.potential(frame)
         self._notes.add(frame.index, frame.events, energy)
         self._momentum.add(frame)
-        depth, a, b = penetration(layout, frame, self._cores)
+        depth, a, b = self._penetration(frame)
         if depth > self._deepest[0]:
             self._deepest = (depth, frame.index, a, b)
         if not self.pixels:
