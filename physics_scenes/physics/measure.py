@@ -210,12 +210,13 @@ class Penetration:
     as measuring every candidate pair one by one (same float operations; the first of
     equally deep pairs in shape order wins).
 
-    >>> from physics_scenes.physics.simulate import simulate
-    >>> from physics_scenes.scene.loader import parse_scene
-    >>> layout, frames = simulate(parse_scene(
-    ...     "bodies: [{kind: ball, name: a, radius: 0.5, position: [0, 0]},"
-    ...     " {kind: ball, name: b, radius: 0.5, position: [0.8, 0]}]"))
-    >>> depth, a, b = Penetration(layout)(next(iter(frames)))
+    >>> from dataclasses import replace
+    >>> from physics_scenes.frame import BodyInfo
+    >>> ball = BodyInfo("a", "ball", "dynamic", "wood", (0, 0, 0), (CircleGeom(0.5),), 1, 1, (0, 0))
+    >>> layout = Layout((ball, replace(ball, name="b")), (0, 0), (4, 4), (0, 0, 0), (0, -9.81))
+    >>> two = np.zeros(2)
+    >>> frame = Frame(0, 0.0, np.array([[0.0, 0.0], [0.8, 0.0]]), two, np.zeros((2, 2)), two)
+    >>> depth, a, b = Penetration(layout)(frame)
     >>> round(depth, 12), layout.names[a], layout.names[b]
     (0.2, 'a', 'b')
     """
