@@ -493,3 +493,45 @@ def test_penetration_is_the_same_as_measuring_pair_by_pair() -> None:
     assert found[0][0] > 0.05  # the jittered grid starts overlapping
     pairs = {frozenset((layout.bodies[a].kind, layout.bodies[b].kind)) for d, a, b in found if d}
     assert len(pairs) >= 3, pairs  # balls, and ragdoll parts, chain links, polygons
+
+
+def test_apart_redraws_items_whose_bodies_overlap_at_the_start(tmp_path: Path) -> None:
+    """``accept: [{apart: true}]``: a draw whose balls overlap is refused before it is
+    simulated and drawn again, counted as ``apart``; the clips made start clean (their
+    plausibility's deepest overlap is a contact's, not frame 0's). ``thrown_balls`` uses
+    it: of its first 20 items, 7 first draws overlap; no accepted draw does."""
+    from physics_scenes.job.dataset import _judge
+    from physics_scenes.physics.measure import Penetration
+    from physics_scenes.physics.simulate import simulate
+    from physics_scenes.scene.template import load_template
+
+    crowded = (
+        TINY.replace("repeat: {randint: [1, 2]}", "repeat: 2").replace(
+            "radius: {uniform: [0.3, 0.6]}", "radius: 0.35"
+        )
+        + "accept:\n  - apart: true\nretries: 60\n"
+    )
+    result = run_dataset(job_for(tmp_path / "apart", 3, crowded, truth=False), ProcessPool(1))
+    records = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    assert all(r["status"] == "accepted" for r in records)
+    assert sum(r["rejections"].get("apart", 0) for r in records) >= 1
+    for record in records:
+        at = record["plausibility"]["penetration_at"]
+        assert at is None or at["frame"] > 0
+        assert set(record["rejections"]) <= {"apart"}
+
+    template = load_template(ROOT / "scenes" / "templates" / "thrown_balls.yaml")
+
+    def overlap(item: Any) -> float:
+        layout, frames = simulate(item.scene, frame_count=1)
+        return Penetration(layout)(next(frames))[0]
+
+    first_draws = 0
+    for index in range(20):
+        attempt = 0
+        while not _judge(template.rules, item := sample(template, index, attempt=attempt)).accepted:
+            assert overlap(item) > 0
+            attempt += 1
+        assert overlap(item) == 0.0
+        first_draws += attempt > 0
+    assert first_draws == 7  # (a draw is refused exactly when it overlaps: above)

@@ -41,10 +41,11 @@ from ..frame import Layout
 from ..output.atomic import AtomicPath, TargetExistsError, recover
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
+from ..physics.measure import Penetration
 from ..physics.simulate import simulate
 from ..scene.files import sha256 as files_sha256
 from ..scene.model import Scene
-from ..scene.outcome import Rules, Verdict, judge
+from ..scene.outcome import APART_TOLERANCE, Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
 from .ground_truth import TruthRecorder
 from .pipeline import RenderJob, run
@@ -206,10 +207,20 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
 
 
 def _judge(rules: Rules, item: Item) -> Verdict:
-    if not rules.simulates:
+    """The rules' verdict; with ``apart``, an item whose bodies overlap at the start is
+    refused before it is simulated (its other conditions are then not checked)."""
+    if not (rules.simulates or rules.apart):
         return judge(rules, _NO_LAYOUT, (), item.values)
+    overlap = 0.0
+    if rules.apart:
+        layout, start = simulate(item.scene, frame_count=1)
+        overlap = Penetration(layout)(next(start))[0]
+        if overlap > APART_TOLERANCE:
+            return Verdict(False, ("apart",), None)
+        if not rules.simulates:
+            return judge(rules, layout, (), item.values, overlap)
     layout, frames = simulate(item.scene)
-    return judge(rules, layout, frames, item.values)
+    return judge(rules, layout, frames, item.values, overlap)
 
 
 _NO_LAYOUT = Layout((), (0.0, 0.0), (1.0, 1.0), (0, 0, 0), (0.0, 0.0))
