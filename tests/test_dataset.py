@@ -535,3 +535,25 @@ def test_apart_redraws_items_whose_bodies_overlap_at_the_start(tmp_path: Path) -
         assert overlap(item) == 0.0
         first_draws += attempt > 0
     assert first_draws == 7  # (a draw is refused exactly when it overlaps: above)
+
+
+def test_flow16_keeps_the_flow_as_float16_within_1_2048_of_itself(tmp_path: Path) -> None:
+    """``--flow16``: the same items but the flow stored as float16, each value within
+    1/2048 of the float32 flow's (round to nearest, 11 significant bits); the other
+    truth arrays are unchanged, and the dataset refuses a resume without the option."""
+    items = []
+    for name, half in (("full", False), ("half", True)):
+        run_dataset(job_for(tmp_path / name, 1, fmt="hdf5", flow16=half), ProcessPool(1))
+        with h5py.File(tmp_path / name / "items" / "000000" / "clip.h5") as h5:
+            items.append({key: h5[key][()] for key in ("ids", "flow", "boxes", "visible")})
+    full, half = items
+    assert full["flow"].dtype == np.float32 and half["flow"].dtype == np.float16
+    moving = np.abs(full["flow"]) > 1e-3
+    assert moving.mean() > 0.01  # the ball moves: there is flow to round
+    error = np.abs(half["flow"].astype(np.float32) - full["flow"])
+    assert np.all(error <= np.abs(full["flow"]) / 2048 + 2**-25)
+    assert error[moving].max() > 0  # rounded indeed
+    for key in ("ids", "boxes", "visible"):
+        assert np.array_equal(full[key], half[key], equal_nan=True)
+    with pytest.raises(DatasetError, match="flow is float16; resume it with --flow16"):
+        run_dataset(job_for(tmp_path / "half", 1, fmt="hdf5"), ProcessPool(1))

@@ -88,6 +88,9 @@ class DatasetJob:
     audio: bool = False
     truth: bool = True
     """Write ``clip.truth.npz`` (ids, flow, boxes, visibility) beside each clip."""
+    flow16: bool = False
+    """Keep the flow as float16 (``--flow16``: half the bytes, each value within 1/2048
+    of itself) instead of float32."""
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
     video: str | None = None
@@ -132,6 +135,8 @@ class DatasetJob:
             "global_seed": self.global_seed,
             "video": video,
             "truth": self.truth,
+            # (absent for float32 flow: datasets made before it still resume)
+            **({"flow": "float16"} if self.flow16 else {}),
         }  # fmt: skip
 
 
@@ -269,7 +274,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         parallel=False,
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
-    recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
+    recorder = TruthRecorder(job.width, job.height, pixels=job.truth, flow16=job.flow16)
     result = run(render, observers=[recorder])
     files = [*result.files, into / NOTES]
     notes = recorder.notes()
@@ -318,6 +323,11 @@ def prepare(job: DatasetJob) -> set[int]:
                     f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
                     f"not {value!r}); use another folder or the same settings to resume it"
                 )
+        if found.get("flow", "float32") != settings.get("flow", "float32"):
+            raise DatasetError(
+                f"{job.out} holds a dataset whose flow is {found.get('flow', 'float32')}; "
+                f"resume it with{'' if 'flow' in found else 'out'} --flow16"
+            )
     else:
         ours = ("items",)  # and the staging of a first run killed before dataset.json
         names = os.listdir(job.out)
