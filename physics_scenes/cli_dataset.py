@@ -144,10 +144,21 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def cmd_sample(args: argparse.Namespace) -> int:
     template = load_template(args.template)
     item = sample(template, args.index, args.global_seed)
+    note = ""
+    if template.rules.apart and not template.rules.simulates:  # decided without physics
+        from .job.dataset import chosen_draw
+
+        chosen = chosen_draw(template, args.index, args.global_seed)
+        if chosen is None:
+            note = "# every draw breaks the template's rules: batch records it as rejected\n"
+        elif chosen.attempt:
+            item = chosen
+            note = f"# draw {chosen.attempt}: the draws before it break the template's rules\n"
     values = ", ".join(f"{name} = {value!r}" for name, value in item.values.items())
     header = (
         f"# item {item.index} of {args.template.name} (template sha256 {template.sha256[:16]}, "
         f"global seed {args.global_seed}); its seed is {item.seed}\n"
+        + note
         + (f"# variables: {values}\n" if values else "")
     )
     text = header + dump_yaml(dict(item.data))

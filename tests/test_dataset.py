@@ -495,14 +495,17 @@ def test_penetration_is_the_same_as_measuring_pair_by_pair() -> None:
     assert len(pairs) >= 3, pairs  # balls, and ragdoll parts, chain links, polygons
 
 
-def test_apart_redraws_items_whose_bodies_overlap_at_the_start(tmp_path: Path) -> None:
+def test_apart_redraws_items_whose_bodies_overlap_at_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``accept: [{apart: true}]``: a draw whose balls overlap is refused before it is
     simulated and drawn again, counted as ``apart``; the clips made start clean (their
     plausibility's deepest overlap is a contact's, not frame 0's). ``thrown_balls`` uses
     it: of its first 20 items, 7 first draws overlap; no accepted draw does."""
-    from physics_scenes.job.dataset import _judge
+    from physics_scenes.job.dataset import judge_item
     from physics_scenes.physics.measure import Penetration
     from physics_scenes.physics.simulate import simulate
+    from physics_scenes.scene.loader import load_scene
     from physics_scenes.scene.template import load_template
 
     crowded = (
@@ -526,14 +529,24 @@ def test_apart_redraws_items_whose_bodies_overlap_at_the_start(tmp_path: Path) -
         layout, frames = simulate(item.scene, frame_count=1)
         return Penetration(layout)(next(frames))[0]
 
-    first_draws = 0
+    first_draws, chosen = 0, {}
     for index in range(20):
         attempt = 0
-        while not _judge(template.rules, item := sample(template, index, attempt=attempt)).accepted:
+        while not judge_item(
+            template.rules, item := sample(template, index, attempt=attempt)
+        ).accepted:
             assert overlap(item) > 0
             attempt += 1
         assert overlap(item) == 0.0
         first_draws += attempt > 0
+        chosen[index] = item
+    # `sample` prints the draw that batch renders (apart needs no simulation)
+    redrawn = next(index for index, item in chosen.items() if item.attempt > 0)
+    assert main(["sample", str(template.file), "--seed", str(redrawn)]) == 0
+    printed = capsys.readouterr().out
+    assert f"# draw {chosen[redrawn].attempt}: " in printed
+    (tmp_path / "item.yaml").write_text(printed)
+    assert load_scene(tmp_path / "item.yaml") == chosen[redrawn].scene
     assert first_draws == 7  # (a draw is refused exactly when it overlaps: above)
 
 

@@ -186,7 +186,7 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     for attempt in range(rules.retries + 1):
         try:
             item = sample(template, index, job.global_seed, attempt=attempt)
-            verdict = _judge(rules, item)
+            verdict = judge_item(rules, item)
         except SceneError:
             rejections["invalid scene"] += 1
             continue
@@ -215,7 +215,7 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     return _write_item(job, template, None, target, record)
 
 
-def _judge(rules: Rules, item: Item) -> Verdict:
+def judge_item(rules: Rules, item: Item) -> Verdict:
     """The rules' verdict; with ``apart``, an item whose bodies overlap at the start is
     refused before it is simulated (its other conditions are then not checked)."""
     if not (rules.simulates or rules.apart):
@@ -230,6 +230,25 @@ def _judge(rules: Rules, item: Item) -> Verdict:
             return judge(rules, layout, (), item.values, overlap)
     layout, frames = simulate(item.scene)
     return judge(rules, layout, frames, item.values, overlap)
+
+
+def chosen_draw(template: Template, index: int, global_seed: int = 0) -> Item | None:
+    """The draw of item ``index`` that ``render_item`` renders, when the rules decide it
+    without simulating (``apart``, a variable's label and balance: ``sample`` prints it);
+    None when they need the simulation, or when every draw is refused."""
+    rules = template.rules
+    if rules.simulates:
+        return None
+    wanted = rules.balance[index % len(rules.balance)] if rules.balance else None
+    for attempt in range(rules.retries + 1):
+        try:
+            item = sample(template, index, global_seed, attempt=attempt)
+        except SceneError:
+            continue
+        verdict = judge_item(rules, item)
+        if verdict.accepted and (wanted is None or verdict.label == wanted):
+            return item
+    return None
 
 
 _NO_LAYOUT = Layout((), (0.0, 0.0), (1.0, 1.0), (0, 0, 0), (0.0, 0.0))
