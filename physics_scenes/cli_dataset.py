@@ -145,7 +145,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     template = load_template(args.template)
     item = sample(template, args.index, args.global_seed)
     note = ""
-    if template.rules.apart and not template.rules.simulates:  # decided without physics
+    rules = template.rules
+    if (rules.apart or rules.balance) and not rules.simulates:  # decided without physics
         from .job.dataset import chosen_draw
 
         chosen = chosen_draw(template, args.index, args.global_seed)
