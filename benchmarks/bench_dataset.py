@@ -283,6 +283,7 @@ def main() -> None:
     splits = {
         "hdf5 frames, no truth": {"fmt": "hdf5", "truth": False},
         "hdf5 frames + truth": {"fmt": "hdf5"},
+        "hdf5 frames + truth, --flow16": {"fmt": "hdf5", "flow16": True},
         "MP4 + truth": {"fmt": "folder"},
     }
     table = {}

@@ -113,6 +113,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     batch.add_argument("--audio", action="store_true", help="give each clip its sound track")
     batch.add_argument("--no-truth", action="store_true",
                        help="no clip.truth.npz (instance ids, optical flow, boxes)")  # fmt: skip
+    batch.add_argument("--fsync", action="store_true",
+                       help="flush each item to the disk before and after its commit "
+                       "(items survive a power cut; costs a few disk syncs an item)")  # fmt: skip
+    batch.add_argument("--flow16", action="store_true",
+                       help="optical flow as float16 (half the bytes; each value within "
+                       "1/2048 of itself) instead of float32")  # fmt: skip
     batch.add_argument(
         "--format",
         choices=["folder", "webdataset", "hdf5"],
@@ -140,10 +146,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def cmd_sample(args: argparse.Namespace) -> int:
     template = load_template(args.template)
     item = sample(template, args.index, args.global_seed)
+    note = ""
+    rules = template.rules
+    if (rules.apart or rules.balance) and not rules.simulates:  # decided without physics
+        from .job.dataset import chosen_draw
+
+        chosen = chosen_draw(template, args.index, args.global_seed)
+        if chosen is None:
+            note = "# every draw breaks the template's rules: batch records it as rejected\n"
+        elif chosen.attempt:
+            item = chosen
+            note = f"# draw {chosen.attempt}: the draws before it break the template's rules\n"
     values = ", ".join(f"{name} = {value!r}" for name, value in item.values.items())
     header = (
         f"# item {item.index} of {args.template.name} (template sha256 {template.sha256[:16]}, "
         f"global seed {args.global_seed}); its seed is {item.seed}\n"
+        + note
         + (f"# variables: {values}\n" if values else "")
     )
     text = header + dump_yaml(dict(item.data))
@@ -180,7 +198,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         template, args.out, args.count, global_seed=args.global_seed, width=width,
         height=height, quality=args.quality, audio=args.audio, fmt=args.format,
         video=args.video,
-        truth=not args.no_truth, shard_size=args.shard_size, assets=tuple(args.assets),
+        truth=not args.no_truth, flow16=args.flow16, fsync=args.fsync,
+        shard_size=args.shard_size,
+        assets=tuple(args.assets),
         registry=registry_in_use(args.registry),
     )  # fmt: skip
     workers = args.workers or os.cpu_count() or 1

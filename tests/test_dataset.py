@@ -406,3 +406,193 @@ def test_a_counterfactual_twin_changes_one_variable_and_is_linked_in_the_record(
         assert hashlib.sha256(data).hexdigest() == digest
     with pytest.raises(SceneError, match="no variable 'sped'"):
         parse_template(TINY + "counterfactual: {variable: sped, value: 0}\n", "t.yaml")
+
+
+CROWD = """
+world: {size: [8, 6], walls: true}
+timing: {duration: 0.5, fps: 16, substeps: 4}
+bodies:
+  - {kind: segment, name: shelf, a: [0.5, 2.0], b: [4.0, 1.2], thickness: 0.12}
+  - {kind: ramp, name: ramp, a: [4.5, 3.0], b: [7.5, 1.0]}
+  - {kind: ragdoll, name: doll, position: [6.0, 4.5], angle: -10, velocity: [-1.5, 0]}
+  - {kind: chain, name: chain, start: [0.5, 5.5], end: [3.5, 5.5], length: 3.4, links: 12,
+     thickness: 0.05}
+  - {kind: box, name: crate, position: [2.0, 3.0], size: [0.6, 0.5], angle: 20}
+  - kind: ball
+    name: ball
+    position: [0.8, 2.4]
+    radius: 0.17
+    grid: {columns: 12, rows: 4, spacing: [0.3, 0.3], jitter: 0.05}
+"""
+
+
+def _one_by_one(layout: Any, frame: Any) -> tuple[float, int, int]:
+    """The deepest overlap the plain way (the function before it was vectorised): each
+    shape's core built alone, candidates from an N x N box test, every pair measured by
+    ``measure._core_distance`` in a Python loop."""
+    import math
+
+    from physics_scenes.frame import CircleGeom, SegmentGeom
+    from physics_scenes.physics.measure import _core_distance
+
+    rows, cores = [], []
+    for row, body in enumerate(layout.bodies):
+        x, y = frame.position[row]
+        if not all(map(math.isfinite, (float(x), float(y), float(frame.angle[row])))):
+            continue
+        c, s = math.cos(frame.angle[row]), math.sin(frame.angle[row])
+        for geom in body.shapes:
+            if isinstance(geom, CircleGeom):
+                local, radius = np.array([geom.offset], dtype=np.float64), geom.radius
+            elif isinstance(geom, SegmentGeom):
+                local, radius = np.array([geom.a, geom.b], dtype=np.float64), geom.radius
+            else:
+                local, radius = np.array(geom.vertices, dtype=np.float64), 0.0
+            world = np.column_stack((x + local[:, 0] * c - local[:, 1] * s,
+                                     y + local[:, 0] * s + local[:, 1] * c))  # fmt: skip
+            rows.append(row)
+            cores.append((world, radius))
+    pad = np.array([r for _, r in cores])
+    low = np.array([p.min(axis=0) for p, _ in cores]) - pad[:, None]
+    high = np.array([p.max(axis=0) for p, _ in cores]) + pad[:, None]
+    apart = (low[:, None, :] > high[None, :, :]).any(axis=2)
+    tied = {frozenset((j.a, j.b)) for j in layout.joints}
+    deepest, pair = 0.0, (-1, -1)
+    for i, j in zip(*np.nonzero(np.triu(~apart & ~apart.T, k=1)), strict=True):
+        a, b = rows[i], rows[j]
+        one, two = layout.bodies[a], layout.bodies[b]
+        if a == b or (one.body_type == two.body_type == "static") or {a, b} in tied:
+            continue
+        if one.group != 0 and one.group == two.group:
+            continue
+        depth = cores[i][1] + cores[j][1] - _core_distance(cores[i][0], cores[j][0])
+        if depth > deepest:
+            deepest, pair = depth, (min(a, b), max(a, b))
+    return deepest, *pair
+
+
+def test_penetration_is_the_same_as_measuring_pair_by_pair() -> None:
+    """The vectorised ``Penetration`` finds the same deepest overlap, to the bit, as the
+    pair-by-pair loop, frame after frame of a crowded scene: balls (overlapping at the
+    start), segments, walls, a ramp and box (polygons), a ragdoll (a group) and a chain
+    (joints)."""
+    from physics_scenes.physics.measure import Penetration
+    from physics_scenes.physics.simulate import simulate
+    from physics_scenes.scene.loader import parse_scene
+
+    layout, frames = simulate(parse_scene(CROWD))
+    measure = Penetration(layout)
+    balls = np.array([body.kind == "ball" for body in layout.bodies])
+    found: list[tuple[float, int, int]] = []
+    for frame in frames:  # as simulated, and with the balls out of the world (NaN)
+        hidden = np.where(balls[:, None], np.nan, frame.position)
+        for shown in (frame, replace(frame, position=hidden)):
+            ours = measure(shown)
+            assert ours == _one_by_one(layout, shown) and type(ours[0]) is float
+            found.append(ours)
+    assert found[0][0] > 0.05  # the jittered grid starts overlapping
+    pairs = {frozenset((layout.bodies[a].kind, layout.bodies[b].kind)) for d, a, b in found if d}
+    assert len(pairs) >= 3, pairs  # balls, and ragdoll parts, chain links, polygons
+
+
+def test_apart_redraws_items_whose_bodies_overlap_at_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``accept: [{apart: true}]``: a draw whose balls overlap is refused before it is
+    simulated and drawn again, counted as ``apart``; the clips made start clean (their
+    plausibility's deepest overlap is a contact's, not frame 0's). ``thrown_balls`` uses
+    it: of its first 20 items, 7 first draws overlap; no accepted draw does."""
+    from physics_scenes.job.dataset import judge_item
+    from physics_scenes.physics.measure import Penetration
+    from physics_scenes.physics.simulate import simulate
+    from physics_scenes.scene.loader import load_scene
+    from physics_scenes.scene.template import load_template
+
+    crowded = (
+        TINY.replace("repeat: {randint: [1, 2]}", "repeat: 2").replace(
+            "radius: {uniform: [0.3, 0.6]}", "radius: 0.35"
+        )
+        + "accept:\n  - apart: true\nretries: 60\n"
+    )
+    result = run_dataset(job_for(tmp_path / "apart", 3, crowded, truth=False), ProcessPool(1))
+    records = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    assert all(r["status"] == "accepted" for r in records)
+    assert sum(r["rejections"].get("apart", 0) for r in records) >= 1
+    for record in records:
+        at = record["plausibility"]["penetration_at"]
+        assert at is None or at["frame"] > 0
+        assert set(record["rejections"]) <= {"apart"}
+
+    template = load_template(ROOT / "scenes" / "templates" / "thrown_balls.yaml")
+
+    def overlap(item: Any) -> float:
+        layout, frames = simulate(item.scene, frame_count=1)
+        return Penetration(layout)(next(frames))[0]
+
+    first_draws, chosen = 0, {}
+    for index in range(20):
+        attempt = 0
+        while not judge_item(
+            template.rules, item := sample(template, index, attempt=attempt)
+        ).accepted:
+            assert overlap(item) > 0
+            attempt += 1
+        assert overlap(item) == 0.0
+        first_draws += attempt > 0
+        chosen[index] = item
+    # `sample` prints the draw that batch renders (apart needs no simulation)
+    redrawn = next(index for index, item in chosen.items() if item.attempt > 0)
+    assert main(["sample", str(template.file), "--seed", str(redrawn)]) == 0
+    printed = capsys.readouterr().out
+    assert f"# draw {chosen[redrawn].attempt}: " in printed
+    (tmp_path / "item.yaml").write_text(printed)
+    assert load_scene(tmp_path / "item.yaml") == chosen[redrawn].scene
+    assert first_draws == 7  # (a draw is refused exactly when it overlaps: above)
+
+
+def test_flow16_keeps_the_flow_as_float16_within_1_2048_of_itself(tmp_path: Path) -> None:
+    """``--flow16``: the same items but the flow stored as float16, each value within
+    1/2048 of the float32 flow's (round to nearest, 11 significant bits); the other
+    truth arrays are unchanged, and the dataset refuses a resume without the option."""
+    items = []
+    for name, half in (("full", False), ("half", True)):
+        run_dataset(job_for(tmp_path / name, 1, fmt="hdf5", flow16=half), ProcessPool(1))
+        with h5py.File(tmp_path / name / "items" / "000000" / "clip.h5") as h5:
+            items.append({key: h5[key][()] for key in ("ids", "flow", "boxes", "visible")})
+    full, half = items
+    assert full["flow"].dtype == np.float32 and half["flow"].dtype == np.float16
+    moving = np.abs(full["flow"]) > 1e-3
+    assert moving.mean() > 0.01  # the ball moves: there is flow to round
+    error = np.abs(half["flow"].astype(np.float32) - full["flow"])
+    assert np.all(error <= np.abs(full["flow"]) / 2048 + 2**-25)
+    assert error[moving].max() > 0  # rounded indeed
+    for key in ("ids", "boxes", "visible"):
+        assert np.array_equal(full[key], half[key], equal_nan=True)
+    with pytest.raises(DatasetError, match="flow is float16; resume it with --flow16"):
+        run_dataset(job_for(tmp_path / "half", 1, fmt="hdf5"), ProcessPool(1))
+
+
+def test_fsync_flushes_every_file_and_folder_of_an_item_and_changes_no_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--fsync``: every file and folder of each item, and the items folder after the
+    commit, go through the real ``os.fsync`` (watched, not replaced); the dataset is
+    byte-identical to one made without it."""
+    synced: set[tuple[int, int]] = set()
+    real = os.fsync
+
+    def watched(handle: int) -> None:
+        info = os.fstat(handle)
+        synced.add((info.st_dev, info.st_ino))
+        real(handle)
+
+    run_dataset(job_for(tmp_path / "plain", 1, truth=False), ProcessPool(1))
+    monkeypatch.setattr(os, "fsync", watched)
+    run_dataset(job_for(tmp_path / "synced", 1, truth=False, fsync=True), ProcessPool(1))
+    assert tree(tmp_path / "plain") == tree(tmp_path / "synced")
+    items = tmp_path / "synced" / "items"
+    paths = [items, *items.rglob("*")]
+    assert len(paths) > 5
+    for path in paths:
+        info = path.stat()
+        assert (info.st_dev, info.st_ino) in synced, path

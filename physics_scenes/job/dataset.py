@@ -41,10 +41,11 @@ from ..frame import Layout
 from ..output.atomic import AtomicPath, TargetExistsError, recover
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
+from ..physics.measure import Penetration
 from ..physics.simulate import simulate
 from ..scene.files import sha256 as files_sha256
 from ..scene.model import Scene
-from ..scene.outcome import Rules, Verdict, judge
+from ..scene.outcome import APART_TOLERANCE, Rules, Verdict, judge
 from ..scene.template import Item, Template, parse_template, sample
 from .ground_truth import TruthRecorder
 from .pipeline import RenderJob, run
@@ -87,6 +88,13 @@ class DatasetJob:
     audio: bool = False
     truth: bool = True
     """Write ``clip.truth.npz`` (ids, flow, boxes, visibility) beside each clip."""
+    fsync: bool = False
+    """Flush every item's files and folders to the disk before its commit, and the commit
+    (the rename) after it (``--fsync``): items survive a power cut, complete or absent.
+    It does not change any bytes, so a dataset may be resumed with or without it."""
+    flow16: bool = False
+    """Keep the flow as float16 (``--flow16``: half the bytes, each value within 1/2048
+    of itself) instead of float32."""
     fmt: str = "folder"
     """``folder`` (the items only), ``webdataset`` or ``hdf5`` (also shards of them)."""
     video: str | None = None
@@ -131,6 +139,8 @@ class DatasetJob:
             "global_seed": self.global_seed,
             "video": video,
             "truth": self.truth,
+            # (absent for float32 flow: datasets made before it still resume)
+            **({"flow": "float16"} if self.flow16 else {}),
         }  # fmt: skip
 
 
@@ -176,7 +186,7 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     for attempt in range(rules.retries + 1):
         try:
             item = sample(template, index, job.global_seed, attempt=attempt)
-            verdict = _judge(rules, item)
+            verdict = judge_item(rules, item)
         except SceneError:
             rejections["invalid scene"] += 1
             continue
@@ -205,11 +215,40 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     return _write_item(job, template, None, target, record)
 
 
-def _judge(rules: Rules, item: Item) -> Verdict:
-    if not rules.simulates:
+def judge_item(rules: Rules, item: Item) -> Verdict:
+    """The rules' verdict; with ``apart``, an item whose bodies overlap at the start is
+    refused before it is simulated (its other conditions are then not checked)."""
+    if not (rules.simulates or rules.apart):
         return judge(rules, _NO_LAYOUT, (), item.values)
+    overlap = 0.0
+    if rules.apart:
+        layout, start = simulate(item.scene, frame_count=1)
+        overlap = Penetration(layout)(next(start))[0]
+        if overlap > APART_TOLERANCE:
+            return Verdict(False, ("apart",), None)
+        if not rules.simulates:
+            return judge(rules, layout, (), item.values, overlap)
     layout, frames = simulate(item.scene)
-    return judge(rules, layout, frames, item.values)
+    return judge(rules, layout, frames, item.values, overlap)
+
+
+def chosen_draw(template: Template, index: int, global_seed: int = 0) -> Item | None:
+    """The draw of item ``index`` that ``render_item`` renders, when the rules decide it
+    without simulating (``apart``, a variable's label and balance: ``sample`` prints it);
+    None when they need the simulation, or when every draw is refused."""
+    rules = template.rules
+    if rules.simulates:
+        return None
+    wanted = rules.balance[index % len(rules.balance)] if rules.balance else None
+    for attempt in range(rules.retries + 1):
+        try:
+            item = sample(template, index, global_seed, attempt=attempt)
+        except SceneError:
+            continue
+        verdict = judge_item(rules, item)
+        if verdict.accepted and (wanted is None or verdict.label == wanted):
+            return item
+    return None
 
 
 _NO_LAYOUT = Layout((), (0.0, 0.0), (1.0, 1.0), (0, 0, 0), (0.0, 0.0))
@@ -236,7 +275,11 @@ def _write_item(
                 }  # fmt: skip
         text = json.dumps(record, sort_keys=True, separators=(",", ":"))
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
+        if job.fsync:
+            sync_tree(folder.temp)
         folder.commit()
+        if job.fsync:
+            _sync(target.parent)
     except TargetExistsError:
         folder.discard()
         if (target / ITEM_FILE).is_file():  # another run finished it meanwhile: same bytes
@@ -258,7 +301,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         parallel=False,
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
-    recorder = TruthRecorder(job.width, job.height, pixels=job.truth)
+    recorder = TruthRecorder(job.width, job.height, pixels=job.truth, flow16=job.flow16)
     result = run(render, observers=[recorder])
     files = [*result.files, into / NOTES]
     notes = recorder.notes()
@@ -275,6 +318,23 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         "plausibility": notes["plausibility"],
         "files": {path.name: files_sha256(path) for path in sorted(files)},
     }  # fmt: skip
+
+
+def sync_tree(folder: Path) -> None:
+    """``fsync`` every file below ``folder``, then every folder, deepest first (a file's
+    name is durable once its folder is)."""
+    for root, _folders, names in sorted(os.walk(folder), reverse=True):
+        for name in names:
+            _sync(Path(root) / name)
+        _sync(Path(root))
+
+
+def _sync(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def read_record(folder: Path) -> dict[str, Any]:
@@ -307,6 +367,11 @@ def prepare(job: DatasetJob) -> set[int]:
                     f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
                     f"not {value!r}); use another folder or the same settings to resume it"
                 )
+        if found.get("flow", "float32") != settings.get("flow", "float32"):
+            raise DatasetError(
+                f"{job.out} holds a dataset whose flow is {found.get('flow', 'float32')}; "
+                f"resume it with{'' if 'flow' in found else 'out'} --flow16"
+            )
     else:
         ours = ("items",)  # and the staging of a first run killed before dataset.json
         names = os.listdir(job.out)

@@ -4,8 +4,9 @@ Arrays (``numpy.load``), for a clip of n frames at W×H with B bodies (rows of t
 states file's ``bodies``):
 
 - ``ids`` (n, H, W) uint16: the body under each pixel's centre, row + 1 (0: background);
-- ``flow`` (n−1, H, W, 2) float32: forward optical flow from frame i to i+1, in pixels
-  (x right, y down), from the bodies' rigid motion and both frames' cameras;
+- ``flow`` (n−1, H, W, 2) float32 (float16 with ``flow16``: each value rounded to 11
+  significant bits, off by at most 1/2048 of itself): forward optical flow from frame i
+  to i+1, in pixels (x right, y down), from the bodies' rigid motion and both frames' cameras;
 - ``boxes`` (n, B, 4) int32: each body's visible pixels' box [x0, y0, x1, y1]
   (inclusive), −1 when not visible;
 - ``visible`` (n, B) float32: visible pixels / the body's whole area in the picture if
@@ -25,13 +26,7 @@ import numpy as np
 
 from ..frame import Frame, Layout
 from ..output.arrays import write_npz
-from ..physics.measure import (
-    CoreCache,
-    joint_errors,
-    kinetic_energy,
-    penetration,
-    potential_energy,
-)
+from ..physics.measure import Energies, Penetration, joint_errors
 from ..picture import truth
 from ..scene.model import Scene
 from .annotate import Annotations
@@ -57,10 +52,12 @@ class TruthRecorder:
 
     ``start(clip)`` once, then ``add`` each ClipFrame in order (what ``pipeline.run``
     does with its observers); then ``write(path)`` and ``notes()``. With
-    ``pixels=False`` only the annotations are made."""
+    ``pixels=False`` only the annotations are made; with ``flow16`` the flow is kept as
+    float16 (half the bytes to store and deflate)."""
 
-    def __init__(self, width: int, height: int, pixels: bool = True) -> None:
+    def __init__(self, width: int, height: int, pixels: bool = True, flow16: bool = False) -> None:
         self.width, self.height, self.pixels = width, height, pixels
+        self.flow_type = np.float16 if flow16 else np.float32
         self._notes: Annotations | None = None
 
     def start(self, clip: Clip) -> None:
@@ -70,7 +67,7 @@ class TruthRecorder:
         n = clip.frame_count if self.pixels else 0
         h, w = self.height, self.width
         self.ids = np.zeros((n, h, w), dtype=np.uint16)
-        self.flow = np.zeros((max(n - 1, 0), h, w, 2), dtype=np.float32)
+        self.flow = np.zeros((max(n - 1, 0), h, w, 2), dtype=self.flow_type)
         self.boxes = np.zeros((n, count, 4), dtype=np.int32)
         self.visible = np.zeros((n, count), dtype=np.float32)
         self._previous: tuple[ClipFrame, truth.Covered] | None = None
@@ -79,17 +76,18 @@ class TruthRecorder:
         self._poses: list[Frame] = []
         self._momentum = IsolatedCollisions(layout)
         self._deepest: tuple[float, int, int, int] = (0.0, -1, -1, -1)
-        self._cores: CoreCache = {}
+        self._penetration = Penetration(layout)
+        self._energies = Energies(layout)
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
         layout, frame = self.layout, shown.frame
         if self._rigid:
             self._poses.append(frame)
-        energy = kinetic_energy(layout, frame) + potential_energy(layout, frame)
+        energy = self._energies.kinetic(frame) + self._energies.potential(frame)
         self._notes.add(frame.index, frame.events, energy)
         self._momentum.add(frame)
-        depth, a, b = penetration(layout, frame, self._cores)
+        depth, a, b = self._penetration(frame)
         if depth > self._deepest[0]:
             self._deepest = (depth, frame.index, a, b)
         if not self.pixels:

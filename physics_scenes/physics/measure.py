@@ -20,28 +20,44 @@ def centers_of_gravity(layout: Layout, frame: Frame) -> FloatArray:
     )
 
 
-def _present(layout: Layout, frame: Frame) -> npt.NDArray[np.bool_]:
-    """Dynamic bodies in the world (a script's absent bodies have NaN states)."""
-    return layout.dynamic_mask() & np.isfinite(frame.position).all(axis=1)
-
-
 def kinetic_energy(layout: Layout, frame: Frame) -> float:
     """Σ ½mv² + ½Iω² over dynamic bodies, in joules (pymunk's velocity is the COG's).
     Bodies not in the world (a script's, NaN) are left out."""
-    mask = _present(layout, frame)
-    mass, moment = layout.masses()[mask], layout.moments()[mask]
-    speed2 = np.sum(frame.velocity[mask] ** 2, axis=1)
-    return float(
-        0.5 * np.sum(mass * speed2) + 0.5 * np.sum(moment * frame.angular_velocity[mask] ** 2)
-    )
+    return Energies(layout).kinetic(frame)
 
 
 def potential_energy(layout: Layout, frame: Frame) -> float:
     """Gravitational energy −Σ m g·r of dynamic bodies, in joules (zero at the origin)."""
-    mask = _present(layout, frame)
-    gravity = np.asarray(layout.gravity, dtype=np.float64)
-    heights = centers_of_gravity(layout, frame)[mask] @ gravity
-    return float(-np.sum(layout.masses()[mask] * heights))
+    return Energies(layout).potential(frame)
+
+
+class Energies:
+    """``kinetic_energy`` and ``potential_energy`` frame after frame of one layout, with
+    its masses, moments and centres of gravity gathered once."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.dynamic = layout.dynamic_mask()
+        self.masses, self.moments = layout.masses(), layout.moments()
+        self.gravity = np.asarray(layout.gravity, dtype=np.float64)
+        self.cog = np.array([body.center_of_gravity for body in layout.bodies], dtype=np.float64)
+
+    def kinetic(self, frame: Frame) -> float:
+        mask = self.dynamic & np.isfinite(frame.position).all(axis=1)
+        mass, moment = self.masses[mask], self.moments[mask]
+        speed2 = np.sum(frame.velocity[mask] ** 2, axis=1)
+        return float(
+            0.5 * np.sum(mass * speed2) + 0.5 * np.sum(moment * frame.angular_velocity[mask] ** 2)
+        )
+
+    def potential(self, frame: Frame) -> float:
+        mask = self.dynamic & np.isfinite(frame.position).all(axis=1)
+        cog = self.cog.reshape(-1, 2)
+        cos, sin = np.cos(frame.angle), np.sin(frame.angle)
+        centres = frame.position + np.column_stack(
+            (cog[:, 0] * cos - cog[:, 1] * sin, cog[:, 0] * sin + cog[:, 1] * cos)
+        )
+        heights = centres[mask] @ self.gravity
+        return float(-np.sum(self.masses[mask] * heights))
 
 
 ON_GROUND = 0.01
@@ -135,23 +151,6 @@ Core = tuple[FloatArray, float]
 point), a segment its two ends (capsule), a polygon its vertices (radius 0)."""
 
 
-def _cores(layout: Layout, frame: Frame, row: int) -> list[Core]:
-    x, y = frame.position[row]
-    c, s = math.cos(frame.angle[row]), math.sin(frame.angle[row])
-    out: list[Core] = []
-    for geom in layout.bodies[row].shapes:
-        if isinstance(geom, CircleGeom):
-            local, radius = np.array([geom.offset], dtype=np.float64), geom.radius
-        elif isinstance(geom, SegmentGeom):
-            local, radius = np.array([geom.a, geom.b], dtype=np.float64), geom.radius
-        else:
-            local, radius = np.array(geom.vertices, dtype=np.float64), 0.0
-        world = np.column_stack((x + local[:, 0] * c - local[:, 1] * s,
-                                 y + local[:, 0] * s + local[:, 1] * c))  # fmt: skip
-        out.append((world, radius))
-    return out
-
-
 def _point_edges(points: FloatArray, a: FloatArray, b: FloatArray) -> float:
     """The least distance from any of ``points`` (k, 2) to any segment a[i]–b[i]."""
     ab = b - a  # (e, 2)
@@ -194,55 +193,165 @@ def _normals(points: FloatArray) -> FloatArray:
     return normals[keep] / lengths[keep, None]
 
 
-CoreCache = dict[int, tuple[tuple[float, float, float], list[Core]]]
-"""``penetration``'s memory between frames: row → (pose, its shapes' cores)."""
+class Penetration:
+    """The deepest overlap between shapes of two bodies, frame after frame of one layout.
+
+    ``Penetration(layout)(frame)`` is (depth in m, row a, row b) with a < b, or (0.0, −1,
+    −1) when no shapes overlap. Pairs that may overlap by design are left out: two static
+    bodies, parts of one composite (a shared ``group``) and bodies tied by a joint. Each
+    shape is a convex core plus a radius (``Core``): depth = radius_a + radius_b − the
+    cores' distance (``_core_distance``).
+
+    What the layout fixes (each shape's local points, radius, owner; which pairs are
+    left out) is built once. A frame is a few whole-array passes: every shape's points
+    moved at once, candidate pairs by sorting the shapes' boxes along x (sweep and
+    prune), then the distances of all pairs of circles and segments together; only a
+    pair with a polygon is measured one by one. The result is the same, to the bit,
+    as measuring every candidate pair one by one (same float operations; the first of
+    equally deep pairs in shape order wins).
+
+    >>> from dataclasses import replace
+    >>> from physics_scenes.frame import BodyInfo
+    >>> ball = BodyInfo("a", "ball", "dynamic", "wood", (0, 0, 0), (CircleGeom(0.5),), 1, 1, (0, 0))
+    >>> layout = Layout((ball, replace(ball, name="b")), (0, 0), (4, 4), (0, 0, 0), (0, -9.81))
+    >>> two = np.zeros(2)
+    >>> frame = Frame(0, 0.0, np.array([[0.0, 0.0], [0.8, 0.0]]), two, np.zeros((2, 2)), two)
+    >>> depth, a, b = Penetration(layout)(frame)
+    >>> round(depth, 12), layout.names[a], layout.names[b]
+    (0.2, 'a', 'b')
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        owner, radius, local, counts = [], [], [], []
+        for row, body in enumerate(layout.bodies):
+            for geom in body.shapes:
+                if isinstance(geom, CircleGeom):
+                    points, pad = [geom.offset], geom.radius
+                elif isinstance(geom, SegmentGeom):
+                    points, pad = [geom.a, geom.b], geom.radius
+                else:
+                    points, pad = list(geom.vertices), 0.0
+                owner.append(row)
+                radius.append(float(pad))
+                local += points
+                counts.append(len(points))
+        self.rows = len(layout.bodies)
+        self.owner = np.array(owner, dtype=np.int64)
+        self.radius = np.array(radius, dtype=np.float64)
+        self.counts = np.array(counts, dtype=np.int64)
+        self.local = np.array(local, dtype=np.float64).reshape(-1, 2)
+        self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1])).astype(np.int64)
+        self.point_owner = np.repeat(self.owner, self.counts)
+        # a circle's one point taken twice: its edge (a point to itself) and its distances
+        # are the same, and every core of a circle or segment is two points
+        self.second = self.starts + (self.counts == 2)
+        self.static = np.array([b.body_type == "static" for b in layout.bodies], dtype=bool)
+        self.group = np.array([b.group for b in layout.bodies], dtype=np.int64)
+        tied = [(min(j.a, j.b), max(j.a, j.b)) for j in layout.joints if min(j.a, j.b) >= 0]
+        self.tied = np.array(sorted({a * self.rows + b for a, b in tied}), dtype=np.int64)
+
+    def __call__(self, frame: Frame) -> tuple[float, int, int]:
+        if len(self.owner) < 2:
+            return 0.0, -1, -1
+        x, y = frame.position[:, 0], frame.position[:, 1]
+        angle = frame.angle
+        present = np.isfinite(x) & np.isfinite(y) & np.isfinite(angle)
+        # math's cos and sin, as the pose of one body (numpy's may differ in the last bit)
+        cos = np.array([math.cos(a) if ok else 0.0 for a, ok in
+                        zip(angle.tolist(), present.tolist(), strict=True)])  # fmt: skip
+        sin = np.array([math.sin(a) if ok else 0.0 for a, ok in
+                        zip(angle.tolist(), present.tolist(), strict=True)])  # fmt: skip
+        rows = self.point_owner
+        lx, ly = self.local[:, 0], self.local[:, 1]
+        c, s = cos[rows], sin[rows]
+        wx = x[rows] + lx * c - ly * s
+        wy = y[rows] + lx * s + ly * c
+        shapes = np.flatnonzero(present[self.owner])
+        if len(shapes) < 2:
+            return 0.0, -1, -1
+        pad = self.radius[shapes]
+        low_x = np.minimum.reduceat(wx, self.starts)[shapes] - pad
+        high_x = np.maximum.reduceat(wx, self.starts)[shapes] + pad
+        low_y = np.minimum.reduceat(wy, self.starts)[shapes] - pad
+        high_y = np.maximum.reduceat(wy, self.starts)[shapes] + pad
+        first, second = _overlapping_boxes(low_x, high_x, low_y, high_y)
+        i, j = shapes[first], shapes[second]  # i < j: shape order, as the pairs were listed
+        a, b = self.owner[i], self.owner[j]
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        keep = (a != b) & ~(self.static[a] & self.static[b])
+        keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
+        if len(self.tied):
+            keep &= ~np.isin(low * self.rows + high, self.tied)
+        i, j, low, high = i[keep], j[keep], low[keep], high[keep]
+        if len(i) == 0:
+            return 0.0, -1, -1
+        distance = np.empty(len(i))
+        simple = (self.counts[i] <= 2) & (self.counts[j] <= 2)
+        if simple.any():
+            distance[simple] = self._simple_distances(wx, wy, i[simple], j[simple])
+        for k in np.flatnonzero(~simple).tolist():
+            distance[k] = _core_distance(self._core(wx, wy, int(i[k])),
+                                         self._core(wx, wy, int(j[k])))  # fmt: skip
+        depth = (self.radius[i] + self.radius[j]) - distance
+        depth[np.isnan(depth)] = -np.inf
+        best = int(np.argmax(depth))
+        if not depth[best] > 0.0:
+            return 0.0, -1, -1
+        return float(depth[best]), int(low[best]), int(high[best])
+
+    def _core(self, wx: FloatArray, wy: FloatArray, shape: int) -> FloatArray:
+        at = slice(int(self.starts[shape]), int(self.starts[shape] + self.counts[shape]))
+        return np.column_stack((wx[at], wy[at]))
+
+    def _simple_distances(
+        self, wx: FloatArray, wy: FloatArray, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64]
+    ) -> FloatArray:
+        """``_core_distance`` of pairs of cores of one or two points (circles, segments):
+        the least distance from each core's points to the other's edges, both ways."""
+        px = np.stack((wx[self.starts[i]], wx[self.second[i]]), axis=1)  # (m, 2)
+        py = np.stack((wy[self.starts[i]], wy[self.second[i]]), axis=1)
+        qx = np.stack((wx[self.starts[j]], wx[self.second[j]]), axis=1)
+        qy = np.stack((wy[self.starts[j]], wy[self.second[j]]), axis=1)
+        least = np.minimum(_to_edges(px, py, qx, qy), _to_edges(qx, qy, px, py))
+        distance: FloatArray = np.sqrt(least)
+        return distance
 
 
-def penetration(
-    layout: Layout, frame: Frame, cache: CoreCache | None = None
-) -> tuple[float, int, int]:
-    """The deepest overlap (m) between shapes of two bodies in ``frame``, and their rows
-    (a < b); (0.0, -1, -1) when no shapes overlap.
+def _to_edges(px: FloatArray, py: FloatArray, qx: FloatArray, qy: FloatArray) -> FloatArray:
+    """Per pair: the least squared distance from the points (m, 2) to the edges of the
+    two-point cores q (edges q0→q1 and q1→q0, as ``_edges``), as ``_point_edges``."""
+    ax, ay = qx, qy
+    abx, aby = qx[:, ::-1] - qx, qy[:, ::-1] - qy  # (m, edges)
+    length2 = np.maximum(abx * abx + aby * aby, 1e-300)
+    relx = px[:, :, None] - ax[:, None, :]  # (m, points, edges)
+    rely = py[:, :, None] - ay[:, None, :]
+    t = np.clip((relx * abx[:, None, :] + rely * aby[:, None, :]) / length2[:, None, :], 0.0, 1.0)
+    gx = relx - t * abx[:, None, :]
+    gy = rely - t * aby[:, None, :]
+    least: FloatArray = np.min((gx * gx + gy * gy).reshape(len(px), -1), axis=1)
+    return least
 
-    Pairs that may overlap by design are left out: two static bodies, parts of one
-    composite (a shared ``group``) and bodies tied by a joint. Each shape is a convex
-    core plus a radius (``Core``): depth = radius_a + radius_b − the cores' distance.
-    Candidates come from the shapes' boxes, so a frame costs about one numpy pass. With
-    ``cache`` (one dict per clip), a body in the pose it had (walls) reuses its cores."""
-    rows, cores = [], []
-    for row in range(len(layout.bodies)):
-        x, y = frame.position[row]
-        pose = (float(x), float(y), float(frame.angle[row]))
-        if not all(map(math.isfinite, pose)):
-            continue
-        known = cache.get(row) if cache is not None else None
-        if known is not None and known[0] == pose:
-            mine = known[1]
-        else:
-            mine = _cores(layout, frame, row)
-            if cache is not None:
-                cache[row] = (pose, mine)
-        rows += [row] * len(mine)
-        cores += mine
-    if len(cores) < 2:
-        return 0.0, -1, -1
-    owner = np.array(rows)
-    pad = np.array([r for _, r in cores])
-    low = np.array([pts.min(axis=0) for pts, _ in cores]) - pad[:, None]
-    high = np.array([pts.max(axis=0) for pts, _ in cores]) + pad[:, None]
-    apart = (low[:, None, :] > high[None, :, :]).any(axis=2)
-    first, second = np.nonzero(np.triu(~apart & ~apart.T, k=1))
-    static = np.array([b.body_type == "static" for b in layout.bodies])
-    groups = np.array([b.group for b in layout.bodies])
-    tied = {frozenset((j.a, j.b)) for j in layout.joints}
-    deepest, pair = 0.0, (-1, -1)
-    for i, j in zip(first.tolist(), second.tolist(), strict=True):
-        a, b = int(owner[i]), int(owner[j])
-        if a == b or (static[a] and static[b]) or frozenset((a, b)) in tied:
-            continue
-        if groups[a] != 0 and groups[a] == groups[b]:
-            continue
-        depth = cores[i][1] + cores[j][1] - _core_distance(cores[i][0], cores[j][0])
-        if depth > deepest:
-            deepest, pair = depth, (min(a, b), max(a, b))
-    return deepest, *pair
+
+def _overlapping_boxes(
+    low_x: FloatArray, high_x: FloatArray, low_y: FloatArray, high_y: FloatArray
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair (i < j, sorted by i then j) of boxes that touch or overlap: boxes sorted
+    by their left edge, each paired with those whose left edge is within its width."""
+    order = np.argsort(low_x, kind="stable")
+    lows = low_x[order]
+    ends = np.searchsorted(lows, high_x[order], side="right")
+    index = np.arange(len(order))
+    counts = np.maximum(ends - index - 1, 0)
+    p = np.repeat(index, counts)
+    q = p + 1 + np.arange(len(p)) - np.repeat(np.cumsum(counts) - counts, counts)
+    i, j = order[p], order[q]
+    near = (low_y[i] <= high_y[j]) & (low_y[j] <= high_y[i])
+    i, j = np.minimum(i[near], j[near]), np.maximum(i[near], j[near])
+    ranked = np.lexsort((j, i))
+    return i[ranked], j[ranked]
+
+
+def penetration(layout: Layout, frame: Frame) -> tuple[float, int, int]:
+    """``Penetration(layout)(frame)``: for one frame (a clip measures with one
+    ``Penetration``, which builds the layout's part once)."""
+    return Penetration(layout)(frame)

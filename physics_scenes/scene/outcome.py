@@ -7,6 +7,8 @@ and without the physics engine (it reads only ``Layout`` and ``Frame``)::
       - touches: [ball, floor]       # some ball touches the floor (a 'begin' contact)
       - collisions: {min: 2}         # at least 2 contacts begin (between: [a, b] to narrow)
       - in_view: true                # no moving body ever leaves the world's region
+      - apart: true                  # no two bodies overlap at the start (checked first,
+                                     # before simulating: a placement drawn again is cheap)
     label: {first_touch: {bodies: [red, blue], target: floor}}   # or {variable: material}
     balance: [red, blue]             # item i wants label balance[i mod 2]
     retries: 10                      # draws after the first, then the item is 'rejected'
@@ -39,17 +41,27 @@ class CollisionCount(Model):
     between: tuple[str, str] | None = Field(None, description="Only contacts of these two.")
 
 
+APART_TOLERANCE = 1e-6
+"""Metres: shapes overlapping deeper at the start fail ``apart`` (touching ones pass)."""
+
+
 class Condition(Model):
-    """One of ``touches``, ``collisions``, ``in_view``."""
+    """One of ``touches``, ``collisions``, ``in_view``, ``apart``."""
 
     touches: tuple[str, str] | None = Field(None, description="These two touch at some moment.")
     collisions: CollisionCount | None = None
     in_view: bool | None = Field(None, description="true: no moving body leaves the region.")
+    apart: bool | None = Field(
+        None,
+        description="true: no two bodies' shapes overlap at the start (parts of one "
+        "composite, bodies tied by a joint and two static bodies may).",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Condition:
-        if sum(value is not None for value in (self.touches, self.collisions, self.in_view)) != 1:
-            raise ValueError("a condition is one of: touches, collisions, in_view")
+        kinds = (self.touches, self.collisions, self.in_view, self.apart)
+        if sum(value is not None for value in kinds) != 1:
+            raise ValueError("a condition is one of: touches, collisions, in_view, apart")
         return self
 
 
@@ -91,7 +103,13 @@ class Rules(Model):
     @property
     def simulates(self) -> bool:
         """Whether a verdict needs the clip simulated."""
-        return bool(self.accept) or (self.label is not None and self.label.first_touch is not None)
+        after_start = any(condition.apart is None for condition in self.accept)
+        return after_start or (self.label is not None and self.label.first_touch is not None)
+
+    @property
+    def apart(self) -> bool:
+        """Whether an ``apart`` condition needs the start's deepest overlap (``judge``)."""
+        return any(condition.apart for condition in self.accept)
 
     def names(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every body name the rules use, with its field path."""
@@ -135,13 +153,19 @@ def describe(condition: Condition) -> str:
     if condition.collisions is not None:
         between = condition.collisions.between
         return "collisions" + (f" between {' '.join(between)}" if between else "")
-    return "in_view"
+    return "in_view" if condition.in_view is not None else "apart"
 
 
 def judge(
-    rules: Rules, layout: Layout, frames: Iterable[Frame], values: Mapping[str, Any]
+    rules: Rules,
+    layout: Layout,
+    frames: Iterable[Frame],
+    values: Mapping[str, Any],
+    overlap: float = 0.0,
 ) -> Verdict:
-    """The rules' verdict on a clip (its Frames are read once, in order)."""
+    """The rules' verdict on a clip (its Frames are read once, in order); ``overlap``:
+    the deepest overlap of two bodies at the start, in m (``physics.measure.Penetration``,
+    which this package may not import), for ``apart``."""
     conditions = rules.accept
     touched = [False] * len(conditions)
     contacts = [0] * len(conditions)
@@ -175,6 +199,8 @@ def judge(
             ok = touched[k]
         elif count is not None:
             ok = contacts[k] >= count.min and (count.max is None or contacts[k] <= count.max)
+        elif condition.apart is not None:
+            ok = overlap <= APART_TOLERANCE or not condition.apart
         else:
             ok = in_view or not condition.in_view
         if not ok:
