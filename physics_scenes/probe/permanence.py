@@ -51,6 +51,7 @@ def permanence(
     found: list[Violation] = []
     ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
+    entries: list[tuple[Track, int]] = []  # came into view at the edge
     for t in tracks:
         d = diameter(t)
 
@@ -61,12 +62,19 @@ def permanence(
         # (at the edge of the picture, or of what a moving camera saw: came into view)
         if first > 0 and inner(t.x[0], t.y[0]) and not any(t.touches_edge[:2]):
             starts.append((t, first))
+        elif first > 0:
+            entries.append((t, first))
         tail_merged = t.kind[-1] == MERGED
         stopped = _speed_at_end(t) <= 0.3
-        # a track lost in a blob with room for it, or rolling slowly in a pile (where
-        # the background model, sampled while bodies rested, loses them): nothing says
-        # the body is gone
-        piled = bool(t.near) and any(t.near[-3:]) and _speed_at_end(t) < 0.25 * d
+        # a track lost in a blob with room for it, or rolling slowly in a pile where the
+        # background model holds a body of its colour (sampled while one rested there,
+        # it loses them): nothing says the body is gone. On plain backdrop it is.
+        piled = (
+            bool(t.near)
+            and any(t.near[-3:])
+            and _speed_at_end(t) < 0.25 * d
+            and (back is None or _held(t, back, len(t.kind) - 1))
+        )
         hidden = tail_merged or t.lost_covered or piled or stopped
         if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
             # a hidden end is no vanish, but it may still be half of a teleport
@@ -94,11 +102,17 @@ def permanence(
                 )
             gap = 0
     paired: set[int] = set()
+    entered = {s.id for s, _ in entries}
     for t, frame, hidden in ends:
-        for s, start in starts:
+        # (a body gone mid-picture as one of its colour comes in at the edge has jumped
+        # there; seen in part, its size may only be smaller)
+        candidates = starts + ([] if hidden else [(s, f) for s, f in entries if f == frame])
+        for s, start in candidates:
             if s.id in paired or not frame <= start <= frame + patience + 1:
                 continue
             ratio = s.size / max(t.size, 1.0)
+            if s.id in entered:
+                ratio = max(ratio, 0.7)
             shade = float(np.abs(np.subtract(s.color, t.color)).sum())
             if 0.6 < ratio < 1.6 and shade < 90:
                 px, py, _ = t.predict(start)
@@ -159,11 +173,17 @@ def _shades(pixels: Image, color: Color) -> np.ndarray:
     return np.asarray(shades.sum(axis=1))
 
 
+def _held(track: Track, back: Image, i: int) -> bool:
+    """Whether the background holds a body of the track's colour within a diameter of
+    its point ``i`` (where a body rested while it was sampled)."""
+    near = _around(back, track.x[i], track.y[i], 0.0, max(6.0, diameter(track)))
+    return bool(len(near)) and int(_shades(near, track.color).min()) < 60
+
+
 def _from_rest(track: Track, back: Image) -> bool:
     """Whether the background holds a body of the track's colour where it starts (a body
     at rest, knocked into motion)."""
-    near = _around(back, track.x[0], track.y[0], 0.0, max(6.0, diameter(track)))
-    return bool(len(near)) and int(_shades(near, track.color).min()) < 60
+    return _held(track, back, 0)
 
 
 def ghost(track: Track, back: Image) -> bool:
