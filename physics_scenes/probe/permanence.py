@@ -52,6 +52,7 @@ def permanence(
     ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
     entries: list[tuple[Track, int]] = []  # came into view at the edge
+    gaps: list[tuple[Track, int, Violation]] = []  # vanished for a few frames, found again
     for t in tracks:
         d = diameter(t)
 
@@ -92,14 +93,14 @@ def permanence(
             edge = t.touches_edge[i] or t.touches_edge[max(begun - 1, 0)]
             if gap >= 2 and inner(t.x[i], t.y[i]) and not edge and not _stayed(t, begun, i, d):
                 frame = t.frames[begun]
-                found.append(
-                    Violation(
-                        frame,
-                        "vanish",
-                        (t.id,),
-                        f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
-                    )
+                lost = Violation(
+                    frame,
+                    "vanish",
+                    (t.id,),
+                    f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
                 )
+                found.append(lost)
+                gaps.append((t, begun, lost))
             gap = 0
     paired: set[int] = set()
     entered = {s.id for s, _ in entries}
@@ -140,6 +141,30 @@ def permanence(
                     f"frame {frame}: {name[t.id]} vanishes mid-picture while moving",
                 )
             )
+    for t, begun, lost in gaps:
+        # gone for a few frames as one of its colour and size appears: it jumped there
+        # (what its track found again after the gap is not what it lost; a speck of
+        # noise may hold the track for a frame after the body left)
+        frame = t.frames[begun]
+        for s, start in starts:
+            if s.id in paired or abs(start - frame) > 1:
+                continue
+            shade = float(np.abs(np.subtract(s.color, t.color)).sum())
+            if 0.6 < s.size / max(t.size, 1.0) < 1.6 and shade < 90:
+                jump = float(np.hypot(s.x[0] - t.x[begun - 1], s.y[0] - t.y[begun - 1]))
+                found.remove(lost)
+                found.append(
+                    Violation(
+                        start,
+                        "teleport",
+                        (t.id, s.id),
+                        f"frame {start}: {name[t.id]} jumps {jump:.0f} px to where no motion "
+                        "takes it",
+                        jump,
+                    )
+                )
+                paired.add(s.id)
+                break
     for s, start in starts:
         if s.id not in paired and not _beside_another(s, everything or tracks):
             if back is not None and _from_rest(s, back):
