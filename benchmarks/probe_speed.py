@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,42 +21,20 @@ import cv2
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import probe_clips as pc
+
 from physics_scenes.job.pipeline import RenderJob, run
 from physics_scenes.probe import report
 from physics_scenes.probe.run import Options, probe
 from physics_scenes.scene.loader import parse_scene
 
-COLORS = [
-    "#e03030",
-    "#3060e0",
-    "#30c040",
-    "#e0d030",
-    "#c040d0",
-    "#30d0d0",
-    "#f08020",
-    "#f0f0f0",
-    "#a0a0a0",
-    "#ff80c0",
-]
-
 
 def scene(seconds: float) -> str:
-    """Twenty balls in two rows thrown across a 16 x 9 m world with walls."""
-    lines = [
-        "name: twenty balls",
-        "seed: 1",
-        "world: {size: [16, 9], background: '#14161c', walls: true}",
-        f"timing: {{duration: {seconds}, fps: 60, substeps: 4}}",
-        "bodies:",
-    ]
-    for i in range(20):
-        x, y = 1.2 + 0.7 * (i % 10) * 2, 4.5 + 2.5 * (i // 10)
-        v = [(-1) ** i * (1.5 + 0.2 * i), 1.0 + 0.3 * (i % 7)]
-        lines.append(
-            f"  - {{kind: ball, name: b{i}, position: [{x:.2f}, {y:.2f}], radius: 0.3, "
-            f"velocity: {v}, color: '{COLORS[i % 10]}', material: rubber}}"
-        )
-    return "\n".join(lines) + "\n"
+    """Twenty balls in two rows thrown across a 16 x 9 m world with walls, two of each
+    colour (also one of the validation's correct clips, at 640x360)."""
+    return pc.shared_colors_text(seconds, 60)
 
 
 def main() -> None:

@@ -42,9 +42,10 @@ def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: 
     elif variant == "crf28":
         path, scale = pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=28), 1.0
     elif variant == "half":
+        h, w = images[0].shape[:2]
         path, scale = (
             pc.write_video(images, folder.with_suffix(".mp4"), truth.fps, crf=18, scale=0.5),
-            np.array([W // 2 // 2 * 2 / W, H // 2 // 2 * 2 / H]),  # even sizes for H.264
+            np.array([w // 2 // 2 * 2 / w, h // 2 // 2 * 2 / h]),  # even sizes for H.264
         )
     else:
         path, scale = (
@@ -54,8 +55,14 @@ def run_probe(images: list[np.ndarray], truth: pc.Truth, folder: Path, variant: 
     return probe(path, Options(fps=truth.fps)), np.broadcast_to(scale, (2,))
 
 
-def correct(seed: int, root: Path, variant: str, crowd: bool = False) -> dict[str, object]:
-    if crowd:
+def correct(
+    seed: int, root: Path, variant: str, crowd: bool = False, shared: bool = False
+) -> dict[str, object]:
+    """One correct clip probed; ``shared``: the 20 balls in 10 colours at 60 fps (5 s)
+    instead of a crowd of ``seed``."""
+    if shared:
+        images, truth = pc.make(pc.shared_colors_text(5.0, 60), CW, CH)
+    elif crowd:
         text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
         images, truth = pc.make(text, CW, CH)
     else:
@@ -166,7 +173,8 @@ def crowd_cases(seed: int) -> list[tuple[str, str, pc.Edit]]:
     text = pc.scene_text(pc.crowd_balls(seed), 3.0, FPS, walls=True)
     row, k = int(rng.integers(2, 22)), int(rng.integers(15, 45))
     return [
-        ("teleport", text, pc.teleport(row, k, (float(rng.choice([-3, 3])), 1.5))),
+        # (inside the walls, 1 m clear, and off other balls, when the other way is)
+        ("teleport", text, pc.teleport(row, k, (float(rng.choice([-3, 3])), 1.5), (1.0, 15.0))),
         ("vanish", text, pc.vanish(row, k)),
         ("size", text, pc.resize(row, k, float(rng.choice([0.7, 1.35])))),
         (
@@ -329,6 +337,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         oks = [correct(seed, root, args.variant, args.crowd) for seed in range(args.clips)]
+        if args.crowd:  # and two balls of each colour, 60 fps
+            oks.append(correct(0, root, args.variant, shared=True))
+            print(f"shared colours clip: alarms {oks[-1]['alarms']}, gravity {oks[-1]['g']:.4f}")
         bads = [
             c
             for seed in range(args.clips // 2 or 1)

@@ -112,7 +112,9 @@ def make(
 def floor_bounces(frames: list[Frame], layout: Layout, g: float) -> list[tuple[int, int, float]]:
     """Every ball–floor bounce faster than 1 m/s: the velocities at the frames on either
     side carried by gravity to the contact's time, their normal parts' ratio."""
-    floor = next(b.name for b in layout.bodies if b.kind == "floor")
+    floor = next((b.name for b in layout.bodies if b.kind == "floor"), None)
+    if floor is None:  # (walls only: their bounces are not ``floor`` events)
+        return []
     rows = {b.name: i for i, b in enumerate(layout.bodies)}
     gravity = np.array([0.0, g])
     found = []
@@ -137,16 +139,45 @@ def _moved(frames: list[Frame], k: int, change: Callable[[Frame], np.ndarray]) -
     ]
 
 
-def teleport(row: int, k: int, shift: tuple[float, float]) -> Edit:
+def teleport(
+    row: int, k: int, shift: tuple[float, float], within: tuple[float, float] | None = None
+) -> Edit:
+    """From frame ``k`` ball ``row`` is ``shift`` metres away; with ``within`` (x range,
+    m) the sideways shift is turned round when it would land outside (beyond a wall or
+    the picture a teleport shows as a vanish) or on another ball (a teleport into a
+    body is a pass-through too), if the other way is clear."""
+
     def edit(frames: list[Frame], layout: Layout):  # type: ignore[no-untyped-def]
+        dx, dy = shift
+        if within is not None:
+            at = frames[k].position
+
+            def clear(x: float) -> bool:
+                spot = at[row] + (x, dy)
+                inside = within[0] <= spot[0] <= within[1]
+                gaps = [
+                    float(np.hypot(*(spot - at[i]))) - _radius(layout, i) - _radius(layout, row)
+                    for i, b in enumerate(layout.bodies)
+                    if i != row and b.kind == "ball"
+                ]
+                return inside and min(gaps, default=1.0) > 0.2
+
+            if not clear(dx) and clear(-dx):
+                dx = -dx
+
         def change(f: Frame) -> np.ndarray:
             p = f.position.copy()
-            p[row] += shift
+            p[row] += (dx, dy)
             return p
 
         return _moved(frames, k, change), [layout] * len(frames), ("teleport", k, k + 1)
 
     return edit
+
+
+def _radius(layout: Layout, row: int) -> float:
+    shape = layout.bodies[row].shapes[0]
+    return shape.radius if isinstance(shape, CircleGeom) else 0.0
 
 
 def vanish(row: int, k: int) -> Edit:
@@ -418,6 +449,31 @@ def crowd_balls(seed: int, count: int = 20) -> list[dict[str, object]]:
         }
         for i in range(count)
     ]
+
+
+SHARED_COLORS = CROWD_COLORS
+
+
+def shared_colors_text(seconds: float, fps: int = 60) -> str:
+    """Twenty rubber balls of 0.3 m in two rows thrown across a 16 × 9 m box, two of
+    each colour (``benchmarks/probe_speed.py``'s clip): colour does not tell them apart,
+    only their motion does; they knock each other upwards and pass in front of each
+    other in piles."""
+    lines = [
+        "name: twenty balls",
+        "seed: 1",
+        "world: {size: [16, 9], background: '#14161c', walls: true}",
+        f"timing: {{duration: {seconds}, fps: {fps}, substeps: 4}}",
+        "bodies:",
+    ]
+    for i in range(20):
+        x, y = 1.2 + 0.7 * (i % 10) * 2, 4.5 + 2.5 * (i // 10)
+        v = [(-1) ** i * (1.5 + 0.2 * i), 1.0 + 0.3 * (i % 7)]
+        lines.append(
+            f"  - {{kind: ball, name: b{i}, position: [{x:.2f}, {y:.2f}], radius: 0.3, "
+            f"velocity: {v}, color: '{SHARED_COLORS[i % 10]}', material: rubber}}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def match(tracks: list[tuple[np.ndarray, np.ndarray]], truth: Truth) -> dict[int, int]:

@@ -77,6 +77,12 @@ def test_the_command_writes_trajectories_and_a_report(tmp_path: Path, capsys) ->
         rows = list(csv.DictReader(table))
     assert float(rows[5]["y_m"]) == pytest.approx((H - truth[5, 1]) * 0.02, abs=0.02)
     assert "Plausibility 100 / 100" in (out / "report.html").read_text()
+    # a flat backdrop holds no still scenery: whether the camera moves cannot be told,
+    # and the probe says so
+    assert printed["camera"]["seen"] == "still"
+    assert printed["camera"]["motion_observable"] is False
+    assert main(["probe", str(tmp_path / "clip"), "--fps", "30", "-o", str(out)]) == 0
+    assert "held too little still scenery to tell" in capsys.readouterr().out
     picture = cv2.imread(str(out / "report.png"))
     assert picture is not None and picture.shape[1] >= W
     # a second run replaces its own report; a folder holding other files is refused
@@ -179,6 +185,7 @@ def test_a_panning_zooming_camera_is_measured_from_the_scenery(tmp_path: Path) -
     found = result.motion.maps
     worst = max(float(np.abs(grid @ (m - e).T).max()) for m, e in zip(maps, found, strict=True))
     assert result.motion.lost == 0 and worst < 0.25, worst  # px, at the frame's corners
+    assert not result.motion.unobservable
     assert result.violations == []
     assert result.gravity == pytest.approx(G, rel=0.02)
     (track,) = result.tracks

@@ -169,6 +169,13 @@ def run(args: argparse.Namespace, truth_for: TruthFor | None = None) -> int:
 
 
 def _camera_lines(result: Any) -> list[str]:
+    if result.camera == "still" and result.motion is not None and result.motion.unobservable:
+        looked = result.motion.looked
+        return [
+            f"camera: taken as still, but {result.motion.lost} of {looked} frames looked at "
+            "held too little still scenery to tell (a flat or screen-fixed backdrop): if "
+            "the camera moves, its motion reads as the objects'; give --states"
+        ]
     if result.camera != "picture" or result.motion is None:
         return []
     m = result.first_to_canvas

@@ -68,6 +68,15 @@ class Motion:
     spread_moved: float = 0.0
     """The same with each frame mapped onto the first by its map (a moving camera's
     frames agree only then)."""
+    looked: int = 0
+    """Frames after the first whose map was measured or tried (``lost`` of them failed)."""
+
+    @property
+    def unobservable(self) -> bool:
+        """Whether most frames looked at held too little still scenery to measure a
+        map by (a flat or screen-fixed backdrop): a camera that moved could not have
+        been told from a still one."""
+        return self.lost > 0.5 * max(self.looked, 1)
 
     @property
     def moves(self) -> bool:
@@ -244,6 +253,7 @@ class Follower:
             int(np.median(self.agreed)) if self.agreed else 0,
             _spread(samples, None) if samples else 0.0,
             _spread(samples, work) if samples else 0.0,
+            (len(self.maps) - 1) // self.every,
         )
 
 

@@ -51,6 +51,8 @@ def permanence(
     found: list[Violation] = []
     ends: list[tuple[Track, int, bool]] = []
     starts: list[tuple[Track, int]] = []
+    entries: list[tuple[Track, int]] = []  # came into view at the edge
+    gaps: list[tuple[Track, int, Violation]] = []  # vanished for a few frames, found again
     for t in tracks:
         d = diameter(t)
 
@@ -61,12 +63,19 @@ def permanence(
         # (at the edge of the picture, or of what a moving camera saw: came into view)
         if first > 0 and inner(t.x[0], t.y[0]) and not any(t.touches_edge[:2]):
             starts.append((t, first))
+        elif first > 0:
+            entries.append((t, first))
         tail_merged = t.kind[-1] == MERGED
         stopped = _speed_at_end(t) <= 0.3
-        # a track lost in a blob with room for it, or rolling slowly in a pile (where
-        # the background model, sampled while bodies rested, loses them): nothing says
-        # the body is gone
-        piled = bool(t.near) and any(t.near[-3:]) and _speed_at_end(t) < 0.25 * d
+        # a track lost in a blob with room for it, or rolling slowly in a pile where the
+        # background model holds a body of its colour (sampled while one rested there,
+        # it loses them): nothing says the body is gone. On plain backdrop it is.
+        piled = (
+            bool(t.near)
+            and any(t.near[-3:])
+            and _speed_at_end(t) < 0.25 * d
+            and (back is None or _held(t, back, len(t.kind) - 1))
+        )
         hidden = tail_merged or t.lost_covered or piled or stopped
         if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
             # a hidden end is no vanish, but it may still be half of a teleport
@@ -84,21 +93,27 @@ def permanence(
             edge = t.touches_edge[i] or t.touches_edge[max(begun - 1, 0)]
             if gap >= 2 and inner(t.x[i], t.y[i]) and not edge and not _stayed(t, begun, i, d):
                 frame = t.frames[begun]
-                found.append(
-                    Violation(
-                        frame,
-                        "vanish",
-                        (t.id,),
-                        f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
-                    )
+                lost = Violation(
+                    frame,
+                    "vanish",
+                    (t.id,),
+                    f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
                 )
+                found.append(lost)
+                gaps.append((t, begun, lost))
             gap = 0
     paired: set[int] = set()
+    entered = {s.id for s, _ in entries}
     for t, frame, hidden in ends:
-        for s, start in starts:
+        # (a body gone mid-picture as one of its colour comes in at the edge has jumped
+        # there; seen in part, its size may only be smaller)
+        candidates = starts + ([] if hidden else [(s, f) for s, f in entries if f == frame])
+        for s, start in candidates:
             if s.id in paired or not frame <= start <= frame + patience + 1:
                 continue
             ratio = s.size / max(t.size, 1.0)
+            if s.id in entered:
+                ratio = max(ratio, 0.7)
             shade = float(np.abs(np.subtract(s.color, t.color)).sum())
             if 0.6 < ratio < 1.6 and shade < 90:
                 px, py, _ = t.predict(start)
@@ -126,6 +141,30 @@ def permanence(
                     f"frame {frame}: {name[t.id]} vanishes mid-picture while moving",
                 )
             )
+    for t, begun, lost in gaps:
+        # gone for a few frames as one of its colour and size appears: it jumped there
+        # (what its track found again after the gap is not what it lost; a speck of
+        # noise may hold the track for a frame after the body left)
+        frame = t.frames[begun]
+        for s, start in starts:
+            if s.id in paired or abs(start - frame) > 1:
+                continue
+            shade = float(np.abs(np.subtract(s.color, t.color)).sum())
+            if 0.6 < s.size / max(t.size, 1.0) < 1.6 and shade < 90:
+                jump = float(np.hypot(s.x[0] - t.x[begun - 1], s.y[0] - t.y[begun - 1]))
+                found.remove(lost)
+                found.append(
+                    Violation(
+                        start,
+                        "teleport",
+                        (t.id, s.id),
+                        f"frame {start}: {name[t.id]} jumps {jump:.0f} px to where no motion "
+                        "takes it",
+                        jump,
+                    )
+                )
+                paired.add(s.id)
+                break
     for s, start in starts:
         if s.id not in paired and not _beside_another(s, everything or tracks):
             if back is not None and _from_rest(s, back):
@@ -159,11 +198,17 @@ def _shades(pixels: Image, color: Color) -> np.ndarray:
     return np.asarray(shades.sum(axis=1))
 
 
+def _held(track: Track, back: Image, i: int) -> bool:
+    """Whether the background holds a body of the track's colour within a diameter of
+    its point ``i`` (where a body rested while it was sampled)."""
+    near = _around(back, track.x[i], track.y[i], 0.0, max(6.0, diameter(track)))
+    return bool(len(near)) and int(_shades(near, track.color).min()) < 60
+
+
 def _from_rest(track: Track, back: Image) -> bool:
     """Whether the background holds a body of the track's colour where it starts (a body
     at rest, knocked into motion)."""
-    near = _around(back, track.x[0], track.y[0], 0.0, max(6.0, diameter(track)))
-    return bool(len(near)) and int(_shades(near, track.color).min()) < 60
+    return _held(track, back, 0)
 
 
 def ghost(track: Track, back: Image) -> bool:

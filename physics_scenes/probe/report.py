@@ -172,6 +172,8 @@ def _camera(result: Result) -> dict[str, Any]:
     out: dict[str, Any] = {"seen": result.camera}
     if result.motion is not None:
         out["frames_not_measured"] = result.motion.lost
+        out["frames_looked_at"] = result.motion.looked
+        out["motion_observable"] = not result.motion.unobservable
         out["median_corners"] = result.motion.corners
     if result.first_to_canvas is not None:
         out["first_frame_to_canvas"] = [

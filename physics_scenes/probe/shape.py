@@ -16,10 +16,11 @@ def size(
     tracks: list[Track], name: dict[int, str], limit: float = 0.15, run: int = 3
 ) -> list[Violation]:
     """A silhouette whose equivalent diameter changes by over ``limit`` for ``run``
-    frames in a row (away from the edge, not merged with another)."""
+    measured frames in a row (away from the edge, alone in a convex blob and not in
+    contact with another: a neighbour merely near cannot be in the blob)."""
     found = []
     for t in tracks:
-        near = t.near or [False] * len(t.kind)
+        near = t.touching or [False] * len(t.kind)
         good = [
             i
             for i, (k, e, n, s) in enumerate(

@@ -50,12 +50,17 @@ class Track:
     """For a predicted point: the prediction fell on some blob (hidden, not gone)."""
     near: list[bool] = field(default_factory=list)
     """Another object within touching distance (set by ``mark_near`` at the end)."""
+    touching: list[bool] = field(default_factory=list)
+    """Another object in contact (the two radii plus the erosion's gap): only then may
+    this point's blob hold part of another body (set by ``mark_near``)."""
     lost_covered: bool = False
     """The track ended with its predictions on a blob (it went into a crowd)."""
     merges: list[tuple[int, int, float]] = field(default_factory=list)
     """(frame, other track id, shared blob area) for every merged frame."""
     misses: int = 0
     ended: bool = False
+    _recent: list[tuple[float, bool, bool]] = field(default_factory=list)
+    """Area, at the edge, solid: of the last 30 measured points."""
     _size: float = 0.0
     _size_at: int = -1
     _color: Color = (128, 128, 128)
@@ -91,20 +96,21 @@ class Track:
         return self._size
 
     def _typical_area(self) -> float:
-        """Typical area: the median over the last measured frames clear of the picture's
-        edge."""
-        rows = list(
-            zip(
-                self.area[-30:],
-                self.kind[-30:],
-                self.touches_edge[-30:],
-                self.solid[-30:],
-                strict=True,
-            )
+        """Typical area: the median over the last 30 measured frames, those seen whole
+        and clear of the picture's edge if any. (The last 30 *measured*: a body that
+        ends the clip in a pile, shared blobs only, keeps the size it was seen with.)"""
+        rows = (
+            self._recent
+            or [  # (a track built from lists, not by a Tracker)
+                (a, e, s)
+                for a, k, e, s in zip(
+                    self.area, self.kind, self.touches_edge, self.solid, strict=True
+                )
+                if k == MEASURED
+            ][-30:]
         )
-        whole = [a for a, k, e, s in rows if k == MEASURED and not e and s]
-        good = whole or [a for a, k, e, _ in rows if k == MEASURED and not e]
-        pool = sorted(good or [a for a, k, _, _ in rows if k == MEASURED])
+        whole = [a for a, e, s in rows if not e and s]
+        pool = sorted(whole or [a for a, e, _ in rows if not e] or [a for a, _, _ in rows])
         return pool[len(pool) // 2] if pool else 0.0
 
     @property
@@ -270,19 +276,20 @@ class Tracker:
         owners: dict[int, list[int]] = {}
         for i, j in taken.items():
             owners.setdefault(j, []).append(i)
+        # a track left without a blob whose prediction falls in a larger one shares it;
+        # a blob nobody took that holds several such predictions is theirs together
+        # (bodies that came together in one frame), not a new object
+        pending: dict[int, list[int]] = {}
         for i, track in enumerate(live):
             if i in taken:
                 continue
             px, py, _ = predictions[i]
             size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
             for j, blob in enumerate(blobs):
-                if (
-                    j in owners
-                    and blob.area > 1.2 * track.size
-                    and _inside(px, py, blob, 0.25 * size)
-                ):
-                    owners[j].append(i)
+                if blob.area > 1.2 * track.size and _inside(px, py, blob, 0.25 * size):
+                    (owners if j in owners else pending).setdefault(j, []).append(i)
                     break
+        owners.update({j: members for j, members in pending.items() if len(members) > 1})
         placed: set[int] = set()
         for j, members in owners.items():
             blob = blobs[j]
@@ -384,6 +391,10 @@ class Tracker:
         track.touches_edge.append(edge)
         if kind != PREDICTED:
             track.misses = 0
+        if kind == MEASURED:
+            track._recent.append((area, edge, solid))
+            if len(track._recent) > 30:
+                del track._recent[0]
         if color is not None:
             track.colors.append(color)
 
@@ -422,6 +433,7 @@ def mark_near(tracks: list[Track], margin: float = 4.0) -> None:
     for n, t in enumerate(tracks):
         d = float(np.sqrt(4 * max(t.size, 1.0) / np.pi))
         t.near = [False] * len(t.frames)
+        t.touching = [False] * len(t.frames)
         for i, (f, x, y) in enumerate(zip(t.frames, t.x, t.y, strict=True)):
             by_frame.setdefault(f, []).append((n, i, x, y, d))
     for rows in by_frame.values():
@@ -438,3 +450,9 @@ def mark_near(tracks: list[Track], margin: float = 4.0) -> None:
         for k in np.flatnonzero(close.any(axis=1)).tolist():
             n, i = rows[k][0], rows[k][1]
             tracks[n].near[i] = True
+        # in contact: the eroded cores' radii plus the erosion's gap (``margin``) and a
+        # pixel each for the points' noise
+        contact = dist < 0.5 * (sizes[:, None] + sizes[None, :]) + margin + 2.0
+        np.fill_diagonal(contact, False)
+        for k in np.flatnonzero(contact.any(axis=1)).tolist():
+            tracks[rows[k][0]].touching[rows[k][1]] = True
