@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
-from ..output.atomic import AtomicPath, TargetExistsError, recover
+from ..output.atomic import AtomicPath, TargetExistsError, recover, remove_later, sweep_done
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.measure import Penetration
@@ -277,9 +277,11 @@ def _write_item(
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
         if job.fsync:
             sync_tree(folder.temp)
-        folder.commit()
+        done = folder.commit(keep_done=True)
         if job.fsync:
             _sync(target.parent)
+        if done is not None:  # deleted while the next item renders (see remove_later)
+            remove_later(done)
     except TargetExistsError:
         folder.discard()
         if (target / ITEM_FILE).is_file():  # another run finished it meanwhile: same bytes
@@ -415,6 +417,7 @@ def run_dataset(
         finished += 1
         if progress is not None:
             progress(finished, job.count)
+    sweep_done(items_dir(job.out))  # what the workers' last items left (remove_later)
     manifest = write_manifest(job.out, job.count)
     if job.fmt != "folder":  # (with --no-truth, shards without ids, flow, boxes, visible)
         write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
