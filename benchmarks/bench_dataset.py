@@ -90,11 +90,13 @@ def render_loop(template: Template, count: int, out: Path) -> None:
 REFERENCE = "imageio loop (one process): MP4 only"
 
 
-def batch(workers: int, fmt: str, truth: bool = True) -> Callable[[Template, int, Path], None]:
-    """``physics-scenes batch --workers W --format F [--no-truth]``, shards included."""
+def batch(
+    workers: int, fmt: str, truth: bool = True, **options: Any
+) -> Callable[[Template, int, Path], None]:
+    """``physics-scenes batch --workers W --format F [--no-truth] [...]``, shards included."""
 
     def go(template: Template, count: int, out: Path) -> None:
-        job = DatasetJob.of(template, out / "ds", count, truth=truth, fmt=fmt)
+        job = DatasetJob.of(template, out / "ds", count, truth=truth, fmt=fmt, **options)
         run_dataset(job, ProcessPool(workers))
 
     return go
@@ -130,7 +132,7 @@ def _stage_table() -> dict[str, list[tuple[object, str]]]:
         "simulation (pymunk steps, contact events, state reads)": [(Sampler, "frame_at")],
         "drawing": [(Clip, "pixels")],
         "watermark": [(PictureMark, "apply")],
-        "encoding, this process (MP4: ffmpeg start and pipe; frames: npz)": [
+        "encoding, this process (MP4: ffmpeg start and pipe; frames: clip.h5, gzip 1 or none)": [
             (FFmpegSink, n) for n in ("open", "write", "finish")
         ] + [(FramesSink, n) for n in ("write", "finish")],
         "states file": [(StatesSink, n) for n in ("open", "write", "finish")],
@@ -236,6 +238,9 @@ def main() -> None:
         REFERENCE: imageio_loop,
         f"batch, {k} workers, hdf5 (frames, states), --no-truth": batch(k, "hdf5", False),
         f"batch, {k} workers, hdf5 (frames, states, ground truth)": batch(k, "hdf5", True),
+        f"batch, {k} workers, hdf5, --no-truth --compression none": batch(
+            k, "hdf5", False, compression="none"
+        ),
     }
     if args.more:
         candidates["render loop (one process): MP4, states, metadata"] = render_loop
@@ -282,6 +287,11 @@ def main() -> None:
     )
     splits = {
         "hdf5 frames, no truth": {"fmt": "hdf5", "truth": False},
+        "hdf5 frames, no truth, --compression none": {
+            "fmt": "hdf5",
+            "truth": False,
+            "compression": "none",
+        },
         "hdf5 frames + truth": {"fmt": "hdf5"},
         "hdf5 frames + truth, --flow16": {"fmt": "hdf5", "flow16": True},
         "MP4 + truth": {"fmt": "folder"},

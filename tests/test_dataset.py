@@ -596,3 +596,47 @@ def test_fsync_flushes_every_file_and_folder_of_an_item_and_changes_no_byte(
     for path in paths:
         info = path.stat()
         assert (info.st_dev, info.st_ino) in synced, path
+
+
+def test_a_kept_done_folder_is_past_the_commit_and_the_sweep_deletes_it(tmp_path) -> None:
+    """Items leave their ``.done`` folder to a thread (folder removals wait ~4 ms on the
+    journal here); the set is installed before it goes, and ``sweep_done`` finds any left."""
+    from physics_scenes.output.atomic import AtomicPath, recover, sweep_done
+
+    done = []
+    for name in ("000001", "000002"):
+        folder = AtomicPath(tmp_path / name, directory=True)
+        (folder.temp / "item.json").write_text(name)
+        done.append(folder.commit(keep_done=True))
+    assert all(path is not None and path.name.endswith(".done") and path.is_dir() for path in done)
+    assert [(tmp_path / n / "item.json").read_text() for n in ("000001", "000002")] == [
+        "000001",
+        "000002",
+    ]
+    recover(tmp_path)  # our own (live) process's folders: left to their owner
+    assert all(path is not None and path.is_dir() for path in done)
+    sweep_done(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001", "000002"]
+
+
+def test_compression_none_keeps_the_same_frames_unfiltered_and_resumes_only_with_it(
+    tmp_path: Path,
+) -> None:
+    """``--compression none``: the same pictures in ``clip.h5`` (and the shard) with no
+    HDF5 filter; the choice is recorded, and a resume with another one is refused."""
+    common = ["--count", "1", "--size", "64x48", "-q", "--workers", "1", "--format", "hdf5"]
+    gz, raw = tmp_path / "gz", tmp_path / "raw"
+    assert main(["batch", str(_template(tmp_path)), "--out", str(gz), *common]) == 0
+    assert main(["batch", str(_template(tmp_path)), "--out", str(raw), *common,
+                 "--compression", "none"]) == 0  # fmt: skip
+    with h5py.File(gz / "items/000000/clip.h5") as a, h5py.File(raw / "items/000000/clip.h5") as b:
+        assert a["frames"].compression == "gzip" and b["frames"].compression is None
+        assert np.array_equal(a["frames"][()], b["frames"][()]) and a["frames"].shape[0] == 4
+    with h5py.File(raw / "shards" / "data-000000.h5", "r") as h5:
+        assert h5["000000/frames"].compression is None
+    assert json.loads((raw / "dataset.json").read_text())["compression"] == "none"
+    assert "compression" not in json.loads((gz / "dataset.json").read_text())
+    with pytest.raises(DatasetError, match="--compression none"):
+        tpl = _template(tmp_path)
+        job = DatasetJob(str(tpl), tpl.read_text(), raw, 1, width=64, height=48, fmt="hdf5")
+        run_dataset(job, ProcessPool(1))

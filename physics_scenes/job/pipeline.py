@@ -107,6 +107,8 @@ class RenderJob:
     """The blocklist (``rights.registry``) to check the scene's files and texts against
     before anything is written, and to log the render in; None: no check. It decides
     whether there are outputs, never their bytes."""
+    frames_compression: str = "gzip"
+    """``frames`` into ``.h5``: ``gzip`` (level 1) or ``none`` (``output.shards.write_frames``)."""
     assets: tuple[Path, ...] = ()
     """``--assets`` folders: where the scene's pictures, faces, voices, music and consent
     records may also be (after its own folder; samples only from its own folder)."""
@@ -427,6 +429,7 @@ def sink_for(
     annotate: Callable[[Frame], dict[str, Any]] | None = None,
     audio: AudioSource | None = None,
     subtitles: SubtitleSink | None = None,
+    compression: str = "gzip",
 ) -> Sink:
     """The main output's sink for a format name (see ``output.sink.FORMATS``; also
     ``frames``, the pictures as an npz array, which datasets use: ``output.arrays``)."""
@@ -439,7 +442,7 @@ def sink_for(
     if fmt == "states":
         return StatesSink(path, annotate)
     if fmt == "frames":
-        return FramesSink(path)
+        return FramesSink(path, compression)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -476,7 +479,8 @@ def run(
         audio.info = (("INAM", title), ("ICMT", comment), ("ISFT", software))
     subtitles = _subtitle_sinks(job, clip)
     srt = next((sink for sink in subtitles if sink.path.suffix == ".srt"), None)
-    main = sink_for(job.output, job.fmt, annotate=annotate, audio=audio, subtitles=srt)
+    main = sink_for(job.output, job.fmt, annotate=annotate, audio=audio, subtitles=srt,
+                    compression=job.frames_compression)  # fmt: skip
     sinks: list[Sink] = [main]
     _label(sinks[0], tags)
     if job.states and job.fmt != "states":

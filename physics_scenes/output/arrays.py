@@ -64,8 +64,9 @@ class FramesSink:
 
     needs_pixels = True
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, compression: str = "gzip") -> None:
         self.path = Path(path)
+        self.compression = compression
         self._out: AtomicPath | None = None
         self._frames: npt.NDArray[np.uint8] | None = None
         self._count = 0
@@ -89,7 +90,7 @@ class FramesSink:
         if self.path.suffix == ".h5":
             from .shards import write_frames  # h5py: only for HDF5 datasets
 
-            write_frames(self._out.temp, frames)
+            write_frames(self._out.temp, frames, self.compression)
         else:
             write_npz(self._out.temp, {"frames": frames})
         self._frames = None
