@@ -118,6 +118,22 @@ def permanence(
             if 0.6 < ratio < 1.6 and shade < 90:
                 px, py, _ = t.predict(start)
                 jump = float(np.hypot(s.x[0] - px, s.y[0] - py))
+                if min(jump, _from_last(t, s)) < diameter(t):
+                    # found again within its own size of where it was last seen (or
+                    # headed; a bad last point sends the prediction astray): the same
+                    # body, its track lost for a frame or more, not a jump
+                    paired.update({t.id, s.id})
+                    if start - frame >= 2 and not hidden:
+                        found.append(
+                            Violation(
+                                frame,
+                                "vanish",
+                                (t.id,),
+                                f"frame {frame}: {name[t.id]} vanishes for {start - frame} "
+                                "frames mid-picture",
+                            )
+                        )
+                    break
                 found.append(
                     Violation(
                         start,
@@ -178,6 +194,12 @@ def permanence(
                 )
             )
     return found
+
+
+def _from_last(track: Track, other: Track) -> float:
+    """Distance from ``track``'s last measured point to ``other``'s first."""
+    i = max((i for i, k in enumerate(track.kind) if k == MEASURED), default=len(track.kind) - 1)
+    return float(np.hypot(other.x[0] - track.x[i], other.y[0] - track.y[i]))
 
 
 def _around(back: Image, x: float, y: float, inner: float, outer: float) -> Image:
