@@ -162,10 +162,11 @@ def permanence(
         # (what its track found again after the gap is not what it lost; a speck of
         # noise may hold the track for a frame after the body left)
         frame = t.frames[begun]
+        before = _color_before(t, begun)
         for s, start in starts:
             if s.id in paired or abs(start - frame) > 1:
                 continue
-            shade = float(np.abs(np.subtract(s.color, t.color)).sum())
+            shade = float(np.abs(np.subtract(s.color, before)).sum())
             if 0.6 < s.size / max(t.size, 1.0) < 1.6 and shade < 90:
                 jump = float(np.hypot(s.x[0] - t.x[begun - 1], s.y[0] - t.y[begun - 1]))
                 found.remove(lost)
@@ -194,6 +195,17 @@ def permanence(
                 )
             )
     return found
+
+
+def _color_before(track: Track, i: int) -> Color:
+    """The track's colour up to its ``i``-th point (the median of the last 15 seen): a
+    track that went on on another body after a gap has taken on that body's colour."""
+    seen = sum(1 for k in track.kind[:i] if k != PREDICTED)
+    last = track.colors[:seen][-15:] or track.colors[-15:]
+    if not last:
+        return track.color
+    r, g, b = (int(v) for v in np.median(np.array(last, dtype=float), axis=0))
+    return (r, g, b)
 
 
 def _from_last(track: Track, other: Track) -> float:
