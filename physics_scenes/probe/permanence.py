@@ -77,6 +77,8 @@ def permanence(
             and (back is None or _held(t, back, len(t.kind) - 1))
         )
         hidden = tail_merged or t.lost_covered or piled or stopped
+        if tail_merged and _left_alone(t, tracks):
+            hidden = False  # the blob it shared is its partner's alone now: no room for it
         if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
             # a hidden end is no vanish, but it may still be half of a teleport
             ends.append((t, last + 1, hidden))
@@ -195,6 +197,21 @@ def permanence(
                 )
             )
     return found
+
+
+def _left_alone(track: Track, tracks: list[Track], frames: int = 2) -> bool:
+    """Whether the track that ``track`` last shared a blob with is seen alone and whole
+    (one convex blob of its own size) in the ``frames`` frames after ``track`` ends."""
+    if not track.merges:
+        return False
+    mate = next((t for t in tracks if t.id == track.merges[-1][1]), None)
+    if mate is None:
+        return False
+    after = range(track.frames[-1] + 1, track.frames[-1] + 1 + frames)
+    rows = [mate.frames.index(f) for f in after if f in mate.frames]
+    return len(rows) == frames and all(
+        mate.kind[i] == MEASURED and mate.solid[i] and mate.area[i] < 1.25 * mate.size for i in rows
+    )
 
 
 def _color_before(track: Track, i: int) -> Color:
