@@ -3,6 +3,8 @@ picture's edge (a body hidden in a crowd or behind scenery of its colour is not 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .detect import Color
@@ -201,8 +203,14 @@ def permanence(
 
 def _left_alone(track: Track, tracks: list[Track], frames: int = 2) -> bool:
     """Whether the track that ``track`` last shared a blob with is seen alone and whole
-    (one convex blob of its own size) in the ``frames`` frames after ``track`` ends."""
-    if not track.merges:
+    (one convex blob of its own size) in the ``frames`` frames after ``track`` ends.
+    Only for a track that went into the blob from a blob of its own and stayed with
+    that one partner (one that drifted from blob to blob had lost its body earlier)."""
+    run = len(track.kind) - len(list(itertools.takewhile(lambda k: k == MERGED, track.kind[::-1])))
+    tail = track.merges[-(len(track.kind) - run) :] if run < len(track.kind) else []
+    if not tail or len({m for _, m, _ in tail}) > 1 or run == 0:
+        return False
+    if track.kind[run - 1] != MEASURED:
         return False
     mate = next((t for t in tracks if t.id == track.merges[-1][1]), None)
     if mate is None:
