@@ -5,7 +5,10 @@ invisible: balls knocked upwards by others read as impossible bounces)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from physics_scenes.probe.detect import Blob
+from physics_scenes.probe.estimate import impact_floor, impact_frames
 from physics_scenes.probe.track import MEASURED, MERGED, Tracker, mark_near
 
 AREA = 250.0
@@ -45,3 +48,55 @@ def test_a_body_that_ends_in_a_pile_keeps_its_size() -> None:
     assert [t.size for t in tracks] == [AREA, AREA]
     mark_near(tracks)
     assert all(t.touching[-1] and t.near[-1] for t in tracks)
+
+
+def test_bodies_passing_deep_into_each_other_both_stay_in_the_blob() -> None:
+    # two bodies fly at each other and through: at the deepest the blob is 1.1x one
+    # body (under the 1.2x a lost track needs to claim a share); the track merged with
+    # the blob's owner in the frame before stays in it, so the pass-through is seen
+    tracker = Tracker(320, 240)
+    areas = {6: 1.6, 7: 1.1, 8: 1.1, 9: 1.6}
+    for frame in range(12):
+        a, b = 100.0 + 4 * frame, 160.0 - 4 * frame
+        if frame in areas:
+            blob = _blob(
+                130.0, 109.0, areas[frame] * AREA, solidity=0.8, width=18 + abs(round(b - a))
+            )
+            tracker.update(frame, [blob])
+        else:
+            tracker.update(frame, [_blob(a, 109.0), _blob(b, 109.0)])
+    tracks = tracker.finish()
+    assert len(tracks) == 2
+    assert all(t.kind[6:10] == [MERGED] * 4 and t.kind[10] == MEASURED for t in tracks)
+
+
+def _hop(v_in: float, contact: float, e: float = 0.8) -> tuple[np.ndarray, ...]:
+    """A ball's centre at 30 fps falling onto a floor at y = 160 (v_in px a frame at
+    the contact, ``contact`` in frames) and hopping up with e x that speed, gravity
+    0.218 px a frame squared (196 px/s²), drifting 2 px a frame sideways."""
+    f = np.arange(20, dtype=float)
+    s = f - contact
+    y = np.where(s < 0, 160 + v_in * s, 160 - e * v_in * s) + 0.5 * 0.218 * s**2
+    return f, 100 + 2 * f, y
+
+
+def test_a_hop_whose_contact_falls_between_frames_is_an_impact() -> None:
+    # 2.7 px a frame of change, split 1.35 / 1.35 over two second differences (each
+    # under the 2 px floor): their sum finds it; a parabola through it bends upwards
+    f, x, y = _hop(1.5, 9.5)
+    assert [g for g in impact_frames(f, x, y) if 8 <= g[0] <= 11]
+    f, x, y = _hop(1.5, 9.0)  # on a frame: one second difference of 2.7
+    assert [g for g in impact_frames(f, x, y) if 8 <= g[0] <= 10]
+
+
+def test_a_small_bodys_low_hop_is_an_impact() -> None:
+    # 1.8 px a frame of change: under the old fixed 2 px floor, over a tenth of a
+    # 10 px body's diameter (the floor now follows the body)
+    tracker = Tracker(320, 240)
+    for frame in range(5):
+        tracker.update(frame, [_blob(100.0 + frame, 100.0, area=78.5, width=10)])
+    floor = impact_floor(tracker.finish()[0])
+    assert abs(floor - 1.0) < 0.01
+    f, x, y = _hop(1.0, 9.0)
+    assert not impact_frames(f, x, y)
+    assert [g for g in impact_frames(f, x, y, floor) if 8 <= g[0] <= 10]

@@ -3,6 +3,8 @@ picture's edge (a body hidden in a crowd or behind scenery of its colour is not 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .detect import Color
@@ -77,6 +79,8 @@ def permanence(
             and (back is None or _held(t, back, len(t.kind) - 1))
         )
         hidden = tail_merged or t.lost_covered or piled or stopped
+        if tail_merged and _left_alone(t, tracks):
+            hidden = False  # the blob it shared is its partner's alone now: no room for it
         if last < last_frame and inner(t.x[-1], t.y[-1]) and not any(t.touches_edge[-2:]):
             # a hidden end is no vanish, but it may still be half of a teleport
             ends.append((t, last + 1, hidden))
@@ -118,6 +122,22 @@ def permanence(
             if 0.6 < ratio < 1.6 and shade < 90:
                 px, py, _ = t.predict(start)
                 jump = float(np.hypot(s.x[0] - px, s.y[0] - py))
+                if min(jump, _from_last(t, s)) < diameter(t):
+                    # found again within its own size of where it was last seen (or
+                    # headed; a bad last point sends the prediction astray): the same
+                    # body, its track lost for a frame or more, not a jump
+                    paired.update({t.id, s.id})
+                    if start - frame >= 2 and not hidden:
+                        found.append(
+                            Violation(
+                                frame,
+                                "vanish",
+                                (t.id,),
+                                f"frame {frame}: {name[t.id]} vanishes for {start - frame} "
+                                "frames mid-picture",
+                            )
+                        )
+                    break
                 found.append(
                     Violation(
                         start,
@@ -146,10 +166,11 @@ def permanence(
         # (what its track found again after the gap is not what it lost; a speck of
         # noise may hold the track for a frame after the body left)
         frame = t.frames[begun]
+        before = _color_before(t, begun)
         for s, start in starts:
             if s.id in paired or abs(start - frame) > 1:
                 continue
-            shade = float(np.abs(np.subtract(s.color, t.color)).sum())
+            shade = float(np.abs(np.subtract(s.color, before)).sum())
             if 0.6 < s.size / max(t.size, 1.0) < 1.6 and shade < 90:
                 jump = float(np.hypot(s.x[0] - t.x[begun - 1], s.y[0] - t.y[begun - 1]))
                 found.remove(lost)
@@ -178,6 +199,44 @@ def permanence(
                 )
             )
     return found
+
+
+def _left_alone(track: Track, tracks: list[Track], frames: int = 2) -> bool:
+    """Whether the track that ``track`` last shared a blob with is seen alone and whole
+    (one convex blob of its own size) in the ``frames`` frames after ``track`` ends.
+    Only for a track that went into the blob from a blob of its own and stayed with
+    that one partner (one that drifted from blob to blob had lost its body earlier)."""
+    run = len(track.kind) - len(list(itertools.takewhile(lambda k: k == MERGED, track.kind[::-1])))
+    tail = track.merges[-(len(track.kind) - run) :] if run < len(track.kind) else []
+    if not tail or len({m for _, m, _ in tail}) > 1 or run == 0:
+        return False
+    if track.kind[run - 1] != MEASURED:
+        return False
+    mate = next((t for t in tracks if t.id == track.merges[-1][1]), None)
+    if mate is None:
+        return False
+    after = range(track.frames[-1] + 1, track.frames[-1] + 1 + frames)
+    rows = [mate.frames.index(f) for f in after if f in mate.frames]
+    return len(rows) == frames and all(
+        mate.kind[i] == MEASURED and mate.solid[i] and mate.area[i] < 1.25 * mate.size for i in rows
+    )
+
+
+def _color_before(track: Track, i: int) -> Color:
+    """The track's colour up to its ``i``-th point (the median of the last 15 seen): a
+    track that went on on another body after a gap has taken on that body's colour."""
+    seen = sum(1 for k in track.kind[:i] if k != PREDICTED)
+    last = track.colors[:seen][-15:] or track.colors[-15:]
+    if not last:
+        return track.color
+    r, g, b = (int(v) for v in np.median(np.array(last, dtype=float), axis=0))
+    return (r, g, b)
+
+
+def _from_last(track: Track, other: Track) -> float:
+    """Distance from ``track``'s last measured point to ``other``'s first."""
+    i = max((i for i, k in enumerate(track.kind) if k == MEASURED), default=len(track.kind) - 1)
+    return float(np.hypot(other.x[0] - track.x[i], other.y[0] - track.y[i]))
 
 
 def _around(back: Image, x: float, y: float, inner: float, outer: float) -> Image:

@@ -173,6 +173,15 @@ def _inside(x: float, y: float, blob: Blob, pad: float) -> bool:
     return x0 - pad <= x <= x0 + w + pad and y0 - pad <= y <= y0 + h + pad
 
 
+def _mate(track: Track, frame: int) -> int | None:
+    """The track ``track`` shared a blob with in the frame before ``frame``, if any."""
+    if track.kind and track.kind[-1] == MERGED and track.merges:
+        last, other, _ = track.merges[-1]
+        if last == frame - 1:
+            return other
+    return None
+
+
 class Tracker:
     """Feed it each frame's blobs in order; read ``tracks`` at the end."""
 
@@ -279,14 +288,19 @@ class Tracker:
         # a track left without a blob whose prediction falls in a larger one shares it;
         # a blob nobody took that holds several such predictions is theirs together
         # (bodies that came together in one frame), not a new object
+        # (or, merged with the blob's owner in the last frame, it is followed on in it
+        # however deep the two have passed into each other: at the deepest the blob is
+        # hardly larger than one of them)
         pending: dict[int, list[int]] = {}
         for i, track in enumerate(live):
             if i in taken:
                 continue
             px, py, _ = predictions[i]
             size = np.sqrt(4 * max(track.size, 1.0) / np.pi)
+            mate = _mate(track, frame)
             for j, blob in enumerate(blobs):
-                if blob.area > 1.2 * track.size and _inside(px, py, blob, 0.25 * size):
+                held = any(live[k].id == mate for k in owners.get(j, []))
+                if (blob.area > 1.2 * track.size or held) and _inside(px, py, blob, 0.25 * size):
                     (owners if j in owners else pending).setdefault(j, []).append(i)
                     break
         owners.update({j: members for j, members in pending.items() if len(members) > 1})
