@@ -138,16 +138,7 @@ def permanence(
                             )
                         )
                     break
-                found.append(
-                    Violation(
-                        start,
-                        "teleport",
-                        (t.id, s.id),
-                        f"frame {start}: {name[t.id]} jumps {jump:.0f} px to where no motion "
-                        "takes it",
-                        jump,
-                    )
-                )
+                found.append(_teleport(start, t.id, s.id, name[t.id], jump))
                 paired.update({t.id, s.id})
                 break
         else:
@@ -174,16 +165,7 @@ def permanence(
             if 0.6 < s.size / max(t.size, 1.0) < 1.6 and shade < 90:
                 jump = float(np.hypot(s.x[0] - t.x[begun - 1], s.y[0] - t.y[begun - 1]))
                 found.remove(lost)
-                found.append(
-                    Violation(
-                        start,
-                        "teleport",
-                        (t.id, s.id),
-                        f"frame {start}: {name[t.id]} jumps {jump:.0f} px to where no motion "
-                        "takes it",
-                        jump,
-                    )
-                )
+                found.append(_teleport(start, t.id, s.id, name[t.id], jump))
                 paired.add(s.id)
                 break
     for s, start in starts:
@@ -305,3 +287,9 @@ def _beside_another(track: Track, tracks: list[Track]) -> bool:
         if np.hypot(other.x[i] - track.x[0], other.y[i] - track.y[0]) < reach:
             return True
     return False
+
+
+def _teleport(frame: int, lost: int, found: int, name: str, jump: float) -> Violation:
+    """Track ``lost`` gone as ``found``, of its colour and size, starts ``jump`` px away."""
+    message = f"frame {frame}: {name} jumps {jump:.0f} px to where no motion takes it"
+    return Violation(frame, "teleport", (lost, found), message, jump)
