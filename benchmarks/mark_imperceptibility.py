@@ -90,7 +90,7 @@ def _frames(x: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.rfft(x[idx] * np.hanning(FFT), axis=1)) ** 2
 
 
-def margins(programme: np.ndarray, mark: np.ndarray) -> np.ndarray:
+def margins(programme: np.ndarray, mark: np.ndarray, quiet: bool = False) -> np.ndarray:
     """Threshold minus mark (dB) per frame and Bark band inside the mark's band."""
     p, m = _frames(programme), _frames(mark)
     hz = np.fft.rfftfreq(FFT, 1 / RATE)
@@ -108,6 +108,14 @@ def margins(programme: np.ndarray, mark: np.ndarray) -> np.ndarray:
     tonal = np.clip(10 * np.log10(flatness + 1e-30) / -60, 0, 1)[:, None]
     offset = tonal * (14.5 + bands[None, :]) + (1 - tonal) * 5.5
     threshold = 10 * np.log10(spread) - offset
+    if quiet:  # the threshold of hearing at MPEG's calibration (a full-scale sine at 96 dB
+        # SPL), of a tone at the band's most sensitive frequency (noise within a critical
+        # band is heard at about a tone's power); as band power: variance x N sum(w^2) / 2
+        khz = np.maximum(hz, 20.0) / 1000
+        ath = 3.64 * khz**-0.8 - 6.5 * np.exp(-0.6 * (khz - 3.3) ** 2) + 1e-3 * khz**4
+        unit = 10 * np.log10(0.5 * FFT * np.sum(np.hanning(FFT) ** 2) / 2) - 96.0
+        floor = np.array([unit + ath[which == b].min() for b in bands])
+        threshold = np.maximum(threshold, floor[None, :])
     inside = (bands >= int(_bark(np.array(BAND[0])))) & (bands <= int(_bark(np.array(BAND[1]))))
     loud = 10 * np.log10(p.sum(axis=1) + 1e-30)
     keep = loud > loud.max() - 60
