@@ -57,7 +57,7 @@ def attacks(rng: random.Random, seconds: float) -> dict[str, list[str]]:
 
 
 def levels(plain: Path, cid: str) -> tuple[float, float]:
-    """(mark under the programme, under its part in the mark's band) in dB, loud parts only: the mark
+    """(mark under the programme, under its part in the mark's band) in dB, loud parts: the mark
     the pipeline adds to this clip's unmarked master (a marked render is mastered with the
     mark inside the loudness loop, so its gain differs by up to 0.7 dB: subtracting the two
     renders measures that, not the mark)."""
