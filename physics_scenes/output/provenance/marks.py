@@ -43,7 +43,7 @@ class Marks:
             "keyed": self.key.keyed,
             "picture": {"kind": "tiled spread spectrum, luma", "strength_levels": STRENGTH},
             "sound": {
-                "kind": "spread spectrum 1.5-6 kHz, convolutional code",
+                "kind": "spread spectrum 0.92-15.4 kHz, masked, convolutional code",
                 "under_masking_threshold_db": MARGIN_DB,
             },
         }
