@@ -18,7 +18,14 @@ import numpy.typing as npt
 from ...audio.dsp import WavWriter
 from .payload import MarkKey, content_id, payload_bits
 from .picture import STRENGTH, PictureMark
-from .sound import CONTEXT, MARGIN_DB, PERIOD, shaped_mark
+from .sound import (
+    CONTEXT,
+    FLOOR_BAND_UNDER_DB,
+    FLOOR_UNDER_DB,
+    MARGIN_DB,
+    PERIOD,
+    shaped_mark,
+)
 
 WAV_BLOCK = PERIOD
 """Samples marked at once (one 2 s period of the mark): memory stays flat and small."""
@@ -45,6 +52,10 @@ class Marks:
             "sound": {
                 "kind": "spread spectrum 0.92-15.4 kHz, masked, convolutional code",
                 "under_masking_threshold_db": MARGIN_DB,
+                "floor_1500_6000_hz": {
+                    "under_programme_db": FLOOR_UNDER_DB,
+                    "at_most_under_its_band_db": FLOOR_BAND_UNDER_DB,
+                },
             },
         }
 
