@@ -16,7 +16,7 @@ hearing, so the mark there is inaudible at any playback level up to a full-scale
 least the programme's power less 27 dB, and at most its own 1.5–6 kHz power less 20 dB,
 spread over 1.5–6 kHz. Where the sound is low-pitched, tonal or sparse the model allows
 so little that an AAC encode drops it and a 2 s cut lost the mark (33 of 42 clips read);
-with the floor 42 of 42, and the mark is then over the threshold in a quarter of the
+with the floor 168 of 168, and the mark is then over the threshold in a quarter of the
 frame-bands of tonal examples (the trade: robustness first). It is added to the mastered
 WAV, before the AAC encode.
 
