@@ -12,13 +12,13 @@ ringing tone; a frame's mark is held to its neighbours' thresholds (no pre-echo 
 an impact, no overhang past a sudden stop) and to its neighbouring bands' (the synthesis
 window smears a band into the next). In silence the threshold is the threshold of
 hearing, so the mark there is inaudible at any playback level up to a full-scale sine at
-96 dB SPL (about −84 dBFS, mostly above 12 kHz). Under a floor, though: per frame at
-least the programme's power less 27 dB, and at most its own 1.5–6 kHz power less 20 dB,
-spread over 1.5–6 kHz. Where the sound is low-pitched, tonal or sparse the model allows
-so little that an AAC encode drops it and a 2 s cut lost the mark (33 of 42 clips read);
-with the floor 168 of 168, and the mark is then over the threshold in a quarter of the
-frame-bands of tonal examples (the trade: robustness first). It is added to the mastered
-WAV, before the AAC encode.
+96 dB SPL (about −84 dBFS, mostly above 12 kHz). It never falls under a floor, though:
+per frame at least the programme's power less 27 dB, and at most its own 1.5–6 kHz
+power less 20 dB, spread over 1.5–6 kHz. Where the sound is low-pitched, tonal or
+sparse, the model allows so little that an AAC encode drops it, and 2 s cuts lost the
+mark (33 of 42 read); with the floor 168 of 168, but the mark is then over the
+threshold in a quarter of the frame-bands of tonal examples (robustness first). It is
+added to the mastered WAV, before the AAC encode.
 
 Detection whitens the sound without moving its phase (each 21 ms spectrum divided by its
 own smoothed magnitude: an LPC whitener's phase turned a narrow-band chip's correlation
