@@ -16,7 +16,7 @@ hearing, so the mark there is inaudible at any playback level up to a full-scale
 per frame at least the programme's power less 27 dB, and at most its own 1.5–6 kHz
 power less 20 dB, spread over 1.5–6 kHz. Where the sound is low-pitched, tonal or
 sparse, the model allows so little that an AAC encode drops it, and 2 s cuts lost the
-mark (33 of 42 read); with the floor 168 of 168, but the mark is then over the
+mark (33 of 42 read); with the floor 369 of 370, but the mark is then over the
 threshold in a quarter of the frame-bands of tonal examples (robustness first). It is
 added to the mastered WAV, before the AAC encode.
 
