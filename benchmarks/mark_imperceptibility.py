@@ -38,10 +38,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from physics_scenes.audio.dsp import WavWriter  # noqa: E402
 from physics_scenes.job.pipeline import RenderJob, run  # noqa: E402
-from physics_scenes.output.provenance.marks import WAV_BLOCK, _samples  # noqa: E402
-from physics_scenes.output.provenance.payload import MarkKey, payload_bits  # noqa: E402
-from physics_scenes.output.provenance.sound import BAND, mark_track  # noqa: E402
+from physics_scenes.output.provenance.marks import Marks, _samples  # noqa: E402
+from physics_scenes.output.provenance.payload import MarkKey  # noqa: E402
+from physics_scenes.output.provenance.sound import BAND  # noqa: E402
 from physics_scenes.scene.loader import load_scene  # noqa: E402
 from physics_scenes.scene.model import Timing  # noqa: E402
 
@@ -151,7 +152,7 @@ def _frames(x: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.rfft(x[idx] * np.hanning(FFT), axis=1)) ** 2
 
 
-def margins(programme: np.ndarray, mark: np.ndarray) -> np.ndarray:
+def margins(programme: np.ndarray, mark: np.ndarray, quiet: bool = False) -> np.ndarray:
     """Threshold minus mark (dB) per frame and Bark band inside the mark's band."""
     p, m = _frames(programme), _frames(mark)
     hz = np.fft.rfftfreq(FFT, 1 / RATE)
@@ -169,6 +170,14 @@ def margins(programme: np.ndarray, mark: np.ndarray) -> np.ndarray:
     tonal = np.clip(10 * np.log10(flatness + 1e-30) / -60, 0, 1)[:, None]
     offset = tonal * (14.5 + bands[None, :]) + (1 - tonal) * 5.5
     threshold = 10 * np.log10(spread) - offset
+    if quiet:  # the threshold of hearing at MPEG's calibration (a full-scale sine at 96 dB
+        # SPL), of a tone at the band's most sensitive frequency (noise within a critical
+        # band is heard at about a tone's power); as band power: variance x N sum(w^2) / 2
+        khz = np.maximum(hz, 20.0) / 1000
+        ath = 3.64 * khz**-0.8 - 6.5 * np.exp(-0.6 * (khz - 3.3) ** 2) + 1e-3 * khz**4
+        unit = 10 * np.log10(0.5 * FFT * np.sum(np.hanning(FFT) ** 2) / 2) - 96.0
+        floor = np.array([unit + ath[which == b].min() for b in bands])
+        threshold = np.maximum(threshold, floor[None, :])
     inside = (bands >= int(_bark(np.array(BAND[0])))) & (bands <= int(_bark(np.array(BAND[1]))))
     loud = 10 * np.log10(p.sum(axis=1) + 1e-30)
     keep = loud > loud.max() - 60
@@ -182,22 +191,34 @@ def _spectrogram(x: np.ndarray, top: float) -> np.ndarray:
 
 
 def sound(out: Path, work: Path) -> None:
-    key, bits = MarkKey(), payload_bits("0123456789ab")
-    print("\n| scene | margin: median | 5th percentile | cells above the threshold |")
-    print("|---|---|---|---|")
+    key = MarkKey()
+    print("\n| scene | margin: median | 5th percentile | cells above the threshold "
+          "| same, masking alone, loud frames |")  # fmt: skip
+    print("|---|---|---|---|---|")
     for name in SOUND_SCENES:
         mp4 = _render(name, work / "s", "mp4", (96, 54), 4.0, audio="wav", watermark=False)
         with wave.open(str(mp4.with_suffix(".wav"))) as w:
             track = _samples(w.readframes(w.getnframes()), w.getnchannels())
-        marked = np.concatenate([mark_track(track[i : i + WAV_BLOCK], key, bits)
-                                 for i in range(0, len(track), WAV_BLOCK)])  # fmt: skip
+        path = work / "marked.wav"
+        with WavWriter(path, track.shape[1]) as sink:
+            sink.write(track.astype(np.float32))
+        with wave.open(str(path)) as w:  # the master as 24-bit PCM holds it
+            track = _samples(w.readframes(w.getnframes()), w.getnchannels())
+        Marks(content_id="0123456789ab", key=key, picture=None).mark_wav(path)  # type: ignore[arg-type]
+        with wave.open(str(path)) as w:
+            marked = _samples(w.readframes(w.getnframes()), w.getnchannels())
+        channels = range(track.shape[1])
+        mark = marked - track
+        heard = np.concatenate([margins(track[:, c], mark[:, c], True).ravel() for c in channels])
+        alone = np.concatenate([margins(track[:, c], mark[:, c]).ravel() for c in channels])
+        above = 100 * np.mean(heard < 0), 100 * np.mean(alone < 0)
+        print(f"| {name} | {np.median(heard):.1f} dB | {np.percentile(heard, 5):.1f} dB "
+              f"| {above[0]:.1f} % | {above[1]:.1f} % |")  # fmt: skip
         programme = track.mean(axis=1)
-        mark = marked.mean(axis=1).astype(np.float64) - programme
-        margin = margins(programme, mark)
-        print(f"| {name} | {np.median(margin):.1f} dB | {np.percentile(margin, 5):.1f} dB "
-              f"| {100 * np.mean(margin < 0):.1f} % |")  # fmt: skip
         top = 10 * np.log10(_frames(programme).max())
-        both = np.concatenate([_spectrogram(programme, top), _spectrogram(mark, top)], axis=1)
+        panels = [_spectrogram(x, top) for x in (programme, marked.mean(axis=1), mark.mean(axis=1))]
+        gap = np.full((panels[0].shape[0], 4), 255, np.uint8)
+        both = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
         Image.fromarray(both).save(out / f"spectrogram_{name}.png")
 
 

@@ -9,7 +9,7 @@ read) for 3, 4 or 5 s with a different seed each, then each attack made with the
 ffmpeg from the delivered MP4 and read back by ``verify``'s detector. A clip counts only
 when the exact content id comes back. The same clip rendered with ``--no-watermark`` gives
 the unmarked negative and, marked as the pipeline marks a master, the mark's level: under
-the whole programme and under the programme's own 1.5-6 kHz band, over the slots where
+the whole programme and under the programme's own part in the mark's band, over the slots where
 the programme is within 40 dB of its loudest. Noise negatives: 4 s of noise, half of it
 in bursts with silences.
 """
@@ -57,7 +57,7 @@ def attacks(rng: random.Random, seconds: float) -> dict[str, list[str]]:
 
 
 def levels(plain: Path, cid: str) -> tuple[float, float]:
-    """(mark under the programme, under its 1.5-6 kHz band) in dB, loud parts only: the mark
+    """(mark under the programme, under its part in the mark's band) in dB, loud parts: the mark
     the pipeline adds to this clip's unmarked master (a marked render is mastered with the
     mark inside the loudness loop, so its gain differs by up to 0.7 dB: subtracting the two
     renders measures that, not the mark)."""
@@ -174,7 +174,7 @@ def report(tried: dict[str, int], found: dict[str, int], wrong: dict[str, int],
                   "| quietest clip |", "|---|---|---|---|",
                   f"| the whole programme | {np.median(whole):.1f} dB | {whole.max():.1f} dB "
                   f"({marks[int(whole.argmax())][0]}) | {whole.min():.1f} dB |",
-                  f"| its 1.5-6 kHz band | {np.median(band):.1f} dB | {band.max():.1f} dB "
+                  f"| its part in the mark's band | {np.median(band):.1f} dB | {band.max():.1f} dB "
                   f"({marks[int(band.argmax())][0]}) | {band.min():.1f} dB |"]  # fmt: skip
     print("\n".join(lines), flush=True)
     if save is not None:

@@ -18,7 +18,14 @@ import numpy.typing as npt
 from ...audio.dsp import WavWriter
 from .payload import MarkKey, content_id, payload_bits
 from .picture import STRENGTH, PictureMark
-from .sound import NOISY_GAIN_DB, PERIOD, UNDER_DB, mark_track
+from .sound import (
+    CONTEXT,
+    FLOOR_BAND_UNDER_DB,
+    FLOOR_UNDER_DB,
+    MARGIN_DB,
+    PERIOD,
+    shaped_mark,
+)
 
 WAV_BLOCK = PERIOD
 """Samples marked at once (one 2 s period of the mark): memory stays flat and small."""
@@ -53,21 +60,37 @@ class Marks:
             "keyed": self.key.keyed,
             "picture": {"kind": "tiled spread spectrum, luma", "strength_levels": STRENGTH},
             "sound": {
-                "kind": "spread spectrum 1.5-6 kHz, convolutional code",
-                "under_programme_db": [UNDER_DB - NOISY_GAIN_DB, UNDER_DB],
+                "kind": "spread spectrum 0.92-15.4 kHz, masked, convolutional code",
+                "under_masking_threshold_db": MARGIN_DB,
+                "floor_1500_6000_hz": {
+                    "under_programme_db": FLOOR_UNDER_DB,
+                    "at_most_under_its_band_db": FLOOR_BAND_UNDER_DB,
+                },
             },
         }
 
     def mark_wav(self, path: Path) -> None:
-        """Add the sound mark to a 24-bit WAV in place (through a file beside it)."""
+        """Add the sound mark to a 24-bit WAV in place (through a file beside it), a 2 s
+        block at a time with the few samples around it that its masking depends on: the
+        same bytes as marking the whole track at once."""
         marked = path.with_name(path.name + ".mark")
+        bits = payload_bits(self.content_id)
+        before, after = CONTEXT
         try:
             with wave.open(str(path), "rb") as source:
-                channels, total = source.getnchannels(), source.getnframes()
+                channels = source.getnchannels()
                 with WavWriter(marked, channels) as out:
-                    for _ in range(0, total, WAV_BLOCK):
-                        block = _samples(source.readframes(WAV_BLOCK), channels)
-                        out.write(mark_track(block, self.key, payload_bits(self.content_id)))
+                    past = np.zeros((0, channels))
+                    block = _samples(source.readframes(WAV_BLOCK), channels)
+                    start = 0
+                    while len(block):
+                        coming = _samples(source.readframes(WAV_BLOCK), channels)
+                        span = np.concatenate([past, block, coming[:after]])
+                        mark = shaped_mark(span, self.key, bits, start - len(past))
+                        out.write(
+                            (block + mark[len(past) : len(past) + len(block)]).astype(np.float32)
+                        )
+                        past, block, start = block[-before:], coming, start + len(block)
             marked.replace(path)
         finally:
             marked.unlink(missing_ok=True)
