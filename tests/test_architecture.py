@@ -354,3 +354,16 @@ def test_importing_a_pygame_module_prints_nothing() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, env=env,
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert out == ""
+
+
+def test_a_render_without_sound_does_not_load_scipy_signal() -> None:
+    # scipy.signal costs 0.5-1 s of CPU to import (it parses ~650 docstrings): a render
+    # loads it only when it makes sound (audio.dsp, imported inside the sound paths)
+    script = (
+        "import sys\nfrom physics_scenes.job import pipeline\n"
+        "from physics_scenes.output.provenance import marks\n"
+        "from physics_scenes.output import video\n"
+        "print('scipy.signal' in sys.modules)"
+    )
+    out = subprocess.check_output([sys.executable, "-c", script], text=True)
+    assert out.split()[-1] == "False"

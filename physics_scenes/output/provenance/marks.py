@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ...audio.dsp import WavWriter
 from .payload import MarkKey, content_id, payload_bits
 from .picture import STRENGTH, PictureMark
 from .sound import (
@@ -73,6 +72,8 @@ class Marks:
         """Add the sound mark to a 24-bit WAV in place (through a file beside it), a 2 s
         block at a time with the few samples around it that its masking depends on: the
         same bytes as marking the whole track at once."""
+        from ...audio.dsp import WavWriter  # scipy.signal: only when there is sound
+
         marked = path.with_name(path.name + ".mark")
         bits = payload_bits(self.content_id)
         before, after = CONTEXT
