@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from . import __version__, cli_dataset, cli_story
 from .errors import EXIT_INTERRUPTED, STOP_SIGNALS, RenderError, SceneError, interrupted
+from .job.timeline import video_frames
 from .output.sink import DEFAULT_QUALITY, FORMATS, QUALITY, ExportError, format_for_path
 from .picture.view import DEFAULT_SIZE, SIZE_PRESETS, default_size
 from .portal import command as portal_command
@@ -588,7 +589,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(record) + "\n")
         else:
             try:
-                frames = _video_frames(scene)
+                frames = video_frames(scene)
             except RenderError as error:
                 _say(f"{path}: {error}", error=True)
                 status = EXIT_INPUT
@@ -596,18 +597,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             bodies = len(expand(scene))
             _say(f"{path}: ok ({what}{bodies} bodies, {frames} frames)")
     return status
-
-
-def _video_frames(scene: Scene) -> int:
-    """The frames ``render`` writes: slow motion included, and a script's ``time``
-    actions (found by running the physics ahead, so only then is it loaded)."""
-    if any(action.time is not None for action in scene.script):
-        from .job.clip import video_frame_count
-
-        return video_frame_count(scene)
-    from .job.timeline import scene_timeline
-
-    return scene_timeline(scene).frame_count(scene.timing.fps)
 
 
 def _liquid_lines(scene: Scene) -> list[str]:
@@ -721,7 +710,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     assembly = assemble(scene)
     bodies = assembly.bodies
     world, timing = scene.world, scene.timing
-    frames = _video_frames(scene)
+    frames = video_frames(scene)
     types = Counter(body.body_type for body in bodies)
     kinds = Counter(body.kind for body in bodies)
     materials = Counter(body.material.name for body in bodies)

@@ -570,6 +570,8 @@ def test_flow16_keeps_the_flow_as_float16_within_1_2048_of_itself(tmp_path: Path
         assert np.array_equal(full[key], half[key], equal_nan=True)
     with pytest.raises(DatasetError, match="flow is float16; resume it with --flow16"):
         run_dataset(job_for(tmp_path / "half", 1, fmt="hdf5"), ProcessPool(1))
+    with pytest.raises(DatasetError, match="flow is float32; resume it without --flow16"):
+        run_dataset(job_for(tmp_path / "full", 1, fmt="hdf5", flow16=True), ProcessPool(1))
 
 
 def test_fsync_flushes_every_file_and_folder_of_an_item_and_changes_no_byte(

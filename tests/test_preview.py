@@ -427,7 +427,20 @@ def test_screenshots_and_takes_carry_the_renders_mark_and_a_signed_manifest(
         assert report.manifest.state in ("trusted", "untrusted"), report.manifest.reasons
         assert report.manifest.claims is not None
         assert report.manifest.claims["content_id"] == content_id
+        assert manifest_title(file) == file.name  # signed under its own name
     for file in saved[False]:
         report = inspect(file)
         assert report.picture is not None and not report.picture.found, file
         assert report.manifest.state == "none"
+
+
+def manifest_title(path: Path) -> str:
+    """The active manifest's title, read with the C2PA SDK itself."""
+    import json
+
+    import c2pa
+
+    mime = {".png": "image/png", ".mp4": "video/mp4"}[path.suffix]
+    with path.open("rb") as stream, c2pa.Reader(mime, stream) as reader:
+        store = json.loads(reader.json())
+    return str(store["manifests"][store["active_manifest"]]["title"])

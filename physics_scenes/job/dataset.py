@@ -248,9 +248,9 @@ def chosen_draw(template: Template, index: int, global_seed: int = 0) -> Item | 
     for attempt in range(rules.retries + 1):
         try:
             item = sample(template, index, global_seed, attempt=attempt)
-        except SceneError:
+            verdict = judge_item(rules, item)
+        except (SceneError, SimulationError):  # refused as render_item refuses them
             continue
-        verdict = judge_item(rules, item)
         if verdict.accepted and (wanted is None or verdict.label == wanted):
             return item
     return None
@@ -361,6 +361,17 @@ def prepare(job: DatasetJob) -> set[int]:
             raise DatasetError(f"{record}: not a dataset record ({error})") from None
         if not isinstance(found, dict) or found.get("format") != DATASET_FORMAT:
             raise DatasetError(f"{record} is not a physics_scenes dataset record")
+        if found.get("compression", "gzip") != settings.get("compression", "gzip"):
+            raise DatasetError(
+                f"{job.out} holds a dataset whose frames are stored with compression "
+                f"{found.get('compression', 'gzip')}; resume it with --compression "
+                f"{found.get('compression', 'gzip')}"
+            )
+        if found.get("flow", "float32") != settings.get("flow", "float32"):
+            raise DatasetError(
+                f"{job.out} holds a dataset whose flow is {found.get('flow', 'float32')}; "
+                f"resume it with{'' if 'flow' in found else 'out'} --flow16"
+            )
         for key, value in settings.items():
             if found.get(key) != value:
                 held = found[key].get("frames", CLIP) if isinstance(found.get(key), dict) else None
@@ -374,17 +385,6 @@ def prepare(job: DatasetJob) -> set[int]:
                     f"{job.out} holds a dataset made with another {key} ({found.get(key)!r}, "
                     f"not {value!r}); use another folder or the same settings to resume it"
                 )
-        if found.get("compression", "gzip") != settings.get("compression", "gzip"):
-            raise DatasetError(
-                f"{job.out} holds a dataset whose frames are stored with compression "
-                f"{found.get('compression', 'gzip')}; resume it with --compression "
-                f"{found.get('compression', 'gzip')}"
-            )
-        if found.get("flow", "float32") != settings.get("flow", "float32"):
-            raise DatasetError(
-                f"{job.out} holds a dataset whose flow is {found.get('flow', 'float32')}; "
-                f"resume it with{'' if 'flow' in found else 'out'} --flow16"
-            )
     else:
         ours = ("items",)  # and the staging of a first run killed before dataset.json
         names = os.listdir(job.out)

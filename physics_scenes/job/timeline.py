@@ -179,3 +179,13 @@ def scene_timeline(scene: Scene) -> Timeline:
     _, time, _ = cm.resolve(scene.camera, scene.time, scene.look, scene.style, None)
     timing = scene.timing
     return timeline_for(time, timing.frame_count / timing.fps)
+
+
+def video_frames(scene: Scene) -> int:
+    """The frames ``render`` writes: slow motion included, and a script's ``time``
+    actions (found by running the physics ahead, so only then is it loaded)."""
+    if any(action.time is not None for action in scene.script):
+        from .clip import video_frame_count
+
+        return video_frame_count(scene)
+    return scene_timeline(scene).frame_count(scene.timing.fps)

@@ -218,10 +218,9 @@ def sweep_done(parent: Path) -> None:
     commit point: nothing in it is needed), several at once (their waits overlap)."""
     done = [entry.path for entry in _entries(parent)
             if (match := _STAGING.fullmatch(entry.name)) and match[3] == "done"]  # fmt: skip
-    for thread in [remove_later(Path(path)) for path in done[:64]]:
-        thread.join()
-    if len(done) > 64:
-        sweep_done(parent)
+    for start in range(0, len(done), 64):  # 64 threads at most at a time
+        for thread in [remove_later(Path(path)) for path in done[start : start + 64]]:
+            thread.join()
 
 
 def _clean_legacy(parent: Path, name: str) -> None:

@@ -13,6 +13,7 @@ injectable clock, so tests drive the window with posted events and no real time 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,7 +215,8 @@ class PreviewApp:
         """What marks and signs saved files (made at the first save, again on reload)."""
         if self._keepsakes is None:
             watermark, sign = self.keeping
-            self._keepsakes = Keepsakes(self.scene, watermark=watermark, sign=sign)
+            frames = self._player.frame_count if self._player is not None else None
+            self._keepsakes = Keepsakes(self.scene, watermark=watermark, sign=sign, frames=frames)
         return self._keepsakes
 
     @property
@@ -571,13 +573,12 @@ class PreviewApp:
         rgb = np.ascontiguousarray(pygame.surfarray.pixels3d(self.window).swapaxes(0, 1))
         marked = self.keepsakes.mark_rgb(rgb)
         picture = pygame.image.frombuffer(marked.tobytes(), self.window.get_size(), "RGB")
-        staged = path.with_name(path.name + ".part.png")
-        try:
+        # staged under its own name (the manifest's title is the file's name), then renamed
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=".shot-") as folder:
+            staged = Path(folder) / path.name
             pygame.image.save(picture, str(staged))
             note = self.keepsakes.seal(staged, "screenshot")
             staged.replace(path)
-        finally:
-            staged.unlink(missing_ok=True)
         self._say(note or f"saved {path}")
         return path
 

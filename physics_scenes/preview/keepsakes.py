@@ -15,15 +15,14 @@ is embedded once the file is complete, through a file beside it.
 
 from __future__ import annotations
 
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..job.clip import video_frame_count
-from ..job.pipeline import scene_hash
+from ..job.pipeline import package_version, scene_hash
+from ..job.timeline import video_frames
 from ..output.provenance.keys import Identity, signing_identity
 from ..output.provenance.marks import Marks
 from ..picture.view import Pixels
@@ -33,12 +32,17 @@ from ..scene.model import Scene
 class Keepsakes:
     """Marks and signs the preview's saved files for one scene (made again on reload)."""
 
-    def __init__(self, scene: Scene, *, watermark: bool = True, sign: bool = True) -> None:
+    def __init__(
+        self, scene: Scene, *, watermark: bool = True, sign: bool = True, frames: int | None = None
+    ) -> None:
+        """``frames``: the clip's length, which names the mark as it names render's (the
+        clip view's player knows it; None: worked out, as ``info`` does)."""
         self.scene = scene
+        self.scene_sha256 = scene_hash(scene)
         self.marks: Marks | None = None
         if watermark:
-            frames = video_frame_count(scene)  # the clip's length decides the id, as render's
-            self.marks = Marks.for_run(scene_hash(scene), scene.seed, scene.timing.fps, frames)
+            frames = video_frames(scene) if frames is None else frames
+            self.marks = Marks.for_run(self.scene_sha256, scene.seed, scene.timing.fps, frames)
         self.sign = sign
         self._identity: Identity | None = None
 
@@ -69,7 +73,7 @@ class Keepsakes:
         from ..output.provenance.credentials import sign  # c2pa: only when signing
 
         claims: dict[str, Any] = {
-            "scene_sha256": scene_hash(self.scene), "seed": self.scene.seed,
+            "scene_sha256": self.scene_sha256, "seed": self.scene.seed,
             "run_hash": None, "preview": what, "content_id": self.content_id,
             "watermark_keyed": False if self.marks is not None else None,
         }  # fmt: skip
