@@ -279,3 +279,24 @@ def test_overwrite_never_replaces_a_device_or_a_pipe(tmp_path) -> None:
     scene.write_text(SMALL)
     code = main(["render", str(scene), "-o", str(fifo), "--overwrite", "-q"])
     assert code == 1 and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_killed_process_not_yet_reaped_counts_as_dead() -> None:
+    # kill -9 then the same command at once: the killed run's staging must be recovered
+    # although its processes may still be zombies (reaped later by their parent or init)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert atomic.process_alive(child.pid)
+        child.kill()
+        deadline = 50
+        while deadline and not atomic._zombie(child.pid):  # exited, not reaped: a zombie
+            os.sched_yield()
+            deadline -= 1
+            subprocess.run(["true"])  # let the kernel finish the exit
+        assert atomic._zombie(child.pid)
+        assert not atomic.process_alive(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert not atomic.process_alive(child.pid)
+    assert atomic.process_alive(os.getpid())

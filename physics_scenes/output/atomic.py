@@ -109,14 +109,27 @@ def _deliver(signum: int, handler: Any) -> None:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (one of another user's counts as alive)."""
+    """Whether process ``pid`` exists (one of another user's counts as alive) and is not
+    a zombie: a process killed with SIGKILL stays in the table until its parent, or
+    init, reaps it, and a command run again at once must not take its staging for a
+    live run's."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and waits to be reaped (Linux's /proc; elsewhere False)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read()
+    except OSError:
+        return False
+    return fields[fields.rindex(b")") + 2 : fields.rindex(b")") + 3] in (b"Z", b"X")
 
 
 def deepen_pipe(fd: int, size: int) -> None:
