@@ -43,7 +43,7 @@ class Modes:
 
 
 def _ramp(length: int, attack_ms: float) -> Audio | None:
-    n = min(length, int(attack_ms * 1e-3 * RATE))
+    n = min(length, attack_samples(attack_ms))
     if n <= 1:
         return None
     return _rise(n)

@@ -28,6 +28,7 @@ or ``job.engines.ray_tasks`` (Ray tasks, on this machine or a cluster).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 from collections import Counter
@@ -225,15 +226,17 @@ def judge_item(rules: Rules, item: Item) -> Verdict:
     refused before it is simulated (its other conditions are then not checked)."""
     if not (rules.simulates or rules.apart):
         return judge(rules, _NO_LAYOUT, (), item.values)
+    # one World: frame 0 is read before any step, then the stream goes on from it
+    layout, frames = simulate(item.scene, frame_count=None if rules.simulates else 1)
     overlap = 0.0
     if rules.apart:
-        layout, start = simulate(item.scene, frame_count=1)
-        overlap = Penetration(layout)(next(start))[0]
+        first = next(frames)
+        overlap = Penetration(layout)(first)[0]
         if overlap > APART_TOLERANCE:
             return Verdict(False, ("apart",), None)
-        if not rules.simulates:
-            return judge(rules, layout, (), item.values, overlap)
-    layout, frames = simulate(item.scene)
+        frames = itertools.chain([first], frames)
+    if not rules.simulates:
+        return judge(rules, layout, (), item.values, overlap)
     return judge(rules, layout, frames, item.values, overlap)
 
 

@@ -135,12 +135,14 @@ def _h5py() -> Any:
     return h5py
 
 
-def _chunked(group: Any, name: str, array: np.ndarray, level: int) -> None:
-    """A dataset chunked a frame each (gzip; byte-shuffled when wider than a byte)."""
+def _chunked(group: Any, name: str, array: np.ndarray, level: int | None) -> None:
+    """A dataset chunked a frame each (gzip ``level``, byte-shuffled when wider than a
+    byte; None: no filter at all)."""
     chunks = (1, *array.shape[1:]) if array.size else None
+    gzip = level is not None
     group.create_dataset(
-        name, data=array, chunks=chunks, compression="gzip", compression_opts=level,
-        shuffle=array.dtype.itemsize > 1, track_times=False,
+        name, data=array, chunks=chunks, compression="gzip" if gzip else None,
+        compression_opts=level, shuffle=gzip and array.dtype.itemsize > 1, track_times=False,
     )  # fmt: skip
 
 
@@ -164,11 +166,7 @@ def write_frames(path: Path, frames: np.ndarray, compression: str = "gzip") -> N
             f"frames compression must be one of {FRAMES_COMPRESSION}, not {compression!r}"
         )
     with _h5py().File(path, "w", **H5_OPTIONS) as h5:
-        if compression == "none":
-            chunks = (1, *frames.shape[1:]) if frames.size else None
-            h5.create_dataset("frames", data=frames, chunks=chunks, track_times=False)
-        else:
-            _chunked(h5, "frames", frames, ITEM_LEVEL)
+        _chunked(h5, "frames", frames, None if compression == "none" else ITEM_LEVEL)
 
 
 def add_clip_arrays(

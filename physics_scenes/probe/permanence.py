@@ -97,12 +97,7 @@ def permanence(
             edge = t.touches_edge[i] or t.touches_edge[max(begun - 1, 0)]
             if gap >= 2 and inner(t.x[i], t.y[i]) and not edge and not _stayed(t, begun, i, d):
                 frame = t.frames[begun]
-                lost = Violation(
-                    frame,
-                    "vanish",
-                    (t.id,),
-                    f"frame {frame}: {name[t.id]} vanishes for {gap} frames mid-picture",
-                )
+                lost = _vanish(frame, t.id, name[t.id], gap)
                 found.append(lost)
                 gaps.append((t, begun, lost))
             gap = 0
@@ -128,15 +123,7 @@ def permanence(
                     # body, its track lost for a frame or more, not a jump
                     paired.update({t.id, s.id})
                     if start - frame >= 2 and not hidden:
-                        found.append(
-                            Violation(
-                                frame,
-                                "vanish",
-                                (t.id,),
-                                f"frame {frame}: {name[t.id]} vanishes for {start - frame} "
-                                "frames mid-picture",
-                            )
-                        )
+                        found.append(_vanish(frame, t.id, name[t.id], start - frame))
                     break
                 found.append(_teleport(start, t.id, s.id, name[t.id], jump))
                 paired.update({t.id, s.id})
@@ -293,3 +280,9 @@ def _teleport(frame: int, lost: int, found: int, name: str, jump: float) -> Viol
     """Track ``lost`` gone as ``found``, of its colour and size, starts ``jump`` px away."""
     message = f"frame {frame}: {name} jumps {jump:.0f} px to where no motion takes it"
     return Violation(frame, "teleport", (lost, found), message, jump)
+
+
+def _vanish(frame: int, track: int, name: str, frames: int) -> Violation:
+    """Track ``track`` gone mid-picture for ``frames`` frames from ``frame``."""
+    message = f"frame {frame}: {name} vanishes for {frames} frames mid-picture"
+    return Violation(frame, "vanish", (track,), message)
