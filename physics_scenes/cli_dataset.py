@@ -118,7 +118,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                        "(items survive a power cut; costs a few disk syncs an item)")  # fmt: skip
     batch.add_argument("--compression", choices=["gzip", "none"], default="gzip",
                        help="with --format hdf5: the frames in clip.h5 gzip'd (level 1, "
-                       "default) or uncompressed (18x the bytes, ~15 ms less CPU a "
+                       "default) or uncompressed (15x the bytes, ~2 ms less CPU a "
                        "clip)")  # fmt: skip
     batch.add_argument("--flow16", action="store_true",
                        help="optical flow as float16 (half the bytes; each value within "

@@ -86,6 +86,7 @@ BACKENDS: dict[str, set[str]] = {
     "multiprocessing": {"job.worker", "preview.worker", "job.engines.pool", "preview.player"},
     "ray": {"job.engines.ray_tasks"},
     "h5py": {"output.shards"},
+    "zlib_ng": {"output.shards"},  # the HDF5 chunks' deflate
     "rich": {"cli", "cli_dataset"},
     "orjson": {"output.states"},
     "c2pa": {"output.provenance.credentials"},

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -642,3 +643,41 @@ def test_compression_none_keeps_the_same_frames_unfiltered_and_resumes_only_with
         tpl = _template(tmp_path)
         job = DatasetJob(str(tpl), tpl.read_text(), raw, 1, width=64, height=48, fmt="hdf5")
         run_dataset(job, ProcessPool(1))
+
+
+def test_hdf5_chunks_deflated_by_zlib_ng_are_what_hdf5s_own_filters_store(
+    tmp_path: Path,
+) -> None:
+    """``clip.h5``'s chunks are deflated by zlib-ng and written as they are, under HDF5's
+    gzip and shuffle filters: h5py reads them back exactly; each chunk inflates (plain
+    zlib) to what HDF5's own filters would store (shuffled bytes for floats); and a
+    chunk's bytes depend on its data only, not on what was compressed before it."""
+    from physics_scenes.output.shards import H5_OPTIONS, _chunked
+
+    rng = np.random.default_rng(7)
+    flow = (rng.normal(size=(3, 20, 24, 2)) * (rng.random((3, 20, 24, 1)) < 0.3)).astype(np.float32)
+    frames = rng.integers(0, 4, size=(3, 20, 24, 3), dtype=np.uint8) * 60
+    paths = [tmp_path / "ours.h5", tmp_path / "again.h5", tmp_path / "hdf5s.h5"]
+    with h5py.File(paths[0], "w", **H5_OPTIONS) as h5:
+        _chunked(h5, "flow", flow, 1)
+        _chunked(h5, "frames", frames, 1)
+    with h5py.File(paths[1], "w", **H5_OPTIONS) as h5:
+        _chunked(h5, "noise", rng.normal(size=(4, 50, 50)), 1)  # other data first
+        _chunked(h5, "flow", flow, 1)
+        _chunked(h5, "frames", frames, 1)
+    with h5py.File(paths[2], "w", **H5_OPTIONS) as h5:
+        for name, array in (("flow", flow), ("frames", frames)):
+            h5.create_dataset(name, data=array, chunks=(1, *array.shape[1:]), compression="gzip",
+                              compression_opts=1, shuffle=array.dtype.itemsize > 1)  # fmt: skip
+    with h5py.File(paths[0]) as ours, h5py.File(paths[1]) as again, h5py.File(paths[2]) as h5:
+        for name, array in (("flow", flow), ("frames", frames)):
+            mine, theirs = ours[name], h5[name]
+            assert np.array_equal(mine[()], array) and mine.dtype == array.dtype
+            assert (mine.compression, mine.shuffle) == ("gzip", array.dtype.itemsize > 1)
+            for index in range(len(array)):
+                at = (index, *(0,) * (array.ndim - 1))
+                chunk = mine.id.read_direct_chunk(at)[1]
+                assert zlib.decompress(chunk) == zlib.decompress(theirs.id.read_direct_chunk(at)[1])
+                assert again[name].id.read_direct_chunk(at)[1] == chunk
+    shuffled = zlib.decompress(h5py.File(paths[0])["flow"].id.read_direct_chunk((1, 0, 0, 0))[1])
+    assert shuffled[: flow[1].size] == flow[1].view(np.uint8).reshape(-1, 4)[:, 0].tobytes()

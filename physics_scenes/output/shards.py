@@ -135,15 +135,51 @@ def _h5py() -> Any:
     return h5py
 
 
+def _zlib_ng() -> Any:
+    try:
+        from zlib_ng import zlib_ng
+    except ImportError:
+        raise ExportError(
+            "--format hdf5 needs zlib-ng: pip install 'physics-scenes[hdf5]'"
+        ) from None
+    return zlib_ng
+
+
+def shuffled(chunk: np.ndarray) -> np.ndarray:
+    """``chunk``'s bytes as HDF5's shuffle filter stores them: every element's first byte,
+    then every second byte, ... (``H5Z_filter_shuffle``; the identity for one-byte types).
+
+    >>> shuffled(np.array([1, 2], dtype="<u2")).tolist()
+    [1, 2, 0, 0]
+    """
+    raw = np.ascontiguousarray(chunk).reshape(-1).view(np.uint8)
+    size = chunk.dtype.itemsize
+    return raw if size == 1 else raw.reshape(-1, size).T.reshape(-1)
+
+
 def _chunked(group: Any, name: str, array: np.ndarray, level: int | None) -> None:
     """A dataset chunked a frame each (gzip ``level``, byte-shuffled when wider than a
-    byte; None: no filter at all)."""
-    chunks = (1, *array.shape[1:]) if array.size else None
-    gzip = level is not None
-    group.create_dataset(
-        name, data=array, chunks=chunks, compression="gzip" if gzip else None,
-        compression_opts=level, shuffle=gzip and array.dtype.itemsize > 1, track_times=False,
+    byte; None: no filter at all).
+
+    The chunks are deflated here by zlib-ng and written as they are (``write_direct_chunk``)
+    under HDF5's own gzip (and shuffle) filter, so any HDF5 reader decodes them with plain
+    zlib: zlib-ng's level 1 took 4 ms for a clip's 32 frames of 256x256 where HDF5's zlib
+    took 20 ms (``benchmarks/README.md``). Its output depends on the bytes and the level
+    only (a new stream each chunk), on one architecture and zlib-ng version."""
+    if level is None or array.size == 0:
+        chunks = (1, *array.shape[1:]) if array.size else None
+        group.create_dataset(name, data=array, chunks=chunks, track_times=False)
+        return
+    shuffle = array.dtype.itemsize > 1
+    dataset = group.create_dataset(
+        name, shape=array.shape, dtype=array.dtype, chunks=(1, *array.shape[1:]),
+        compression="gzip", compression_opts=level, shuffle=shuffle, track_times=False,
     )  # fmt: skip
+    compress = _zlib_ng().compress
+    rest = (0,) * (array.ndim - 1)
+    for index, chunk in enumerate(array):
+        data = shuffled(chunk) if shuffle else np.ascontiguousarray(chunk)
+        dataset.id.write_direct_chunk((index, *rest), compress(data, level))
 
 
 ITEM_LEVEL = 1
@@ -152,9 +188,9 @@ shard copies its chunks as they are)."""
 
 
 FRAMES_COMPRESSION = ("gzip", "none")
-"""How an item's ``frames`` are stored: ``gzip`` (level 1, ~350 kB a clip of 32 frames of
-256x256, ~17 ms of CPU) or ``none`` (6.3 MB, ~3 ms; PhyWorld's files use no HDF5 filter,
-holding each clip as MP4 bytes instead). LZF was not cheaper here (within 1 ms of gzip 1)
+"""How an item's ``frames`` are stored: ``gzip`` (level 1 by zlib-ng, ~430 kB a clip of 32
+frames of 256x256, ~5 ms of CPU) or ``none`` (6.3 MB, ~3 ms; PhyWorld's files use no HDF5
+filter, holding each clip as MP4 bytes instead). LZF was not cheaper than HDF5's own gzip 1
 and 1.8x larger, so it is not offered."""
 
 
@@ -217,10 +253,7 @@ def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
                 group.create_dataset("video", data=video, track_times=False)
                 size = json.loads(clip.files["metadata.json"].read_text("utf-8"))["output"]
                 frames = decode_frames(clip.files["mp4"], size["width"], size["height"])
-            group.create_dataset(
-                "frames", data=frames, chunks=(1, *frames.shape[1:]), compression="gzip",
-                compression_opts=4, shuffle=True, track_times=False,
-            )  # fmt: skip
+            _chunked(group, "frames", frames, 4)
             states, annotations = clip.files["states.jsonl"], clip.files["annotations.json"]
             if "truth.npz" not in clip.files:  # a dataset made with --no-truth
                 _add_clip(group, states, annotations.read_text("utf-8"), None, 4)
