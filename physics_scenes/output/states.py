@@ -94,7 +94,8 @@ class ClipStates:
 
     def read_back(self) -> StatesRead:
         frames, rows = self.frames, len(self.layout.bodies)
-        exact = all(getattr(f, key).dtype == np.float64 for f in frames for key in STATE_ARRAYS[1:])
+        kinds = {getattr(f, key).dtype for f in frames for key in STATE_ARRAYS[1:]}
+        exact = kinds <= {np.dtype(np.float64)}
         if not frames or not rows or not exact:  # as the file reads (shapes of empty lists)
             text = [_round_trip({key: getattr(f, key) for key in STATE_ARRAYS}) for f in frames]
             arrays = {k: np.array([f[k] for f in text], dtype=np.float64) for k in STATE_ARRAYS}
