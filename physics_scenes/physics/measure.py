@@ -226,6 +226,13 @@ def _normals(points: FloatArray) -> FloatArray:
     return normals[keep] / lengths[keep, None]
 
 
+WHOLE_CLIP_PAIRS = 4096
+"""``Penetration.deepest`` measures all frames together when its layout has at most
+this many pairs of shapes (about 90 shapes), else frame by frame (sweep and prune)."""
+WHOLE_CLIP_CELLS = 1 << 18
+"""... and at most this many (frame, pair) cells at once (a few MB)."""
+
+
 class Penetration:
     """The deepest overlap between shapes of two bodies, frame after frame of one layout.
 
@@ -282,14 +289,21 @@ class Penetration:
         self.group = np.array([b.group for b in layout.bodies], dtype=np.int64)
         tied = [(min(j.a, j.b), max(j.a, j.b)) for j in layout.joints if min(j.a, j.b) >= 0]
         self.tied = np.array(sorted({a * self.rows + b for a, b in tied}), dtype=np.int64)
-        # every pair of shapes that may count, in shape order (``deepest``)
-        first, second = np.triu_indices(len(self.owner), k=1)
-        a, b = self.owner[first], self.owner[second]
-        keep = (a != b) & ~(self.static[a] & self.static[b])
-        keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
-        if len(self.tied):
-            keep &= ~np.isin(np.minimum(a, b) * self.rows + np.maximum(a, b), self.tied)
-        self.pairs = (first[keep].astype(np.int64), second[keep].astype(np.int64))
+        self._pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+
+    @property
+    def pairs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every pair of shapes that may count, in shape order (for ``deepest``: a few
+        shapes only, ``WHOLE_CLIP_PAIRS``)."""
+        if self._pairs is None:
+            first, second = np.triu_indices(len(self.owner), k=1)
+            a, b = self.owner[first], self.owner[second]
+            keep = (a != b) & ~(self.static[a] & self.static[b])
+            keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
+            if len(self.tied):
+                keep &= ~np.isin(np.minimum(a, b) * self.rows + np.maximum(a, b), self.tied)
+            self._pairs = (first[keep].astype(np.int64), second[keep].astype(np.int64))
+        return self._pairs
 
     def __call__(self, frame: Frame) -> tuple[float, int, int]:
         if len(self.owner) < 2:
@@ -351,8 +365,25 @@ class Penetration:
         order, as each frame's sweep lists them). A frame with a body out of the world
         (NaN) has fewer shapes and is measured alone, as is a pair with a polygon."""
         best: tuple[float, int, int, int] = (0.0, -1, -1, -1)
-        if len(self.owner) < 2 or not frames:
+        shapes = len(self.owner)
+        if shapes < 2 or not frames:
             return best
+        if shapes * (shapes - 1) // 2 > WHOLE_CLIP_PAIRS:  # a crowd: each frame's sweep
+            for at, frame in enumerate(frames):
+                depth, a, b = self(frame)
+                if depth > best[0]:
+                    best = (depth, at, a, b)
+            return best
+        step = max(1, WHOLE_CLIP_CELLS // max(len(self.pairs[0]), 1))
+        for start in range(0, len(frames), step):
+            found = self._deepest_of(frames[start : start + step])
+            if found[0] > best[0]:
+                best = (found[0], found[1] + start, found[2], found[3])
+        return best
+
+    def _deepest_of(self, frames: Sequence[Frame]) -> tuple[float, int, int, int]:
+        """``deepest`` of a few frames of a layout of a few shapes: all in arrays."""
+        best: tuple[float, int, int, int] = (0.0, -1, -1, -1)
         x = np.stack([f.position[:, 0] for f in frames])
         y = np.stack([f.position[:, 1] for f in frames])
         angle = np.stack([f.angle for f in frames])
