@@ -319,7 +319,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
     (into / NOTES).write_text(text, "utf-8")
     if job.clip_file == ITEM_H5:  # the states, annotations and truth join the frames
         arrays = recorder.arrays() if job.truth else None
-        add_clip_arrays(into / ITEM_H5, into / STATES, text, arrays)
+        add_clip_arrays(into / ITEM_H5, recorder.states(), text, arrays)
     elif job.truth:
         recorder.write(into / TRUTH)
         files.append(into / TRUTH)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..frame import Frame, Layout
 from ..output.arrays import write_npz
+from ..output.states import ClipStates
 from ..physics.measure import Energies, Penetration, joint_errors
 from ..picture import truth
 from ..scene.model import Scene
@@ -53,7 +54,12 @@ class TruthRecorder:
     ``start(clip)`` once, then ``add`` each ClipFrame in order (what ``pipeline.run``
     does with its observers); then ``write(path)`` and ``notes()``. With
     ``pixels=False`` only the annotations are made; with ``flow16`` the flow is kept as
-    float16 (half the bytes to store and deflate)."""
+    float16 (half the bytes to store and deflate).
+
+    The bodies' states of every frame are kept (not the liquid's particles): ``notes``
+    measures the energies and the deepest overlap of the whole clip at once (the same
+    bits as frame by frame, under a third of the CPU), and ``states`` hands them to
+    ``output.shards`` instead of the states file."""
 
     def __init__(self, width: int, height: int, pixels: bool = True, flow16: bool = False) -> None:
         self.width, self.height, self.pixels = width, height, pixels
@@ -73,23 +79,19 @@ class TruthRecorder:
         self._previous: tuple[ClipFrame, truth.Covered] | None = None
         self._masks: truth.Masks = {}
         self._rigid = any(joint.kind in RIGID for joint in layout.joints)
-        self._poses: list[Frame] = []
+        self._frames: list[Frame] = []
         self._momentum = IsolatedCollisions(layout)
-        self._deepest: tuple[float, int, int, int] = (0.0, -1, -1, -1)
-        self._penetration = Penetration(layout)
-        self._energies = Energies(layout)
+        self._measured = False
 
     def add(self, shown: ClipFrame) -> None:
         assert self._notes is not None, "start(clip) first"
         layout, frame = self.layout, shown.frame
-        if self._rigid:
-            self._poses.append(frame)
-        energy = self._energies.kinetic(frame) + self._energies.potential(frame)
-        self._notes.add(frame.index, frame.events, energy)
+        if len(frame.fluid_kind):  # kept without its particles (memory): none needs them
+            frame = Frame(frame.index, frame.time, frame.position, frame.angle, frame.velocity,
+                          frame.angular_velocity, frame.events)  # fmt: skip
+        self._frames.append(frame)  # energies and penetration: all at once (notes)
+        self._notes.add(frame.index, frame.events)
         self._momentum.add(frame)
-        depth, a, b = self._penetration(frame)
-        if depth > self._deepest[0]:
-            self._deepest = (depth, frame.index, a, b)
         if not self.pixels:
             return
         i, count = frame.index, self.count
@@ -105,6 +107,11 @@ class TruthRecorder:
             self.flow[i - 1] = truth.flow(layout, before.frame, before.view, frame, shown.view,
                                           ids[i - 1], found_before)  # fmt: skip
         self._previous = (shown, found)
+
+    def states(self) -> ClipStates:
+        """The Frames seen, standing for the render's states file (``output.shards``
+        takes its arrays from them instead of parsing the file)."""
+        return ClipStates(self.layout, tuple(self._frames))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """``ids``, ``flow``, ``boxes``, ``visible``, in that order."""
@@ -122,6 +129,11 @@ class TruthRecorder:
         error in m, ``measure.joint_errors``), and ``outliers``: the checks past their
         tolerance (energy, momentum, penetration, joints); ``flagged`` when any is."""
         assert self._notes is not None, "start(clip) first"
+        frames = self._frames
+        if not self._measured:  # each frame's energy, in order, as add would have given it
+            for frame, energy in zip(frames, Energies(self.layout).totals(frames), strict=True):
+                self._notes.add(frame.index, (), float(energy))
+            self._measured = True
         record = self._notes.record()
         plausible = record["plausibility"]
         outliers = ["energy"] if plausible["flagged"] else []
@@ -130,7 +142,8 @@ class TruthRecorder:
         plausible["momentum_error"] = max((c["error"] for c in checked), default=0.0)
         if any(c["flagged"] for c in checked):
             outliers.append("momentum")
-        depth, index, a, b = self._deepest
+        depth, at, a, b = Penetration(self.layout).deepest(frames)
+        index = frames[at].index if at >= 0 else -1
         names = self.layout.names
         plausible["penetration"] = depth
         plausible["penetration_at"] = (
@@ -139,7 +152,7 @@ class TruthRecorder:
         if depth > PENETRATION_TOLERANCE:
             outliers.append("penetration")
         if self._rigid:
-            errors = joint_errors(self.layout, self._poses)
+            errors = joint_errors(self.layout, self._frames)
             plausible["joint_error"] = errors
             if any(e > JOINT_TOLERANCE for e in errors.values()):
                 outliers.append("joints")

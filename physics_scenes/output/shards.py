@@ -35,6 +35,7 @@ import numpy as np
 from .atomic import AtomicPath
 from .ffmpeg import decode_frames
 from .sink import ExportError
+from .states import ClipStates, StatesRead
 
 TAR_ORDER = ("mp4", "npz", "h5", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
 """Members of a sample after the record (``json``), by their ending after ``clip.``
@@ -105,8 +106,11 @@ def _write_tar(path: Path, clips: list[ShardClip]) -> None:
                     archive.addfile(_member(f"{clip.name}.{ending}", size), stream)
 
 
-def _states(path: Path) -> tuple[list[Any], dict[str, np.ndarray], list[Any]]:
-    """The states file's bodies, its per-frame arrays, and every event."""
+def _states(path: Path | ClipStates) -> StatesRead:
+    """The states file's bodies, its per-frame arrays, and every event (from the clip's
+    Frames when it is at hand: the same values, without parsing the file again)."""
+    if isinstance(path, ClipStates):
+        return path.read_back()
     with open(path, encoding="utf-8") as stream:
         lines = stream.read().splitlines()
     header = json.loads(lines[0])
@@ -206,16 +210,21 @@ def write_frames(path: Path, frames: np.ndarray, compression: str = "gzip") -> N
 
 
 def add_clip_arrays(
-    path: Path, states: Path, annotations: str, truth: dict[str, np.ndarray] | None
+    path: Path, states: Path | ClipStates, annotations: str, truth: dict[str, np.ndarray] | None
 ) -> None:
     """The states (as arrays), events, annotations and ground truth added to ``clip.h5``:
-    what a shard's group holds, but its record (which holds this file's checksum)."""
+    what a shard's group holds, but its record (which holds this file's checksum).
+    ``states``: the states file, or the clip's Frames that it was written from."""
     with _h5py().File(path, "r+", **H5_OPTIONS) as h5:
         _add_clip(h5, states, annotations, truth, ITEM_LEVEL)
 
 
 def _add_clip(
-    group: Any, states: Path, annotations: str, truth: Mapping[str, np.ndarray] | None, level: int
+    group: Any,
+    states: Path | ClipStates,
+    annotations: str,
+    truth: Mapping[str, np.ndarray] | None,
+    level: int,
 ) -> None:
     """A clip's states (as arrays), events, annotations and ground truth (gzip ``level``)
     into an HDF5 group: a dataset item's ``clip.h5``, or its group in a shard."""

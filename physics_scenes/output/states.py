@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import orjson
 
 from ..frame import Frame, Layout
@@ -64,6 +66,47 @@ def _geom_record(geom: Any) -> dict[str, Any]:
             value = getattr(geom, key)
             record[key] = [list(v) for v in value] if key == "vertices" else value
     return record
+
+
+STATE_ARRAYS = ("time", "position", "angle", "velocity", "angular_velocity")
+"""The per-frame arrays a states file is read back into (``output.shards``)."""
+StatesRead = tuple[list[Any], dict[str, np.ndarray], list[Any]]
+"""A states file read back: its bodies (the header's), per-frame arrays, every event."""
+_NULL = np.array([None], dtype=np.float64)[0]
+"""What a non-finite number (written as null) reads back as: numpy's NaN."""
+
+
+def _round_trip(value: Any) -> Any:
+    """``value`` as written to the states file and parsed again (tuples become lists, a
+    non-finite number None, numpy scalars Python's)."""
+    return orjson.loads(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+@dataclass(frozen=True, slots=True)
+class ClipStates:
+    """A clip's Frames, standing for its states file: ``read_back()`` gives what reading
+    the file back gives (``output.shards``), bit for bit, without parsing it again: the
+    arrays stacked (a non-finite number as the NaN its null reads as), the bodies and
+    events through JSON (small)."""
+
+    layout: Layout
+    frames: Sequence[Frame]
+
+    def read_back(self) -> StatesRead:
+        frames, rows = self.frames, len(self.layout.bodies)
+        kinds = {getattr(f, key).dtype for f in frames for key in STATE_ARRAYS[1:]}
+        exact = kinds <= {np.dtype(np.float64)}
+        if not frames or not rows or not exact:  # as the file reads (shapes of empty lists)
+            text = [_round_trip({key: getattr(f, key) for key in STATE_ARRAYS}) for f in frames]
+            arrays = {k: np.array([f[k] for f in text], dtype=np.float64) for k in STATE_ARRAYS}
+        else:
+            arrays = {"time": np.array([f.time for f in frames], dtype=np.float64)}
+            for key in STATE_ARRAYS[1:]:
+                arrays[key] = np.array([getattr(f, key) for f in frames], dtype=np.float64)
+        for array in arrays.values():
+            array[~np.isfinite(array)] = _NULL
+        events = _round_trip([event.to_dict() for f in frames for event in f.events])
+        return _round_trip(layout_record(self.layout)), arrays, events
 
 
 class RunDigest:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,39 @@ class Energies:
         )
         heights = centres[mask] @ self.gravity
         return float(-np.sum(self.masses[mask] * heights))
+
+    def totals(self, frames: Sequence[Frame]) -> FloatArray:
+        """``kinetic(f) + potential(f)`` of every frame, bit for bit, in whole-clip array
+        passes: the same float operations on the frames stacked (sums along each frame's
+        row, as one frame's; cos, sin and the matrix product still frame by frame, as a
+        longer array may take another code path). A frame with a body out of the world
+        (NaN) drops other rows, so it is measured alone."""
+        totals = np.empty(len(frames))
+        if not frames:
+            return totals
+        position = np.stack([f.position for f in frames])
+        alone = ~np.isfinite(position[:, self.dynamic]).all(axis=(1, 2))
+        mask = self.dynamic
+        mass, moment, cog = self.masses[mask], self.moments[mask], self.cog.reshape(-1, 2)
+        velocity = np.stack([f.velocity for f in frames])[:, mask]
+        spin = np.stack([f.angular_velocity for f in frames])[:, mask]
+        speed2 = np.sum(velocity**2, axis=2)
+        cos = np.stack([np.cos(f.angle) for f in frames])
+        sin = np.stack([np.sin(f.angle) for f in frames])
+        turned = np.stack(
+            (cog[:, 0] * cos - cog[:, 1] * sin, cog[:, 0] * sin + cog[:, 1] * cos), axis=2
+        )
+        centres = position + turned
+        # (a matrix product frame by frame: BLAS may round rows otherwise in a taller one)
+        heights = np.array([c[mask] @ self.gravity for c in centres]).reshape(len(frames), -1)
+        # numpy sums pairwise along the fast axis only: each frame's terms in one
+        # C-ordered row are summed as one frame's array is
+        terms = [np.ascontiguousarray(t) for t in (mass * speed2, moment * spin**2, mass * heights)]
+        kinetic = 0.5 * np.sum(terms[0], axis=1) + 0.5 * np.sum(terms[1], axis=1)
+        totals[:] = kinetic + -np.sum(terms[2], axis=1)
+        for k in np.flatnonzero(alone).tolist():
+            totals[k] = self.kinetic(frames[k]) + self.potential(frames[k])
+        return totals
 
 
 ON_GROUND = 0.01
@@ -193,6 +226,13 @@ def _normals(points: FloatArray) -> FloatArray:
     return normals[keep] / lengths[keep, None]
 
 
+WHOLE_CLIP_PAIRS = 4096
+"""``Penetration.deepest`` measures all frames together when its layout has at most
+this many pairs of shapes (about 90 shapes), else frame by frame (sweep and prune)."""
+WHOLE_CLIP_CELLS = 1 << 18
+"""... and at most this many (frame, pair) cells at once (a few MB)."""
+
+
 class Penetration:
     """The deepest overlap between shapes of two bodies, frame after frame of one layout.
 
@@ -249,6 +289,21 @@ class Penetration:
         self.group = np.array([b.group for b in layout.bodies], dtype=np.int64)
         tied = [(min(j.a, j.b), max(j.a, j.b)) for j in layout.joints if min(j.a, j.b) >= 0]
         self.tied = np.array(sorted({a * self.rows + b for a, b in tied}), dtype=np.int64)
+        self._pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+
+    @property
+    def pairs(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Every pair of shapes that may count, in shape order (for ``deepest``: a few
+        shapes only, ``WHOLE_CLIP_PAIRS``)."""
+        if self._pairs is None:
+            first, second = np.triu_indices(len(self.owner), k=1)
+            a, b = self.owner[first], self.owner[second]
+            keep = (a != b) & ~(self.static[a] & self.static[b])
+            keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
+            if len(self.tied):
+                keep &= ~np.isin(np.minimum(a, b) * self.rows + np.maximum(a, b), self.tied)
+            self._pairs = (first[keep].astype(np.int64), second[keep].astype(np.int64))
+        return self._pairs
 
     def __call__(self, frame: Frame) -> tuple[float, int, int]:
         if len(self.owner) < 2:
@@ -298,6 +353,93 @@ class Penetration:
         if not depth[best] > 0.0:
             return 0.0, -1, -1
         return float(depth[best]), int(low[best]), int(high[best])
+
+    def deepest(self, frames: Sequence[Frame]) -> tuple[float, int, int, int]:
+        """The deepest overlap over ``frames``: (depth, position in ``frames``, row a, row
+        b) of the first frame as deep as any, or (0.0, −1, −1, −1) when none overlaps.
+
+        The same, to the bit, as calling this object on each frame and keeping the first
+        deepest, but in whole-clip array passes: every shape's points in every frame at
+        once, then the box test and the circle and segment distances of every listed
+        pair in every frame (``pairs``: the layout's pairs that may count, in shape
+        order, as each frame's sweep lists them). A frame with a body out of the world
+        (NaN) has fewer shapes and is measured alone, as is a pair with a polygon."""
+        best: tuple[float, int, int, int] = (0.0, -1, -1, -1)
+        shapes = len(self.owner)
+        if shapes < 2 or not frames:
+            return best
+        if shapes * (shapes - 1) // 2 > WHOLE_CLIP_PAIRS:  # a crowd: each frame's sweep
+            for at, frame in enumerate(frames):
+                depth, a, b = self(frame)
+                if depth > best[0]:
+                    best = (depth, at, a, b)
+            return best
+        step = max(1, WHOLE_CLIP_CELLS // max(len(self.pairs[0]), 1))
+        for start in range(0, len(frames), step):
+            found = self._deepest_of(frames[start : start + step])
+            if found[0] > best[0]:
+                best = (found[0], found[1] + start, found[2], found[3])
+        return best
+
+    def _deepest_of(self, frames: Sequence[Frame]) -> tuple[float, int, int, int]:
+        """``deepest`` of a few frames of a layout of a few shapes: all in arrays."""
+        best: tuple[float, int, int, int] = (0.0, -1, -1, -1)
+        x = np.stack([f.position[:, 0] for f in frames])
+        y = np.stack([f.position[:, 1] for f in frames])
+        angle = np.stack([f.angle for f in frames])
+        present = np.isfinite(x) & np.isfinite(y) & np.isfinite(angle)
+        turns = list(zip(angle.ravel().tolist(), present.ravel().tolist(), strict=True))
+        cos = np.array([math.cos(a) if ok else 0.0 for a, ok in turns])
+        sin = np.array([math.sin(a) if ok else 0.0 for a, ok in turns])
+        rows = self.point_owner
+        lx, ly = self.local[:, 0], self.local[:, 1]
+        c, s = cos.reshape(angle.shape)[:, rows], sin.reshape(angle.shape)[:, rows]
+        wx = x[:, rows] + lx * c - ly * s  # (frames, points)
+        wy = y[:, rows] + lx * s + ly * c
+        pad = self.radius
+        low_x = np.minimum.reduceat(wx, self.starts, axis=1) - pad
+        high_x = np.maximum.reduceat(wx, self.starts, axis=1) + pad
+        low_y = np.minimum.reduceat(wy, self.starts, axis=1) - pad
+        high_y = np.maximum.reduceat(wy, self.starts, axis=1) + pad
+        i, j = self.pairs
+        near = (low_x[:, j] <= high_x[:, i]) & (low_x[:, i] <= high_x[:, j])
+        near &= (low_y[:, i] <= high_y[:, j]) & (low_y[:, j] <= high_y[:, i])
+        whole = present[:, self.owner].all(axis=1)  # (and no point overflowed to inf)
+        whole &= np.isfinite(wx).all(axis=1) & np.isfinite(wy).all(axis=1)
+        near &= whole[:, None]
+        depth = np.full(near.shape, -np.inf)
+        simple = (self.counts[i] <= 2) & (self.counts[j] <= 2)
+        frame, pair = np.nonzero(near & simple)
+        if len(frame):
+            points = frame * wx.shape[1]
+            ii, jj = i[pair], j[pair]
+            wxf, wyf = wx.ravel(), wy.ravel()
+            px = np.stack((wxf[points + self.starts[ii]], wxf[points + self.second[ii]]), axis=1)
+            py = np.stack((wyf[points + self.starts[ii]], wyf[points + self.second[ii]]), axis=1)
+            qx = np.stack((wxf[points + self.starts[jj]], wxf[points + self.second[jj]]), axis=1)
+            qy = np.stack((wyf[points + self.starts[jj]], wyf[points + self.second[jj]]), axis=1)
+            least = np.minimum(_to_edges(px, py, qx, qy), _to_edges(qx, qy, px, py))
+            depth[frame, pair] = (self.radius[ii] + self.radius[jj]) - np.sqrt(least)
+        for f, k in zip(*np.nonzero(near & ~simple), strict=True):
+            a, b = int(i[k]), int(j[k])
+            distance = _core_distance(self._core(wx[f], wy[f], a), self._core(wx[f], wy[f], b))
+            depth[f, k] = (self.radius[a] + self.radius[b]) - distance
+        depth[np.isnan(depth)] = -np.inf
+        listed = len(i)
+        top = np.argmax(depth, axis=1) if listed else np.zeros(len(frames), dtype=np.int64)
+        for f in range(len(frames)):
+            if not whole[f]:  # fewer shapes: the sweep of this frame alone
+                found, a, b = self(frames[f])
+            elif listed and depth[f, top[f]] > 0.0:
+                k = int(top[f])
+                found = float(depth[f, k])
+                a, b = int(self.owner[i[k]]), int(self.owner[j[k]])
+                a, b = min(a, b), max(a, b)
+            else:
+                continue
+            if found > best[0]:
+                best = (found, f, a, b)
+        return best
 
     def _core(self, wx: FloatArray, wy: FloatArray, shape: int) -> FloatArray:
         at = slice(int(self.starts[shape]), int(self.starts[shape] + self.counts[shape]))
