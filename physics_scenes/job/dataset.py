@@ -308,7 +308,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         scene, into / job.clip_file, "frames" if job.frames else "mp4",
         job.width, job.height, job.quality,
         source=source, audio=("wav" if job.frames else "auto") if job.audio else "none",
-        parallel=False, frames_compression=job.compression,
+        parallel=False, staged=False, frames_compression=job.compression,
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth, flow16=job.flow16)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import Issue, SceneError, ScriptSoundError
 from ..frame import Frame
 from ..output.arrays import FramesSink
-from ..output.atomic import OutputSet, name_too_long
+from ..output.atomic import InPlace, Outputs, OutputSet, name_too_long
 from ..output.ffmpeg import FFmpegSink, encoder_versions
 from ..output.metadata import MetadataSink
 from ..output.particles import ParticleSink, particles_path
@@ -107,6 +107,10 @@ class RenderJob:
     """The blocklist (``rights.registry``) to check the scene's files and texts against
     before anything is written, and to log the render in; None: no check. It decides
     whether there are outputs, never their bytes."""
+    staged: bool = True
+    """Write the outputs in a staging folder and install them together (see
+    ``output.atomic``); False: straight at their names, in a folder that the caller
+    stages and commits whole (a dataset item's), which must not hold them yet."""
     frames_compression: str = "gzip"
     """``frames`` into ``.h5``: ``gzip`` (level 1) or ``none`` (``output.shards.write_frames``)."""
     assets: tuple[Path, ...] = ()
@@ -327,7 +331,7 @@ TRAINED_DATA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmi
 
 def _sign(
     job: RenderJob,
-    outputs: OutputSet,
+    outputs: Outputs,
     files: list[Path],
     run_hash: str,
     marks: Marks | None,
@@ -511,11 +515,15 @@ def run(
     sinks.append(meta)
     check = interrupts.check if interrupts is not None else _nothing
     deferred = interrupts.deferred if interrupts is not None else contextlib.nullcontext
-    outputs: OutputSet | None = None
+    outputs: Outputs | None = None
     source: Generator[ClipFrame, None, None] | None = None
     try:
-        outputs = OutputSet(
-            job.output.parent, job.output.stem, overwrite=job.overwrite, record=metadata_path
+        outputs = (
+            OutputSet(
+                job.output.parent, job.output.stem, overwrite=job.overwrite, record=metadata_path
+            )
+            if job.staged
+            else InPlace(job.output.parent)
         )
         info = StreamInfo(clip.layout, job.width, job.height, timing.fps, clip.frame_count,
                           timing.dt, job.quality, outputs)  # fmt: skip

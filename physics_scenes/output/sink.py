@@ -23,7 +23,7 @@ from ..frame import Frame, Layout
 from ..picture.view import Pixels
 
 if TYPE_CHECKING:
-    from .atomic import OutputSet
+    from .atomic import Outputs
 
 
 class ExportError(Exception):
@@ -62,9 +62,9 @@ class StreamInfo:
     frame_count: int
     dt: float
     quality: str = DEFAULT_QUALITY
-    outputs: OutputSet | None = None
-    """The set the sinks' files are committed with (``atomic.OutputSet``); None: each
-    sink is a set of its own."""
+    outputs: Outputs | None = None
+    """The set the sinks' files are committed with (``atomic.OutputSet``, or ``InPlace``
+    in a folder staged as a whole); None: each sink is a set of its own."""
 
 
 class Sink(Protocol):
