@@ -217,6 +217,10 @@ class World:
         """This step's first contacts, as begin callbacks gave them (read after the step)."""
         self._begun_rows: list[tuple[int, int]] = []
         """... and the rows of their bodies a and b."""
+        self._before: dict[int, tuple[float, float]] | None = None
+        """While pairs have parted (``ContactHold.parted``) and the callbacks are on: the
+        velocities before this step of the bodies of parted pairs that touch again, noted by
+        ``_on_begin`` (see ``step``)."""
         self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
         self._bulk: np.ndarray | None = None
         """While contacts are read in bulk (``_pace``): the touching pairs after the last step."""
@@ -285,7 +289,8 @@ class World:
         self._sorted_ids = ids[self._id_order]
         self._rows_for_order: tuple[bytes, np.ndarray] | None = None
         self._hash_ids(ids)
-        self._body_rows = BodyRows(list(self.bodies.values()))
+        self._body_list = list(self.bodies.values())
+        self._body_rows = BodyRows(self._body_list)
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
@@ -298,6 +303,13 @@ class World:
         if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
             self._begun.append(arbiter)  # alive until the next step (arbiters.py)
             self._begun_rows.append((a, b))
+            before = self._before
+            if before is not None:
+                count = len(self._names)
+                if (a * count + b if a < b else b * count + a) in self._contacts.parted:
+                    for row in (a, b):
+                        v = self._body_list[row].velocity
+                        before[row] = (v.x, v.y)
 
     def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's separate: a shape pair no longer touches (or a shape left the space).
@@ -397,17 +409,28 @@ class World:
         """Advance one fixed step and record the contacts it began and ended."""
         if self._walkers:
             self._drive_walkers()
-        # bodies that parted a moment ago may touch again: how fast they approach decides
-        # whether that is the same contact or a new hit (contacts.ContactHold)
-        before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
-            self._director.apply_forces()
+            self._director.apply_forces()  # forces: no velocity changes before the solver
         if self._begun:  # left by a step that did not finish: never read an older step's
             self._begun, self._begun_rows, self._resync = [], [], True
         if self._resync:
             self._resync = False
             if self._bulk is None:
                 self._read_in_bulk()
+        # bodies that parted a moment ago may touch again: how fast they approach decides
+        # whether that is the same contact or a new hit (contacts.ContactHold). With the
+        # callbacks on, _on_begin reads the velocities of only the parted pairs that touch
+        # again: Chipmunk calls begin while it finds contacts, after moving the bodies and
+        # before changing any velocity (cpSpaceStep), so they are the same doubles as read
+        # before the step; the bulk read has no callbacks and reads them all before.
+        before: dict[int, tuple[float, float]] | FloatArray | None = None
+        if self._contacts.parted:
+            if self._bulk is None:
+                before = self._before = {}
+            else:
+                before = self._parted_velocities()
+        elif self._before is not None:
+            self._before = None
         self.space.step(self.dt)
         self.step_index += 1
         known = len(self._events)
@@ -547,9 +570,11 @@ class World:
         """
         if self._bulk is None:
             dense = len(self._changes) + len(self._begun)
-            if not dense and not self._contacts.parted:
-                self._pace(0)
-                return
+            if not dense:
+                contacts = self._contacts
+                if not contacts.parted or self.step_index < contacts.due:
+                    self._pace(0)  # nothing began or ended, no hold runs out: no events
+                    return
             started, stopped, rows_a, rows_b, floats = self._changes_from_callbacks()
         else:
             started, stopped, rows_a, rows_b, floats = self._changes_in_bulk()
