@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from types import MappingProxyType
@@ -39,7 +40,7 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from ..scene.script import added_joints, matches, spawned
-from .arbiters import BodyRows, first_contacts
+from .arbiters import BodyRows, Stepper, first_contacts
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold, member
 from .fluid import Collider, Fluid
@@ -132,6 +133,15 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
 
 
 T = TypeVar("T")
+Velocities = dict[int, tuple[float, float]] | FloatArray | None
+"""Velocities before a step by row (of the bodies of parted pairs), or None."""
+Firsts = tuple[
+    list[int], list[int], list[float], list[tuple[float, float]], list[tuple[float, float]]
+]
+"""A step's begin events: rows a and b (a the lower), impulses, points, normals."""
+FEW_FIRSTS = 12
+"""Up to this many first contacts in a step, events are made in plain Python (≈ 3 µs a
+contact), more with numpy (≈ 40 µs, and less a contact)."""
 PARTED_ONE_BY_ONE = 24
 """Up to this many parted pairs, their bodies' velocities are read one by one before a step
 (≈ 0.3 µs a body); more, all bodies at once (≈ 0.1 ms for 1000)."""
@@ -291,6 +301,7 @@ class World:
         self._hash_ids(ids)
         self._body_list = list(self.bodies.values())
         self._body_rows = BodyRows(self._body_list)
+        self._step_space = Stepper(self.space)
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
@@ -423,7 +434,7 @@ class World:
         # again: Chipmunk calls begin while it finds contacts, after moving the bodies and
         # before changing any velocity (cpSpaceStep), so they are the same doubles as read
         # before the step; the bulk read has no callbacks and reads them all before.
-        before: dict[int, tuple[float, float]] | FloatArray | None = None
+        before: Velocities = None
         if self._contacts.parted:
             if self._bulk is None:
                 before = self._before = {}
@@ -431,7 +442,7 @@ class World:
                 before = self._parted_velocities()
         elif self._before is not None:
             self._before = None
-        self.space.step(self.dt)
+        self._step_space(self.dt)
         self.step_index += 1
         known = len(self._events)
         self._collect_events(before)
@@ -485,16 +496,20 @@ class World:
             velocities[row] = (v.x, v.y)
         return velocities
 
-    def _changes_from_callbacks(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
+    def _changes_from_callbacks(
+        self,
+    ) -> tuple[list[int], list[int], list[tuple[int, int]], list[tuple[float, ...]]]:
         """This step's changes from the callbacks' notes: (pairs that began touching, that
         stopped, first contacts' rows a and b, their impulse, normal and point)."""
         count = len(self._names)
-        # the first contacts' impulse, normal and point, read after the solver ran, where
-        # Chipmunk made contact points (arbiters.first_contacts)
-        solved, floats = first_contacts(self._begun)
         begun = self._begun_rows
-        if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
-            self._resync, begun = True, [begun[k] for k in solved]
+        values: list[tuple[float, ...]] = []
+        if begun:
+            # the first contacts' impulse, normal and point, read after the solver ran,
+            # where Chipmunk made contact points (arbiters.first_contacts)
+            solved, values = first_contacts(self._begun)
+            if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
+                self._resync, begun = True, [begun[k] for k in solved]
         changes = [(a * count + b if a < b else b * count + a, 1) for a, b in begun]
         changes += self._changes  # separations after the beginnings: a count never dips
         self._changes, self._begun, self._begun_rows = [], [], []
@@ -509,9 +524,7 @@ class World:
                 touching.pop(key, None)
         started = [key for key, n in was.items() if n <= 0 and key in touching]
         stopped = [key for key, n in was.items() if n > 0 and key not in touching]
-        rows_a = np.array([a for a, _ in begun], dtype=np.int64)
-        rows_b = np.array([b for _, b in begun], dtype=np.int64)
-        return started, stopped, rows_a, rows_b, floats
+        return started, stopped, begun, values
 
     def _changes_in_bulk(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
         """The same as ``_changes_from_callbacks``, from Chipmunk's whole arbiter list."""
@@ -558,7 +571,7 @@ class World:
         self._changes = []
         self.space.on_collision(begin=pymunk.empty_callback, separate=pymunk.empty_callback)
 
-    def _collect_events(self, before: dict[int, tuple[float, float]] | FloatArray | None) -> None:
+    def _collect_events(self, before: Velocities) -> None:
         """Turn this step's changes of contact (from the callbacks) into Events.
 
         ``begin``: a shape pair's first step of contact (each new contact counts,
@@ -568,26 +581,106 @@ class World:
         hair, as in a settled pile, from flickering; every real hit is still a begin.
         The work is per change: a step in which nothing began or ended costs a check.
         """
-        if self._bulk is None:
+        in_bulk = self._bulk is not None  # (_pace may switch for the next step)
+        if not in_bulk:
             dense = len(self._changes) + len(self._begun)
             if not dense:
                 contacts = self._contacts
                 if not contacts.parted or self.step_index < contacts.due:
                     self._pace(0)  # nothing began or ended, no hold runs out: no events
                     return
-            started, stopped, rows_a, rows_b, floats = self._changes_from_callbacks()
+            started, stopped, rows, values = self._changes_from_callbacks()
+            firsts = len(rows)
         else:
             started, stopped, rows_a, rows_b, floats = self._changes_in_bulk()
-            dense = len(started) + len(stopped) + len(rows_a)
+            firsts = len(rows_a)
+            dense = len(started) + len(stopped) + firsts
         self._pace(dense)
         time, step = self.time, self.step_index
         count, names = len(self._names), self._names
-        if not len(rows_a):  # contacts only ended (or a hold ran out): no numbers to read
+        if not firsts:  # contacts only ended (or a hold ran out): no numbers to read
             _, ended = self._contacts.update(started, stopped, [], [], [], step)
-            for key in ended:
-                a, b = divmod(key, count)
-                self._events.append(Event(time, step, "separate", names[a], names[b]))
-            return
+        elif firsts <= FEW_FIRSTS:
+            if in_bulk:
+                rows = list(zip(rows_a.tolist(), rows_b.tolist(), strict=True))
+                values = floats.tolist()
+            found, ended = self._few_firsts(started, stopped, rows, values, before)
+        else:
+            if not in_bulk:
+                rows_a = np.array([a for a, _ in rows], dtype=np.int64)
+                rows_b = np.array([b for _, b in rows], dtype=np.int64)
+                floats = np.array(values, dtype=np.float64).reshape(-1, 6)
+            found, ended = self._many_firsts(started, stopped, rows_a, rows_b, floats, before)
+        if firsts:
+            a_rows, b_rows, impulses, points, directions = found
+            kinds = ["begin"] * len(a_rows)
+            if self._foot_owner:
+                self._mark_feet(a_rows, b_rows, kinds, directions)
+            self._events.extend(map(Event._make, zip(
+                repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
+                [names[r] for r in b_rows], impulses, points, directions, strict=False,
+            )))  # fmt: skip
+        for key in ended:
+            a, b = divmod(key, count)
+            self._events.append(Event(time, step, "separate", names[a], names[b]))
+
+    def _few_firsts(
+        self,
+        started: list[int],
+        stopped: list[int],
+        rows: list[tuple[int, int]],
+        values: Sequence[Sequence[float]],
+        before: Velocities,
+    ) -> tuple[Firsts, list[int]]:
+        """``_many_firsts`` in plain Python, for the few first contacts of most steps
+        (numpy's calls cost more than its loops save below ``FEW_FIRSTS``): the same
+        doubles from the same operations (``np.hypot`` for the speed, ``math.hypot`` for
+        the impulse), sorted the same way (stable sorts on the same keys)."""
+        count, inverse = len(self._names), self._inverse_list
+        parted = self._contacts.parted if before is not None else {}
+        pairs, speed, approach = [], [], []
+        for (a, b), (ix, iy, nx, ny, _, _) in zip(rows, values, strict=True):
+            low, high = (a, b) if a < b else (b, a)
+            pair = low * count + high
+            pairs.append(pair)
+            speed.append(float(np.hypot(ix, iy)) * (inverse[low] + inverse[high]))
+            closing = 0.0
+            if pair in parted:  # low's velocity relative to high, along the normal a → b
+                assert before is not None
+                (lx, ly), (hx, hy) = before[low], before[high]
+                sign = -1.0 if a > b else 1.0
+                closing = (lx - hx) * nx * sign + (ly - hy) * ny * sign
+            approach.append(closing)
+        begins, ended = self._contacts.update(
+            started, stopped, pairs, speed, approach, step=self.step_index
+        )
+        first = [k for k, begin in enumerate(begins) if begin]
+        first.sort(key=lambda k: (pairs[k], values[k][4], values[k][5]))  # see _many_firsts
+        a_rows, b_rows, impulses, points, directions = [], [], [], [], []
+        for k in first:
+            a, b = rows[k]
+            ix, iy, nx, ny, px, py = values[k]
+            flip = -1.0 if a > b else 1.0
+            a_rows.append(b if a > b else a)
+            b_rows.append(a if a > b else b)
+            impulses.append(math.hypot(ix, iy))
+            points.append((px, py))
+            directions.append((nx * flip, ny * flip))
+        return (a_rows, b_rows, impulses, points, directions), ended
+
+    def _many_firsts(
+        self,
+        started: list[int],
+        stopped: list[int],
+        rows_a: np.ndarray,
+        rows_b: np.ndarray,
+        floats: FloatArray,
+        before: Velocities,
+    ) -> tuple[Firsts, list[int]]:
+        """The step's first contacts (rows a and b, impulse, normal, point: 6 floats each)
+        → the ContactHold's verdict: the begin events' (rows a and b, impulses, points,
+        normals), a being the lower row, and the pairs whose contact ended."""
+        count = len(self._names)
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
         mobility = self._inverse_mass[low] + self._inverse_mass[high]
         speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
@@ -601,7 +694,7 @@ class World:
                     sign = -1.0 if rows_a[k] > rows_b[k] else 1.0
                     approach[k] = (lx - hx) * floats[k, 2] * sign + (ly - hy) * floats[k, 3] * sign
         begins, ended = self._contacts.update(
-            started, stopped, pairs, speed.tolist(), approach, step
+            started, stopped, pairs, speed.tolist(), approach, self.step_index
         )
         first = np.flatnonzero(np.array(begins, dtype=np.bool_))
         # by body rows, then by contact point: one body pair can begin on two shapes in a
@@ -615,16 +708,7 @@ class World:
         impulses = list(map(math.hypot, floats[first, 0].tolist(), floats[first, 1].tolist()))
         points = list(map(tuple, floats[first, 4:6].tolist()))
         directions = list(map(tuple, normals.tolist()))
-        kinds = ["begin"] * len(first)
-        if self._foot_owner:
-            self._mark_feet(a_rows, b_rows, kinds, directions)
-        self._events.extend(map(Event._make, zip(
-            repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
-            [names[r] for r in b_rows], impulses, points, directions, strict=False,
-        )))  # fmt: skip
-        for key in ended:
-            a, b = divmod(key, count)
-            self._events.append(Event(time, step, "separate", names[a], names[b]))
+        return (a_rows, b_rows, impulses, points, directions), ended
 
     def _mark_feet(
         self,
@@ -661,12 +745,12 @@ class World:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
         # C buffers and pointers do not copy: the twin makes its own
-        held = (self._body_buffer, self._arbiter_buffer, self._body_rows)
-        self._body_buffer = self._arbiter_buffer = self._body_rows = None  # type: ignore[assignment]
+        held = (self._body_buffer, self._arbiter_buffer, self._body_rows, self._step_space)
+        self._body_buffer = self._arbiter_buffer = self._body_rows = self._step_space = None  # type: ignore[assignment]
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            self._body_buffer, self._arbiter_buffer, self._body_rows = held
+            self._body_buffer, self._arbiter_buffer, self._body_rows, self._step_space = held
         twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
         twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
@@ -703,6 +787,7 @@ class World:
             [1.0 / body.mass if body.body_type == pymunk.Body.DYNAMIC and body.mass > 0
              else 0.0 for body in self.bodies.values()]
         )  # fmt: skip
+        self._inverse_list: list[float] = self._inverse_mass.tolist()
         dynamic = [body.body_type == pymunk.Body.DYNAMIC for body in self.bodies.values()]
         if dynamic != self._dynamic:  # which pairs Chipmunk solves changed: see _read_in_bulk
             self._dynamic, self._resync = dynamic, True
