@@ -90,6 +90,16 @@ def _no_kinds() -> np.ndarray:
     return np.zeros(0, dtype=np.int16)
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+_NO_FLUID = (_frozen(_no_points()), _frozen(_no_points()), _frozen(_no_kinds()))
+"""A state's liquid where there is none: read-only, one for every state (no arrays to
+make for each frame of a scene without water)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BodyState:
     """All bodies' state, row-aligned with the Layout (fresh arrays), and the liquid's
@@ -297,7 +307,9 @@ class World:
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
-        self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._gather: tuple[bytes, tuple[np.ndarray, ...]] | None = None
+        """``read_state``'s cache: the batch API's list of body ids (bytes) and, for that
+        order, where each row's position, angle, velocity and spin are in its floats."""
         self._hash_ids(ids)
         self._body_list = list(self.bodies.values())
         self._body_rows = BodyRows(self._body_list)
@@ -866,33 +878,33 @@ class World:
         buffer = self._body_buffer
         buffer.clear()
         batch.get_space_bodies(self.space, _BODY_FIELDS, buffer)
-        ids = np.frombuffer(buffer.int_buf(), dtype=np.uint64)
-        values = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
-        key = ids.tobytes()
-        if self._rows_for_order is None or self._rows_for_order[0] != key:
+        key = buffer.int_buf()[:]
+        if self._gather is None or self._gather[0] != key:
             # The batch API lists bodies in the space's internal order, which
             # changes after removals: map ids back to Layout rows (cached).
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
+            ids = np.frombuffer(key, dtype=np.uint64)
             rows, ours = self._lookup(ids)
             order = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
             order[rows[ours]] = np.flatnonzero(ours)
-            self._rows_for_order = (key, order)
-        ordered = values[self._rows_for_order[1]]
+            at = order * 6  # 6 floats a body: x, y, angle, vx, vy, spin
+            pair = at[:, None] + np.arange(2)
+            self._gather = (key, (pair, at + 2, pair + 3, at + 5))
+        # one gather each from the floats: fresh contiguous arrays, in row order
+        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64)
+        position, angle, velocity, spin = (floats[at] for at in self._gather[1])
         if self._absent:
-            ordered[[self._rows_by_name[name] for name in self._absent]] = np.nan
+            gone = [self._rows_by_name[name] for name in self._absent]
+            for array in (position, angle, velocity, spin):
+                array[gone] = np.nan
         if self.fluid is None:
-            return BodyState(
-                position=ordered[:, 0:2].copy(),
-                angle=ordered[:, 2].copy(),
-                velocity=ordered[:, 3:5].copy(),
-                angular_velocity=ordered[:, 5].copy(),
-            )
+            return BodyState(position, angle, velocity, spin, *_NO_FLUID)
         return BodyState(
-            position=ordered[:, 0:2].copy(),
-            angle=ordered[:, 2].copy(),
-            velocity=ordered[:, 3:5].copy(),
-            angular_velocity=ordered[:, 5].copy(),
+            position,
+            angle,
+            velocity,
+            spin,
             fluid_position=self.fluid.position.copy(),
             fluid_velocity=self.fluid.velocity.copy(),
             fluid_kind=self.fluid.kind.copy(),
