@@ -463,3 +463,33 @@ def test_the_step_without_pymunks_bookkeeping_is_the_same_step() -> None:
         ]
 
     assert run(stepper=True) == run(stepper=False)
+
+
+def test_advancing_many_steps_is_stepping_one_by_one() -> None:
+    """``World.advance`` runs quiet steps in a loop of its own: the events and states are
+    those of ``step()`` called as often, to the bit, through bounces, touches again
+    within the hold, and rest."""
+    scene = parse_scene(
+        "world: {size: [4, 3], walls: true}\ntiming: {duration: 2}\n"
+        "bodies:\n"
+        "  - {kind: ball, name: a, radius: 0.3, position: [1, 2], velocity: [3, 1],"
+        " material: rubber}\n"
+        "  - {kind: ball, name: b, radius: 0.2, position: [3, 1], velocity: [-2, 2]}\n"
+    )
+    runs = []
+    for chunk in (1, 15):
+        world = World(scene)
+        log: list[object] = []
+        while world.step_index < 480:
+            if chunk == 1:
+                world.step()
+            else:
+                world.advance(chunk)
+            if world.step_index % 15 == 0:
+                state = world.read_state()
+                log += [world.step_index, state.position.tobytes(), state.velocity.tobytes()]
+                log += world.drain_events()
+        runs.append(log)
+    events = [e for e in runs[0] if isinstance(e, Event)]
+    assert len(events) > 10 and {e.kind for e in events} == {"begin", "separate"}
+    assert runs[0] == runs[1]

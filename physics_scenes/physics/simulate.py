@@ -148,8 +148,7 @@ def frames(world: World, count: int, fps: int, substeps: int) -> Iterator[Frame]
     guard = Guard(world.layout)
     for index in range(count):
         if index:
-            for _ in range(substeps):
-                world.step()
+            world.advance(substeps)
         yield snapshot(world, index, fps, guard)
         if world.end_step is not None and world.step_index >= world.end_step:
             return  # a script's ``end``: this frame shows it
@@ -217,8 +216,7 @@ class Sampler:
                 if step - world.step_index < self.lookback and world.step_index < step:
                     self._states[world.step_index] = self._read()
         else:
-            for _ in range(step - world.step_index):
-                world.step()
+            world.advance(step - world.step_index)
         self._pending.extend(world.drain_events())
         state = self._states[step] = self._read()
         horizon = step - self.lookback - 1
@@ -241,7 +239,9 @@ class Sampler:
         return below, u - below
 
     def state_at(self, sim_time: float) -> BodyState:
-        step, fraction = self.steps_for(sim_time)
+        return self._state(*self.steps_for(sim_time))
+
+    def _state(self, step: int, fraction: float) -> BodyState:
         a = self._step_state(step)
         if fraction == 0.0:
             return a
@@ -272,10 +272,12 @@ class Sampler:
         steps shows the later step's state only in part, so that step's events wait for
         the next frame (which may show it exactly).
         """
-        state = self.state_at(sim_time)
-        last, _ = self.steps_for(sim_time)  # the step at or before sim_time (or on it)
-        events = tuple(e for e in self._pending if e.step <= last)
-        self._pending = [e for e in self._pending if e.step > last]
+        last, fraction = self.steps_for(sim_time)  # the step at or before sim_time (or on it)
+        state = self._state(last, fraction)
+        events: tuple[Event, ...] = ()
+        if self._pending:
+            events = tuple(e for e in self._pending if e.step <= last)
+            self._pending = [e for e in self._pending if e.step > last]
         return Frame(
             index=index,
             time=sim_time,

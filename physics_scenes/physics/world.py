@@ -463,6 +463,30 @@ class World:
         if self._director is not None:
             self._director.after_step(self._events[known:])
 
+    def advance(self, steps: int) -> None:
+        """``step()`` ``steps`` times; the quiet steps of a world with no walker, script or
+        liquid (contacts read from the callbacks, no pair parted, nothing begun or ended
+        in the last step) in a tight loop that does what ``step`` does for them. Most
+        steps of a few balls are quiet: 1.9 -> 1.5 µs a step."""
+        if self._walkers or self._director is not None or self.fluid is not None:
+            for _ in range(steps):
+                self.step()
+            return
+        step_space, dt = self._step_space, self.dt
+        for _ in range(steps):
+            if self._begun or self._resync or self._bulk is not None or self._contacts.parted:
+                self.step()
+                continue
+            self._before = None
+            step_space(dt)
+            self.step_index += 1
+            if self._changes or self._begun:
+                self._collect_events(None)
+            else:  # as _collect_events: nothing began or ended, none parted (_pace(0))
+                self._density = density = 0.9 * self._density + 0.1 * 0
+                if density > BULK_ABOVE:
+                    self._read_in_bulk()
+
     def _step_fluid(self, fluid: Fluid) -> None:
         """The liquid's step against the bodies where this rigid step left them; its
         impulses change the bodies' velocities for the next rigid step."""
