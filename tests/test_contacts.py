@@ -493,3 +493,38 @@ def test_advancing_many_steps_is_stepping_one_by_one() -> None:
     events = [e for e in runs[0] if isinstance(e, Event)]
     assert len(events) > 10 and {e.kind for e in events} == {"begin", "separate"}
     assert runs[0] == runs[1]
+
+
+def test_bodies_read_privately_are_what_pymunks_batch_api_reads() -> None:
+    """``arbiters.BodyReader`` keeps numpy views of the arrays Chipmunk fills: while bodies
+    are added (the arrays grow and move) and removed (they shrink), each read is, to the
+    bit, what ``pymunk.batch.get_space_bodies`` reads, and the views cannot be written."""
+    import pymunk.batch as batch
+
+    from physics_scenes.physics.arbiters import BodyReader
+
+    fields = world_module._BODY_FIELDS
+    space = pymunk.Space()
+    space.gravity = (0, -9.8)
+    reader = BodyReader(space, fields)
+    public = batch.Buffer()
+    bodies = []
+    for n in range(300):
+        body = pymunk.Body()
+        body.position, body.velocity = (n * 0.1, n * 0.01), (1.0, -n * 0.5)
+        body.angular_velocity = n * 0.3
+        shape = pymunk.Circle(body, 0.04)
+        shape.density = 1.0
+        space.add(body, shape)
+        bodies.append((body, shape))
+        if n % 7 == 3:
+            space.remove(*bodies.pop(len(bodies) // 2))
+        space.step(1 / 240)
+        ids, floats = reader()
+        public.clear()
+        batch.get_space_bodies(space, fields, public)
+        assert ids.tobytes() == bytes(public.int_buf())
+        assert floats.tobytes() == bytes(public.float_buf())
+        assert len(ids) == len(bodies) and floats.shape == (6 * len(bodies),)
+    with pytest.raises(ValueError, match="read-only"):
+        floats[0] = 1.0

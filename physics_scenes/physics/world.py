@@ -40,7 +40,7 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from ..scene.script import added_joints, matches, spawned
-from .arbiters import BodyRows, Stepper, first_contacts
+from .arbiters import BodyReader, BodyRows, Stepper, first_contacts
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold, member
 from .fluid import Collider, Fluid
@@ -225,7 +225,6 @@ class World:
         self.refresh_masses()
         self._resync = False
         """Read the next step in bulk (a body changed type: see ``_pace``)."""
-        self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
         self._touching: dict[int, int] = {}
@@ -314,6 +313,7 @@ class World:
         self._body_list = list(self.bodies.values())
         self._body_rows = BodyRows(self._body_list)
         self._step_space = Stepper(self.space)
+        self._read_bodies = BodyReader(self.space, _BODY_FIELDS)
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
@@ -781,13 +781,13 @@ class World:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
         # C buffers and pointers do not copy: the twin makes its own
-        held = (self._body_buffer, self._arbiter_buffer, self._body_rows, self._step_space)
-        self._body_buffer = self._arbiter_buffer = self._body_rows = self._step_space = None  # type: ignore[assignment]
+        held = (self._read_bodies, self._arbiter_buffer, self._body_rows, self._step_space)
+        self._read_bodies = self._arbiter_buffer = self._body_rows = self._step_space = None  # type: ignore[assignment]
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            self._body_buffer, self._arbiter_buffer, self._body_rows, self._step_space = held
-        twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
+            self._read_bodies, self._arbiter_buffer, self._body_rows, self._step_space = held
+        twin._arbiter_buffer = batch.Buffer()
         twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
 
@@ -899,16 +899,13 @@ class World:
 
     def read_state(self) -> BodyState:
         """Every body's pose and velocity in Layout row order, via pymunk's batch API."""
-        buffer = self._body_buffer
-        buffer.clear()
-        batch.get_space_bodies(self.space, _BODY_FIELDS, buffer)
-        key = buffer.int_buf()[:]
+        ids, floats = self._read_bodies()
+        key = ids.tobytes()
         if self._gather is None or self._gather[0] != key:
             # The batch API lists bodies in the space's internal order, which
             # changes after removals: map ids back to Layout rows (cached).
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
-            ids = np.frombuffer(key, dtype=np.uint64)
             rows, ours = self._lookup(ids)
             order = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
             order[rows[ours]] = np.flatnonzero(ours)
@@ -916,7 +913,6 @@ class World:
             pair = at[:, None] + np.arange(2)
             self._gather = (key, (pair, at + 2, pair + 3, at + 5))
         # one gather each from the floats: fresh contiguous arrays, in row order
-        floats = np.frombuffer(buffer.float_buf(), dtype=np.float64)
         position, angle, velocity, spin = (floats[at] for at in self._gather[1])
         if self._absent:
             gone = [self._rows_by_name[name] for name in self._absent]
