@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pymunk
@@ -347,7 +348,7 @@ def test_arbiters_read_privately_are_what_pymunks_public_api_reads() -> None:
             bodies[public[0]].each_arbiter(visit)  # Chipmunk's solved arbiters only
             assert (k in solved) == bool(found)
             if found:
-                assert tuple(floats[solved.index(k)].tolist()) == found[0]
+                assert floats[solved.index(k)] == found[0]
                 read += 1
             else:
                 unsolved += 1
@@ -364,7 +365,7 @@ def test_an_arbiter_is_read_only_in_the_step_that_began_it(
     given: list[list[pymunk.Arbiter]] = []
     real = world_module.first_contacts
 
-    def spy(begun: list[pymunk.Arbiter]) -> tuple[list[int], np.ndarray]:
+    def spy(begun: list[pymunk.Arbiter]) -> tuple[list[int], list[tuple[float, ...]]]:
         given.append(list(begun))
         return real(begun)
 
@@ -388,3 +389,142 @@ def test_an_arbiter_is_read_only_in_the_step_that_began_it(
     for _ in range(3):
         world.step()
     assert world._bulk is None and world.touching_in_bulk() == world._touching
+
+
+def _counted(real: Any, calls: dict[str, int], name: str) -> Any:
+    def counted(*args: object) -> Any:
+        calls[name] += 1
+        return real(*args)
+
+    return counted
+
+
+def test_events_of_a_few_first_contacts_are_made_as_many_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step's begin events come from plain Python up to ``FEW_FIRSTS`` first contacts
+    and from numpy above: forced all one way, all the other, and mixed, the events are
+    the same to the bit (speeds for the graze test, approach speeds for a touch again,
+    the order, normals turned to point from the lower row)."""
+    events = {}
+    calls = {"_few_firsts": 0, "_many_firsts": 0}
+    for few in (0, 10**6, 3):
+        monkeypatch.setattr(world_module, "FEW_FIRSTS", few)
+        world = World(parse_scene(SHELF))
+        if few == 3:
+            for name in calls:
+                monkeypatch.setattr(world, name, _counted(getattr(world, name), calls, name))
+        got = []
+        for _ in range(144):
+            world.step()
+            got += world.drain_events()
+        events[few] = got
+    assert len(events[0]) > 40 and events[0] == events[10**6] == events[3]
+    assert calls["_few_firsts"] >= 2 and calls["_many_firsts"] >= 2  # both, in one run
+
+
+def test_the_step_without_pymunks_bookkeeping_is_the_same_step() -> None:
+    """``arbiters.Stepper`` calls Chipmunk's step itself and leaves pymunk's Python work
+    (checking added bodies, removed shapes, what callbacks add or remove) to
+    ``Space.step`` when it has some: a run through it, with a removal and additions from
+    a callback, ends in the same state as one through ``Space.step``, to the bit."""
+    from physics_scenes.physics.arbiters import Stepper
+
+    def run(stepper: bool) -> list[float]:
+        space = pymunk.Space()
+        space.gravity = (0, -9.8)
+        floor = pymunk.Segment(space.static_body, (-5, 0), (5, 0), 0.1)
+        balls = [pymunk.Body() for _ in range(3)]
+        shapes = [pymunk.Circle(ball, 0.2) for ball in balls]
+        for k, (ball, shape) in enumerate(zip(balls, shapes, strict=True)):
+            ball.position = (k * 0.5, 1 + k)
+            shape.density, shape.elasticity = 1.0, 0.5
+        space.add(floor, *balls, *shapes)
+        late = pymunk.Body()
+        late.position = (2, 3)
+        late_shape = pymunk.Circle(late, 0.3, (0, 0))
+        late_shape.density = 1.0
+
+        def begin(arbiter: pymunk.Arbiter, space: pymunk.Space, data: object) -> None:
+            if late.space is None:
+                space.add(late, late_shape)  # waits for the step's end
+
+        space.on_collision(begin=begin)
+        step = Stepper(space) if stepper else space.step
+        for n in range(240):
+            if n == 120:
+                space.remove(balls[0], shapes[0])
+            step(1 / 120)
+        assert late.space is space
+        return [
+            value
+            for body in (*balls[1:], late)
+            for value in (*body.position, body.angle, *body.velocity)
+        ]
+
+    assert run(stepper=True) == run(stepper=False)
+
+
+def test_advancing_many_steps_is_stepping_one_by_one() -> None:
+    """``World.advance`` runs quiet steps in a loop of its own: the events and states are
+    those of ``step()`` called as often, to the bit, through bounces, touches again
+    within the hold, and rest."""
+    scene = parse_scene(
+        "world: {size: [4, 3], walls: true}\ntiming: {duration: 2}\n"
+        "bodies:\n"
+        "  - {kind: ball, name: a, radius: 0.3, position: [1, 2], velocity: [3, 1],"
+        " material: rubber}\n"
+        "  - {kind: ball, name: b, radius: 0.2, position: [3, 1], velocity: [-2, 2]}\n"
+    )
+    runs = []
+    for chunk in (1, 15):
+        world = World(scene)
+        log: list[object] = []
+        while world.step_index < 480:
+            if chunk == 1:
+                world.step()
+            else:
+                world.advance(chunk)
+            if world.step_index % 15 == 0:
+                state = world.read_state()
+                log += [world.step_index, state.position.tobytes(), state.velocity.tobytes()]
+                log += world.drain_events()
+        runs.append(log)
+    events = [e for e in runs[0] if isinstance(e, Event)]
+    assert len(events) > 10 and {e.kind for e in events} == {"begin", "separate"}
+    assert runs[0] == runs[1]
+
+
+def test_bodies_read_privately_are_what_pymunks_batch_api_reads() -> None:
+    """``arbiters.BodyReader`` keeps numpy views of the arrays Chipmunk fills: while bodies
+    are added (the arrays grow and move) and removed (they shrink), each read is, to the
+    bit, what ``pymunk.batch.get_space_bodies`` reads, and the views cannot be written."""
+    import pymunk.batch as batch
+
+    from physics_scenes.physics.arbiters import BodyReader
+
+    fields = world_module._BODY_FIELDS
+    space = pymunk.Space()
+    space.gravity = (0, -9.8)
+    reader = BodyReader(space, fields)
+    public = batch.Buffer()
+    bodies = []
+    for n in range(300):
+        body = pymunk.Body()
+        body.position, body.velocity = (n * 0.1, n * 0.01), (1.0, -n * 0.5)
+        body.angular_velocity = n * 0.3
+        shape = pymunk.Circle(body, 0.04)
+        shape.density = 1.0
+        space.add(body, shape)
+        bodies.append((body, shape))
+        if n % 7 == 3:
+            space.remove(*bodies.pop(len(bodies) // 2))
+        space.step(1 / 240)
+        ids, floats = reader()
+        public.clear()
+        batch.get_space_bodies(space, fields, public)
+        assert ids.tobytes() == bytes(public.int_buf())
+        assert floats.tobytes() == bytes(public.float_buf())
+        assert len(ids) == len(bodies) and floats.shape == (6 * len(bodies),)
+    with pytest.raises(ValueError, match="read-only"):
+        floats[0] = 1.0

@@ -192,6 +192,46 @@ def test_the_guard_names_the_body_the_time_and_what_happened(
     assert str(copy) == str(error) and copy.body == "b"
 
 
+def test_the_guard_decides_for_a_few_bodies_as_for_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to ``FEW_BODIES`` the guard compares each value in plain Python, above it takes
+    numpy's reductions: on values at every limit, one double either side of it, NaN and
+    infinities, both look for a culprit (``_explain``) in exactly the same cases."""
+    from physics_scenes.physics import simulate as simulate_module
+
+    looked: dict[int, list[int]] = {}
+    guards = {}
+    case = [0]
+    for few in (0, 16):
+        monkeypatch.setattr(simulate_module, "FEW_BODIES", few)
+        guard = guards[few] = Guard(_layout())
+        guard.check(_state(), 0.0, 0)
+        calls = looked[few] = []
+        monkeypatch.setattr(guard, "_explain", lambda *_, calls=calls: calls.append(case[0]))
+    assert guards[0]._few is None and guards[16]._few is not None
+    time = 1.5
+    reach = guards[0].reach + MAX_SPEED * time
+    (cx, cy), limit = guards[0].center.tolist(), float(guards[0].spin_limit[1])
+
+    def around(x: float) -> list[float]:
+        return [np.nextafter(x, -np.inf), x, np.nextafter(x, np.inf)]
+
+    changes: list[dict[str, object]] = [{}]
+    for v in [*around(MAX_SPEED / 2), *around(-MAX_SPEED / 2), np.nan, np.inf]:
+        changes += [{"velocity": (1, [v, 0.0])}, {"velocity": (0, [0.0, v])}]
+    for x in [*around(cx + reach), *around(cx - reach), np.nan, -np.inf]:
+        changes.append({"position": (1, [x, cy])})
+    for y in [*around(cy + reach), *around(cy - reach)]:
+        changes.append({"position": (0, [cx, y])})
+    for w in [*around(limit), *around(-limit), np.nan]:
+        changes.append({"angular_velocity": (1, w)})
+    changes += [{"angle": (1, a)} for a in (1e308, np.inf, -np.inf, np.nan)]
+    for case[0], change in enumerate(changes):
+        for guard in guards.values():
+            guard.check(_state(**change), time, 360)
+    assert looked[0] == looked[16]
+    assert 10 < len(looked[0]) < len(changes) - 10  # many pass, many are looked into
+
+
 def test_the_guard_lets_a_legitimate_fast_or_long_flight_go_on() -> None:
     """Far from the world is fine when a body under the speed limit could have got there:
     a 1 km/s bullet after 16 s, a ball falling for a minute (found by review: both

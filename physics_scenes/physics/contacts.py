@@ -73,6 +73,9 @@ class ContactHold:
         self.held: set[int] = set()
         self.parted: dict[int, int] = {}
         self.silent: set[int] = set()
+        self.due = 0
+        """The first step at which a parted pair's hold can run out (0: none parted): before
+        it, a step with no change of contact changes nothing here and need not call ``update``."""
 
     @property
     def waiting(self) -> bool:
@@ -127,6 +130,7 @@ class ContactHold:
         for pair in gone:
             del parted[pair]
             held.discard(pair)
+        self.due = min(parted.values()) + self.hold_steps if parted else 0
         return begins, sorted(gone)
 
 

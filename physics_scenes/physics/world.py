@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from itertools import repeat
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pymunk
@@ -39,7 +39,7 @@ from ..scene import model
 from ..scene.assemble import assemble
 from ..scene.assembly import BodySpec, JointSpec, WalkerSpec
 from ..scene.script import added_joints, matches, spawned
-from .arbiters import BodyRows, first_contacts
+from .arbiters import BodyReader, BodyRows, Stepper, first_contacts
 from .constraints import build_constraint, relative_rate_to_pymunk
 from .contacts import HOLD_TIME, ContactHold, member
 from .fluid import Collider, Fluid
@@ -81,26 +81,30 @@ _ARBITER_FIELDS = (
 )
 
 
-def _no_points() -> FloatArray:
-    return np.zeros((0, 2), dtype=np.float64)
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
-def _no_kinds() -> np.ndarray:
-    return np.zeros(0, dtype=np.int16)
+_NO_POINTS = _frozen(np.zeros((0, 2), dtype=np.float64))
+_NO_KINDS = _frozen(np.zeros(0, dtype=np.int16))
+_NO_FLUID = (_NO_POINTS, _NO_POINTS, _NO_KINDS)
+"""A state's liquid where there is none: read-only, one for every state (no arrays to
+make for each frame of a scene without water)."""
 
 
-@dataclass(frozen=True, slots=True)
-class BodyState:
+class BodyState(NamedTuple):
     """All bodies' state, row-aligned with the Layout (fresh arrays), and the liquid's
-    particles (arrays the fluid never changes in place)."""
+    particles (arrays the fluid never changes in place). A named tuple, immutable, made
+    once a frame: a third of a frozen dataclass's cost."""
 
     position: FloatArray
     angle: FloatArray
     velocity: FloatArray
     angular_velocity: FloatArray
-    fluid_position: FloatArray = field(default_factory=_no_points)
-    fluid_velocity: FloatArray = field(default_factory=_no_points)
-    fluid_kind: np.ndarray = field(default_factory=_no_kinds)
+    fluid_position: FloatArray = _NO_POINTS
+    fluid_velocity: FloatArray = _NO_POINTS
+    fluid_kind: np.ndarray = _NO_KINDS
 
 
 def _make_shape(body: pymunk.Body, geom: Geom) -> pymunk.Shape:
@@ -132,6 +136,15 @@ def _build_body(spec: BodySpec) -> tuple[pymunk.Body, list[pymunk.Shape]]:
 
 
 T = TypeVar("T")
+Velocities = dict[int, tuple[float, float]] | FloatArray | None
+"""Velocities before a step by row (of the bodies of parted pairs), or None."""
+Firsts = tuple[
+    list[int], list[int], list[float], list[tuple[float, float]], list[tuple[float, float]]
+]
+"""A step's begin events: rows a and b (a the lower), impulses, points, normals."""
+FEW_FIRSTS = 12
+"""Up to this many first contacts in a step, events are made in plain Python (≈ 3 µs a
+contact), more with numpy (≈ 40 µs, and less a contact)."""
 PARTED_ONE_BY_ONE = 24
 """Up to this many parted pairs, their bodies' velocities are read one by one before a step
 (≈ 0.3 µs a body); more, all bodies at once (≈ 0.1 ms for 1000)."""
@@ -205,7 +218,6 @@ class World:
         self.refresh_masses()
         self._resync = False
         """Read the next step in bulk (a body changed type: see ``_pace``)."""
-        self._body_buffer = batch.Buffer()
         self._arbiter_buffer = batch.Buffer()
         self._events: list[Event] = []
         self._touching: dict[int, int] = {}
@@ -217,6 +229,10 @@ class World:
         """This step's first contacts, as begin callbacks gave them (read after the step)."""
         self._begun_rows: list[tuple[int, int]] = []
         """... and the rows of their bodies a and b."""
+        self._before: dict[int, tuple[float, float]] | None = None
+        """While pairs have parted (``ContactHold.parted``) and the callbacks are on: the
+        velocities before this step of the bodies of parted pairs that touch again, noted by
+        ``_on_begin`` (see ``step``)."""
         self.space.on_collision(begin=self._on_begin, separate=self._on_separate)
         self._bulk: np.ndarray | None = None
         """While contacts are read in bulk (``_pace``): the touching pairs after the last step."""
@@ -281,11 +297,17 @@ class World:
         """Body ids and pointers (pymunk's, which change when a world is copied) → rows,
         for batch reads and the callbacks."""
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
+        self._row_by_id = {body_id: row for row, body_id in enumerate(ids.tolist())}
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
-        self._rows_for_order: tuple[bytes, np.ndarray] | None = None
+        self._gather: tuple[bytes, tuple[np.ndarray, ...]] | None = None
+        """``read_state``'s cache: the batch API's list of body ids (bytes) and, for that
+        order, where each row's position, angle, velocity and spin are in its floats."""
         self._hash_ids(ids)
-        self._body_rows = BodyRows(list(self.bodies.values()))
+        self._body_list = list(self.bodies.values())
+        self._body_rows = BodyRows(self._body_list)
+        self._step_space = Stepper(self.space)
+        self._read_bodies = BodyReader(self.space, _BODY_FIELDS)
 
     def _on_begin(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's begin: a shape pair's first step of contact. Noted, nothing more.
@@ -298,6 +320,13 @@ class World:
         if a >= 0 and b >= 0 and (self._dynamic[a] or self._dynamic[b]):
             self._begun.append(arbiter)  # alive until the next step (arbiters.py)
             self._begun_rows.append((a, b))
+            before = self._before
+            if before is not None:
+                count = len(self._names)
+                if (a * count + b if a < b else b * count + a) in self._contacts.parted:
+                    for row in (a, b):
+                        v = self._body_list[row].velocity
+                        before[row] = (v.x, v.y)
 
     def _on_separate(self, arbiter: pymunk.Arbiter, space: pymunk.Space, data: Any) -> None:
         """Chipmunk's separate: a shape pair no longer touches (or a shape left the space).
@@ -397,18 +426,29 @@ class World:
         """Advance one fixed step and record the contacts it began and ended."""
         if self._walkers:
             self._drive_walkers()
-        # bodies that parted a moment ago may touch again: how fast they approach decides
-        # whether that is the same contact or a new hit (contacts.ContactHold)
-        before = self._parted_velocities() if self._contacts.waiting else None
         if self._director is not None:
-            self._director.apply_forces()
+            self._director.apply_forces()  # forces: no velocity changes before the solver
         if self._begun:  # left by a step that did not finish: never read an older step's
             self._begun, self._begun_rows, self._resync = [], [], True
         if self._resync:
             self._resync = False
             if self._bulk is None:
                 self._read_in_bulk()
-        self.space.step(self.dt)
+        # bodies that parted a moment ago may touch again: how fast they approach decides
+        # whether that is the same contact or a new hit (contacts.ContactHold). With the
+        # callbacks on, _on_begin reads the velocities of only the parted pairs that touch
+        # again: Chipmunk calls begin while it finds contacts, after moving the bodies and
+        # before changing any velocity (cpSpaceStep), so they are the same doubles as read
+        # before the step; the bulk read has no callbacks and reads them all before.
+        before: Velocities = None
+        if self._contacts.parted:
+            if self._bulk is None:
+                before = self._before = {}
+            else:
+                before = self._parted_velocities()
+        elif self._before is not None:
+            self._before = None
+        self._step_space(self.dt)
         self.step_index += 1
         known = len(self._events)
         self._collect_events(before)
@@ -416,6 +456,30 @@ class World:
             self._step_fluid(self.fluid)
         if self._director is not None:
             self._director.after_step(self._events[known:])
+
+    def advance(self, steps: int) -> None:
+        """``step()`` ``steps`` times; the quiet steps of a world with no walker, script or
+        liquid (contacts read from the callbacks, no pair parted, nothing begun or ended
+        in the last step) in a tight loop that does what ``step`` does for them. Most
+        steps of a few balls are quiet: 1.9 -> 1.5 µs a step."""
+        if self._walkers or self._director is not None or self.fluid is not None:
+            for _ in range(steps):
+                self.step()
+            return
+        step_space, dt = self._step_space, self.dt
+        for _ in range(steps):
+            if self._begun or self._resync or self._bulk is not None or self._contacts.parted:
+                self.step()
+                continue
+            self._before = None
+            step_space(dt)
+            self.step_index += 1
+            if self._changes or self._begun:
+                self._collect_events(None)
+            else:  # as _collect_events: nothing began or ended, none parted (_pace(0))
+                self._density = density = 0.9 * self._density + 0.1 * 0
+                if density > BULK_ABOVE:
+                    self._read_in_bulk()
 
     def _step_fluid(self, fluid: Fluid) -> None:
         """The liquid's step against the bodies where this rigid step left them; its
@@ -462,16 +526,20 @@ class World:
             velocities[row] = (v.x, v.y)
         return velocities
 
-    def _changes_from_callbacks(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
+    def _changes_from_callbacks(
+        self,
+    ) -> tuple[list[int], list[int], list[tuple[int, int]], list[tuple[float, ...]]]:
         """This step's changes from the callbacks' notes: (pairs that began touching, that
         stopped, first contacts' rows a and b, their impulse, normal and point)."""
         count = len(self._names)
-        # the first contacts' impulse, normal and point, read after the solver ran, where
-        # Chipmunk made contact points (arbiters.first_contacts)
-        solved, floats = first_contacts(self._begun)
         begun = self._begun_rows
-        if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
-            self._resync, begun = True, [begun[k] for k in solved]
+        values: list[tuple[float, ...]] = []
+        if begun:
+            # the first contacts' impulse, normal and point, read after the solver ran,
+            # where Chipmunk made contact points (arbiters.first_contacts)
+            solved, values = first_contacts(self._begun)
+            if len(solved) < len(begun):  # not expected (see _on_begin): recount in bulk
+                self._resync, begun = True, [begun[k] for k in solved]
         changes = [(a * count + b if a < b else b * count + a, 1) for a, b in begun]
         changes += self._changes  # separations after the beginnings: a count never dips
         self._changes, self._begun, self._begun_rows = [], [], []
@@ -486,9 +554,7 @@ class World:
                 touching.pop(key, None)
         started = [key for key, n in was.items() if n <= 0 and key in touching]
         stopped = [key for key, n in was.items() if n > 0 and key not in touching]
-        rows_a = np.array([a for a, _ in begun], dtype=np.int64)
-        rows_b = np.array([b for _, b in begun], dtype=np.int64)
-        return started, stopped, rows_a, rows_b, floats
+        return started, stopped, begun, values
 
     def _changes_in_bulk(self) -> tuple[list[int], list[int], Any, Any, FloatArray]:
         """The same as ``_changes_from_callbacks``, from Chipmunk's whole arbiter list."""
@@ -535,7 +601,7 @@ class World:
         self._changes = []
         self.space.on_collision(begin=pymunk.empty_callback, separate=pymunk.empty_callback)
 
-    def _collect_events(self, before: dict[int, tuple[float, float]] | FloatArray | None) -> None:
+    def _collect_events(self, before: Velocities) -> None:
         """Turn this step's changes of contact (from the callbacks) into Events.
 
         ``begin``: a shape pair's first step of contact (each new contact counts,
@@ -545,24 +611,106 @@ class World:
         hair, as in a settled pile, from flickering; every real hit is still a begin.
         The work is per change: a step in which nothing began or ended costs a check.
         """
-        if self._bulk is None:
+        in_bulk = self._bulk is not None  # (_pace may switch for the next step)
+        if not in_bulk:
             dense = len(self._changes) + len(self._begun)
-            if not dense and not self._contacts.parted:
-                self._pace(0)
-                return
-            started, stopped, rows_a, rows_b, floats = self._changes_from_callbacks()
+            if not dense:
+                contacts = self._contacts
+                if not contacts.parted or self.step_index < contacts.due:
+                    self._pace(0)  # nothing began or ended, no hold runs out: no events
+                    return
+            started, stopped, rows, values = self._changes_from_callbacks()
+            firsts = len(rows)
         else:
             started, stopped, rows_a, rows_b, floats = self._changes_in_bulk()
-            dense = len(started) + len(stopped) + len(rows_a)
+            firsts = len(rows_a)
+            dense = len(started) + len(stopped) + firsts
         self._pace(dense)
         time, step = self.time, self.step_index
         count, names = len(self._names), self._names
-        if not len(rows_a):  # contacts only ended (or a hold ran out): no numbers to read
+        if not firsts:  # contacts only ended (or a hold ran out): no numbers to read
             _, ended = self._contacts.update(started, stopped, [], [], [], step)
-            for key in ended:
-                a, b = divmod(key, count)
-                self._events.append(Event(time, step, "separate", names[a], names[b]))
-            return
+        elif firsts <= FEW_FIRSTS:
+            if in_bulk:
+                rows = list(zip(rows_a.tolist(), rows_b.tolist(), strict=True))
+                values = floats.tolist()
+            found, ended = self._few_firsts(started, stopped, rows, values, before)
+        else:
+            if not in_bulk:
+                rows_a = np.array([a for a, _ in rows], dtype=np.int64)
+                rows_b = np.array([b for _, b in rows], dtype=np.int64)
+                floats = np.array(values, dtype=np.float64).reshape(-1, 6)
+            found, ended = self._many_firsts(started, stopped, rows_a, rows_b, floats, before)
+        if firsts:
+            a_rows, b_rows, impulses, points, directions = found
+            kinds = ["begin"] * len(a_rows)
+            if self._foot_owner:
+                self._mark_feet(a_rows, b_rows, kinds, directions)
+            self._events.extend(map(Event._make, zip(
+                repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
+                [names[r] for r in b_rows], impulses, points, directions, strict=False,
+            )))  # fmt: skip
+        for key in ended:
+            a, b = divmod(key, count)
+            self._events.append(Event(time, step, "separate", names[a], names[b]))
+
+    def _few_firsts(
+        self,
+        started: list[int],
+        stopped: list[int],
+        rows: list[tuple[int, int]],
+        values: Sequence[Sequence[float]],
+        before: Velocities,
+    ) -> tuple[Firsts, list[int]]:
+        """``_many_firsts`` in plain Python, for the few first contacts of most steps
+        (numpy's calls cost more than its loops save below ``FEW_FIRSTS``): the same
+        doubles from the same operations (``np.hypot`` for the speed, ``math.hypot`` for
+        the impulse), sorted the same way (stable sorts on the same keys)."""
+        count, inverse = len(self._names), self._inverse_list
+        parted = self._contacts.parted if before is not None else {}
+        pairs, speed, approach = [], [], []
+        for (a, b), (ix, iy, nx, ny, _, _) in zip(rows, values, strict=True):
+            low, high = (a, b) if a < b else (b, a)
+            pair = low * count + high
+            pairs.append(pair)
+            speed.append(float(np.hypot(ix, iy)) * (inverse[low] + inverse[high]))
+            closing = 0.0
+            if pair in parted:  # low's velocity relative to high, along the normal a → b
+                assert before is not None
+                (lx, ly), (hx, hy) = before[low], before[high]
+                sign = -1.0 if a > b else 1.0
+                closing = (lx - hx) * nx * sign + (ly - hy) * ny * sign
+            approach.append(closing)
+        begins, ended = self._contacts.update(
+            started, stopped, pairs, speed, approach, step=self.step_index
+        )
+        first = [k for k, begin in enumerate(begins) if begin]
+        first.sort(key=lambda k: (pairs[k], values[k][4], values[k][5]))  # see _many_firsts
+        a_rows, b_rows, impulses, points, directions = [], [], [], [], []
+        for k in first:
+            a, b = rows[k]
+            ix, iy, nx, ny, px, py = values[k]
+            flip = -1.0 if a > b else 1.0
+            a_rows.append(b if a > b else a)
+            b_rows.append(a if a > b else b)
+            impulses.append(math.hypot(ix, iy))
+            points.append((px, py))
+            directions.append((nx * flip, ny * flip))
+        return (a_rows, b_rows, impulses, points, directions), ended
+
+    def _many_firsts(
+        self,
+        started: list[int],
+        stopped: list[int],
+        rows_a: np.ndarray,
+        rows_b: np.ndarray,
+        floats: FloatArray,
+        before: Velocities,
+    ) -> tuple[Firsts, list[int]]:
+        """The step's first contacts (rows a and b, impulse, normal, point: 6 floats each)
+        → the ContactHold's verdict: the begin events' (rows a and b, impulses, points,
+        normals), a being the lower row, and the pairs whose contact ended."""
+        count = len(self._names)
         low, high = np.minimum(rows_a, rows_b), np.maximum(rows_a, rows_b)
         mobility = self._inverse_mass[low] + self._inverse_mass[high]
         speed = np.hypot(floats[:, 0], floats[:, 1]) * mobility
@@ -576,7 +724,7 @@ class World:
                     sign = -1.0 if rows_a[k] > rows_b[k] else 1.0
                     approach[k] = (lx - hx) * floats[k, 2] * sign + (ly - hy) * floats[k, 3] * sign
         begins, ended = self._contacts.update(
-            started, stopped, pairs, speed.tolist(), approach, step
+            started, stopped, pairs, speed.tolist(), approach, self.step_index
         )
         first = np.flatnonzero(np.array(begins, dtype=np.bool_))
         # by body rows, then by contact point: one body pair can begin on two shapes in a
@@ -590,16 +738,7 @@ class World:
         impulses = list(map(math.hypot, floats[first, 0].tolist(), floats[first, 1].tolist()))
         points = list(map(tuple, floats[first, 4:6].tolist()))
         directions = list(map(tuple, normals.tolist()))
-        kinds = ["begin"] * len(first)
-        if self._foot_owner:
-            self._mark_feet(a_rows, b_rows, kinds, directions)
-        self._events.extend(map(Event._make, zip(
-            repeat(time), repeat(step), kinds, [names[r] for r in a_rows],
-            [names[r] for r in b_rows], impulses, points, directions, strict=False,
-        )))  # fmt: skip
-        for key in ended:
-            a, b = divmod(key, count)
-            self._events.append(Event(time, step, "separate", names[a], names[b]))
+        return (a_rows, b_rows, impulses, points, directions), ended
 
     def _mark_feet(
         self,
@@ -636,13 +775,13 @@ class World:
         """``fork()``, also copying ``along`` (objects that hold pymunk handles into this
         world, such as a hand's joint) so that the copy's handles point into the copy."""
         # C buffers and pointers do not copy: the twin makes its own
-        held = (self._body_buffer, self._arbiter_buffer, self._body_rows)
-        self._body_buffer = self._arbiter_buffer = self._body_rows = None  # type: ignore[assignment]
+        held = (self._read_bodies, self._arbiter_buffer, self._body_rows, self._step_space)
+        self._read_bodies = self._arbiter_buffer = self._body_rows = self._step_space = None  # type: ignore[assignment]
         try:
             twin, twin_along = copy.deepcopy((self, along))
         finally:
-            self._body_buffer, self._arbiter_buffer, self._body_rows = held
-        twin._body_buffer, twin._arbiter_buffer = batch.Buffer(), batch.Buffer()
+            self._read_bodies, self._arbiter_buffer, self._body_rows, self._step_space = held
+        twin._arbiter_buffer = batch.Buffer()
         twin._index_ids()  # pymunk's copy keeps the arbiters: _touching holds
         return twin, twin_along
 
@@ -678,6 +817,7 @@ class World:
             [1.0 / body.mass if body.body_type == pymunk.Body.DYNAMIC and body.mass > 0
              else 0.0 for body in self.bodies.values()]
         )  # fmt: skip
+        self._inverse_list: list[float] = self._inverse_mass.tolist()
         dynamic = [body.body_type == pymunk.Body.DYNAMIC for body in self.bodies.values()]
         if dynamic != self._dynamic:  # which pairs Chipmunk solves changed: see _read_in_bulk
             self._dynamic, self._resync = dynamic, True
@@ -753,36 +893,35 @@ class World:
 
     def read_state(self) -> BodyState:
         """Every body's pose and velocity in Layout row order, via pymunk's batch API."""
-        buffer = self._body_buffer
-        buffer.clear()
-        batch.get_space_bodies(self.space, _BODY_FIELDS, buffer)
-        ids = np.frombuffer(buffer.int_buf(), dtype=np.uint64)
-        values = np.frombuffer(buffer.float_buf(), dtype=np.float64).reshape(-1, 6)
+        ids, floats = self._read_bodies()
         key = ids.tobytes()
-        if self._rows_for_order is None or self._rows_for_order[0] != key:
+        if self._gather is None or self._gather[0] != key:
             # The batch API lists bodies in the space's internal order, which
             # changes after removals: map ids back to Layout rows (cached).
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
-            rows, ours = self._lookup(ids)
-            order = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
-            order[rows[ours]] = np.flatnonzero(ours)
-            self._rows_for_order = (key, order)
-        ordered = values[self._rows_for_order[1]]
+            starts = [0] * len(self._names)  # absent rows: NaN below
+            row_by_id = self._row_by_id
+            for k, body_id in enumerate(ids.tolist()):
+                row = row_by_id.get(body_id)
+                if row is not None:
+                    starts[row] = 6 * k  # 6 floats a body: x, y, angle, vx, vy, spin
+            xy = np.array([(a, a + 1) for a in starts], dtype=np.intp).reshape(-1, 2)
+            spins = np.array([a + 5 for a in starts], dtype=np.intp)
+            self._gather = (key, (xy, spins - 3, xy + 3, spins))
+        # one gather each from the floats: fresh contiguous arrays, in row order
+        position, angle, velocity, spin = (floats[at] for at in self._gather[1])
         if self._absent:
-            ordered[[self._rows_by_name[name] for name in self._absent]] = np.nan
+            gone = [self._rows_by_name[name] for name in self._absent]
+            for array in (position, angle, velocity, spin):
+                array[gone] = np.nan
         if self.fluid is None:
-            return BodyState(
-                position=ordered[:, 0:2].copy(),
-                angle=ordered[:, 2].copy(),
-                velocity=ordered[:, 3:5].copy(),
-                angular_velocity=ordered[:, 5].copy(),
-            )
+            return BodyState(position, angle, velocity, spin, *_NO_FLUID)
         return BodyState(
-            position=ordered[:, 0:2].copy(),
-            angle=ordered[:, 2].copy(),
-            velocity=ordered[:, 3:5].copy(),
-            angular_velocity=ordered[:, 5].copy(),
+            position,
+            angle,
+            velocity,
+            spin,
             fluid_position=self.fluid.position.copy(),
             fluid_velocity=self.fluid.velocity.copy(),
             fluid_kind=self.fluid.kind.copy(),
