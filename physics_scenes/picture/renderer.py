@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,8 @@ from .sprites import (
     ShapeTiles,
     aa_line,
     blit_tile,
+    dash,
     rim_width,
-    spin_mark,
 )
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 from .water import WaterPainter
@@ -307,12 +307,20 @@ class Renderer:
         if not self.spin_marks:
             return
         angles = (frame.angle[picked] - view.rotation).tolist()
+        tiles: Iterator[raster.Tile | None] = iter(())
+        if float(radii[batch].max()) * 0.14 >= 1.4:  # wide marks likely (drawn radii: ±1/16 px)
+            wide = [(edges[row], dash((cx, cy), radius, angle))
+                    for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True)
+                    if bodies[row].marked and radius >= 4 and radius * 0.14 >= 1.5]  # fmt: skip
+            colors = [color for color, _ in wide]
+            tiles = iter(raster.capsules(colors, [ends[:4] for _, ends in wide],
+                                         [ends[4] for _, ends in wide], self.size))  # fmt: skip
         line, cos, sin = pygame.draw.aaline, math.cos, math.sin
         for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True):
             if not bodies[row].marked or radius < 4:
                 continue
-            if radius * 0.14 >= 1.5:  # a wide mark: drawn by coverage
-                spin_mark(surface, edges[row], (cx, cy), radius, angle)
+            if radius * 0.14 >= 1.5:  # a wide mark: by coverage, all worked out together above
+                blit_tile(surface, next(tiles))
                 continue
             # as spin_mark for a one-pixel line, inlined: 1000 calls a frame
             c, s = cos(angle), sin(angle)

@@ -1,0 +1,63 @@
+"""The drawing's fast paths give the bytes of the formula they stand in for, to the bit."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+
+from physics_scenes.picture import raster
+from physics_scenes.picture.sprites import SUBPIXEL, rim_width
+
+
+def same(a: raster.Tile | None, b: raster.Tile | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a[:2] == b[:2] and a[2].shape == b[2].shape and np.array_equal(a[2], b[2])
+
+
+def test_disc_table_gives_disc_bytes_at_every_grid_offset() -> None:
+    rng = random.Random(19)
+    checked = 0
+    for trial in range(120):
+        radius = max(round(rng.uniform(0.5, 48.0) * SUBPIXEL) / SUBPIXEL, 1.0)
+        fill = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        edge = fill if trial % 4 == 0 else (rng.randrange(256), rng.randrange(256), 0)
+        rim = rim_width(radius)
+        table = raster.DiscTable(fill, edge, radius, rim, SUBPIXEL)
+        half = math.ceil(radius) + 2
+        for _ in range(3):
+            center = (half + rng.randrange(SUBPIXEL) / SUBPIXEL,
+                      half + rng.randrange(SUBPIXEL) / SUBPIXEL)  # fmt: skip
+            tile = table.tile(center)
+            assert same(tile, raster.disc(fill, edge, center, radius, rim)), (radius, center)
+            assert tile is not None and tile[2][tile[2].shape[0] // 2, 0, 3] < 255
+            checked += 1
+    assert checked == 360
+
+
+def test_capsules_together_give_each_capsules_bytes() -> None:
+    rng = random.Random(7)
+    checked = 0
+    for trial in range(150):
+        colors, segments, radii = [], [], []
+        for _ in range(rng.randrange(1, 5)):
+            colors.append((rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+            # near the origin too: pixel centres minus a tiny coordinate round differently
+            if trial % 2:
+                ax, ay = rng.uniform(-30.0, 280.0), rng.uniform(-30.0, 280.0)
+            else:
+                ax, ay = rng.uniform(-2.0, 2.0), rng.uniform(-0.5, 0.5)
+            length = 0.0 if rng.random() < 0.05 else rng.uniform(0.0, 25.0)
+            turn = rng.uniform(0.0, 2 * math.pi)
+            segments.append((ax, ay, ax + length * math.cos(turn), ay - length * math.sin(turn)))
+            radii.append(rng.uniform(0.5, 4.0))
+        clip = None if trial % 5 == 0 else (256, 256)
+        tiles = raster.capsules(colors, segments, radii, clip)
+        for color, (ax, ay, bx, by), radius, tile in zip(colors, segments, radii, tiles,
+                                                        strict=True):  # fmt: skip
+            want = raster.capsule(color, color, (ax, ay), (bx, by), radius, 0.0, clip)
+            assert same(tile, want), (color, (ax, ay, bx, by), radius, clip)
+            checked += want is not None
+    assert checked > 250
