@@ -37,6 +37,10 @@ from .sprites import (
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 from .water import WaterPainter
 
+_Sizes = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
+]
+
 
 def _pix_fmt(surface: pygame.Surface) -> str:
     masks = surface.get_masks()[:3]
@@ -87,6 +91,8 @@ class Renderer:
         self._discs = DiscSprites()
         self._shapes = ShapeTiles()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
+        self._sizes: dict[tuple[int, float], _Sizes] = {}
+        """(id of the static or moving rows' list, scale) → ``_row_sizes``."""
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._joints = [joint for joint in layout.joints if joint.visible]
         self._water = WaterPainter(layout, particles=fluid == "particles")
@@ -255,17 +261,17 @@ class Renderer:
     ) -> None:
         if not rows:
             return
-        centers = view.to_pixels(frame.position[rows])
-        reach = self._extent[rows] * view.scale + 2
-        visible = (
-            np.isfinite(centers).all(axis=1)
-            & (centers[:, 0] + reach >= 0)
-            & (centers[:, 0] - reach <= self.width)
-            & (centers[:, 1] + reach >= 0)
-            & (centers[:, 1] - reach <= self.height)
-        )
-        discs = self._disc_radius[rows] * view.scale
-        batched = visible & (discs <= SPRITE_MAX_RADIUS)  # NaN (not a plain disc) is False
+        index, reach, discs, small = self._row_sizes(rows, view.scale)
+        centers = view.to_pixels(frame.position[index])
+        x, y = centers[:, 0], centers[:, 1]
+        # (inf and NaN centres fail a comparison: off screen, nothing to draw)
+        visible = (x + reach >= 0) & (x - reach <= self.width)
+        visible &= y + reach >= 0
+        visible &= y - reach <= self.height
+        batched = visible & small
+        if batched.all():  # only balls, all on screen: one run
+            self._draw_discs(surface, frame, view, rows, centers, discs, list(range(len(rows))))
+            return
         batch: list[int] = []
         for k, row in enumerate(rows):
             if batched[k]:
@@ -278,6 +284,24 @@ class Renderer:
                 self._draw_body(surface, frame, view, row, centers[k], row in mirrored)
         if batch:
             self._draw_discs(surface, frame, view, rows, centers, discs, batch)
+
+    def _row_sizes(self, rows: list[int], scale: float) -> _Sizes:
+        """``rows`` as an index, each row's reach and disc radius in px (NaN: not a
+        plain disc) and whether it is a plain disc drawn from a sprite, at ``scale``:
+        worked out once per list of rows and scale (the camera rarely zooms)."""
+        key = (id(rows), scale)
+        sizes = self._sizes.get(key)
+        if sizes is None:
+            if len(self._sizes) >= 64:
+                self._sizes.clear()
+            discs = self._disc_radius[rows] * scale
+            sizes = self._sizes[key] = (
+                np.array(rows, np.int64),
+                self._extent[rows] * scale + 2,
+                discs,
+                discs <= SPRITE_MAX_RADIUS,  # NaN (not a plain disc) is False
+            )
+        return sizes
 
     def _draw_discs(
         self,
