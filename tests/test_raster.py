@@ -8,7 +8,7 @@ import random
 import numpy as np
 
 from physics_scenes.picture import raster
-from physics_scenes.picture.sprites import SUBPIXEL, rim_width
+from physics_scenes.picture.sprites import FEW, SPRITE_MAX_RADIUS, SUBPIXEL, DiscSprites, rim_width
 
 
 def same(a: raster.Tile | None, b: raster.Tile | None) -> bool:
@@ -61,3 +61,21 @@ def test_capsules_together_give_each_capsules_bytes() -> None:
             assert same(tile, want), (color, (ax, ay, bx, by), radius, clip)
             checked += want is not None
     assert checked > 250
+
+
+def test_a_few_discs_are_placed_as_many_are() -> None:
+    """``DiscSprites.sprites`` rounds a few discs in Python, many in numpy: the same."""
+    rng = np.random.default_rng(3)
+    count = FEW + 5
+    centers = rng.uniform(-40.0, 300.0, (count, 2))
+    centers[:6] = np.round(centers[:6] * 16) / 16  # halves of a 1/8 step: round half to even
+    centers[6] = (-0.0625, 12.9375)
+    radii = np.concatenate([[0.3, 4.0625, 9.1875], rng.uniform(0.5, SPRITE_MAX_RADIUS, count - 3)])
+    colors = [(200, 10, 10)] * count
+    sprites = DiscSprites()
+    for start in range(0, count, 4):
+        few = sprites.sprites(colors[start : start + 4], colors[start : start + 4],
+                              centers[start : start + 4], radii[start : start + 4])  # fmt: skip
+        many = sprites.sprites(colors, colors, centers, radii)
+        assert [p for _, p in few[0]] == [p for _, p in many[0][start : start + 4]]
+        assert few[1] == many[1][start : start + 4]

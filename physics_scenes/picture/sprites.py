@@ -29,6 +29,8 @@ PREMULTIPLIED = pygame.BLEND_PREMULTIPLIED
 SUBPIXEL = 8
 """Sprite centres and radii are rounded to 1/SUBPIXEL of a pixel (at most 1/16 px off)."""
 SPRITE_CACHE_LIMIT = 8192
+FEW = 16
+"""Up to this many discs at once are rounded in Python floats rather than numpy."""
 TABLE_LIMIT = 256
 """Disc tables kept (≈ 50 kB each for a 26 px ball)."""
 
@@ -77,17 +79,28 @@ class DiscSprites:
         radii: npt.NDArray[np.float64],
     ) -> tuple[list[tuple[pygame.Surface, tuple[int, int]]], list[tuple[float, float, float]]]:
         """Discs (radius ≤ SPRITE_MAX_RADIUS px) → what to blit where, and the rounded
-        centre and radius each is drawn at (for its spin mark). Rounded in numpy: per
-        disc arithmetic on numpy scalars cost more than the blits."""
-        radius = np.maximum(np.round(radii * SUBPIXEL) / SUBPIXEL, 1.0)
-        steps = np.round(centers * SUBPIXEL).astype(np.int64)
-        whole, part = np.divmod(steps, SUBPIXEL)
+        centre and radius each is drawn at (for its spin mark). Rounded in numpy for
+        many discs (per disc arithmetic on numpy scalars cost more than the blits), in
+        Python floats for a few (a dozen numpy calls cost more than a few balls'
+        sums); both round half to even, so they give the same numbers."""
+        if len(radii) <= FEW:
+            step = SUBPIXEL
+            rounded = [max(round(r * step) / step, 1.0) for r in radii.tolist()]
+            wholes, parts = [], []
+            for x, y in centers.tolist():
+                (ix, fx), (iy, fy) = divmod(round(x * step), step), divmod(round(y * step), step)
+                wholes.append((ix, iy))
+                parts.append((fx / step, fy / step))
+        else:
+            radius = np.maximum(np.round(radii * SUBPIXEL) / SUBPIXEL, 1.0)
+            steps = np.round(centers * SUBPIXEL).astype(np.int64)
+            whole, part = np.divmod(steps, SUBPIXEL)
+            rounded, wholes, parts = radius.tolist(), whole.tolist(), (part / SUBPIXEL).tolist()
         blits, drawn = [], []
         cache = self._cache
         for fill, edge, r, (ix, iy), (fx, fy) in zip(
-            fills, edges, radius.tolist(), whole.tolist(), (part / SUBPIXEL).tolist(),
-            strict=True,
-        ):  # fmt: skip
+            fills, edges, rounded, wholes, parts, strict=True
+        ):
             key = (fill, edge, r, fx, fy)
             entry = cache.get(key)
             if entry is None:
