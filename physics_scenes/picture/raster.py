@@ -154,8 +154,8 @@ class DiscTable:
         if step % 2:
             raise ValueError("the centre grid needs an even step (pixel centres at 1/2)")
         self.radius, self.step = radius, step
-        low = max(radius - rim - 0.75, 0.0)  # d ≤ -rim - 0.75 within: coverage 1, 1 (fill)
-        high = radius + 0.75  # d ≥ 0.75 beyond: coverage 0
+        low = max(radius - rim - 0.55, 0.0)  # d ≤ -rim - 0.55 within: coverage 1, 1 (fill)
+        high = radius + 0.55  # d ≥ 0.55 beyond: coverage 0
         self.low = math.floor(low * low * step * step)
         top = math.ceil(high * high * step * step)
         table = np.empty((top + 1 - self.low, 4), np.uint8)
@@ -166,6 +166,7 @@ class DiscTable:
             table[at : at + len(s)] = shade(distance, fill, edge, rim)
         self.table = table.view(np.uint32).reshape(-1)
         """BGRA bytes of each ``s`` from ``low``, one 32-bit word a pixel."""
+        self._rows: dict[tuple[int, int, bool], npt.NDArray[np.int64]] = {}
 
     def tile(self, center: tuple[float, float]) -> Tile | None:
         """``disc(fill, edge, center, radius, rim)`` for a centre on the grid."""
@@ -176,12 +177,22 @@ class DiscTable:
             return None
         x0, y0, x1, y1 = box
         half = step // 2
-        # step × (pixel centre − centre), whole numbers
-        dx = np.arange(x0 * step + half, x1 * step, step, dtype=np.int64) - round(cx * step)
-        dy = np.arange(y0 * step + half, y1 * step, step, dtype=np.int64) - round(cy * step)
-        index = (dy * dy - self.low)[:, None] + (dx * dx)[None, :]
-        words = self.table.take(index, mode="clip")  # below: fill, above: transparent
+        # step × (pixel centre − centre), whole numbers, squared: a row's and a column's
+        across = self._squares(x0 * step + half - round(cx * step), x1 - x0, row=True)
+        down = self._squares(y0 * step + half - round(cy * step), y1 - y0, row=False)
+        words = self.table.take(down + across, mode="clip")  # below: fill, above: transparent
         return x0, y0, words.view(np.uint8).reshape(y1 - y0, x1 - x0, 4)
+
+    def _squares(self, start: int, count: int, *, row: bool) -> npt.NDArray[np.int64]:
+        """(start + step × i)² for i < count as a row, or less ``low`` as a column: kept,
+        as a ball has few sub-pixel offsets."""
+        key = (start, count, row)
+        squares = self._rows.get(key)
+        if squares is None:
+            d = np.arange(start, start + count * self.step, self.step, dtype=np.int64)
+            squares = d * d if row else d * d - self.low
+            squares = self._rows[key] = squares[None, :] if row else squares[:, None]
+        return squares
 
 
 def convex(
