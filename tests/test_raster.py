@@ -9,6 +9,7 @@ import numpy as np
 
 from physics_scenes.picture import raster
 from physics_scenes.picture.sprites import FEW, SPRITE_MAX_RADIUS, SUBPIXEL, DiscSprites, rim_width
+from physics_scenes.picture.view import View
 
 
 def same(a: raster.Tile | None, b: raster.Tile | None) -> bool:
@@ -79,3 +80,12 @@ def test_a_few_discs_are_placed_as_many_are() -> None:
         many = sprites.sprites(colors, colors, centers, radii)
         assert [p for _, p in few[0]] == [p for _, p in many[0][start : start + 4]]
         assert few[1] == many[1][start : start + 4]
+
+
+def test_pixel_list_gives_to_pixels_numbers() -> None:
+    """The few-balls path places them with ``View.pixel_list``: ``to_pixels``' numbers."""
+    rng = np.random.default_rng(5)
+    for rotation in (0.0, 0.3, -2.1):
+        view = View(center=(3.7, -1.2), scale=37.3, width=320, height=181, rotation=rotation)
+        points = rng.uniform(-20.0, 20.0, (12, 2))
+        assert np.array_equal(np.array(view.pixel_list(points.tolist())), view.to_pixels(points))

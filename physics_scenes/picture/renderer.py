@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from ..scene.files import FileRefError, image_size
 from . import raster
 from .faces import TEXTURE, face_tile, square
 from .sprites import (
+    FEW,
     PREMULTIPLIED,
     SPRITE_MAX_RADIUS,
     DiscSprites,
@@ -37,9 +39,21 @@ from .sprites import (
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 from .water import WaterPainter
 
-_Sizes = tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]
-]
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    """A list of rows at one scale: see ``Renderer._row_sizes``."""
+
+    index: npt.NDArray[np.int64]
+    reach: npt.NDArray[np.float64]
+    """px from the body's origin that its shapes may reach, plus 2."""
+    discs: npt.NDArray[np.float64]
+    """px radius of a plain disc (one centred circle), else NaN."""
+    small: npt.NDArray[np.bool_]
+    """A plain disc drawn from a sprite."""
+    few: tuple[list[float], list[float]] | None
+    """``reach`` and ``discs`` as Python floats when there are at most ``FEW`` rows,
+    all small plain discs (the balls of a dataset clip), else None."""
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -261,16 +275,25 @@ class Renderer:
     ) -> None:
         if not rows:
             return
-        index, reach, discs, small = self._row_sizes(rows, view.scale)
-        centers = view.to_pixels(frame.position[index])
+        sizes = self._row_sizes(rows, view.scale)
+        if sizes.few is not None:  # a few balls: in Python floats, fewer numpy calls
+            reaches, radii = sizes.few
+            points = view.pixel_list(frame.position[sizes.index].tolist())
+            width, height = self.width, self.height
+            if all(x + r >= 0 and x - r <= width and y + r >= 0 and y - r <= height
+                   for (x, y), r in zip(points, reaches, strict=True)):  # fmt: skip
+                self._draw_discs(surface, frame, view, rows, points, radii)
+                return
+        centers = view.to_pixels(frame.position[sizes.index])
         x, y = centers[:, 0], centers[:, 1]
         # (inf and NaN centres fail a comparison: off screen, nothing to draw)
-        visible = (x + reach >= 0) & (x - reach <= self.width)
-        visible &= y + reach >= 0
-        visible &= y - reach <= self.height
-        batched = visible & small
+        visible = (x + sizes.reach >= 0) & (x - sizes.reach <= self.width)
+        visible &= y + sizes.reach >= 0
+        visible &= y - sizes.reach <= self.height
+        batched = visible & sizes.small
+        discs = sizes.discs
         if batched.all():  # only balls, all on screen: one run
-            self._draw_discs(surface, frame, view, rows, centers, discs, list(range(len(rows))))
+            self._draw_discs(surface, frame, view, rows, centers, discs)
             return
         batch: list[int] = []
         for k, row in enumerate(rows):
@@ -278,29 +301,28 @@ class Renderer:
                 batch.append(k)
                 continue
             if batch:
-                self._draw_discs(surface, frame, view, rows, centers, discs, batch)
+                picked = [rows[k] for k in batch]
+                self._draw_discs(surface, frame, view, picked, centers[batch], discs[batch])
                 batch = []
             if visible[k]:  # off screen (or blown up to inf/NaN): nothing to draw
                 self._draw_body(surface, frame, view, row, centers[k], row in mirrored)
         if batch:
-            self._draw_discs(surface, frame, view, rows, centers, discs, batch)
+            picked = [rows[k] for k in batch]
+            self._draw_discs(surface, frame, view, picked, centers[batch], discs[batch])
 
     def _row_sizes(self, rows: list[int], scale: float) -> _Sizes:
-        """``rows`` as an index, each row's reach and disc radius in px (NaN: not a
-        plain disc) and whether it is a plain disc drawn from a sprite, at ``scale``:
-        worked out once per list of rows and scale (the camera rarely zooms)."""
+        """``rows`` as an index and their sizes in px at ``scale``: worked out once per
+        list of rows and scale (the camera rarely zooms)."""
         key = (id(rows), scale)
         sizes = self._sizes.get(key)
         if sizes is None:
             if len(self._sizes) >= 64:
                 self._sizes.clear()
             discs = self._disc_radius[rows] * scale
-            sizes = self._sizes[key] = (
-                np.array(rows, np.int64),
-                self._extent[rows] * scale + 2,
-                discs,
-                discs <= SPRITE_MAX_RADIUS,  # NaN (not a plain disc) is False
-            )
+            reach = self._extent[rows] * scale + 2
+            small = discs <= SPRITE_MAX_RADIUS  # NaN (not a plain disc) is False
+            few = (reach.tolist(), discs.tolist()) if len(rows) <= FEW and small.all() else None
+            sizes = self._sizes[key] = _Sizes(np.array(rows, np.int64), reach, discs, small, few)
         return sizes
 
     def _draw_discs(
@@ -308,31 +330,28 @@ class Renderer:
         surface: pygame.Surface,
         frame: Frame,
         view: View,
-        rows: list[int],
-        centers: npt.NDArray[np.float64],
-        radii: npt.NDArray[np.float64],
-        batch: list[int],
+        picked: list[int],
+        centers: npt.NDArray[np.float64] | Sequence[tuple[float, float]],
+        radii: npt.NDArray[np.float64] | Sequence[float],
     ) -> None:
-        """A run of plain balls in one ``fblits`` call, then their spin marks.
+        """A run of plain balls (rows ``picked``, their centres and radii in px) in one
+        ``fblits`` call, then their spin marks.
 
         Drawing each ball with its own blit and line cost ≈ 9 µs of Python a ball;
         the batch is ≈ 3 µs. Marks lie inside their own disc, so drawing them after
         the run changes nothing unless two balls overlap by more than a third of a radius.
         """
         bodies, edges = self.layout.bodies, self._edges
-        picked = [rows[k] for k in batch]
         blits, drawn = self._discs.sprites(
-            [bodies[row].color for row in picked],
-            [edges[row] for row in picked],
-            centers[batch],
-            radii[batch],
+            [bodies[row].color for row in picked], [edges[row] for row in picked], centers, radii
         )
         surface.fblits(blits, PREMULTIPLIED)
         if not self.spin_marks:
             return
         angles = (frame.angle[picked] - view.rotation).tolist()
         tiles: Iterator[raster.Tile | None] = iter(())
-        if float(radii[batch].max()) * 0.14 >= 1.4:  # wide marks likely (drawn radii: ±1/16 px)
+        largest = float(radii.max()) if isinstance(radii, np.ndarray) else max(radii)
+        if largest * 0.14 >= 1.4:  # wide marks likely (the radii drawn are ±1/16 px)
             wide = [(edges[row], dash((cx, cy), radius, angle))
                     for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True)
                     if bodies[row].marked and radius >= 4 and radius * 0.14 >= 1.5]  # fmt: skip

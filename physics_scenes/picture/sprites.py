@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -75,25 +76,29 @@ class DiscSprites:
         self,
         fills: list[tuple[int, int, int]],
         edges: list[tuple[int, int, int]],
-        centers: npt.NDArray[np.float64],
-        radii: npt.NDArray[np.float64],
+        centers: npt.NDArray[np.float64] | Sequence[tuple[float, float]],
+        radii: npt.NDArray[np.float64] | Sequence[float],
     ) -> tuple[list[tuple[pygame.Surface, tuple[int, int]]], list[tuple[float, float, float]]]:
         """Discs (radius ≤ SPRITE_MAX_RADIUS px) → what to blit where, and the rounded
         centre and radius each is drawn at (for its spin mark). Rounded in numpy for
         many discs (per disc arithmetic on numpy scalars cost more than the blits), in
         Python floats for a few (a dozen numpy calls cost more than a few balls'
         sums); both round half to even, so they give the same numbers."""
-        if len(radii) <= FEW:
+        if len(radii) <= FEW or not isinstance(radii, np.ndarray):
             step = SUBPIXEL
-            rounded = [max(round(r * step) / step, 1.0) for r in radii.tolist()]
+            if isinstance(radii, np.ndarray):
+                radii = radii.tolist()
+            if isinstance(centers, np.ndarray):
+                centers = centers.tolist()
+            rounded = [max(round(r * step) / step, 1.0) for r in radii]
             wholes, parts = [], []
-            for x, y in centers.tolist():
+            for x, y in centers:
                 (ix, fx), (iy, fy) = divmod(round(x * step), step), divmod(round(y * step), step)
                 wholes.append((ix, iy))
                 parts.append((fx / step, fy / step))
         else:
             radius = np.maximum(np.round(radii * SUBPIXEL) / SUBPIXEL, 1.0)
-            steps = np.round(centers * SUBPIXEL).astype(np.int64)
+            steps = np.round(np.asarray(centers) * SUBPIXEL).astype(np.int64)
             whole, part = np.divmod(steps, SUBPIXEL)
             rounded, wholes, parts = radius.tolist(), whole.tolist(), (part / SUBPIXEL).tolist()
         blits, drawn = [], []
