@@ -89,3 +89,40 @@ def test_pixel_list_gives_to_pixels_numbers() -> None:
         view = View(center=(3.7, -1.2), scale=37.3, width=320, height=181, rotation=rotation)
         points = rng.uniform(-20.0, 20.0, (12, 2))
         assert np.array_equal(np.array(view.pixel_list(points.tolist())), view.to_pixels(points))
+
+
+def shade_reference(
+    distance: np.ndarray, fill: raster.Color, edge: raster.Color, rim: float
+) -> np.ndarray:
+    """``raster.shade`` as first written: one channel at a time, straight from the formula."""
+    raw = 0.5 - distance
+    outer = np.clip(raw, 0.0, 1.0)
+    out = np.empty((*distance.shape, 4), dtype=np.uint8)
+    if rim > 0 and fill != edge:
+        inner = np.clip(raw - rim, 0.0, 1.0)
+        for channel in range(3):
+            value = outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
+            out[..., 2 - channel] = value
+    else:
+        for channel in range(3):
+            out[..., 2 - channel] = outer * fill[channel] + 0.5
+    out[..., 3] = outer * 255 + 0.5
+    return out
+
+
+COLORINGS = [
+    ((230, 57, 70), (120, 30, 40), 2.0),
+    ((9, 200, 255), (9, 200, 255), 0.0),
+    ((0, 255, 17), (255, 0, 3), 1.25),
+    ((5, 6, 7), (1, 2, 3), 0.0),
+]
+
+
+def test_shade_gives_the_formula_bytes_in_planes_and_a_channel_at_a_time() -> None:
+    rng = np.random.default_rng(11)
+    for shape in ((300,), (23, 41), (3, 16, 16), (raster.PLANES_UP_TO + 7,)):
+        distance = rng.uniform(-4.0, 2.0, shape)
+        distance.flat[:5] = (-0.5, 0.5, -2.5, 0.0, -1.5)  # coverage exactly 0, 1 or between
+        for fill, edge, rim in COLORINGS:
+            got = raster.shade(distance, fill, edge, rim)
+            assert np.array_equal(got, shade_reference(distance, fill, edge, rim)), (shape, rim)

@@ -61,20 +61,39 @@ def shade(
     raw = 0.5 - distance
     outer = np.minimum(raw, 1.0)
     np.maximum(outer, 0.0, out=outer)
-    out = np.empty((*distance.shape, 4), dtype=np.uint8)
-    if rim > 0 and fill != edge:
-        inner = raw - rim
+    banded = rim > 0 and fill != edge
+    if banded:
+        inner = np.subtract(raw, rim, out=raw)
         np.minimum(inner, 1.0, out=inner)
         np.maximum(inner, 0.0, out=inner)
+    if distance.size > PLANES_UP_TO:  # a channel at a time: 4x the floats cost page faults
+        out = np.empty((*distance.shape, 4), dtype=np.uint8)
         for channel in range(3):  # edge × (outer − inner) + fill × inner
-            out[..., 2 - channel] = (
-                outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
-            )
+            if banded:
+                out[..., 2 - channel] = (
+                    outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
+                )
+            else:
+                out[..., 2 - channel] = outer * fill[channel] + 0.5
+        out[..., 3] = outer * 255 + 0.5
+        return out
+    # the four channel planes first (long inner loops), interleaved by one cast at the end
+    # (alpha: 255 × outer + 0.5, as the sum with 0 × inner would be)
+    lead = (4,) + (1,) * distance.ndim
+    if banded:
+        value = outer * np.array((*edge[::-1], 255), np.float64).reshape(lead)
+        for plane, f, e in zip(value, fill[::-1], edge[::-1], strict=False):  # edge → fill
+            plane += inner * (f - e)
     else:
-        for channel in range(3):
-            out[..., 2 - channel] = outer * fill[channel] + 0.5
-    out[..., 3] = outer * 255 + 0.5
-    return out
+        value = outer * np.array((*fill[::-1], 255), np.float64).reshape(lead)
+    value += 0.5
+    planes: npt.NDArray[np.uint8] = np.moveaxis(value, 0, -1).astype(np.uint8)
+    return planes
+
+
+PLANES_UP_TO = 128 * 128
+"""Distances ``shade`` works out as four channel planes at once (faster); beyond, one
+channel at a time (the same bytes, a quarter of the temporaries)."""
 
 
 BLOCK = 16
