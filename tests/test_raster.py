@@ -7,7 +7,9 @@ import random
 
 import numpy as np
 
+from physics_scenes import parse_scene, simulate
 from physics_scenes.picture import raster
+from physics_scenes.picture.renderer import Renderer
 from physics_scenes.picture.sprites import FEW, SPRITE_MAX_RADIUS, SUBPIXEL, DiscSprites, rim_width
 from physics_scenes.picture.view import View
 
@@ -126,3 +128,25 @@ def test_shade_gives_the_formula_bytes_in_planes_and_a_channel_at_a_time() -> No
         for fill, edge, rim in COLORINGS:
             got = raster.shade(distance, fill, edge, rim)
             assert np.array_equal(got, shade_reference(distance, fill, edge, rim)), (shape, rim)
+
+
+BALLS = """
+world: {size: [4, 3], background: "#203040", walls: true}
+timing: {duration: 1, fps: 30}
+bodies:
+  - {kind: ball, radius: 0.05, position: [1, 2], velocity: [3, 1], color: "#ff8000"}
+  - {kind: ball, radius: 0.2, position: [2, 1.5], velocity: [-2, 3], angular_velocity: 20,
+     color: "#00c0ff"}
+  - {kind: ball, radius: 0.45, position: [3, 2], velocity: [1, -2], angular_velocity: -9,
+     color: "#e03040"}
+"""
+
+
+def test_a_renderer_restoring_only_where_it_drew_gives_a_fresh_renderers_frames() -> None:
+    """A frame of a few balls restores just the rects the last one drew on: every frame
+    equals a new renderer's (thin and wide spin marks, a ball leaving the picture)."""
+    layout, frames = simulate(parse_scene(BALLS))
+    kept = [f for _, f in zip(range(30), frames, strict=False)]
+    renderer = Renderer(layout, 160, 120)
+    for frame in kept:
+        assert renderer.render(frame).data == Renderer(layout, 160, 120).render(frame).data

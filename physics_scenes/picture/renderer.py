@@ -35,6 +35,7 @@ from .sprites import (
     blit_tile,
     dash,
     rim_width,
+    to_surface,
 )
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 from .water import WaterPainter
@@ -105,9 +106,12 @@ class Renderer:
         self._discs = DiscSprites()
         self._shapes = ShapeTiles()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
+        """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
         self._sizes: dict[tuple[int, float], _Sizes] = {}
         """(id of the static or moving rows' list, scale) → ``_row_sizes``."""
-        """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
+        self._dirty: tuple[pygame.Surface, list[pygame.Rect]] | None = None
+        """The static layer and where the last frame drew on the renderer's own surface
+        (a frame of a few balls only): the next frame restores just those rects."""
         self._joints = [joint for joint in layout.joints if joint.visible]
         self._water = WaterPainter(layout, particles=fluid == "particles")
 
@@ -133,14 +137,25 @@ class Renderer:
         surface = self.surface if into is None else into
         if into is not None and not self.same_format(into):
             raise ValueError("draw(into=...) needs a surface of the renderer's size and format")
-        surface.blit(self._static(frame, view), (0, 0))
+        layer = self._static(frame, view)
+        if into is None and self._dirty is not None and self._dirty[0] is layer:
+            for rect in self._dirty[1]:  # the rest is the layer's already
+                surface.blit(layer, rect, rect)
+        else:
+            surface.blit(layer, (0, 0))
+        self._dirty = None
+        simple = into is None and not trails and not self._joints and not self._chains
+        simple = simple and not len(frame.fluid_kind)
         for trail in trails:
             self._draw_trail(trail, view, surface)
         if self._joints:  # strings and rods behind what they hold
             self._draw_joints(surface, frame, view, lines=True, hidden=hidden)
         for chain in self._chains:
             self._draw_chain(surface, frame, view, chain)
-        self._draw_rows(surface, frame, view, self._moving_rows, mirrored)
+        drawn = self._draw_rows(surface, frame, view, self._moving_rows, mirrored)
+        if simple and drawn is not None:
+            bounds = surface.get_rect()
+            self._dirty = (layer, [rect.clip(bounds) for rect in drawn])
         if self._joints:  # pins to the world on top
             self._draw_joints(surface, frame, view, lines=False, hidden=hidden)
         if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
@@ -272,9 +287,10 @@ class Renderer:
         view: View,
         rows: list[int],
         mirrored: frozenset[int] = frozenset(),
-    ) -> None:
+    ) -> list[pygame.Rect] | None:
+        """Draw ``rows``; where on ``surface`` (rects) if they were a few balls, else None."""
         if not rows:
-            return
+            return []
         sizes = self._row_sizes(rows, view.scale)
         if sizes.few is not None:  # a few balls: in Python floats, fewer numpy calls
             reaches, radii = sizes.few
@@ -282,8 +298,7 @@ class Renderer:
             width, height = self.width, self.height
             if all(x + r >= 0 and x - r <= width and y + r >= 0 and y - r <= height
                    for (x, y), r in zip(points, reaches, strict=True)):  # fmt: skip
-                self._draw_discs(surface, frame, view, rows, points, radii)
-                return
+                return self._draw_discs(surface, frame, view, rows, points, radii)
         centers = view.to_pixels(frame.position[sizes.index])
         x, y = centers[:, 0], centers[:, 1]
         # (inf and NaN centres fail a comparison: off screen, nothing to draw)
@@ -294,7 +309,7 @@ class Renderer:
         discs = sizes.discs
         if batched.all():  # only balls, all on screen: one run
             self._draw_discs(surface, frame, view, rows, centers, discs)
-            return
+            return None
         batch: list[int] = []
         for k, row in enumerate(rows):
             if batched[k]:
@@ -309,6 +324,7 @@ class Renderer:
         if batch:
             picked = [rows[k] for k in batch]
             self._draw_discs(surface, frame, view, picked, centers[batch], discs[batch])
+        return None
 
     def _row_sizes(self, rows: list[int], scale: float) -> _Sizes:
         """``rows`` as an index and their sizes in px at ``scale``: worked out once per
@@ -333,21 +349,23 @@ class Renderer:
         picked: list[int],
         centers: npt.NDArray[np.float64] | Sequence[tuple[float, float]],
         radii: npt.NDArray[np.float64] | Sequence[float],
-    ) -> None:
+    ) -> list[pygame.Rect]:
         """A run of plain balls (rows ``picked``, their centres and radii in px) in one
         ``fblits`` call, then their spin marks.
 
         Drawing each ball with its own blit and line cost ≈ 9 µs of Python a ball;
         the batch is ≈ 3 µs. Marks lie inside their own disc, so drawing them after
         the run changes nothing unless two balls overlap by more than a third of a radius.
+        Returns where it drew (a margin round the lines: their rect is pygame's estimate).
         """
         bodies, edges = self.layout.bodies, self._edges
         blits, drawn = self._discs.sprites(
             [bodies[row].color for row in picked], [edges[row] for row in picked], centers, radii
         )
         surface.fblits(blits, PREMULTIPLIED)
+        rects = [pygame.Rect(at, sprite.get_size()) for sprite, at in blits]
         if not self.spin_marks:
-            return
+            return rects
         angles = (frame.angle[picked] - view.rotation).tolist()
         tiles: Iterator[raster.Tile | None] = iter(())
         largest = float(radii.max()) if isinstance(radii, np.ndarray) else max(radii)
@@ -363,14 +381,21 @@ class Renderer:
             if not bodies[row].marked or radius < 4:
                 continue
             if radius * 0.14 >= 1.5:  # a wide mark: by coverage, all worked out together above
-                blit_tile(surface, next(tiles))
+                tile = next(tiles)
+                if tile is not None:
+                    x0, y0, rgba = tile
+                    rects.append(
+                        surface.blit(to_surface(rgba), (x0, y0), special_flags=PREMULTIPLIED)
+                    )
                 continue
             # as spin_mark for a one-pixel line, inlined: 1000 calls a frame
             c, s = cos(angle), sin(angle)
             inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
             cx, cy = cx - 0.5, cy - 0.5  # pygame's lines put integer coordinates mid-pixel
-            line(surface, edges[row], (cx + inner * c, cy - inner * s),
-                 (cx + outer * c, cy - outer * s))  # fmt: skip
+            rect = line(surface, edges[row], (cx + inner * c, cy - inner * s),
+                        (cx + outer * c, cy - outer * s))  # fmt: skip
+            rects.append(rect.inflate(4, 4))
+        return rects
 
     def _draw_body(
         self,
