@@ -31,6 +31,7 @@ from physics_scenes.output.provenance.sound import (
     detect_sound,
     mark_track,
 )
+from physics_scenes.picture.view import Pixels
 from physics_scenes.scene.loader import load_scene
 from physics_scenes.scene.model import Timing
 
@@ -59,6 +60,23 @@ def test_the_picture_mark_changes_no_pixel_by_more_than_one_level() -> None:
     assert np.all(change[..., 0] == change[..., 1])  # the same in R, G and B
     psnr = 10 * np.log10(255**2 / np.mean(change.astype(float) ** 2))
     assert psnr > 47
+
+
+def test_the_uint8_mark_equals_the_widened_sum_clipped_on_any_shape() -> None:
+    mark = PictureMark(MarkKey(), payload_bits("0123456789ab"))
+    rng = np.random.default_rng(19)
+    for height, width, channels in ((256, 256, 4), (100, 72, 3), (136, 200, 4), (64, 300, 3)):
+        picture = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+        picture[: height // 3] = 255  # saturated both ways: where the clipping matters
+        picture[height // 3 : height // 2] = 0
+        plane = np.tile(mark.tile, (-(-height // 128), -(-width // 128)))[:height, :width]
+        want = np.clip(picture.astype(np.int16) + plane[..., None], 0, 255).astype(np.uint8)
+        for _ in range(2):  # the second time from the cached bounds
+            assert np.array_equal(mark.apply_rgb(picture), want), (height, width, channels)
+        if channels == 4:
+            pixels = mark.apply(Pixels(width, height, picture.tobytes(), "bgr0"))
+            assert pixels.data == want.tobytes()
+    assert np.array_equal(mark.apply_rgb(picture[:, :, ::2]), want[:, :, ::2])  # a strided view
 
 
 def test_the_payload_is_read_from_a_crop_at_any_offset_and_not_from_unmarked_pictures() -> None:

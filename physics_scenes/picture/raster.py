@@ -16,7 +16,7 @@ centre and radius to whole pixels.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -61,20 +61,39 @@ def shade(
     raw = 0.5 - distance
     outer = np.minimum(raw, 1.0)
     np.maximum(outer, 0.0, out=outer)
-    out = np.empty((*distance.shape, 4), dtype=np.uint8)
-    if rim > 0 and fill != edge:
-        inner = raw - rim
+    banded = rim > 0 and fill != edge
+    if banded:
+        inner = np.subtract(raw, rim, out=raw)
         np.minimum(inner, 1.0, out=inner)
         np.maximum(inner, 0.0, out=inner)
+    if distance.size > PLANES_UP_TO:  # a channel at a time: 4x the floats cost page faults
+        out = np.empty((*distance.shape, 4), dtype=np.uint8)
         for channel in range(3):  # edge × (outer − inner) + fill × inner
-            out[..., 2 - channel] = (
-                outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
-            )
+            if banded:
+                out[..., 2 - channel] = (
+                    outer * edge[channel] + inner * (fill[channel] - edge[channel]) + 0.5
+                )
+            else:
+                out[..., 2 - channel] = outer * fill[channel] + 0.5
+        out[..., 3] = outer * 255 + 0.5
+        return out
+    # the four channel planes first (long inner loops), interleaved by one cast at the end
+    # (alpha: 255 × outer + 0.5, as the sum with 0 × inner would be)
+    lead = (4,) + (1,) * distance.ndim
+    if banded:
+        value = outer * np.array((*edge[::-1], 255), np.float64).reshape(lead)
+        for plane, f, e in zip(value, fill[::-1], edge[::-1], strict=False):  # edge → fill
+            plane += inner * (f - e)
     else:
-        for channel in range(3):
-            out[..., 2 - channel] = outer * fill[channel] + 0.5
-    out[..., 3] = outer * 255 + 0.5
-    return out
+        value = outer * np.array((*fill[::-1], 255), np.float64).reshape(lead)
+    value += 0.5
+    planes: npt.NDArray[np.uint8] = np.moveaxis(value, 0, -1).astype(np.uint8)
+    return planes
+
+
+PLANES_UP_TO = 128 * 128
+"""Distances ``shade`` works out as four channel planes at once (faster); beyond, one
+channel at a time (the same bytes, a quarter of the temporaries)."""
 
 
 BLOCK = 16
@@ -133,6 +152,66 @@ def disc(
         return np.sqrt((xs - cx) ** 2 + (ys - cy) ** 2) - radius
 
     return _tile(box, distance, fill, edge, rim)
+
+
+TABLE_CHUNK = 4096
+"""Entries of a ``DiscTable`` worked out at once (float temporaries of 32 kB)."""
+
+
+class DiscTable:
+    """``disc`` for one colour pair and radius, at centres on a 1/``step`` px grid, by
+    table look-up: the same bytes, no floating point per tile.
+
+    On that grid a pixel centre's offset from the disc's centre is a whole number of
+    1/``step`` px, so ``disc``'s squared distance is exactly ``s / step²`` for a whole
+    ``s``, and its bytes a function of ``s`` alone. The table holds that function for
+    the ``s`` of the rim (worked out by ``disc``'s own formula); inside it the disc is
+    ``fill`` (coverage 1 both for the rim and the disc), outside it transparent.
+    Built for the ≈ 10-20 sprites a ball needs in a clip (a new radius per ball)."""
+
+    def __init__(self, fill: Color, edge: Color, radius: float, rim: float, step: int) -> None:
+        if step % 2:
+            raise ValueError("the centre grid needs an even step (pixel centres at 1/2)")
+        self.radius, self.step = radius, step
+        low = max(radius - rim - 0.55, 0.0)  # d ≤ -rim - 0.55 within: coverage 1, 1 (fill)
+        high = radius + 0.55  # d ≥ 0.55 beyond: coverage 0
+        self.low = math.floor(low * low * step * step)
+        top = math.ceil(high * high * step * step)
+        table = np.empty((top + 1 - self.low, 4), np.uint8)
+        for start in range(self.low, top + 1, TABLE_CHUNK):  # small temporaries: no page faults
+            s = np.arange(start, min(start + TABLE_CHUNK, top + 1), dtype=np.int64)
+            at = start - self.low
+            distance = np.sqrt(s / float(step * step)) - radius
+            table[at : at + len(s)] = shade(distance, fill, edge, rim)
+        self.table = table.view(np.uint32).reshape(-1)
+        """BGRA bytes of each ``s`` from ``low``, one 32-bit word a pixel."""
+        self._rows: dict[tuple[int, int, bool], npt.NDArray[np.int64]] = {}
+
+    def tile(self, center: tuple[float, float]) -> Tile | None:
+        """``disc(fill, edge, center, radius, rim)`` for a centre on the grid."""
+        cx, cy = center
+        radius, step = self.radius, self.step
+        box = _box(cx - radius - 1, cy - radius - 1, cx + radius + 1, cy + radius + 1, None)
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        half = step // 2
+        # step × (pixel centre − centre), whole numbers, squared: a row's and a column's
+        across = self._squares(x0 * step + half - round(cx * step), x1 - x0, row=True)
+        down = self._squares(y0 * step + half - round(cy * step), y1 - y0, row=False)
+        words = self.table.take(down + across, mode="clip")  # below: fill, above: transparent
+        return x0, y0, words.view(np.uint8).reshape(y1 - y0, x1 - x0, 4)
+
+    def _squares(self, start: int, count: int, *, row: bool) -> npt.NDArray[np.int64]:
+        """(start + step × i)² for i < count as a row, or less ``low`` as a column: kept,
+        as a ball has few sub-pixel offsets."""
+        key = (start, count, row)
+        squares = self._rows.get(key)
+        if squares is None:
+            d = np.arange(start, start + count * self.step, self.step, dtype=np.int64)
+            squares = d * d if row else d * d - self.low
+            squares = self._rows[key] = squares[None, :] if row else squares[:, None]
+        return squares
 
 
 def convex(
@@ -202,6 +281,71 @@ def capsule(
         return np.sqrt((px - t * dx) ** 2 + (py - t * dy) ** 2) - radius
 
     return _tile(box, distance, fill, edge, rim)
+
+
+def capsules(
+    colors: Sequence[Color],
+    segments: Sequence[tuple[float, float, float, float]],
+    radii: Sequence[float],
+    clip: tuple[int, int] | None = None,
+) -> list[Tile | None]:
+    """``capsule(color, color, (ax, ay), (bx, by), radius, 0.0, clip)`` of each
+    (``segments``: ax, ay, bx, by), worked out in one set of numpy calls on tiles
+    padded to the largest: a frame's spin marks cost one capsule's overhead, not one
+    each. The same operations on the same numbers, so the same bytes."""
+    tiles: list[Tile | None] = [None] * len(colors)
+    rows: list[tuple[float, ...]] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    together: list[int] = []
+    for i, ((ax, ay, bx, by), radius) in enumerate(zip(segments, radii, strict=True)):
+        reach = radius + 1
+        box = _box(min(ax, bx) - reach, min(ay, by) - reach,
+                   max(ax, bx) + reach, max(ay, by) + reach, clip)  # fmt: skip
+        if box is None:
+            continue
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        if length2 == 0:  # a dot: capsule's other formula
+            tiles[i] = capsule(colors[i], colors[i], (ax, ay), (bx, by), radius, 0.0, clip)
+            continue
+        blue, green, red = colors[i][::-1]
+        rows.append((box[0] + 0.5, box[1] + 0.5, ax, ay, dx, dy, length2, radius,
+                     blue, green, red, 255))  # fmt: skip
+        boxes.append(box)
+        together.append(i)
+    if not together:
+        return tiles
+    width = max(x1 - x0 for x0, _, x1, _ in boxes)
+    height = max(y1 - y0 for _, y0, _, y1 in boxes)
+    table = np.array(rows, np.float64)[:, :, None, None]
+    px = np.arange(width, dtype=np.float64) + table[:, 0]  # pixel centres, exact
+    px -= table[:, 2]  # then as capsule's distance, in place
+    py = np.arange(height, dtype=np.float64)[:, None] + table[:, 1]
+    py -= table[:, 3]
+    along_x, along_y = table[:, 4], table[:, 5]
+    t = px * along_x + py * along_y
+    t /= table[:, 6]
+    np.maximum(t, 0.0, out=t)
+    np.minimum(t, 1.0, out=t)
+    u = t * along_x
+    np.subtract(px, u, out=u)
+    np.square(u, out=u)
+    t *= along_y
+    np.subtract(py, t, out=t)
+    np.square(t, out=t)
+    u += t
+    np.sqrt(u, out=u)
+    u -= table[:, 7]
+    outer = np.subtract(0.5, u, out=u)  # shade's, for one colour and no rim
+    np.minimum(outer, 1.0, out=outer)
+    np.maximum(outer, 0.0, out=outer)
+    value = outer[..., None] * table[:, None, None, 8:, 0, 0]
+    value += 0.5
+    out = value.astype(np.uint8)
+    for k, i in enumerate(together):
+        x0, y0, x1, y1 = boxes[k]
+        tiles[i] = (x0, y0, out[k, : y1 - y0, : x1 - x0])
+    return tiles
 
 
 def band(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +26,35 @@ from ..scene.files import FileRefError, image_size
 from . import raster
 from .faces import TEXTURE, face_tile, square
 from .sprites import (
+    FEW,
     PREMULTIPLIED,
     SPRITE_MAX_RADIUS,
     DiscSprites,
     ShapeTiles,
     aa_line,
     blit_tile,
+    dash,
     rim_width,
-    spin_mark,
+    to_surface,
 )
 from .view import JOINT_COLOR, RIM_SHADE, Pixels, Trail, View
 from .water import WaterPainter
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizes:
+    """A list of rows at one scale: see ``Renderer._row_sizes``."""
+
+    index: npt.NDArray[np.int64]
+    reach: npt.NDArray[np.float64]
+    """px from the body's origin that its shapes may reach, plus 2."""
+    discs: npt.NDArray[np.float64]
+    """px radius of a plain disc (one centred circle), else NaN."""
+    small: npt.NDArray[np.bool_]
+    """A plain disc drawn from a sprite."""
+    few: tuple[list[float], list[float]] | None
+    """``reach`` and ``discs`` as Python floats when there are at most ``FEW`` rows,
+    all small plain discs (the balls of a dataset clip), else None."""
 
 
 def _pix_fmt(surface: pygame.Surface) -> str:
@@ -88,6 +107,11 @@ class Renderer:
         self._shapes = ShapeTiles()
         self._disc_radius = np.array([_plain_disc(b.shapes) for b in layout.bodies], np.float64)
         """Metres for bodies that are one centred circle (drawn in batches), else NaN."""
+        self._sizes: dict[tuple[int, float], _Sizes] = {}
+        """(id of the static or moving rows' list, scale) → ``_row_sizes``."""
+        self._dirty: tuple[pygame.Surface, list[pygame.Rect]] | None = None
+        """The static layer and where the last frame drew on the renderer's own surface
+        (a frame of a few balls only): the next frame restores just those rects."""
         self._joints = [joint for joint in layout.joints if joint.visible]
         self._water = WaterPainter(layout, particles=fluid == "particles")
 
@@ -113,14 +137,25 @@ class Renderer:
         surface = self.surface if into is None else into
         if into is not None and not self.same_format(into):
             raise ValueError("draw(into=...) needs a surface of the renderer's size and format")
-        surface.blit(self._static(frame, view), (0, 0))
+        layer = self._static(frame, view)
+        if into is None and self._dirty is not None and self._dirty[0] is layer:
+            for rect in self._dirty[1]:  # the rest is the layer's already
+                surface.blit(layer, rect, rect)
+        else:
+            surface.blit(layer, (0, 0))
+        self._dirty = None
+        simple = into is None and not trails and not self._joints and not self._chains
+        simple = simple and not len(frame.fluid_kind)
         for trail in trails:
             self._draw_trail(trail, view, surface)
         if self._joints:  # strings and rods behind what they hold
             self._draw_joints(surface, frame, view, lines=True, hidden=hidden)
         for chain in self._chains:
             self._draw_chain(surface, frame, view, chain)
-        self._draw_rows(surface, frame, view, self._moving_rows, mirrored)
+        drawn = self._draw_rows(surface, frame, view, self._moving_rows, mirrored)
+        if simple and drawn is not None:
+            bounds = surface.get_rect()
+            self._dirty = (layer, [rect.clip(bounds) for rect in drawn])
         if self._joints:  # pins to the world on top
             self._draw_joints(surface, frame, view, lines=False, hidden=hidden)
         if len(frame.fluid_kind):  # liquids over the bodies: submerged parts show tinted
@@ -252,74 +287,115 @@ class Renderer:
         view: View,
         rows: list[int],
         mirrored: frozenset[int] = frozenset(),
-    ) -> None:
+    ) -> list[pygame.Rect] | None:
+        """Draw ``rows``; where on ``surface`` (rects) if they were a few balls, else None."""
         if not rows:
-            return
-        centers = view.to_pixels(frame.position[rows])
-        reach = self._extent[rows] * view.scale + 2
-        visible = (
-            np.isfinite(centers).all(axis=1)
-            & (centers[:, 0] + reach >= 0)
-            & (centers[:, 0] - reach <= self.width)
-            & (centers[:, 1] + reach >= 0)
-            & (centers[:, 1] - reach <= self.height)
-        )
-        discs = self._disc_radius[rows] * view.scale
-        batched = visible & (discs <= SPRITE_MAX_RADIUS)  # NaN (not a plain disc) is False
+            return []
+        sizes = self._row_sizes(rows, view.scale)
+        if sizes.few is not None:  # a few balls: in Python floats, fewer numpy calls
+            reaches, radii = sizes.few
+            points = view.pixel_list(frame.position[sizes.index].tolist())
+            width, height = self.width, self.height
+            if all(x + r >= 0 and x - r <= width and y + r >= 0 and y - r <= height
+                   for (x, y), r in zip(points, reaches, strict=True)):  # fmt: skip
+                return self._draw_discs(surface, frame, view, rows, points, radii)
+        centers = view.to_pixels(frame.position[sizes.index])
+        x, y = centers[:, 0], centers[:, 1]
+        # (inf and NaN centres fail a comparison: off screen, nothing to draw)
+        visible = (x + sizes.reach >= 0) & (x - sizes.reach <= self.width)
+        visible &= y + sizes.reach >= 0
+        visible &= y - sizes.reach <= self.height
+        batched = visible & sizes.small
+        discs = sizes.discs
+        if batched.all():  # only balls, all on screen: one run
+            self._draw_discs(surface, frame, view, rows, centers, discs)
+            return None
         batch: list[int] = []
         for k, row in enumerate(rows):
             if batched[k]:
                 batch.append(k)
                 continue
             if batch:
-                self._draw_discs(surface, frame, view, rows, centers, discs, batch)
+                picked = [rows[k] for k in batch]
+                self._draw_discs(surface, frame, view, picked, centers[batch], discs[batch])
                 batch = []
             if visible[k]:  # off screen (or blown up to inf/NaN): nothing to draw
                 self._draw_body(surface, frame, view, row, centers[k], row in mirrored)
         if batch:
-            self._draw_discs(surface, frame, view, rows, centers, discs, batch)
+            picked = [rows[k] for k in batch]
+            self._draw_discs(surface, frame, view, picked, centers[batch], discs[batch])
+        return None
+
+    def _row_sizes(self, rows: list[int], scale: float) -> _Sizes:
+        """``rows`` as an index and their sizes in px at ``scale``: worked out once per
+        list of rows and scale (the camera rarely zooms)."""
+        key = (id(rows), scale)
+        sizes = self._sizes.get(key)
+        if sizes is None:
+            if len(self._sizes) >= 64:
+                self._sizes.clear()
+            discs = self._disc_radius[rows] * scale
+            reach = self._extent[rows] * scale + 2
+            small = discs <= SPRITE_MAX_RADIUS  # NaN (not a plain disc) is False
+            few = (reach.tolist(), discs.tolist()) if len(rows) <= FEW and small.all() else None
+            sizes = self._sizes[key] = _Sizes(np.array(rows, np.int64), reach, discs, small, few)
+        return sizes
 
     def _draw_discs(
         self,
         surface: pygame.Surface,
         frame: Frame,
         view: View,
-        rows: list[int],
-        centers: npt.NDArray[np.float64],
-        radii: npt.NDArray[np.float64],
-        batch: list[int],
-    ) -> None:
-        """A run of plain balls in one ``fblits`` call, then their spin marks.
+        picked: list[int],
+        centers: npt.NDArray[np.float64] | Sequence[tuple[float, float]],
+        radii: npt.NDArray[np.float64] | Sequence[float],
+    ) -> list[pygame.Rect]:
+        """A run of plain balls (rows ``picked``, their centres and radii in px) in one
+        ``fblits`` call, then their spin marks.
 
         Drawing each ball with its own blit and line cost ≈ 9 µs of Python a ball;
         the batch is ≈ 3 µs. Marks lie inside their own disc, so drawing them after
         the run changes nothing unless two balls overlap by more than a third of a radius.
+        Returns where it drew (a margin round the lines: their rect is pygame's estimate).
         """
         bodies, edges = self.layout.bodies, self._edges
-        picked = [rows[k] for k in batch]
         blits, drawn = self._discs.sprites(
-            [bodies[row].color for row in picked],
-            [edges[row] for row in picked],
-            centers[batch],
-            radii[batch],
+            [bodies[row].color for row in picked], [edges[row] for row in picked], centers, radii
         )
         surface.fblits(blits, PREMULTIPLIED)
+        rects = [pygame.Rect(at, sprite.get_size()) for sprite, at in blits]
         if not self.spin_marks:
-            return
+            return rects
         angles = (frame.angle[picked] - view.rotation).tolist()
+        tiles: Iterator[raster.Tile | None] = iter(())
+        largest = float(radii.max()) if isinstance(radii, np.ndarray) else max(radii)
+        if largest * 0.14 >= 1.4:  # wide marks likely (the radii drawn are ±1/16 px)
+            wide = [(edges[row], dash((cx, cy), radius, angle))
+                    for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True)
+                    if bodies[row].marked and radius >= 4 and radius * 0.14 >= 1.5]  # fmt: skip
+            colors = [color for color, _ in wide]
+            tiles = iter(raster.capsules(colors, [ends[:4] for _, ends in wide],
+                                         [ends[4] for _, ends in wide], self.size))  # fmt: skip
         line, cos, sin = pygame.draw.aaline, math.cos, math.sin
         for row, (cx, cy, radius), angle in zip(picked, drawn, angles, strict=True):
             if not bodies[row].marked or radius < 4:
                 continue
-            if radius * 0.14 >= 1.5:  # a wide mark: drawn by coverage
-                spin_mark(surface, edges[row], (cx, cy), radius, angle)
+            if radius * 0.14 >= 1.5:  # a wide mark: by coverage, all worked out together above
+                tile = next(tiles)
+                if tile is not None:
+                    x0, y0, rgba = tile
+                    rects.append(
+                        surface.blit(to_surface(rgba), (x0, y0), special_flags=PREMULTIPLIED)
+                    )
                 continue
             # as spin_mark for a one-pixel line, inlined: 1000 calls a frame
             c, s = cos(angle), sin(angle)
             inner, outer = radius * 0.35, radius - min(2.0, radius * 0.12) - 0.5
             cx, cy = cx - 0.5, cy - 0.5  # pygame's lines put integer coordinates mid-pixel
-            line(surface, edges[row], (cx + inner * c, cy - inner * s),
-                 (cx + outer * c, cy - outer * s))  # fmt: skip
+            rect = line(surface, edges[row], (cx + inner * c, cy - inner * s),
+                        (cx + outer * c, cy - outer * s))  # fmt: skip
+            rects.append(rect.inflate(4, 4))
+        return rects
 
     def _draw_body(
         self,

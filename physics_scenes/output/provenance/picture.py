@@ -89,7 +89,10 @@ class PictureMark:
         self.strength = strength
         self.tile = _pixels_of(tile_chips(chip_layout(key), bits)).astype(np.int16) * strength
         self._plane: npt.NDArray[np.int16] | None = None
-        self._ones: tuple[npt.NDArray[np.uint8], ...] | None = None
+        self._ones: tuple[tuple[int, ...], npt.NDArray[np.uint8], npt.NDArray[np.uint8],
+                          npt.NDArray[np.uint8]] | None = None  # fmt: skip
+        """The picture's shape, and per byte: highest value before the step, lowest, step."""
+        self._work: npt.NDArray[np.uint8] | None = None
 
     def _plane_for(self, height: int, width: int) -> npt.NDArray[np.int16]:
         if self._plane is None or self._plane.shape != (height, width):
@@ -105,22 +108,48 @@ class PictureMark:
             wide = rgb.astype(np.int16) + plane[..., None]
             clipped: npt.NDArray[np.uint8] = np.clip(wide, 0, 255).astype(np.uint8)
             return clipped
-        if self._ones is None or self._ones[0].shape != rgb.shape:
-            shape = rgb.shape
-            up = np.broadcast_to((plane > 0).astype(np.uint8)[..., None], shape).copy()
-            down = np.broadcast_to((plane < 0).astype(np.uint8)[..., None], shape).copy()
-            self._ones = (up, down, (255 - up).astype(np.uint8))
-        up, down, ceiling = self._ones
-        out = np.maximum(rgb, down)  # saturating in uint8: no widening, no temporaries
-        np.subtract(out, down, out=out)
-        np.minimum(out, ceiling, out=out)
-        np.add(out, up, out=out)
+        return self._mark_into(rgb, np.empty(rgb.shape, np.uint8))
+
+    def _mark_into(
+        self, rgb: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]
+    ) -> npt.NDArray[np.uint8]:
+        """Strength 1 into ``out``: each byte ``min(x, 254) + 1`` where the tile is +1,
+        ``max(x, 1) - 1`` where it is -1, in uint8 without widening: a clamp to
+        per-byte bounds, then a wrapping add of 1 or 255 (that is, -1)."""
+        shape = rgb.shape
+        height, width = shape[:2]
+        by_chip = height % CHIP == 0  # a chip's rows are alike: bounds once a chip row
+        if self._ones is None or self._ones[0] != shape:
+            plane = self._plane_for(height, width)
+            if by_chip:  # (chip rows, 1, width × channels): 96 kB in all, stays in cache
+                plane = np.repeat(plane[::CHIP, None, :], rgb[0, 0].size, axis=2)
+            else:
+                plane = np.broadcast_to(plane[..., None], shape)
+            up, down = plane > 0, plane < 0
+            self._ones = (
+                shape,
+                np.where(up, 254, 255).astype(np.uint8),  # highest before the step
+                np.where(down, 1, 0).astype(np.uint8),  # lowest before the step
+                np.where(up, 1, np.where(down, 255, 0)).astype(np.uint8),  # the step, mod 256
+            )
+        _, high, low, step = self._ones
+        work = out.reshape(height // CHIP, CHIP, -1) if by_chip else out
+        np.minimum(rgb.reshape(work.shape), high, out=work)
+        np.maximum(work, low, out=work)
+        np.add(work, step, out=work)
         return out
 
     def apply(self, pixels: Pixels) -> Pixels:
-        """``pixels`` (4-byte rows; the fourth byte is padding) with the mark added."""
+        """``pixels`` (4-byte rows; the fourth byte is padding) with the mark added.
+        Worked out in a buffer kept for the next frame: the only new memory is the
+        result's bytes (a fresh 256 kB array a frame cost as much as the sums)."""
         raw = np.frombuffer(pixels.data, np.uint8).reshape(pixels.height, pixels.width, 4)
-        marked = self.apply_rgb(raw)
+        if self.strength != 1:
+            marked = self.apply_rgb(raw)
+        else:
+            if self._work is None or self._work.shape != raw.shape:
+                self._work = np.empty(raw.shape, np.uint8)
+            marked = self._mark_into(raw, self._work)
         return Pixels(pixels.width, pixels.height, marked.tobytes(), pixels.pix_fmt)
 
 
