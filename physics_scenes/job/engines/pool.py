@@ -32,10 +32,15 @@ IN_FLIGHT = 2
 """Tasks queued per worker: enough to keep it busy, few enough to keep memory flat."""
 
 
-PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer", "h5py")
+PRELOAD = (
+    "physics_scenes.job.dataset",
+    "physics_scenes.picture.renderer",
+    "h5py",
+    "physics_scenes.job.engines.warm",
+)
 """Modules the fork server imports once for every worker (the renderer brings pygame;
 h5py writes HDF5 items, and is skipped where not installed: the server ignores an
-ImportError)."""
+ImportError; ``warm`` does what a worker's first item would otherwise do once)."""
 
 
 def _watch_parent(command: int) -> None:
