@@ -23,9 +23,10 @@ A clip is a ``Clip`` here: its name, its record and its files (name → path).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,26 +51,24 @@ class ShardClip:
     ``truth.npz``, ``annotations.json``."""
 
 
-def _batches(clips: Iterable[ShardClip], size: int) -> Iterator[list[ShardClip]]:
-    batch: list[ShardClip] = []
-    for clip in clips:
-        batch.append(clip)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def write_shards(
     folder: Path, clips: Iterable[ShardClip], fmt: str, size: int = 1000
 ) -> list[Path]:
-    """Write ``clips`` into shards of ``size`` clips in ``folder`` (each shard atomic)."""
+    """Write ``clips`` into shards of ``size`` clips in ``folder`` (each shard atomic).
+
+    Streamed: each clip is written into its shard as it comes, so a batch that hands over
+    its clips as its items finish (``job.dataset``) has only the last one left to copy
+    at the end."""
     write = {"webdataset": _write_tar, "hdf5": _write_hdf5}[fmt]
     ending = {"webdataset": ".tar", "hdf5": ".h5"}[fmt]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for number, batch in enumerate(_batches(clips, size)):
+    source = iter(clips)
+    for number in itertools.count():
+        first = next(source, None)
+        if first is None:
+            break
+        batch = itertools.chain([first], itertools.islice(source, size - 1))
         path = folder / f"data-{number:06d}{ending}"
         target = AtomicPath(path)
         try:
@@ -93,7 +92,7 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def _write_tar(path: Path, clips: list[ShardClip]) -> None:
+def _write_tar(path: Path, clips: Iterable[ShardClip]) -> None:
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
         for clip in clips:
             record = json.dumps(clip.record, sort_keys=True, separators=(",", ":")).encode()
@@ -288,7 +287,7 @@ class _ItemCopier:
             h5.AttributeManager(h5.Group(group))[name] = h5.AttributeManager(h5.Group(item))[name]
 
 
-def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
+def _write_hdf5(path: Path, clips: Iterable[ShardClip]) -> None:
     h5py = _h5py()
     copier = _ItemCopier(h5py)
     with h5py.File(path, "w", **H5_OPTIONS) as h5:
