@@ -191,12 +191,16 @@ class UsageError(Exception):
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .job.dataset import DatasetJob, run_dataset
-    from .job.engines.pool import ProcessPool
-
     width, height = _size(args.size)
     if args.engine != "ray" and (args.address or args.ray_temp_dir):
         raise UsageError("--address and --ray-temp-dir go with --engine ray")
+    from .job.engines.pool import ProcessPool, start_server
+
+    workers = args.workers or os.cpu_count() or 1
+    if args.engine == "local" and workers > 1:
+        start_server()  # its imports on one core while this process does its own
+    from .job.dataset import DatasetJob, run_dataset
+
     template = load_template(args.template)  # located errors before anything is written
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
@@ -208,7 +212,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         assets=tuple(args.assets),
         registry=registry_in_use(args.registry),
     )  # fmt: skip
-    workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()
     show = not args.quiet and sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
