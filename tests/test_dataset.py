@@ -642,3 +642,67 @@ def test_compression_none_keeps_the_same_frames_unfiltered_and_resumes_only_with
         tpl = _template(tmp_path)
         job = DatasetJob(str(tpl), tpl.read_text(), raw, 1, width=64, height=48, fmt="hdf5")
         run_dataset(job, ProcessPool(1))
+
+
+class _LastFirst:
+    """An engine that runs the tasks here and hands their results back last first: an
+    order a pool's workers may finish in."""
+
+    def map(self, fn: Any, tasks: Any) -> Any:
+        return iter([fn(task) for task in tasks][::-1])
+
+
+def test_items_finishing_in_any_order_give_the_same_manifest_summary_and_shards(
+    tmp_path: Path,
+) -> None:
+    """The manifest, the summary and the shards are written in index order while items
+    finish in any order, with items an earlier run left mixed in: the same bytes."""
+    job = job_for(tmp_path / "in_order", 5, truth=False, fmt="hdf5", shard_size=2)
+    run_dataset(job, ProcessPool(1))
+    mixed = replace(job, out=tmp_path / "mixed")
+    run_dataset(mixed, ProcessPool(1))
+    for name in ("000001", "000003"):  # an earlier run's items 0, 2 and 4 stay
+        for path in (mixed.out / "items" / name).iterdir():
+            path.unlink()
+        (mixed.out / "items" / name).rmdir()
+    (mixed.out / "manifest.jsonl").unlink()
+    for path in (mixed.out / "shards").iterdir():
+        path.unlink()
+    result = run_dataset(mixed, _LastFirst())
+    assert (result.rendered, result.skipped) == (2, 3)
+    assert tree(mixed.out) == tree(job.out)
+    assert len(list((mixed.out / "shards").glob("*.h5"))) == 3
+
+
+def test_a_shard_copies_an_items_hdf5_as_h5pys_own_calls_would(tmp_path: Path) -> None:
+    """The shard's low-level copy of an item's ``clip.h5`` (``_ItemCopier``) makes the
+    bytes h5py's high-level ``create_group``, ``attrs[...] =`` and ``copy`` make, also
+    for attributes that are not text and for a name that is not ASCII."""
+    from physics_scenes.output.shards import H5_OPTIONS, ShardClip, write_shards
+
+    item = tmp_path / "clip.h5"
+    with h5py.File(item, "w", **H5_OPTIONS) as h5:
+        h5.attrs["zeta"] = "text, é"
+        h5.attrs["alpha"] = np.arange(3)
+        h5.attrs["beta"] = 2.5
+        h5.create_dataset("x", data=np.arange(10), track_times=False)
+        h5.create_dataset("frames", data=np.ones((3, 4, 4), np.uint8), chunks=(1, 4, 4),
+                          compression="gzip", track_times=False)  # fmt: skip
+    clips = [ShardClip("ünï", {"a": 1}, {"h5": item}),
+             ShardClip("000001", {"b": [1.5]}, {"h5": item})]  # fmt: skip
+    (path,) = write_shards(tmp_path / "shards", clips, "hdf5")
+    expected = tmp_path / "expected.h5"
+    with h5py.File(expected, "w", **H5_OPTIONS) as h5:
+        for clip in clips:
+            group = h5.create_group(clip.name)
+            group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
+            with h5py.File(clip.files["h5"], "r") as source:
+                for key, value in source.attrs.items():
+                    group.attrs[key] = value
+                for name in source:
+                    h5.copy(source[name], group, name=name)
+    assert path.read_bytes() == expected.read_bytes()
+    with h5py.File(path, "r") as h5:
+        assert sorted(h5) == ["000001", "ünï"]
+        assert h5["ünï"].attrs["zeta"] == "text, é" and h5["ünï"].attrs["beta"] == 2.5
+        assert h5["000001"]["frames"][()].sum() == 48
