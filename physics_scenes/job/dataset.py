@@ -536,10 +536,12 @@ class _Collector:
 
 
 def _clip(out: Path, record: dict[str, Any]) -> ShardClip:
-    """An accepted item as a shard entry."""
+    """An accepted item as a shard entry (its folder listed once, not a look a member)."""
     folder = items_dir(out) / record["name"]
-    found = (folder / f"clip.{ending}" for ending in TAR_ORDER)
-    files = {path.name[5:]: path for path in found if path.is_file()}
+    with os.scandir(folder) as entries:
+        files = {entry.name[5:]: folder / entry.name for entry in entries
+                 if entry.name[5:] in TAR_ORDER and entry.name.startswith("clip.")
+                 and entry.is_file()}  # fmt: skip
     return ShardClip(record["name"], record, files)
 
 
