@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -706,3 +707,40 @@ def test_a_shard_copies_an_items_hdf5_as_h5pys_own_calls_would(tmp_path: Path) -
         assert sorted(h5) == ["000001", "ünï"]
         assert h5["ünï"].attrs["zeta"] == "text, é" and h5["ünï"].attrs["beta"] == 2.5
         assert h5["000001"]["frames"][()].sum() == 48
+
+
+class _FailsAfterOne:
+    """An engine whose workers break after the first item (as a pool whose worker died)."""
+
+    def map(self, fn: Any, tasks: Any) -> Any:
+        tasks = iter(tasks)
+        yield fn(next(tasks))
+        raise RuntimeError("a worker died")
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "webdataset"])
+def test_a_batch_whose_engine_fails_stops_and_leaves_no_manifest_or_shard(
+    tmp_path: Path, fmt: str
+) -> None:
+    """The error comes out (the shard writer stops instead of waiting for clips that never
+    come), the finished item stays, and nothing half-written: no manifest, no shard, no
+    staging."""
+    job = job_for(tmp_path / "data", 3, truth=False, fmt=fmt, video="frames")
+    outcome: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            run_dataset(job, _FailsAfterOne())
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=batch, daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # (a deadlock guard, not a speed limit)
+    assert not thread.is_alive(), "run_dataset hung after its engine failed"
+    assert [str(error) for error in outcome] == ["a worker died"]
+    assert sorted(p.name for p in (job.out / "items").iterdir()) == ["000000"]
+    assert sorted(p.name for p in job.out.iterdir()) == [
+        "dataset.json", "items", "shards", "template.yaml",
+    ]  # fmt: skip
+    assert list((job.out / "shards").iterdir()) == []

@@ -564,6 +564,8 @@ class _ShardWriter:
     def __init__(self, job: DatasetJob) -> None:
         self.clips: queue.Queue[ShardClip] = queue.Queue(maxsize=64)
         self.error: BaseException | None = None
+        self.told = False
+        """Whether the writer has taken ``_END`` or ``_STOP`` (nothing comes after it)."""
         self.thread = threading.Thread(
             target=self._write, args=(job.out / "shards", job.fmt, job.shard_size),
             name="shards", daemon=True,
@@ -573,16 +575,18 @@ class _ShardWriter:
     def _take(self) -> Iterator[ShardClip]:
         while (clip := self.clips.get()) is not _END:
             if clip is _STOP:
+                self.told = True
                 raise _Stopped
             yield clip
+        self.told = True
 
     def _write(self, folder: Path, fmt: str, size: int) -> None:
         try:
             write_shards(folder, self._take(), fmt, size)
         except BaseException as error:  # raised in the command by finish()
             self.error = error
-            while self.clips.get() not in (_END, _STOP):  # the command may still be adding
-                pass
+            while not self.told:  # the command may still be adding: take it all
+                self.told = self.clips.get() in (_END, _STOP)
 
     def add(self, clip: ShardClip) -> None:
         self.clips.put(clip)
