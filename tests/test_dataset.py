@@ -739,8 +739,38 @@ def test_a_batch_whose_engine_fails_stops_and_leaves_no_manifest_or_shard(
     thread.join(timeout=120)  # (a deadlock guard, not a speed limit)
     assert not thread.is_alive(), "run_dataset hung after its engine failed"
     assert [str(error) for error in outcome] == ["a worker died"]
-    assert sorted(p.name for p in (job.out / "items").iterdir()) == ["000000"]
+    # (an item's .done folder may still be going: past its commit point, deleted by a thread)
+    items = [p.name for p in (job.out / "items").iterdir() if not p.name.endswith(".done")]
+    assert items == ["000000"]
+    assert not list(job.out.rglob("*.partial"))
     assert sorted(p.name for p in job.out.iterdir()) == [
         "dataset.json", "items", "shards", "template.yaml",
     ]  # fmt: skip
     assert list((job.out / "shards").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_workers_import_the_commands_own_package_whatever_folder_it_runs_in(
+    tmp_path: Path,
+) -> None:
+    """Run from a folder that holds another ``physics_scenes`` (a source tree), the pool's
+    workers still import the command's own copy, and see the command's environment."""
+    decoy = tmp_path / "elsewhere" / "physics_scenes"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text('"""Another copy, in the working folder."""\n')
+    script = tmp_path / "check.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "from physics_scenes.job.engines.pool import ProcessPool\n"
+        "def where(_):\n"
+        "    import physics_scenes\n"
+        "    return physics_scenes.__file__, os.environ.get('PYTHONSAFEPATH')\n"
+        "if __name__ == '__main__':\n"
+        "    print(json.dumps(list(ProcessPool(2).map(where, [1, 2]))))\n"
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    env.pop("PYTHONSAFEPATH", None)
+    done = subprocess.run([sys.executable, str(script)], cwd=decoy.parent, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    own = str(ROOT / "physics_scenes" / "__init__.py")
+    assert json.loads(done.stdout) == [[own, None], [own, None]]
