@@ -191,12 +191,16 @@ class UsageError(Exception):
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .job.dataset import DatasetJob, run_dataset
-    from .job.engines.pool import ProcessPool
-
     width, height = _size(args.size)
     if args.engine != "ray" and (args.address or args.ray_temp_dir):
         raise UsageError("--address and --ray-temp-dir go with --engine ray")
+    from .job.engines.pool import ProcessPool, start_server
+
+    workers = args.workers or os.cpu_count() or 1
+    if args.engine == "local" and workers > 1:
+        start_server()  # its imports on one core while this process does its own
+    from .job.dataset import DatasetJob, run_dataset
+
     template = load_template(args.template)  # located errors before anything is written
     job = DatasetJob.of(
         template, args.out, args.count, global_seed=args.global_seed, width=width,
@@ -208,7 +212,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         assets=tuple(args.assets),
         registry=registry_in_use(args.registry),
     )  # fmt: skip
-    workers = args.workers or os.cpu_count() or 1
     started = time.perf_counter()
     show = not args.quiet and sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
@@ -238,7 +241,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar with the items done and the time left (ETA), on a terminal."""
+    """A progress bar with the items done and the time left (ETA), on a terminal, drawn
+    twice a second: rich's default ten redraws a second cost the command ~27 ms of CPU a
+    second (~0.9 ms a clip at 30 clips/s, as much as all its other work), taken from the
+    workers; twice a second ~5 ms."""
     if not enabled:
         yield lambda done, total: None
         return
@@ -246,7 +252,7 @@ def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None]]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(f"[bold]{escape(label)}", *columns, transient=True) as bar:
+    with Progress(f"[bold]{escape(label)}", *columns, transient=True, refresh_per_second=2) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

@@ -243,6 +243,139 @@ def test_a_batch_checks_every_item_against_the_blocklist_before_writing_it(
     assert not list(out.rglob("clip.mp4"))  # (the same batch without it: the tests above)
 
 
+class _LastFirst:
+    """An engine that runs the tasks here and hands their results back last first: an
+    order a pool's workers may finish in."""
+
+    def map(self, fn: Any, tasks: Any) -> Any:
+        return iter([fn(task) for task in tasks][::-1])
+
+
+def test_items_finishing_in_any_order_give_the_same_manifest_summary_and_shards(
+    tmp_path: Path,
+) -> None:
+    """The manifest, the summary and the shards are written in index order while items
+    finish in any order, with items an earlier run left mixed in: the same bytes."""
+    job = job_for(tmp_path / "in_order", 5, truth=False, fmt="hdf5", shard_size=2)
+    run_dataset(job, ProcessPool(1))
+    mixed = replace(job, out=tmp_path / "mixed")
+    run_dataset(mixed, ProcessPool(1))
+    for name in ("000001", "000003"):  # an earlier run's items 0, 2 and 4 stay
+        for path in (mixed.out / "items" / name).iterdir():
+            path.unlink()
+        (mixed.out / "items" / name).rmdir()
+    (mixed.out / "manifest.jsonl").unlink()
+    for path in (mixed.out / "shards").iterdir():
+        path.unlink()
+    result = run_dataset(mixed, _LastFirst())
+    assert (result.rendered, result.skipped) == (2, 3)
+    assert tree(mixed.out) == tree(job.out)
+    assert len(list((mixed.out / "shards").glob("*.h5"))) == 3
+
+
+def test_a_shard_copies_an_items_hdf5_as_h5pys_own_calls_would(tmp_path: Path) -> None:
+    """The shard's low-level copy of an item's ``clip.h5`` (``_ItemCopier``) makes the
+    bytes h5py's high-level ``create_group``, ``attrs[...] =`` and ``copy`` make, also
+    for attributes that are not text and for a name that is not ASCII."""
+    from physics_scenes.output.shards import H5_OPTIONS, ShardClip, write_shards
+
+    item = tmp_path / "clip.h5"
+    with h5py.File(item, "w", **H5_OPTIONS) as h5:
+        h5.attrs["zeta"] = "text, é"
+        h5.attrs["alpha"] = np.arange(3)
+        h5.attrs["beta"] = 2.5
+        h5.create_dataset("x", data=np.arange(10), track_times=False)
+        h5.create_dataset("frames", data=np.ones((3, 4, 4), np.uint8), chunks=(1, 4, 4),
+                          compression="gzip", track_times=False)  # fmt: skip
+    clips = [ShardClip("ünï", {"a": 1}, {"h5": item}),
+             ShardClip("000001", {"b": [1.5]}, {"h5": item})]  # fmt: skip
+    (path,) = write_shards(tmp_path / "shards", clips, "hdf5")
+    expected = tmp_path / "expected.h5"
+    with h5py.File(expected, "w", **H5_OPTIONS) as h5:
+        for clip in clips:
+            group = h5.create_group(clip.name)
+            group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
+            with h5py.File(clip.files["h5"], "r") as source:
+                for key, value in source.attrs.items():
+                    group.attrs[key] = value
+                for name in source:
+                    h5.copy(source[name], group, name=name)
+    assert path.read_bytes() == expected.read_bytes()
+    with h5py.File(path, "r") as h5:
+        assert sorted(h5) == ["000001", "ünï"]
+        assert h5["ünï"].attrs["zeta"] == "text, é" and h5["ünï"].attrs["beta"] == 2.5
+        assert h5["000001"]["frames"][()].sum() == 48
+
+
+class _FailsAfterOne:
+    """An engine whose workers break after the first item (as a pool whose worker died)."""
+
+    def map(self, fn: Any, tasks: Any) -> Any:
+        tasks = iter(tasks)
+        yield fn(next(tasks))
+        raise RuntimeError("a worker died")
+
+
+@pytest.mark.parametrize("fmt", ["hdf5", "webdataset"])
+def test_a_batch_whose_engine_fails_stops_and_leaves_no_manifest_or_shard(
+    tmp_path: Path, fmt: str
+) -> None:
+    """The error comes out (the shard writer stops instead of waiting for clips that never
+    come), the finished item stays, and nothing half-written: no manifest, no shard, no
+    staging."""
+    import threading
+
+    job = job_for(tmp_path / "data", 3, truth=False, fmt=fmt, video="frames")
+    outcome: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            run_dataset(job, _FailsAfterOne())
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=batch, daemon=True)
+    thread.start()
+    thread.join(timeout=120)  # (a deadlock guard, not a speed limit)
+    assert not thread.is_alive(), "run_dataset hung after its engine failed"
+    assert [str(error) for error in outcome] == ["a worker died"]
+    # (an item's .done folder may still be going: past its commit point, deleted by a thread)
+    items = [p.name for p in (job.out / "items").iterdir() if not p.name.endswith(".done")]
+    assert items == ["000000"]
+    assert not list(job.out.rglob("*.partial"))
+    assert sorted(p.name for p in job.out.iterdir()) == [
+        "dataset.json", "items", "shards", "template.yaml",
+    ]  # fmt: skip
+    assert list((job.out / "shards").iterdir()) == []
+
+
+@pytest.mark.slow
+def test_workers_import_the_commands_own_package_whatever_folder_it_runs_in(
+    tmp_path: Path,
+) -> None:
+    """Run from a folder that holds another ``physics_scenes`` (a source tree), the pool's
+    workers still import the command's own copy, and see the command's environment."""
+    decoy = tmp_path / "elsewhere" / "physics_scenes"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text('"""Another copy, in the working folder."""\n')
+    script = tmp_path / "check.py"
+    script.write_text(
+        "import json, os, sys\n"
+        "from physics_scenes.job.engines.pool import ProcessPool\n"
+        "def where(_):\n"
+        "    import physics_scenes\n"
+        "    return physics_scenes.__file__, os.environ.get('PYTHONSAFEPATH')\n"
+        "if __name__ == '__main__':\n"
+        "    print(json.dumps(list(ProcessPool(2).map(where, [1, 2]))))\n"
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SDL_VIDEODRIVER": "dummy"}
+    env.pop("PYTHONSAFEPATH", None)
+    done = subprocess.run([sys.executable, str(script)], cwd=decoy.parent, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    own = str(ROOT / "physics_scenes" / "__init__.py")
+    assert json.loads(done.stdout) == [[own, None], [own, None]]
+
+
 def _command(template: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "physics_scenes", "batch", str(template), "--out", str(out),
             "--size", "64x64", "-q", *extra]  # fmt: skip

@@ -31,6 +31,8 @@ import functools
 import itertools
 import json
 import os
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -420,67 +422,182 @@ def _write_atomic(path: Path, text: str) -> None:
 def run_dataset(
     job: DatasetJob, engine: Engine, progress: Callable[[int, int], None] | None = None
 ) -> DatasetResult:
-    """Render every missing item of ``job`` with ``engine``, then write the manifest."""
+    """Render every missing item of ``job`` with ``engine``; the manifest, the summary and
+    the shards are written in index order as the items finish (``_Collector``)."""
     done = prepare(job)
     skipped = len([index for index in done if index < job.count])
     todo = (index for index in range(job.count) if index not in done)
     finished = skipped
     if progress is not None:
         progress(finished, job.count)
-    for _record in engine.map(render_item, ((job, index) for index in todo)):
-        finished += 1
-        if progress is not None:
-            progress(finished, job.count)
-    sweep_done(items_dir(job.out))  # what the workers' last items left (remove_later)
-    manifest = write_manifest(job.out, job.count)
-    if job.fmt != "folder":  # (with --no-truth, shards without ids, flow, boxes, visible)
-        write_shards(job.out / "shards", _clips(job.out, manifest), job.fmt, job.shard_size)
+    collector = _Collector(job, done)
+    try:
+        for index, line in engine.map(render_entry, ((job, index) for index in todo)):
+            collector.add(index, line)
+            finished += 1
+            if progress is not None:
+                progress(finished, job.count)
+        sweep_done(items_dir(job.out))  # what the workers' last items left (remove_later)
+        manifest = collector.finish()
+    except BaseException:
+        collector.abort()
+        raise
     return DatasetResult(finished - skipped, skipped, manifest)
 
 
-def _clips(out: Path, manifest: Path) -> Iterator[ShardClip]:
-    """The accepted items of the manifest, in order, as shard entries."""
-    with open(manifest, encoding="utf-8") as stream:
-        for line in stream:
-            record = json.loads(line)
-            if record["status"] != "accepted":
-                continue
-            folder = items_dir(out) / record["name"]
-            found = (folder / f"clip.{ending}" for ending in TAR_ORDER)
-            files = {path.name[5:]: path for path in found if path.is_file()}
-            yield ShardClip(record["name"], record, files)
+def render_entry(task: tuple[DatasetJob, int]) -> tuple[int, str]:
+    """``render_item`` in a worker, its record returned as its manifest line: the JSON of
+    ``item.json`` read back (what ``_Collector`` would make of the file), made there and
+    not in the command, which collects every worker's items."""
+    record = render_item(task)
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return task[1], json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
 
 
-def write_manifest(out: Path, count: int) -> Path:
-    """``manifest.jsonl`` (every item's record, in index order) and ``summary.json`` (the
-    counts: accepted, rejected, attempts, rejections by reason, labels); atomic, streamed."""
-    path = out / "manifest.jsonl"
-    target = AtomicPath(path)
-    statuses: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    labels: Counter[str] = Counter()
-    attempts = 0
-    try:
-        with open(target.temp, "w", encoding="utf-8") as stream:
-            for index in range(count):
-                folder = items_dir(out) / item_name(index)
-                if not (folder / ITEM_FILE).is_file():
-                    raise DatasetError(f"{folder} has no {ITEM_FILE}; delete the folder and resume")
-                record = read_record(folder)
-                stream.write(json.dumps(record, sort_keys=True, separators=(",", ":")) + "\n")
-                statuses[record["status"]] += 1
-                reasons.update(record["rejections"])
-                attempts += record["attempts"]
-                if record.get("label") is not None:
-                    labels[str(record["label"])] += 1
+class _Collector:
+    """The command's side of a batch: each item's manifest line, counted for the summary,
+    and its clip handed to the shard writer (a thread), in index order as the items finish
+    (any order): at most the items in flight wait here, so memory stays flat. The items
+    an earlier run finished are read from their ``item.json`` when their turn comes."""
+
+    def __init__(self, job: DatasetJob, done: set[int]) -> None:
+        self.job, self.done = job, done
+        self.waiting: dict[int, str] = {}
+        self.next = 0
+        self.statuses: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.labels: Counter[str] = Counter()
+        self.attempts = 0
+        self.target = AtomicPath(job.out / "manifest.jsonl")
+        try:
+            self.stream = open(self.target.temp, "w", encoding="utf-8")  # noqa: SIM115
+        except BaseException:
+            self.target.discard()
+            raise
+        self.shards = _ShardWriter(job) if job.fmt != "folder" else None
+
+    def add(self, index: int, line: str) -> None:
+        """Item ``index``'s line (from ``render_entry``); writes every line now in order."""
+        self.waiting[index] = line
+        self._advance()
+
+    def _advance(self, last: bool = False) -> None:
+        """Write the lines from ``next`` on while they are here (``last``: all of them;
+        one that never came is read from its folder, or missing: ``DatasetError``)."""
+        while self.next < self.job.count:
+            if self.next in self.waiting:
+                self._write(self.waiting.pop(self.next))
+            elif self.next in self.done or last:
+                self._write(self._read(self.next))
+            else:
+                return
+            self.next += 1
+
+    def _read(self, index: int) -> str:
+        folder = items_dir(self.job.out) / item_name(index)
+        if not (folder / ITEM_FILE).is_file():
+            raise DatasetError(f"{folder} has no {ITEM_FILE}; delete the folder and resume")
+        return json.dumps(read_record(folder), sort_keys=True, separators=(",", ":"))
+
+    def _write(self, line: str) -> None:
+        record = json.loads(line)
+        self.stream.write(line + "\n")
+        self.statuses[record["status"]] += 1
+        self.reasons.update(record["rejections"])
+        self.attempts += record["attempts"]
+        if record.get("label") is not None:
+            self.labels[str(record["label"])] += 1
+        if self.shards is not None and record["status"] == "accepted":
+            self.shards.add(_clip(self.job.out, record))
+
+    def finish(self) -> Path:
+        """Commit ``manifest.jsonl`` and ``summary.json`` (the counts: accepted, rejected,
+        attempts, rejections by reason, labels), then wait for the last shard."""
+        self._advance(last=True)  # the items an earlier run finished, after the last new one
+        self.stream.close()
         summary = {
-            "items": count, "accepted": statuses["accepted"], "rejected": statuses["rejected"],
-            "attempts": attempts, "rejections": dict(sorted(reasons.items())),
-            "labels": dict(sorted(labels.items())),
+            "items": self.job.count, "accepted": self.statuses["accepted"],
+            "rejected": self.statuses["rejected"], "attempts": self.attempts,
+            "rejections": dict(sorted(self.reasons.items())),
+            "labels": dict(sorted(self.labels.items())),
         }  # fmt: skip
-        _write_atomic(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-        target.commit()
-    except BaseException:
-        target.discard()
-        raise
-    return path
+        _write_atomic(self.job.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+        self.target.commit()
+        if self.shards is not None:
+            self.shards.finish()
+        return self.target.target
+
+    def abort(self) -> None:
+        """Nothing of this run's manifest or unfinished shard stays (the items do)."""
+        self.stream.close()
+        self.target.discard()
+        if self.shards is not None:
+            self.shards.abort()
+
+
+def _clip(out: Path, record: dict[str, Any]) -> ShardClip:
+    """An accepted item as a shard entry (its folder listed once, not a look a member)."""
+    folder = items_dir(out) / record["name"]
+    with os.scandir(folder) as entries:
+        files = {entry.name[5:]: folder / entry.name for entry in entries
+                 if entry.name[5:] in TAR_ORDER and entry.name.startswith("clip.")
+                 and entry.is_file()}  # fmt: skip
+    return ShardClip(record["name"], record, files)
+
+
+_END = ShardClip("", {}, {})
+"""Put last: the shard writer finishes."""
+_STOP = ShardClip("", {}, {})
+"""Put last: the shard writer stops and discards its unfinished shard."""
+
+
+class _Stopped(Exception):
+    """The batch failed: the shard being written is discarded."""
+
+
+class _ShardWriter:
+    """``write_shards`` in a thread of its own, fed the accepted clips in index order while
+    the workers render the next ones: at the end only the last clips are left to copy
+    (HDF5: ~1 ms of CPU a clip, which a command writing them all after the items made the
+    workers wait for). At most 64 clips wait for it."""
+
+    def __init__(self, job: DatasetJob) -> None:
+        self.clips: queue.Queue[ShardClip] = queue.Queue(maxsize=64)
+        self.error: BaseException | None = None
+        self.told = False
+        """Whether the writer has taken ``_END`` or ``_STOP`` (nothing comes after it)."""
+        self.thread = threading.Thread(
+            target=self._write, args=(job.out / "shards", job.fmt, job.shard_size),
+            name="shards", daemon=True,
+        )  # fmt: skip
+        self.thread.start()
+
+    def _take(self) -> Iterator[ShardClip]:
+        while (clip := self.clips.get()) is not _END:
+            if clip is _STOP:
+                self.told = True
+                raise _Stopped
+            yield clip
+        self.told = True
+
+    def _write(self, folder: Path, fmt: str, size: int) -> None:
+        try:
+            write_shards(folder, self._take(), fmt, size)
+        except BaseException as error:  # raised in the command by finish()
+            self.error = error
+            while not self.told:  # the command may still be adding: take it all
+                self.told = self.clips.get() in (_END, _STOP)
+
+    def add(self, clip: ShardClip) -> None:
+        self.clips.put(clip)
+
+    def finish(self) -> None:
+        self.clips.put(_END)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def abort(self) -> None:
+        if self.thread.is_alive():
+            self.clips.put(_STOP)
+            self.thread.join()

@@ -23,9 +23,10 @@ A clip is a ``Clip`` here: its name, its record and its files (name → path).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,26 +52,24 @@ class ShardClip:
     ``truth.npz``, ``annotations.json``."""
 
 
-def _batches(clips: Iterable[ShardClip], size: int) -> Iterator[list[ShardClip]]:
-    batch: list[ShardClip] = []
-    for clip in clips:
-        batch.append(clip)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def write_shards(
     folder: Path, clips: Iterable[ShardClip], fmt: str, size: int = 1000
 ) -> list[Path]:
-    """Write ``clips`` into shards of ``size`` clips in ``folder`` (each shard atomic)."""
+    """Write ``clips`` into shards of ``size`` clips in ``folder`` (each shard atomic).
+
+    Streamed: each clip is written into its shard as it comes, so a batch that hands over
+    its clips as its items finish (``job.dataset``) has only the last one left to copy
+    at the end."""
     write = {"webdataset": _write_tar, "hdf5": _write_hdf5}[fmt]
     ending = {"webdataset": ".tar", "hdf5": ".h5"}[fmt]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for number, batch in enumerate(_batches(clips, size)):
+    source = iter(clips)
+    for number in itertools.count():
+        first = next(source, None)
+        if first is None:
+            break
+        batch = itertools.chain([first], itertools.islice(source, size - 1))
         path = folder / f"data-{number:06d}{ending}"
         target = AtomicPath(path)
         try:
@@ -94,7 +93,7 @@ def _member(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def _write_tar(path: Path, clips: list[ShardClip]) -> None:
+def _write_tar(path: Path, clips: Iterable[ShardClip]) -> None:
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as archive:
         for clip in clips:
             record = json.dumps(clip.record, sort_keys=True, separators=(",", ":")).encode()
@@ -239,18 +238,107 @@ def _add_clip(
         _chunked(group, name, truth[name], level)
 
 
-def _write_hdf5(path: Path, clips: list[ShardClip]) -> None:
+class _ItemCopier:
+    """Copies dataset items' ``clip.h5`` into a shard's groups with h5py's low-level calls:
+    the very HDF5 calls its high-level ``create_group``, ``attrs[...] =`` and ``copy`` make
+    (so the same bytes), without their Python layers, which cost twice the copying itself
+    (~1.9 against ~1.2 ms a clip, measured on 48 items of thrown_balls). The command builds
+    the shards while the workers render: its CPU is taken from theirs."""
+
+    def __init__(self, h5py: Any) -> None:
+        self.h5py = h5py
+        self.text = h5py.string_dtype()  # attributes: variable-length UTF-8 text
+        self.logical = h5py.h5t.py_create(self.text, logical=True)
+        self.memory = h5py.h5t.py_create(self.text)
+        self.gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+        self.gcpl.set_obj_track_times(False)
+        self.copy_lcpl = h5py._hl.base.dlcpl  # what Group.copy links with
+        self.fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+
+    def _lcpl(self, name: str) -> tuple[bytes, Any]:
+        """The name's bytes and link properties, as h5py's ``Group._e(name, lcpl=True)``."""
+        h5t = self.h5py.h5t
+        try:
+            encoded, coding = name.encode("ascii"), h5t.CSET_ASCII
+        except UnicodeEncodeError:
+            encoded, coding = name.encode("utf8"), h5t.CSET_UTF8
+        lcpl = self.h5py._hl.base.dlcpl.copy()
+        lcpl.set_char_encoding(coding)
+        return encoded, lcpl
+
+    def _set_text(self, group: Any, name: bytes, value: Any) -> None:
+        """``group.attrs[name] = value`` for text (str, or the bytes a text attribute holds)."""
+        h5a = self.h5py.h5a
+        data = np.asarray(value, dtype=self.text)
+        space = self.h5py.h5s.create_simple(())
+        if h5a.exists(group, name):
+            h5a.delete(group, name)
+        attr = h5a.create(group, name, self.logical, space)
+        try:
+            attr.write(data, mtype=self.memory)
+        finally:
+            attr.close()
+
+    def copy(self, shard: Any, clip: ShardClip) -> None:
+        """Group ``clip.name`` in ``shard`` (an open h5py File): the record, then the item's
+        attributes and objects, in the order h5py lists them (by name)."""
+        h5 = self.h5py
+        name, lcpl = self._lcpl(clip.name)
+        group = h5.h5g.create(shard.id, name, lcpl=lcpl, gcpl=self.gcpl)
+        try:
+            self._set_text(group, b"record", json.dumps(clip.record, sort_keys=True))
+            item = h5.h5f.open(bytes(clip.files["h5"]), h5.h5f.ACC_RDONLY, fapl=self.fapl)
+            try:
+                names: list[bytes] = []
+                h5.h5a.iterate(item, lambda key, *_: names.append(key),
+                                index_type=self._attribute_order(item))  # fmt: skip
+                for key in names:
+                    self._copy_attribute(item, group, key)
+                for member in list(item):
+                    h5.h5o.copy(item, member, group, member, None, self.copy_lcpl)
+            finally:
+                item.close()
+        finally:
+            group.close()
+
+    def _attribute_order(self, item: Any) -> int:
+        """By name, or by creation order where the item tracks it (h5py's ``attrs`` order)."""
+        h5 = self.h5py
+        plist = item.get_create_plist()
+        try:
+            tracked = plist.get_attr_creation_order() & h5.h5p.CRT_ORDER_TRACKED
+        finally:
+            plist.close()
+        return int(h5.h5.INDEX_CRT_ORDER if tracked else h5.h5.INDEX_NAME)
+
+    def _copy_attribute(self, item: Any, group: Any, key: bytes) -> None:
+        h5 = self.h5py
+        attr = h5.h5a.open(item, key)
+        try:
+            dtype, shape = attr.dtype, attr.shape
+            info = h5.check_string_dtype(dtype)
+            if shape == () and info is not None and info.length is None:  # one text
+                value = np.zeros((), dtype=dtype)
+                attr.read(value, mtype=h5.h5t.py_create(dtype))
+                text: Any = value[()]
+            else:
+                text = None
+        finally:
+            attr.close()
+        if text is not None:
+            self._set_text(group, key, text)
+        else:  # anything else: h5py's own reading and writing
+            name = key.decode("utf8", "surrogateescape")
+            h5.AttributeManager(h5.Group(group))[name] = h5.AttributeManager(h5.Group(item))[name]
+
+
+def _write_hdf5(path: Path, clips: Iterable[ShardClip]) -> None:
     h5py = _h5py()
+    copier = _ItemCopier(h5py)
     with h5py.File(path, "w", **H5_OPTIONS) as h5:
         for clip in clips:
             if "h5" in clip.files:  # the item's own HDF5: its chunks copied, not recompressed
-                group = h5.create_group(clip.name)
-                group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
-                with h5py.File(clip.files["h5"], "r") as item:
-                    for key, value in item.attrs.items():
-                        group.attrs[key] = value
-                    for name in item:
-                        h5.copy(item[name], group, name=name)
+                copier.copy(h5, clip)
                 continue
             group = h5.create_group(clip.name)
             group.attrs["record"] = json.dumps(clip.record, sort_keys=True)
