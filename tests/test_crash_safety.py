@@ -300,27 +300,3 @@ def test_a_killed_process_not_yet_reaped_counts_as_dead() -> None:
         child.wait()
     assert not atomic.process_alive(child.pid)
     assert atomic.process_alive(os.getpid())
-
-
-def test_a_set_committed_inside_another_sets_staging_leaves_its_done_folder_there(
-    tmp_path: Path,
-) -> None:
-    """A dataset item's clip is a set written into the item's staging folder: its ``.done``
-    folder moves into that staging folder (no removal for the worker to wait on) and goes
-    with it; the committed item holds the clip's files only."""
-    item = atomic.OutputSet(tmp_path, "000001")
-    folder = item.member(tmp_path / "000001", directory=True)
-    clip = atomic.OutputSet(folder, "clip")
-    clip.member(folder / "clip.txt").write_text("frames")
-    clip.commit()
-    assert sorted(p.name for p in folder.iterdir()) == ["clip.txt"]
-    assert item.staging is not None
-    moved = [p for p in item.staging.iterdir() if p.name.endswith(".done")]
-    assert len(moved) == 1 and (moved[0] / "manifest").is_file()
-    item.commit()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001"]
-    assert sorted(p.name for p in (tmp_path / "000001").iterdir()) == ["clip.txt"]
-    lone = atomic.OutputSet(tmp_path, "alone")  # a set of its own: its .done folder is deleted
-    lone.member(tmp_path / "alone.txt").write_text("x")
-    lone.commit()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001", "alone.txt"]

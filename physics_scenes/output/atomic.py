@@ -226,23 +226,6 @@ def remove_later(folder: Path) -> threading.Thread:
     return thread
 
 
-def _dispose(done: Path) -> None:
-    """Delete a committed set's ``.done`` folder; inside another set's staging folder of
-    this process (a dataset item's clip, written into the item's folder before the item is
-    committed), move it there instead: it goes with that folder, off the critical path
-    (``remove_later``), where deleting it here made the worker wait for the file system
-    (two folder removals an item, each up to ~4-8 ms on a disk mounted with ``discard``)."""
-    pid = str(os.getpid())
-    for folder in done.parent.parents:
-        match = _STAGING.fullmatch(folder.name)
-        if match is not None and match[3] == "partial" and match[2] == pid:
-            with contextlib.suppress(OSError):
-                done.rename(folder / done.name)
-                return
-            break
-    shutil.rmtree(done, ignore_errors=True)
-
-
 def sweep_done(parent: Path) -> None:
     """Delete every ``.done`` folder in ``parent``, whoever left it (each is past its
     commit point: nothing in it is needed), several at once (their waits overlap)."""
@@ -406,7 +389,7 @@ class OutputSet:
                 _pause()
             finally:
                 if not keep_done:
-                    _dispose(done)
+                    shutil.rmtree(done, ignore_errors=True)
         # A signal that came during the commit is handled here, with the new set complete.
         return done if keep_done else None
 
