@@ -41,7 +41,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
-from ..output.atomic import AtomicPath, TargetExistsError, recover, remove_later, sweep_done
+from ..output.atomic import AtomicPath, NewFolder, TargetExistsError, recover, sweep_done
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.measure import Penetration
@@ -269,7 +269,7 @@ def _write_item(
 ) -> dict[str, Any]:
     """Render ``item`` (None: a rejected item, its record only), and its counterfactual
     twin into ``counterfactual/`` when the rules ask for one; commit the folder."""
-    folder = AtomicPath(target, directory=True)
+    folder = NewFolder(target)
     try:
         if item is not None:
             record |= _render_clip(job, template, item.scene, folder.temp)
@@ -287,11 +287,9 @@ def _write_item(
         (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
         if job.fsync:
             sync_tree(folder.temp)
-        done = folder.commit(keep_done=True)
+        folder.commit()
         if job.fsync:
             _sync(target.parent)
-        if done is not None:  # deleted while the next item renders (see remove_later)
-            remove_later(done)
     except TargetExistsError:
         folder.discard()
         if (target / ITEM_FILE).is_file():  # another run finished it meanwhile: same bytes

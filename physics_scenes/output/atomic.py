@@ -401,6 +401,54 @@ class OutputSet:
                 _roll_back(staging)
 
 
+class NewFolder:
+    """A folder built under a temporary name beside ``target`` and renamed to it in one
+    step: ``target`` is then the complete folder, or absent. For a dataset's items, whose
+    folder never replaces anything: no manifest, no ``new/`` folder, nothing to delete
+    after the commit (``OutputSet`` made two folders, a manifest and three removals more
+    an item), and the parent is not looked through each time (an items folder may hold a
+    million entries: the caller ``recover``s it once, before it makes any). A dead
+    process's temporary folder is a ``.partial`` staging folder that ``recover`` deletes.
+
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     item = NewFolder(Path(folder) / "000001")
+    ...     _ = (item.temp / "clip.txt").write_text("frames")
+    ...     item.commit()
+    ...     print(sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*")))
+    ['000001', '000001/clip.txt']
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = Path(target)
+        key = stem_key(self.target.name)
+        with held_signals():
+            made = tempfile.mkdtemp(prefix=f".ps-{key}-{os.getpid()}-", dir=self.target.parent)
+            self.temp: Path = Path(made + ".partial")
+            os.rename(made, self.temp)
+        self._open = True
+
+    def commit(self) -> None:
+        """Rename the folder into place; TargetExistsError (and the temporary deleted)
+        if ``target`` exists and is not an empty folder."""
+        assert self._open, "the folder was already committed or discarded"
+        _pause()
+        with held_signals():
+            try:
+                os.rename(self.temp, self.target)
+            except OSError as error:
+                if not _exists(self.target):
+                    raise
+                self.discard()
+                raise TargetExistsError(f"{self.target} already exists") from error
+            self._open = False
+
+    def discard(self) -> None:
+        if self._open:
+            self._open = False
+            with held_signals():
+                shutil.rmtree(self.temp, ignore_errors=True)
+
+
 class InPlace:
     """Outputs written straight at their targets, with ``OutputSet``'s interface, for a
     caller whose folder is itself staged and committed whole: a dataset item's clip is
