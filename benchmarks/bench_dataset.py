@@ -119,7 +119,7 @@ def _stage_table() -> dict[str, list[tuple[object, str]]]:
     from physics_scenes.job import dataset
     from physics_scenes.job.clip import Clip
     from physics_scenes.output.arrays import FramesSink
-    from physics_scenes.output.atomic import OutputSet
+    from physics_scenes.output.atomic import NewFolder, OutputSet
     from physics_scenes.output.ffmpeg import FFmpegSink
     from physics_scenes.output.metadata import MetadataSink
     from physics_scenes.output.provenance.picture import PictureMark
@@ -137,16 +137,21 @@ def _stage_table() -> dict[str, list[tuple[object, str]]]:
         ] + [(FramesSink, n) for n in ("write", "finish")],
         "states file": [(StatesSink, n) for n in ("open", "write", "finish")],
         "metadata": [(MetadataSink, n) for n in ("open", "write", "finish")],
-        "ground truth per frame (energies, events; ids, flow, boxes, visibility)": [
+        "per frame: events kept; with truth ids, flow, boxes, visibility": [
             (TruthRecorder, "start"), (TruthRecorder, "add")
         ],
         "truth.npz written": [(TruthRecorder, "write")],
         "HDF5 item: states as arrays, events, truth (gzip 1) added to clip.h5": [
             (dataset, "add_clip_arrays")
         ],
-        "annotations (captions, questions, plausibility)": [(TruthRecorder, "notes")],
+        "annotations (captions, questions; plausibility: the clip's energies, overlap)": [
+            (TruthRecorder, "notes")
+        ],
         "checksums (SHA-256)": [(dataset, "files_sha256")],
-        "staging folders and commits (renames)": [(OutputSet, "__init__"), (OutputSet, "commit")],
+        "staging folders and commits (renames)": [
+            (OutputSet, "__init__"), (OutputSet, "commit"), (NewFolder, "__init__"),
+            (NewFolder, "commit"),
+        ],
     }  # fmt: skip
 
 
