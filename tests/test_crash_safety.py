@@ -300,3 +300,29 @@ def test_a_killed_process_not_yet_reaped_counts_as_dead() -> None:
         child.wait()
     assert not atomic.process_alive(child.pid)
     assert atomic.process_alive(os.getpid())
+
+
+def test_a_new_folder_is_made_under_its_staging_name_and_committed_with_the_umasks_mode(
+    tmp_path: Path,
+) -> None:
+    """A dataset item's folder is made as ``.ps-…partial`` in one step (nothing a kill
+    could leave unrecognised), committed with the umask's mode like any folder; a bare
+    ``.ps-KEY-PID-XXXX`` folder that an earlier version's ``mkdtemp`` left is recovered."""
+    item = atomic.NewFolder(tmp_path / "000007")
+    assert atomic._STAGING.fullmatch(item.temp.name)[3] == "partial"  # type: ignore[index]
+    (item.temp / "item.json").write_text("{}")
+    item.commit()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "000007").stat().st_mode) == 0o777 & ~umask
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    left = tmp_path / f".ps-{atomic.stem_key('000008')}-{child.pid}-abcd1234"
+    left.mkdir()
+    atomic.recover(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000007"]
+    with pytest.raises(atomic.TargetExistsError):
+        again = atomic.NewFolder(tmp_path / "000007")
+        (again.temp / "item.json").write_text("{}")
+        again.commit()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000007"]

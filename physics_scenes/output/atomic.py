@@ -48,10 +48,11 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import stat
-import tempfile
+import tempfile  # noqa: F401  (the doctests use it)
 import threading
 import time
 from collections.abc import Iterator
@@ -65,7 +66,9 @@ from .sink import ExportError
 PAUSE_ENV = "PHYSICS_SCENES_TEST_PAUSE_COMMIT"
 """Test-only: seconds to sleep between the commit's steps."""
 METADATA_FORMAT = "physics_scenes.metadata"
-_STAGING = re.compile(r"\.ps-([0-9a-f]{12})-(\d+)-[^.]+\.(partial|done)")
+_STAGING = re.compile(r"\.ps-([0-9a-f]{12})-(\d+)-[^.]+(?:\.(partial|done))?")
+"""A staging folder: ``.partial`` until its commit point, ``.done`` after it; with no
+ending, a folder an earlier version made by ``mkdtemp`` and was killed before naming it."""
 _LEGACY = re.compile(r"\.(.+)\.(?:partial|old)-(\d+)(?:\.mux)?")
 _RECORD_LIMIT = 4 << 20
 
@@ -165,6 +168,19 @@ def _pause() -> None:
         time.sleep(float(seconds))
 
 
+def _new_staging(parent: Path, key: str, mode: int) -> Path:
+    """A new ``.ps-KEY-PID-RANDOM.partial`` folder, made under that name in one ``mkdir``
+    (``mkdtemp`` then a rename left a folder that no recovery knew when a kill came
+    between the two). ``mode``: before the umask."""
+    while True:
+        path = parent / f".ps-{key}-{os.getpid()}-{secrets.token_hex(5)}.partial"
+        try:
+            path.mkdir(mode)
+        except FileExistsError:
+            continue
+        return path
+
+
 def stem_key(stem: str) -> str:
     """The 12 hex digits that name a stem's staging folders."""
     return hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:12]
@@ -208,7 +224,7 @@ def recover(parent: Path, stem: str | None = None) -> None:
         if match is None or key not in (None, match[1]) or process_alive(int(match[2])):
             continue
         with held_signals():
-            if match[3] == "partial":
+            if match[3] != "done":
                 _roll_back(Path(entry.path))
             else:
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -285,10 +301,7 @@ class OutputSet:
         self.parent.mkdir(parents=True, exist_ok=True)
         recover(self.parent, stem)
         key = stem_key(stem)
-        with held_signals():
-            made = tempfile.mkdtemp(prefix=f".ps-{key}-{os.getpid()}-", dir=self.parent)
-            self.staging: Path | None = Path(made + ".partial")
-            os.rename(made, self.staging)
+        self.staging: Path | None = _new_staging(self.parent, key, 0o700)
         (self.staging / "new").mkdir()
 
     def member(
@@ -421,10 +434,7 @@ class NewFolder:
     def __init__(self, target: Path) -> None:
         self.target = Path(target)
         key = stem_key(self.target.name)
-        with held_signals():
-            made = tempfile.mkdtemp(prefix=f".ps-{key}-{os.getpid()}-", dir=self.target.parent)
-            self.temp: Path = Path(made + ".partial")
-            os.rename(made, self.temp)
+        self.temp = _new_staging(self.target.parent, key, 0o777)  # the item's own folder
         self._open = True
 
     def commit(self) -> None:
