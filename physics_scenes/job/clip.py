@@ -25,7 +25,7 @@ from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
 from ..picture.captions import FONT_FILE, Captions
 from ..picture.looks import Finisher, average, blend, darken, gradient, shutter_offsets, wipe
-from ..picture.renderer import Renderer, load_face, load_image_rgb
+from ..picture.renderer import Renderer, StaticLayers, load_face, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
@@ -178,9 +178,15 @@ class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
     def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: files.Root | None = None
+        self,
+        scene: Scene,
+        width: int,
+        height: int,
+        source_dir: files.Root | None = None,
+        layers: StaticLayers | None = None,
     ) -> None:
-        """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``)."""
+        """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``);
+        ``layers``: static layers shared with other clips (``Renderer``)."""
         checked = check_inputs(scene, source_dir if source_dir is not None else Path("."))
         world = World(scene)
         layout = self.layout = world.layout
@@ -214,7 +220,14 @@ class Clip:
         faces = face_rows(scene, layout.names, checked)
         textures = {row: load_face(path) for row, path in faces.items()}
         self.renderer = Renderer(
-            layout, width, height, background, spin_marks=marks, fluid=fluid, faces=textures
+            layout,
+            width,
+            height,
+            background,
+            spin_marks=marks,
+            fluid=fluid,
+            faces=textures,
+            layers=layers,
         )
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         auto = look.auto_captions if look is not None else None

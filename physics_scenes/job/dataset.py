@@ -44,6 +44,7 @@ from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.measure import Penetration
 from ..physics.simulate import simulate
+from ..picture.renderer import StaticLayers
 from ..scene.files import sha256 as files_sha256
 from ..scene.model import Scene
 from ..scene.outcome import APART_TOLERANCE, Rules, Verdict, judge
@@ -172,6 +173,13 @@ def items_dir(out: Path) -> Path:
 def _template(text: str, file: str) -> Template:
     """The parsed template, once per process (workers get the text, not the path)."""
     return parse_template(text, file)
+
+
+@functools.lru_cache(maxsize=4)
+def _layers(text: str, file: str) -> StaticLayers:
+    """The static layers (walls) the clips of one template share, one store a process
+    (a worker's): drawn once, not once a clip."""
+    return StaticLayers()
 
 
 def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
@@ -312,7 +320,7 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth, flow16=job.flow16)
-    result = run(render, observers=[recorder])
+    result = run(render, observers=[recorder], layers=_layers(job.template_text, job.template_file))
     files = [*result.files, into / NOTES]
     notes = recorder.notes()
     text = json.dumps(notes, sort_keys=True, indent=1) + "\n"
