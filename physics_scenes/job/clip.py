@@ -184,11 +184,14 @@ class Clip:
         height: int,
         source_dir: files.Root | None = None,
         layers: StaticLayers | None = None,
+        world: World | None = None,
     ) -> None:
         """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``);
-        ``layers``: static layers shared with other clips (``Renderer``)."""
+        ``layers``: static layers shared with other clips (``Renderer``); ``world``:
+        ``scene``'s World as new (not stepped, no event taken), built here if None."""
         checked = check_inputs(scene, source_dir if source_dir is not None else Path("."))
-        world = World(scene)
+        if world is None or world.scene is not scene or world.step_index != 0:
+            world = World(scene)
         layout = self.layout = world.layout
         first_dynamic = next((b.name for b in layout.bodies if b.body_type == "dynamic"), None)
         camera, time, look = cm.resolve(

@@ -35,7 +35,7 @@ from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.states import RunDigest, StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
-from ..physics.world import engine_versions
+from ..physics.world import World, engine_versions
 from ..picture.renderer import StaticLayers
 from ..scene.captions import CueMaker, title_cues
 from ..scene.files import Root, Roots, roots_of
@@ -463,19 +463,20 @@ def run(
     interrupts: Interrupts | None = None,
     observers: Sequence[Observer] = (),
     layers: StaticLayers | None = None,
+    world: World | None = None,
 ) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise.
 
     A scene that uses a blocked file or name (``job.registry``) is refused here, with a
     located ``SceneError``, before any output is opened. ``observers`` see each frame
     too (after the sinks); ``layers``: static layers shared with other renders (a dataset
-    worker's clips of one template)."""
+    worker's clips of one template); ``world``: the scene's World, new (``Clip``)."""
     screened = _screen(job)
     timing = job.scene.timing
     source_dir = job.roots()
     consents = consent_scopes(job.scene, job.source, job.assets)
     try:
-        clip = Clip(job.scene, job.width, job.height, source_dir, layers)
+        clip = Clip(job.scene, job.width, job.height, source_dir, layers, world)
     except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
         raise located_error(error.loc, error.message, job.source) from None
     current: list[ClipFrame] = []
