@@ -522,9 +522,7 @@ def run(
         fields["watermark"] = marks.describe()
     if job.sign is not None:
         fields["content_credentials"] = {"signed": True, "signer": job.sign.signer_name()}
-    # the states file hashes each frame's state just before: its digest is the run's
-    states = next((sink for sink in sinks if isinstance(sink, StatesSink)), None)
-    meta = MetadataSink(metadata_path, fields, late, states.digest if states is not None else None)
+    meta = MetadataSink(metadata_path, fields, late)
     sinks.append(meta)
     check = interrupts.check if interrupts is not None else _nothing
     deferred = interrupts.deferred if interrupts is not None else contextlib.nullcontext

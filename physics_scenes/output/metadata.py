@@ -27,22 +27,18 @@ class MetadataSink:
     late: Mapping[str, Callable[[], dict[str, Any] | None]] = field(default_factory=dict)
     """Sections known only once the other sinks have finished (the sound's measured
     loudness), each added after ``fields`` when its function returns a dict."""
-    shared: RunDigest | None = None
-    """The digest of a sink that sees the same frames just before this one (the states
-    file's): read instead of hashing every frame's state twice."""
     needs_pixels = False
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
-        self.digest = self.shared if self.shared is not None else RunDigest()
+        self.digest = RunDigest()
         self._out: AtomicPath | None = None
 
     def open(self, info: StreamInfo) -> None:
         self._out = AtomicPath(self.path, group=info.outputs)
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
-        if self.shared is None:
-            self.digest.add(frame)
+        self.digest.add(frame)
 
     def finish(self) -> None:
         assert self._out is not None
