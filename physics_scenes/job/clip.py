@@ -295,9 +295,12 @@ class Clip:
         return gradient(w, h, back, back)
 
     def frames(self) -> Generator[ClipFrame, None, None]:
+        # rate 1 throughout: sim_time(v) = 0.0 + 1.0 * v = v and rate(s) = 1.0, exactly
+        first = self.timeline.pieces[0]
+        identity = self.timeline.is_identity and first.start == first.v_start == 0.0
         for index in range(self.frame_count):
             video_time = index / self.fps
-            sim_time = self.timeline.sim_time(video_time)
+            sim_time = video_time if identity else self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
             for event in frame.events:
                 if event.kind == "action" and event.a in self._cuts:
@@ -316,7 +319,8 @@ class Clip:
                 if change is not None:
                     out = self._joints_out
                     self._joints_out = out - {change.add} if change.add else out | {change.name}
-            view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
+            rate = 1.0 if identity else self.timeline.rate(sim_time)
+            view, shot = self.rig.view(frame, video_time, rate)
             shutter = self._shutter(frame)
             outgoing = None
             if self._leaving is not None:
