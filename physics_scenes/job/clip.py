@@ -296,8 +296,8 @@ class Clip:
 
     def frames(self) -> Generator[ClipFrame, None, None]:
         # rate 1 throughout: sim_time(v) = 0.0 + 1.0 * v = v and rate(s) = 1.0, exactly
-        first = self.timeline.pieces[0]
-        identity = self.timeline.is_identity and first.start == first.v_start == 0.0
+        piece = self.timeline.pieces[0]
+        identity = self.timeline.is_identity and piece.start == piece.v_start == 0.0
         for index in range(self.frame_count):
             video_time = index / self.fps
             sim_time = video_time if identity else self.timeline.sim_time(video_time)
