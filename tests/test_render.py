@@ -129,6 +129,11 @@ def test_shared_static_layers_give_the_same_pixels_and_are_drawn_once() -> None:
         assert (second.render(frame).rgb() == expected).all()
     assert first._static_layer is not None and second._static_layer is not None
     assert first._static_layer[1] is second._static_layer[1]  # drawn once, then shared
+    moved = View((3.0, 2.0), 30.0, 160, 90)  # a camera that moves: its own layer
+    expected = Renderer(layout, 160, 90).render(frames[1], moved).rgb()
+    assert (second.render(frames[1], moved).rgb() == expected).all()
+    assert second._static_layer[1] is not first._static_layer[1]
+    assert (first.render(frames[2]).rgb() == alone.render(frames[2]).rgb()).all()
     blue = parse_scene(SCENE.replace("#406080", "#0000ff"))
     other_layout, other_frames = simulate(blue)
     other = Renderer(other_layout, 160, 90, layers=layers)

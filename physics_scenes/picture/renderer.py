@@ -71,10 +71,12 @@ class StaticLayers:
 
     Keyed by everything a layer is drawn from (size, view, background colour, the static
     bodies and their positions, spin marks), so a layer found is the layer that would be
-    drawn; holds the last ``size`` of them. The owner (a worker's job) passes it in.
+    drawn; holds the last ``size`` of them (memory: ``size`` pictures), and only each
+    clip's first (a moving camera's later layers stay the Renderer's own). The owner (a
+    worker's job) passes it in.
     """
 
-    def __init__(self, size: int = 4) -> None:
+    def __init__(self, size: int = 2) -> None:
         self.size = size
         self._layers: dict[str, pygame.Surface] = {}
 
@@ -297,8 +299,10 @@ class Renderer:
 
     def _static(self, frame: Frame, view: View) -> pygame.Surface:
         if self._static_layer is None or self._static_layer[0] != view:
-            key = self._layer_key(frame, view) if self._layers is not None else ""
-            layer = self._layers.get(key) if self._layers is not None else None
+            # shared: a clip's first layer only (a moving camera's next ones are its own)
+            shared = self._layers if self._static_layer is None else None
+            key = self._layer_key(frame, view) if shared is not None else ""
+            layer = shared.get(key) if shared is not None else None
             if layer is None:
                 layer = pygame.Surface((self.width, self.height), 0, 32)
                 if self._background is not None:
@@ -306,8 +310,8 @@ class Renderer:
                 else:
                     layer.fill(self.layout.background)
                 self._draw_rows(layer, frame, view, self._static_rows)
-                if self._layers is not None:
-                    self._layers.put(key, layer)
+                if shared is not None:
+                    shared.put(key, layer)
             self._static_layer = (view, layer)
         return self._static_layer[1]
 
