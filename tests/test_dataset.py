@@ -814,3 +814,33 @@ def test_hdf5_chunks_deflated_by_zlib_ng_are_what_hdf5s_own_filters_store(
                 assert again[name].id.read_direct_chunk(at)[1] == chunk
     shuffled = zlib.decompress(h5py.File(paths[0])["flow"].id.read_direct_chunk((1, 0, 0, 0))[1])
     assert shuffled[: flow[1].size] == flow[1].view(np.uint8).reshape(-1, 4)[:, 0].tobytes()
+
+
+def test_the_render_takes_the_world_its_judge_built_and_writes_the_same(tmp_path: Path) -> None:
+    """With ``apart`` the judge builds the item's World and reads frame 0 only; the
+    render takes that World (``WorkerCache``) instead of building it again, and writes
+    the same states and metadata as a render with a World of its own. A World is taken
+    once, and only for its own scene."""
+    from physics_scenes.job.dataset import WorkerCache, judge_item
+    from physics_scenes.job.pipeline import RenderJob, run
+    from physics_scenes.scene.template import load_template
+
+    template = load_template(ROOT / "scenes" / "templates" / "thrown_balls.yaml")
+    cache = WorkerCache()
+    item = sample(template, 0)
+    assert judge_item(template.rules, item, cache).accepted
+    other = sample(template, 1)
+    assert cache.take(other.scene) is None  # not its scene: dropped
+    assert judge_item(template.rules, item, cache).accepted
+    kept = cache.take(item.scene)
+    assert kept is not None and kept.step_index == 0 and cache.take(item.scene) is None
+    outputs = []
+    for name, world in (("own", None), ("taken", kept)):
+        (tmp_path / name).mkdir()
+        render = RenderJob(item.scene, tmp_path / name / "clip.jsonl", "states", 64, 64)
+        result = run(render, world=world)
+        outputs.append((result.run_hash, result.events,
+                        (tmp_path / name / "clip.jsonl").read_bytes(),
+                        (tmp_path / name / "clip.metadata.json").read_bytes()))  # fmt: skip
+    assert kept.step_index > 0  # the render stepped the World it took
+    assert outputs[0] == outputs[1] and outputs[0][1] > 0  # (it collides: events compared)

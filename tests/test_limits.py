@@ -454,3 +454,13 @@ def test_blur_average_one_render_at_a_time_matches_the_mean() -> None:
     expected = ((np.sum(shots, axis=0, dtype=np.uint32) + 3) // 7).astype(np.uint8)
     for got in (average(pixels), average(iter(pixels), 7)):
         assert got.data == expected.tobytes()
+
+
+def test_a_surrogate_in_an_assembled_scene_is_found_where_it_is() -> None:
+    """A scene built in code (no file read) with a lone surrogate in a name: the limits
+    find it (past their one-pass check for the usual, clean scene) and say where."""
+    scene = parse_scene("bodies:\n  - {kind: ball, name: b, radius: 0.2}\n")
+    assert limits.check_limits(scene) == []
+    bad = scene.model_copy(update={"name": "x\ud800"})
+    ((loc, message),) = limits.check_limits(bad)
+    assert loc == ("name",) and "U+D800" in message

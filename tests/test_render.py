@@ -110,3 +110,39 @@ def test_raw_pixels_decode_to_rgb_in_the_right_channel_order() -> None:
     reds = np.all(rgb == (255, 0, 0), axis=-1).sum()
     blues = np.all(rgb == (0, 0, 255), axis=-1).sum()
     assert reds > 100 and blues > 100
+
+
+def test_shared_static_layers_give_the_same_pixels_and_are_drawn_once() -> None:
+    """Renderers of one layout share the static layer (``StaticLayers``): the walls are
+    drawn by the first, copied by the next, and each picture is what an unshared
+    renderer draws; another wall colour or another size is another layer."""
+    from physics_scenes.picture.renderer import StaticLayers
+
+    layout, frames = first_frames(3)
+    layers = StaticLayers()
+    first = Renderer(layout, 160, 90, layers=layers)
+    second = Renderer(layout, 160, 90, layers=layers)
+    alone = Renderer(layout, 160, 90)
+    for frame in frames:
+        expected = alone.render(frame).rgb()
+        assert (first.render(frame).rgb() == expected).all()
+        assert (second.render(frame).rgb() == expected).all()
+    assert first._static_layer is not None and second._static_layer is not None
+    assert first._static_layer[1] is second._static_layer[1]  # drawn once, then shared
+    moved = View((3.0, 2.0), 30.0, 160, 90)  # a camera that moves: its own layer
+    expected = Renderer(layout, 160, 90).render(frames[1], moved).rgb()
+    assert (second.render(frames[1], moved).rgb() == expected).all()
+    assert second._static_layer[1] is not first._static_layer[1]
+    assert (first.render(frames[2]).rgb() == alone.render(frames[2]).rgb()).all()
+    blue = parse_scene(SCENE.replace("#406080", "#0000ff"))
+    other_layout, other_frames = simulate(blue)
+    other = Renderer(other_layout, 160, 90, layers=layers)
+    frame = next(other_frames)
+    rgb = other.render(frame).rgb()
+    assert (rgb == Renderer(other_layout, 160, 90).render(frame).rgb()).all()
+    x, y = other.default_view().to_pixels(np.array([4.0, 0.1]))  # in the floor
+    assert tuple(rgb[int(y), int(x)]) == (0, 0, 255)  # the new floor, not the shared one
+    bigger = Renderer(layout, 320, 180, layers=layers)
+    assert bigger.render(frames[0]).rgb().shape == (180, 320, 3)
+    assert bigger._static_layer is not None
+    assert bigger._static_layer[1] is not first._static_layer[1]

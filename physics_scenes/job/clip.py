@@ -25,7 +25,7 @@ from ..physics.world import World
 from ..picture.camera import CameraRig, Picture, ShotRecord, extents
 from ..picture.captions import FONT_FILE, Captions
 from ..picture.looks import Finisher, average, blend, darken, gradient, shutter_offsets, wipe
-from ..picture.renderer import Renderer, load_face, load_image_rgb
+from ..picture.renderer import Renderer, StaticLayers, load_face, load_image_rgb
 from ..picture.view import Pixels, Trail, View
 from ..scene import camera as cm
 from ..scene import files, limits
@@ -178,11 +178,20 @@ class Clip:
     """Iterate ``frames()`` and call ``pixels()`` on each (in order) to make the video."""
 
     def __init__(
-        self, scene: Scene, width: int, height: int, source_dir: files.Root | None = None
+        self,
+        scene: Scene,
+        width: int,
+        height: int,
+        source_dir: files.Root | None = None,
+        layers: StaticLayers | None = None,
+        world: World | None = None,
     ) -> None:
-        """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``)."""
+        """``source_dir``: the scene's folder (with the ``--assets`` folders: ``Roots``);
+        ``layers``: static layers shared with other clips (``Renderer``); ``world``:
+        ``scene``'s World as new (not stepped, no event taken), built here if None."""
         checked = check_inputs(scene, source_dir if source_dir is not None else Path("."))
-        world = World(scene)
+        if world is None or world.scene is not scene or world.step_index != 0:
+            world = World(scene)
         layout = self.layout = world.layout
         first_dynamic = next((b.name for b in layout.bodies if b.body_type == "dynamic"), None)
         camera, time, look = cm.resolve(
@@ -214,7 +223,14 @@ class Clip:
         faces = face_rows(scene, layout.names, checked)
         textures = {row: load_face(path) for row, path in faces.items()}
         self.renderer = Renderer(
-            layout, width, height, background, spin_marks=marks, fluid=fluid, faces=textures
+            layout,
+            width,
+            height,
+            background,
+            spin_marks=marks,
+            fluid=fluid,
+            faces=textures,
+            layers=layers,
         )
         self.finisher = Finisher(self.picture, look.vignette if look is not None else 0.0)
         auto = look.auto_captions if look is not None else None
@@ -279,9 +295,12 @@ class Clip:
         return gradient(w, h, back, back)
 
     def frames(self) -> Generator[ClipFrame, None, None]:
+        # rate 1 throughout: sim_time(v) = 0.0 + 1.0 * v = v and rate(s) = 1.0, exactly
+        piece = self.timeline.pieces[0]
+        identity = self.timeline.is_identity and piece.start == piece.v_start == 0.0
         for index in range(self.frame_count):
             video_time = index / self.fps
-            sim_time = self.timeline.sim_time(video_time)
+            sim_time = video_time if identity else self.timeline.sim_time(video_time)
             frame = self.sampler.frame_at(index, sim_time)
             for event in frame.events:
                 if event.kind == "action" and event.a in self._cuts:
@@ -300,7 +319,8 @@ class Clip:
                 if change is not None:
                     out = self._joints_out
                     self._joints_out = out - {change.add} if change.add else out | {change.name}
-            view, shot = self.rig.view(frame, video_time, self.timeline.rate(sim_time))
+            rate = 1.0 if identity else self.timeline.rate(sim_time)
+            view, shot = self.rig.view(frame, video_time, rate)
             shutter = self._shutter(frame)
             outgoing = None
             if self._leaving is not None:

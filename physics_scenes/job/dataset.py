@@ -45,7 +45,10 @@ from ..output.atomic import AtomicPath, NewFolder, TargetExistsError, recover, s
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.measure import Penetration
+from ..physics.simulate import frames as stream
 from ..physics.simulate import simulate
+from ..physics.world import World
+from ..picture.renderer import StaticLayers
 from ..scene.files import sha256 as files_sha256
 from ..scene.model import Scene
 from ..scene.outcome import APART_TOLERANCE, Rules, Verdict, judge
@@ -176,6 +179,31 @@ def _template(text: str, file: str) -> Template:
     return parse_template(text, file)
 
 
+class WorkerCache:
+    """What a worker keeps between the items of one template: the static layers (walls)
+    its clips share, drawn once instead of once a clip; and the World its judge built
+    for the draw it accepted (``apart`` only: frame 0 read, nothing stepped), which that
+    draw's render takes instead of building the same World again."""
+
+    def __init__(self) -> None:
+        self.layers = StaticLayers()
+        self._world: tuple[Scene, World] | None = None
+
+    def keep(self, scene: Scene, world: World) -> None:
+        self._world = (scene, world)
+
+    def take(self, scene: Scene) -> World | None:
+        """The kept World if it is ``scene``'s (once: a World is rendered only once)."""
+        kept, self._world = self._world, None
+        return kept[1] if kept is not None and kept[0] is scene else None
+
+
+@functools.lru_cache(maxsize=4)
+def _cache(text: str, file: str) -> WorkerCache:
+    """One ``WorkerCache`` a template and process (a worker's)."""
+    return WorkerCache()
+
+
 def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     """Render item ``index`` into ``items/<name>`` atomically; return its record.
 
@@ -191,10 +219,11 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     rules = template.rules
     wanted = rules.balance[index % len(rules.balance)] if rules.balance else None
     rejections: Counter[str] = Counter()
+    cache = _cache(job.template_text, job.template_file)
     for attempt in range(rules.retries + 1):
         try:
             item = sample(template, index, job.global_seed, attempt=attempt)
-            verdict = judge_item(rules, item)
+            verdict = judge_item(rules, item, cache)
         except SceneError:
             rejections["invalid scene"] += 1
             continue
@@ -223,13 +252,18 @@ def render_item(task: tuple[DatasetJob, int]) -> dict[str, Any]:
     return _write_item(job, template, None, target, record)
 
 
-def judge_item(rules: Rules, item: Item) -> Verdict:
+def judge_item(rules: Rules, item: Item, cache: WorkerCache | None = None) -> Verdict:
     """The rules' verdict; with ``apart``, an item whose bodies overlap at the start is
-    refused before it is simulated (its other conditions are then not checked)."""
+    refused before it is simulated (its other conditions are then not checked).
+    ``cache``: where a World judged without a step is kept for the item's render."""
     if not (rules.simulates or rules.apart):
         return judge(rules, _NO_LAYOUT, (), item.values)
-    # one World: frame 0 is read before any step, then the stream goes on from it
-    layout, frames = simulate(item.scene, frame_count=None if rules.simulates else 1)
+    if not rules.simulates:  # (``simulate(scene, 1)``, keeping the World)
+        world = World(item.scene)
+        timing = item.scene.timing
+        layout, frames = world.layout, stream(world, 1, timing.fps, timing.substeps)
+    else:  # one World: frame 0 is read before any step, then the stream goes on from it
+        layout, frames = simulate(item.scene)
     overlap = 0.0
     if rules.apart:
         first = next(frames)
@@ -237,6 +271,8 @@ def judge_item(rules: Rules, item: Item) -> Verdict:
         if overlap > APART_TOLERANCE:
             return Verdict(False, ("apart",), None)
         frames = itertools.chain([first], frames)
+        if cache is not None and not rules.simulates and not first.events:
+            cache.keep(item.scene, world)  # as new: read, not stepped, no event drained
     if not rules.simulates:
         return judge(rules, layout, (), item.values, overlap)
     return judge(rules, layout, frames, item.values, overlap)
@@ -312,7 +348,8 @@ def _render_clip(job: DatasetJob, template: Template, scene: Scene, into: Path) 
         assets=job.assets, registry=job.registry,
     )  # fmt: skip
     recorder = TruthRecorder(job.width, job.height, pixels=job.truth, flow16=job.flow16)
-    result = run(render, observers=[recorder])
+    cache = _cache(job.template_text, job.template_file)
+    result = run(render, observers=[recorder], layers=cache.layers, world=cache.take(scene))
     files = [*result.files, into / NOTES]
     notes = recorder.notes()
     text = json.dumps(notes, sort_keys=True, indent=1) + "\n"

@@ -35,7 +35,8 @@ from ..output.sink import DEFAULT_QUALITY, ExportError, Sink, StreamInfo
 from ..output.states import RunDigest, StatesSink
 from ..output.subtitles import WRITERS, SubtitleSink
 from ..output.video import AudioSource, GifSink, Mp4Sink
-from ..physics.world import engine_versions
+from ..physics.world import World, engine_versions
+from ..picture.renderer import StaticLayers
 from ..scene.captions import CueMaker, title_cues
 from ..scene.files import Root, Roots, roots_of
 from ..scene.files import sha256 as files_sha256
@@ -258,8 +259,11 @@ def picture_area(clip: Clip | None, job: RenderJob) -> list[int]:
             p.area_width, p.area_height]  # fmt: skip
 
 
-def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) -> dict[str, Any]:
-    """The metadata.json fields known before the first frame."""
+def describe_run(
+    job: RenderJob, files: list[Path], clip: Clip | None = None, digest: str | None = None
+) -> dict[str, Any]:
+    """The metadata.json fields known before the first frame (``digest``: the scene's
+    ``scene_hash`` when the caller has it)."""
     scene, timing = job.scene, job.scene.timing
     frame_count = clip.frame_count if clip is not None else timing.frame_count
     source = None
@@ -271,7 +275,7 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     return {
         "format": "physics_scenes.metadata",
         "version": 1,
-        "scene": {"name": scene.name, "source": source, "sha256": scene_hash(scene)},
+        "scene": {"name": scene.name, "source": source, "sha256": digest or scene_hash(scene)},
         "seed": scene.seed,
         "timing": {"fps": timing.fps, "substeps": timing.substeps, "dt": timing.dt,
                    "frame_count": frame_count,
@@ -293,7 +297,9 @@ def describe_run(job: RenderJob, files: list[Path], clip: Clip | None = None) ->
     }  # fmt: skip
 
 
-def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], ...]:
+def player_tags(
+    job: RenderJob, marks: Marks | None, digest: str | None = None
+) -> tuple[tuple[str, str], ...]:
     """What a player shows: the title, a comment saying the video is synthetic, the tool
     (MP4: title, comment and the tool as ``encoding_tool``, the ``©too`` atom that
     ffmpeg's bit-exact mode keeps, unlike its ``encoder`` tag; PNG frames get all three as
@@ -302,7 +308,7 @@ def player_tags(job: RenderJob, marks: Marks | None) -> tuple[tuple[str, str], .
     title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
     comment = (
         f"synthetic: rendered by physics_scenes {version} from scene "
-        f"{scene_hash(job.scene)[:16]} (seed {job.scene.seed})"
+        f"{(digest or scene_hash(job.scene))[:16]} (seed {job.scene.seed})"
         + (f", content id {marks.content_id}" if marks is not None else "")
     )
     return (("title", title), ("comment", comment), ("software", f"physics_scenes {version}"))
@@ -316,12 +322,13 @@ def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
         sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
 
 
-def _marks(job: RenderJob, clip: Clip) -> Marks | None:
+def _marks(job: RenderJob, clip: Clip, digest: str | None = None) -> Marks | None:
     """The job's in-signal marks (``Marks.for_run``), None with the mark off."""
     if not job.watermark:
         return None
     scene = job.scene
-    return Marks.for_run(scene_hash(scene), scene.seed, scene.timing.fps, clip.frame_count,
+    digest = digest or scene_hash(scene)
+    return Marks.for_run(digest, scene.seed, scene.timing.fps, clip.frame_count,
                          job.watermark_key)  # fmt: skip
 
 
@@ -455,18 +462,21 @@ def run(
     progress: Progress | None = None,
     interrupts: Interrupts | None = None,
     observers: Sequence[Observer] = (),
+    layers: StaticLayers | None = None,
+    world: World | None = None,
 ) -> RenderResult:
     """Render ``job``; on any error or interrupt, delete every partial output and re-raise.
 
     A scene that uses a blocked file or name (``job.registry``) is refused here, with a
     located ``SceneError``, before any output is opened. ``observers`` see each frame
-    too (after the sinks)."""
+    too (after the sinks); ``layers``: static layers shared with other renders (a dataset
+    worker's clips of one template); ``world``: the scene's World, new (``Clip``)."""
     screened = _screen(job)
     timing = job.scene.timing
     source_dir = job.roots()
     consents = consent_scopes(job.scene, job.source, job.assets)
     try:
-        clip = Clip(job.scene, job.width, job.height, source_dir)
+        clip = Clip(job.scene, job.width, job.height, source_dir, layers, world)
     except ScriptSoundError as error:  # a line or cue that cannot be made: where it is
         raise located_error(error.loc, error.message, job.source) from None
     current: list[ClipFrame] = []
@@ -475,8 +485,9 @@ def run(
         return current[0].record()
 
     states_path, metadata_path = sidecar_paths(job.output)
-    marks = _marks(job, clip)
-    tags = player_tags(job, marks)
+    digest = scene_hash(job.scene)  # once: it dumps and hashes the whole scene
+    marks = _marks(job, clip, digest)
+    tags = player_tags(job, marks, digest)
     audio = _audio_sink(job, clip, marks)
     if audio is not None:
         title, comment, software = (value for _, value in tags)
@@ -506,7 +517,7 @@ def run(
         if name_too_long(path):
             raise ExportError(f"{path}: the file name is too long for its folder")
     late = {"audio": audio.metadata} if audio is not None else {}
-    fields = describe_run(job, files, clip)
+    fields = describe_run(job, files, clip, digest)
     if marks is not None:
         fields["watermark"] = marks.describe()
     if job.sign is not None:

@@ -65,6 +65,30 @@ def _pix_fmt(surface: pygame.Surface) -> str:
     return formats[masks]
 
 
+class StaticLayers:
+    """Static layers (background and static bodies) kept across Renderers: the clips of
+    a dataset template share their walls, drawn once per worker instead of once a clip.
+
+    Keyed by everything a layer is drawn from (size, view, background colour, the static
+    bodies and their positions, spin marks), so a layer found is the layer that would be
+    drawn; holds the last ``size`` of them (memory: ``size`` pictures), and only each
+    clip's first (a moving camera's later layers stay the Renderer's own). The owner (a
+    worker's job) passes it in.
+    """
+
+    def __init__(self, size: int = 2) -> None:
+        self.size = size
+        self._layers: dict[str, pygame.Surface] = {}
+
+    def get(self, key: str) -> pygame.Surface | None:
+        return self._layers.get(key)
+
+    def put(self, key: str, layer: pygame.Surface) -> None:
+        if len(self._layers) >= self.size:
+            del self._layers[next(iter(self._layers))]  # the oldest
+        self._layers[key] = layer
+
+
 class Renderer:
     """Draws Frames of one Layout at one output size."""
 
@@ -78,11 +102,13 @@ class Renderer:
         spin_marks: bool = True,
         fluid: str = "surface",
         faces: Mapping[int, npt.NDArray[np.float32]] | None = None,
+        layers: StaticLayers | None = None,
     ) -> None:
         """``background``: an optional (height, width, 3) RGB picture behind everything;
         ``spin_marks``: draw the dash that shows a ball's rotation; ``fluid``: liquids as a
         smooth 'surface' or as 'particles' (a debug view); ``faces``: row → a face
-        texture (``load_face``) worn on that body's last circle, its head."""
+        texture (``load_face``) worn on that body's last circle, its head; ``layers``:
+        static layers shared with other Renderers (never drawn on, only copied from)."""
         self.spin_marks = spin_marks
         self._faces = dict(faces or {})
         self.layout = layout
@@ -114,6 +140,8 @@ class Renderer:
         (a frame of a few balls only): the next frame restores just those rects."""
         self._joints = [joint for joint in layout.joints if joint.visible]
         self._water = WaterPainter(layout, particles=fluid == "particles")
+        shared = background is None and not any(row in self._faces for row in self._static_rows)
+        self._layers = layers if shared else None
 
     def default_view(self) -> View:
         return View.of_layout(self.layout, self.width, self.height)
@@ -271,14 +299,28 @@ class Renderer:
 
     def _static(self, frame: Frame, view: View) -> pygame.Surface:
         if self._static_layer is None or self._static_layer[0] != view:
-            layer = pygame.Surface((self.width, self.height), 0, 32)
-            if self._background is not None:
-                layer.blit(self._background, (0, 0))
-            else:
-                layer.fill(self.layout.background)
-            self._draw_rows(layer, frame, view, self._static_rows)
+            # shared: a clip's first layer only (a moving camera's next ones are its own)
+            shared = self._layers if self._static_layer is None else None
+            key = self._layer_key(frame, view) if shared is not None else ""
+            layer = shared.get(key) if shared is not None else None
+            if layer is None:
+                layer = pygame.Surface((self.width, self.height), 0, 32)
+                if self._background is not None:
+                    layer.blit(self._background, (0, 0))
+                else:
+                    layer.fill(self.layout.background)
+                self._draw_rows(layer, frame, view, self._static_rows)
+                if shared is not None:
+                    shared.put(key, layer)
             self._static_layer = (view, layer)
         return self._static_layer[1]
+
+    def _layer_key(self, frame: Frame, view: View) -> str:
+        """What the static layer is drawn from, exactly (``repr`` keeps -0.0 apart)."""
+        rows = self._static_rows
+        bodies = [self.layout.bodies[row] for row in rows]
+        placed = (frame.position[rows].tobytes().hex(), frame.angle[rows].tobytes().hex())
+        return repr((self.size, view, self.layout.background, self.spin_marks, bodies, placed))
 
     def _draw_rows(
         self,

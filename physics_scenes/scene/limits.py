@@ -8,6 +8,7 @@ thresholds were measured; see the README's list of limits and ``benchmarks/READM
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
@@ -153,11 +154,22 @@ def _strings(value: object, path: Loc) -> Iterator[tuple[Loc, str, bool]]:
             yield from _strings(item, (*path, index))
 
 
+def _opaque(value: object) -> None:
+    """What ``_strings`` does not look into (neither a string, a mapping nor a list)."""
+    return None
+
+
 def _text(scene: model.Scene) -> Problems:
     """Every name and text must be writable as UTF-8: a lone surrogate (YAML's "\\ud800")
     validates as a Python string but no output file can hold it."""
+    dump = scene.model_dump()
+    try:  # one C pass first: no surrogate anywhere (the usual case) needs no walk
+        json.dumps(dump, ensure_ascii=False, check_circular=False, default=_opaque).encode()
+        return []
+    except (TypeError, ValueError, UnicodeEncodeError):  # the walk says where
+        pass
     problems: Problems = []
-    for loc, text, key in _strings(scene.model_dump(), ()):
+    for loc, text, key in _strings(dump, ()):
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as error:
@@ -297,8 +309,8 @@ def _body_problem(entry: model.Body, spec: BodySpec) -> tuple[Loc, str] | None:
 
 def _overlaps(scene: model.Scene, assembly: Assembly) -> Problems:
     moving = [spec for spec in assembly.bodies if spec.body_type == "dynamic"]
-    if len(moving) < 2:
-        return []
+    if len(moving) * (len(moving) - 1) // 2 <= MAX_OVERLAPS:
+        return []  # each pair counts once: too few pairs to pass the limit (a dataset's items)
     centres = np.empty((len(moving), 2))
     radii = np.empty(len(moving))
     for row, spec in enumerate(moving):

@@ -187,16 +187,27 @@ def sample(
 
     ``overrides`` sets named variables instead of drawing them (counterfactual pairs)."""
     seed = item_seed(template.sha256, global_seed, index, attempt)
-    drawer = _Drawer(template, seed, dict(overrides or {}))
+    # drawn without noting where each value came from (a third of the draw's time): a
+    # valid item never needs it; an invalid one is drawn again, the same, noting it
+    drawer = _Drawer(template, seed, dict(overrides or {}), where=False)
     concrete = drawer.scene_data()
-    if drawer.issues:
-        raise SceneError(drawer.issues[:MAX_ISSUES], template.text)
     try:
+        if drawer.issues:
+            raise SceneError(drawer.issues[:MAX_ISSUES], template.text)
         scene = _validate_data(
             concrete, drawer.positions, template.text, template.file, template.base_dir
         )
-    except SceneError as error:
-        raise _in_template(error, drawer.origins, index) from None
+    except SceneError:
+        drawer = _Drawer(template, seed, dict(overrides or {}))
+        concrete = drawer.scene_data()
+        if drawer.issues:
+            raise SceneError(drawer.issues[:MAX_ISSUES], template.text) from None
+        try:
+            scene = _validate_data(
+                concrete, drawer.positions, template.text, template.file, template.base_dir
+            )
+        except SceneError as error:
+            raise _in_template(error, drawer.origins, index) from None
     values = MappingProxyType(dict(drawer.values))
     return Item(index, seed, values, MappingProxyType(concrete), scene, attempt)
 
@@ -442,8 +453,12 @@ class _Drawer:
     """Walks a template, drawing every distribution, and keeps each concrete value's
     template position (so the scene's errors point at the template's lines)."""
 
-    def __init__(self, template: Template, seed: int, overrides: dict[str, Any]) -> None:
+    def __init__(
+        self, template: Template, seed: int, overrides: dict[str, Any], *, where: bool = True
+    ) -> None:
         self.template = template
+        self.where = where
+        """Note each concrete value's template position in ``positions``."""
         self.seed = seed
         self.overrides = overrides
         self.values: dict[str, Any] = {}
@@ -467,7 +482,8 @@ class _Drawer:
         for key, value in raw.items():
             if key in DATASET_KEYS:
                 continue
-            self.positions.keys[(key,)] = self._where((key,), key=True)
+            if self.where:
+                self.positions.keys[(key,)] = self._where((key,), key=True)
             if key == "bodies" and isinstance(value, list):
                 out[key] = self._bodies(value)
             else:
@@ -510,7 +526,10 @@ class _Drawer:
     def _value(self, node: Any, loc: Loc, out: Loc | None, copy_tag: str) -> Any:
         """The concrete value of ``node`` (template path ``loc``; concrete path ``out``)."""
         if out is not None:
-            self.positions.values[out] = self._where(loc)
+            if not self.where:
+                out = None  # (the concrete paths are for the positions only)
+            else:
+                self.positions.values[out] = self._where(loc)
         if isinstance(node, str):
             match = _VARIABLE.fullmatch(node)
             if match is None:
