@@ -15,7 +15,7 @@ an ordinary npz: ``numpy.load`` reads it.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -67,6 +67,10 @@ class FramesSink:
     def __init__(self, path: str | Path, compression: str = "gzip") -> None:
         self.path = Path(path)
         self.compression = compression
+        self.mark: Callable[[npt.NDArray[np.uint8]], None] | None = None
+        """Marks each (H, W, 3) picture in place once it is in the array (the render's
+        ``PictureMark.apply_in_place`` when this sink alone takes its pictures: the same
+        bytes as marking the drawn picture first, without a marked copy of it)."""
         self._out: AtomicPath | None = None
         self._frames: npt.NDArray[np.uint8] | None = None
         self._count = 0
@@ -82,6 +86,8 @@ class FramesSink:
         into = self._frames[self._count]
         for channel, source in enumerate(order):  # a channel at a time: 5x one strided copy
             into[..., channel] = raw[..., source]
+        if self.mark is not None:
+            self.mark(into)
         self._count += 1
 
     def finish(self) -> None:
