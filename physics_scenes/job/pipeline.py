@@ -535,8 +535,8 @@ def run(
             picture_mark is not None
             and isinstance(main, FramesSink)
             and not any(sink.needs_pixels for sink in sinks if sink is not main)
-        ):  # marked in the array: one pass, not a marked copy of each picture (same bytes)
-            main.mark = picture_mark.apply_in_place
+        ):  # marked in the array, not as a marked copy of each picture (same bytes)
+            main.mark = picture_mark.steps
             picture_mark = None
         for observer in observers:
             observer.start(clip)
