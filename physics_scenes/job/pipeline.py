@@ -536,7 +536,7 @@ def run(
             and isinstance(main, FramesSink)
             and not any(sink.needs_pixels for sink in sinks if sink is not main)
         ):  # marked in the array, not as a marked copy of each picture (same bytes)
-            main.mark = picture_mark.steps
+            main.mark = picture_mark.apply_in_place
             picture_mark = None
         for observer in observers:
             observer.start(clip)

@@ -28,7 +28,6 @@ from .atomic import AtomicPath
 from .sink import StreamInfo
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-Steps = npt.NDArray[np.uint8]
 
 
 def write_npz(target: Path | IO[bytes], arrays: Mapping[str, npt.NDArray[np.generic]]) -> None:
@@ -68,11 +67,10 @@ class FramesSink:
     def __init__(self, path: str | Path, compression: str = "gzip") -> None:
         self.path = Path(path)
         self.compression = compression
-        self.mark: Callable[[tuple[int, ...]], tuple[Steps, Steps]] | None = None
-        """The render's picture mark, as its steps for a picture's shape (``PictureMark.steps``),
-        when this sink alone takes the pictures: added in the array (the same bytes as
-        marking the drawn picture, without a marked copy of each)."""
-        self._steps: tuple[Steps, Steps] | None = None
+        self.mark: Callable[[npt.NDArray[np.uint8]], None] | None = None
+        """Marks each (H, W, 3) picture in place once it is in the array (the render's
+        ``PictureMark.apply_in_place`` when this sink alone takes its pictures: the same
+        bytes as marking the drawn picture first, without a marked copy of it)."""
         self._out: AtomicPath | None = None
         self._frames: npt.NDArray[np.uint8] | None = None
         self._count = 0
@@ -82,9 +80,10 @@ class FramesSink:
         self._frames = np.empty((info.frame_count, info.height, info.width, 3), dtype=np.uint8)
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
-        """The picture into the array as RGB, then the mark's saturating steps: OpenCV's
-        SIMD byte shuffle and adds, ~20 µs a 256x256 frame where numpy's three strided
-        channel copies and the mark's three passes took ~85 (``benchmarks/README.md``)."""
+        """The picture into the array as RGB by OpenCV's SIMD byte shuffle (~7 µs a
+        256x256 frame; numpy's three strided channel copies took ~60), then marked there.
+        (OpenCV's saturating ``add`` would mark it faster still, but it runs on a thread
+        pool whose spinning threads cost the process more than it saves.)"""
         import cv2  # only where pictures become arrays (datasets)
 
         assert pixels is not None and self._frames is not None
@@ -96,11 +95,7 @@ class FramesSink:
         code = cv2.COLOR_BGRA2RGB if pixels.pix_fmt == "bgr0" else cv2.COLOR_RGBA2RGB
         cv2.cvtColor(raw, code, dst=into)  # the right shape and type: written in place
         if self.mark is not None:
-            if self._steps is None:
-                self._steps = self.mark(into.shape)
-            up, down = self._steps
-            cv2.add(into, up, dst=into)
-            cv2.subtract(into, down, dst=into)
+            self.mark(into)
         self._count += 1
 
     def finish(self) -> None:

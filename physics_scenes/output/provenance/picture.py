@@ -110,15 +110,14 @@ class PictureMark:
             return clipped
         return self._mark_into(rgb, np.empty(rgb.shape, np.uint8))
 
-    def steps(self, shape: tuple[int, ...]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-        """(up, down): the levels the mark adds and takes away at each byte of an (h, w,
-        channels) picture, never both at one byte: a saturating add of ``up`` then a
-        saturating subtract of ``down`` (OpenCV's ``add``, ``subtract``) is ``apply_rgb``."""
-        plane = self._plane_for(shape[0], shape[1])
-        wide = np.broadcast_to(plane[..., None], shape)
-        up = np.clip(wide, 0, 255).astype(np.uint8)
-        down = np.clip(-wide, 0, 255).astype(np.uint8)
-        return up, down
+    def apply_in_place(self, rgb: npt.NDArray[np.uint8]) -> None:
+        """``apply_rgb`` into ``rgb`` itself (a dataset's frames array, channels in any
+        order: every channel gets the same step), with no new picture made when it is
+        contiguous."""
+        if self.strength != 1 or not rgb.flags.c_contiguous:  # (a reshaped view is a copy)
+            rgb[...] = self.apply_rgb(rgb)
+        else:
+            self._mark_into(rgb, rgb)
 
     def _mark_into(
         self, rgb: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]
