@@ -32,11 +32,10 @@ IN_FLIGHT = 2
 """Tasks queued per worker: enough to keep it busy, few enough to keep memory flat."""
 
 
-PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer", "h5py", "cv2")
+PRELOAD = ("physics_scenes.job.dataset", "physics_scenes.picture.renderer", "h5py")
 """Modules the fork server imports once for every worker (the renderer brings pygame;
 h5py writes HDF5 items, and is skipped where not installed: the server ignores an
-ImportError; cv2 turns an item's pictures into its frames array, and costs a process
-~50 ms of CPU to load, with its OpenBLAS threads' start: once a command, not a worker)."""
+ImportError)."""
 
 
 def _watch_parent(command: int) -> None:
