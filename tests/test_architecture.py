@@ -79,7 +79,7 @@ BACKENDS: dict[str, set[str]] = {
     "imageio_ffmpeg": {"output.ffmpeg", "output.provenance.media"},
     "yaml": {"scene.loader"},
     "scipy": {"audio", "physics.fluid", "probe.track", "probe.compare"},
-    "cv2": {"probe"},
+    "cv2": {"probe", "output.arrays"},  # arrays: a dataset's frames, BGRX to RGB
     "subprocess": {"output.ffmpeg", "job.worker", "output.provenance.media", "audio.speech"},
     # the encoder; the physics worker; the decoder that reads copies back for verify;
     # the speech engine (espeak-ng)

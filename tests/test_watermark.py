@@ -76,6 +76,10 @@ def test_the_uint8_mark_equals_the_widened_sum_clipped_on_any_shape() -> None:
         if channels == 4:
             pixels = mark.apply(Pixels(width, height, picture.tobytes(), "bgr0"))
             assert pixels.data == want.tobytes()
+        in_place, reversed_view = picture.copy(), picture.copy()
+        mark.apply_in_place(in_place)
+        mark.apply_in_place(reversed_view[:, :, ::-1])  # any channel order: the same step
+        assert np.array_equal(in_place, want) and np.array_equal(reversed_view, want)
     assert np.array_equal(mark.apply_rgb(picture[:, :, ::2]), want[:, :, ::2])  # a strided view
 
 
@@ -230,11 +234,26 @@ def _render(
 ) -> Path:
     scene = load_scene(SCENES / "bouncing_balls.yaml")
     scene = scene.model_copy(update={"timing": Timing(duration=seconds, fps=30, substeps=4)})
-    suffix = {"mp4": ".mp4", "gif": ".gif", "png": ""}[fmt]
+    suffix = {"mp4": ".mp4", "gif": ".gif", "png": "", "frames": ".npz"}[fmt]
     job = RenderJob(scene, folder / f"{name}{suffix}", fmt, 256, 144, states=False,
                     source=SCENES / "bouncing_balls.yaml", **options)  # type: ignore[arg-type]  # fmt: skip
     run(job)
     return folder / f"{name}{suffix}"
+
+
+def test_a_frames_array_marked_in_place_equals_the_marked_pictures_of_png_frames(
+    tmp_path: Path,
+) -> None:
+    """A dataset's frames array is marked in the array (``FramesSink.mark``); PNG frames
+    get the marked picture (``PictureMark.apply``): the same pixels, and marked."""
+    frames = np.load(_render(tmp_path, "clip", "frames", seconds=0.2))["frames"]
+    pngs = sorted(_render(tmp_path, "pictures", "png", seconds=0.2).glob("frame_*.png"))
+    plain = np.load(_render(tmp_path, "plain", "frames", seconds=0.2, watermark=False))["frames"]
+    assert frames.shape == (len(pngs), 144, 256, 3) == plain.shape
+    for index, png in enumerate(pngs):
+        assert np.array_equal(np.asarray(Image.open(png).convert("RGB")), frames[index])
+    change = frames.astype(int) - plain
+    assert np.abs(change).max() == 1 and np.mean(change != 0) > 0.5  # marked, by one level
 
 
 @pytest.fixture(scope="module")

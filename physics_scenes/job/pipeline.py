@@ -541,6 +541,14 @@ def run(
         for sink in sinks:
             sink.open(info)
         needs_pixels = any(sink.needs_pixels for sink in sinks)
+        picture_mark = marks.picture if marks is not None else None
+        if (
+            picture_mark is not None
+            and isinstance(main, FramesSink)
+            and not any(sink.needs_pixels for sink in sinks if sink is not main)
+        ):  # marked in the array, not as a marked copy of each picture (same bytes)
+            main.mark = picture_mark.apply_in_place
+            picture_mark = None
         for observer in observers:
             observer.start(clip)
         with deferred():
@@ -549,8 +557,8 @@ def run(
                 current[:] = [clip_frame]
                 frame = clip_frame.frame
                 pixels = clip.pixels(clip_frame) if needs_pixels else None
-                if pixels is not None and marks is not None:
-                    pixels = marks.picture.apply(pixels)
+                if pixels is not None and picture_mark is not None:
+                    pixels = picture_mark.apply(pixels)
                 for sink in sinks:
                     sink.write(frame, pixels)
                 for observer in observers:

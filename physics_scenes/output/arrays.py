@@ -15,7 +15,7 @@ an ordinary npz: ``numpy.load`` reads it.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -67,6 +67,10 @@ class FramesSink:
     def __init__(self, path: str | Path, compression: str = "gzip") -> None:
         self.path = Path(path)
         self.compression = compression
+        self.mark: Callable[[npt.NDArray[np.uint8]], None] | None = None
+        """Marks each (H, W, 3) picture in place once it is in the array (the render's
+        ``PictureMark.apply_in_place`` when this sink alone takes its pictures: the same
+        bytes as marking the drawn picture first, without a marked copy of it)."""
         self._out: AtomicPath | None = None
         self._frames: npt.NDArray[np.uint8] | None = None
         self._count = 0
@@ -76,12 +80,22 @@ class FramesSink:
         self._frames = np.empty((info.frame_count, info.height, info.width, 3), dtype=np.uint8)
 
     def write(self, frame: Frame, pixels: Pixels | None) -> None:
+        """The picture into the array as RGB by OpenCV's SIMD byte shuffle (~7 µs a
+        256x256 frame; numpy's three strided channel copies took ~60), then marked there.
+        (OpenCV's saturating ``add`` would mark it faster still, but it runs on a thread
+        pool whose spinning threads cost the process more than it saves.)"""
+        import cv2  # only where pictures become arrays (datasets)
+
         assert pixels is not None and self._frames is not None
-        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
-        order = (2, 1, 0) if pixels.pix_fmt == "bgr0" else (0, 1, 2)
         into = self._frames[self._count]
-        for channel, source in enumerate(order):  # a channel at a time: 5x one strided copy
-            into[..., channel] = raw[..., source]
+        if (pixels.height, pixels.width) != into.shape[:2]:
+            raise ValueError(f"a {pixels.width}x{pixels.height} picture in a clip of "
+                             f"{into.shape[1]}x{into.shape[0]}")  # fmt: skip
+        raw = np.frombuffer(pixels.data, dtype=np.uint8).reshape(pixels.height, pixels.width, 4)
+        code = cv2.COLOR_BGRA2RGB if pixels.pix_fmt == "bgr0" else cv2.COLOR_RGBA2RGB
+        cv2.cvtColor(raw, code, dst=into)  # the right shape and type: written in place
+        if self.mark is not None:
+            self.mark(into)
         self._count += 1
 
     def finish(self) -> None:

@@ -110,6 +110,15 @@ class PictureMark:
             return clipped
         return self._mark_into(rgb, np.empty(rgb.shape, np.uint8))
 
+    def apply_in_place(self, rgb: npt.NDArray[np.uint8]) -> None:
+        """``apply_rgb`` into ``rgb`` itself (a dataset's frames array, channels in any
+        order: every channel gets the same step), with no new picture made when it is
+        contiguous."""
+        if self.strength != 1 or not rgb.flags.c_contiguous:  # (a reshaped view is a copy)
+            rgb[...] = self.apply_rgb(rgb)
+        else:
+            self._mark_into(rgb, rgb)
+
     def _mark_into(
         self, rgb: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]
     ) -> npt.NDArray[np.uint8]:
