@@ -734,27 +734,6 @@ def test_fsync_flushes_every_file_and_folder_of_an_item_and_changes_no_byte(
         assert (info.st_dev, info.st_ino) in synced, path
 
 
-def test_a_kept_done_folder_is_past_the_commit_and_the_sweep_deletes_it(tmp_path) -> None:
-    """Items leave their ``.done`` folder to a thread (folder removals wait ~4 ms on the
-    journal here); the set is installed before it goes, and ``sweep_done`` finds any left."""
-    from physics_scenes.output.atomic import AtomicPath, recover, sweep_done
-
-    done = []
-    for name in ("000001", "000002"):
-        folder = AtomicPath(tmp_path / name, directory=True)
-        (folder.temp / "item.json").write_text(name)
-        done.append(folder.commit(keep_done=True))
-    assert all(path is not None and path.name.endswith(".done") and path.is_dir() for path in done)
-    assert [(tmp_path / n / "item.json").read_text() for n in ("000001", "000002")] == [
-        "000001",
-        "000002",
-    ]
-    recover(tmp_path)  # our own (live) process's folders: left to their owner
-    assert all(path is not None and path.is_dir() for path in done)
-    sweep_done(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["000001", "000002"]
-
-
 def test_compression_none_keeps_the_same_frames_unfiltered_and_resumes_only_with_it(
     tmp_path: Path,
 ) -> None:

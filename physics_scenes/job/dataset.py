@@ -41,12 +41,11 @@ from typing import Any, Protocol, TypeVar
 
 from ..errors import RenderError, SceneError, SimulationError
 from ..frame import Layout
-from ..output.atomic import AtomicPath, NewFolder, TargetExistsError, recover, sweep_done
+from ..output.atomic import AtomicPath, NewFolder, TargetExistsError, recover
 from ..output.shards import TAR_ORDER, ShardClip, add_clip_arrays, write_shards
 from ..output.sink import DEFAULT_QUALITY
 from ..physics.measure import Penetration
 from ..physics.simulate import frames as stream
-from ..physics.simulate import simulate
 from ..physics.world import World
 from ..picture.renderer import StaticLayers
 from ..scene.files import sha256 as files_sha256
@@ -258,12 +257,11 @@ def judge_item(rules: Rules, item: Item, cache: WorkerCache | None = None) -> Ve
     ``cache``: where a World judged without a step is kept for the item's render."""
     if not (rules.simulates or rules.apart):
         return judge(rules, _NO_LAYOUT, (), item.values)
-    if not rules.simulates:  # (``simulate(scene, 1)``, keeping the World)
-        world = World(item.scene)
-        timing = item.scene.timing
-        layout, frames = world.layout, stream(world, 1, timing.fps, timing.substeps)
-    else:  # one World: frame 0 is read before any step, then the stream goes on from it
-        layout, frames = simulate(item.scene)
+    # one World: frame 0 is read before any step, then the stream goes on from it (or,
+    # judged on frame 0 alone, the World is kept for the render)
+    world, timing = World(item.scene), item.scene.timing
+    count = timing.frame_count if rules.simulates else 1
+    layout, frames = world.layout, stream(world, count, timing.fps, timing.substeps)
     overlap = 0.0
     if rules.apart:
         first = next(frames)
@@ -472,7 +470,6 @@ def run_dataset(
             finished += 1
             if progress is not None:
                 progress(finished, job.count)
-        sweep_done(items_dir(job.out))  # what the workers' last items left (remove_later)
         manifest = collector.finish()
     except BaseException:
         collector.abort()

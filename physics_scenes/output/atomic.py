@@ -20,8 +20,7 @@ no Python exception can stop it halfway; only SIGKILL or a power cut can):
 2. For each name: the existing entry, if any, is renamed into ``old/``; then the new one
    is renamed from ``new/`` to the final path.
 3. The staging folder is renamed to ``….done``: **the commit point**.
-4. The ``.done`` folder (the old versions) is deleted (by a thread of its own with
-   ``keep_done`` and ``remove_later``: a dataset's items, whose worker goes on).
+4. The ``.done`` folder (the old versions) is deleted.
 
 **Recovery** (``recover``, run whenever an output set for the same stem is made, so at
 the start of the next render of the same target): a staging folder whose process is no
@@ -230,28 +229,6 @@ def recover(parent: Path, stem: str | None = None) -> None:
                 shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def remove_later(folder: Path) -> threading.Thread:
-    """Delete ``folder`` (a committed set's ``.done`` folder) in a thread of its own, so
-    that the caller goes on while the file system removes it (removals wait on the
-    journal, not on the CPU); the thread is returned for ``join``. A process that dies
-    first leaves a ``.done`` folder, which ``recover`` deletes."""
-    thread = threading.Thread(
-        target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, name="remove-done"
-    )
-    thread.start()
-    return thread
-
-
-def sweep_done(parent: Path) -> None:
-    """Delete every ``.done`` folder in ``parent``, whoever left it (each is past its
-    commit point: nothing in it is needed), several at once (their waits overlap)."""
-    done = [entry.path for entry in _entries(parent)
-            if (match := _STAGING.fullmatch(entry.name)) and match[3] == "done"]  # fmt: skip
-    for start in range(0, len(done), 64):  # 64 threads at most at a time
-        for thread in [remove_later(Path(path)) for path in done[start : start + 64]]:
-            thread.join()
-
-
 def _clean_legacy(parent: Path, name: str) -> None:
     """Delete ``.NAME.partial-PID`` and ``.NAME.old-PID`` (earlier versions) of dead PIDs."""
     for entry in _entries(parent):
@@ -365,13 +342,8 @@ class OutputSet:
             "not replacing it (use --overwrite to replace it)"
         )
 
-    def commit(self, *, keep_done: bool = False) -> Path | None:
-        """Install every member at its target, all or nothing (on an error: rolled back).
-
-        ``keep_done``: leave the ``.done`` folder (past the commit point) and return it,
-        for the caller to delete off its critical path (``remove_later``): on a file
-        system mounted with ``discard`` each folder removal waits about 4 ms for the
-        journal, which a dataset worker would otherwise spend idle on every item."""
+    def commit(self) -> None:
+        """Install every member at its target, all or nothing (on an error: rolled back)."""
         staging = self.staging
         assert staging is not None, "the set was already committed or discarded"
         names = list(self._members)
@@ -401,10 +373,8 @@ class OutputSet:
             try:
                 _pause()
             finally:
-                if not keep_done:
-                    shutil.rmtree(done, ignore_errors=True)
+                shutil.rmtree(done, ignore_errors=True)
         # A signal that came during the commit is handled here, with the new set complete.
-        return done if keep_done else None
 
     def discard(self) -> None:
         """Delete every temporary (and undo a commit that did not reach its commit point)."""
@@ -502,10 +472,9 @@ class InPlace:
             self._members.remove(Path(target))
             _remove(Path(target))
 
-    def commit(self, *, keep_done: bool = False) -> Path | None:
+    def commit(self) -> None:
         """Nothing to install: the caller commits the folder."""
         self._members = []
-        return None
 
     def discard(self) -> None:
         members, self._members = self._members, []
@@ -553,12 +522,10 @@ class AtomicPath:
                 self.group.discard()
             raise
 
-    def commit(self, *, keep_done: bool = False) -> Path | None:
-        """Install the output now if it is a set of its own; else the group's commit does.
-        ``keep_done``: as ``OutputSet.commit``."""
+    def commit(self) -> None:
+        """Install the output now if it is a set of its own; else the group's commit does."""
         if self._own:
-            return self.group.commit(keep_done=keep_done)
-        return None
+            self.group.commit()
 
     def discard(self) -> None:
         if self._own:

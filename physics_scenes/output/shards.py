@@ -36,7 +36,7 @@ import numpy as np
 from .atomic import AtomicPath
 from .ffmpeg import decode_frames
 from .sink import ExportError
-from .states import ClipStates, StatesRead
+from .states import STATE_ARRAYS, ClipStates, StatesRead
 
 TAR_ORDER = ("mp4", "npz", "h5", "states.jsonl", "metadata.json", "truth.npz", "annotations.json")
 """Members of a sample after the record (``json``), by their ending after ``clip.``
@@ -114,13 +114,7 @@ def _states(path: Path | ClipStates) -> StatesRead:
         lines = stream.read().splitlines()
     header = json.loads(lines[0])
     frames = [json.loads(line) for line in lines[1:-1]]
-    arrays = {
-        "time": np.array([f["time"] for f in frames], dtype=np.float64),
-        "position": np.array([f["position"] for f in frames], dtype=np.float64),
-        "angle": np.array([f["angle"] for f in frames], dtype=np.float64),
-        "velocity": np.array([f["velocity"] for f in frames], dtype=np.float64),
-        "angular_velocity": np.array([f["angular_velocity"] for f in frames], dtype=np.float64),
-    }
+    arrays = {key: np.array([f[key] for f in frames], dtype=np.float64) for key in STATE_ARRAYS}
     events = [event for f in frames for event in f["events"]]
     return header["bodies"], arrays, events
 

@@ -79,10 +79,8 @@ def _context() -> BaseContext:
     """``forkserver`` with ``PRELOAD``, started (``start_server``); ``spawn`` on Windows."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
-    server = multiprocessing.get_context("forkserver")
-    server.set_forkserver_preload(list(PRELOAD))
     start_server()
-    return server
+    return multiprocessing.get_context("forkserver")
 
 
 _PATH_VARIABLES = ("PYTHONPATH", "PYTHONSAFEPATH")
