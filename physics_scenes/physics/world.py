@@ -297,7 +297,6 @@ class World:
         """Body ids and pointers (pymunk's, which change when a world is copied) → rows,
         for batch reads and the callbacks."""
         ids = np.array([body.id for body in self.bodies.values()], dtype=np.uint64)
-        self._row_by_id = {body_id: row for row, body_id in enumerate(ids.tolist())}
         self._id_order = np.argsort(ids)
         self._sorted_ids = ids[self._id_order]
         self._gather: tuple[bytes, tuple[np.ndarray, ...]] | None = None
@@ -900,15 +899,11 @@ class World:
             # changes after removals: map ids back to Layout rows (cached).
             # It may also list the space's own static body (once a joint holds a
             # body to the world), which is not one of ours: leave it out.
-            starts = [0] * len(self._names)  # absent rows: NaN below
-            row_by_id = self._row_by_id
-            for k, body_id in enumerate(ids.tolist()):
-                row = row_by_id.get(body_id)
-                if row is not None:
-                    starts[row] = 6 * k  # 6 floats a body: x, y, angle, vx, vy, spin
-            xy = np.array([(a, a + 1) for a in starts], dtype=np.intp).reshape(-1, 2)
-            spins = np.array([a + 5 for a in starts], dtype=np.intp)
-            self._gather = (key, (xy, spins - 3, xy + 3, spins))
+            rows, ours = self._lookup(ids)
+            starts = np.zeros(len(self._names), dtype=np.intp)  # absent rows: NaN below
+            starts[rows[ours]] = 6 * np.flatnonzero(ours)  # 6 floats a body: x, y, angle, v, spin
+            xy = starts[:, None] + np.array([0, 1], dtype=np.intp)
+            self._gather = (key, (xy, starts + 2, xy + 3, starts + 5))
         # one gather each from the floats: fresh contiguous arrays, in row order
         position, angle, velocity, spin = (floats[at] for at in self._gather[1])
         if self._absent:

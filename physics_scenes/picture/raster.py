@@ -77,7 +77,9 @@ def shade(
                 out[..., 2 - channel] = outer * fill[channel] + 0.5
         out[..., 3] = outer * 255 + 0.5
         return out
-    # the four channel planes first (long inner loops), interleaved by one cast at the end
+    # the four channel planes first (long inner loops), cast to bytes in one pass at the end:
+    # a (..., 4) view of planar memory, not C-contiguous (its users copy it: tobytes,
+    # slice assignment; a .view() of it would fail)
     # (alpha: 255 × outer + 0.5, as the sum with 0 × inner would be)
     lead = (4,) + (1,) * distance.ndim
     if banded:

@@ -246,27 +246,29 @@ def spin_mark(
     if radius < 4:
         return
     if radius * 0.14 < 1.5:
-        rim = min(2.0, radius * 0.12)
-        cos, sin = math.cos(angle), math.sin(angle)
-        inner, outer = radius * 0.35, radius - rim - 0.5
-        start = (center[0] + inner * cos, center[1] - inner * sin)
-        end = (center[0] + outer * cos, center[1] - outer * sin)
-        aa_line(surface, color, start, end)
+        aa_line(surface, color, *_mark_ends(center, radius, math.cos(angle), math.sin(angle)))
         return
     ax, ay, bx, by, half = dash(center, radius, angle)
     blit_tile(surface, raster.capsule(color, color, (ax, ay), (bx, by), half, 0.0,
                                       surface.get_size()))  # fmt: skip
 
 
+def _mark_ends(
+    center: tuple[float, float], radius: float, cos: float, sin: float
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A spin mark's ends: from 35 % of the radius to just inside the rim."""
+    rim = min(2.0, radius * 0.12)
+    inner, outer = radius * 0.35, radius - rim - 0.5
+    return ((center[0] + inner * cos, center[1] - inner * sin),
+            (center[0] + outer * cos, center[1] - outer * sin))  # fmt: skip
+
+
 def dash(
     center: tuple[float, float], radius: float, angle: float
 ) -> tuple[float, float, float, float, float]:
     """A wide spin mark (radius × 0.14 ≥ 1.5 px) as a capsule: ends a, b and half width."""
-    rim = min(2.0, radius * 0.12)
     cos, sin = math.cos(angle), math.sin(angle)
-    inner, outer = radius * 0.35, radius - rim - 0.5
-    start = (center[0] + inner * cos, center[1] - inner * sin)
-    end = (center[0] + outer * cos, center[1] - outer * sin)
+    start, end = _mark_ends(center, radius, cos, sin)
     half = radius * 0.14 / 2
     # round ends inside the dash
     return (start[0] + half * cos, start[1] - half * sin,

@@ -191,17 +191,15 @@ def sample(
     # valid item never needs it; an invalid one is drawn again, the same, noting it
     drawer = _Drawer(template, seed, dict(overrides or {}), where=False)
     concrete = drawer.scene_data()
+    if drawer.issues:  # (each issue locates itself: it does not need the positions)
+        raise SceneError(drawer.issues[:MAX_ISSUES], template.text)
     try:
-        if drawer.issues:
-            raise SceneError(drawer.issues[:MAX_ISSUES], template.text)
         scene = _validate_data(
             concrete, drawer.positions, template.text, template.file, template.base_dir
         )
     except SceneError:
         drawer = _Drawer(template, seed, dict(overrides or {}))
         concrete = drawer.scene_data()
-        if drawer.issues:
-            raise SceneError(drawer.issues[:MAX_ISSUES], template.text) from None
         try:
             scene = _validate_data(
                 concrete, drawer.positions, template.text, template.file, template.base_dir
