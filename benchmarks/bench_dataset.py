@@ -26,10 +26,11 @@ Before the rounds each candidate runs two clips untimed (imports, caches, and th
 server the pool starts once per command): the rates are those of a long batch, whose
 start-up (about a second on an idle machine) is spread over thousands of clips. Each
 batch still starts its workers and waits for the last item (~50-60 ms): 128 clips a
-batch by default (at 32 that was ~10 % of the time). After each candidate the file
-system's work is flushed (``os.sync``, untimed), so that one candidate's gigabytes
-(``--compression none``, the flow) are not written back in the next one's time;
-``--issue`` runs only the issue's pair.
+batch by default (at 32 that was ~10 % of the time). Every candidate's files are kept
+until the end of the run, and after each candidate the file system's work is flushed
+(``os.sync``, untimed): deleting a candidate's gigabytes on this disk (mounted with
+``discard``) slowed whichever candidate came next by ~15 %, and neither side deletes
+anything while it works. ``--issue`` runs only the issue's pair.
 
 CPU time a clip (this process and its encoders) does not depend on how busy the machine
 is, unlike clips/s: on a machine others share, a pool's processes also get a larger
@@ -274,17 +275,18 @@ def main() -> None:
     for go in candidates.values():  # untimed: imports, caches, the pool's fork server
         with tempfile.TemporaryDirectory() as folder:
             go(template, 2, Path(folder))
+    kept = tempfile.TemporaryDirectory()
     for round_ in range(args.rounds):
         for name, go in candidates.items():
-            with tempfile.TemporaryDirectory() as folder:
-                cpu = _cpu()
-                started = time.perf_counter()
-                go(template, args.clips, Path(folder))
-                rates[name].append(args.clips / (time.perf_counter() - started))
-                cpu_ms[name].append((_cpu() - cpu) / args.clips * 1000)
-            # untimed: the file system's work for this candidate's files (writeback, the
-            # deleted folder's discards) done before the next one starts, not in its time
-            os.sync()
+            # every candidate's files are kept until the end: deleting gigabytes on a disk
+            # mounted with ``discard`` slowed whichever candidate came next (by ~15 %)
+            folder = tempfile.mkdtemp(dir=kept.name)
+            cpu = _cpu()
+            started = time.perf_counter()
+            go(template, args.clips, Path(folder))
+            rates[name].append(args.clips / (time.perf_counter() - started))
+            cpu_ms[name].append((_cpu() - cpu) / args.clips * 1000)
+            os.sync()  # untimed: its writeback done before the next one starts
             print(f"  round {round_ + 1}: {name:<58} {rates[name][-1]:6.2f} clips/s "
                   f"({cpu_ms[name][-1]:.0f} ms CPU a clip here) load "
                   f"{os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
@@ -294,6 +296,7 @@ def main() -> None:
             ray_ratio = (args.clips / seconds) / rates[REFERENCE][-1]
             print(f"  round 1: local Ray, once up: {args.clips / seconds:6.2f} clips/s "
                   f"({ray_ratio:.2f}x the imageio loop of this round)", flush=True)  # fmt: skip
+    kept.cleanup()
     print(f"load {os.getloadavg()[0]:.1f} at the end")
     print(f"\n| | clips/s (median of {args.rounds}) | clips/s/core | against the imageio loop "
           "(median of the rounds' ratios) |\n|---|---|---|---|")  # fmt: skip
