@@ -297,13 +297,18 @@ class Penetration:
         shapes only, ``WHOLE_CLIP_PAIRS``)."""
         if self._pairs is None:
             first, second = np.triu_indices(len(self.owner), k=1)
-            a, b = self.owner[first], self.owner[second]
-            keep = (a != b) & ~(self.static[a] & self.static[b])
-            keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
-            if len(self.tied):
-                keep &= ~np.isin(np.minimum(a, b) * self.rows + np.maximum(a, b), self.tied)
+            keep = self._counts(self.owner[first], self.owner[second])
             self._pairs = (first[keep].astype(np.int64), second[keep].astype(np.int64))
         return self._pairs
+
+    def _counts(self, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which pairs of bodies (rows ``a``, ``b``) may overlap: two bodies, not both
+        static, not in one group, not tied by a joint."""
+        keep: npt.NDArray[np.bool_] = (a != b) & ~(self.static[a] & self.static[b])
+        keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
+        if len(self.tied):
+            keep &= ~np.isin(np.minimum(a, b) * self.rows + np.maximum(a, b), self.tied)
+        return keep
 
     def __call__(self, frame: Frame) -> tuple[float, int, int]:
         if len(self.owner) < 2:
@@ -333,10 +338,7 @@ class Penetration:
         i, j = shapes[first], shapes[second]  # i < j: shape order, as the pairs were listed
         a, b = self.owner[i], self.owner[j]
         low, high = np.minimum(a, b), np.maximum(a, b)
-        keep = (a != b) & ~(self.static[a] & self.static[b])
-        keep &= (self.group[a] == 0) | (self.group[a] != self.group[b])
-        if len(self.tied):
-            keep &= ~np.isin(low * self.rows + high, self.tied)
+        keep = self._counts(a, b)
         i, j, low, high = i[keep], j[keep], low[keep], high[keep]
         if len(i) == 0:
             return 0.0, -1, -1
