@@ -260,10 +260,10 @@ def picture_area(clip: Clip | None, job: RenderJob) -> list[int]:
 
 
 def describe_run(
-    job: RenderJob, files: list[Path], clip: Clip | None = None, digest: str | None = None
+    job: RenderJob, files: list[Path], clip: Clip | None, digest: str
 ) -> dict[str, Any]:
     """The metadata.json fields known before the first frame (``digest``: the scene's
-    ``scene_hash`` when the caller has it)."""
+    ``scene_hash``)."""
     scene, timing = job.scene, job.scene.timing
     frame_count = clip.frame_count if clip is not None else timing.frame_count
     source = None
@@ -275,7 +275,7 @@ def describe_run(
     return {
         "format": "physics_scenes.metadata",
         "version": 1,
-        "scene": {"name": scene.name, "source": source, "sha256": digest or scene_hash(scene)},
+        "scene": {"name": scene.name, "source": source, "sha256": digest},
         "seed": scene.seed,
         "timing": {"fps": timing.fps, "substeps": timing.substeps, "dt": timing.dt,
                    "frame_count": frame_count,
@@ -297,9 +297,7 @@ def describe_run(
     }  # fmt: skip
 
 
-def player_tags(
-    job: RenderJob, marks: Marks | None, digest: str | None = None
-) -> tuple[tuple[str, str], ...]:
+def player_tags(job: RenderJob, marks: Marks | None, digest: str) -> tuple[tuple[str, str], ...]:
     """What a player shows: the title, a comment saying the video is synthetic, the tool
     (MP4: title, comment and the tool as ``encoding_tool``, the ``©too`` atom that
     ffmpeg's bit-exact mode keeps, unlike its ``encoder`` tag; PNG frames get all three as
@@ -308,7 +306,7 @@ def player_tags(
     title = job.scene.name or (job.source.stem if job.source is not None else job.output.stem)
     comment = (
         f"synthetic: rendered by physics_scenes {version} from scene "
-        f"{(digest or scene_hash(job.scene))[:16]} (seed {job.scene.seed})"
+        f"{digest[:16]} (seed {job.scene.seed})"
         + (f", content id {marks.content_id}" if marks is not None else "")
     )
     return (("title", title), ("comment", comment), ("software", f"physics_scenes {version}"))
@@ -322,12 +320,12 @@ def _label(sink: Sink, tags: tuple[tuple[str, str], ...]) -> None:
         sink.text = (("Title", tags[0][1]), ("Comment", tags[1][1]), ("Software", tags[2][1]))
 
 
-def _marks(job: RenderJob, clip: Clip, digest: str | None = None) -> Marks | None:
-    """The job's in-signal marks (``Marks.for_run``), None with the mark off."""
+def _marks(job: RenderJob, clip: Clip, digest: str) -> Marks | None:
+    """The job's in-signal marks (``Marks.for_run``; ``digest``: the scene's
+    ``scene_hash``), None with the mark off."""
     if not job.watermark:
         return None
     scene = job.scene
-    digest = digest or scene_hash(scene)
     return Marks.for_run(digest, scene.seed, scene.timing.fps, clip.frame_count,
                          job.watermark_key)  # fmt: skip
 
@@ -424,7 +422,7 @@ def run_hash_for(scene: Scene, source: Path | None = None) -> tuple[str, str]:
     ):
         digest.add(clip_frame.frame)
     job = RenderJob(scene, Path("x.mp4"), "mp4", 64, 36)
-    marks = _marks(job, clip)
+    marks = _marks(job, clip, scene_hash(scene))
     assert marks is not None
     return digest.hexdigest(), marks.content_id
 
