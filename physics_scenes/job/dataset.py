@@ -317,8 +317,7 @@ def _write_item(
                     "folder": TWIN, "variable": twin_spec.variable, "value": twin_spec.value,
                     "values": dict(twin.values), **twin_record,
                 }  # fmt: skip
-        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-        (folder.temp / ITEM_FILE).write_text(text + "\n", encoding="utf-8")
+        (folder.temp / ITEM_FILE).write_text(record_line(record) + "\n", encoding="utf-8")
         if job.fsync:
             sync_tree(folder.temp)
         folder.commit()
@@ -380,6 +379,11 @@ def _sync(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def record_line(record: dict[str, Any]) -> str:
+    """An item's record as one line of JSON: ``item.json``'s text and the manifest's."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
 def read_record(folder: Path) -> dict[str, Any]:
@@ -481,9 +485,7 @@ def render_entry(task: tuple[DatasetJob, int]) -> tuple[int, str]:
     """``render_item`` in a worker, its record returned as its manifest line: the JSON of
     ``item.json`` read back (what ``_Collector`` would make of the file), made there and
     not in the command, which collects every worker's items."""
-    record = render_item(task)
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
-    return task[1], json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    return task[1], record_line(json.loads(record_line(render_item(task))))
 
 
 class _Collector:
@@ -529,7 +531,7 @@ class _Collector:
         folder = items_dir(self.job.out) / item_name(index)
         if not (folder / ITEM_FILE).is_file():
             raise DatasetError(f"{folder} has no {ITEM_FILE}; delete the folder and resume")
-        return json.dumps(read_record(folder), sort_keys=True, separators=(",", ":"))
+        return record_line(read_record(folder))
 
     def _write(self, line: str) -> None:
         record = json.loads(line)
